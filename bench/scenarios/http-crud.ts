@@ -1,0 +1,205 @@
+import os from 'node:os';
+import type autocannon from 'autocannon';
+import { benchPatientJson } from '../fixtures/patient.js';
+import { measure, type Measurement } from '../lib/load.js';
+import type { ProcessGroup, Service } from '../lib/processes.js';
+import type { Scenario, ScenarioContext } from '../lib/scenario.js';
+import { fixed, markdownTable } from '../lib/table.js';
+
+const CONNECTIONS = [1, 16, 64];
+const WARMUP_CONNECTIONS = 16;
+const FHIR_JSON = 'application/fhir+json';
+// Lets a store finish work a cell queued (group commit, compaction) before the next cell starts.
+const SETTLE_MS = 500;
+
+/** A request shape measured against both servers. */
+interface Shape {
+  name: 'read' | 'create';
+  describe: string;
+  /** A fresh request object per run: autocannon caches the built request on it. */
+  request(): autocannon.Request;
+}
+
+export const httpCrud: Scenario = {
+  name: 'http-crud',
+  description: 'create (POST) and read by id (GET) of a Patient, FhirGate vs a bare Koa handler, at 1/16/64 connections',
+  async run(context) {
+    const { settings, processes, log } = context;
+    log('starting FhirGate and the bare Koa baseline');
+    const [fhirgate, bare] = await Promise.all([startFhirGate(processes), startBareKoa(processes)]);
+    const seedCount = settings.quick ? 200 : 1_000;
+    log(`creating ${seedCount} patients to read`);
+    const ids = await seedPatients(fhirgate.origin, seedCount);
+    await preflight(fhirgate.origin, ids[0]);
+
+    const shapes: Shape[] = [readShape(ids), createShape()];
+    const targets = [bare, fhirgate];
+    let created = 0;
+    for (const shape of shapes) {
+      for (const target of targets) {
+        const warm = await cell(context, target, shape, WARMUP_CONNECTIONS, settings.warmupSeconds, 'warm-up ');
+        if (target === fhirgate && shape.name === 'create') created += warm.requests;
+      }
+    }
+
+    const rows: string[][] = [];
+    for (const shape of shapes) {
+      for (const connections of CONNECTIONS) {
+        // Each pair runs back to back, so both sides of a ratio see the same machine state.
+        const baseline = await cell(context, bare, shape, connections, settings.seconds);
+        const measured = await cell(context, fhirgate, shape, connections, settings.seconds);
+        if (shape.name === 'create') created += measured.requests;
+        rows.push(row(shape, connections, measured, baseline));
+      }
+    }
+
+    return {
+      title: 'HTTP create and read: FhirGate vs bare Koa',
+      body: [
+        table(rows),
+        '',
+        notes(shapes, seedCount, created, fhirgate),
+      ].join('\n'),
+    };
+  },
+};
+
+async function startFhirGate(processes: ProcessGroup): Promise<Service> {
+  const dataDir = await processes.tempDir('fhirgate-bench-');
+  return processes.start({
+    name: 'FhirGate',
+    // Exactly how users start it (see README): TypeScript through tsx, no build step.
+    args: ['--import', 'tsx', 'src/main.ts'],
+    env: { DATA_DIR: dataDir, LOG_LEVEL: 'warn' },
+    envForPort: (port) => ({ PUBLIC_URL: `http://127.0.0.1:${port}` }),
+    readyPath: '/readyz',
+  });
+}
+
+async function startBareKoa(processes: ProcessGroup): Promise<Service> {
+  return processes.start({ name: 'bare Koa', args: ['--import', 'tsx', 'bench/bare-koa.ts'], readyPath: '/readyz' });
+}
+
+/** Creates `count` patients through the API (8 at a time) and returns their ids. */
+async function seedPatients(origin: string, count: number): Promise<string[]> {
+  const ids: string[] = [];
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < count) {
+      const n = next++;
+      const res = await fetch(`${origin}/fhir/Patient`, {
+        method: 'POST',
+        headers: { 'Content-Type': FHIR_JSON, Accept: FHIR_JSON },
+        body: benchPatientJson(`BENCH-SEED-${n}`),
+      });
+      const text = await res.text();
+      if (res.status !== 201) throw new Error(`seeding: POST /fhir/Patient answered ${res.status}: ${text.slice(0, 2_000)}`);
+      ids.push((JSON.parse(text) as { id: string }).id);
+    }
+  };
+  await Promise.all(Array.from({ length: 8 }, worker));
+  return ids;
+}
+
+/** One read through fetch before any load, so a broken read fails with the server's own message. */
+async function preflight(origin: string, id: string): Promise<void> {
+  const res = await fetch(`${origin}/fhir/Patient/${id}`, { headers: { Accept: FHIR_JSON } });
+  const text = await res.text();
+  if (res.status !== 200) throw new Error(`preflight: GET /fhir/Patient/${id} answered ${res.status}: ${text.slice(0, 2_000)}`);
+}
+
+function readShape(ids: string[]): Shape {
+  return {
+    name: 'read',
+    describe: `\`GET /fhir/Patient/{id}\`, rotating through the pre-created patients`,
+    request() {
+      let next = 0;
+      return {
+        method: 'GET',
+        path: `/fhir/Patient/${ids[0]}`,
+        headers: { Accept: FHIR_JSON },
+        // autocannon hands setupRequest a fresh copy per request, so mutating it is safe.
+        setupRequest: (request) => Object.assign(request, { path: `/fhir/Patient/${ids[next++ % ids.length]}` }),
+      };
+    },
+  };
+}
+
+function createShape(): Shape {
+  let runs = 0;
+  return {
+    name: 'create',
+    describe: '`POST /fhir/Patient` with a ~1.3 KB registration Patient, a distinct MRN per request',
+    request() {
+      const run = runs++;
+      let next = 0;
+      return {
+        method: 'POST',
+        path: '/fhir/Patient',
+        headers: { 'Content-Type': FHIR_JSON, Accept: FHIR_JSON },
+        body: benchPatientJson(`BENCH-${run}-0`),
+        setupRequest: (request) => Object.assign(request, { body: benchPatientJson(`BENCH-${run}-${next++}`) }),
+      };
+    },
+  };
+}
+
+async function cell(
+  context: ScenarioContext,
+  target: Service,
+  shape: Shape,
+  connections: number,
+  seconds: number,
+  phase = '',
+): Promise<Measurement> {
+  const label = `${phase}${target.name} ${shape.name} @${connections}`;
+  const result = await measure({ origin: target.origin, connections, seconds, request: shape.request(), label });
+  target.assertAlive();
+  context.log(`${label}: ${Math.round(result.requestsPerSecond)} req/s, p50 ${fixed(result.p50, 2)} ms, p99 ${fixed(result.p99, 2)} ms`);
+  await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
+  return result;
+}
+
+function row(shape: Shape, connections: number, fhirgate: Measurement, bare: Measurement): string[] {
+  const side = (m: Measurement): string[] => [String(Math.round(m.requestsPerSecond)), fixed(m.p50, 2), fixed(m.p99, 2), String(m.non2xx)];
+  return [shape.name, String(connections), ...side(fhirgate), ...side(bare), `${fixed(fhirgate.requestsPerSecond / bare.requestsPerSecond, 2)}×`];
+}
+
+function table(rows: string[][]): string {
+  const right = (header: string) => ({ header, align: 'right' as const });
+  return markdownTable(
+    [
+      { header: 'Interaction' },
+      right('Connections'),
+      right('FhirGate req/s'),
+      right('p50 ms'),
+      right('p99 ms'),
+      right('non-2xx'),
+      right('Bare Koa req/s'),
+      right('p50 ms'),
+      right('p99 ms'),
+      right('non-2xx'),
+      right('FhirGate / Koa'),
+    ],
+    rows,
+  );
+}
+
+function notes(shapes: Shape[], seedCount: number, created: number, fhirgate: Service): string {
+  const lines = [
+    '## What was measured',
+    '',
+    ...shapes.map((shape) => `- **${shape.name}**: ${shape.describe}.`),
+    `- FhirGate: \`node --import tsx src/main.ts\`, embedded store in a fresh temp \`DATA_DIR\`, \`LOG_LEVEL=warn\`; ${seedCount} patients created before measuring; creating during warm-up and measurement added ${created} more.`,
+    '- Bare Koa: `bench/bare-koa.ts`, one middleware returning a static Patient for GET and echoing the parsed body with 201 for POST.',
+    '- Latency is measured at the client (autocannon, keep-alive, no pipelining), so it includes queueing at high connection counts.',
+    '- **FhirGate / Koa** is FhirGate throughput divided by bare Koa throughput in the same row: the share of a bare framework\'s speed FhirGate keeps.',
+  ];
+  if (os.cpus().length <= 4) {
+    lines.push(`- This machine has ${os.cpus().length} cores, shared by the load generator and the server: at 16 and 64 connections both are CPU-bound, which understates absolute throughput for both sides.`);
+  }
+  if (fhirgate.outputLines() > 0) {
+    lines.push(`- FhirGate wrote ${fhirgate.outputLines()} log lines at level warn during the run; see its output for why.`);
+  }
+  return lines.join('\n');
+}

@@ -1,0 +1,70 @@
+import type { Bundle, BundleEntry } from '@medplum/fhirtypes';
+import { decodeCursor, readPage, type SortKey } from '../../search/keyset.js';
+import type { Filter, StoredRecord } from '../../store/port.js';
+import { pageLinks } from '../bundles/links.js';
+import { newId } from '../ids.js';
+import { loadCurrent, resourceOf } from '../load.js';
+import { instantParam, pageSize, single } from '../params.js';
+import type { PipelineDeps } from '../pipeline.js';
+import { etagOf } from '../preconditions.js';
+import type { FhirRequest, FhirResult } from '../request.js';
+import { FhirError } from '../errors.js';
+
+// Newest first (http.html#history); id and versionId make the order total for keyset paging.
+const INSTANCE_KEYS: SortKey[] = [{ field: 'versionId', direction: -1 }];
+const TYPE_KEYS: SortKey[] = [
+  { field: 'lastUpdated', direction: -1 },
+  { field: 'id', direction: -1 },
+  { field: 'versionId', direction: -1 },
+];
+
+/** history of one resource (`GET [type]/[id]/_history`): every version, deletions included. */
+export async function historyInstance(request: FhirRequest, deps: PipelineDeps): Promise<FhirResult> {
+  const type = request.resourceType!;
+  const id = request.id!;
+  deps.registry.assertSupports(type, 'history-instance');
+  if (!(await loadCurrent(deps, type, id))) throw new FhirError('not-found', `${type}/${id} is not known`);
+  return history(request, deps, { resourceType: type, id }, INSTANCE_KEYS, `${type}/${id}/_history`);
+}
+
+/** history of a type (`GET [type]/_history`). */
+export async function historyType(request: FhirRequest, deps: PipelineDeps): Promise<FhirResult> {
+  const type = request.resourceType!;
+  deps.registry.assertSupports(type, 'history-type');
+  return history(request, deps, { resourceType: type }, TYPE_KEYS, `${type}/_history`);
+}
+
+async function history(request: FhirRequest, deps: PipelineDeps, scope: Filter, keys: SortKey[], path: string): Promise<FhirResult> {
+  const count = pageSize(request.params, deps.paging);
+  const since = instantParam(request.params, '_since');
+  const token = single(request.params, '_cursor');
+  const cursor = token === undefined ? undefined : decodeCursor(token, keys.length);
+  const filter = since ? { ...scope, lastUpdated: { $gte: since } } : scope;
+  const page = await readPage(deps.store, 'history', filter, keys, count, cursor);
+  const applied: Record<string, string> = { _count: String(count), ...(since ? { _since: since } : {}) };
+  const bundle: Bundle = {
+    resourceType: 'Bundle',
+    id: newId(),
+    meta: { lastUpdated: deps.clock().toISOString() },
+    type: 'history',
+    link: pageLinks(request.context.baseUrl, path, applied, page, token),
+    entry: await Promise.all(page.records.map((r) => historyEntry(deps, request.context.baseUrl, r))),
+  };
+  return { kind: 'ok', resource: bundle };
+}
+
+/** One history entry: the version, and the request that produced it (POST, PUT or DELETE). */
+async function historyEntry(deps: PipelineDeps, baseUrl: string, record: StoredRecord): Promise<BundleEntry> {
+  const ref = `${record.resourceType}/${record.id}`;
+  const method = record.deleted ? 'DELETE' : record.versionId === 1 ? 'POST' : 'PUT';
+  return {
+    fullUrl: `${baseUrl}/${ref}`,
+    ...(record.deleted ? {} : { resource: await resourceOf(deps, record) }),
+    request: { method, url: method === 'POST' ? record.resourceType : ref },
+    response: {
+      status: record.deleted ? '204' : record.versionId === 1 ? '201' : '200',
+      etag: etagOf(record.versionId),
+      lastModified: record.lastUpdated,
+    },
+  };
+}

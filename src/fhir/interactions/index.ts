@@ -1,0 +1,29 @@
+import type { PipelineDeps } from '../pipeline.js';
+import type { FhirRequest, FhirResult, Interaction } from '../request.js';
+import { capabilities } from './capabilities.js';
+import { create } from './create.js';
+import { remove } from './delete.js';
+import { historyInstance, historyType } from './history.js';
+import { read, vread } from './read.js';
+import { update } from './update.js';
+import { validate } from './validate.js';
+
+export type InteractionHandler = (request: FhirRequest, deps: PipelineDeps) => Promise<FhirResult>;
+
+/** One generic handler per interaction, parameterized by resource type; no per-type code anywhere. */
+export const INTERACTIONS: Readonly<Record<Interaction, InteractionHandler>> = {
+  capabilities,
+  read,
+  vread,
+  create,
+  update,
+  delete: remove,
+  'history-instance': historyInstance,
+  'history-type': historyType,
+  validate,
+};
+
+/** Type-level operations, by name as it appears after `$` in the URL; the CapabilityStatement lists exactly these. */
+export const TYPE_OPERATIONS: Readonly<Record<string, { interaction: Interaction; definition: string }>> = {
+  validate: { interaction: 'validate', definition: 'http://hl7.org/fhir/OperationDefinition/Resource-validate' },
+};

@@ -1,0 +1,72 @@
+import type { CapabilityStatement } from '@medplum/fhirtypes';
+import type { AuditSink } from '../audit/audit-sink.js';
+import type { Authorizer } from '../auth/authorize.js';
+import type { Logger } from '../logger.js';
+import { StoreUnavailableError, VersionConflictError, type StorePort } from '../store/port.js';
+import type { Validator } from '../validation/validator.js';
+import type { StorageCodec } from './codec.js';
+import { FhirError, toFhirError } from './errors.js';
+import { assertValidId } from './ids.js';
+import { INTERACTIONS } from './interactions/index.js';
+import type { Registry } from './registry.js';
+import type { FhirRequest, FhirResult } from './request.js';
+
+/** Everything an interaction may use; built once in `app.ts` and passed down explicitly. */
+export interface PipelineDeps {
+  registry: Registry;
+  store: StorePort;
+  validator: Validator;
+  codec: StorageCodec;
+  authorize: Authorizer;
+  audit: AuditSink;
+  logger: Logger;
+  /** The server's CapabilityStatement, generated once at start from the registry. */
+  capabilityStatement: CapabilityStatement;
+  clock: () => Date;
+  paging: { defaultPageSize: number; maxPageSize: number };
+}
+
+export interface Pipeline {
+  /** Runs one FHIR interaction: checks, authorization, the interaction, audit. Throws FhirError only. */
+  execute(request: FhirRequest): Promise<FhirResult>;
+}
+
+/**
+ * The one pipeline every interaction goes through, whoever calls it (HTTP, bundles, HL7 v2):
+ * request checks → authorize → interaction (validate → encode → store) → audit, written once in `finally`.
+ */
+export function createPipeline(deps: PipelineDeps): Pipeline {
+  return {
+    async execute(request) {
+      const startedAt = deps.clock();
+      let result: FhirResult | undefined;
+      let error: FhirError | undefined;
+      try {
+        if (request.resourceType !== undefined) deps.registry.get(request.resourceType);
+        if (request.id !== undefined) assertValidId(request.id);
+        await deps.authorize(request);
+        result = await INTERACTIONS[request.interaction](request, deps);
+        return result;
+      } catch (err) {
+        error = translate(err, deps.logger, request);
+        throw error;
+      } finally {
+        await deps.audit.record({ request, result, error, startedAt });
+      }
+    },
+  };
+}
+
+/** Maps store failures to FHIR errors; unknown errors are logged here and hidden from the client. */
+function translate(err: unknown, logger: Logger, request: FhirRequest): FhirError {
+  if (err instanceof FhirError) return err;
+  if (err instanceof VersionConflictError) {
+    return new FhirError('version-conflict', `${err.resourceType}/${err.id} was changed by another request; read it again and retry`);
+  }
+  if (err instanceof StoreUnavailableError) {
+    logger.error({ err, requestId: request.context.requestId }, 'store unavailable');
+    return new FhirError('store-unavailable', 'The data store is temporarily unavailable; retry later', { hints: { retryAfter: '5' } });
+  }
+  logger.error({ err, requestId: request.context.requestId, interaction: request.interaction }, 'unexpected error');
+  return toFhirError(err);
+}

@@ -1,0 +1,71 @@
+import type { OperationOutcome, Resource } from '@medplum/fhirtypes';
+
+/**
+ * Who is asking, and why. Every interaction runs with one, even while everything is permitted,
+ * so authorization, consent and audit are steps added to the pipeline rather than rewrites.
+ */
+export interface RequestContext {
+  /** Correlates logs, audit records and responses (`X-Request-Id`). */
+  requestId: string;
+  /** FHIR base URL as clients see it (PUBLIC_URL + /fhir), for Location headers and Bundle links. */
+  baseUrl: string;
+  /** The authenticated agent, e.g. `Practitioner/123` (fhirUser), or undefined while anonymous. */
+  actor?: string;
+  /** Role of the agent (admin, practitioner, pharmacist, receptionist, patient, system). */
+  role?: string;
+  /** OAuth client id of the calling application. */
+  clientId?: string;
+  /** Granted SMART scopes. */
+  scopes: readonly string[];
+  /** SMART launch patient, when the token carries one. */
+  patient?: string;
+  /** Purpose of use codes (v3 PurposeOfUse), from the token or a request header. */
+  purposeOfUse: readonly string[];
+  /** Where the request came from (IP address or HL7 sender), for audit. */
+  source?: string;
+}
+
+export type Interaction =
+  | 'capabilities'
+  | 'read'
+  | 'vread'
+  | 'create'
+  | 'update'
+  | 'delete'
+  | 'history-instance'
+  | 'history-type'
+  | 'validate';
+
+/** The `Prefer: return=` choices of the spec (http.html#ops). */
+export type PreferReturn = 'minimal' | 'representation' | 'OperationOutcome';
+
+/** A FHIR interaction, free of any HTTP framework: built by the HTTP edge, bundles and the HL7 adapter alike. */
+export interface FhirRequest {
+  interaction: Interaction;
+  resourceType?: string;
+  id?: string;
+  versionId?: string;
+  /** Query parameters (repeated keys keep every value, in order). */
+  params: Record<string, string[]>;
+  /** Parsed body, for create/update/validate. */
+  body?: unknown;
+  /** Preconditions and preferences (http.html#concurrency, http.html#cread). */
+  ifMatch?: string;
+  ifNoneMatch?: string;
+  ifModifiedSince?: string;
+  preferReturn?: PreferReturn;
+  context: RequestContext;
+}
+
+/** Outcome kinds of a successful interaction; the HTTP edge maps them to 200/201/304. */
+export type ResultKind = 'ok' | 'created' | 'not-modified';
+
+export interface FhirResult {
+  kind: ResultKind;
+  /** The resource to return (the representation, a Bundle, or a CapabilityStatement/OperationOutcome). */
+  resource?: Resource;
+  /** Informational outcome, returned for `Prefer: return=OperationOutcome`. */
+  outcome?: OperationOutcome;
+  /** Identity of the written or read version: drives Location, ETag and Last-Modified. */
+  version?: { resourceType: string; id: string; versionId: string; lastUpdated: string };
+}

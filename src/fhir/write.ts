@@ -1,0 +1,90 @@
+import type { OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
+import { VersionConflictError, type StoredRecord, type WriteOp } from '../store/port.js';
+import { FhirError } from './errors.js';
+import { hasErrors } from './outcome.js';
+import type { PipelineDeps } from './pipeline.js';
+
+/** One intended write: a new version of a resource, or its deletion when `resource` is absent. */
+export interface WriteIntent {
+  resourceType: string;
+  id: string;
+  resource?: Resource;
+  /** The current record as read before the write (undefined when none exists). */
+  current?: StoredRecord;
+}
+
+/** A write ready to commit, with the resource as the client will see it. */
+export interface PreparedWrite {
+  op: WriteOp;
+  resource?: Resource;
+}
+
+/**
+ * The one write path: validate → stamp meta → encode (encryption) → a version-checked WriteOp.
+ * REST interactions, bundles and HL7 v2 all prepare writes here, so none can skip a step.
+ */
+export async function prepareWrite(deps: PipelineDeps, intent: WriteIntent): Promise<PreparedWrite> {
+  const { resourceType, id, current } = intent;
+  const versionId = (current?.versionId ?? 0) + 1;
+  const lastUpdated = nextInstant(deps.clock(), current);
+  let resource: Resource | undefined;
+  if (intent.resource) {
+    resource = {
+      ...intent.resource,
+      id,
+      meta: { ...intent.resource.meta, versionId: String(versionId), lastUpdated },
+    } as Resource;
+    await assertValid(deps, resource);
+  }
+  const record: StoredRecord = {
+    resourceType,
+    id,
+    versionId,
+    lastUpdated,
+    deleted: !resource,
+    ...(resource ? { resource: await deps.codec.encode(resource) } : {}),
+  };
+  return { op: { record, expectedVersion: current?.versionId ?? 0 }, resource };
+}
+
+/** Validates and throws a 400 (structure) or 422 (rules) FhirError listing every issue. */
+export async function assertValid(deps: PipelineDeps, resource: Resource): Promise<OperationOutcomeIssue[]> {
+  const issues = await deps.validator.validate(resource);
+  if (hasErrors(issues)) {
+    const structural = issues.some((i) => (i.severity === 'error' || i.severity === 'fatal') && i.code === 'structure');
+    const count = issues.filter((i) => i.severity === 'error' || i.severity === 'fatal').length;
+    throw new FhirError(structural ? 'invalid-structure' : 'invalid-resource', `${resource.resourceType} failed validation with ${count} error(s)`, { issues });
+  }
+  return issues;
+}
+
+/**
+ * lastUpdated of a new version: now, but strictly after the previous version's,
+ * so versions stay ordered even if the wall clock steps back.
+ */
+function nextInstant(now: Date, current: StoredRecord | undefined): string {
+  const previous = current ? Date.parse(current.lastUpdated) : -Infinity;
+  return new Date(Math.max(now.getTime(), previous + 1)).toISOString();
+}
+
+/**
+ * Runs a read-check-prepare-commit attempt against the version it read.
+ * Without If-Match the client did not pin a version: when another writer commits in between,
+ * the attempt is re-run on the new version (last writer wins, nothing is merged away).
+ * With If-Match, a writer slipping in between makes the client's version stale: 412.
+ */
+export async function runVersioned<T>(ifMatch: string | undefined, attempt: () => Promise<T>, attempts = 12): Promise<T> {
+  for (let i = 1; ; i++) {
+    // Jittered exponential backoff, so writers racing on one resource spread out instead of colliding again.
+    if (i > 1) await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(2 ** i, 200)));
+    try {
+      return await attempt();
+    } catch (err) {
+      if (!(err instanceof VersionConflictError)) throw err;
+      if (ifMatch !== undefined) {
+        throw new FhirError('precondition-failed', `${err.resourceType}/${err.id} was changed by another request; If-Match no longer holds`);
+      }
+      if (i >= attempts) throw err;
+    }
+  }
+}

@@ -1,0 +1,33 @@
+import type { Context } from 'koa';
+import getRawBody from 'raw-body';
+import { FhirError } from '../fhir/errors.js';
+import { assertJsonBody } from './media.js';
+
+/**
+ * Reads and parses a FHIR JSON body, enforcing the size limit before reading more than it
+ * (413 from Content-Length at once, or as soon as a chunked body passes the limit).
+ */
+export async function readJsonBody(ctx: Context, maxBytes: number): Promise<unknown> {
+  const length = Number(ctx.get('Content-Length') || NaN);
+  if (length > maxBytes) throw tooLarge(maxBytes);
+  assertJsonBody(ctx);
+  let text: string;
+  try {
+    text = await getRawBody(ctx.req, { limit: maxBytes, encoding: 'utf-8', length: Number.isNaN(length) ? undefined : length });
+  } catch (err) {
+    if ((err as { type?: string }).type === 'entity.too.large') throw tooLarge(maxBytes);
+    throw new FhirError('bad-request', 'The request body could not be read completely');
+  }
+  if (text.trim() === '') throw new FhirError('bad-request', 'The request body is empty; a FHIR resource is required');
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    // Name the position only: the parser's message quotes the body, which may hold patient data.
+    const position = /position (\d+)/.exec((err as Error).message)?.[1];
+    throw new FhirError('invalid-json', `The body is not valid JSON${position ? ` (error at character ${position})` : ''}`);
+  }
+}
+
+function tooLarge(maxBytes: number): FhirError {
+  return new FhirError('payload-too-large', `The request body exceeds the limit of ${maxBytes} bytes`);
+}

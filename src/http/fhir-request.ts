@@ -1,0 +1,55 @@
+import type { Context } from 'koa';
+import { FhirError } from '../fhir/errors.js';
+import type { FhirRequest, Interaction, PreferReturn, RequestContext } from '../fhir/request.js';
+
+// Handled at the edge, never passed to interactions (http.html#parameters).
+const EDGE_PARAMS = new Set(['_format', '_pretty']);
+
+/** Query parameters as name → every value, in order. */
+export function queryParams(ctx: Context): Record<string, string[]> {
+  const params: Record<string, string[]> = {};
+  for (const [name, value] of ctx.URL.searchParams) {
+    if (!EDGE_PARAMS.has(name)) (params[name] ??= []).push(value);
+  }
+  return params;
+}
+
+/** `Prefer: return=...` (http.html#ops); other preferences are ignored here. */
+export function preferReturn(ctx: Context): PreferReturn | undefined {
+  const match = /(?:^|[;,\s])return\s*=\s*"?(minimal|representation|OperationOutcome)"?/i.exec(ctx.get('Prefer'));
+  if (!match) return undefined;
+  const value = match[1].toLowerCase();
+  return value === 'minimal' ? 'minimal' : value === 'operationoutcome' ? 'OperationOutcome' : 'representation';
+}
+
+/** Who is asking. Anonymous until SMART authorization fills actor, scopes and patient from the token. */
+export function requestContext(ctx: Context, baseUrl: string): RequestContext {
+  return {
+    requestId: ctx.state.requestId,
+    baseUrl,
+    scopes: [],
+    purposeOfUse: [],
+    source: ctx.ip,
+  };
+}
+
+function header(ctx: Context, name: string): string | undefined {
+  return ctx.get(name) || undefined;
+}
+
+/** Builds the framework-free FhirRequest the pipeline executes. */
+export function toFhirRequest(ctx: Context, baseUrl: string, interaction: Interaction, parts: { resourceType?: string; id?: string; versionId?: string; body?: unknown } = {}): FhirRequest {
+  if (parts.resourceType !== undefined && !/^[A-Z][A-Za-z]{0,63}$/.test(parts.resourceType)) {
+    throw new FhirError('unknown-type', `'${parts.resourceType.slice(0, 64)}' is not a resource type`);
+  }
+  return {
+    interaction,
+    ...parts,
+    params: queryParams(ctx),
+    ifMatch: header(ctx, 'If-Match'),
+    ifNoneMatch: header(ctx, 'If-None-Match'),
+    ifModifiedSince: header(ctx, 'If-Modified-Since'),
+    preferReturn: preferReturn(ctx),
+    context: requestContext(ctx, baseUrl),
+  };
+}

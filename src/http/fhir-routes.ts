@@ -1,0 +1,52 @@
+import Router from '@koa/router';
+import type { Context } from 'koa';
+import { FhirError } from '../fhir/errors.js';
+import { TYPE_OPERATIONS } from '../fhir/interactions/index.js';
+import type { Pipeline } from '../fhir/pipeline.js';
+import type { Interaction } from '../fhir/request.js';
+import { readJsonBody } from './body.js';
+import { toFhirRequest } from './fhir-request.js';
+import { responseType } from './media.js';
+import { respondResult } from './respond.js';
+
+export interface FhirRoutesOptions {
+  pipeline: Pipeline;
+  fhirBaseUrl: string;
+  maxBodyBytes: number;
+}
+
+/**
+ * The FHIR RESTful API's URL patterns (http.html#summary) mapped onto pipeline interactions.
+ * Routes are generic over the resource type; the registry decides which types exist.
+ */
+export function fhirRoutes(options: FhirRoutesOptions): Router {
+  const { pipeline, fhirBaseUrl, maxBodyBytes } = options;
+  const router = new Router({ prefix: '/fhir' });
+
+  const run = async (ctx: Context, interaction: Interaction, withBody = false): Promise<void> => {
+    const mediaType = responseType(ctx);
+    const { type, id, vid } = ctx.params as Record<string, string | undefined>;
+    const body = withBody ? await readJsonBody(ctx, maxBodyBytes) : undefined;
+    const request = toFhirRequest(ctx, fhirBaseUrl, interaction, { resourceType: type, id, versionId: vid, body });
+    respondResult(ctx, await pipeline.execute(request), fhirBaseUrl, mediaType);
+  };
+
+  router.get('/metadata', (ctx) => run(ctx, 'capabilities'));
+  router.get('/:type/_history', (ctx) => run(ctx, 'history-type'));
+  router.post('/:type', (ctx) => run(ctx, 'create', true));
+  router.post('/:type/:operation', async (ctx) => {
+    const { operation } = ctx.params;
+    const op = operation.startsWith('$') ? TYPE_OPERATIONS[operation.slice(1)] : undefined;
+    if (!op) {
+      if (operation.startsWith('$')) throw new FhirError('not-supported', `Operation ${operation.slice(0, 64)} is not supported`);
+      throw new FhirError('method-not-allowed', 'POST is not allowed on a resource instance; use PUT to update', { hints: { allow: 'GET, HEAD, PUT, DELETE' } });
+    }
+    await run(ctx, op.interaction, true);
+  });
+  router.get('/:type/:id', (ctx) => run(ctx, 'read'));
+  router.put('/:type/:id', (ctx) => run(ctx, 'update', true));
+  router.delete('/:type/:id', (ctx) => run(ctx, 'delete'));
+  router.get('/:type/:id/_history', (ctx) => run(ctx, 'history-instance'));
+  router.get('/:type/:id/_history/:vid', (ctx) => run(ctx, 'vread'));
+  return router;
+}

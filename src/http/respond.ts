@@ -1,0 +1,38 @@
+import type { Context } from 'koa';
+import type { Resource } from '@medplum/fhirtypes';
+import { etagOf } from '../fhir/preconditions.js';
+import type { FhirError } from '../fhir/errors.js';
+import type { FhirResult } from '../fhir/request.js';
+import { HTTP_STATUS, RESULT_STATUS } from './status.js';
+
+/** Serializes a resource in the negotiated JSON type, pretty-printed on `_pretty=true`. */
+function send(ctx: Context, status: number, resource: Resource | undefined, mediaType: string): void {
+  ctx.status = status;
+  if (resource === undefined || status === 304) {
+    // `Prefer: return=minimal`: an empty body (Koa would otherwise send the status text).
+    ctx.body = '';
+    ctx.remove('Content-Type');
+    return;
+  }
+  const pretty = ctx.URL.searchParams.get('_pretty') === 'true';
+  ctx.type = `${mediaType}; charset=utf-8`;
+  ctx.body = JSON.stringify(resource, null, pretty ? 2 : undefined);
+}
+
+/** Writes a successful result: status, ETag / Last-Modified / Location (http.html#versioning), body. */
+export function respondResult(ctx: Context, result: FhirResult, baseUrl: string, mediaType: string): void {
+  const v = result.version;
+  if (v) {
+    ctx.set('ETag', etagOf(v.versionId));
+    ctx.set('Last-Modified', new Date(v.lastUpdated).toUTCString());
+    if (result.kind === 'created') ctx.set('Location', `${baseUrl}/${v.resourceType}/${v.id}/_history/${v.versionId}`);
+  }
+  send(ctx, RESULT_STATUS[result.kind], result.resource ?? result.outcome, mediaType);
+}
+
+/** Writes an error as its OperationOutcome with the status of its code; never a stack trace. */
+export function respondError(ctx: Context, error: FhirError, mediaType: string): void {
+  if (error.hints.allow) ctx.set('Allow', error.hints.allow);
+  if (error.hints.retryAfter) ctx.set('Retry-After', error.hints.retryAfter);
+  send(ctx, HTTP_STATUS[error.code], error.outcome, mediaType);
+}

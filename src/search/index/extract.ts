@@ -1,0 +1,86 @@
+import type { Resource } from '@medplum/fhirtypes';
+import type { SearchParamType } from '../types.js';
+import { extractDate } from './extract-date.js';
+import { extractNumber } from './extract-number.js';
+import { extractReference, referenceTypeOf } from './extract-reference.js';
+import { extractPhonetic, extractString } from './extract-string.js';
+import { extractToken } from './extract-token.js';
+import { extractUri } from './extract-uri.js';
+import { unique, type ExtractContext, type Extracted, type Extractor } from './extracted.js';
+import { indexKey, sortKey } from './fields.js';
+import { typedValues, type TypedValue } from './node.js';
+import type { CompiledBranch, IndexedParam } from './param-table.js';
+
+const EXTRACTORS: Readonly<Partial<Record<SearchParamType, Extractor>>> = {
+  string: extractString,
+  token: extractToken,
+  reference: extractReference,
+  date: extractDate,
+  number: extractNumber,
+  quantity: extractNumber,
+  uri: extractUri,
+};
+
+/** True when the resource has the element, directly or as a choice (`deceased` → `deceasedBoolean`). */
+function hasElement(resource: Record<string, unknown>, keys: string[], element: string): boolean {
+  if (resource[element] !== undefined) return true;
+  for (const key of keys) {
+    if (key.length > element.length && key.startsWith(element)) {
+      const next = key.charCodeAt(element.length);
+      if (next >= 65 && next <= 90) return true; // an upper-case letter: a choice type suffix
+    }
+  }
+  return false;
+}
+
+function valuesOf(branch: CompiledBranch, resource: Resource, context: ExtractContext): TypedValue[] {
+  let values: TypedValue[];
+  try {
+    values = typedValues(branch.evaluate(resource));
+  } catch {
+    // An expression fhirpath.js cannot evaluate on this data yields no value rather than failing the write.
+    return [];
+  }
+  const { targetType } = branch;
+  return targetType ? values.filter((v) => referenceTypeOf(v, context.baseUrl) === targetType) : values;
+}
+
+function merge(a: Extracted | undefined, b: Extracted): Extracted {
+  if (!a) return b;
+  const sort = !a.sort ? b.sort : !b.sort ? a.sort : { asc: a.sort.asc < b.sort.asc ? a.sort.asc : b.sort.asc, desc: a.sort.desc > b.sort.desc ? a.sort.desc : b.sort.desc };
+  return { entries: unique([...a.entries, ...b.entries]), ...(sort ? { sort } : {}) };
+}
+
+/** The values of one parameter in a resource, over all its branches; undefined when it has none. */
+function extractParam(param: IndexedParam, resource: Resource, keys: string[], context: ExtractContext): Extracted | undefined {
+  const extractor = param.phonetic ? extractPhonetic : EXTRACTORS[param.def.type];
+  if (!extractor) return undefined;
+  let result: Extracted | undefined;
+  for (const branch of param.branches) {
+    if (branch.rootElement && !hasElement(resource as unknown as Record<string, unknown>, keys, branch.rootElement)) continue;
+    const values = valuesOf(branch, resource, context);
+    if (values.length > 0) result = merge(result, extractor(values, context));
+  }
+  return result && result.entries.length > 0 ? result : undefined;
+}
+
+/**
+ * `record.index` of a resource: for every parameter with values, its entries and its two sort
+ * scalars (see `fields.ts`). Parameters answered from record fields are skipped.
+ */
+export function extractIndex(resource: Resource, params: Iterable<IndexedParam>, context: ExtractContext): Record<string, unknown> {
+  const index: Record<string, unknown> = {};
+  const keys = Object.keys(resource);
+  for (const param of params) {
+    if (param.recordField) continue;
+    const extracted = extractParam(param, resource, keys, context);
+    if (!extracted) continue;
+    const code = param.def.code;
+    index[indexKey(code)] = extracted.entries;
+    if (extracted.sort) {
+      index[sortKey(code, 1)] = extracted.sort.asc;
+      index[sortKey(code, -1)] = extracted.sort.desc;
+    }
+  }
+  return index;
+}

@@ -1,0 +1,66 @@
+import type { Filter } from '../../store/port.js';
+
+/**
+ * Small builders for the MongoDB query documents the compilers emit. Values from the request
+ * only ever appear as operands, never as keys, so a search value cannot become an operator.
+ */
+
+/** An operand MongoDB applies per array element on a dotted path exactly as `$elemMatch` would. */
+function isSingleCondition(condition: unknown): boolean {
+  if (condition === null || typeof condition !== 'object') return true;
+  const keys = Object.keys(condition);
+  return (keys.length === 1 && (keys[0] === '$in' || keys[0] === '$regex')) || (keys.length === 2 && keys.includes('$regex') && keys.includes('$options'));
+}
+
+/**
+ * Records with at least one entry at `path` satisfying `predicate` (a document over the entry's
+ * fields). A single plain condition is written on the dotted path (`index.gender.c`); several
+ * conditions use `$elemMatch`, so that they must hold on the same entry.
+ */
+export function someEntry(path: string, predicate: Filter): Filter {
+  const keys = Object.keys(predicate);
+  if (keys.length === 1 && !keys[0].startsWith('$') && isSingleCondition(predicate[keys[0]])) {
+    return { [`${path}.${keys[0]}`]: predicate[keys[0]] };
+  }
+  return { [path]: { $elemMatch: predicate } };
+}
+
+/** Records without any entry at `path` satisfying `predicate`, including records without entries. */
+export function noEntry(path: string, predicate: Filter): Filter {
+  return { [path]: { $not: { $elemMatch: predicate } } };
+}
+
+/** The disjunction of filters; a single one stays as it is. */
+export function anyOf(filters: Filter[]): Filter {
+  return filters.length === 1 ? filters[0] : { $or: filters };
+}
+
+/**
+ * The conjunction of filters, merged into one document where their keys do not clash
+ * (`{lo: {$gte: a}}` and `{lo: {$lte: b}}` become `{lo: {$gte: a, $lte: b}}`), else `$and`.
+ */
+export function allOf(filters: Filter[]): Filter {
+  const merged: Filter = {};
+  for (const filter of filters) {
+    for (const [key, value] of Object.entries(filter)) {
+      const existing = merged[key];
+      if (existing === undefined) {
+        merged[key] = value;
+      } else if (isOperatorDoc(existing) && isOperatorDoc(value) && !Object.keys(value).some((op) => op in existing)) {
+        merged[key] = { ...existing, ...value };
+      } else {
+        return { $and: filters };
+      }
+    }
+  }
+  return merged;
+}
+
+function isOperatorDoc(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) && Object.keys(value).every((k) => k.startsWith('$') && k !== '$or' && k !== '$and');
+}
+
+/** `{ [field]: { [op]: value } }`. */
+export function cond(field: string, op: string, value: unknown): Filter {
+  return { [field]: { [op]: value } };
+}

@@ -1,0 +1,99 @@
+import type { Resource } from '@medplum/fhirtypes';
+import type { R4Definitions } from '../../fhir/definitions.js';
+import { FhirError } from '../../fhir/errors.js';
+import type { Filter } from '../../store/port.js';
+import type { SearchIndex, SearchParamDef } from '../types.js';
+import { compileParam, type CompileContext } from './compile.js';
+import type { TerminologySource } from './compile-token.js';
+import { extractIndex } from './extract.js';
+import type { ExtractContext } from './extracted.js';
+import { entriesPath, indexKey, sortKey } from './fields.js';
+import { createImpliedSystems } from './implied-system.js';
+import { buildParamTable, type IndexedParam } from './param-table.js';
+
+export type { TerminologySource } from './compile-token.js';
+
+/** What the search index is built from; everything arrives from the composition root. */
+export interface SearchIndexOptions {
+  definitions: R4Definitions;
+  /** The served resource types. */
+  resourceTypes: readonly string[];
+  /** Local terminology: `:in` / `:not-in`, and the implied system of plain `code` elements. */
+  terminology?: TerminologySource;
+  /** The server's FHIR base URL: absolute references under it are stored and matched as `Type/id`. */
+  baseUrl?: string;
+  /** The clock, for the window of `ap` on dates (defaults to the system clock). */
+  clock?: () => Date;
+}
+
+const RELATIVE_REFERENCE = /^[A-Z][A-Za-z]+\/[A-Za-z0-9\-.]{1,64}$/;
+
+/**
+ * Builds the search index of the served types (issue 3): which parameters exist, what a
+ * resource stores in `record.index` (layout in `fields.ts`), and the MongoDB query document of
+ * each parameter occurrence. Expressions are compiled once here; `extract` runs at write time.
+ */
+export function createSearchIndex(options: SearchIndexOptions): SearchIndex {
+  const table = buildParamTable(options.definitions.searchParameters, options.resourceTypes);
+  const baseUrl = options.baseUrl?.replace(/\/+$/, '');
+  const clock = options.clock ?? (() => new Date());
+  const extractContext: ExtractContext = {
+    ...(baseUrl ? { baseUrl } : {}),
+    impliedSystem: createImpliedSystems(options.definitions.structureDefinitions, options.terminology),
+  };
+  const compileContext: CompileContext = {
+    ...(baseUrl ? { baseUrl } : {}),
+    ...(options.terminology ? { terminology: options.terminology } : {}),
+    now: () => clock().getTime(),
+  };
+  const defs = new Map<string, ReadonlyMap<string, SearchParamDef>>(
+    [...table].map(([type, params]) => [type, new Map([...params].map(([code, p]) => [code, p.def]))]),
+  );
+
+  function paramsOf(resourceType: string): Map<string, IndexedParam> {
+    const params = table.get(resourceType);
+    if (!params) throw new FhirError('unknown-type', `Resource type '${resourceType}' is not served by this server`);
+    return params;
+  }
+
+  function param(resourceType: string, code: string): IndexedParam {
+    const found = paramsOf(resourceType).get(code);
+    if (!found) throw new FhirError('bad-request', `Unknown search parameter '${code}' for ${resourceType}`);
+    return found;
+  }
+
+  function referenceParam(resourceType: string, code: string): IndexedParam {
+    const found = param(resourceType, code);
+    if (found.def.type !== 'reference') throw new FhirError('bad-request', `Search parameter '${code}' of ${resourceType} is not a reference`);
+    return found;
+  }
+
+  return {
+    params: (resourceType) => {
+      paramsOf(resourceType);
+      return defs.get(resourceType) as ReadonlyMap<string, SearchParamDef>;
+    },
+
+    extract: (resource: Resource) => extractIndex(resource, paramsOf(resource.resourceType).values(), extractContext),
+
+    compile: (resourceType, code, modifier, values) => compileParam(param(resourceType, code), modifier, values, compileContext),
+
+    compileReferenceIn(resourceType, code, references): Filter {
+      referenceParam(resourceType, code);
+      return { [`${entriesPath(code)}.r`]: { $in: [...new Set(references)] } };
+    },
+
+    referencesOf(record, code) {
+      const entries = record.index?.[indexKey(code)];
+      if (!Array.isArray(entries)) return [];
+      const refs = entries.map((e) => (e as { r?: unknown }).r).filter((r): r is string => typeof r === 'string' && RELATIVE_REFERENCE.test(r));
+      return [...new Set(refs)];
+    },
+
+    sortField(resourceType, code, direction) {
+      const found = param(resourceType, code);
+      if (found.recordField) return found.recordField;
+      return `index.${sortKey(code, direction)}`;
+    },
+  };
+}

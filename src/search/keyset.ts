@@ -1,0 +1,90 @@
+import { FhirError } from '../fhir/errors.js';
+import type { CollectionName, Filter, Sort, StorePort, StoredRecord } from '../store/port.js';
+
+/** One sort key of a keyset; the last keys must make the order total (e.g. end with id and versionId). */
+export interface SortKey {
+  field: keyof StoredRecord | string;
+  direction: 1 | -1;
+}
+
+/** Where a page starts: after (`next`) or before (`prev`) the given key values, in sort order. */
+export interface Cursor {
+  dir: 'next' | 'prev';
+  key: unknown[];
+}
+
+export interface Page {
+  records: StoredRecord[];
+  /** Cursor of the following page, when there is one. */
+  next?: Cursor;
+  /** Cursor of the preceding page, when there is one. */
+  prev?: Cursor;
+}
+
+/** Opaque, URL-safe cursor token for Bundle links. */
+export function encodeCursor(cursor: Cursor): string {
+  return Buffer.from(JSON.stringify([cursor.dir, cursor.key])).toString('base64url');
+}
+
+/** Parses a cursor token; a malformed one is the client's error (400). */
+export function decodeCursor(token: string, keyCount: number): Cursor {
+  try {
+    const [dir, key] = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as [unknown, unknown];
+    if ((dir === 'next' || dir === 'prev') && Array.isArray(key) && key.length === keyCount) return { dir, key };
+  } catch {
+    // fall through to the error below
+  }
+  throw new FhirError('bad-request', 'The paging cursor is invalid; follow the Bundle links as given');
+}
+
+function valueAt(record: StoredRecord, field: string): unknown {
+  return field.split('.').reduce<unknown>((v, k) => (v as Record<string, unknown> | undefined)?.[k], record);
+}
+
+/**
+ * The filter selecting records strictly after (`forward`) or before the key, in the order of `keys`:
+ * (k1 > v1) or (k1 = v1 and k2 > v2) or ... — a plain query document any adapter runs on its indexes.
+ */
+export function keysetFilter(keys: readonly SortKey[], values: readonly unknown[], forward: boolean): Filter {
+  const branches = keys.map((key, i) => {
+    const ascending = (key.direction === 1) === forward;
+    const clause: Filter = {};
+    for (let j = 0; j < i; j++) clause[keys[j].field] = values[j];
+    clause[key.field] = { [ascending ? '$gt' : '$lt']: values[i] };
+    return clause;
+  });
+  return branches.length === 1 ? branches[0] : { $or: branches };
+}
+
+function sortOf(keys: readonly SortKey[], forward: boolean): Sort {
+  return Object.fromEntries(keys.map((k) => [k.field, forward ? k.direction : -k.direction])) as Sort;
+}
+
+/**
+ * Reads one page by keyset: no skip, so concurrent inserts never shift a page (no duplicates, no gaps).
+ * One extra record is read in the paging direction to know whether a further page exists, and one
+ * in the other direction to know whether a page precedes this one.
+ */
+export async function readPage(store: StorePort, collection: CollectionName, filter: Filter, keys: readonly SortKey[], count: number, cursor?: Cursor): Promise<Page> {
+  const forward = cursor?.dir !== 'prev';
+  const scoped = cursor ? { $and: [filter, keysetFilter(keys, cursor.key, forward)] } : filter;
+  const found = await store.find(collection, scoped, { sort: sortOf(keys, forward), limit: count + 1 });
+  const more = found.length > count;
+  const records = forward ? found.slice(0, count) : found.slice(0, count).reverse();
+  const keyOf = (r: StoredRecord): unknown[] => keys.map((k) => valueAt(r, k.field));
+  if (records.length === 0) return { records };
+  const first = keyOf(records[0]);
+  const last = keyOf(records[records.length - 1]);
+  const hasNext = forward ? more : true;
+  const hasPrev = forward ? cursor !== undefined && (await exists(store, collection, filter, keys, first, false)) : more;
+  return {
+    records,
+    ...(hasNext ? { next: { dir: 'next' as const, key: last } } : {}),
+    ...(hasPrev ? { prev: { dir: 'prev' as const, key: first } } : {}),
+  };
+}
+
+async function exists(store: StorePort, collection: CollectionName, filter: Filter, keys: readonly SortKey[], key: unknown[], forward: boolean): Promise<boolean> {
+  const found = await store.find(collection, { $and: [filter, keysetFilter(keys, key, forward)] }, { sort: sortOf(keys, forward), limit: 1 });
+  return found.length > 0;
+}

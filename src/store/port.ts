@@ -1,0 +1,88 @@
+import type { Resource } from '@medplum/fhirtypes';
+
+/**
+ * The storage port. Every adapter (embedded, MongoDB) implements exactly this, and the shared
+ * contract suite in `test/store/contract.ts` runs against each of them. Adapters hold no FHIR
+ * rules and no security: they store records, evaluate MongoDB query documents and apply
+ * atomic, version-checked commits. Everything else happens in the pipeline.
+ */
+
+/** `current` holds the latest version (or delete tombstone) of each resource; `history` every version. */
+export type CollectionName = 'current' | 'history';
+
+/** One stored version of a resource; the same shape in both collections. */
+export interface StoredRecord {
+  resourceType: string;
+  id: string;
+  /** Positive integer, 1 for the first version. */
+  versionId: number;
+  /** ISO-8601 instant in UTC with millisecond precision (`Date#toISOString`), so it sorts as a string. */
+  lastUpdated: string;
+  /** True for a delete tombstone; `resource` is then absent. */
+  deleted: boolean;
+  resource?: Resource;
+  /** Search values extracted at write time (see the search issue); adapters index but never interpret them. */
+  index?: Record<string, unknown>;
+}
+
+/** A MongoDB query document (the subset both adapters support: $eq $ne $gt $gte $lt $lte $in $nin $exists $and $or $not $elemMatch $regex). */
+export type Filter = Record<string, unknown>;
+
+/** A MongoDB sort document. */
+export type Sort = Record<string, 1 | -1>;
+
+export interface FindOptions {
+  sort?: Sort;
+  /** Maximum number of records returned. Paging is by keyset (filters on the sort keys), never by skip. */
+  limit?: number;
+}
+
+/** One write of a commit: the new record becomes current and is appended to history. */
+export interface WriteOp {
+  record: StoredRecord;
+  /**
+   * Optimistic concurrency: the versionId the current record must have when the commit applies,
+   * or 0 when no current record may exist. A mismatch fails the whole commit with VersionConflictError.
+   */
+  expectedVersion: number;
+}
+
+/** Thrown by `commit` when a precondition fails; nothing of that commit is stored. */
+export class VersionConflictError extends Error {
+  constructor(
+    readonly resourceType: string,
+    readonly id: string,
+    readonly expected: number,
+    readonly actual: number,
+  ) {
+    super(`Version conflict on ${resourceType}/${id}: expected ${expected}, found ${actual}`);
+    this.name = 'VersionConflictError';
+  }
+}
+
+/** Thrown when the store cannot be reached or has failed; the edge answers 503. */
+export class StoreUnavailableError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'StoreUnavailableError';
+  }
+}
+
+export interface StorePort {
+  /** Opens (and for the embedded store, recovers) the store. */
+  open(): Promise<void>;
+  /** Flushes and releases everything; pending commits finish first. */
+  close(): Promise<void>;
+  /** True when the store can serve requests (readiness). */
+  ping(): Promise<boolean>;
+  /** Records matching a MongoDB query document, sorted and limited. Returned records are copies the caller may mutate. */
+  find(collection: CollectionName, filter: Filter, options?: FindOptions): Promise<StoredRecord[]>;
+  /** Number of records matching the filter. */
+  count(collection: CollectionName, filter: Filter): Promise<number>;
+  /**
+   * Applies all writes atomically: either every write becomes visible (current + history) or none does.
+   * Resolves only once the writes are durable (fsync for the embedded store, majority write concern for MongoDB).
+   * Rejects with VersionConflictError when any expectedVersion does not hold.
+   */
+  commit(writes: WriteOp[]): Promise<void>;
+}

@@ -1,0 +1,105 @@
+import type { OperationOutcomeIssue } from '@medplum/fhirtypes';
+import { checkRequiredBinding } from './bindings.js';
+import { checkCardinality } from './cardinality.js';
+import { isPrimitiveType, type ElementNode } from './element-model.js';
+import { failed, invariantIssue, type Invariant, type InvariantEnv } from './invariants.js';
+import { isObject, itemsOf, type ElementItem, type JsonObject } from './json-items.js';
+import type { ModelRegistry } from './model-registry.js';
+import { checkDom3, checkEle1, checkExt1, type NativeTexts } from './native-invariants.js';
+import { checkPrimitiveValue } from './primitive-values.js';
+import type { Terminology } from './terminology.js';
+
+/** State of one walk: where issues go and the FHIRPath `%resource` / `%rootResource`. */
+export interface WalkEnv extends InvariantEnv {
+  readonly issues: OperationOutcomeIssue[];
+}
+
+/**
+ * Walks a resource against the base R4 definitions in one pass, checking what the JSON schema
+ * cannot: cardinality, required bindings, invariants and calendar-valid dates. Structurally
+ * wrong JSON is skipped quietly here; the schema layer reports it.
+ */
+export class BaseWalker {
+  private readonly texts: NativeTexts;
+
+  constructor(
+    private readonly registry: ModelRegistry,
+    private readonly terminology: Terminology,
+  ) {
+    this.texts = {
+      ele1: registry.constraintText('Element', 'ele-1'),
+      ext1: registry.constraintText('Extension', 'ext-1'),
+      dom3: registry.constraintText('DomainResource', 'dom-3'),
+    };
+  }
+
+  /** Validates a resource (top-level or contained) located at `location`. */
+  walkResource(resource: JsonObject, location: string, env: WalkEnv): void {
+    const model = typeof resource.resourceType === 'string' ? this.registry.model(resource.resourceType) : undefined;
+    if (!model || model.kind !== 'resource') return; // unknown types are reported by the schema layer
+    // dom-6 (best practice: have a narrative) is guidance for resources exchanged on their own;
+    // a contained resource is presented through its container's narrative (R4 drafts even
+    // forbade contained narrative, dom-1), so the guideline is not applied to it.
+    const contained = resource !== env.rootResource;
+    this.runInvariants(contained ? model.root.invariants.filter((i) => !i.bestPractice) : model.root.invariants, resource, location, env);
+    env.issues.push(...checkDom3(resource, location, this.texts.dom3));
+    this.visitChildren(model.root.children, resource, location, env);
+  }
+
+  private visitChildren(children: readonly ElementNode[], parent: JsonObject, location: string, env: WalkEnv): void {
+    for (const child of children) {
+      const items = itemsOf(parent, child, location);
+      const singleArray = !child.repeating && items.length > 1 && items.every((i) => i.key === items[0].key);
+      env.issues.push(...checkCardinality({ label: child.path, min: child.min, max: child.max, name: child.name }, items, location, { skipMax: singleArray }));
+      if (items.length === 0) continue;
+      if (child.listInvariants.length) this.runListInvariants(child, items, parent, location, env);
+      for (const item of items) this.visitItem(child, item, env);
+    }
+  }
+
+  private visitItem(node: ElementNode, item: ElementItem, env: WalkEnv): void {
+    const { type, value, location } = item;
+    if (isPrimitiveType(type)) {
+      this.push(env, checkEle1(value, item.extras, location, this.texts.ele1));
+      this.push(env, checkPrimitiveValue(type, value, location));
+      if (node.requiredValueSet && value !== undefined) this.push(env, checkRequiredBinding(this.terminology, node.requiredValueSet, type, value, location));
+      if (item.extras) this.visitChildren(this.registry.model('Element')?.root.children ?? [], item.extras, location, env);
+      return;
+    }
+    if (!isObject(value)) return;
+    if (this.registry.isResourceType(type)) {
+      this.walkResource(value, location, { ...env, resource: value });
+      return;
+    }
+    this.push(env, checkEle1(value, undefined, location, this.texts.ele1));
+    if (type === 'Extension') this.push(env, checkExt1(value, location, this.texts.ext1));
+    if (node.requiredValueSet) this.push(env, checkRequiredBinding(this.terminology, node.requiredValueSet, type, value, location));
+    const typeRoot = node.children.length ? undefined : this.registry.model(type)?.root;
+    this.runInvariants(node.invariants, value, location, env);
+    if (typeRoot) this.runInvariants(typeRoot.invariants.filter((i) => !node.invariants.some((n) => n.key === i.key)), value, location, env);
+    this.visitChildren(this.registry.childrenOf(node, type), value, location, env);
+  }
+
+  private runInvariants(invariants: readonly Invariant[], context: JsonObject, location: string, env: WalkEnv): void {
+    for (const inv of invariants) {
+      if (failed(inv.run(context, env))) env.issues.push(invariantIssue(inv, location));
+    }
+  }
+
+  /** Primitive-element invariants run once on the parent; results map back to items by index. */
+  private runListInvariants(node: ElementNode, items: ElementItem[], parent: JsonObject, location: string, env: WalkEnv): void {
+    for (const inv of node.listInvariants) {
+      const result = inv.run(parent, env);
+      if (!result) continue;
+      if (result.length === items.length) {
+        result.forEach((r, i) => r === false && env.issues.push(invariantIssue(inv, items[i].location)));
+      } else if (failed(result)) {
+        env.issues.push(invariantIssue(inv, `${location}.${node.name}`));
+      }
+    }
+  }
+
+  private push(env: WalkEnv, issue: OperationOutcomeIssue | undefined): void {
+    if (issue) env.issues.push(issue);
+  }
+}

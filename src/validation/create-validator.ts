@@ -1,0 +1,77 @@
+import type { OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
+import type { R4Definitions } from '../fhir/definitions.js';
+import { BaseWalker, type WalkEnv } from './base-walker.js';
+import { dedupeIssues, makeIssue } from './issues.js';
+import { isObject, type JsonObject } from './json-items.js';
+import { ProfileRegistry, readProfiles } from './profiles/profile-registry.js';
+import { ProfileWalker } from './profiles/profile-walker.js';
+import { sharedModels } from './shared-models.js';
+import { structureIssues } from './structure-issues.js';
+import { loadTerminology } from './terminology.js';
+import type { Validator } from './validator.js';
+
+export interface ValidatorOptions {
+  definitions: R4Definitions;
+  /** The resource types the server serves; others are rejected at the top level. */
+  resourceTypes: readonly string[];
+  /** Absolute path of `<root>/profiles`. */
+  profilesDir: string;
+  /** Absolute path of `<root>/terminology`. */
+  terminologyDir: string;
+}
+
+/**
+ * Builds the validator every write passes through: structure and formats (official JSON schema),
+ * cardinality, required bindings, invariants (FHIRPath) and the profiles a resource claims in
+ * `meta.profile`. Everything compiled is built here, once; `validate` only runs it.
+ */
+export async function createValidator(options: ValidatorOptions): Promise<Validator> {
+  const { structure, registry } = sharedModels(options.definitions);
+  const [terminology, profileDefinitions] = await Promise.all([loadTerminology(options.terminologyDir), readProfiles(options.profilesDir)]);
+  const profiles = new ProfileRegistry(profileDefinitions, options.definitions.structureDefinitions);
+  const walker = new BaseWalker(registry, terminology);
+  const profileWalker = new ProfileWalker(profiles, terminology);
+  const served = new Set(options.resourceTypes);
+  structure.warm(options.resourceTypes);
+  options.resourceTypes.forEach((t) => registry.model(t));
+
+  const profileIssues = (resource: JsonObject, location: string, env: WalkEnv): void => {
+    const meta = isObject(resource.meta) ? resource.meta : undefined;
+    const claimed = Array.isArray(meta?.profile) ? meta.profile : [];
+    claimed.forEach((canonical, i) => {
+      if (typeof canonical !== 'string' || profiles.isCoreDefinition(canonical)) return;
+      const model = profiles.get(canonical);
+      const where = `${location}.meta.profile[${i}]`;
+      if (!model) {
+        // Unknown profiles are a warning, not an error: the resource may be valid against a
+        // profile this server simply does not hold (https://hl7.org/fhir/R4/profiling.html#claims).
+        env.issues.push(makeIssue('warning', 'not-supported', `Profile ${canonical} is not known to this server, so the resource was not checked against it`, where));
+      } else if (model.type !== resource.resourceType) {
+        env.issues.push(makeIssue('error', 'invalid', `Profile ${canonical} is a profile of ${model.type}, not of ${String(resource.resourceType)}`, where));
+      } else {
+        profileWalker.walk(model, resource, location, env);
+      }
+    });
+  };
+
+  const supported = profiles.resourceProfiles();
+  return {
+    supportedProfiles: () => supported,
+    async validate(resource: Resource): Promise<OperationOutcomeIssue[]> {
+      const json = resource as unknown as JsonObject;
+      if (!isObject(json) || typeof json.resourceType !== 'string') {
+        return [makeIssue('error', 'structure', 'A resource must be a JSON object with a resourceType', 'Resource')];
+      }
+      if (!served.has(json.resourceType)) {
+        return [makeIssue('error', 'not-supported', `Resource type ${json.resourceType} is not supported by this server`, json.resourceType)];
+      }
+      const env: WalkEnv = { issues: structureIssues(json, structure.validate(json), registry), resource: json, rootResource: json };
+      walker.walkResource(json, json.resourceType, env);
+      profileIssues(json, json.resourceType, env);
+      if (Array.isArray(json.contained)) {
+        json.contained.forEach((c, i) => isObject(c) && profileIssues(c, `${json.resourceType}.contained[${i}]`, { ...env, resource: c }));
+      }
+      return dedupeIssues(env.issues);
+    },
+  };
+}

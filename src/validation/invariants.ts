@@ -1,0 +1,90 @@
+import fhirpath from 'fhirpath';
+import r4Model from 'fhirpath/fhir-context/r4';
+import type { ElementDefinitionConstraint, OperationOutcomeIssue } from '@medplum/fhirtypes';
+import { makeIssue } from './issues.js';
+
+/** Variables FHIR defines for invariants (https://hl7.org/fhir/R4/fhirpath.html#variables). */
+export interface InvariantEnv {
+  resource: unknown;
+  rootResource: unknown;
+}
+
+/** A constraint compiled once, run against many element instances. */
+export interface Invariant {
+  readonly key: string;
+  readonly severity: 'error' | 'warning';
+  readonly human: string;
+  readonly expression: string;
+  /** Best-practice rules (dom-6) are advice for whole resources, not for contained ones. */
+  readonly bestPractice: boolean;
+  /**
+   * Runs the expression on `context` (an element instance, or its parent for list invariants).
+   * Returns the raw result, or undefined when fhirpath.js could not evaluate it.
+   */
+  run(context: unknown, env: InvariantEnv): unknown[] | undefined;
+}
+
+/**
+ * Constraints FhirGate checks natively instead of through fhirpath.js:
+ * - ele-1 and ext-1 hold on every element / extension, so evaluating them through FHIRPath
+ *   would dominate validation time for a trivial structural rule;
+ * - dom-3 uses `descendants().as(canonical)`, which fhirpath.js 5 rejects ("Expected singleton
+ *   on left side of 'as'") on any resource with contained content.
+ * See `native-invariants.ts`.
+ */
+export const NATIVE_INVARIANTS: ReadonlySet<string> = new Set(['ele-1', 'ext-1', 'dom-3']);
+
+const UCUM = 'http://unitsofmeasure.org';
+const BEST_PRACTICE = 'http://hl7.org/fhir/StructureDefinition/elementdefinition-bestpractice';
+const quiet = { traceFn: () => undefined };
+
+/**
+ * Compiles a constraint's FHIRPath with `base` giving fhirpath.js the element's type context
+ * (needed for choice types such as `value`). When `listOf` is given, the expression is
+ * wrapped as `` `listOf`.select(expression) `` and run on the parent: used for constraints on
+ * primitive elements, which fhirpath.js cannot take as a standalone context.
+ * Returns undefined for constraints without an expression, natively checked ones, or
+ * expressions fhirpath.js cannot parse (skipped rather than failing every write).
+ */
+export function compileInvariant(constraint: ElementDefinitionConstraint, base: string, listOf?: string): Invariant | undefined {
+  const { key, expression } = constraint;
+  if (!expression || NATIVE_INVARIANTS.has(key)) return undefined;
+  const source = listOf ? `\`${listOf}\`.select(${expression})` : expression;
+  let compiled: (context: unknown, vars: Record<string, unknown>) => unknown;
+  try {
+    compiled = fhirpath.compile({ base, expression: source }, r4Model, quiet) as typeof compiled;
+  } catch {
+    return undefined;
+  }
+  return {
+    key,
+    severity: constraint.severity === 'warning' ? 'warning' : 'error',
+    human: constraint.human ?? '',
+    expression,
+    bestPractice: constraint.extension?.some((e) => e.url === BEST_PRACTICE && e.valueBoolean === true) ?? false,
+    run(context, env) {
+      try {
+        const result = compiled(context, { resource: env.resource, rootResource: env.rootResource, ucum: UCUM });
+        return Array.isArray(result) ? result : [result];
+      } catch {
+        // An expression fhirpath.js cannot evaluate on this data (unsupported function or type)
+        // says nothing about the resource; skipping it avoids false rejections.
+        return undefined;
+      }
+    },
+  };
+}
+
+/**
+ * Whether a result means the invariant failed. Only an explicit `false` fails: an empty result
+ * is FHIRPath's "unknown" (e.g. comparing dates of different precision), which is not a violation.
+ */
+export function failed(result: unknown[] | undefined): boolean {
+  return result !== undefined && result.length > 0 && result.every((r) => r === false);
+}
+
+/** The issue reported for a failed invariant. */
+export function invariantIssue(inv: Pick<Invariant, 'key' | 'severity' | 'human'>, location: string, profile?: string): OperationOutcomeIssue {
+  const from = profile ? ` (profile ${profile})` : '';
+  return makeIssue(inv.severity, 'invariant', `${inv.key}: ${inv.human}${from}`, location);
+}

@@ -1,0 +1,62 @@
+import type { JsonKey } from './element-model.js';
+
+/** One occurrence of an element in a JSON instance, with its FHIRPath location. */
+export interface ElementItem {
+  /** The JSON value (undefined for a primitive that only has `_name` content). */
+  readonly value: unknown;
+  /** The `_name` companion of a primitive (id and extensions), if present. */
+  readonly extras?: Record<string, unknown>;
+  /** The FHIR type this occurrence has (the chosen type for choice elements). */
+  readonly type: string;
+  /** The JSON key it was found under. */
+  readonly key: string;
+  /** FHIRPath location, e.g. `Patient.name[0].given[1]` or `Observation.value.ofType(Quantity)`. */
+  readonly location: string;
+}
+
+/** The shape of an element as far as finding it in JSON goes. */
+export interface ElementShape {
+  readonly name: string;
+  readonly choice: boolean;
+  readonly repeating: boolean;
+  readonly keys: readonly JsonKey[];
+}
+
+export type JsonObject = Record<string, unknown>;
+
+export function isObject(value: unknown): value is JsonObject {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/**
+ * Every occurrence of an element inside `parent`, pairing primitive values with their
+ * `_name` companions by index (https://hl7.org/fhir/R4/json.html#primitive). Tolerates
+ * structurally wrong JSON (the schema layer reports it): a single value where an array is
+ * expected counts as one occurrence, and vice versa.
+ */
+export function itemsOf(parent: JsonObject, shape: ElementShape, parentLocation: string): ElementItem[] {
+  const items: ElementItem[] = [];
+  for (const { key, type } of shape.keys) {
+    const raw = parent[key];
+    const companion = parent[`_${key}`];
+    if (raw === undefined && companion === undefined) continue;
+    const values = Array.isArray(raw) ? raw : raw === undefined ? [] : [raw];
+    const extras = Array.isArray(companion) ? companion : companion === undefined ? [] : [companion];
+    const count = Math.max(values.length, extras.length);
+    const base = `${parentLocation}.${shape.name}`;
+    for (let i = 0; i < count; i++) {
+      const value = values[i] ?? undefined;
+      const extra = isObject(extras[i]) ? extras[i] : undefined;
+      if (value === undefined && extra === undefined) continue;
+      const indexed = shape.repeating || Array.isArray(raw) ? `${base}[${i}]` : base;
+      items.push({
+        value,
+        ...(extra ? { extras: extra } : {}),
+        type,
+        key,
+        location: shape.choice ? `${indexed}.ofType(${type})` : indexed,
+      });
+    }
+  }
+  return items;
+}

@@ -1,0 +1,40 @@
+import type { StructureDefinition } from '@medplum/fhirtypes';
+import { buildTypeModel, type ElementNode, type TypeModel } from './element-model.js';
+
+/**
+ * The element models of the base R4 types, built on first use and kept for the registry's life
+ * (one registry per definitions object, shared by every validator built from it).
+ */
+export class ModelRegistry {
+  private readonly models = new Map<string, TypeModel | undefined>();
+
+  constructor(private readonly definitions: ReadonlyMap<string, StructureDefinition>) {}
+
+  /** The model of a resource or datatype by type name, or undefined if R4 has no such type. */
+  model(type: string): TypeModel | undefined {
+    if (!this.models.has(type)) {
+      const sd = this.definitions.get(type);
+      this.models.set(type, sd?.snapshot ? buildTypeModel(sd) : undefined);
+    }
+    return this.models.get(type);
+  }
+
+  /** True for concrete and abstract resource types (`Resource` in `contained`). */
+  isResourceType(type: string): boolean {
+    return this.model(type)?.kind === 'resource';
+  }
+
+  /**
+   * The children to walk inside an instance of `node` whose (chosen) type is `type`: the inline
+   * children of a backbone element, or else the datatype's own elements.
+   */
+  childrenOf(node: ElementNode, type: string): readonly ElementNode[] {
+    return node.children.length ? node.children : (this.model(type)?.root.children ?? []);
+  }
+
+  /** The human text of a base constraint (used for natively checked invariants). */
+  constraintText(type: string, key: string): string {
+    const root = this.definitions.get(type)?.snapshot?.element?.[0];
+    return root?.constraint?.find((c) => c.key === key)?.human ?? key;
+  }
+}

@@ -1,0 +1,62 @@
+/** The `$id` under which the prepared schema is registered with ajv. */
+export const SCHEMA_ID = 'fhir';
+
+type Schema = Record<string, unknown>;
+
+/**
+ * Adapts the official R4 JSON schema (draft-06) for per-type compilation with ajv 8:
+ *
+ * - the root `oneOf` over every resource (with its `discriminator`) is dropped: we compile
+ *   one validator per resource type, so errors name the offending element instead of
+ *   "must match exactly one schema" across 146 branches;
+ * - `ResourceList` (contained resources, Bundle entries) becomes "an object with a
+ *   resourceType": each contained resource is validated separately with its own type's
+ *   validator, which keeps compilation small and messages precise;
+ * - integer, positiveInt and unsignedInt get `type: integer` with bounds: the official schema
+ *   types them as `number` with a string regex, which JSON numbers never meet, so 0, -1 or
+ *   1.5 would pass;
+ * - `enum`s on coded properties become plain `code`s: required bindings are checked against
+ *   the terminology layer, which reports them once, as `code-invalid`, with the ValueSet;
+ * - `required` lists are dropped: cardinality is checked from the snapshots, which also
+ *   accept a primitive present only through its `_name` companion (legal FHIR JSON the
+ *   schema's `required` rejects) and locate the missing element precisely.
+ */
+export function prepareSchema(official: Schema): Schema {
+  const schema = structuredClone(official);
+  delete schema.$schema;
+  delete schema.id;
+  delete schema.discriminator;
+  delete schema.oneOf;
+  schema.$id = SCHEMA_ID;
+  const definitions = schema.definitions as Record<string, Schema>;
+  const resourceList = {
+    type: 'object',
+    required: ['resourceType'],
+    properties: { resourceType: { type: 'string' } },
+  };
+  definitions.integer = { type: 'integer', minimum: -2147483648, maximum: 2147483647 };
+  definitions.positiveInt = { type: 'integer', minimum: 1, maximum: 2147483647 };
+  definitions.unsignedInt = { type: 'integer', minimum: 0, maximum: 2147483647 };
+  for (const definition of Object.values(definitions)) {
+    delete definition.required;
+    replaceEnums(definition);
+  }
+  definitions.ResourceList = resourceList;
+  return schema;
+}
+
+function replaceEnums(node: unknown): void {
+  if (Array.isArray(node)) {
+    node.forEach(replaceEnums);
+    return;
+  }
+  if (typeof node !== 'object' || node === null) return;
+  const obj = node as Schema;
+  for (const [key, child] of Object.entries(obj)) {
+    if (typeof child === 'object' && child !== null && !Array.isArray(child) && 'enum' in child) {
+      obj[key] = { $ref: '#/definitions/code' };
+    } else {
+      replaceEnums(child);
+    }
+  }
+}

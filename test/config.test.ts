@@ -1,0 +1,36 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../src/config.js';
+
+describe('loadConfig', () => {
+  it('defaults to port 8080, the embedded store in ./data and PUBLIC_URL from the port', () => {
+    const c = loadConfig({}, '/srv/fhirgate');
+    expect(c.port).toBe(8080);
+    expect(c.publicUrl).toBe('http://localhost:8080');
+    expect(c.fhirBaseUrl).toBe('http://localhost:8080/fhir');
+    expect(c.dataDir).toBe('/srv/fhirgate/data');
+    expect(c.mongodbUri).toBeUndefined();
+    expect(c.logLevel).toBe('info');
+  });
+
+  it('reads PORT, PUBLIC_URL (trailing slash dropped), DATA_DIR, MONGODB_URI, LOG_LEVEL', () => {
+    const c = loadConfig({ PORT: '9000', PUBLIC_URL: 'https://fhir.example.org/', DATA_DIR: '/var/lib/fg', MONGODB_URI: 'mongodb+srv://u:p@c.example.net/db', LOG_LEVEL: 'debug' }, '/x');
+    expect(c.port).toBe(9000);
+    expect(c.fhirBaseUrl).toBe('https://fhir.example.org/fhir');
+    expect(c.dataDir).toBe('/var/lib/fg');
+    expect(c.mongodbUri).toBe('mongodb+srv://u:p@c.example.net/db');
+    expect(c.logLevel).toBe('debug');
+  });
+
+  it.each([
+    [{ PORT: 'eighty' }, /PORT/],
+    [{ PORT: '70000' }, /PORT/],
+    [{ PUBLIC_URL: 'not a url' }, /PUBLIC_URL/],
+    [{ PUBLIC_URL: 'ftp://x' }, /PUBLIC_URL/],
+    [{ LOG_LEVEL: 'loud' }, /LOG_LEVEL/],
+    [{ MONGODB_URI: 'postgres://x' }, /MONGODB_URI/],
+    [{ FHIR_MAX_BODY_BYTES: '-1' }, /FHIR_MAX_BODY_BYTES/],
+  ])('rejects %o with a clear error', (env, message) => {
+    expect(() => loadConfig(env, '/x')).toThrow(ConfigError);
+    expect(() => loadConfig(env, '/x')).toThrow(message);
+  });
+});

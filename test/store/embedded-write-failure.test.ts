@@ -1,0 +1,28 @@
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { record, writeOf } from './contract-support.js';
+import { openStore, removeDir, tempDir } from './embedded-support.js';
+
+const WRITER = fileURLToPath(new URL('./fixtures/write-failure.ts', import.meta.url));
+
+describe('embedded store: journal write failure', () => {
+  it.skipIf(process.platform === 'win32')('keeps a failed commit invisible, stops accepting commits, and recovers on restart', { timeout: 20_000 }, async () => {
+    const dir = await tempDir();
+    // A real EFBIG from the kernel: the journal may not grow past 32 blocks (16-32 KiB).
+    const script = `ulimit -f 32 && exec "${process.execPath}" --import tsx "${WRITER}" "${dir}"`;
+    const { stdout } = await promisify(execFile)('/bin/sh', ['-c', script]);
+    const report = JSON.parse(stdout);
+    expect(report.failed).toEqual({ id: `p${report.acked.length}`, error: 'StoreUnavailableError' });
+    expect(report.acked.length).toBeGreaterThan(5);
+    expect(report).toMatchObject({ failedVisible: false, visibleCount: report.acked.length, ping: false, nextCommit: 'StoreUnavailableError', close: 'ok' });
+
+    const { store } = await openStore(dir);
+    const ids = (await store.find('current', { resourceType: 'Patient' })).map((r) => r.id);
+    expect(ids).toEqual(report.acked); // the torn line of the failed commit was discarded
+    await store.commit([writeOf(record('Patient', report.failed.id))]);
+    await store.close();
+    await removeDir(dir);
+  });
+});

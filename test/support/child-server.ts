@@ -1,0 +1,42 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { ROOT_DIR, freePort } from './server.js';
+
+/** FhirGate as its own OS process (`src/main.ts`, as `npm run dev` starts it), for crash tests. */
+export interface ChildServer {
+  process: ChildProcess;
+  fhirUrl: string;
+  origin: string;
+  stderr: () => string;
+}
+
+export async function startChildServer(dataDir: string): Promise<ChildServer> {
+  const port = await freePort();
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT_DIR, 'src/main.ts')], {
+    cwd: ROOT_DIR,
+    env: { ...process.env, PORT: String(port), DATA_DIR: dataDir, LOG_LEVEL: 'warn', PUBLIC_URL: `http://127.0.0.1:${port}` },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr!.on('data', (d) => (stderr += String(d)));
+  const origin = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}: ${stderr}`);
+    try {
+      if ((await fetch(`${origin}/readyz`)).ok) break;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) throw new Error(`server did not start: ${stderr}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return { process: child, fhirUrl: `${origin}/fhir`, origin, stderr: () => stderr };
+}
+
+/** SIGKILL: no shutdown hooks, no flushing — what a power cut or OOM kill looks like to the store. */
+export async function killHard(server: ChildServer): Promise<void> {
+  const exited = new Promise((r) => server.process.once('exit', r));
+  server.process.kill('SIGKILL');
+  await exited;
+}

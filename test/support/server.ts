@@ -1,0 +1,78 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import { createApp, type App } from '../../src/app.js';
+import { loadConfig } from '../../src/config.js';
+import { createLogger } from '../../src/logger.js';
+
+export const ROOT_DIR = path.resolve(import.meta.dirname, '../..');
+export const CORPUS_DIR = path.resolve(ROOT_DIR, '../shared/corpus');
+
+/** A real FhirGate listening on a free port, with its own data folder and captured JSON logs. */
+export interface TestServer {
+  app: App;
+  /** e.g. http://127.0.0.1:40123/fhir */
+  fhirUrl: string;
+  origin: string;
+  dataDir: string;
+  /** Every log line written so far, raw. */
+  logs: string[];
+  /** Stops the server; the data folder is kept until `destroy`. */
+  stop(): Promise<void>;
+  /** Starts a new server on the same data folder (restart). */
+  restart(): Promise<TestServer>;
+  destroy(): Promise<void>;
+}
+
+/** Starts the real app (same composition root as `npm start`) on port 0. */
+export async function startServer(env: Record<string, string> = {}, dataDir?: string): Promise<TestServer> {
+  const dir = dataDir ?? (await mkdtemp(path.join(os.tmpdir(), 'fhirgate-test-')));
+  const logs: string[] = [];
+  const sink = new Writable({
+    write(chunk, _enc, done) {
+      logs.push(...String(chunk).split('\n').filter(Boolean));
+      done();
+    },
+  });
+  // PUBLIC_URL is fixed after listening; the port is not known before, so bind first on a probe config.
+  const port = await freePort();
+  const config = loadConfig({ PORT: String(port), DATA_DIR: dir, LOG_LEVEL: 'info', PUBLIC_URL: `http://127.0.0.1:${port}`, ...env }, ROOT_DIR);
+  const app = await createApp(config, createLogger(config.logLevel, sink));
+  await app.listen();
+  const origin = `http://127.0.0.1:${port}`;
+  let stopped = false;
+  const stop = async (): Promise<void> => {
+    if (!stopped) await app.close();
+    stopped = true;
+  };
+  return {
+    app,
+    fhirUrl: `${origin}/fhir`,
+    origin,
+    dataDir: dir,
+    logs,
+    stop,
+    restart: async () => {
+      await stop();
+      return startServer(env, dir);
+    },
+    destroy: async () => {
+      await stop();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A port free right now on loopback. */
+export async function freePort(): Promise<number> {
+  const net = await import('node:net');
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+    srv.on('error', reject);
+  });
+}
