@@ -34,16 +34,24 @@ export type Interaction =
   | 'delete'
   | 'history-instance'
   | 'history-type'
-  | 'validate';
+  | 'validate'
+  | 'search-type'
+  | 'search-compartment'
+  | 'everything';
 
 /** The `Prefer: return=` choices of the spec (http.html#ops). */
 export type PreferReturn = 'minimal' | 'representation' | 'OperationOutcome';
+
+/** The `Prefer: handling=` choices of search (search.html#errors): lenient ignores bad parameters, strict rejects them. */
+export type PreferHandling = 'strict' | 'lenient';
 
 /** A FHIR interaction, free of any HTTP framework: built by the HTTP edge, bundles and the HL7 adapter alike. */
 export interface FhirRequest {
   interaction: Interaction;
   resourceType?: string;
   id?: string;
+  /** Compartment searches (`Patient/[id]/[type]`): the compartment's type and id are resourceType and id; this is the searched type. */
+  compartmentTarget?: string;
   versionId?: string;
   /** Query parameters (repeated keys keep every value, in order). */
   params: Record<string, string[]>;
@@ -54,6 +62,7 @@ export interface FhirRequest {
   ifNoneMatch?: string;
   ifModifiedSince?: string;
   preferReturn?: PreferReturn;
+  preferHandling?: PreferHandling;
   context: RequestContext;
 }
 

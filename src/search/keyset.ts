@@ -38,22 +38,34 @@ export function decodeCursor(token: string, keyCount: number): Cursor {
 }
 
 function valueAt(record: StoredRecord, field: string): unknown {
-  return field.split('.').reduce<unknown>((v, k) => (v as Record<string, unknown> | undefined)?.[k], record);
+  return field.split('.').reduce<unknown>((v, k) => (v as Record<string, unknown> | undefined)?.[k], record) ?? null;
 }
 
 /**
  * The filter selecting records strictly after (`forward`) or before the key, in the order of `keys`:
  * (k1 > v1) or (k1 = v1 and k2 > v2) or ... — a plain query document any adapter runs on its indexes.
+ * A missing sort value (a search parameter the resource has no value for) is null, which sorts
+ * below every value as in MongoDB, so comparisons with null are written out explicitly.
  */
 export function keysetFilter(keys: readonly SortKey[], values: readonly unknown[], forward: boolean): Filter {
-  const branches = keys.map((key, i) => {
+  const branches: Filter[] = [];
+  keys.forEach((key, i) => {
     const ascending = (key.direction === 1) === forward;
+    const beyond = beyondValue(key.field, values[i] ?? null, ascending);
+    if (!beyond) return;
     const clause: Filter = {};
-    for (let j = 0; j < i; j++) clause[keys[j].field] = values[j];
-    clause[key.field] = { [ascending ? '$gt' : '$lt']: values[i] };
-    return clause;
+    for (let j = 0; j < i; j++) clause[keys[j].field] = values[j] ?? null;
+    branches.push({ ...clause, ...beyond });
   });
+  if (branches.length === 0) return { id: { $in: [] } }; // nothing sorts beyond the key
   return branches.length === 1 ? branches[0] : { $or: branches };
+}
+
+/** Records whose `field` sorts after `value` (ascending) or before it; undefined when none can. */
+function beyondValue(field: string, value: unknown, ascending: boolean): Filter | undefined {
+  if (value === null) return ascending ? { [field]: { $ne: null } } : undefined;
+  if (ascending) return { [field]: { $gt: value } };
+  return { $or: [{ [field]: { $lt: value } }, { [field]: null }] };
 }
 
 function sortOf(keys: readonly SortKey[], forward: boolean): Sort {

@@ -2,7 +2,7 @@ import type { OperationOutcomeIssue } from '@medplum/fhirtypes';
 import { checkRequiredBinding } from './bindings.js';
 import { checkCardinality } from './cardinality.js';
 import { isPrimitiveType, type ElementNode } from './element-model.js';
-import { failed, invariantIssue, type Invariant, type InvariantEnv } from './invariants.js';
+import { failed, invariantIssue, runListInvariant, type Invariant, type InvariantEnv } from './invariants.js';
 import { isObject, itemsOf, type ElementItem, type JsonObject } from './json-items.js';
 import type { ModelRegistry } from './model-registry.js';
 import { checkDom3, checkEle1, checkExt1, type NativeTexts } from './native-invariants.js';
@@ -52,7 +52,7 @@ export class BaseWalker {
       const singleArray = !child.repeating && items.length > 1 && items.every((i) => i.key === items[0].key);
       env.issues.push(...checkCardinality({ label: child.path, min: child.min, max: child.max, name: child.name }, items, location, { skipMax: singleArray }));
       if (items.length === 0) continue;
-      if (child.listInvariants.length) this.runListInvariants(child, items, parent, location, env);
+      for (const inv of child.listInvariants) env.issues.push(...runListInvariant(inv, parent, items, `${location}.${child.name}`, env));
       for (const item of items) this.visitItem(child, item, env);
     }
   }
@@ -83,19 +83,6 @@ export class BaseWalker {
   private runInvariants(invariants: readonly Invariant[], context: JsonObject, location: string, env: WalkEnv): void {
     for (const inv of invariants) {
       if (failed(inv.run(context, env))) env.issues.push(invariantIssue(inv, location));
-    }
-  }
-
-  /** Primitive-element invariants run once on the parent; results map back to items by index. */
-  private runListInvariants(node: ElementNode, items: ElementItem[], parent: JsonObject, location: string, env: WalkEnv): void {
-    for (const inv of node.listInvariants) {
-      const result = inv.run(parent, env);
-      if (!result) continue;
-      if (result.length === items.length) {
-        result.forEach((r, i) => r === false && env.issues.push(invariantIssue(inv, items[i].location)));
-      } else if (failed(result)) {
-        env.issues.push(invariantIssue(inv, `${location}.${node.name}`));
-      }
     }
   }
 

@@ -1,5 +1,5 @@
 import type { ElementDefinition, ElementDefinitionType, StructureDefinition } from '@medplum/fhirtypes';
-import { compileInvariant, type Invariant } from './invariants.js';
+import { compileInvariants, type Invariant } from './invariants.js';
 import { stripVersion } from './valueset-expander.js';
 
 /** How an element appears in JSON: one key per allowed type for choice elements (`valueString`...). */
@@ -61,7 +61,8 @@ export function jsonKeys(name: string, choice: boolean, types: readonly string[]
   return choice ? types.map((t) => ({ key: `${name}${upperFirst(t)}`, type: t })) : [{ key: name, type: types[0] ?? 'Element' }];
 }
 
-function cardinalityMax(max: string | undefined): number {
+/** `ElementDefinition.max` as a number (Infinity for `*`). */
+export function cardinalityMax(max: string | undefined): number {
   return max === undefined || max === '*' ? Infinity : Number(max);
 }
 
@@ -107,12 +108,8 @@ function buildNode(el: ElementDefinition, parent: ElementNode | undefined): Elem
     types,
     keys: jsonKeys(name, choice, types),
     requiredValueSet: el.binding?.strength === 'required' && el.binding.valueSet ? stripVersion(el.binding.valueSet) : undefined,
-    invariants: primitive ? [] : compileAll(constraints, base),
-    listInvariants: primitive && parent ? compileAll(constraints, parentPath, choice ? name : last) : [],
+    invariants: primitive ? [] : compileInvariants(constraints, base),
+    listInvariants: primitive && parent ? compileInvariants(constraints, parentPath, name) : [],
     children: [],
   };
-}
-
-function compileAll(constraints: NonNullable<ElementDefinition['constraint']>, base: string, listOf?: string): Invariant[] {
-  return constraints.map((c) => compileInvariant(c, base, listOf)).filter((i): i is Invariant => i !== undefined);
 }

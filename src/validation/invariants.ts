@@ -2,6 +2,7 @@ import fhirpath from 'fhirpath';
 import r4Model from 'fhirpath/fhir-context/r4';
 import type { ElementDefinitionConstraint, OperationOutcomeIssue } from '@medplum/fhirtypes';
 import { makeIssue } from './issues.js';
+import type { ElementItem } from './json-items.js';
 
 /** Variables FHIR defines for invariants (https://hl7.org/fhir/R4/fhirpath.html#variables). */
 export interface InvariantEnv {
@@ -73,6 +74,22 @@ export function compileInvariant(constraint: ElementDefinitionConstraint, base: 
       }
     },
   };
+}
+
+/** Compiles every constraint that can be compiled (see `compileInvariant`). */
+export function compileInvariants(constraints: readonly ElementDefinitionConstraint[], base: string, listOf?: string): Invariant[] {
+  return constraints.map((c) => compileInvariant(c, base, listOf)).filter((i): i is Invariant => i !== undefined);
+}
+
+/**
+ * Runs a primitive element's invariant once on the parent and maps the per-occurrence results
+ * back to the occurrences; when they cannot be paired, a failure is reported on the element.
+ */
+export function runListInvariant(inv: Invariant, parent: unknown, items: readonly ElementItem[], elementLocation: string, env: InvariantEnv, profile?: string): OperationOutcomeIssue[] {
+  const result = inv.run(parent, env);
+  if (!result) return [];
+  if (result.length === items.length) return items.filter((_, i) => result[i] === false).map((item) => invariantIssue(inv, item.location, profile));
+  return failed(result) ? [invariantIssue(inv, elementLocation, profile)] : [];
 }
 
 /**

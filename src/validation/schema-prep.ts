@@ -17,6 +17,9 @@ type Schema = Record<string, unknown>;
  *   1.5 would pass;
  * - `enum`s on coded properties become plain `code`s: required bindings are checked against
  *   the terminology layer, which reports them once, as `code-invalid`, with the ValueSet;
+ * - every complex type and resource gets `type: object`: the official schema only lists
+ *   `properties`, which JSON Schema applies to objects alone, so a string or number where a
+ *   HumanName or an Element (`_birthDate`) belongs would otherwise pass;
  * - `required` lists are dropped: cardinality is checked from the snapshots, which also
  *   accept a primitive present only through its `_name` companion (legal FHIR JSON the
  *   schema's `required` rejects) and locate the missing element precisely.
@@ -38,6 +41,7 @@ export function prepareSchema(official: Schema): Schema {
   definitions.positiveInt = { type: 'integer', minimum: 1, maximum: 2147483647 };
   definitions.unsignedInt = { type: 'integer', minimum: 0, maximum: 2147483647 };
   for (const definition of Object.values(definitions)) {
+    if (definition.properties && !definition.type) definition.type = 'object';
     delete definition.required;
     replaceEnums(definition);
   }

@@ -78,28 +78,28 @@ export function prepareBranch(branch: string): ExpressionBranch {
  * top-level logic (e.g. `Patient.deceased.exists() and ...`, which is `false`, not empty).
  */
 export function navigationRoot(expression: string): string | undefined {
-  const match = /^(\(?)[A-Za-z]+\.([a-z][A-Za-z0-9]*)(?:\.[a-z][A-Za-z0-9]*)*(.*)$/.exec(expression.trim());
+  const match = /^(\(?)[A-Za-z]+\.([a-z][A-Za-z0-9]*)(.*)$/.exec(expression.trim());
   if (!match) return undefined;
-  let rest = match[3].trim();
-  if (match[1] === '(') {
-    const cast = /^as\s+[A-Za-z]+\s*\)/.exec(rest);
-    if (!cast) return undefined;
-    rest = rest.slice(cast[0].length).trim();
-  }
-  // Allowed tails: `.where(...)`, `.as(...)`, `.ofType(...)` filters, possibly followed by more navigation.
+  let cast = match[1] === '('; // `(X.y as T)`: the cast must close the parenthesis
+  let rest = match[3];
   while (rest.length > 0) {
     const filter = /^\.(where|as|ofType)\(/.exec(rest);
+    const step = /^\.[a-z][A-Za-z0-9]*/.exec(rest);
+    const castEnd = cast ? /^\s+as\s+[A-Za-z]+\s*\)/.exec(rest) : null;
     if (filter) {
       const close = closingParen(rest, filter[0].length - 1);
       if (close < 0) return undefined;
-      rest = rest.slice(close + 1).trim();
-      continue;
+      rest = rest.slice(close + 1);
+    } else if (step) {
+      rest = rest.slice(step[0].length);
+    } else if (castEnd) {
+      rest = rest.slice(castEnd[0].length);
+      cast = false;
+    } else {
+      return undefined;
     }
-    const step = /^\.[a-z][A-Za-z0-9]*/.exec(rest);
-    if (!step) return undefined;
-    rest = rest.slice(step[0].length);
   }
-  return match[2];
+  return cast ? undefined : match[2];
 }
 
 function closingParen(text: string, open: number): number {

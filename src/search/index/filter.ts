@@ -5,11 +5,17 @@ import type { Filter } from '../../store/port.js';
  * only ever appear as operands, never as keys, so a search value cannot become an operator.
  */
 
-/** An operand MongoDB applies per array element on a dotted path exactly as `$elemMatch` would. */
+/**
+ * Operators MongoDB applies to each array element on a dotted path just as `$elemMatch` would
+ * when used alone. Not the negative ones (`$ne`, `$nin`, `$not`, `$exists`), which hold for the
+ * array as a whole, and not two bounds together, which different elements could satisfy.
+ */
+const PER_ELEMENT = new Set(['$eq', '$in', '$regex', '$gt', '$gte', '$lt', '$lte']);
+
 function isSingleCondition(condition: unknown): boolean {
   if (condition === null || typeof condition !== 'object') return true;
   const keys = Object.keys(condition);
-  return (keys.length === 1 && (keys[0] === '$in' || keys[0] === '$regex')) || (keys.length === 2 && keys.includes('$regex') && keys.includes('$options'));
+  return (keys.length === 1 && PER_ELEMENT.has(keys[0])) || (keys.length === 2 && keys.includes('$regex') && keys.includes('$options'));
 }
 
 /**

@@ -1,6 +1,6 @@
 import type { ElementDefinition, ElementDefinitionSlicingDiscriminator, StructureDefinition } from '@medplum/fhirtypes';
-import { isPrimitiveType, jsonKeys, typeCode, type JsonKey } from '../element-model.js';
-import { compileInvariant, type Invariant } from '../invariants.js';
+import { cardinalityMax, isPrimitiveType, jsonKeys, typeCode, type JsonKey } from '../element-model.js';
+import { compileInvariants, type Invariant } from '../invariants.js';
 import { stripVersion } from '../valueset-expander.js';
 import { resolveBaseElement } from './base-element.js';
 
@@ -76,8 +76,8 @@ function buildNode(el: ElementDefinition, id: string, base: ElementDefinition | 
   const baseTypes = (base?.type ?? el.type ?? []).map(typeCode);
   const types = (el.type ?? []).map(typeCode);
   const isSlice = el.sliceName !== undefined && !isRoot;
-  const baseMax = maxOf(base?.max);
-  const max = maxOf(el.max);
+  const baseMax = cardinalityMax(base?.max);
+  const max = cardinalityMax(el.max);
   const baseKeys = new Set((base?.constraint ?? []).map((c) => c.key));
   // Only constraints the profile adds; the core ones are checked by base validation.
   const added = (el.constraint ?? []).filter((c) => !baseKeys.has(c.key));
@@ -103,8 +103,8 @@ function buildNode(el: ElementDefinition, id: string, base: ElementDefinition | 
     ...(fixedKey ? { fixed: (el as unknown as Record<string, unknown>)[fixedKey] } : {}),
     ...(patternKey ? { pattern: (el as unknown as Record<string, unknown>)[patternKey] } : {}),
     ...(binding && binding !== baseBinding ? { requiredValueSet: binding } : {}),
-    invariants: primitive ? [] : compileAll(added, el.path),
-    listInvariants: primitive && !isRoot ? compileAll(added, parentPath, name) : [],
+    invariants: primitive ? [] : compileInvariants(added, el.path),
+    listInvariants: primitive && !isRoot ? compileInvariants(added, parentPath, name) : [],
     ...(el.slicing?.discriminator ? { discriminators: el.slicing.discriminator } : {}),
     closed: el.slicing?.rules === 'closed',
     children: [],
@@ -121,14 +121,6 @@ function targetTypesOf(el: ElementDefinition, base: ElementDefinition | undefine
   // One unknown target (e.g. a US Core profile not shipped here) could be any type: no check.
   if (resolved.some((t) => t === undefined || t === 'Resource')) return {};
   return { targetTypes: new Set(resolved as string[]) };
-}
-
-function maxOf(max: string | undefined): number {
-  return max === undefined || max === '*' ? Infinity : Number(max);
-}
-
-function compileAll(constraints: NonNullable<ElementDefinition['constraint']>, base: string, listOf?: string): Invariant[] {
-  return constraints.map((c) => compileInvariant(c, base, listOf)).filter((i): i is Invariant => i !== undefined);
 }
 
 function markActive(node: ProfileNode): boolean {

@@ -1,6 +1,6 @@
 import { checkRequiredBinding } from '../bindings.js';
 import { checkCardinality } from '../cardinality.js';
-import { failed, invariantIssue, type Invariant } from '../invariants.js';
+import { failed, invariantIssue, runListInvariant, type Invariant } from '../invariants.js';
 import { makeIssue, quote } from '../issues.js';
 import { isObject, itemsOf, type ElementItem, type JsonObject } from '../json-items.js';
 import type { Terminology } from '../terminology.js';
@@ -45,10 +45,7 @@ export class ProfileWalker {
   private checkOccurrences(node: ProfileNode, items: ElementItem[], parent: JsonObject, location: string, env: WalkEnv, url: string): void {
     const rule = { label: node.id, min: node.min ?? 0, max: node.max ?? Infinity, name: node.name };
     env.issues.push(...checkCardinality(rule, items, location, { profile: url }));
-    for (const inv of node.listInvariants) {
-      const result = inv.run(parent, env);
-      if (result?.length === items.length) result.forEach((r, i) => r === false && env.issues.push(invariantIssue(inv, items[i].location, url)));
-    }
+    for (const inv of node.listInvariants) env.issues.push(...runListInvariant(inv, parent, items, `${location}.${node.name}`, env, url));
     for (const item of items) this.checkItem(node, item, env, url);
   }
 

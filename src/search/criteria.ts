@@ -1,0 +1,148 @@
+import { FhirError } from '../fhir/errors.js';
+import type { Filter, StorePort } from '../store/port.js';
+import type { Criterion, ParamIssue } from './parse.js';
+import type { SearchIndex } from './types.js';
+
+/** What compiling criteria needs: the index, the store for chain and `_has` sub-queries, the served types. */
+export interface CriteriaContext {
+  store: StorePort;
+  index: SearchIndex;
+  isServed(type: string): boolean;
+  /** Most resources a chain or `_has` sub-query may match before the search is refused (400). */
+  maxSubqueryMatches: number;
+}
+
+export interface CompiledCriteria {
+  /** The conjunction of the applied criteria (`{}` when none). */
+  filter: Filter;
+  applied: Criterion[];
+  issues: ParamIssue[];
+}
+
+/** A criterion the server cannot apply: reported (lenient) or refused (strict); never a FhirError by itself. */
+class ParamProblem extends Error {
+  constructor(
+    message: string,
+    readonly unknownParam = false,
+  ) {
+    super(message);
+  }
+}
+
+// Chains and `_has` nest at most this deep (each level is a sub-query).
+const MAX_DEPTH = 3;
+
+/** Search parameters of the spec that are not value matches and that FhirGate does not implement. */
+const UNSUPPORTED = new Set(['_text', '_content', '_list', '_query', '_filter', '_type']);
+
+/**
+ * Compiles the criteria of a search on `type` into one MongoDB filter: occurrences AND-ed, each
+ * occurrence's values OR-ed by the index. Unknown or malformed criteria are left out and reported.
+ */
+export async function compileCriteria(ctx: CriteriaContext, type: string, criteria: readonly Criterion[]): Promise<CompiledCriteria> {
+  const filters: Filter[] = [];
+  const applied: Criterion[] = [];
+  const issues: ParamIssue[] = [];
+  for (const criterion of criteria) {
+    try {
+      filters.push(await criterionFilter(ctx, type, criterion.name, criterion.values, 0));
+      applied.push(criterion);
+    } catch (err) {
+      if (!(err instanceof ParamProblem)) throw err;
+      issues.push({ param: criterion.name, message: err.message });
+    }
+  }
+  const filter = filters.length === 0 ? {} : filters.length === 1 ? filters[0] : { $and: filters };
+  return { filter, applied, issues };
+}
+
+async function criterionFilter(ctx: CriteriaContext, type: string, name: string, values: string[], depth: number): Promise<Filter> {
+  if (depth > MAX_DEPTH) throw new ParamProblem(`Chains and _has may nest at most ${MAX_DEPTH} levels`);
+  if (name.startsWith('_has:')) return hasFilter(ctx, type, name, values, depth);
+  const dot = name.indexOf('.');
+  if (dot >= 0) return chainFilter(ctx, type, name.slice(0, dot), name.slice(dot + 1), values, depth);
+  const colon = name.indexOf(':');
+  const code = colon < 0 ? name : name.slice(0, colon);
+  const modifier = colon < 0 ? undefined : name.slice(colon + 1);
+  if (UNSUPPORTED.has(code)) throw new ParamProblem(`Search parameter '${code}' is not supported by this server`);
+  if (!ctx.index.params(type).has(code)) throw new ParamProblem(`Unknown search parameter '${code}' for ${type}`, true);
+  try {
+    return ctx.index.compile(type, code, modifier, values);
+  } catch (err) {
+    if (err instanceof FhirError) throw new ParamProblem(err.message);
+    throw err;
+  }
+}
+
+function referenceParam(ctx: CriteriaContext, type: string, code: string): { target?: string[] } {
+  const def = ctx.index.params(type).get(code);
+  if (!def) throw new ParamProblem(`Unknown search parameter '${code}' for ${type}`, true);
+  if (def.type !== 'reference') throw new ParamProblem(`Search parameter '${code}' of ${type} is not a reference, so it cannot be chained`);
+  return def;
+}
+
+/** Ids of the current resources of `type` matching `filter`; refused with a 400 past the sub-query bound. */
+async function subqueryIds(ctx: CriteriaContext, type: string, filter: Filter, bound: number, what: string): Promise<string[]> {
+  const found = await ctx.store.find('current', { $and: [{ resourceType: type, deleted: false }, filter] }, { limit: bound + 1 });
+  if (found.length > bound) {
+    throw new FhirError('bad-request', `${what} matches more than ${ctx.maxSubqueryMatches} resources; add criteria to narrow it`);
+  }
+  return found.map((r) => r.id);
+}
+
+/**
+ * A chained parameter (search.html#chaining), e.g. `subject:Patient.name=peter`: the tail is searched
+ * on each target type, and the matches become a reference filter on this type.
+ */
+async function chainFilter(ctx: CriteriaContext, type: string, head: string, tail: string, values: string[], depth: number): Promise<Filter> {
+  const [code, targetType, ...extra] = head.split(':');
+  const def = referenceParam(ctx, type, code);
+  if (extra.length > 0) throw new ParamProblem(`'${head}' is not a reference parameter with an optional target type`);
+  if (targetType !== undefined && (!ctx.isServed(targetType) || (def.target && !def.target.includes(targetType)))) {
+    throw new ParamProblem(`'${targetType}' is not a served target type of '${code}' of ${type}`);
+  }
+  const targets = targetType !== undefined ? [targetType] : (def.target ?? []).filter((t) => ctx.isServed(t));
+  const references: string[] = [];
+  let known = 0;
+  for (const target of targets) {
+    let filter: Filter;
+    try {
+      filter = await criterionFilter(ctx, target, tail, values, depth + 1);
+    } catch (err) {
+      // Without a target type, a tail unknown to one of several targets only rules that target out.
+      if (err instanceof ParamProblem && err.unknownParam && targetType === undefined && targets.length > 1) continue;
+      throw err;
+    }
+    known++;
+    const ids = await subqueryIds(ctx, target, filter, ctx.maxSubqueryMatches - references.length, `The chained parameter '${head}.${tail}'`);
+    references.push(...ids.map((id) => `${target}/${id}`));
+  }
+  if (known === 0) throw new ParamProblem(`No target type of '${code}' of ${type} has a search parameter '${tail.split(/[.:]/)[0]}'`, true);
+  return ctx.index.compileReferenceIn(type, code, references);
+}
+
+const HAS = /^_has:([A-Za-z]+):([A-Za-z0-9_-]+):(.+)$/;
+
+/**
+ * Reverse chaining (search.html#has), e.g. `Patient?_has:MedicationRequest:subject:status=active`:
+ * resources of this type referenced, through `subject`, by a MedicationRequest matching the tail.
+ */
+async function hasFilter(ctx: CriteriaContext, type: string, name: string, values: string[], depth: number): Promise<Filter> {
+  const match = HAS.exec(name);
+  if (!match) throw new ParamProblem(`'${name}' is not of the form _has:Type:reference:parameter`);
+  const [, source, code, tail] = match;
+  if (!ctx.isServed(source)) throw new ParamProblem(`_has names '${source}', which is not a served resource type`);
+  const def = referenceParam(ctx, source, code);
+  if (def.target && !def.target.includes(type)) throw new ParamProblem(`Search parameter '${code}' of ${source} cannot reference a ${type}`);
+  const filter = await criterionFilter(ctx, source, tail, values, depth + 1);
+  const found = await ctx.store.find('current', { $and: [{ resourceType: source, deleted: false }, filter] }, { limit: ctx.maxSubqueryMatches + 1 });
+  if (found.length > ctx.maxSubqueryMatches) {
+    throw new FhirError('bad-request', `'${name}' matches more than ${ctx.maxSubqueryMatches} resources; add criteria to narrow it`);
+  }
+  const prefix = `${type}/`;
+  const ids = new Set<string>();
+  for (const record of found) {
+    for (const ref of ctx.index.referencesOf(record, code)) if (ref.startsWith(prefix)) ids.add(ref.slice(prefix.length));
+  }
+  return { id: { $in: [...ids] } };
+}

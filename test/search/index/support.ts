@@ -1,0 +1,144 @@
+import { afterAll, beforeAll } from 'vitest';
+import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type { Resource, SearchParameter } from '@medplum/fhirtypes';
+import { r4Definitions } from '../../../src/fhir/definitions.js';
+import { SERVED_TYPES } from '../../../src/fhir/registry.js';
+import { createSearchIndex, type TerminologySource } from '../../../src/search/index/index.js';
+import type { SearchIndex } from '../../../src/search/types.js';
+import { createEmbeddedStore } from '../../../src/store/embedded/index.js';
+import type { Filter, StorePort, StoredRecord } from '../../../src/store/port.js';
+
+export const ROOT_DIR = path.resolve(import.meta.dirname, '../../..');
+export const CORPUS_DIR = path.resolve(ROOT_DIR, '../shared/corpus');
+export const SERVED = Object.keys(SERVED_TYPES);
+export const BASE_URL = 'https://fhir.example.org/fhir';
+/** "Now" for the `ap` window, fixed so the emitted documents are stable. */
+export const NOW = new Date('2025-01-01T00:00:00.000Z');
+
+function custom(code: string, base: string, type: 'number' | 'quantity', expression: string): SearchParameter {
+  return { resourceType: 'SearchParameter', url: `https://fhirgate.test/SearchParameter/${base}-${code}`, name: code, status: 'active', description: code, code, base: [base], type, expression } as SearchParameter;
+}
+
+/**
+ * No served type has a number or quantity parameter in R4, so the tests add two, the way a
+ * deployment could load custom SearchParameters.
+ */
+export const CUSTOM_PARAMS: SearchParameter[] = [
+  custom('minutes', 'Appointment', 'number', 'Appointment.minutesDuration'),
+  custom('quantity', 'MedicationDispense', 'quantity', 'MedicationDispense.quantity'),
+];
+
+const GENDER_VS = 'http://hl7.org/fhir/ValueSet/administrative-gender';
+const GENDER = 'http://hl7.org/fhir/administrative-gender';
+const VALUE_SETS: Readonly<Record<string, Array<{ system: string; code: string }>>> = {
+  // the required binding of Patient.gender: stored genders get their implied system
+  [GENDER_VS]: ['male', 'female', 'other', 'unknown'].map((code) => ({ system: GENDER, code })),
+  'https://fhirgate.test/ValueSet/female-or-other': ['female', 'other'].map((code) => ({ system: GENDER, code })),
+};
+
+/** A tiny terminology for `:in` / `:not-in` and implied systems; versions are ignored, as in `Terminology`. */
+export const TEST_TERMINOLOGY: TerminologySource = {
+  hasValueSet: (url) => url.split('|')[0] in VALUE_SETS || url === 'https://fhirgate.test/ValueSet/broken',
+  expand(url) {
+    const concepts = VALUE_SETS[url.split('|')[0]];
+    if (!concepts) throw new Error('not expandable');
+    return concepts;
+  },
+};
+
+/** The index as the tests use it: official definitions plus the custom parameters. */
+export function testIndex(): SearchIndex {
+  const official = r4Definitions();
+  return createSearchIndex({
+    definitions: { ...official, searchParameters: [...official.searchParameters, ...CUSTOM_PARAMS] },
+    resourceTypes: SERVED,
+    terminology: TEST_TERMINOLOGY,
+    baseUrl: BASE_URL,
+    clock: () => NOW,
+  });
+}
+
+/** The official R4 examples of a type, read from the shared corpus (never copied into the repo). */
+export function corpusExamples(type: string): Resource[] {
+  const dir = path.join(CORPUS_DIR, 'fhir-r4/examples', type);
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.json'))
+    .sort()
+    .map((f) => JSON.parse(readFileSync(path.join(dir, f), 'utf8')) as Resource);
+}
+
+/** One parameter occurrence of a query: code, modifier, OR-ed values. */
+export type Clause = [code: string, modifier: string | undefined, values: string[]];
+
+/** An embedded store holding indexed resources, queried through the index's documents. */
+export interface IndexedStore {
+  store: StorePort;
+  /** Ids of the type's records matching all clauses, sorted. */
+  ids(type: string, ...clauses: Clause[]): Promise<string[]>;
+  /** The filter of the clauses (AND), for a type. */
+  filter(type: string, ...clauses: Clause[]): Filter;
+  close(): Promise<void>;
+}
+
+/**
+ * Opens an embedded store in a fresh directory and commits the resources as version 1, with
+ * `index` from `extract` and `lastUpdated` from `meta.lastUpdated` (or a fixed instant).
+ */
+export async function indexedStore(index: SearchIndex, resources: Resource[]): Promise<IndexedStore> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'fhirgate-search-index-'));
+  const store = createEmbeddedStore({ dir });
+  await store.open();
+  const records: StoredRecord[] = resources.map((resource) => ({
+    resourceType: resource.resourceType,
+    id: resource.id as string,
+    versionId: 1,
+    lastUpdated: new Date(resource.meta?.lastUpdated ?? '2020-01-01T00:00:00.000Z').toISOString(),
+    deleted: false,
+    resource,
+    index: index.extract(resource),
+  }));
+  await store.commit(records.map((record) => ({ record, expectedVersion: 0 })));
+  const filter = (type: string, ...clauses: Clause[]): Filter => ({
+    $and: [{ resourceType: type }, ...clauses.map(([code, modifier, values]) => index.compile(type, code, modifier, values))],
+  });
+  return {
+    store,
+    filter,
+    async ids(type, ...clauses) {
+      const found = await store.find('current', filter(type, ...clauses));
+      return found.map((r) => r.id).sort();
+    },
+    async close() {
+      await store.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Ids of the corpus examples of a type satisfying a predicate, sorted: expectations computed from the raw JSON. */
+export function corpusIds(type: string, predicate: (resource: Record<string, unknown>) => boolean): string[] {
+  return corpusExamples(type)
+    .filter((r) => predicate(r as unknown as Record<string, unknown>))
+    .map((r) => r.id as string)
+    .sort();
+}
+
+/** Every official example of the served types, plus `extra`, loaded once per test file into one store. */
+export function useCorpusStore(index: SearchIndex, extra: Resource[]): { readonly db: IndexedStore } {
+  let db: IndexedStore | undefined;
+  beforeAll(async () => {
+    db = await indexedStore(index, [...SERVED.flatMap(corpusExamples), ...extra]);
+  });
+  afterAll(async () => {
+    await db?.close();
+  });
+  return {
+    get db() {
+      if (!db) throw new Error('store not open yet');
+      return db;
+    },
+  };
+}
