@@ -10,9 +10,10 @@ import { createProcessGroup } from './lib/processes.js';
 import { renderReport, writeReport } from './lib/report.js';
 import type { BenchSettings, Scenario } from './lib/scenario.js';
 import { httpCrud } from './scenarios/http-crud.js';
+import { validation } from './scenarios/validation.js';
 
 /** Every scenario, in the order `npm run bench` runs them. */
-const SCENARIOS: Scenario[] = [httpCrud];
+const SCENARIOS: Scenario[] = [httpCrud, validation];
 
 function readSettings(env: NodeJS.ProcessEnv): BenchSettings {
   const quick = env.BENCH_QUICK === '1' || env.BENCH_QUICK === 'true';

@@ -2,7 +2,7 @@ import type { Server } from 'node:http';
 import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { createLogAuditSink } from './audit/audit-sink.js';
-import { permitAll } from './auth/authorize.js';
+import { createAuth } from './auth/create-auth.js';
 import { ConfigError, type Config } from './config.js';
 import { buildCapabilityStatement } from './fhir/capability-statement.js';
 import { identityCodec } from './fhir/codec.js';
@@ -12,9 +12,12 @@ import { createRegistry } from './fhir/registry.js';
 import { createHttpApp } from './http/server.js';
 import { JSON_TYPES } from './http/media.js';
 import type { Logger } from './logger.js';
+import { compartmentOf } from './search/compartment.js';
+import { createSearchIndex } from './search/index/index.js';
 import { createEmbeddedStore } from './store/embedded/index.js';
 import type { StorePort } from './store/port.js';
 import { createValidator } from './validation/create-validator.js';
+import { loadTerminology } from './validation/terminology.js';
 
 export interface App {
   config: Config;
@@ -48,8 +51,17 @@ export async function createApp(config: Config, logger: Logger, clock: () => Dat
     profilesDir: config.profilesDir,
     terminologyDir: config.terminologyDir,
   });
+  const searchIndex = createSearchIndex({
+    definitions,
+    resourceTypes: registry.types,
+    terminology: await loadTerminology(config.terminologyDir),
+    baseUrl: config.fhirBaseUrl,
+    clock,
+  });
+  const patientCompartment = compartmentOf(definitions.patientCompartment, searchIndex, registry.types);
   const store = createStore(config, logger);
   await store.open();
+  const auth = await createAuth({ config: config.auth, audience: config.fhirBaseUrl, definitions, store, codec: identityCodec });
   const capabilityStatement = buildCapabilityStatement({
     registry,
     fhirBaseUrl: config.fhirBaseUrl,
@@ -57,20 +69,23 @@ export async function createApp(config: Config, logger: Logger, clock: () => Dat
     supportedProfiles: validator.supportedProfiles(),
     formats: [...JSON_TYPES, 'json'],
     date: clock(),
+    searchIndex,
   });
   const pipeline = createPipeline({
     registry,
     store,
     validator,
     codec: identityCodec,
-    authorize: permitAll,
+    authorize: auth.authorize,
     audit: createLogAuditSink(logger.child({ component: 'audit' })),
     logger,
     capabilityStatement,
     clock,
     paging: { defaultPageSize: config.defaultPageSize, maxPageSize: config.maxPageSize },
+    searchIndex,
+    patientCompartment,
   });
-  const http = createHttpApp({ pipeline, store, logger, fhirBaseUrl: config.fhirBaseUrl, maxBodyBytes: config.maxBodyBytes });
+  const http = createHttpApp({ pipeline, store, logger, fhirBaseUrl: config.fhirBaseUrl, maxBodyBytes: config.maxBodyBytes, verifyToken: auth.verify });
   let server: Server | undefined;
 
   return {

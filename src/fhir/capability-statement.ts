@@ -1,5 +1,6 @@
-import type { CapabilityStatement, CapabilityStatementRestResource, ResourceType } from '@medplum/fhirtypes';
-import { TYPE_OPERATIONS } from './interactions/index.js';
+import type { CapabilityStatement, CapabilityStatementRestResource, CapabilityStatementRestResourceSearchParam, ResourceType } from '@medplum/fhirtypes';
+import type { SearchIndex } from '../search/types.js';
+import { INSTANCE_OPERATIONS, TYPE_OPERATIONS } from './interactions/index.js';
 import type { Registry } from './registry.js';
 
 export interface CapabilityOptions {
@@ -11,6 +12,26 @@ export interface CapabilityOptions {
   /** Response formats the HTTP edge serves. */
   formats: readonly string[];
   date: Date;
+  /** The search parameters each type answers. */
+  searchIndex: SearchIndex;
+}
+
+/** searchParam, searchInclude and searchRevInclude of a type, from the search index (search.html, capabilitystatement.html). */
+function searchCapabilities(index: SearchIndex, types: readonly string[], type: string): Partial<CapabilityStatementRestResource> {
+  const params = [...index.params(type).values()];
+  const searchParam = params.map((p): CapabilityStatementRestResourceSearchParam => ({
+    name: p.code,
+    type: p.type,
+    ...(p.definition ? { definition: p.definition } : {}),
+  }));
+  const references = (t: string) => [...index.params(t).values()].filter((p) => p.type === 'reference');
+  const searchInclude = ['*', ...references(type).map((p) => `${type}:${p.code}`)];
+  const searchRevInclude = types.flatMap((source) =>
+    references(source)
+      .filter((p) => !p.target || p.target.includes(type))
+      .map((p) => `${source}:${p.code}`),
+  );
+  return { searchInclude, searchRevInclude, searchParam };
 }
 
 /**
@@ -33,7 +54,13 @@ export function buildCapabilityStatement(options: CapabilityOptions): Capability
       conditionalRead: 'full-support',
       conditionalUpdate: false,
       conditionalDelete: 'not-supported',
-      operation: Object.entries(TYPE_OPERATIONS).map(([name, op]) => ({ name, definition: op.definition })),
+      ...searchCapabilities(options.searchIndex, registry.types, type),
+      operation: [
+        ...Object.entries(TYPE_OPERATIONS).map(([name, op]) => ({ name, definition: op.definition })),
+        ...Object.entries(INSTANCE_OPERATIONS)
+          .filter(([, op]) => op.types.includes(type))
+          .map(([name, op]) => ({ name, definition: op.definition })),
+      ],
     };
   });
   return {
@@ -46,6 +73,7 @@ export function buildCapabilityStatement(options: CapabilityOptions): Capability
     implementation: { description: 'FhirGate FHIR R4 server', url: options.fhirBaseUrl },
     fhirVersion: '4.0.1',
     format: [...options.formats],
-    rest: [{ mode: 'server', resource }],
+    // Compartment search and $everything use the official Patient compartment.
+    rest: [{ mode: 'server', resource, compartment: ['http://hl7.org/fhir/CompartmentDefinition/patient'] }],
   };
 }

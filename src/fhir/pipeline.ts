@@ -2,6 +2,8 @@ import type { CapabilityStatement } from '@medplum/fhirtypes';
 import type { AuditSink } from '../audit/audit-sink.js';
 import type { Authorizer } from '../auth/authorize.js';
 import type { Logger } from '../logger.js';
+import type { Compartment } from '../search/compartment.js';
+import type { SearchIndex } from '../search/types.js';
 import { StoreUnavailableError, VersionConflictError, type StorePort } from '../store/port.js';
 import type { Validator } from '../validation/validator.js';
 import type { StorageCodec } from './codec.js';
@@ -24,6 +26,10 @@ export interface PipelineDeps {
   capabilityStatement: CapabilityStatement;
   clock: () => Date;
   paging: { defaultPageSize: number; maxPageSize: number };
+  /** Search parameters, write-time extraction and query compilation (issue 3). */
+  searchIndex: SearchIndex;
+  /** The official Patient CompartmentDefinition, for compartment search and $everything. */
+  patientCompartment: Compartment;
 }
 
 export interface Pipeline {
@@ -44,8 +50,9 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       try {
         if (request.resourceType !== undefined) deps.registry.get(request.resourceType);
         if (request.id !== undefined) assertValidId(request.id);
-        await deps.authorize(request);
+        const checkResult = await deps.authorize(request);
         result = await INTERACTIONS[request.interaction](request, deps);
+        if (checkResult) result = await checkResult(result);
         return result;
       } catch (err) {
         error = translate(err, deps.logger, request);

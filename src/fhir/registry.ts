@@ -3,9 +3,9 @@ import type { R4Definitions } from './definitions.js';
 import { FhirError } from './errors.js';
 
 /** The FHIR RESTful interactions FhirGate implements (codes from the CapabilityStatement value sets). */
-export type TypeInteraction = 'read' | 'vread' | 'update' | 'delete' | 'history-instance' | 'history-type' | 'create';
+export type TypeInteraction = 'read' | 'vread' | 'update' | 'delete' | 'history-instance' | 'history-type' | 'create' | 'search-type';
 
-const ALL_INTERACTIONS: readonly TypeInteraction[] = ['read', 'vread', 'update', 'delete', 'history-instance', 'history-type', 'create'];
+const ALL_INTERACTIONS: readonly TypeInteraction[] = ['read', 'vread', 'update', 'delete', 'history-instance', 'history-type', 'create', 'search-type'];
 
 /**
  * The resource types FhirGate serves, and how. This table is the only place a type is named:

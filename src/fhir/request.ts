@@ -23,6 +23,22 @@ export interface RequestContext {
   purposeOfUse: readonly string[];
   /** Where the request came from (IP address or HL7 sender), for audit. */
   source?: string;
+  /** Set once a Bearer token was verified (or, for in-process callers such as HL7 v2, by the caller). */
+  authenticated?: boolean;
+  /** Every role the token grants (`role` is the first); see `src/auth/roles.ts`. */
+  roles?: readonly string[];
+  /** OAuth subject (`sub`) of the token, for audit. */
+  subject?: string;
+  /**
+   * Set by authorization: the request may reach only this patient's compartment. Search must add
+   * the compartment as an extra filter (`src/search/compartment.ts`); single resources are checked by authorization.
+   */
+  compartment?: { type: 'Patient'; id: string };
+  /**
+   * Set by authorization for SMART v2 query-restricted scopes (`patient/Observation.rs?category=laboratory`):
+   * a resource is granted only when it matches one of these queries (OR); search must AND them, OR-ed, with the criteria.
+   */
+  grantedQueries?: ReadonlyArray<Readonly<Record<string, readonly string[]>>>;
 }
 
 export type Interaction =

@@ -20,7 +20,7 @@ export interface PreparedWrite {
 }
 
 /**
- * The one write path: validate → stamp meta → encode (encryption) → a version-checked WriteOp.
+ * The one write path: validate → stamp meta → extract search values → encode (encryption) → a version-checked WriteOp.
  * REST interactions, bundles and HL7 v2 all prepare writes here, so none can skip a step.
  */
 export async function prepareWrite(deps: PipelineDeps, intent: WriteIntent): Promise<PreparedWrite> {
@@ -42,7 +42,8 @@ export async function prepareWrite(deps: PipelineDeps, intent: WriteIntent): Pro
     versionId,
     lastUpdated,
     deleted: !resource,
-    ...(resource ? { resource: await deps.codec.encode(resource) } : {}),
+    // Search values come from the plaintext, before the codec may encrypt it (issue 3): one place for every write path.
+    ...(resource ? { index: deps.searchIndex.extract(resource), resource: await deps.codec.encode(resource) } : {}),
   };
   return { op: { record, expectedVersion: current?.versionId ?? 0 }, resource };
 }

@@ -28,6 +28,30 @@ export async function readJsonBody(ctx: Context, maxBytes: number): Promise<unkn
   }
 }
 
+/**
+ * Reads the form body of `POST [type]/_search` (http.html#search): parameters as name → values.
+ * An empty body is fine (all parameters may be in the URL); anything else must be
+ * `application/x-www-form-urlencoded`.
+ */
+export async function readFormBody(ctx: Context, maxBytes: number): Promise<Record<string, string[]>> {
+  const length = Number(ctx.get('Content-Length') || NaN);
+  if (length > maxBytes) throw tooLarge(maxBytes);
+  let text: string;
+  try {
+    text = await getRawBody(ctx.req, { limit: maxBytes, encoding: 'utf-8', length: Number.isNaN(length) ? undefined : length });
+  } catch (err) {
+    if ((err as { type?: string }).type === 'entity.too.large') throw tooLarge(maxBytes);
+    throw new FhirError('bad-request', 'The request body could not be read completely');
+  }
+  if (text.length === 0) return {};
+  if (!ctx.is('application/x-www-form-urlencoded')) {
+    throw new FhirError('unsupported-media-type', `A search body must be application/x-www-form-urlencoded, not '${ctx.get('Content-Type').slice(0, 60)}'`);
+  }
+  const params: Record<string, string[]> = {};
+  for (const [name, value] of new URLSearchParams(text)) (params[name] ??= []).push(value);
+  return params;
+}
+
 function tooLarge(maxBytes: number): FhirError {
   return new FhirError('payload-too-large', `The request body exceeds the limit of ${maxBytes} bytes`);
 }

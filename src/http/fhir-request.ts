@@ -1,6 +1,6 @@
 import type { Context } from 'koa';
 import { FhirError } from '../fhir/errors.js';
-import type { FhirRequest, Interaction, PreferReturn, RequestContext } from '../fhir/request.js';
+import type { FhirRequest, Interaction, PreferHandling, PreferReturn, RequestContext } from '../fhir/request.js';
 
 // Handled at the edge, never passed to interactions (http.html#parameters).
 const EDGE_PARAMS = new Set(['_format', '_pretty']);
@@ -14,12 +14,27 @@ export function queryParams(ctx: Context): Record<string, string[]> {
   return params;
 }
 
+/** Adds the parameters of a `POST _search` form body to those of the URL (http.html#search): both apply. */
+export function withFormParams(request: FhirRequest, form: Record<string, string[]>): FhirRequest {
+  const params: Record<string, string[]> = { ...request.params };
+  for (const [name, values] of Object.entries(form)) {
+    if (!EDGE_PARAMS.has(name)) params[name] = [...(params[name] ?? []), ...values];
+  }
+  return { ...request, params };
+}
+
 /** `Prefer: return=...` (http.html#ops); other preferences are ignored here. */
 export function preferReturn(ctx: Context): PreferReturn | undefined {
   const match = /(?:^|[;,\s])return\s*=\s*"?(minimal|representation|OperationOutcome)"?/i.exec(ctx.get('Prefer'));
   if (!match) return undefined;
   const value = match[1].toLowerCase();
   return value === 'minimal' ? 'minimal' : value === 'operationoutcome' ? 'OperationOutcome' : 'representation';
+}
+
+/** `Prefer: handling=strict|lenient` (search.html#errors). */
+export function preferHandling(ctx: Context): PreferHandling | undefined {
+  const match = /(?:^|[;,\s])handling\s*=\s*"?(strict|lenient)"?/i.exec(ctx.get('Prefer'));
+  return match ? (match[1].toLowerCase() as PreferHandling) : undefined;
 }
 
 /** Who is asking. Anonymous until SMART authorization fills actor, scopes and patient from the token. */
@@ -30,6 +45,8 @@ export function requestContext(ctx: Context, baseUrl: string): RequestContext {
     scopes: [],
     purposeOfUse: [],
     source: ctx.ip,
+    // What the verified Bearer token says (src/http/authenticate.ts); absent on open endpoints.
+    ...ctx.state.auth,
   };
 }
 
@@ -38,7 +55,12 @@ function header(ctx: Context, name: string): string | undefined {
 }
 
 /** Builds the framework-free FhirRequest the pipeline executes. */
-export function toFhirRequest(ctx: Context, baseUrl: string, interaction: Interaction, parts: { resourceType?: string; id?: string; versionId?: string; body?: unknown } = {}): FhirRequest {
+export function toFhirRequest(
+  ctx: Context,
+  baseUrl: string,
+  interaction: Interaction,
+  parts: { resourceType?: string; id?: string; versionId?: string; body?: unknown; compartmentTarget?: string } = {},
+): FhirRequest {
   if (parts.resourceType !== undefined && !/^[A-Z][A-Za-z]{0,63}$/.test(parts.resourceType)) {
     throw new FhirError('unknown-type', `'${parts.resourceType.slice(0, 64)}' is not a resource type`);
   }
@@ -50,6 +72,7 @@ export function toFhirRequest(ctx: Context, baseUrl: string, interaction: Intera
     ifNoneMatch: header(ctx, 'If-None-Match'),
     ifModifiedSince: header(ctx, 'If-Modified-Since'),
     preferReturn: preferReturn(ctx),
+    preferHandling: preferHandling(ctx),
     context: requestContext(ctx, baseUrl),
   };
 }

@@ -1,11 +1,11 @@
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import { FhirError } from '../fhir/errors.js';
-import { TYPE_OPERATIONS } from '../fhir/interactions/index.js';
+import { INSTANCE_OPERATIONS, TYPE_OPERATIONS } from '../fhir/interactions/index.js';
 import type { Pipeline } from '../fhir/pipeline.js';
 import type { Interaction } from '../fhir/request.js';
-import { readJsonBody } from './body.js';
-import { toFhirRequest } from './fhir-request.js';
+import { readFormBody, readJsonBody } from './body.js';
+import { toFhirRequest, withFormParams } from './fhir-request.js';
 import { responseType } from './media.js';
 import { respondResult } from './respond.js';
 
@@ -32,8 +32,16 @@ export function fhirRoutes(options: FhirRoutesOptions): Router {
   };
 
   router.get('/metadata', (ctx) => run(ctx, 'capabilities'));
+  router.get('/:type', (ctx) => run(ctx, 'search-type'));
   router.get('/:type/_history', (ctx) => run(ctx, 'history-type'));
   router.post('/:type', (ctx) => run(ctx, 'create', true));
+  // POST search: form parameters merged with the URL's, same results as GET (http.html#search).
+  router.post('/:type/_search', async (ctx) => {
+    const mediaType = responseType(ctx);
+    const form = await readFormBody(ctx, maxBodyBytes);
+    const request = withFormParams(toFhirRequest(ctx, fhirBaseUrl, 'search-type', { resourceType: ctx.params.type }), form);
+    respondResult(ctx, await pipeline.execute(request), fhirBaseUrl, mediaType);
+  });
   router.post('/:type/:operation', async (ctx) => {
     const { operation } = ctx.params;
     const op = operation.startsWith('$') ? TYPE_OPERATIONS[operation.slice(1)] : undefined;
@@ -48,5 +56,19 @@ export function fhirRoutes(options: FhirRoutesOptions): Router {
   router.delete('/:type/:id', (ctx) => run(ctx, 'delete'));
   router.get('/:type/:id/_history', (ctx) => run(ctx, 'history-instance'));
   router.get('/:type/:id/_history/:vid', (ctx) => run(ctx, 'vread'));
+  // `[type]/[id]/$op` (instance operations) and `Patient/[id]/[type]` (compartment search).
+  router.get('/:type/:id/:target', async (ctx) => {
+    const { type, id, target } = ctx.params;
+    if (target.startsWith('$')) {
+      const op = INSTANCE_OPERATIONS[target.slice(1)];
+      if (!op || !op.types.includes(type)) throw new FhirError('not-supported', `Operation ${target.slice(0, 64)} is not supported on ${type.slice(0, 64)}`);
+      await run(ctx, op.interaction);
+      return;
+    }
+    if (!/^[A-Z][A-Za-z]{0,63}$/.test(target)) throw new FhirError('unknown-route', `No FHIR endpoint at ${ctx.method} ${ctx.path}`);
+    const mediaType = responseType(ctx);
+    const request = toFhirRequest(ctx, fhirBaseUrl, 'search-compartment', { resourceType: type, id, compartmentTarget: target });
+    respondResult(ctx, await pipeline.execute(request), fhirBaseUrl, mediaType);
+  });
   return router;
 }

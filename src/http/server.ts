@@ -1,7 +1,9 @@
 import Koa from 'koa';
+import type { TokenVerifier } from '../auth/bearer.js';
 import type { Pipeline } from '../fhir/pipeline.js';
 import type { Logger } from '../logger.js';
 import type { StorePort } from '../store/port.js';
+import { authenticate } from './authenticate.js';
 import { fhirRoutes } from './fhir-routes.js';
 import { healthRoutes } from './health-routes.js';
 import { accessLog, errorBoundary, requestId } from './middleware.js';
@@ -12,6 +14,8 @@ export interface HttpAppOptions {
   logger: Logger;
   fhirBaseUrl: string;
   maxBodyBytes: number;
+  /** Verifies Bearer access tokens (SMART resource server). */
+  verifyToken: TokenVerifier;
 }
 
 /** The Koa application: the HTTP edge of FhirGate. Koa is imported nowhere but `http/`. */
@@ -25,6 +29,14 @@ export function createHttpApp(options: HttpAppOptions): Koa {
   app.use(accessLog(options.logger));
   app.use(errorBoundary(options.logger));
   app.use(health.routes());
+  app.use(
+    authenticate({
+      verify: options.verifyToken,
+      realm: options.fhirBaseUrl,
+      protectedPrefixes: ['/fhir', '/hl7'],
+      openPaths: ['/fhir/metadata', '/fhir/.well-known/smart-configuration'],
+    }),
+  );
   app.use(fhir.routes());
   app.use(fhir.allowedMethods());
   return app;

@@ -30,7 +30,9 @@ export function encodeCursor(cursor: Cursor): string {
 export function decodeCursor(token: string, keyCount: number): Cursor {
   try {
     const [dir, key] = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as [unknown, unknown];
-    if ((dir === 'next' || dir === 'prev') && Array.isArray(key) && key.length === keyCount) return { dir, key };
+    // Key values become query operands: only scalars, so a forged cursor cannot smuggle in an operator document.
+    const scalars = Array.isArray(key) && key.every((v) => v === null || typeof v === 'string' || typeof v === 'number');
+    if ((dir === 'next' || dir === 'prev') && scalars && key.length === keyCount) return { dir, key };
   } catch {
     // fall through to the error below
   }

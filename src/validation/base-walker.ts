@@ -76,7 +76,11 @@ export class BaseWalker {
     if (node.requiredValueSet) this.push(env, checkRequiredBinding(this.terminology, node.requiredValueSet, type, value, location));
     const typeRoot = node.children.length ? undefined : this.registry.model(type)?.root;
     this.runInvariants(node.invariants, value, location, env);
-    if (typeRoot) this.runInvariants(typeRoot.invariants.filter((i) => !node.invariants.some((n) => n.key === i.key)), value, location, env);
+    if (typeRoot?.invariants.length) {
+      // A datatype's own rules (per-1 on Period...), unless the element restates them.
+      const own = node.invariants.length ? typeRoot.invariants.filter((i) => !node.invariants.some((n) => n.key === i.key)) : typeRoot.invariants;
+      this.runInvariants(own, value, location, env);
+    }
     this.visitChildren(this.registry.childrenOf(node, type), value, location, env);
   }
 

@@ -1,4 +1,5 @@
 import type { OperationOutcomeIssue } from '@medplum/fhirtypes';
+import { codeGrammar } from './grammar-codes.js';
 import { makeIssue, quote } from './issues.js';
 import { isObject, type JsonObject } from './json-items.js';
 import type { Terminology } from './terminology.js';
@@ -13,7 +14,8 @@ const QUANTITY_TYPES = new Set(['Quantity', 'Age', 'Count', 'Distance', 'Duratio
  * A ValueSet that is not held locally, or that cannot be expanded from local content
  * (it draws on SNOMED CT, UCUM, BCP-13 MIME types, BCP-47 languages, ISO 4217 currencies...),
  * is skipped: without the code system we cannot tell a valid code from an invalid one, and a
- * false rejection would be worse than an unchecked code.
+ * false rejection would be worse than an unchecked code. MIME types and currencies get a
+ * syntax check instead (see `grammar-codes.ts`).
  */
 export function checkRequiredBinding(
   terminology: Terminology,
@@ -23,6 +25,12 @@ export function checkRequiredBinding(
   location: string,
   profile?: string,
 ): OperationOutcomeIssue | undefined {
+  const grammar = codeGrammar(valueSet);
+  if (grammar) {
+    const code = typeof value === 'string' ? value : isObject(value) && typeof value.code === 'string' ? value.code : undefined;
+    if (code === undefined || grammar.test(code)) return undefined;
+    return makeIssue('error', 'code-invalid', `The code ${quote(code)} is not a valid code of ${valueSet}${profile ? ` (profile ${profile})` : ''}`, location);
+  }
   if (!terminology.canExpand(valueSet)) return undefined;
   const name = terminology.title(valueSet);
   const target = `the required value set ${name ? `'${name}' ` : ''}(${valueSet})${profile ? ` of profile ${profile}` : ''}`;

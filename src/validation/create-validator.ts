@@ -32,8 +32,9 @@ export async function createValidator(options: ValidatorOptions): Promise<Valida
   const walker = new BaseWalker(registry, terminology);
   const profileWalker = new ProfileWalker(profiles, terminology);
   const served = new Set(options.resourceTypes);
+  // Compile now what every request needs; types met only inside `contained` compile on first use.
   structure.warm(options.resourceTypes);
-  options.resourceTypes.forEach((t) => registry.model(t));
+  registry.warm(options.resourceTypes);
 
   const profileIssues = (resource: JsonObject, location: string, env: WalkEnv): void => {
     const meta = isObject(resource.meta) ? resource.meta : undefined;

@@ -52,6 +52,7 @@ export function isPrimitiveType(type: string): boolean {
   return type.charCodeAt(0) >= 97 && type.charCodeAt(0) <= 122;
 }
 
+/** `dateTime` → `DateTime`, as choice-type JSON keys spell their type (`valueDateTime`). */
 export function upperFirst(text: string): string {
   return text.charAt(0).toUpperCase() + text.slice(1);
 }

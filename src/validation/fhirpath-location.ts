@@ -2,6 +2,12 @@ import { isPrimitiveType, type ElementNode } from './element-model.js';
 import { isObject } from './json-items.js';
 import type { ModelRegistry } from './model-registry.js';
 
+/** Where a JSON pointer lands: its FHIRPath location and, when known, the FHIR type there. */
+export interface PointerLocation {
+  readonly location: string;
+  readonly type?: string;
+}
+
 /**
  * Turns a JSON pointer into the resource (`/name/0/_given/1/extension/0`) into the FHIRPath
  * location FHIR uses in `OperationOutcome.issue.expression` (`Patient.name[0].given[1].extension[0]`):
@@ -10,12 +16,13 @@ import type { ModelRegistry } from './model-registry.js';
  * contained resources switch to their own type. Keys the model does not know (the usual
  * reason for the error) are appended as they are.
  */
-export function pointerToFhirPath(resource: unknown, pointer: string, registry: ModelRegistry): string {
+export function pointerToFhirPath(resource: unknown, pointer: string, registry: ModelRegistry): PointerLocation {
   const rootType = isObject(resource) && typeof resource.resourceType === 'string' ? resource.resourceType : 'Resource';
   const segments = pointer.split('/').slice(1).map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
   let location = rootType;
   let data: unknown = resource;
   let children: readonly ElementNode[] = registry.model(rootType)?.root.children ?? [];
+  let type: string | undefined = rootType;
   for (let i = 0; i < segments.length; i++) {
     const segment = segments[i];
     if (/^\d+$/.test(segment)) {
@@ -30,19 +37,21 @@ export function pointerToFhirPath(resource: unknown, pointer: string, registry: 
     if (!match) {
       location += `.${segment}`;
       children = [];
+      type = undefined;
       continue;
     }
-    const [node, type] = match;
+    const node = match[0];
+    type = companion ? 'Element' : match[1];
     location += `.${node.name}`;
     if (/^\d+$/.test(segments[i + 1] ?? '')) {
       i++;
       location += `[${segments[i]}]`;
       data = Array.isArray(data) ? data[Number(segments[i])] : undefined;
     }
-    if (node.choice) location += `.ofType(${type})`;
-    children = nextChildren(node, type, companion, data, registry);
+    if (node.choice) location += `.ofType(${match[1]})`;
+    children = nextChildren(node, match[1], companion, data, registry);
   }
-  return location;
+  return { location, type };
 }
 
 function findKey(children: readonly ElementNode[], key: string): [ElementNode, string] | undefined {

@@ -43,7 +43,8 @@ const quiet = { traceFn: () => undefined };
  * Compiles a constraint's FHIRPath with `base` giving fhirpath.js the element's type context
  * (needed for choice types such as `value`). When `listOf` is given, the expression is
  * wrapped as `` `listOf`.select(expression) `` and run on the parent: used for constraints on
- * primitive elements, which fhirpath.js cannot take as a standalone context.
+ * primitive elements, whose bare JSON value carries neither its FHIR type nor its `_name`
+ * extensions, so they are reached from the parent like FHIRPath itself would.
  * Returns undefined for constraints without an expression, natively checked ones, or
  * expressions fhirpath.js cannot parse (skipped rather than failing every write).
  */

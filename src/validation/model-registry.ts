@@ -1,5 +1,5 @@
 import type { StructureDefinition } from '@medplum/fhirtypes';
-import { buildTypeModel, type ElementNode, type TypeModel } from './element-model.js';
+import { buildTypeModel, isPrimitiveType, type ElementNode, type TypeModel } from './element-model.js';
 
 /**
  * The element models of the base R4 types, built on first use and kept for the registry's life
@@ -17,6 +17,29 @@ export class ModelRegistry {
       this.models.set(type, sd?.snapshot ? buildTypeModel(sd) : undefined);
     }
     return this.models.get(type);
+  }
+
+  /**
+   * Builds the models of these types and of every datatype reachable from them now, so their
+   * invariants are compiled at start-up rather than during the first request that meets them.
+   */
+  warm(types: readonly string[]): void {
+    const pending = [...types, 'Element'];
+    const seenTypes = new Set<string>();
+    const seenNodes = new Set<ElementNode>();
+    const visit = (node: ElementNode): void => {
+      if (seenNodes.has(node)) return;
+      seenNodes.add(node);
+      pending.push(...node.types.filter((t) => !isPrimitiveType(t)));
+      node.children.forEach(visit);
+    };
+    while (pending.length) {
+      const type = pending.pop() as string;
+      if (seenTypes.has(type)) continue;
+      seenTypes.add(type);
+      const model = this.model(type);
+      if (model) visit(model.root);
+    }
   }
 
   /** True for concrete and abstract resource types (`Resource` in `contained`). */

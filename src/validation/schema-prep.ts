@@ -14,7 +14,8 @@ type Schema = Record<string, unknown>;
  *   validator, which keeps compilation small and messages precise;
  * - integer, positiveInt and unsignedInt get `type: integer` with bounds: the official schema
  *   types them as `number` with a string regex, which JSON numbers never meet, so 0, -1 or
- *   1.5 would pass;
+ *   1.5 would pass. Choice properties (`multipleBirthInteger`) repeat the definition inline
+ *   instead of referring to it; those copies are pointed at the fixed definitions;
  * - `enum`s on coded properties become plain `code`s: required bindings are checked against
  *   the terminology layer, which reports them once, as `code-invalid`, with the ValueSet;
  * - every complex type and resource gets `type: object`: the official schema only lists
@@ -37,30 +38,38 @@ export function prepareSchema(official: Schema): Schema {
     required: ['resourceType'],
     properties: { resourceType: { type: 'string' } },
   };
+  const integers = new Map(INTEGER_TYPES.map((t) => [definitions[t]?.pattern, t]));
   definitions.integer = { type: 'integer', minimum: -2147483648, maximum: 2147483647 };
   definitions.positiveInt = { type: 'integer', minimum: 1, maximum: 2147483647 };
   definitions.unsignedInt = { type: 'integer', minimum: 0, maximum: 2147483647 };
   for (const definition of Object.values(definitions)) {
     if (definition.properties && !definition.type) definition.type = 'object';
     delete definition.required;
-    replaceEnums(definition);
+    replaceInline(definition, integers);
   }
   definitions.ResourceList = resourceList;
   return schema;
 }
 
-function replaceEnums(node: unknown): void {
+const INTEGER_TYPES = ['integer', 'positiveInt', 'unsignedInt'];
+
+/** Replaces coded `enum`s and inline integer copies below `node` by references. */
+function replaceInline(node: unknown, integers: ReadonlyMap<unknown, string>): void {
   if (Array.isArray(node)) {
-    node.forEach(replaceEnums);
+    node.forEach((n) => replaceInline(n, integers));
     return;
   }
   if (typeof node !== 'object' || node === null) return;
   const obj = node as Schema;
   for (const [key, child] of Object.entries(obj)) {
-    if (typeof child === 'object' && child !== null && !Array.isArray(child) && 'enum' in child) {
+    if (typeof child !== 'object' || child === null || Array.isArray(child)) {
+      replaceInline(child, integers);
+    } else if ('enum' in child) {
       obj[key] = { $ref: '#/definitions/code' };
+    } else if ((child as Schema).type === 'number' && integers.has((child as Schema).pattern)) {
+      obj[key] = { $ref: `#/definitions/${integers.get((child as Schema).pattern)}` };
     } else {
-      replaceEnums(child);
+      replaceInline(child, integers);
     }
   }
 }

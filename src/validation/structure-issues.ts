@@ -1,5 +1,5 @@
 import type { OperationOutcomeIssue } from '@medplum/fhirtypes';
-import { pointerToFhirPath } from './fhirpath-location.js';
+import { pointerToFhirPath, type PointerLocation } from './fhirpath-location.js';
 import { makeIssue, quote } from './issues.js';
 import { isObject } from './json-items.js';
 import type { ModelRegistry } from './model-registry.js';
@@ -21,12 +21,7 @@ export function structureIssues(resource: unknown, errors: readonly StructureErr
   return [...chosen.values()].map((e) => toIssue(e, pointerToFhirPath(resource, e.pointer, registry)));
 }
 
-function fhirType(schemaPath: string): string | undefined {
-  return /^#\/definitions\/([^/]+)\//.exec(schemaPath)?.[1];
-}
-
-function toIssue({ error }: StructureError, location: string): OperationOutcomeIssue {
-  const type = fhirType(error.schemaPath);
+function toIssue({ error }: StructureError, { location, type }: PointerLocation): OperationOutcomeIssue {
   const data: unknown = error.data;
   switch (error.keyword) {
     case 'additionalProperties':
@@ -39,7 +34,7 @@ function toIssue({ error }: StructureError, location: string): OperationOutcomeI
       const expected = String(error.params.type);
       if (expected === 'array') return makeIssue('error', 'structure', `${location} repeats, so its value must be a JSON array`, location);
       if (Array.isArray(data)) return makeIssue('error', 'structure', `${location} is a single value, so it must not be a JSON array`, location);
-      if (expected === 'integer' && typeof data === 'number') return makeIssue('error', 'value', `The value ${data} is not a valid ${type ?? 'integer'}`, location);
+      if (expected === 'integer' && typeof data === 'number') return makeIssue('error', 'value', `The value ${data} is not a valid ${type ?? 'integer'} at ${location}`, location);
       const fhir = type ? ` (FHIR type ${type})` : '';
       return makeIssue('error', 'structure', `${location} must be a JSON ${expected}${fhir}, not ${describeJson(data)}`, location);
     }

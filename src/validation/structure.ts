@@ -29,11 +29,6 @@ export class StructureValidator {
     this.ajv.addSchema(schema);
   }
 
-  /** Whether the schema defines this resource type. */
-  knowsResourceType(type: string): boolean {
-    return this.resourceTypes.has(type);
-  }
-
   /** Compiles the validators of the given types now, so the first request does not pay for it. */
   warm(types: readonly string[]): void {
     for (const t of types) this.validatorFor(t);

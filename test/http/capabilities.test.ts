@@ -3,6 +3,7 @@ import type { CapabilityStatement } from '@medplum/fhirtypes';
 import { SERVED_TYPES } from '../../src/fhir/registry.js';
 import { startServer, type TestServer } from '../support/server.js';
 import { fhirClient, type FhirClient } from '../support/fhir-client.js';
+import { authHeaders } from '../support/tokens.js';
 
 let server: TestServer;
 let fhir: FhirClient;
@@ -64,7 +65,7 @@ describe('health', () => {
     await other.app.store.close();
     const ready = await fetch(`${other.origin}/readyz`);
     expect(ready.status).toBe(503);
-    const read = await fetch(`${other.fhirUrl}/Patient/x`);
+    const read = await fetch(`${other.fhirUrl}/Patient/x`, { headers: authHeaders(other.fhirUrl) });
     expect(read.status).toBe(503);
     expect(read.headers.get('retry-after')).toBeTruthy();
     await other.destroy().catch(() => undefined);

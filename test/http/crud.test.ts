@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Bundle, Patient, Practitioner } from '@medplum/fhirtypes';
 import { startServer, type TestServer } from '../support/server.js';
 import { errorCode, fhirClient, type FhirClient } from '../support/fhir-client.js';
+import { authHeaders } from '../support/tokens.js';
 
 let server: TestServer;
 let fhir: FhirClient;
@@ -191,12 +192,12 @@ describe('history', () => {
     const link = (b: Bundle, rel: string) => b.link?.find((l) => l.relation === rel)?.url;
     expect(link(first.body, 'self')).toBe(`${server.fhirUrl}/Patient/${created.id}/_history?_count=2`);
     expect(link(first.body, 'previous')).toBeUndefined();
-    const second = await fetch(link(first.body, 'next')!).then((r) => r.json() as Promise<Bundle>);
+    const second = await fetch(link(first.body, 'next')!, { headers: authHeaders(server.fhirUrl) }).then((r) => r.json() as Promise<Bundle>);
     expect(second.entry!.map((e) => e.resource!.meta!.versionId)).toEqual(['3', '2']);
-    const third = await fetch(link(second, 'next')!).then((r) => r.json() as Promise<Bundle>);
+    const third = await fetch(link(second, 'next')!, { headers: authHeaders(server.fhirUrl) }).then((r) => r.json() as Promise<Bundle>);
     expect(third.entry!.map((e) => e.resource!.meta!.versionId)).toEqual(['1']);
     expect(link(third, 'next')).toBeUndefined();
-    const back = await fetch(link(third, 'previous')!).then((r) => r.json() as Promise<Bundle>);
+    const back = await fetch(link(third, 'previous')!, { headers: authHeaders(server.fhirUrl) }).then((r) => r.json() as Promise<Bundle>);
     expect(back.entry!.map((e) => e.resource!.meta!.versionId)).toEqual(['3', '2']);
   });
 
@@ -208,7 +209,7 @@ describe('history', () => {
     const seen: string[] = [];
     let pages = 0;
     while (url) {
-      const page: Bundle = await fetch(url).then((r) => r.json() as Promise<Bundle>);
+      const page: Bundle = await fetch(url, { headers: authHeaders(server.fhirUrl) }).then((r) => r.json() as Promise<Bundle>);
       seen.push(...page.entry!.map((e) => e.resource!.id!));
       // A concurrent writer adds newer versions; keyset paging must not shift the pages.
       await fhir.create({ resourceType: 'Practitioner', name: [{ family: 'Intruder' }] });

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, type TestServer } from '../support/server.js';
 import { errorCode, fhirClient, type FhirClient } from '../support/fhir-client.js';
+import { authHeaders } from '../support/tokens.js';
 
 let server: TestServer;
 let fhir: FhirClient;
@@ -35,7 +36,7 @@ describe('bad input is answered with an OperationOutcome and stores nothing', ()
     { name: 'wrong Content-Type', send: () => fhir.request('POST', 'Patient', { raw: '<Patient/>', headers: { 'Content-Type': 'application/fhir+xml' } }), status: 415, code: 'unsupported-media-type' },
     { name: 'text/plain body', send: () => fhir.request('POST', 'Patient', { raw: '{"resourceType":"Patient"}', headers: { 'Content-Type': 'text/plain' } }), status: 415, code: 'unsupported-media-type' },
     { name: 'non-UTF-8 charset', send: () => fhir.request('POST', 'Patient', { raw: '{"resourceType":"Patient"}', headers: { 'Content-Type': 'application/fhir+json; charset=iso-8859-1' } }), status: 415, code: 'unsupported-media-type' },
-    { name: 'missing Content-Type', send: () => fetch(`${server.fhirUrl}/Patient`, { method: 'POST', body: new Uint8Array(Buffer.from('{"resourceType":"Patient"}')) }).then(async (r) => ({ status: r.status, headers: r.headers, text: await r.clone().text(), body: await r.json() })), status: 415, code: 'unsupported-media-type' },
+    { name: 'missing Content-Type', send: () => fetch(`${server.fhirUrl}/Patient`, { method: 'POST', headers: authHeaders(server.fhirUrl), body: new Uint8Array(Buffer.from('{"resourceType":"Patient"}')) }).then(async (r) => ({ status: r.status, headers: r.headers, text: await r.clone().text(), body: await r.json() })), status: 415, code: 'unsupported-media-type' },
     { name: 'resourceType differs from the URL', send: () => fhir.post('Patient', { resourceType: 'Practitioner' }), status: 400, code: 'type-mismatch' },
     { name: 'no resourceType', send: () => fhir.post('Patient', { name: [{ family: 'X' }] }), status: 400, code: 'invalid-structure' },
     { name: 'body id differs from URL id', send: () => fhir.put('Patient/abc', { resourceType: 'Patient', id: 'xyz' }), status: 400, code: 'id-mismatch' },

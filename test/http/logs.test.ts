@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, type TestServer } from '../support/server.js';
 import { fhirClient } from '../support/fhir-client.js';
+import { authHeaders } from '../support/tokens.js';
 
 let server: TestServer;
 
@@ -26,7 +27,7 @@ describe('structured logs', () => {
   });
 
   it('an unknown route or error never leaks a stack trace into the response', async () => {
-    const res = await fetch(`${server.fhirUrl}/Patient/%E0%A4%A`);
+    const res = await fetch(`${server.fhirUrl}/Patient/%E0%A4%A`, { headers: authHeaders(server.fhirUrl) });
     const text = await res.text();
     expect(res.status).toBe(400);
     expect(text).not.toMatch(/at .+:\d+:\d+/);

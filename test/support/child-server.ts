@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { ROOT_DIR, freePort } from './server.js';
+import { embeddedIssuer, registerDefaultToken } from './tokens.js';
 
 /** FhirGate as its own OS process (`src/main.ts`, as `npm run dev` starts it), for crash tests. */
 export interface ChildServer {
@@ -31,6 +32,8 @@ export async function startChildServer(dataDir: string): Promise<ChildServer> {
     if (Date.now() > deadline) throw new Error(`server did not start: ${stderr}`);
     await new Promise((r) => setTimeout(r, 100));
   }
+  // The child runs the embedded authorization server; its keys in DATA_DIR sign the tests' tokens.
+  await registerDefaultToken(`${origin}/fhir`, embeddedIssuer(dataDir, origin));
   return { process: child, fhirUrl: `${origin}/fhir`, origin, stderr: () => stderr };
 }
 

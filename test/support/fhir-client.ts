@@ -1,4 +1,5 @@
 import type { Resource } from '@medplum/fhirtypes';
+import { defaultToken } from './tokens.js';
 
 export interface FhirResponse<T = any> {
   status: number;
@@ -7,17 +8,23 @@ export interface FhirResponse<T = any> {
   text: string;
 }
 
-/** A thin FHIR-over-HTTP client for tests: real HTTP, JSON in and out, nothing mocked. */
-export function fhirClient(fhirUrl: string) {
+/**
+ * A thin FHIR-over-HTTP client for tests: real HTTP, JSON in and out, nothing mocked.
+ * It carries a real signed access token: by default the full-access one of the server the test
+ * support started (`system/*.*`), or `token` (a minted one, or `false` for none).
+ */
+export function fhirClient(fhirUrl: string, clientOptions: { token?: string | false } = {}) {
+  const token = clientOptions.token === undefined ? defaultToken(fhirUrl) : clientOptions.token || undefined;
   async function request<T = any>(method: string, path: string, options: { body?: unknown; raw?: string; headers?: Record<string, string> } = {}): Promise<FhirResponse<T>> {
-    const headers: Record<string, string> = { Accept: 'application/fhir+json', ...options.headers };
+    const headers: Record<string, string> = { Accept: 'application/fhir+json', ...(token ? { Authorization: `Bearer ${token}` } : {}), ...options.headers };
     let body: string | undefined;
     if (options.raw !== undefined) body = options.raw;
     else if (options.body !== undefined) {
       body = JSON.stringify(options.body);
       headers['Content-Type'] ??= 'application/fhir+json';
     }
-    const res = await fetch(`${fhirUrl}/${path.replace(/^\//, '')}`, { method, headers, body });
+    const url = /^https?:\/\//.test(path) ? path : `${fhirUrl}/${path.replace(/^\//, '')}`;
+    const res = await fetch(url, { method, headers, body });
     const text = await res.text();
     let parsed: unknown = undefined;
     try {

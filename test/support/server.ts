@@ -5,6 +5,7 @@ import { Writable } from 'node:stream';
 import { createApp, type App } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
+import { embeddedIssuer, mintToken, registerDefaultToken, type TestIssuer, type TokenOptions } from './tokens.js';
 
 export const ROOT_DIR = path.resolve(import.meta.dirname, '../..');
 export const CORPUS_DIR = path.resolve(ROOT_DIR, '../shared/corpus');
@@ -18,6 +19,10 @@ export interface TestServer {
   dataDir: string;
   /** Every log line written so far, raw. */
   logs: string[];
+  /** The embedded authorization server's keys (absent when it is switched off). */
+  issuer?: TestIssuer;
+  /** Mints a real access token signed by the embedded server's key. */
+  token(options?: TokenOptions): Promise<string>;
   /** Stops the server; the data folder is kept until `destroy`. */
   stop(): Promise<void>;
   /** Starts a new server on the same data folder (restart). */
@@ -41,6 +46,9 @@ export async function startServer(env: Record<string, string> = {}, dataDir?: st
   const app = await createApp(config, createLogger(config.logLevel, sink));
   await app.listen();
   const origin = `http://127.0.0.1:${port}`;
+  // fhirClient(fhirUrl) carries a full-access token of the embedded server unless told otherwise.
+  const issuer = config.auth.embedded ? { ...embeddedIssuer(dir, origin), issuer: config.auth.embeddedIssuer, audience: config.fhirBaseUrl } : undefined;
+  if (issuer) await registerDefaultToken(`${origin}/fhir`, issuer);
   let stopped = false;
   const stop = async (): Promise<void> => {
     if (!stopped) await app.close();
@@ -52,6 +60,11 @@ export async function startServer(env: Record<string, string> = {}, dataDir?: st
     origin,
     dataDir: dir,
     logs,
+    issuer,
+    token: (options) => {
+      if (!issuer) throw new Error('the embedded authorization server is off; mint with the test IdP instead');
+      return mintToken(issuer, options);
+    },
     stop,
     restart: async () => {
       await stop();

@@ -36,6 +36,7 @@ const CASES: Case[] = [
   { name: 'wrong type inside a repeating primitive', base: patient, mutate: (r) => (r.name[0].given[1] = 5), expected: [['structure', 'Patient.name[0].given[1]']] },
   { name: 'uri given as a number', base: patient, mutate: (r) => (r.identifier[0].system = 42), expected: [['structure', 'Patient.identifier[0].system']] },
   { name: 'positiveInt of 0', base: medrx, mutate: (r) => (repeat(r).frequency = 0), expected: [['value', 'MedicationRequest.dosageInstruction[0].timing.repeat.frequency']] },
+  { name: 'fraction in a choice-type integer', base: patient, mutate: (r) => (r.multipleBirthInteger = 1.5), expected: [['value', 'Patient.multipleBirth.ofType(integer)']] },
   { name: 'decimal given as a string', base: medrx, mutate: (r) => (repeat(r).period = '4'), expected: [['structure', 'MedicationRequest.dosageInstruction[0].timing.repeat.period']] },
   { name: 'primitive companion not an object', base: patient, mutate: (r) => (r._birthDate = 'x'), expected: [['structure', 'Patient.birthDate']] },
   { name: 'unknown element in a contained resource', base: medrx, mutate: (r) => (r.contained[0].foo = true), expected: [['structure', 'MedicationRequest.contained[0].foo']] },
@@ -69,6 +70,7 @@ const CASES: Case[] = [
   { name: 'Narrative.status', base: patient, mutate: (r) => (r.text.status = 'handwritten'), expected: [['code-invalid', 'Patient.text.status']] },
   { name: 'Timing.repeat.periodUnit', base: medrx, mutate: (r) => (repeat(r).periodUnit = 'fortnight'), expected: [['code-invalid', 'MedicationRequest.dosageInstruction[0].timing.repeat.periodUnit']] },
   { name: 'Quantity.comparator', base: medrx, mutate: (r) => (r.dispenseRequest.expectedSupplyDuration.comparator = '~'), expected: [['code-invalid', 'MedicationRequest.dispenseRequest.expectedSupplyDuration.comparator']] },
+  { name: 'MIME type that does not parse', base: patient, mutate: (r) => (r.photo = [{ contentType: 'jpeg', url: 'http://example.org/p.jpg' }]), expected: [['code-invalid', 'Patient.photo[0].contentType']] },
   { name: 'binding inside a contained resource', base: medrx, mutate: (r) => (r.contained[0].status = 'expired'), expected: [['code-invalid', 'MedicationRequest.contained[0].status']] },
   { name: 'Appointment.participant.status', base: appointment, mutate: (r) => (r.participant[0].status = 'maybe'), expected: [['code-invalid', 'Appointment.participant[0].status']] },
   { name: 'Consent.status', base: ['Consent', 'consent-example-basic'], mutate: (r) => (r.status = 'signed'), expected: [['code-invalid', 'Consent.status']] },
@@ -129,6 +131,14 @@ describe('negative cases', () => {
   it('rejects types the server does not serve', async () => {
     const issues = await validator.validate({ resourceType: 'Observation', status: 'final', code: { text: 'x' } } as never);
     expect(simplify(issues)).toEqual(['error not-supported Observation']);
+  });
+
+  it('leaves the resource untouched', async () => {
+    const resource = example('MedicationRequest', 'medrx0301');
+    resource.meta = { profile: ['http://hl7.org/fhir/us/core/StructureDefinition/us-core-medicationrequest'] };
+    const before = structuredClone(resource);
+    await validator.validate(resource as never);
+    expect(resource).toStrictEqual(before);
   });
 
   it('accepts a null in a primitive array paired with an extension', async () => {

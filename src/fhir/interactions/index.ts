@@ -5,6 +5,7 @@ import { create } from './create.js';
 import { remove } from './delete.js';
 import { historyInstance, historyType } from './history.js';
 import { read, vread } from './read.js';
+import { everything, searchCompartment, searchType } from './search.js';
 import { update } from './update.js';
 import { validate } from './validate.js';
 
@@ -21,9 +22,17 @@ export const INTERACTIONS: Readonly<Record<Interaction, InteractionHandler>> = {
   'history-instance': historyInstance,
   'history-type': historyType,
   validate,
+  'search-type': searchType,
+  'search-compartment': searchCompartment,
+  everything,
 };
 
 /** Type-level operations, by name as it appears after `$` in the URL; the CapabilityStatement lists exactly these. */
 export const TYPE_OPERATIONS: Readonly<Record<string, { interaction: Interaction; definition: string }>> = {
   validate: { interaction: 'validate', definition: 'http://hl7.org/fhir/OperationDefinition/Resource-validate' },
+};
+
+/** Instance-level operations (`[type]/[id]/$name`), with the types they apply to; the CapabilityStatement lists them. */
+export const INSTANCE_OPERATIONS: Readonly<Record<string, { interaction: Interaction; definition: string; types: readonly string[] }>> = {
+  everything: { interaction: 'everything', definition: 'http://hl7.org/fhir/OperationDefinition/Patient-everything', types: ['Patient'] },
 };

@@ -67,6 +67,9 @@ export function rangePredicate(prefix: Prefix, search: DateRange, f: RangeFields
 export function datePredicate(code: string, value: string, fields: RangeFields, now: number): Filter {
   const { prefix, rest } = splitPrefix(value);
   const search = dateRange(rest);
-  if (!search) throw badValue(code, value, 'a date such as 2024, 2024-03, 2024-03-01 or 2024-03-01T10:00:00Z, with an optional prefix (eq, ne, gt, lt, ge, le, sa, eb, ap)');
+  if (!search) {
+    const expected = 'a date such as 2024, 2024-03, 2024-03-01 or 2024-03-01T10:00:00Z, with an optional prefix (eq, ne, gt, lt, ge, le, sa, eb, ap)';
+    throw badValue(code, value, expected);
+  }
   return rangePredicate(prefix, search, fields, now);
 }

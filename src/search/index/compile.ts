@@ -1,11 +1,12 @@
 import { FhirError } from '../../fhir/errors.js';
 import type { Filter } from '../../store/port.js';
+import type { SearchParamDef } from '../types.js';
 import { datePredicate } from './compile-date.js';
 import { compileNumberValue, compileQuantityValue } from './compile-number.js';
 import { isTypeModifier, referenceIdentifierPredicate, referencePredicate } from './compile-reference.js';
 import { compilePhoneticValue, compileStringValue, compileUriValue } from './compile-text.js';
 import { inValueSetPredicate, ofTypePredicate, systemCodePredicate, textPredicate, type TerminologySource } from './compile-token.js';
-import { entriesPath } from './fields.js';
+import { entriesPath, indexKey } from './fields.js';
 import { allOf, anyOf, noEntry, someEntry } from './filter.js';
 import type { IndexedParam } from './param-table.js';
 
@@ -26,6 +27,7 @@ const MODIFIERS: Readonly<Record<string, ReadonlySet<string>>> = {
   number: new Set(),
   quantity: new Set(),
   uri: new Set(['below', 'above']),
+  composite: new Set(),
 };
 
 function unsupported(param: IndexedParam, modifier: string): FhirError {
@@ -58,9 +60,8 @@ function compileId(modifier: string | undefined, values: string[]): Filter {
   return values.length === 1 ? { id: values[0] } : { id: { $in: values } };
 }
 
-/** The entry predicate of one value, for the types whose values are independent. */
-function valuePredicate(param: IndexedParam, modifier: string | undefined, value: string, context: CompileContext): Filter {
-  const { def } = param;
+/** The entry predicate of one value of a (non-composite) parameter or component. */
+function valuePredicate(def: SearchParamDef, modifier: string | undefined, value: string, context: CompileContext): Filter {
   switch (def.type) {
     case 'string':
       return compileStringValue(def.code, modifier as 'exact' | 'contains' | undefined, value);
@@ -85,6 +86,25 @@ function valuePredicate(param: IndexedParam, modifier: string | undefined, value
 }
 
 /**
+ * One composite value, `a$b` (https://hl7.org/fhir/R4/search.html#composite): each part is a
+ * value of its component's type (prefixes allowed), and all must hold on the same element.
+ */
+function compositePredicate(param: IndexedParam, value: string, context: CompileContext): Filter {
+  const components = param.components ?? [];
+  const parts = value.split('$');
+  if (parts.length !== components.length) {
+    const form = components.map((c) => `[${c.code}]`).join('$');
+    throw new FhirError('bad-request', `Invalid value '${value}' for search parameter '${param.def.code}': expected ${form}`);
+  }
+  const predicate: Filter = {};
+  components.forEach((c, i) => {
+    const def: SearchParamDef = { code: c.code, type: c.type, resourceType: param.def.resourceType };
+    predicate[indexKey(c.code)] = { $elemMatch: valuePredicate(def, undefined, parts[i], context) };
+  });
+  return predicate;
+}
+
+/**
  * The filter of one parameter occurrence: its values are OR-ed; each value's conditions hold on
  * one entry (`$elemMatch`). `:not` and `:not-in` are true negations: records with no entry
  * matching any of the values, including records without the element.
@@ -99,7 +119,7 @@ export function compileParam(param: IndexedParam, modifier: string | undefined, 
   }
   const path = entriesPath(param.def.code);
   if (param.phonetic) return anyOf(values.map((v) => allOf(compilePhoneticValue(param.def.code, v).map((p) => someEntry(path, p)))));
-  const predicates = values.map((v) => valuePredicate(param, modifier, v, context));
+  const predicates = values.map((v) => (param.components ? compositePredicate(param, v, context) : valuePredicate(param.def, modifier, v, context)));
   if (modifier === 'not' || modifier === 'not-in') return noEntry(path, anyOf(predicates));
   return anyOf(predicates.map((p) => someEntry(path, p)));
 }

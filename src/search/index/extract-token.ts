@@ -61,9 +61,11 @@ function entriesOf(value: TypedValue, context: ExtractContext): Entry[] {
   }
 }
 
-/** Token entries of all values; sorted by code, or by text for concepts without one. */
+const defined = (values: unknown[]): string[] => values.filter((v): v is string => typeof v === 'string');
+
+/** Token entries of all values; sorted by code, or by text when no value has a code. */
 export function extractToken(values: TypedValue[], context: ExtractContext): Extracted {
   const entries = unique(values.flatMap((v) => entriesOf(v, context)));
-  const sort = entries.map((e) => (e.c ?? e.t) as string | undefined).filter((s): s is string => s !== undefined);
-  return { entries, sort: sortRange(sort) };
+  const codes = defined(entries.map((e) => e.c));
+  return { entries, sort: sortRange(codes.length > 0 ? codes : defined(entries.map((e) => e.t))) };
 }

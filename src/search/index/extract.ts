@@ -1,25 +1,9 @@
 import type { Resource } from '@medplum/fhirtypes';
-import type { SearchParamType } from '../types.js';
-import { extractDate } from './extract-date.js';
-import { extractNumber } from './extract-number.js';
-import { extractReference, referenceTypeOf } from './extract-reference.js';
-import { extractPhonetic, extractString } from './extract-string.js';
-import { extractToken } from './extract-token.js';
-import { extractUri } from './extract-uri.js';
-import { unique, type ExtractContext, type Extracted, type Extractor } from './extracted.js';
+import { referenceTypeOf } from './extract-reference.js';
+import { sortRange, unique, type ExtractContext, type Extracted } from './extracted.js';
 import { indexKey, sortKey } from './fields.js';
 import { typedValues, type TypedValue } from './node.js';
 import type { CompiledBranch, IndexedParam } from './param-table.js';
-
-const EXTRACTORS: Readonly<Partial<Record<SearchParamType, Extractor>>> = {
-  string: extractString,
-  token: extractToken,
-  reference: extractReference,
-  date: extractDate,
-  number: extractNumber,
-  quantity: extractNumber,
-  uri: extractUri,
-};
 
 /** True when the resource has the element, directly or as a choice (`deceased` → `deceasedBoolean`). */
 function hasElement(resource: Record<string, unknown>, keys: string[], element: string): boolean {
@@ -47,13 +31,13 @@ function valuesOf(branch: CompiledBranch, resource: Resource, context: ExtractCo
 
 function merge(a: Extracted | undefined, b: Extracted): Extracted {
   if (!a) return b;
-  const sort = !a.sort ? b.sort : !b.sort ? a.sort : { asc: a.sort.asc < b.sort.asc ? a.sort.asc : b.sort.asc, desc: a.sort.desc > b.sort.desc ? a.sort.desc : b.sort.desc };
+  const sort = sortRange([a.sort?.asc, a.sort?.desc, b.sort?.asc, b.sort?.desc].filter((v) => v !== undefined));
   return { entries: unique([...a.entries, ...b.entries]), ...(sort ? { sort } : {}) };
 }
 
 /** The values of one parameter in a resource, over all its branches; undefined when it has none. */
 function extractParam(param: IndexedParam, resource: Resource, keys: string[], context: ExtractContext): Extracted | undefined {
-  const extractor = param.phonetic ? extractPhonetic : EXTRACTORS[param.def.type];
+  const { extractor } = param;
   if (!extractor) return undefined;
   let result: Extracted | undefined;
   for (const branch of param.branches) {

@@ -15,9 +15,13 @@
  * | number    | `{ v: value, lo, hi }` (`lo`/`hi`: the implicit range of the value's precision)          |
  * | quantity  | `{ v, lo, hi, s?: system, c?: code, u?: unit }`                                          |
  * | uri       | `{ u: value }`                                                                           |
+ * | composite | `{ <component code>: [entries of the component's type] }`, one per element              |
  *
- * Each parameter with values also gets two scalars for sorting and keyset paging,
- * `<field>__sort_asc` (the smallest sort value) and `<field>__sort_desc` (the largest).
+ * Each parameter with values (composites excepted) also gets two scalars for sorting and keyset paging,
+ * `<field>__sort_asc` (the smallest sort value) and `<field>__sort_desc` (the largest). Sort values:
+ * strings folded (HumanName as "family given", Address as its text or parts), tokens by code (by
+ * text when no value has a code), references by `r`, numbers and quantities by value, uris as
+ * written, dates by `lo` ascending and by `hi` descending (https://hl7.org/fhir/R4/search.html#sort).
  * `_id` and `_lastUpdated` are answered from the record's own `id` and `lastUpdated`.
  */
 

@@ -63,7 +63,8 @@ export function allOf(filters: Filter[]): Filter {
 }
 
 function isOperatorDoc(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) && Object.keys(value).every((k) => k.startsWith('$') && k !== '$or' && k !== '$and');
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  return Object.keys(value).every((k) => k.startsWith('$') && k !== '$or' && k !== '$and');
 }
 
 /** `{ [field]: { [op]: value } }`. */

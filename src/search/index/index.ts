@@ -93,6 +93,7 @@ export function createSearchIndex(options: SearchIndexOptions): SearchIndex {
     sortField(resourceType, code, direction) {
       const found = param(resourceType, code);
       if (found.recordField) return found.recordField;
+      if (found.def.type === 'composite') throw new FhirError('bad-request', `Search parameter '${code}' is a composite and cannot be sorted on`);
       return `index.${sortKey(code, direction)}`;
     },
   };

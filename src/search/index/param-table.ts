@@ -2,6 +2,10 @@ import fhirpath from 'fhirpath';
 import r4Model from 'fhirpath/fhir-context/r4';
 import type { SearchParameter } from '@medplum/fhirtypes';
 import type { SearchParamDef, SearchParamType } from '../types.js';
+import { extractComposite, type CompiledComponent } from './extract-composite.js';
+import { extractPhonetic } from './extract-string.js';
+import type { Extractor } from './extracted.js';
+import { EXTRACTORS } from './extractors.js';
 import { prepareBranch, restrictToType } from './expression.js';
 
 /** One `|` branch of a parameter's expression, compiled once. */
@@ -21,59 +25,92 @@ export interface IndexedParam {
   branches: CompiledBranch[];
   /** `phonetic` parameters: same expression as `name`, matched by sound (Soundex). */
   phonetic: boolean;
+  /** The components of a composite parameter, in definition order. */
+  components?: CompiledComponent[];
+  /** Turns the values of the branches into entries; undefined for parameters answered from record fields. */
+  extractor?: Extractor;
 }
 
 /**
  * Parameters not indexed: `_text`/`_content` (narrative and full-text search), `_query`,
  * `_list`, `_has`, `_type` are not value matches on the resource; the search interaction
- * handles or rejects them. `special` (e.g. Location `near`) and `composite` (none on the
- * served types in R4) are skipped likewise.
+ * handles or rejects them. `special` parameters (e.g. Location `near`) are skipped likewise.
  */
 const NOT_INDEXED = new Set(['_text', '_content', '_query', '_list', '_has', '_type']);
-const INDEXED_TYPES = new Set<SearchParamType>(['number', 'date', 'string', 'token', 'reference', 'quantity', 'uri']);
+const INDEXED_TYPES = new Set<SearchParamType>(['number', 'date', 'string', 'token', 'reference', 'quantity', 'uri', 'composite']);
 const RECORD_FIELDS: Readonly<Record<string, 'id' | 'lastUpdated'>> = { _id: 'id', _lastUpdated: 'lastUpdated' };
 
 // Keep the engine quiet: `trace()` inside an expression must not write to stdout.
 const OPTIONS = { resolveInternalTypes: false, traceFn: () => undefined } as const;
 
-function compileBranch(branch: string, code: string): CompiledBranch {
-  const { expression, targetType, rootElement } = prepareBranch(branch);
-  let fn: (resource: unknown) => unknown;
+function compileExpression(expression: string | { base: string; expression: string }, code: string): (input: unknown) => unknown[] {
+  let fn: (input: unknown) => unknown;
   try {
-    fn = fhirpath.compile(expression, r4Model, OPTIONS) as (resource: unknown) => unknown;
+    fn = fhirpath.compile(expression, r4Model, OPTIONS) as (input: unknown) => unknown;
   } catch (err) {
-    throw new Error(`Search parameter '${code}': cannot compile '${expression}': ${(err as Error).message}`);
+    const text = typeof expression === 'string' ? expression : expression.expression;
+    throw new Error(`Search parameter '${code}': cannot compile '${text}': ${(err as Error).message}`);
   }
-  return {
-    evaluate: (resource) => {
-      const result = fn(resource);
-      return Array.isArray(result) ? result : [result];
-    },
-    ...(targetType ? { targetType } : {}),
-    ...(rootElement ? { rootElement } : {}),
+  return (input) => {
+    const result = fn(input);
+    return Array.isArray(result) ? result : [result];
   };
 }
 
-function toParam(sp: SearchParameter, resourceType: string): IndexedParam | undefined {
+function compileBranch(branch: string, code: string): CompiledBranch {
+  const { expression, targetType, rootElement } = prepareBranch(branch);
+  return { evaluate: compileExpression(expression, code), ...(targetType ? { targetType } : {}), ...(rootElement ? { rootElement } : {}) };
+}
+
+/**
+ * The components of a composite, each typed by the SearchParameter its `definition` names.
+ * Component expressions are relative to the composite's element; fhirpath.js gets that
+ * element's path as `base` (for choice types such as `value`) when the composite's first branch
+ * is a plain path. Undefined when a component's definition is unknown.
+ */
+function compileComponents(sp: SearchParameter, branch: string, byUrl: ReadonlyMap<string, SearchParameter>): CompiledComponent[] | undefined {
+  const base = /^[A-Za-z]+(\.[a-z][A-Za-z0-9]*)*$/.test(branch) ? branch : undefined;
+  const components: CompiledComponent[] = [];
+  for (const component of sp.component ?? []) {
+    const target = byUrl.get(component.definition ?? '');
+    if (!target?.code || !target.type || !component.expression || !INDEXED_TYPES.has(target.type) || target.type === 'composite') return undefined;
+    const expression = base ? { base, expression: component.expression } : component.expression;
+    components.push({ code: target.code, type: target.type, evaluate: compileExpression(expression, `${sp.code}.${target.code}`) });
+  }
+  return components.length > 0 ? components : undefined;
+}
+
+function toParam(sp: SearchParameter, resourceType: string, byUrl: ReadonlyMap<string, SearchParameter>): IndexedParam | undefined {
   const code = sp.code as string;
   const type = sp.type as SearchParamType;
   if (NOT_INDEXED.has(code) || !INDEXED_TYPES.has(type)) return undefined;
   const recordField = RECORD_FIELDS[code];
   const branches = recordField || !sp.expression ? [] : restrictToType(sp.expression, resourceType);
   if (!recordField && branches.length === 0) return undefined;
+  const components = type === 'composite' ? compileComponents(sp, branches[0], byUrl) : undefined;
+  if (type === 'composite' && !components) return undefined;
   const def: SearchParamDef = {
     code,
     type,
     resourceType,
     ...(recordField ? {} : { expression: branches.join(' | ') }),
     ...(sp.target?.length ? { target: [...sp.target] } : {}),
+    ...(components ? { component: components.map((c, i) => ({ code: c.code, type: c.type, expression: sp.component?.[i]?.expression as string })) } : {}),
     ...(sp.url ? { definition: sp.url } : {}),
   };
+  const phonetic = code === 'phonetic' || sp.xpathUsage === 'phonetic';
+  const extractor: Extractor | undefined = components
+    ? (values, context) => extractComposite(components, values, context)
+    : phonetic
+      ? extractPhonetic
+      : EXTRACTORS[type];
   return {
     def,
     ...(recordField ? { recordField } : {}),
     branches: branches.map((b) => compileBranch(b, code)),
-    phonetic: code === 'phonetic' || sp.xpathUsage === 'phonetic',
+    phonetic,
+    ...(components ? { components } : {}),
+    ...(extractor && !recordField ? { extractor } : {}),
   };
 }
 
@@ -85,12 +122,13 @@ function toParam(sp: SearchParameter, resourceType: string): IndexedParam | unde
  */
 export function buildParamTable(searchParameters: readonly SearchParameter[], resourceTypes: readonly string[]): Map<string, Map<string, IndexedParam>> {
   const table = new Map<string, Map<string, IndexedParam>>();
+  const byUrl = new Map(searchParameters.filter((sp) => sp.url).map((sp) => [sp.url as string, sp]));
   for (const resourceType of resourceTypes) {
     const bases = new Set([resourceType, 'Resource', 'DomainResource']);
     const params = new Map<string, IndexedParam>();
     for (const sp of searchParameters) {
       if (!sp.code || params.has(sp.code) || !sp.base?.some((b) => bases.has(b))) continue;
-      const param = toParam(sp, resourceType);
+      const param = toParam(sp, resourceType, byUrl);
       if (param) params.set(param.def.code, param);
     }
     table.set(resourceType, params);

@@ -6,6 +6,8 @@ const index = testIndex();
 const GENDER = 'http://hl7.org/fhir/administrative-gender';
 const V2_0203 = 'http://terminology.hl7.org/CodeSystem/v2-0203';
 const Y2024 = { lo: '2024-01-01T00:00:00.000Z', hi: '2024-12-31T23:59:59.999Z' };
+const FEMALE_OR_OTHER = { $or: [{ s: GENDER, c: { $in: ['female', 'other'] } }, { c: { $in: ['female', 'other'] }, s: { $exists: false } }] };
+const CONTAINED_2024 = { lo: { $gte: Y2024.lo }, hi: { $lte: Y2024.hi } };
 
 type Case = [type: string, code: string, modifier: string | undefined, values: string[], expected: unknown];
 
@@ -31,7 +33,13 @@ const TOKEN: Case[] = [
   ['Patient', 'gender', 'not', ['male'], { 'index.gender': { $not: { $elemMatch: { c: 'male' } } } }],
   ['Patient', 'gender', 'not', ['male', 'female'], { 'index.gender': { $not: { $elemMatch: { $or: [{ c: 'male' }, { c: 'female' }] } } } }],
   ['MedicationRequest', 'code', 'text', ['Head ache'], { 'index.code.t': { $regex: '(?:^|\\s)head ache' } }],
-  ['Patient', 'identifier', 'of-type', [`${V2_0203}|MR|12345`], { 'index.identifier': { $elemMatch: { c: '12345', ty: { $elemMatch: { s: V2_0203, c: 'MR' } } } } }],
+  [
+    'Patient',
+    'identifier',
+    'of-type',
+    [`${V2_0203}|MR|12345`],
+    { 'index.identifier': { $elemMatch: { c: '12345', ty: { $elemMatch: { s: V2_0203, c: 'MR' } } } } },
+  ],
   ['Patient', 'active', undefined, ['true'], { 'index.active.c': 'true' }],
   ['Patient', 'telecom', undefined, ['555-1234'], { 'index.telecom.c': '555-1234' }],
   ['Patient', '_tag', undefined, ['urn:t|x'], { 'index._tag': { $elemMatch: { s: 'urn:t', c: 'x' } } }],
@@ -40,14 +48,14 @@ const TOKEN: Case[] = [
     'gender',
     'in',
     ['https://fhirgate.test/ValueSet/female-or-other'],
-    { 'index.gender': { $elemMatch: { $or: [{ s: GENDER, c: { $in: ['female', 'other'] } }, { c: { $in: ['female', 'other'] }, s: { $exists: false } }] } } },
+    { 'index.gender': { $elemMatch: FEMALE_OR_OTHER } },
   ],
   [
     'Patient',
     'gender',
     'not-in',
     ['https://fhirgate.test/ValueSet/female-or-other'],
-    { 'index.gender': { $not: { $elemMatch: { $or: [{ s: GENDER, c: { $in: ['female', 'other'] } }, { c: { $in: ['female', 'other'] }, s: { $exists: false } }] } } } },
+    { 'index.gender': { $not: { $elemMatch: FEMALE_OR_OTHER } } },
   ],
   ['Patient', '_id', undefined, ['a'], { id: 'a' }],
   ['Patient', '_id', undefined, ['a', 'b'], { id: { $in: ['a', 'b'] } }],
@@ -69,14 +77,20 @@ const REFERENCE: Case[] = [
 ];
 
 const DATE: Case[] = [
-  ['Patient', 'birthdate', undefined, ['2024'], { 'index.birthdate': { $elemMatch: { lo: { $gte: Y2024.lo }, hi: { $lte: Y2024.hi } } } }],
+  ['Patient', 'birthdate', undefined, ['2024'], { 'index.birthdate': { $elemMatch: CONTAINED_2024 } }],
   ['Patient', 'birthdate', 'missing', ['true'], { 'index.birthdate': { $exists: false } }],
-  ['Patient', 'birthdate', undefined, ['eq2024-02'], { 'index.birthdate': { $elemMatch: { lo: { $gte: '2024-02-01T00:00:00.000Z' }, hi: { $lte: '2024-02-29T23:59:59.999Z' } } } }],
+  [
+    'Patient',
+    'birthdate',
+    undefined,
+    ['eq2024-02'],
+    { 'index.birthdate': { $elemMatch: { lo: { $gte: '2024-02-01T00:00:00.000Z' }, hi: { $lte: '2024-02-29T23:59:59.999Z' } } } },
+  ],
   ['Patient', 'birthdate', undefined, ['ne2024'], { 'index.birthdate': { $elemMatch: { $or: [{ lo: { $lt: Y2024.lo } }, { hi: { $gt: Y2024.hi } }] } } }],
   ['Patient', 'birthdate', undefined, ['gt2024'], { 'index.birthdate.hi': { $gt: Y2024.hi } }],
   ['Patient', 'birthdate', undefined, ['lt2024'], { 'index.birthdate.lo': { $lt: Y2024.lo } }],
-  ['Patient', 'birthdate', undefined, ['ge2024'], { 'index.birthdate': { $elemMatch: { $or: [{ hi: { $gt: Y2024.hi } }, { lo: { $gte: Y2024.lo }, hi: { $lte: Y2024.hi } }] } } }],
-  ['Patient', 'birthdate', undefined, ['le2024'], { 'index.birthdate': { $elemMatch: { $or: [{ lo: { $lt: Y2024.lo } }, { lo: { $gte: Y2024.lo }, hi: { $lte: Y2024.hi } }] } } }],
+  ['Patient', 'birthdate', undefined, ['ge2024'], { 'index.birthdate': { $elemMatch: { $or: [{ hi: { $gt: Y2024.hi } }, CONTAINED_2024] } } }],
+  ['Patient', 'birthdate', undefined, ['le2024'], { 'index.birthdate': { $elemMatch: { $or: [{ lo: { $lt: Y2024.lo } }, CONTAINED_2024] } } }],
   ['Patient', 'birthdate', undefined, ['sa2024'], { 'index.birthdate.lo': { $gt: Y2024.hi } }],
   ['Patient', 'birthdate', undefined, ['eb2024'], { 'index.birthdate.hi': { $lt: Y2024.lo } }],
   // ap: 10% of the gap to "now" (2025-01-01): the gap from 2015-01-01 is 3653 days, so ±365.3 days
@@ -138,17 +152,43 @@ const URI: Case[] = [
     ['http://x.org/fhir/StructureDefinition/p'],
     {
       'index._profile.u': {
-        $in: ['http://x.org/fhir/StructureDefinition/p', 'http://x.org', 'http://x.org/', 'http://x.org/fhir', 'http://x.org/fhir/', 'http://x.org/fhir/StructureDefinition', 'http://x.org/fhir/StructureDefinition/'],
+        $in: [
+          'http://x.org/fhir/StructureDefinition/p',
+          'http://x.org',
+          'http://x.org/',
+          'http://x.org/fhir',
+          'http://x.org/fhir/',
+          'http://x.org/fhir/StructureDefinition',
+          'http://x.org/fhir/StructureDefinition/',
+        ],
       },
     },
   ],
   ['AuditEvent', 'policy', 'missing', ['false'], { 'index.policy': { $exists: true } }],
 ];
 
+const COMPOSITE: Case[] = [
+  [
+    'Appointment',
+    'status-actor',
+    undefined,
+    ['accepted$Patient/1'],
+    { 'index.status-actor': { $elemMatch: { 'part-status': { $elemMatch: { c: 'accepted' } }, actor: { $elemMatch: { r: 'Patient/1' } } } } },
+  ],
+  [
+    'MedicationDispense',
+    'status-quantity',
+    undefined,
+    ['completed$le5|http://unitsofmeasure.org|mg'],
+    { 'index.status-quantity': { $elemMatch: { status: { $elemMatch: { c: 'completed' } }, quantity: { $elemMatch: { v: { $lte: 5 }, s: 'http://unitsofmeasure.org', c: 'mg' } } } } },
+  ],
+];
+
 describe('compile emits these exact documents', () => {
-  for (const [name, cases] of Object.entries({ STRING, TOKEN, REFERENCE, DATE, NUMBER, URI })) {
+  for (const [name, cases] of Object.entries({ STRING, TOKEN, REFERENCE, DATE, NUMBER, URI, COMPOSITE })) {
     describe(name.toLowerCase(), () => {
-      it.each(cases.map((c) => [`${c[0]}?${c[1]}${c[2] ? `:${c[2]}` : ''}=${c[3].join(',')}`, ...c] as const))('%s', (_label, type, code, modifier, values, expected) => {
+      const labelled = cases.map((c) => [`${c[0]}?${c[1]}${c[2] ? `:${c[2]}` : ''}=${c[3].join(',')}`, ...c] as const);
+      it.each(labelled)('%s', (_label, type, code, modifier, values, expected) => {
         expect(index.compile(type, code, modifier, values)).toEqual(expected);
       });
     });
@@ -180,6 +220,9 @@ const ERRORS: Array<[type: string, code: string, modifier: string | undefined, v
   ['MedicationRequest', 'subject', 'Organization', ['1'], /not a target type/],
   ['MedicationRequest', 'subject', 'Patient', ['Group/1'], /does not reference a Patient/],
   ['MedicationRequest', 'subject', undefined, ['not a reference'], /expected Type\/id/],
+  ['Appointment', 'status-actor', undefined, ['accepted'], /expected \[part-status\]\$\[actor\]/],
+  ['Appointment', 'status-actor', 'exact', ['accepted$Patient/1'], /Modifier ':exact'/],
+  ['MedicationDispense', 'status-quantity', undefined, ['completed$five'], /Invalid value 'five'/],
 ];
 
 describe('compile rejects malformed values and unsupported modifiers with bad-request', () => {
@@ -202,14 +245,18 @@ describe('compile rejects malformed values and unsupported modifiers with bad-re
 
 describe('compileReferenceIn, referencesOf, sortField', () => {
   it('matches records pointing at any of the references', () => {
-    expect(index.compileReferenceIn('MedicationRequest', 'subject', ['Patient/1', 'Patient/2', 'Patient/1'])).toEqual({ 'index.subject.r': { $in: ['Patient/1', 'Patient/2'] } });
+    expect(index.compileReferenceIn('MedicationRequest', 'subject', ['Patient/1', 'Patient/2', 'Patient/1'])).toEqual({
+      'index.subject.r': { $in: ['Patient/1', 'Patient/2'] },
+    });
     expect(() => index.compileReferenceIn('MedicationRequest', 'status', ['Patient/1'])).toThrow(/not a reference/);
   });
 
   it('lists the local Type/id references a record holds, without duplicates or external URLs', () => {
     const record = {
       resourceType: 'Appointment',
-      index: { actor: [{ r: 'Patient/1', t: 'Patient', i: '1' }, { r: 'http://other.org/fhir/Practitioner/2', t: 'Practitioner' }, { iv: '42' }, { r: 'Patient/1' }] },
+      index: {
+        actor: [{ r: 'Patient/1', t: 'Patient', i: '1' }, { r: 'http://other.org/fhir/Practitioner/2', t: 'Practitioner' }, { iv: '42' }, { r: 'Patient/1' }],
+      },
     };
     expect(index.referencesOf(record, 'actor')).toEqual(['Patient/1']);
     expect(index.referencesOf(record, 'patient')).toEqual([]);
@@ -222,5 +269,6 @@ describe('compileReferenceIn, referencesOf, sortField', () => {
     expect(index.sortField('Patient', '_id', -1)).toBe('id');
     expect(index.sortField('Patient', '_lastUpdated', 1)).toBe('lastUpdated');
     expect(() => index.sortField('Patient', 'nope', 1)).toThrow(/Unknown search parameter/);
+    expect(() => index.sortField('Appointment', 'status-actor', 1)).toThrow(/cannot be sorted/);
   });
 });

@@ -24,7 +24,9 @@ describe('params: every official parameter of the served types', () => {
       target: ['Patient'],
       definition: 'http://hl7.org/fhir/SearchParameter/clinical-patient',
     });
-    expect(index.params('AuditEvent').get('patient')?.expression).toBe('AuditEvent.agent.who.where(resolve() is Patient) | AuditEvent.entity.what.where(resolve() is Patient)');
+    expect(index.params('AuditEvent').get('patient')?.expression).toBe(
+      'AuditEvent.agent.who.where(resolve() is Patient) | AuditEvent.entity.what.where(resolve() is Patient)',
+    );
   });
 
   it('answers _id and _lastUpdated from record fields (no expression)', () => {
@@ -34,8 +36,16 @@ describe('params: every official parameter of the served types', () => {
     expect(index.params('Consent').get('_lastUpdated')?.expression).toBeUndefined();
   });
 
-  it('includes custom definitions passed in', () => {
+  it('includes custom definitions passed in, composites with their typed components', () => {
     expect(index.params('Appointment').get('minutes')).toMatchObject({ type: 'number', expression: 'Appointment.minutesDuration' });
+    expect(index.params('Appointment').get('status-actor')).toMatchObject({
+      type: 'composite',
+      expression: 'Appointment.participant',
+      component: [
+        { code: 'part-status', type: 'token', expression: 'status' },
+        { code: 'actor', type: 'reference', expression: 'actor' },
+      ],
+    });
   });
 
   it('rejects unserved types', () => {
@@ -55,13 +65,15 @@ describe('expression handling', () => {
   it('keeps the type, Resource and DomainResource branches', () => {
     expect(restrictToType('Patient.address | Person.address | Practitioner.address', 'Practitioner')).toEqual(['Practitioner.address']);
     expect(restrictToType('Resource.meta.tag', 'Consent')).toEqual(['Resource.meta.tag']);
-    expect(restrictToType('(MedicationDispense.medication as CodeableConcept) | (MedicationRequest.medication as CodeableConcept)', 'MedicationRequest')).toEqual([
-      '(MedicationRequest.medication as CodeableConcept)',
-    ]);
+    const medication = '(MedicationDispense.medication as CodeableConcept) | (MedicationRequest.medication as CodeableConcept)';
+    expect(restrictToType(medication, 'MedicationRequest')).toEqual(['(MedicationRequest.medication as CodeableConcept)']);
   });
 
   it.each([
-    ['Appointment.participant.actor.where(resolve() is Patient)', { expression: 'Appointment.participant.actor', targetType: 'Patient', rootElement: 'participant' }],
+    [
+      'Appointment.participant.actor.where(resolve() is Patient)',
+      { expression: 'Appointment.participant.actor', targetType: 'Patient', rootElement: 'participant' },
+    ],
     ['Patient.name.family', { expression: 'Patient.name.family', rootElement: 'name' }],
     ['(Patient.deceased as dateTime)', { expression: '(Patient.deceased as dateTime)', rootElement: 'deceased' }],
     ["Patient.telecom.where(system='email')", { expression: "Patient.telecom.where(system='email')", rootElement: 'telecom' }],

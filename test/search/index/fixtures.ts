@@ -82,17 +82,34 @@ export const MEDICATION_REQUESTS = [
 ];
 
 export const APPOINTMENTS = [
-  ['gen-ap-30', 30],
-  ['gen-ap-100', 100],
-  ['gen-ap-101', 101],
-  ['gen-ap-none', undefined],
-].map(([id, minutesDuration]) => ({ resourceType: 'Appointment', id, status: 'booked', participant: [{ status: 'accepted' }], minutesDuration })) as Resource[];
+  ...[
+    ['gen-ap-30', 30],
+    ['gen-ap-100', 100],
+    ['gen-ap-101', 101],
+    ['gen-ap-none', undefined],
+  ].map(([id, minutesDuration]) => ({ resourceType: 'Appointment', id, status: 'booked', participant: [{ status: 'accepted' }], minutesDuration })),
+  {
+    resourceType: 'Appointment',
+    id: 'gen-ap-pair',
+    status: 'booked',
+    participant: [
+      { status: 'accepted', actor: { reference: 'Patient/p1' } },
+      { status: 'declined', actor: { reference: 'Practitioner/d1' } },
+    ],
+  },
+] as Resource[];
 
 export const DISPENSES = [
   ['gen-md-5mg', { value: 5, unit: 'mg', system: UCUM, code: 'mg' }],
   ['gen-md-5tab', { value: 5, unit: 'tablet', system: 'http://terminology.hl7.org/CodeSystem/v3-orderableDrugForm', code: 'TAB' }],
   ['gen-md-lt10', { value: 10, comparator: '<', unit: 'mL', system: UCUM, code: 'mL' }],
-].map(([id, quantity]) => ({ resourceType: 'MedicationDispense', id, status: 'completed', medicationCodeableConcept: { text: 'x' }, quantity })) as Resource[];
+].map(([id, quantity]) => ({
+  resourceType: 'MedicationDispense',
+  id,
+  status: id === 'gen-md-5tab' ? 'in-progress' : 'completed',
+  medicationCodeableConcept: { text: 'x' },
+  quantity,
+})) as Resource[];
 
 /** Every generated resource. */
 export const GENERATED: Resource[] = [...PATIENTS, ...CONSENTS, ...MEDICATION_REQUESTS, ...APPOINTMENTS, ...DISPENSES];

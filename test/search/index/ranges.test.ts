@@ -25,12 +25,13 @@ describe('dateRange: the implicit range of each precision', () => {
     expect(dateRange(text)).toEqual({ lo, hi });
   });
 
-  it.each(['', '24', '2024-13', '2024-02-30', '2023-02-29', '2024-01-01T10', '2024-01-01T24:00', '2024-01-01T10:60', '2024-01-01T10:00+15:00', '2024-01-01 10:00', 'now'])(
-    'rejects %j',
-    (text) => {
-      expect(dateRange(text)).toBeUndefined();
-    },
-  );
+  const invalid = [
+    ...['', 'now', '24', '2024-13', '2024-02-30', '2023-02-29', '2024-01-01 10:00'],
+    ...['2024-01-01T10', '2024-01-01T24:00', '2024-01-01T10:60', '2024-01-01T10:00+15:00', '2024-01-01T10:00:00+0100'],
+  ];
+  it.each(invalid)('rejects %j', (text) => {
+    expect(dateRange(text)).toBeUndefined();
+  });
 });
 
 describe('numberRange: the implicit range of the significant digits', () => {

@@ -1,9 +1,9 @@
-import { afterAll, beforeAll } from 'vitest';
 import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { Resource, SearchParameter } from '@medplum/fhirtypes';
+import { afterAll, beforeAll } from 'vitest';
 import { r4Definitions } from '../../../src/fhir/definitions.js';
 import { SERVED_TYPES } from '../../../src/fhir/registry.js';
 import { createSearchIndex, type TerminologySource } from '../../../src/search/index/index.js';
@@ -18,17 +18,33 @@ export const BASE_URL = 'https://fhir.example.org/fhir';
 /** "Now" for the `ap` window, fixed so the emitted documents are stable. */
 export const NOW = new Date('2025-01-01T00:00:00.000Z');
 
-function custom(code: string, base: string, type: 'number' | 'quantity', expression: string): SearchParameter {
-  return { resourceType: 'SearchParameter', url: `https://fhirgate.test/SearchParameter/${base}-${code}`, name: code, status: 'active', description: code, code, base: [base], type, expression } as SearchParameter;
+function custom(code: string, base: string, type: 'number' | 'quantity' | 'composite', expression: string): SearchParameter {
+  const url = `https://fhirgate.test/SearchParameter/${base}-${code}`;
+  return { resourceType: 'SearchParameter', url, name: code, status: 'active', description: code, code, base: [base], type, expression } as SearchParameter;
+}
+
+function composite(code: string, base: string, expression: string, components: Array<[definition: string, expression: string]>): SearchParameter {
+  const component = components.map(([definition, expr]) => ({ definition, expression: expr }));
+  return { ...custom(code, base, 'composite', expression), component };
 }
 
 /**
- * No served type has a number or quantity parameter in R4, so the tests add two, the way a
- * deployment could load custom SearchParameters.
+ * No served type has a number, quantity or composite parameter in R4, so the tests add some,
+ * the way a deployment could load custom SearchParameters.
  */
 export const CUSTOM_PARAMS: SearchParameter[] = [
   custom('minutes', 'Appointment', 'number', 'Appointment.minutesDuration'),
   custom('quantity', 'MedicationDispense', 'quantity', 'MedicationDispense.quantity'),
+  // pairs each participant's status with its own actor
+  composite('status-actor', 'Appointment', 'Appointment.participant', [
+    ['http://hl7.org/fhir/SearchParameter/Appointment-part-status', 'status'],
+    ['http://hl7.org/fhir/SearchParameter/Appointment-actor', 'actor'],
+  ]),
+  // a code-value-quantity style composite on the resource itself
+  composite('status-quantity', 'MedicationDispense', 'MedicationDispense', [
+    ['http://hl7.org/fhir/SearchParameter/medications-status', 'status'],
+    ['https://fhirgate.test/SearchParameter/MedicationDispense-quantity', 'quantity'],
+  ]),
 ];
 
 const GENDER_VS = 'http://hl7.org/fhir/ValueSet/administrative-gender';

@@ -1,0 +1,97 @@
+import { decodeJwt, errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import { isRole } from './roles.js';
+import { ACCEPTED_ALGORITHMS } from './jwks.js';
+
+/** An issuer whose access tokens FhirGate accepts: the embedded server, an external OpenID provider, or both. */
+export interface TrustedIssuer {
+  issuer: string;
+  keys: JWTVerifyGetKey;
+  /** Claim carrying the role(s), e.g. `role`; a dotted path (`realm_access.roles`) reaches into objects. */
+  roleClaim: string;
+}
+
+/** What a verified access token says about the caller: the request-context fields it fills. */
+export interface Principal {
+  authenticated: true;
+  subject?: string;
+  actor?: string;
+  role?: string;
+  roles: string[];
+  clientId?: string;
+  scopes: string[];
+  patient?: string;
+}
+
+/** A token that failed verification; `description` goes into `WWW-Authenticate` (RFC 6750 §3). */
+export class InvalidTokenError extends Error {
+  override name = 'InvalidTokenError';
+}
+
+export type TokenVerifier = (token: string) => Promise<Principal>;
+
+/**
+ * Verifies SMART access tokens (JWTs): signature against the issuer's keys (RS256/ES256 only),
+ * `iss` among the trusted issuers, `aud` the FHIR base URL, `exp`/`nbf` with a small clock skew.
+ */
+export function createTokenVerifier(options: { issuers: readonly TrustedIssuer[]; audience: string; clockSkewSeconds: number }): TokenVerifier {
+  return async (token) => {
+    let unverified: JWTPayload;
+    try {
+      unverified = decodeJwt(token);
+    } catch {
+      throw new InvalidTokenError('The access token is not a JWT');
+    }
+    const trusted = options.issuers.find((i) => i.issuer === unverified.iss);
+    if (!trusted) throw new InvalidTokenError('The token issuer is not trusted');
+    let payload: JWTPayload;
+    try {
+      ({ payload } = await jwtVerify(token, trusted.keys, {
+        issuer: trusted.issuer,
+        audience: options.audience,
+        algorithms: [...ACCEPTED_ALGORITHMS],
+        clockTolerance: options.clockSkewSeconds,
+        requiredClaims: ['exp'],
+      }));
+    } catch (err) {
+      throw new InvalidTokenError(describe(err));
+    }
+    return principalOf(payload, trusted.roleClaim);
+  };
+}
+
+function describe(err: unknown): string {
+  if (err instanceof errors.JWTExpired) return 'The access token has expired';
+  if (err instanceof errors.JWTClaimValidationFailed) return `The access token's '${err.claim}' claim is not acceptable`;
+  if (err instanceof errors.JOSEAlgNotAllowed) return 'The access token is signed with an algorithm that is not accepted';
+  if (err instanceof errors.JWKSNoMatchingKey) return 'The access token is signed with an unknown key';
+  if (err instanceof errors.JWSSignatureVerificationFailed) return 'The access token signature is invalid';
+  if (err instanceof errors.JWKSTimeout || err instanceof errors.JOSEError) return 'The access token could not be verified';
+  return 'The access token could not be verified';
+}
+
+function claimAt(payload: JWTPayload, dotted: string): unknown {
+  return dotted.split('.').reduce<unknown>((v, key) => (v && typeof v === 'object' ? (v as Record<string, unknown>)[key] : undefined), payload);
+}
+
+function strings(value: unknown): string[] {
+  if (typeof value === 'string') return value.split(/\s+/).filter(Boolean);
+  return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : [];
+}
+
+/** Reads the SMART claims: `scope` (or `scp`), `fhirUser`, `patient`, the role claim, `client_id`/`azp`. */
+export function principalOf(payload: JWTPayload, roleClaim: string): Principal {
+  const roles = strings(claimAt(payload, roleClaim)).filter(isRole);
+  const fhirUser = typeof payload.fhirUser === 'string' ? payload.fhirUser : undefined;
+  const patient = typeof payload.patient === 'string' ? payload.patient.replace(/^.*Patient\//, '') : undefined;
+  const clientId = [payload.client_id, payload.azp, payload.cid].find((c): c is string => typeof c === 'string');
+  return {
+    authenticated: true,
+    subject: payload.sub,
+    actor: fhirUser,
+    role: roles[0],
+    roles,
+    clientId,
+    scopes: strings(payload.scope ?? payload.scp),
+    patient,
+  };
+}

@@ -1,0 +1,57 @@
+import type { Permission } from './scopes.js';
+
+/**
+ * FhirGate's roles and what each may do, kept as data (issue 7). A request needs both a scope
+ * granting it and a role permitting it; the README's role table is generated from this one
+ * (`roleTableMarkdown`) and a test keeps the two equal.
+ */
+export const ROLES = ['admin', 'practitioner', 'pharmacist', 'receptionist', 'patient'] as const;
+export type Role = (typeof ROLES)[number];
+
+export interface RoleRule {
+  /** Resource type → SMART v2 permission letters (`cruds`); a type not listed is refused. */
+  resources: Readonly<Record<string, string>>;
+  /** Confined to the compartment of the user's own Patient resource (their `fhirUser`). */
+  ownCompartment?: boolean;
+  /** Manages user accounts and OAuth clients of the embedded authorization server. */
+  administers?: boolean;
+}
+
+export const ROLE_TABLE: Readonly<Record<Role, RoleRule>> = {
+  // Admins run the installation: users, clients, staff directory, the audit trail; no clinical data.
+  admin: { resources: { Practitioner: 'cruds', AuditEvent: 'rs' }, administers: true },
+  // Only practitioners prescribe.
+  practitioner: {
+    resources: { Patient: 'rs', Practitioner: 'rs', MedicationRequest: 'cruds', MedicationDispense: 'rs', Consent: 'crus', Appointment: 'rs' },
+  },
+  // Only pharmacists dispense; they read the prescriptions they fill.
+  pharmacist: { resources: { Patient: 'rs', Practitioner: 'rs', MedicationRequest: 'rs', MedicationDispense: 'cruds' } },
+  // Front desk: demographics and the schedule, no medication data.
+  receptionist: { resources: { Patient: 'crus', Practitioner: 'rs', Appointment: 'cruds', Consent: 'rs' } },
+  // Patients read their own record and manage their own consents.
+  patient: {
+    resources: { Patient: 'rs', Practitioner: 'rs', MedicationRequest: 'rs', MedicationDispense: 'rs', Consent: 'cruds', Appointment: 'rs', AuditEvent: 'rs' },
+    ownCompartment: true,
+  },
+};
+
+export function isRole(value: unknown): value is Role {
+  return typeof value === 'string' && (ROLES as readonly string[]).includes(value);
+}
+
+/** Whether any of `roles` permits `permission` on `resourceType`. */
+export function rolePermits(roles: readonly Role[], resourceType: string, permission: Permission): boolean {
+  return roles.some((role) => ROLE_TABLE[role].resources[resourceType]?.includes(permission) ?? false);
+}
+
+/** The README's role table: one row per resource type, one column per role. */
+export function roleTableMarkdown(resourceTypes: readonly string[]): string {
+  const header = `| Resource | ${ROLES.join(' | ')} |`;
+  const rule = `|---|${ROLES.map(() => '---').join('|')}|`;
+  const rows = resourceTypes.map((type) => `| ${type} | ${ROLES.map((r) => ROLE_TABLE[r].resources[type] ?? '—').join(' | ')} |`);
+  const notes = [
+    `| *own compartment only* | ${ROLES.map((r) => (ROLE_TABLE[r].ownCompartment ? 'yes' : '')).join(' | ')} |`,
+    `| *users and clients* | ${ROLES.map((r) => (ROLE_TABLE[r].administers ? 'manage' : '')).join(' | ')} |`,
+  ];
+  return [header, rule, ...rows, ...notes].join('\n');
+}

@@ -1,0 +1,78 @@
+/** Escapes text for HTML content and attribute values. */
+export function escapeHtml(value: string): string {
+  return value.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+}
+
+function page(title: string, body: string): string {
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
+<title>${escapeHtml(title)} · FhirGate</title>
+<style>body{font-family:system-ui,sans-serif;max-width:28rem;margin:3rem auto;padding:0 1rem}label,input,button{display:block;margin:.4rem 0}input{width:100%;padding:.4rem}.error{color:#a00}</style>
+</head><body><h1>${escapeHtml(title)}</h1>
+${body}
+</body></html>`;
+}
+
+const notice = (message?: string): string => (message ? `<p class="error" role="alert">${escapeHtml(message)}</p>` : '');
+
+export function loginPage(action: string, client: string, message?: string): string {
+  return page(
+    'Sign in',
+    `<p>${escapeHtml(client)} asks to access FhirGate on your behalf.</p>${notice(message)}
+<form method="post" action="${escapeHtml(action)}" autocomplete="off">
+<label>Username <input name="username" required autofocus></label>
+<label>Password <input name="password" type="password" required></label>
+<button type="submit">Sign in</button></form>`,
+  );
+}
+
+export function totpPage(action: string, message?: string): string {
+  return page(
+    'Verification code',
+    `${notice(message)}<form method="post" action="${escapeHtml(action)}" autocomplete="off">
+<label>Code from your authenticator app <input name="code" inputmode="numeric" pattern="[0-9]{6}" required autofocus></label>
+<button type="submit">Verify</button></form>`,
+  );
+}
+
+export function enrolPage(action: string, qrDataUrl: string, secret: string, message?: string): string {
+  return page(
+    'Set up two-factor sign-in',
+    `<p>Your role requires a second factor. Scan this code with an authenticator app, then enter the code it shows.</p>
+<img src="${escapeHtml(qrDataUrl)}" alt="QR code for your authenticator app" width="200" height="200">
+<p>Or enter this key by hand: <code>${escapeHtml(secret)}</code></p>${notice(message)}
+<form method="post" action="${escapeHtml(action)}" autocomplete="off">
+<label>Code <input name="code" inputmode="numeric" pattern="[0-9]{6}" required></label>
+<button type="submit">Confirm</button></form>`,
+  );
+}
+
+export function changePasswordPage(action: string, minLength: number, message?: string): string {
+  return page(
+    'Choose a new password',
+    `<p>You signed in with a one-time password. Choose your own (at least ${minLength} characters).</p>${notice(message)}
+<form method="post" action="${escapeHtml(action)}">
+<label>New password <input name="password" type="password" minlength="${minLength}" required></label>
+<label>Repeat <input name="repeat" type="password" minlength="${minLength}" required></label>
+<button type="submit">Save</button></form>`,
+  );
+}
+
+export function consentPage(action: string, client: string, scopes: readonly string[], patients: ReadonlyArray<{ id: string; label: string }> | undefined, message?: string): string {
+  const picker = patients
+    ? `<fieldset><legend>Patient</legend>${patients.length ? '' : '<p>No patients found.</p>'}${patients
+        .map((p, i) => `<label><input type="radio" name="patient" value="${escapeHtml(p.id)}"${i === 0 ? ' checked' : ''}> ${escapeHtml(p.label)}</label>`)
+        .join('')}<label>Or patient id <input name="patientId" pattern="[A-Za-z0-9.-]{1,64}"></label></fieldset>`
+    : '';
+  return page(
+    'Allow access',
+    `<p><strong>${escapeHtml(client)}</strong> asks for:</p><ul>${scopes.map((s) => `<li><code>${escapeHtml(s)}</code></li>`).join('')}</ul>${notice(message)}
+<form method="post" action="${escapeHtml(action)}">${picker}
+<button type="submit" name="decision" value="allow">Allow</button>
+<button type="submit" name="decision" value="deny">Deny</button></form>`,
+  );
+}
+
+export function errorPage(error: string, description: string): string {
+  return page('Something went wrong', `<p class="error">${escapeHtml(error)}</p><p>${escapeHtml(description)}</p>`);
+}

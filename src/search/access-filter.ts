@@ -1,0 +1,34 @@
+import type { RequestContext } from '../fhir/request.js';
+import type { Filter } from '../store/port.js';
+import { compartmentFilter, type Compartment } from './compartment.js';
+import { compileCriteria } from './criteria.js';
+import { criteriaContext, type SearchDeps } from './execute.js';
+import { parseSearch } from './parse.js';
+
+// Matches no record: an access restriction the index cannot express grants nothing.
+const NOTHING: Filter = { id: { $in: [] } };
+
+/**
+ * The restriction authorization put on the request (src/auth/authorize.ts), as a search filter on
+ * `type`: the granted patient's compartment (SMART `patient/` scopes, the patient role) and the
+ * queries of SMART v2 query-restricted scopes (any one of them). Undefined when unrestricted.
+ * Types that cannot be in the compartment (e.g. Practitioner) are not narrowed by it.
+ */
+export async function accessFilter(deps: SearchDeps & { patientCompartment: Compartment }, context: RequestContext, type: string): Promise<Filter | undefined> {
+  const parts: Filter[] = [];
+  if (context.compartment) {
+    const inCompartment = compartmentFilter(deps.patientCompartment, deps.searchIndex, context.compartment.id, type);
+    if (inCompartment) parts.push(inCompartment);
+  }
+  if (context.grantedQueries) {
+    const branches = await Promise.all(
+      context.grantedQueries.map(async (query) => {
+        const parsed = parseSearch(Object.fromEntries(Object.entries(query).map(([k, v]) => [k, [...v]])));
+        const compiled = await compileCriteria(criteriaContext(deps), type, parsed.criteria);
+        return parsed.issues.length > 0 || compiled.issues.length > 0 ? NOTHING : compiled.filter;
+      }),
+    );
+    parts.push(branches.length === 1 ? branches[0] : { $or: branches });
+  }
+  return parts.length === 0 ? undefined : parts.length === 1 ? parts[0] : { $and: parts };
+}
