@@ -2,19 +2,21 @@ import type { Server } from 'node:http';
 import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { createLogAuditSink } from './audit/audit-sink.js';
+import { withSmartSecurity } from './auth/capability-security.js';
 import { createAuth } from './auth/create-auth.js';
-import { ConfigError, type Config } from './config.js';
+import type { Config } from './config.js';
+import { createCrypto, type Crypto } from './crypto/index.js';
 import { buildCapabilityStatement } from './fhir/capability-statement.js';
-import { identityCodec } from './fhir/codec.js';
 import { r4Definitions } from './fhir/definitions.js';
 import { createPipeline, type Pipeline } from './fhir/pipeline.js';
 import { createRegistry } from './fhir/registry.js';
+import { createHl7Adapter, type Hl7Adapter } from './hl7v2/index.js';
 import { createHttpApp } from './http/server.js';
 import { JSON_TYPES } from './http/media.js';
 import type { Logger } from './logger.js';
 import { compartmentOf } from './search/compartment.js';
 import { createSearchIndex } from './search/index/index.js';
-import { createEmbeddedStore } from './store/embedded/index.js';
+import { createStore } from './store/create-store.js';
 import type { StorePort } from './store/port.js';
 import { createValidator } from './validation/create-validator.js';
 import { loadTerminology } from './validation/terminology.js';
@@ -23,6 +25,10 @@ export interface App {
   config: Config;
   pipeline: Pipeline;
   store: StorePort;
+  /** Encryption at rest, blind index, encrypted exchange, key rotation (issue 9). */
+  crypto: Crypto;
+  /** The HL7 v2 adapter (issue 6): MLLP listener, message archive and handler. */
+  hl7: Hl7Adapter;
   /** Starts listening on `config.port` (0 picks a free port); resolves with the bound port. */
   listen(): Promise<number>;
   /** Stops accepting requests, lets in-flight ones finish, then closes the store. */
@@ -30,13 +36,6 @@ export interface App {
 }
 
 const SOFTWARE_VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
-
-function createStore(config: Config, logger: Logger): StorePort {
-  if (config.mongodbUri) {
-    throw new ConfigError('MONGODB_URI is set, but the MongoDB adapter is not part of this build yet; unset it to use the embedded store');
-  }
-  return createEmbeddedStore({ dir: config.dataDir, logger: logger.child({ component: 'store' }) });
-}
 
 /**
  * The composition root: builds every dependency from the typed Config and passes it down.
@@ -59,51 +58,76 @@ export async function createApp(config: Config, logger: Logger, clock: () => Dat
     clock,
   });
   const patientCompartment = compartmentOf(definitions.patientCompartment, searchIndex, registry.types);
-  const store = createStore(config, logger);
+  const store = createStore(config, logger, { resourceTypes: registry.types, params: (type) => searchIndex.params(type) });
   await store.open();
-  const auth = await createAuth({ config: config.auth, audience: config.fhirBaseUrl, definitions, store, codec: identityCodec });
-  const capabilityStatement = buildCapabilityStatement({
-    registry,
-    fhirBaseUrl: config.fhirBaseUrl,
-    softwareVersion: SOFTWARE_VERSION,
-    supportedProfiles: validator.supportedProfiles(),
-    formats: [...JSON_TYPES, 'json'],
-    date: clock(),
+  const crypto = await createCrypto({
+    settings: config.crypto,
+    store,
     searchIndex,
+    resourceTypes: registry.types,
+    structureDefinition: (type) => (registry.has(type) ? registry.get(type).structureDefinition : undefined),
+    logger: logger.child({ component: 'crypto' }),
+  }).catch(async (err: unknown) => {
+    await store.close();
+    throw err;
   });
+  const auth = await createAuth({ config: config.auth, audience: config.fhirBaseUrl, definitions, store, codec: crypto.codec });
+  const capabilityStatement = withSmartSecurity(
+    buildCapabilityStatement({
+      registry,
+      fhirBaseUrl: config.fhirBaseUrl,
+      softwareVersion: SOFTWARE_VERSION,
+      supportedProfiles: validator.supportedProfiles(),
+      formats: [...JSON_TYPES, 'json'],
+      date: clock(),
+      searchIndex,
+      conditionalDeleteMultiple: config.conditionalDeleteMultiple,
+    }),
+    auth.server?.smartConfiguration(),
+  );
   const pipeline = createPipeline({
     registry,
     store,
     validator,
-    codec: identityCodec,
+    codec: crypto.codec,
     authorize: auth.authorize,
     audit: createLogAuditSink(logger.child({ component: 'audit' })),
     logger,
     capabilityStatement,
     clock,
     paging: { defaultPageSize: config.defaultPageSize, maxPageSize: config.maxPageSize },
-    searchIndex,
+    searchIndex: crypto.searchIndex,
     patientCompartment,
+    rest: { maxBundleEntries: config.maxBundleEntries, conditionalDeleteMultiple: config.conditionalDeleteMultiple },
   });
-  const http = createHttpApp({ pipeline, store, logger, fhirBaseUrl: config.fhirBaseUrl, maxBodyBytes: config.maxBodyBytes, verifyToken: auth.verify });
+  const hl7 = await createHl7Adapter({ config: config.hl7, dataDir: config.dataDir, pipeline, logger, baseUrl: config.fhirBaseUrl, clock });
+  const http = createHttpApp({ pipeline, store, logger, fhirBaseUrl: config.fhirBaseUrl, maxBodyBytes: config.maxBodyBytes, verifyToken: auth.verify, auth, exchange: crypto.exchange, hl7 });
   let server: Server | undefined;
 
   return {
     config,
     pipeline,
     store,
-    listen: () =>
-      new Promise((resolve, reject) => {
+    hl7,
+    crypto,
+    listen: async () => {
+      await crypto.listen();
+      await hl7.listen();
+      return new Promise((resolve, reject) => {
         server = http.listen(config.port);
         server.once('listening', () => resolve((server!.address() as AddressInfo).port));
         server.once('error', reject);
-      }),
+      });
+    },
     async close() {
       if (server) {
         const closing = new Promise<void>((resolve) => server!.close(() => resolve()));
         server.closeIdleConnections();
         await closing;
       }
+      await hl7.close();
+      auth.server?.close();
+      await crypto.close();
       await store.close();
     },
   };

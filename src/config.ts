@@ -1,4 +1,5 @@
 import path from 'node:path';
+import type { CryptoSettings } from './crypto/index.js';
 
 /** Everything FhirGate can be configured with; built from the environment once, in `main.ts`. */
 export interface Config {
@@ -11,9 +12,15 @@ export interface Config {
   dataDir: string;
   /** MongoDB connection string; unset selects the embedded store. */
   mongodbUri?: string;
+  /** Settings of the MongoDB adapter (used when `mongodbUri` is set; issue 5). */
+  mongodb: MongoConfig;
   logLevel: string;
   /** Largest accepted request body in bytes (413 above). */
   maxBodyBytes: number;
+  /** Most entries of a batch or transaction Bundle (FHIR_MAX_BUNDLE_ENTRIES; more is a 413 before any entry runs). */
+  maxBundleEntries: number;
+  /** Whether a conditional delete matching several resources deletes them all (true) or is refused with 412 (FHIR_CONDITIONAL_DELETE_MULTIPLE). */
+  conditionalDeleteMultiple: boolean;
   /** Default and maximum page size of history (and later search) bundles. */
   defaultPageSize: number;
   maxPageSize: number;
@@ -22,6 +29,10 @@ export interface Config {
   terminologyDir: string;
   /** SMART on FHIR authorization (issue 7). */
   auth: AuthConfig;
+  /** HL7 v2 adapter: MLLP listener, message handling (issue 6). */
+  hl7: Hl7Config;
+  /** Encryption at rest and encrypted exchange (issue 9; FHIRGATE_KEYS_FILE, FHIRGATE_KEYS, FHIRGATE_ENCRYPTED_ELEMENTS). */
+  crypto: CryptoSettings;
 }
 
 /** Which issuers' access tokens the FHIR API accepts, and how they are read. */
@@ -42,6 +53,22 @@ export interface AuthConfig {
   jwksCooldownSeconds: number;
 }
 
+/** Read preferences a search may use (MONGODB_SEARCH_READ_PREFERENCE). */
+export const READ_PREFERENCES = ['primary', 'primaryPreferred', 'secondary', 'secondaryPreferred', 'nearest'] as const;
+export type ReadPreferenceMode = (typeof READ_PREFERENCES)[number];
+
+/** The MongoDB adapter's settings beyond the connection string (TLS and auth options stay in the URI). */
+export interface MongoConfig {
+  /** Database holding FhirGate's collections (MONGODB_DB, default `fhirgate`). */
+  db: string;
+  /** TCP connect timeout (MONGODB_CONNECT_TIMEOUT_MS, default 10000). */
+  connectTimeoutMs: number;
+  /** How long an operation waits for a usable server, e.g. during a failover (MONGODB_SERVER_SELECTION_TIMEOUT_MS, default 10000). */
+  serverSelectionTimeoutMs: number;
+  /** Where searches read from (MONGODB_SEARCH_READ_PREFERENCE, default `primary`); reads by id and history always use the primary. */
+  searchReadPreference: ReadPreferenceMode;
+}
+
 /** A configuration error: printed at start-up, the process exits without serving. */
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -57,6 +84,13 @@ function int(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number
     throw new ConfigError(`${name} must be an integer between ${min} and ${max}, got '${raw}'`);
   }
   return value;
+}
+
+function bool(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (raw !== 'true' && raw !== 'false') throw new ConfigError(`${name} must be true or false, got '${raw}'`);
+  return raw === 'true';
 }
 
 /**
@@ -95,11 +129,32 @@ export function loadConfig(env: NodeJS.ProcessEnv, rootDir: string): Config {
     mongodbUri,
     logLevel,
     maxBodyBytes: int(env, 'FHIR_MAX_BODY_BYTES', 10 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
+    maxBundleEntries: int(env, 'FHIR_MAX_BUNDLE_ENTRIES', 1000, 1, 100_000),
+    conditionalDeleteMultiple: bool(env, 'FHIR_CONDITIONAL_DELETE_MULTIPLE', false),
     defaultPageSize,
     maxPageSize,
     profilesDir: path.resolve(rootDir, env.PROFILES_DIR || 'profiles'),
     terminologyDir: path.resolve(rootDir, env.TERMINOLOGY_DIR || 'terminology'),
     auth: loadAuthConfig(env, publicUrl, dataDir),
+    hl7: loadHl7Config(env),
+    crypto: loadCryptoConfig(env, rootDir, dataDir),
+    mongodb: loadMongoConfig(env),
+  };
+}
+
+function loadMongoConfig(env: NodeJS.ProcessEnv): MongoConfig {
+  const db = env.MONGODB_DB || 'fhirgate';
+  // https://www.mongodb.com/docs/manual/reference/limits/#naming-restrictions
+  if (!/^[^/\\. "$*<>:|?\u0000]{1,63}$/.test(db)) throw new ConfigError(`MONGODB_DB must be a MongoDB database name (1-63 characters, none of /\\. "$*<>:|?), got '${db}'`);
+  const searchReadPreference = (env.MONGODB_SEARCH_READ_PREFERENCE || 'primary') as ReadPreferenceMode;
+  if (!READ_PREFERENCES.includes(searchReadPreference)) {
+    throw new ConfigError(`MONGODB_SEARCH_READ_PREFERENCE must be one of ${READ_PREFERENCES.join(', ')}, got '${searchReadPreference}'`);
+  }
+  return {
+    db,
+    connectTimeoutMs: int(env, 'MONGODB_CONNECT_TIMEOUT_MS', 10_000, 50, 600_000),
+    serverSelectionTimeoutMs: int(env, 'MONGODB_SERVER_SELECTION_TIMEOUT_MS', 10_000, 50, 600_000),
+    searchReadPreference,
   };
 }
 
@@ -131,5 +186,88 @@ function loadAuthConfig(env: NodeJS.ProcessEnv, publicUrl: string, dataDir: stri
     roleClaim,
     clockSkewSeconds: int(env, 'AUTH_CLOCK_SKEW_SECONDS', 30, 0, 300),
     jwksCooldownSeconds: int(env, 'AUTH_JWKS_COOLDOWN_SECONDS', 30, 0, 3600),
+  };
+}
+
+/**
+ * The key ring's source: FHIRGATE_KEYS_FILE (a JWK set file) or FHIRGATE_KEYS (the JWK set
+ * itself), never both; neither: `DATA_DIR/crypto/keys.json`, generated on the first start.
+ * FHIRGATE_ENCRYPTED_ELEMENTS replaces the default sensitive elements with a JSON object of
+ * FHIRPath expressions per type (`{}`: none); the expressions are checked in `crypto/`.
+ */
+function loadCryptoConfig(env: NodeJS.ProcessEnv, rootDir: string, dataDir: string): CryptoSettings {
+  const file = env.FHIRGATE_KEYS_FILE || undefined;
+  const inline = env.FHIRGATE_KEYS || undefined;
+  if (file && inline) throw new ConfigError('Set FHIRGATE_KEYS_FILE or FHIRGATE_KEYS, not both');
+  let encryptedElements: Record<string, string[]> | undefined;
+  const elements = env.FHIRGATE_ENCRYPTED_ELEMENTS;
+  if (elements !== undefined && elements !== '') {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(elements);
+    } catch {
+      throw new ConfigError('FHIRGATE_ENCRYPTED_ELEMENTS must be JSON: {"Patient": ["Patient.telecom", ...], ...}');
+    }
+    const ok = typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) && Object.values(parsed).every((v) => Array.isArray(v) && v.every((x) => typeof x === 'string'));
+    if (!ok) throw new ConfigError('FHIRGATE_ENCRYPTED_ELEMENTS must map resource types to arrays of FHIRPath expressions');
+    encryptedElements = parsed as Record<string, string[]>;
+  }
+  const cryptoDir = path.join(dataDir, 'crypto');
+  return {
+    keys: file ? { kind: 'file', path: path.resolve(rootDir, file) } : inline ? { kind: 'env', json: inline } : { kind: 'generated', path: path.join(cryptoDir, 'keys.json') },
+    ...(encryptedElements ? { encryptedElements } : {}),
+    controlSocket: path.join(cryptoDir, 'control.sock'),
+    recipientsFile: path.join(dataDir, 'exchange', 'recipients.json'),
+  };
+}
+
+/** HL7 v2 adapter settings (issue 6); see README "HL7 v2". */
+export interface Hl7Config {
+  mllpEnabled: boolean;
+  mllpHost: string;
+  mllpPort: number;
+  /** Comma-separated addresses and CIDR ranges allowed to connect over MLLP. */
+  allow: string;
+  maxBytes: number;
+  idleTimeoutMs: number;
+  frameTimeoutMs: number;
+  maxConnections: number;
+  processingIds: string[];
+  identifierSystems: Record<string, string>;
+  defaultIdentifierSystem: string;
+}
+
+function loadHl7Config(env: NodeJS.ProcessEnv): Hl7Config {
+  const allow = env.HL7_MLLP_ALLOW || '127.0.0.0/8,::1';
+  for (const item of allow.split(',').map((s) => s.trim()).filter(Boolean)) {
+    if (!/^([0-9.]+|[0-9a-fA-F:]+)(\/\d{1,3})?$/.test(item)) throw new ConfigError(`HL7_MLLP_ALLOW must list IP addresses or CIDR ranges, got '${item}'`);
+  }
+  let identifierSystems: Record<string, string> = {};
+  if (env.HL7_IDENTIFIER_SYSTEMS) {
+    try {
+      identifierSystems = JSON.parse(env.HL7_IDENTIFIER_SYSTEMS) as Record<string, string>;
+    } catch {
+      throw new ConfigError('HL7_IDENTIFIER_SYSTEMS must be a JSON object of assigning authority → identifier system URI');
+    }
+    if (!identifierSystems || typeof identifierSystems !== 'object' || Object.values(identifierSystems).some((v) => typeof v !== 'string' || !/^[a-z][a-z0-9+.-]*:/i.test(v))) {
+      throw new ConfigError('HL7_IDENTIFIER_SYSTEMS must map each assigning authority to an absolute URI');
+    }
+  }
+  const defaultIdentifierSystem = env.HL7_IDENTIFIER_SYSTEM_DEFAULT || 'urn:fhirgate:hl7v2:authority:{authority}';
+  if (!defaultIdentifierSystem.includes('{authority}')) throw new ConfigError('HL7_IDENTIFIER_SYSTEM_DEFAULT must contain {authority}');
+  const processingIds = (env.HL7_PROCESSING_IDS || 'P,T').split(',').map((s) => s.trim()).filter(Boolean);
+  if (!processingIds.every((p) => ['P', 'T', 'D'].includes(p))) throw new ConfigError(`HL7_PROCESSING_IDS must list P, T and/or D, got '${env.HL7_PROCESSING_IDS}'`);
+  return {
+    mllpEnabled: bool(env, 'HL7_MLLP_ENABLED', true),
+    mllpHost: env.HL7_MLLP_HOST || '0.0.0.0',
+    mllpPort: int(env, 'HL7_MLLP_PORT', 2575, 0, 65535),
+    allow,
+    maxBytes: int(env, 'HL7_MAX_MESSAGE_BYTES', 1024 * 1024, 1024, 64 * 1024 * 1024),
+    idleTimeoutMs: int(env, 'HL7_MLLP_IDLE_TIMEOUT_MS', 300_000, 100, 86_400_000),
+    frameTimeoutMs: int(env, 'HL7_MLLP_FRAME_TIMEOUT_MS', 30_000, 50, 3_600_000),
+    maxConnections: int(env, 'HL7_MLLP_MAX_CONNECTIONS', 256, 1, 100_000),
+    processingIds,
+    identifierSystems,
+    defaultIdentifierSystem,
   };
 }

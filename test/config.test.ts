@@ -34,3 +34,25 @@ describe('loadConfig', () => {
     expect(() => loadConfig(env, '/x')).toThrow(message);
   });
 });
+
+describe('loadConfig: MongoDB settings', () => {
+  it('defaults to database fhirgate, 10 s timeouts and primary reads', () => {
+    expect(loadConfig({}, '/x').mongodb).toEqual({ db: 'fhirgate', connectTimeoutMs: 10_000, serverSelectionTimeoutMs: 10_000, searchReadPreference: 'primary' });
+  });
+
+  it('reads MONGODB_DB, the timeouts and the search read preference', () => {
+    const env = { MONGODB_DB: 'fhir_prod', MONGODB_CONNECT_TIMEOUT_MS: '2000', MONGODB_SERVER_SELECTION_TIMEOUT_MS: '15000', MONGODB_SEARCH_READ_PREFERENCE: 'secondaryPreferred' };
+    expect(loadConfig(env, '/x').mongodb).toEqual({ db: 'fhir_prod', connectTimeoutMs: 2000, serverSelectionTimeoutMs: 15_000, searchReadPreference: 'secondaryPreferred' });
+  });
+
+  it.each([
+    [{ MONGODB_DB: 'a/b' }, /MONGODB_DB/],
+    [{ MONGODB_DB: 'x'.repeat(64) }, /MONGODB_DB/],
+    [{ MONGODB_CONNECT_TIMEOUT_MS: 'soon' }, /MONGODB_CONNECT_TIMEOUT_MS/],
+    [{ MONGODB_SERVER_SELECTION_TIMEOUT_MS: '0' }, /MONGODB_SERVER_SELECTION_TIMEOUT_MS/],
+    [{ MONGODB_SEARCH_READ_PREFERENCE: 'secondaryOnly' }, /MONGODB_SEARCH_READ_PREFERENCE/],
+  ])('rejects %o with a clear error', (env, message) => {
+    expect(() => loadConfig(env, '/x')).toThrow(ConfigError);
+    expect(() => loadConfig(env, '/x')).toThrow(message);
+  });
+});

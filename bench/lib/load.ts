@@ -9,6 +9,8 @@ export interface LoadOptions {
   request: autocannon.Request;
   /** Used in error messages, e.g. "FhirGate read @16". */
   label: string;
+  /** Seconds after which a request counts as timed out (and fails the cell); default 10. */
+  timeoutSeconds?: number;
 }
 
 /** What one benchmark cell measured. Latencies are in milliseconds. */
@@ -35,7 +37,7 @@ export async function measure(options: LoadOptions): Promise<Measurement> {
         connections: options.connections,
         duration: options.seconds,
         requests: [options.request],
-        timeout: 10,
+        timeout: options.timeoutSeconds ?? 10,
       },
       (err, res) => (err ? reject(err) : resolve(res)),
     );

@@ -61,7 +61,7 @@ export function createProcessGroup(): ProcessGroup {
       if (stopping) throw new Error(`${options.name} not started: the benchmark is stopping`);
       const child = spawn(process.execPath, options.args, {
         cwd: ROOT_DIR,
-        env: { ...process.env, ...options.env, ...options.envForPort?.(port), PORT: String(port) },
+        env: { ...process.env, HL7_MLLP_PORT: '0', ...options.env, ...options.envForPort?.(port), PORT: String(port) },
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       children.add(child);

@@ -1,5 +1,6 @@
 import os from 'node:os';
 import type autocannon from 'autocannon';
+import { embeddedIssuer, mintToken } from '../../test/support/tokens.js';
 import { benchPatientJson } from '../fixtures/patient.js';
 import { measure, type Measurement } from '../lib/load.js';
 import type { ProcessGroup, Service } from '../lib/processes.js';
@@ -26,13 +27,13 @@ export const httpCrud: Scenario = {
   async run(context) {
     const { settings, processes, log } = context;
     log('starting FhirGate and the bare Koa baseline');
-    const [fhirgate, bare] = await Promise.all([startFhirGate(processes), startBareKoa(processes)]);
+    const [{ service: fhirgate, authorization }, bare] = await Promise.all([startFhirGate(processes), startBareKoa(processes)]);
     const seedCount = settings.quick ? 200 : 1_000;
     log(`creating ${seedCount} patients to read`);
-    const ids = await seedPatients(fhirgate.origin, seedCount);
-    await preflight(fhirgate.origin, ids[0]);
+    const ids = await seedPatients(fhirgate.origin, authorization, seedCount);
+    await preflight(fhirgate.origin, authorization, ids[0]);
 
-    const shapes: Shape[] = [readShape(ids), createShape()];
+    const shapes: Shape[] = [readShape(ids, authorization), createShape(authorization)];
     const targets = [bare, fhirgate];
     let created = 0;
     for (const shape of shapes) {
@@ -64,9 +65,9 @@ export const httpCrud: Scenario = {
   },
 };
 
-async function startFhirGate(processes: ProcessGroup): Promise<Service> {
+async function startFhirGate(processes: ProcessGroup): Promise<{ service: Service; authorization: string }> {
   const dataDir = await processes.tempDir('fhirgate-bench-');
-  return processes.start({
+  const service = await processes.start({
     name: 'FhirGate',
     // Exactly how users start it (see README): TypeScript through tsx, no build step.
     args: ['--import', 'tsx', 'src/main.ts'],
@@ -74,6 +75,10 @@ async function startFhirGate(processes: ProcessGroup): Promise<Service> {
     envForPort: (port) => ({ PUBLIC_URL: `http://127.0.0.1:${port}` }),
     readyPath: '/readyz',
   });
+  // /fhir needs a Bearer token: a backend-service one (system/*.*) signed with the embedded
+  // authorization server's key, minted as the tests mint theirs (test/support/tokens.ts).
+  const token = await mintToken(embeddedIssuer(dataDir, service.origin), { clientId: 'bench-http-crud', expiresIn: 24 * 3600 });
+  return { service, authorization: `Bearer ${token}` };
 }
 
 async function startBareKoa(processes: ProcessGroup): Promise<Service> {
@@ -81,7 +86,7 @@ async function startBareKoa(processes: ProcessGroup): Promise<Service> {
 }
 
 /** Creates `count` patients through the API (8 at a time) and returns their ids. */
-async function seedPatients(origin: string, count: number): Promise<string[]> {
+async function seedPatients(origin: string, authorization: string, count: number): Promise<string[]> {
   const ids: string[] = [];
   let next = 0;
   const worker = async (): Promise<void> => {
@@ -89,7 +94,7 @@ async function seedPatients(origin: string, count: number): Promise<string[]> {
       const n = next++;
       const res = await fetch(`${origin}/fhir/Patient`, {
         method: 'POST',
-        headers: { 'Content-Type': FHIR_JSON, Accept: FHIR_JSON },
+        headers: { 'Content-Type': FHIR_JSON, Accept: FHIR_JSON, Authorization: authorization },
         body: benchPatientJson(`BENCH-SEED-${n}`),
       });
       const text = await res.text();
@@ -102,13 +107,13 @@ async function seedPatients(origin: string, count: number): Promise<string[]> {
 }
 
 /** One read through fetch before any load, so a broken read fails with the server's own message. */
-async function preflight(origin: string, id: string): Promise<void> {
-  const res = await fetch(`${origin}/fhir/Patient/${id}`, { headers: { Accept: FHIR_JSON } });
+async function preflight(origin: string, authorization: string, id: string): Promise<void> {
+  const res = await fetch(`${origin}/fhir/Patient/${id}`, { headers: { Accept: FHIR_JSON, Authorization: authorization } });
   const text = await res.text();
   if (res.status !== 200) throw new Error(`preflight: GET /fhir/Patient/${id} answered ${res.status}: ${text.slice(0, 2_000)}`);
 }
 
-function readShape(ids: string[]): Shape {
+function readShape(ids: string[], authorization: string): Shape {
   return {
     name: 'read',
     describe: `\`GET /fhir/Patient/{id}\`, rotating through the pre-created patients`,
@@ -117,7 +122,7 @@ function readShape(ids: string[]): Shape {
       return {
         method: 'GET',
         path: `/fhir/Patient/${ids[0]}`,
-        headers: { Accept: FHIR_JSON },
+        headers: { Accept: FHIR_JSON, Authorization: authorization },
         // autocannon hands setupRequest a fresh copy per request, so mutating it is safe.
         setupRequest: (request) => Object.assign(request, { path: `/fhir/Patient/${ids[next++ % ids.length]}` }),
       };
@@ -125,7 +130,7 @@ function readShape(ids: string[]): Shape {
   };
 }
 
-function createShape(): Shape {
+function createShape(authorization: string): Shape {
   let runs = 0;
   return {
     name: 'create',
@@ -136,7 +141,7 @@ function createShape(): Shape {
       return {
         method: 'POST',
         path: '/fhir/Patient',
-        headers: { 'Content-Type': FHIR_JSON, Accept: FHIR_JSON },
+        headers: { 'Content-Type': FHIR_JSON, Accept: FHIR_JSON, Authorization: authorization },
         body: benchPatientJson(`BENCH-${run}-0`),
         setupRequest: (request) => Object.assign(request, { body: benchPatientJson(`BENCH-${run}-${next++}`) }),
       };
@@ -192,6 +197,7 @@ function notes(shapes: Shape[], seedCount: number, created: number, fhirgate: Se
     ...shapes.map((shape) => `- **${shape.name}**: ${shape.describe}.`),
     `- FhirGate: \`node --import tsx src/main.ts\`, embedded store in a fresh temp \`DATA_DIR\`, \`LOG_LEVEL=warn\`; ${seedCount} patients created before measuring; creating during warm-up and measurement added ${created} more.`,
     '- Bare Koa: `bench/bare-koa.ts`, one middleware returning a static Patient for GET and echoing the parsed body with 201 for POST.',
+    '- Both servers receive the same requests, with a `system/*.*` Bearer token signed by FhirGate\'s embedded authorization server: FhirGate verifies it on every request (part of its cost), bare Koa ignores it.',
     '- Latency is measured at the client (autocannon, keep-alive, no pipelining), so it includes queueing at high connection counts.',
     '- **FhirGate / Koa** is FhirGate throughput divided by bare Koa throughput in the same row: the share of a bare framework\'s speed FhirGate keeps.',
   ];

@@ -46,12 +46,14 @@ export function decideAccess(grantee: Grantee, resourceType: string, permission:
   const usable = unconfined.length > 0 ? unconfined : roles.length > 0 ? grants : [];
   if (usable.length === 0) throw forbidden(`The token carries no role, so only system/ scopes apply; none permits ${what}`);
   const access: Access = {};
-  if (unconfined.length === 0) {
-    if (!grantee.patient) throw forbidden('patient/ scopes need a launch patient, and the token has none');
-    access.compartment = { type: 'Patient', id: grantee.patient };
-  }
   const permitting = roles.filter((r) => ROLE_TABLE[r].resources[resourceType]?.includes(permission));
-  if (permitting.length > 0 && permitting.every((r: Role) => ROLE_TABLE[r].ownCompartment)) {
+  const ownOnly = permitting.length > 0 && permitting.every((r: Role) => ROLE_TABLE[r].ownCompartment);
+  if (unconfined.length === 0) {
+    // A patient signed in without a launch patient is confined to their own record below.
+    if (!grantee.patient && !ownOnly) throw forbidden('patient/ scopes need a launch patient, and the token has none');
+    if (grantee.patient) access.compartment = { type: 'Patient', id: grantee.patient };
+  }
+  if (ownOnly) {
     const own = patientIdOf(grantee.actor);
     if (!own) throw forbidden(`Role patient needs a fhirUser that is a Patient`);
     if (access.compartment && access.compartment.id !== own) throw forbidden('The launch patient is not the signed-in patient');

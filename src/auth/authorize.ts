@@ -38,9 +38,15 @@ const NEEDS: Readonly<Record<string, readonly Permission[]>> = {
   everything: ['r'],
   create: ['c'],
   update: ['u'],
+  patch: ['u'],
   delete: ['d'],
   validate: ['c', 'u'],
+  'history-system': ['s'],
 };
+
+// Bundles: the envelope needs only authentication; every entry runs through the pipeline, and so
+// through this step, on its own (src/fhir/write-unit.ts).
+const ENVELOPES = new Set(['transaction', 'batch']);
 
 const forbidden = (message: string): FhirError => new FhirError('forbidden', message);
 
@@ -55,9 +61,10 @@ export function createSmartAuthorizer(deps: SmartAuthorizerDeps): Authorizer {
     if (request.interaction === 'capabilities') return;
     const ctx = request.context;
     if (!ctx.authenticated) throw new FhirError('unauthorized', 'A valid Bearer token is required');
+    if (ENVELOPES.has(request.interaction)) return;
     const needs = NEEDS[request.interaction];
     if (!needs) throw forbidden(`Interaction '${request.interaction}' is not covered by any scope`);
-    const type = request.interaction === 'search-compartment' ? (request.compartmentTarget ?? '*') : request.resourceType!;
+    const type = request.interaction === 'search-compartment' ? (request.compartmentTarget ?? '*') : (request.resourceType ?? '*');
     const parsed = parseScopes(ctx.scopes);
     const access = decideFirst(ctx, type, needs, parsed);
     ctx.compartment = access.compartment;
@@ -68,6 +75,12 @@ export function createSmartAuthorizer(deps: SmartAuthorizerDeps): Authorizer {
 
     if ((request.interaction === 'search-compartment' || request.interaction === 'everything') && access.compartment && request.id !== access.compartment.id) {
       throw forbidden(`Only the compartment of Patient/${access.compartment.id} is granted`);
+    }
+    // Conditional writes (no id) pick their target by search, and a patch is only known after it is applied:
+    // neither can be checked against the compartment or a query restriction before it happens, so confined grants may not use them.
+    const confined = access.compartment !== undefined || access.queries !== undefined;
+    if (confined && (request.interaction === 'patch' || (['update', 'delete'].includes(request.interaction) && request.id === undefined))) {
+      throw forbidden(`A ${request.id === undefined ? 'conditional ' : ''}${request.interaction} cannot be confined to a compartment or query; use read then update by id`);
     }
     if (request.id !== undefined && ['read', 'history-instance', 'update', 'delete'].includes(request.interaction)) {
       const current = await deps.loadCurrent(type, request.id);
@@ -121,6 +134,7 @@ async function filterResult(deps: SmartAuthorizerDeps, request: FhirRequest, nee
     const entry = bundle.entry?.filter((e) => (e.resource ? visible(e.resource) : !confined));
     return { ...result, resource: { ...bundle, ...(entry ? { entry } : {}) } };
   }
-  if (['read', 'vread'].includes(request.interaction) && !visible(resource)) throw forbidden('The resource is outside the granted compartment or scope');
+  // Reads, and writes that answer with a stored resource (a conditional create finding a match) alike.
+  if (!visible(resource)) throw forbidden('The resource is outside the granted compartment or scope');
   return result;
 }

@@ -1,3 +1,4 @@
+import type { Resource } from '@medplum/fhirtypes';
 import type { JSONWebKeySet } from 'jose';
 import type { AuthConfig } from '../config.js';
 import type { StorageCodec } from '../fhir/codec.js';
@@ -8,7 +9,12 @@ import { createTokenVerifier, type TokenVerifier, type TrustedIssuer } from './b
 import { createCompartmentCheck } from './compartment.js';
 import { localKeys, remoteKeys } from './jwks.js';
 import { createScopeQueryMatcher } from './scope-query.js';
-import { loadOrCreateSigningKeys } from './server/signing-keys.js';
+import { createAccountStore } from './server/accounts.js';
+import { createClientStore } from './server/clients.js';
+import { createAuthServer, type AuthServer } from './server/index.js';
+import { createLaunchContexts } from './server/launch-context.js';
+import { loadOrCreateCookieKeys, loadOrCreateSigningKeys } from './server/signing-keys.js';
+import { externalSmartConfiguration } from './server/smart-configuration.js';
 
 export interface Auth {
   /** Verifies Bearer tokens at the HTTP edge. */
@@ -17,6 +23,10 @@ export interface Auth {
   authorize: Authorizer;
   /** The embedded server's private signing keys (undefined when it does not run). */
   signingKeys?: JSONWebKeySet;
+  /** The embedded authorization server, when it runs. */
+  server?: AuthServer;
+  /** `/.well-known/smart-configuration` of the FHIR base: the embedded server's, or the external provider's endpoints. */
+  smartConfiguration(): Promise<Record<string, unknown> | undefined>;
 }
 
 /** Builds the resource-server side of authorization from the configuration: trusted issuers, verifier, authorizer. */
@@ -42,9 +52,53 @@ export async function createAuth(options: { config: AuthConfig; audience: string
     loadCurrent: (resourceType, id) => load({ resourceType, id }, 'current'),
     loadVersion: (resourceType, id, versionId) => (/^[1-9][0-9]{0,15}$/.test(versionId) ? load({ resourceType, id, versionId: Number(versionId) }, 'history') : Promise.resolve(undefined)),
   });
+  const verify = createTokenVerifier({ issuers, audience: options.audience, clockSkewSeconds: config.clockSkewSeconds });
+  const server = signingKeys
+    ? createAuthServer({
+        issuer: config.embeddedIssuer,
+        fhirBaseUrl: options.audience,
+        dir: config.dir,
+        signingKeys,
+        cookieKeys: await loadOrCreateCookieKeys(config.dir),
+        accounts: createAccountStore(config.dir),
+        clients: createClientStore(config.dir),
+        launches: createLaunchContexts(config.dir),
+        verify,
+        listPatients: async () => {
+          const records = await store.find('current', { resourceType: 'Patient', deleted: false }, { limit: 50 });
+          return Promise.all(records.map(async (r) => ({ id: r.id, label: patientLabel(await codec.decode(r.resource!), r.id) })));
+        },
+      })
+    : undefined;
+  let external: Promise<Record<string, unknown> | undefined> | undefined;
   return {
-    verify: createTokenVerifier({ issuers, audience: options.audience, clockSkewSeconds: config.clockSkewSeconds }),
+    verify,
     authorize,
     signingKeys,
+    server,
+    smartConfiguration: async () => {
+      if (server) return server.smartConfiguration();
+      if (!config.external) return undefined;
+      external ??= discover(config.external.issuer);
+      const found = await external;
+      if (!found) external = undefined;
+      return found;
+    },
   };
+}
+
+function patientLabel(resource: Resource, id: string): string {
+  const name = (resource as { name?: Array<{ given?: string[]; family?: string; text?: string }> }).name?.[0];
+  const text = name?.text ?? [...(name?.given ?? []), name?.family].filter(Boolean).join(' ');
+  return text ? `${text} (${id})` : id;
+}
+
+/** The external provider's OpenID discovery, turned into a SMART configuration; undefined when unreachable. */
+async function discover(issuer: string): Promise<Record<string, unknown> | undefined> {
+  try {
+    const res = await fetch(`${issuer.replace(/\/$/, '')}/.well-known/openid-configuration`, { signal: AbortSignal.timeout(5000) });
+    return res.ok ? externalSmartConfiguration((await res.json()) as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
 }

@@ -14,6 +14,8 @@ export interface CapabilityOptions {
   date: Date;
   /** The search parameters each type answers. */
   searchIndex: SearchIndex;
+  /** Whether a conditional delete may remove several resources (FHIR_CONDITIONAL_DELETE_MULTIPLE). */
+  conditionalDeleteMultiple?: boolean;
 }
 
 /** searchParam, searchInclude and searchRevInclude of a type, from the search index (search.html, capabilitystatement.html). */
@@ -46,14 +48,15 @@ export function buildCapabilityStatement(options: CapabilityOptions): Capability
       type: type as ResourceType,
       profile: info.structureDefinition.url,
       ...(options.supportedProfiles.get(type)?.length ? { supportedProfile: [...options.supportedProfiles.get(type)!] } : {}),
-      interaction: [...info.interactions].map((code) => ({ code })),
+      // PATCH (JSON Patch and FHIRPath Patch) is an update: offered wherever update is.
+      interaction: [...info.interactions, ...(info.interactions.has('update') ? (['patch'] as const) : [])].map((code) => ({ code })),
       versioning: 'versioned-update',
       readHistory: true,
       updateCreate: info.interactions.has('update'),
-      conditionalCreate: false,
+      conditionalCreate: info.interactions.has('create'),
       conditionalRead: 'full-support',
-      conditionalUpdate: false,
-      conditionalDelete: 'not-supported',
+      conditionalUpdate: info.interactions.has('update'),
+      conditionalDelete: !info.interactions.has('delete') ? 'not-supported' : options.conditionalDeleteMultiple ? 'multiple' : 'single',
       ...searchCapabilities(options.searchIndex, registry.types, type),
       operation: [
         ...Object.entries(TYPE_OPERATIONS).map(([name, op]) => ({ name, definition: op.definition })),
@@ -74,6 +77,13 @@ export function buildCapabilityStatement(options: CapabilityOptions): Capability
     fhirVersion: '4.0.1',
     format: [...options.formats],
     // Compartment search and $everything use the official Patient compartment.
-    rest: [{ mode: 'server', resource, compartment: ['http://hl7.org/fhir/CompartmentDefinition/patient'] }],
+    rest: [
+      {
+        mode: 'server',
+        resource,
+        interaction: [{ code: 'transaction' }, { code: 'batch' }, { code: 'history-system' }],
+        compartment: ['http://hl7.org/fhir/CompartmentDefinition/patient'],
+      },
+    ],
   };
 }

@@ -24,6 +24,7 @@ export const ERROR_CODES = {
   'payload-too-large': 'too-costly',
   'precondition-failed': 'conflict',
   'version-conflict': 'conflict',
+  'patch-failed': 'processing',
   'missing-version': 'required',
   unauthorized: 'login',
   forbidden: 'forbidden',

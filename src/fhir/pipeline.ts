@@ -10,6 +10,7 @@ import type { StorageCodec } from './codec.js';
 import { FhirError, toFhirError } from './errors.js';
 import { assertValidId } from './ids.js';
 import { INTERACTIONS } from './interactions/index.js';
+import { createKeyedLocks, type KeyedLocks } from './keyed-locks.js';
 import type { Registry } from './registry.js';
 import type { FhirRequest, FhirResult } from './request.js';
 
@@ -30,6 +31,16 @@ export interface PipelineDeps {
   searchIndex: SearchIndex;
   /** The official Patient CompartmentDefinition, for compartment search and $everything. */
   patientCompartment: Compartment;
+  /** Bundle and conditional-interaction settings (FHIR_MAX_BUNDLE_ENTRIES, FHIR_CONDITIONAL_DELETE_MULTIPLE). */
+  rest: { maxBundleEntries: number; conditionalDeleteMultiple: boolean };
+}
+
+/** What interactions get: the dependencies, plus the pipeline itself for nested requests (bundle entries). */
+export interface InteractionDeps extends PipelineDeps {
+  /** Runs a request through the whole pipeline (checks, authorization, interaction, audit). */
+  execute: Pipeline['execute'];
+  /** Serializes conditional creates on the same criteria (one per process). */
+  locks: KeyedLocks;
 }
 
 export interface Pipeline {
@@ -42,7 +53,8 @@ export interface Pipeline {
  * request checks → authorize → interaction (validate → encode → store) → audit, written once in `finally`.
  */
 export function createPipeline(deps: PipelineDeps): Pipeline {
-  return {
+  const inner: InteractionDeps = { ...deps, locks: createKeyedLocks(), execute: (request) => pipeline.execute(request) };
+  const pipeline: Pipeline = {
     async execute(request) {
       const startedAt = deps.clock();
       let result: FhirResult | undefined;
@@ -51,17 +63,20 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
         if (request.resourceType !== undefined) deps.registry.get(request.resourceType);
         if (request.id !== undefined) assertValidId(request.id);
         const checkResult = await deps.authorize(request);
-        result = await INTERACTIONS[request.interaction](request, deps);
+        result = await INTERACTIONS[request.interaction](request, inner);
         if (checkResult) result = await checkResult(result);
         return result;
       } catch (err) {
         error = translate(err, deps.logger, request);
         throw error;
       } finally {
-        await deps.audit.record({ request, result, error, startedAt });
+        // An entry of a transaction is audited once the transaction's outcome is known (write-unit.ts).
+        if (request.unit) request.unit.deferAudit({ request, result, error, startedAt });
+        else await deps.audit.record({ request, result, error, startedAt });
       }
     },
   };
+  return pipeline;
 }
 
 /** Maps store failures to FHIR errors; unknown errors are logged here and hidden from the client. */

@@ -1,4 +1,5 @@
 import type { OperationOutcome, Resource } from '@medplum/fhirtypes';
+import type { WriteUnit } from './write-unit.js';
 
 /**
  * Who is asking, and why. Every interaction runs with one, even while everything is permitted,
@@ -53,7 +54,11 @@ export type Interaction =
   | 'validate'
   | 'search-type'
   | 'search-compartment'
-  | 'everything';
+  | 'everything'
+  | 'patch'
+  | 'history-system'
+  | 'transaction'
+  | 'batch';
 
 /** The `Prefer: return=` choices of the spec (http.html#ops). */
 export type PreferReturn = 'minimal' | 'representation' | 'OperationOutcome';
@@ -65,21 +70,33 @@ export type PreferHandling = 'strict' | 'lenient';
 export interface FhirRequest {
   interaction: Interaction;
   resourceType?: string;
+  /**
+   * The target. Absent on update, patch and delete it makes them conditional (`params` are the
+   * criteria, http.html#cond-update). On create it is never the client's: a transaction sets the
+   * id it chose in advance, so references can be rewritten before the entry runs.
+   */
   id?: string;
   /** Compartment searches (`Patient/[id]/[type]`): the compartment's type and id are resourceType and id; this is the searched type. */
   compartmentTarget?: string;
   versionId?: string;
   /** Query parameters (repeated keys keep every value, in order). */
   params: Record<string, string[]>;
-  /** Parsed body, for create/update/validate. */
+  /** Parsed body: a resource (create, update, validate, transaction, batch), or a patch document (patch). */
   body?: unknown;
   /** Preconditions and preferences (http.html#concurrency, http.html#cread). */
   ifMatch?: string;
   ifNoneMatch?: string;
   ifModifiedSince?: string;
+  /** Conditional create: the search that must not match anything (`If-None-Exist`, http.html#ccreate). */
+  ifNoneExist?: string;
   preferReturn?: PreferReturn;
   preferHandling?: PreferHandling;
   context: RequestContext;
+  /**
+   * Set on the entries of a transaction: writes are staged in the unit instead of committed, reads
+   * see what earlier entries staged, and audit waits for the transaction's outcome (`src/fhir/write-unit.ts`).
+   */
+  unit?: WriteUnit;
 }
 
 /** Outcome kinds of a successful interaction; the HTTP edge maps them to 200/201/304. */

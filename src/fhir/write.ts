@@ -3,6 +3,7 @@ import { VersionConflictError, type StoredRecord, type WriteOp } from '../store/
 import { FhirError } from './errors.js';
 import { hasErrors } from './outcome.js';
 import type { PipelineDeps } from './pipeline.js';
+import type { FhirRequest } from './request.js';
 
 /** One intended write: a new version of a resource, or its deletion when `resource` is absent. */
 export interface WriteIntent {
@@ -46,6 +47,15 @@ export async function prepareWrite(deps: PipelineDeps, intent: WriteIntent): Pro
     ...(resource ? { index: deps.searchIndex.extract(resource), resource: await deps.codec.encode(resource) } : {}),
   };
   return { op: { record, expectedVersion: current?.versionId ?? 0 }, resource };
+}
+
+/**
+ * Makes prepared writes durable, all or nothing: committed at once, or, for an entry of a
+ * transaction, staged in its unit for the transaction's single commit.
+ */
+export async function commitWrites(deps: PipelineDeps, request: FhirRequest, ops: WriteOp[]): Promise<void> {
+  if (request.unit) request.unit.stage(ops);
+  else await deps.store.commit(ops);
 }
 
 /** Validates and throws a 400 (structure) or 422 (rules) FhirError listing every issue. */

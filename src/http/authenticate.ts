@@ -19,8 +19,11 @@ export interface AuthenticateOptions {
  */
 export function authenticate(options: AuthenticateOptions): Middleware {
   const { verify, realm } = options;
-  const isProtected = (path: string): boolean =>
-    options.protectedPrefixes.some((p) => path === p || path.startsWith(`${p}/`)) && !options.openPaths.includes(path.replace(/\/+$/, ''));
+  // Case-insensitive, as the router matches: `/FHIR/Patient` is protected like `/fhir/Patient`.
+  const isProtected = (raw: string): boolean => {
+    const path = raw.toLowerCase();
+    return options.protectedPrefixes.some((p) => path === p || path.startsWith(`${p}/`)) && !options.openPaths.includes(path.replace(/\/+$/, ''));
+  };
   return async (ctx, next) => {
     if (!isProtected(ctx.path) || ctx.method === 'OPTIONS') return next();
     const match = /^Bearer[ ]+([A-Za-z0-9\-._~+/]+=*)$/i.exec(ctx.get('Authorization'));

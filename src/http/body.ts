@@ -6,11 +6,12 @@ import { assertJsonBody } from './media.js';
 /**
  * Reads and parses a FHIR JSON body, enforcing the size limit before reading more than it
  * (413 from Content-Length at once, or as soon as a chunked body passes the limit).
+ * `extraTypes` are media types accepted besides FHIR JSON (JSON Patch for PATCH).
  */
-export async function readJsonBody(ctx: Context, maxBytes: number): Promise<unknown> {
+export async function readJsonBody(ctx: Context, maxBytes: number, extraTypes: readonly string[] = []): Promise<unknown> {
   const length = Number(ctx.get('Content-Length') || NaN);
   if (length > maxBytes) throw tooLarge(maxBytes);
-  assertJsonBody(ctx);
+  assertJsonBody(ctx, extraTypes);
   let text: string;
   try {
     text = await getRawBody(ctx.req, { limit: maxBytes, encoding: 'utf-8', length: Number.isNaN(length) ? undefined : length });

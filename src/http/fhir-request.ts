@@ -71,6 +71,7 @@ export function toFhirRequest(
     ifMatch: header(ctx, 'If-Match'),
     ifNoneMatch: header(ctx, 'If-None-Match'),
     ifModifiedSince: header(ctx, 'If-Modified-Since'),
+    ifNoneExist: header(ctx, 'If-None-Exist'),
     preferReturn: preferReturn(ctx),
     preferHandling: preferHandling(ctx),
     context: requestContext(ctx, baseUrl),

@@ -6,7 +6,7 @@ import type { Pipeline } from '../fhir/pipeline.js';
 import type { Interaction } from '../fhir/request.js';
 import { readFormBody, readJsonBody } from './body.js';
 import { toFhirRequest, withFormParams } from './fhir-request.js';
-import { responseType } from './media.js';
+import { JSON_PATCH, responseType } from './media.js';
 import { respondResult } from './respond.js';
 
 export interface FhirRoutesOptions {
@@ -26,12 +26,21 @@ export function fhirRoutes(options: FhirRoutesOptions): Router {
   const run = async (ctx: Context, interaction: Interaction, withBody = false): Promise<void> => {
     const mediaType = responseType(ctx);
     const { type, id, vid } = ctx.params as Record<string, string | undefined>;
-    const body = withBody ? await readJsonBody(ctx, maxBodyBytes) : undefined;
+    // A PATCH body is a JSON Patch or a FHIRPath Patch (Parameters) (http.html#patch).
+    const body = withBody ? await readJsonBody(ctx, maxBodyBytes, interaction === 'patch' ? [JSON_PATCH] : []) : undefined;
     const request = toFhirRequest(ctx, fhirBaseUrl, interaction, { resourceType: type, id, versionId: vid, body });
     respondResult(ctx, await pipeline.execute(request), fhirBaseUrl, mediaType);
   };
 
+  // batch / transaction (http.html#transaction): the Bundle's type says which.
+  router.post('/', async (ctx) => {
+    const mediaType = responseType(ctx);
+    const body = await readJsonBody(ctx, maxBodyBytes);
+    const interaction = (body as { type?: unknown } | null)?.type === 'batch' ? 'batch' : 'transaction';
+    respondResult(ctx, await pipeline.execute(toFhirRequest(ctx, fhirBaseUrl, interaction, { body })), fhirBaseUrl, mediaType);
+  });
   router.get('/metadata', (ctx) => run(ctx, 'capabilities'));
+  router.get('/_history', (ctx) => run(ctx, 'history-system'));
   router.get('/:type', (ctx) => run(ctx, 'search-type'));
   router.get('/:type/_history', (ctx) => run(ctx, 'history-type'));
   router.post('/:type', (ctx) => run(ctx, 'create', true));
@@ -51,8 +60,13 @@ export function fhirRoutes(options: FhirRoutesOptions): Router {
     }
     await run(ctx, op.interaction, true);
   });
+  // Conditional update, patch and delete: no id, the query holds the criteria (http.html#cond-update).
+  router.put('/:type', (ctx) => run(ctx, 'update', true));
+  router.patch('/:type', (ctx) => run(ctx, 'patch', true));
+  router.delete('/:type', (ctx) => run(ctx, 'delete'));
   router.get('/:type/:id', (ctx) => run(ctx, 'read'));
   router.put('/:type/:id', (ctx) => run(ctx, 'update', true));
+  router.patch('/:type/:id', (ctx) => run(ctx, 'patch', true));
   router.delete('/:type/:id', (ctx) => run(ctx, 'delete'));
   router.get('/:type/:id/_history', (ctx) => run(ctx, 'history-instance'));
   router.get('/:type/:id/_history/:vid', (ctx) => run(ctx, 'vread'));

@@ -23,11 +23,14 @@ export function responseType(ctx: Context): string {
   return accepted === 'application/json' ? 'application/json' : JSON_TYPES[0];
 }
 
-/** 415 unless the request body is declared as FHIR JSON in UTF-8. */
-export function assertJsonBody(ctx: Context): void {
+/** The JSON Patch media type (RFC 6902), accepted for PATCH besides FHIR JSON. */
+export const JSON_PATCH = 'application/json-patch+json';
+
+/** 415 unless the request body is declared as FHIR JSON (or one of `extra`, e.g. JSON Patch) in UTF-8. */
+export function assertJsonBody(ctx: Context, extra: readonly string[] = []): void {
   const declared = ctx.get('Content-Type');
   if (!declared) throw new FhirError('unsupported-media-type', `A Content-Type is required; use ${JSON_TYPES[0]}`);
-  if (!ctx.is(...JSON_TYPES)) {
+  if (!ctx.is(...JSON_TYPES, ...extra)) {
     throw new FhirError('unsupported-media-type', `Content-Type '${declared.slice(0, 60)}' is not supported; use ${JSON_TYPES[0]}`);
   }
   const charset = /charset=([^;]+)/i.exec(declared)?.[1]?.trim().replace(/"/g, '').toLowerCase();

@@ -1,11 +1,16 @@
 import Koa from 'koa';
 import type { TokenVerifier } from '../auth/bearer.js';
+import type { Exchange } from '../crypto/index.js';
 import type { Pipeline } from '../fhir/pipeline.js';
+import type { Hl7Adapter } from '../hl7v2/index.js';
 import type { Logger } from '../logger.js';
 import type { StorePort } from '../store/port.js';
 import { authenticate } from './authenticate.js';
+import { authRoutes, type AuthRoutesOptions } from './auth-routes.js';
+import { exchangeEdge, exchangeJwks } from './exchange.js';
 import { fhirRoutes } from './fhir-routes.js';
 import { healthRoutes } from './health-routes.js';
+import { hl7Routes } from './hl7-routes.js';
 import { accessLog, errorBoundary, requestId } from './middleware.js';
 
 export interface HttpAppOptions {
@@ -16,6 +21,12 @@ export interface HttpAppOptions {
   maxBodyBytes: number;
   /** Verifies Bearer access tokens (SMART resource server). */
   verifyToken: TokenVerifier;
+  /** SMART configuration and the embedded authorization server. */
+  auth: AuthRoutesOptions;
+  /** Encrypted exchange: the JWKS, JWE responses and requests (issue 9). */
+  exchange: Exchange;
+  /** The HL7 v2 adapter: `POST /hl7/v2` and the message archive (issue 6). */
+  hl7?: Hl7Adapter;
 }
 
 /** The Koa application: the HTTP edge of FhirGate. Koa is imported nowhere but `http/`. */
@@ -29,6 +40,8 @@ export function createHttpApp(options: HttpAppOptions): Koa {
   app.use(accessLog(options.logger));
   app.use(errorBoundary(options.logger));
   app.use(health.routes());
+  app.use(authRoutes(options.auth));
+  app.use(exchangeJwks(options.exchange));
   app.use(
     authenticate({
       verify: options.verifyToken,
@@ -37,7 +50,9 @@ export function createHttpApp(options: HttpAppOptions): Koa {
       openPaths: ['/fhir/metadata', '/fhir/.well-known/smart-configuration'],
     }),
   );
+  app.use(exchangeEdge(options));
   app.use(fhir.routes());
   app.use(fhir.allowedMethods());
+  if (options.hl7) app.use(hl7Routes(options.hl7, options.fhirBaseUrl).routes());
   return app;
 }

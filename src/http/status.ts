@@ -21,6 +21,7 @@ export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = {
   'payload-too-large': 413,
   'precondition-failed': 412,
   'version-conflict': 409,
+  'patch-failed': 422,
   'missing-version': 428,
   unauthorized: 401,
   forbidden: 403,

@@ -1,6 +1,7 @@
 import { FhirError } from '../fhir/errors.js';
 import type { Filter, StorePort } from '../store/port.js';
 import type { Criterion, ParamIssue } from './parse.js';
+import { SearchRefusal } from './refusal.js';
 import type { SearchIndex } from './types.js';
 
 /** What compiling criteria needs: the index, the store for chain and `_has` sub-queries, the served types. */
@@ -69,7 +70,7 @@ async function criterionFilter(ctx: CriteriaContext, type: string, name: string,
   try {
     return ctx.index.compile(type, code, modifier, values);
   } catch (err) {
-    if (err instanceof FhirError) throw new ParamProblem(err.message);
+    if (err instanceof FhirError && !(err instanceof SearchRefusal)) throw new ParamProblem(err.message);
     throw err;
   }
 }

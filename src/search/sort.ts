@@ -1,6 +1,7 @@
 import { FhirError } from '../fhir/errors.js';
 import type { SortKey } from './keyset.js';
 import type { ParamIssue, SortSpec } from './parse.js';
+import { SearchRefusal } from './refusal.js';
 import type { SearchIndex } from './types.js';
 
 export interface ResolvedSort {
@@ -32,7 +33,7 @@ export function resolveSort(index: SearchIndex, type: string, specs: readonly So
     try {
       field = index.sortField(type, spec.code, spec.direction);
     } catch (err) {
-      if (!(err instanceof FhirError)) throw err;
+      if (!(err instanceof FhirError) || err instanceof SearchRefusal) throw err;
       issues.push({ param: '_sort', message: err.message });
       continue;
     }

@@ -85,4 +85,17 @@ export interface StorePort {
    * Rejects with VersionConflictError when any expectedVersion does not hold.
    */
   commit(writes: WriteOp[]): Promise<void>;
+  /**
+   * Replaces the stored form (`resource`, `index`) of existing versions in place, atomically: no new
+   * version, no version check, the identity fields (resourceType, id, versionId, lastUpdated,
+   * deleted) unchanged; a record that is also current is replaced there too. Versions that do not
+   * exist are skipped. For maintenance that must not look like an edit: re-encryption under a new
+   * key (issue 9). Optional: without it, `npm run rotate-keys` refuses to run.
+   */
+  rewrite?(records: StoredRecord[]): Promise<void>;
+  /**
+   * Rewrites the store's own files so that data superseded by `rewrite` leaves them (the embedded
+   * store compacts its journal into a new snapshot). Optional: a no-op where the database manages this.
+   */
+  compact?(): Promise<void>;
 }

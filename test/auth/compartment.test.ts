@@ -84,6 +84,12 @@ describe('compartment confinement of writes', () => {
     expect((await p1.post('MedicationRequest', fixtures.medicationRequest('x', 'p1'))).status).toBe(403);
   });
 
+  it('a patient signed in with patient/ scopes but no launch patient is confined to their own record', async () => {
+    const own = fhirClient(server.fhirUrl, { token: await server.token({ scope: 'patient/*.rs', role: 'patient', fhirUser: 'Patient/p1' }) });
+    expect((await own.get('Patient/p1')).status).toBe(200);
+    expect((await own.get('Patient/p2')).status).toBe(403);
+  });
+
   it('a patient token whose launch patient differs from its fhirUser patient is refused', async () => {
     const odd = fhirClient(server.fhirUrl, { token: await server.token({ scope: 'patient/*.rs', role: 'patient', fhirUser: 'Patient/p1', patient: 'p2' }) });
     expect((await odd.get('Patient/p2')).status).toBe(403);

@@ -73,6 +73,24 @@ describe('an external identity provider (AUTH_ISSUER, AUTH_JWKS_URL)', () => {
     expect((await fhirClient(server.fhirUrl).get('Patient/p1')).status).toBe(200);
   });
 
+  it('replaces the embedded server: no /auth, and the SMART configuration lists the provider\'s endpoints', async () => {
+    const only = await startServer({ AUTH_ISSUER: ISSUER, AUTH_JWKS_URL: `${IDP}${JWKS_PATH}` });
+    try {
+      nock(IDP)
+        .get('/realms/hospital/.well-known/openid-configuration')
+        .reply(200, { issuer: ISSUER, authorization_endpoint: `${ISSUER}/protocol/openid-connect/auth`, token_endpoint: `${ISSUER}/protocol/openid-connect/token`, jwks_uri: `${IDP}${JWKS_PATH}`, code_challenge_methods_supported: ['S256'] });
+      const smart = (await (await fetch(`${only.fhirUrl}/.well-known/smart-configuration`)).json()) as Record<string, unknown>;
+      expect(smart).toMatchObject({ issuer: ISSUER, token_endpoint: `${ISSUER}/protocol/openid-connect/token`, code_challenge_methods_supported: ['S256'] });
+      expect((await fetch(`${only.origin}/auth/.well-known/openid-configuration`)).status).toBe(404);
+      const key = await newKey();
+      nock(IDP).get(JWKS_PATH).reply(200, { keys: [publicOf(key)] });
+      const fhir = fhirClient(only.fhirUrl, { token: await mintToken({ ...idp(key), audience: only.fhirUrl }, { scope: 'system/Patient.rs' }) });
+      expect((await fhir.get('Patient')).status).toBe(200);
+    } finally {
+      await only.destroy();
+    }
+  });
+
   it('answers 401 when the provider cannot be reached', async () => {
     nock(IDP).get(JWKS_PATH).replyWithError('connection refused');
     const fhir = fhirClient(server.fhirUrl, { token: await keycloakToken(await newKey(), { realm_access: { roles: ['practitioner'] } }) });

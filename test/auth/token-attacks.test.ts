@@ -96,6 +96,9 @@ describe('token attacks on the resource server', () => {
       expect((await call(undefined, path)).status, path).toBe(401);
     }
     expect((await fetch(`${server.origin}/hl7/anything`)).status).toBe(401);
+    const upper = await fetch(`${server.origin}/FHIR/Patient/x`);
+    expect(upper.status).toBe(401);
+    expect(upper.headers.get('www-authenticate')).toMatch(/^Bearer/);
     const post = await fetch(`${server.fhirUrl}/Patient`, { method: 'POST', body: '{}', headers: { 'Content-Type': 'application/fhir+json' } });
     expect(post.status).toBe(401);
   });

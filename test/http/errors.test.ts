@@ -45,7 +45,7 @@ describe('bad input is answered with an OperationOutcome and stores nothing', ()
     { name: 'id with illegal characters', send: () => fhir.get('Patient/a_b'), status: 400, code: 'invalid-id' },
     { name: 'unknown resource type', send: () => fhir.post('Observation', { resourceType: 'Observation' }), status: 404, code: 'unknown-type' },
     { name: 'not a resource type at all', send: () => fhir.get('patients/1'), status: 404, code: 'unknown-type' },
-    { name: 'unsupported method', send: () => fhir.request('PATCH', 'Patient/abc', { raw: '[]', headers: { 'Content-Type': 'application/json-patch+json' } }), status: 405, code: 'method-not-allowed' },
+    { name: 'unsupported method', send: () => fhir.request('PATCH', 'Patient/abc/_history', { raw: '[]', headers: { 'Content-Type': 'application/json-patch+json' } }), status: 405, code: 'method-not-allowed' },
     { name: 'POST on an instance', send: () => fhir.post('Patient/abc', { resourceType: 'Patient' }), status: 405, code: 'method-not-allowed' },
     { name: 'unknown operation', send: () => fhir.post('Patient/$frobnicate', { resourceType: 'Patient' }), status: 501, code: 'not-supported' },
     { name: 'body over the size limit', send: () => fhir.post('Patient', { resourceType: 'Patient', text: { status: 'generated', div: `<div xmlns="http://www.w3.org/1999/xhtml">${'a'.repeat(5000)}</div>` } }), status: 413, code: 'payload-too-large' },
@@ -66,7 +66,7 @@ describe('bad input is answered with an OperationOutcome and stores nothing', ()
   }
 
   it('405 carries an Allow header', async () => {
-    const res = await fhir.request('PATCH', 'Patient/abc', { raw: '[]', headers: { 'Content-Type': 'application/json-patch+json' } });
+    const res = await fhir.request('PATCH', 'Patient/abc/_history', { raw: '[]', headers: { 'Content-Type': 'application/json-patch+json' } });
     expect(res.headers.get('allow')).toMatch(/GET/);
   });
 

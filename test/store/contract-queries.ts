@@ -48,6 +48,13 @@ export function describeQueryContract(ctx: FreshStore): void {
       expect(await ctx.store.count('history', { resourceType: 'Patient', id: 'gone' })).toBe(2);
     });
 
+    it('scopes by resourceType given as a conjunct of $and, as search filters are written', async () => {
+      expect(await ids({ $and: [{ resourceType: 'Patient' }, { deleted: false }] })).toEqual(['p1', 'p2', 'p3', 'p4', 'p5']);
+      expect(await ids({ $and: [{ resourceType: { $eq: 'Patient' } }, { $or: [{ id: 'p2' }, { id: 'o1' }] }] })).toEqual(['p2']);
+      expect(await ids({ $and: [{ $and: [{ resourceType: 'Observation' }] }, { id: 'o1' }] })).toEqual(['o1']);
+      expect(await ids({ $and: [{ resourceType: 'Patient' }, { resourceType: 'Observation' }] })).toEqual([]);
+    });
+
     it('answers reads by id the same however the filter spells them', async () => {
       const p1 = await ctx.store.find('current', { resourceType: 'Patient', id: 'p1' });
       expect(p1).toHaveLength(1);

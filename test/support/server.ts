@@ -5,6 +5,7 @@ import { Writable } from 'node:stream';
 import { createApp, type App } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
+import { dropDatabase, MONGODB_URI } from './mongo.js';
 import { embeddedIssuer, mintToken, registerDefaultToken, type TestIssuer, type TokenOptions } from './tokens.js';
 
 export const ROOT_DIR = path.resolve(import.meta.dirname, '../..');
@@ -42,10 +43,11 @@ export async function startServer(env: Record<string, string> = {}, dataDir?: st
   });
   // PUBLIC_URL is fixed after listening; the port is not known before, so bind first on a probe config.
   const port = await freePort();
-  const config = loadConfig({ PORT: String(port), DATA_DIR: dir, LOG_LEVEL: 'info', PUBLIC_URL: `http://127.0.0.1:${port}`, ...env }, ROOT_DIR);
+  const config = loadConfig({ PORT: String(port), DATA_DIR: dir, LOG_LEVEL: 'info', PUBLIC_URL: `http://127.0.0.1:${port}`, HL7_MLLP_PORT: '0', ...testStoreEnv(dir), ...env }, ROOT_DIR);
   const app = await createApp(config, createLogger(config.logLevel, sink));
   await app.listen();
-  const origin = `http://127.0.0.1:${port}`;
+  // config.port: a test may pin PORT (and PUBLIC_URL) to restart on the same origin.
+  const origin = `http://127.0.0.1:${config.port}`;
   // fhirClient(fhirUrl) carries a full-access token of the embedded server unless told otherwise.
   const issuer = config.auth.embedded ? { ...embeddedIssuer(dir, origin), issuer: config.auth.embeddedIssuer, audience: config.fhirBaseUrl } : undefined;
   if (issuer) await registerDefaultToken(`${origin}/fhir`, issuer);
@@ -73,6 +75,7 @@ export async function startServer(env: Record<string, string> = {}, dataDir?: st
     destroy: async () => {
       await stop();
       await rm(dir, { recursive: true, force: true });
+      if (config.mongodbUri && testStoreEnv(dir).MONGODB_DB === config.mongodb.db) await dropDatabase(config.mongodb.db);
     },
   };
 }
@@ -88,4 +91,14 @@ export async function freePort(): Promise<number> {
     });
     srv.on('error', reject);
   });
+}
+
+/**
+ * With FHIRGATE_TEST_STORE=mongodb and MONGODB_URI set, the HTTP suites run against MongoDB:
+ * each server gets a database named after its data folder (so a restart finds its data), dropped
+ * by `destroy`. Tests that pass MONGODB_URI themselves are left alone.
+ */
+function testStoreEnv(dir: string): Record<string, string> {
+  if (process.env.FHIRGATE_TEST_STORE !== 'mongodb' || !MONGODB_URI) return {};
+  return { MONGODB_URI, MONGODB_DB: `fhirgate_test_${path.basename(dir).replace(/[^A-Za-z0-9_-]/g, '_')}`.slice(0, 63) };
 }

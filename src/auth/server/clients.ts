@@ -64,10 +64,17 @@ function validate(reg: ClientRegistration): void {
   }
 }
 
+/**
+ * oidc-provider metadata of a registration. oidc-provider accepts only its static scopes in `scope`;
+ * the clinical SMART scopes the client may ask for go in `smart_scopes` (read by `provider.ts`).
+ */
 function metadataOf(reg: ClientRegistration, clientId: string, clientSecret: string | undefined): ClientMetadata {
   const keys = reg.jwks ? { jwks: reg.jwks } : reg.jwksUri ? { jwks_uri: reg.jwksUri } : {};
+  const all = reg.scope.split(/\s+/).filter(Boolean);
+  const statics = all.filter((s) => !parseScope(s)).join(' ');
+  const scopes = { ...(statics ? { scope: statics } : {}), smart_scopes: all.filter((s) => parseScope(s)).join(' ') };
   if (reg.kind === 'backend') {
-    return { client_id: clientId, client_name: reg.name, grant_types: ['client_credentials'], response_types: [], redirect_uris: [], token_endpoint_auth_method: 'private_key_jwt', scope: reg.scope, ...keys };
+    return { client_id: clientId, client_name: reg.name, grant_types: ['client_credentials'], response_types: [], redirect_uris: [], token_endpoint_auth_method: 'private_key_jwt', ...scopes, ...keys };
   }
   const auth = reg.kind === 'public' ? 'none' : clientSecret ? 'client_secret_basic' : 'private_key_jwt';
   return {
@@ -77,7 +84,7 @@ function metadataOf(reg: ClientRegistration, clientId: string, clientSecret: str
     response_types: ['code'],
     redirect_uris: reg.redirectUris,
     token_endpoint_auth_method: auth,
-    scope: reg.scope,
+    ...scopes,
     ...(clientSecret ? { client_secret: clientSecret } : {}),
     ...(reg.kind === 'confidential' ? keys : {}),
   };

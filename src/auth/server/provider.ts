@@ -34,8 +34,8 @@ function covered(scope: ClinicalScope, allowed: readonly ClinicalScope[]): boole
  * being exchanged) that the client's registration covers. oidc-provider intersects what is asked
  * with this list, so SMART's open-ended scope syntax works with its static scope model.
  */
-function fhirScopes(ctx: KoaContextWithOIDC, client: { scope?: string }, indicator: string): string {
-  const allowed = (client.scope ?? '').split(' ').flatMap((s) => parseScope(s) ?? []);
+function fhirScopes(ctx: KoaContextWithOIDC, client: { smart_scopes?: unknown }, indicator: string): string {
+  const allowed = String(client.smart_scopes ?? '').split(' ').flatMap((s) => parseScope(s) ?? []);
   const e = ctx.oidc.entities as Record<string, { scope?: string; resources?: Record<string, string> } | undefined>;
   const candidates = [ctx.oidc.params?.scope, e.Grant?.resources?.[indicator], e.AuthorizationCode?.scope, e.RefreshToken?.scope]
     .filter((s): s is string => typeof s === 'string')
@@ -58,6 +58,7 @@ export function createProvider(deps: ProviderDeps): Provider {
     claims: { openid: ['sub'], fhirUser: ['fhirUser'], profile: ['preferred_username'] },
     // SMART puts fhirUser in the ID token itself.
     conformIdTokenClaims: false,
+    extraClientMetadata: { properties: ['smart_scopes'] },
     extraParams: ['launch', 'aud'],
     clientAuthMethods: ['none', 'client_secret_basic', 'private_key_jwt'],
     // SMART Backend Services asks for RS384 and ES384 client assertions.
@@ -82,7 +83,7 @@ export function createProvider(deps: ProviderDeps): Provider {
         getResourceServerInfo(ctx, indicator, client) {
           if (indicator !== fhirBaseUrl) throw new errors.InvalidTarget();
           return {
-            scope: fhirScopes(ctx, client, indicator),
+            scope: fhirScopes(ctx, client as { smart_scopes?: unknown }, indicator),
             audience: fhirBaseUrl,
             accessTokenFormat: 'jwt',
             accessTokenTTL: client.grantTypes?.includes('client_credentials') ? 300 : 3600,
@@ -110,19 +111,49 @@ export function createProvider(deps: ProviderDeps): Provider {
       return claims;
     },
     interactions: { url: (_ctx, interaction) => `${mountPath}/interaction/${interaction.uid}` },
+    routes: { authorization: '/authorize' },
+    // A launch (EHR `launch`, or standalone `launch/patient`) always goes through consent, where its
+    // patient is chosen and bound to the grant; an earlier grant would carry an earlier patient.
+    async loadExistingGrant(ctx) {
+      const decided = ctx.oidc.result?.consent?.grantId;
+      const params = ctx.oidc.params ?? {};
+      if (!decided && (params.launch || String(params.scope ?? '').split(' ').includes('launch/patient'))) return undefined;
+      const grantId = decided ?? ctx.oidc.session?.grantIdFor(ctx.oidc.client!.clientId);
+      return grantId ? ctx.oidc.provider.Grant.find(grantId) : undefined;
+    },
     async renderError(ctx, out) {
       ctx.type = 'html';
       ctx.body = errorPage(String(out.error), String(out.error_description ?? ''));
     },
   };
   const provider = new Provider(deps.issuer, configuration);
+  // An https issuer served by plain-http Node sits behind a TLS-terminating proxy: trust its X-Forwarded-* (secure cookies).
+  provider.proxy = new URL(deps.issuer).protocol === 'https:';
+  // OpenID Connect honours offline_access only with prompt=consent; SMART apps ask for it without one,
+  // and FhirGate shows its consent page anyway, so the prompt is added for them.
+  provider.use(async (ctx, next) => {
+    if (ctx.path === '/authorize' && ctx.method === 'GET') {
+      const query = new URLSearchParams(ctx.querystring);
+      if ((query.get('scope') ?? '').split(' ').includes('offline_access') && !query.has('prompt')) {
+        query.set('prompt', 'consent');
+        ctx.querystring = query.toString();
+        // Keep originalUrl = mount path + url: oidc-provider derives its mount path from the two.
+        (ctx.req as { originalUrl?: string }).originalUrl = `${mountPath}${ctx.url}`;
+      }
+    }
+    await next();
+  });
   // SMART: the token response names the launch patient beside the access token.
   provider.use(async (ctx, next) => {
     await next();
     const body = ctx.body as Record<string, unknown> | undefined;
     if (ctx.oidc?.route === 'token' && ctx.status === 200 && typeof body?.access_token === 'string') {
+      // The response's scope names every granted scope (SMART), not only the FHIR server's.
+      const oidcScope = (ctx.oidc.entities as { AuthorizationCode?: { scope?: string }; RefreshToken?: { scope?: string } });
+      const granted = (oidcScope.AuthorizationCode ?? oidcScope.RefreshToken)?.scope;
+      const scope = [...new Set([...(granted ?? '').split(' '), ...String(body.scope ?? '').split(' ')].filter(Boolean))].join(' ');
       const patient = decodeJwt(body.access_token).patient;
-      if (typeof patient === 'string') ctx.body = { ...body, patient, need_patient_banner: true };
+      ctx.body = { ...body, ...(scope ? { scope } : {}), ...(typeof patient === 'string' ? { patient, need_patient_banner: true } : {}) };
     }
   });
   return provider;

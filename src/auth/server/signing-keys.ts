@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, type JSONWebKeySet, type JWK } from 'jose';
@@ -28,4 +29,20 @@ async function newKey(alg: 'RS256' | 'ES256'): Promise<JWK> {
   const { privateKey } = await generateKeyPair(alg, { extractable: true, ...(alg === 'RS256' ? { modulusLength: 2048 } : {}) });
   const jwk = await exportJWK(privateKey);
   return { ...jwk, alg, use: 'sig', kid: await calculateJwkThumbprint(jwk) };
+}
+
+/** Secrets signing the embedded server's cookies, in `<authDir>/cookie-keys.json` (made on first start). */
+export async function loadOrCreateCookieKeys(authDir: string): Promise<string[]> {
+  const file = path.join(authDir, 'cookie-keys.json');
+  try {
+    return JSON.parse(await readFile(file, 'utf8')) as string[];
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+  const keys = [randomBytes(32).toString('base64url')];
+  await mkdir(authDir, { recursive: true, mode: 0o700 });
+  const temp = `${file}.${process.pid}.tmp`;
+  await writeFile(temp, JSON.stringify(keys), { mode: 0o600 });
+  await rename(temp, file);
+  return keys;
 }

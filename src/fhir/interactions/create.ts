@@ -1,17 +1,41 @@
+import type { Resource } from '@medplum/fhirtypes';
+import { VersionConflictError } from '../../store/port.js';
 import { resourceFromBody } from '../body.js';
+import { conditionalKey, findMatches, matchedResult, parseCriteria, withCreateLock } from '../conditional.js';
+import { FhirError } from '../errors.js';
 import { newId } from '../ids.js';
-import type { PipelineDeps } from '../pipeline.js';
+import { resourceOf } from '../load.js';
+import type { InteractionDeps } from '../pipeline.js';
 import type { FhirRequest, FhirResult } from '../request.js';
 import { writeResult } from '../respond.js';
-import { prepareWrite } from '../write.js';
+import { commitWrites, prepareWrite } from '../write.js';
 
-/** create (http.html#create): the server assigns the id; any id in the body is ignored, as the spec requires. */
-export async function create(request: FhirRequest, deps: PipelineDeps): Promise<FhirResult> {
+/**
+ * create (http.html#create): the server assigns the id; any id in the body is ignored, as the spec requires.
+ * With `If-None-Exist` it is a conditional create (http.html#ccreate): no match creates (201), one
+ * match returns it untouched (200), several are a 412. Conditional creates on the same criteria are
+ * serialized, so two racing clients create exactly one resource.
+ */
+export async function create(request: FhirRequest, deps: InteractionDeps): Promise<FhirResult> {
   const type = request.resourceType!;
   deps.registry.assertSupports(type, 'create');
   const resource = resourceFromBody(request.body, type);
-  const id = newId();
+  if (request.ifNoneExist === undefined) return createNew(request, deps, type, resource);
+  const criteria = parseCriteria(request.ifNoneExist);
+  return withCreateLock(deps, request, conditionalKey(type, criteria), async () => {
+    const matches = await findMatches(deps, request.context, type, criteria, 2);
+    if (matches.length > 1) throw new FhirError('precondition-failed', `If-None-Exist matches more than one ${type}; make the criteria more selective`);
+    const [match] = matches;
+    if (!match) return createNew(request, deps, type, resource);
+    // A transaction resolved this entry before running it; a different answer now means another writer got in between.
+    if (request.id !== undefined && request.id !== match.id) throw new VersionConflictError(type, match.id, 0, match.versionId);
+    return matchedResult(match, await resourceOf(deps, match), request);
+  });
+}
+
+async function createNew(request: FhirRequest, deps: InteractionDeps, type: string, resource: Resource): Promise<FhirResult> {
+  const id = request.id ?? newId();
   const prepared = await prepareWrite(deps, { resourceType: type, id, resource });
-  await deps.store.commit([prepared.op]);
+  await commitWrites(deps, request, [prepared.op]);
   return writeResult(request, 'created', prepared.op.record, prepared.resource, `Created ${type}/${id}`);
 }

@@ -9,6 +9,7 @@ import type { PipelineDeps } from '../pipeline.js';
 import { etagOf } from '../preconditions.js';
 import type { FhirRequest, FhirResult } from '../request.js';
 import { FhirError } from '../errors.js';
+import { atParam, readPageAt } from '../history-at.js';
 
 // Newest first (http.html#history); id and versionId make the order total for keyset paging.
 const INSTANCE_KEYS: SortKey[] = [{ field: 'versionId', direction: -1 }];
@@ -34,14 +35,21 @@ export async function historyType(request: FhirRequest, deps: PipelineDeps): Pro
   return history(request, deps, { resourceType: type }, TYPE_KEYS, `${type}/_history`);
 }
 
+/** The history of every served type (`GET _history`, http.html#history): newest first, deletions included. */
+export async function historySystem(request: FhirRequest, deps: PipelineDeps): Promise<FhirResult> {
+  return history(request, deps, { resourceType: { $in: [...deps.registry.types] } }, TYPE_KEYS, '_history');
+}
+
 async function history(request: FhirRequest, deps: PipelineDeps, scope: Filter, keys: SortKey[], path: string): Promise<FhirResult> {
   const count = pageSize(request.params, deps.paging);
   const since = instantParam(request.params, '_since');
+  const at = atParam(request.params);
   const token = single(request.params, '_cursor');
   const cursor = token === undefined ? undefined : decodeCursor(token, keys.length);
-  const filter = since ? { ...scope, lastUpdated: { $gte: since } } : scope;
-  const page = await readPage(deps.store, 'history', filter, keys, count, cursor);
-  const applied: Record<string, string> = { _count: String(count), ...(since ? { _since: since } : {}) };
+  const bounds = { ...(since ? { $gte: since } : {}), ...(at ? { $lt: at.end } : {}) };
+  const filter = since || at ? { ...scope, lastUpdated: bounds } : scope;
+  const page = at ? await readPageAt(deps.store, filter, keys, count, at, cursor) : await readPage(deps.store, 'history', filter, keys, count, cursor);
+  const applied: Record<string, string> = { _count: String(count), ...(since ? { _since: since } : {}), ...(at ? { _at: single(request.params, '_at')! } : {}) };
   const bundle: Bundle = {
     resourceType: 'Bundle',
     id: newId(),

@@ -1,15 +1,18 @@
-import type { PipelineDeps } from '../pipeline.js';
+import type { InteractionDeps } from '../pipeline.js';
 import type { FhirRequest, FhirResult, Interaction } from '../request.js';
 import { capabilities } from './capabilities.js';
 import { create } from './create.js';
 import { remove } from './delete.js';
-import { historyInstance, historyType } from './history.js';
+import { historyInstance, historySystem, historyType } from './history.js';
 import { read, vread } from './read.js';
+import { batch } from './batch.js';
+import { patch } from './patch.js';
 import { everything, searchCompartment, searchType } from './search.js';
+import { transaction } from './transaction.js';
 import { update } from './update.js';
 import { validate } from './validate.js';
 
-export type InteractionHandler = (request: FhirRequest, deps: PipelineDeps) => Promise<FhirResult>;
+export type InteractionHandler = (request: FhirRequest, deps: InteractionDeps) => Promise<FhirResult>;
 
 /** One generic handler per interaction, parameterized by resource type; no per-type code anywhere. */
 export const INTERACTIONS: Readonly<Record<Interaction, InteractionHandler>> = {
@@ -25,6 +28,10 @@ export const INTERACTIONS: Readonly<Record<Interaction, InteractionHandler>> = {
   'search-type': searchType,
   'search-compartment': searchCompartment,
   everything,
+  patch,
+  'history-system': historySystem,
+  transaction,
+  batch,
 };
 
 /** Type-level operations, by name as it appears after `$` in the URL; the CapabilityStatement lists exactly these. */

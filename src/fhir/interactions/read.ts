@@ -9,7 +9,7 @@ import type { FhirRequest, FhirResult } from '../request.js';
 export async function read(request: FhirRequest, deps: PipelineDeps): Promise<FhirResult> {
   const type = request.resourceType!;
   deps.registry.assertSupports(type, 'read');
-  const record = await loadLive(deps, type, request.id!);
+  const record = await loadLive(deps, type, request.id!, request.unit);
   if (isNotModified(record, request.ifNoneMatch, request.ifModifiedSince)) {
     return { kind: 'not-modified', version: versionOf(record) };
   }

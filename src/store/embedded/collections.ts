@@ -35,6 +35,21 @@ export class Collections {
     }
   }
 
+  /**
+   * Replaces existing versions in place (StorePort.rewrite): the version, and the current record
+   * when it is that version. Versions that do not exist are skipped.
+   */
+  replace(records: readonly StoredRecord[]): void {
+    for (const record of records) {
+      const entry = this.#types.get(record.resourceType)?.get(record.id);
+      const existing = entry?.versions.get(record.versionId);
+      if (!entry || !existing) continue;
+      const replacement = { ...record, lastUpdated: existing.lastUpdated, deleted: existing.deleted };
+      entry.versions.set(record.versionId, replacement);
+      if (entry.current.versionId === record.versionId) entry.current = replacement;
+    }
+  }
+
   /** The current record of a resource, or undefined. */
   current(resourceType: string, id: string): StoredRecord | undefined {
     return this.#types.get(resourceType)?.get(id)?.current;

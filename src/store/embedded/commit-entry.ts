@@ -5,6 +5,13 @@ import { encodeJsonLine } from './line-codec.js';
 export interface CommitEntry {
   line: Buffer;
   records: StoredRecord[];
+  /** A rewrite of existing versions (StorePort.rewrite) rather than new ones. */
+  rewrite?: true;
+}
+
+/** The body of a journal line replacing existing versions in place. */
+export interface RewriteLine {
+  rewrites: StoredRecord[];
 }
 
 /** The body of a journal line: all records of one commit, applied together or not at all. */
@@ -22,30 +29,21 @@ export function toCommitEntry(writes: readonly WriteOp[]): CommitEntry {
   return { line: encodeJsonLine(json), records: (JSON.parse(json) as CommitLine).records };
 }
 
+/** Serializes a rewrite (StorePort.rewrite) as a journal line, like `toCommitEntry`. */
+export function toRewriteEntry(records: readonly StoredRecord[]): CommitEntry {
+  const json = JSON.stringify({ rewrites: [...records] } satisfies RewriteLine);
+  return { line: encodeJsonLine(json), records: (JSON.parse(json) as RewriteLine).rewrites, rewrite: true };
+}
+
+/** True when a decoded journal line has the shape of a rewrite. */
+export function isRewriteLine(value: unknown): value is RewriteLine {
+  return typeof value === 'object' && value !== null && Array.isArray((value as RewriteLine).rewrites);
+}
+
 /** True when a decoded journal line has the shape of a commit. */
 export function isCommitLine(value: unknown): value is CommitLine {
   return typeof value === 'object' && value !== null && Array.isArray((value as CommitLine).records);
 }
 
-/**
- * Rejects malformed writes before anything is checked or stored. These are programming
- * errors in the caller, not conflicts, hence TypeError. versionId must grow, otherwise a
- * write would overwrite an existing history entry.
- */
-export function assertWellFormed(writes: readonly WriteOp[]): void {
-  for (const { record, expectedVersion } of writes) {
-    const where = `${record?.resourceType}/${record?.id}`;
-    if (typeof record?.resourceType !== 'string' || !record.resourceType || typeof record.id !== 'string' || !record.id) {
-      throw new TypeError(`Invalid write ${where}: resourceType and id must be non-empty strings`);
-    }
-    if (!Number.isInteger(expectedVersion) || expectedVersion < 0) {
-      throw new TypeError(`Invalid write ${where}: expectedVersion must be an integer >= 0`);
-    }
-    if (!Number.isInteger(record.versionId) || record.versionId <= expectedVersion) {
-      throw new TypeError(`Invalid write ${where}: versionId must be an integer greater than expectedVersion`);
-    }
-    if (typeof record.lastUpdated !== 'string' || typeof record.deleted !== 'boolean') {
-      throw new TypeError(`Invalid write ${where}: lastUpdated (string) and deleted (boolean) are required`);
-    }
-  }
-}
+/** Shared by every adapter; re-exported here where the embedded store has always found it. */
+export { assertWellFormed } from '../write-checks.js';

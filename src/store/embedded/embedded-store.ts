@@ -68,6 +68,14 @@ export class EmbeddedStore implements StorePort {
     return this.#live().commit(writes);
   }
 
+  async rewrite(records: StoredRecord[]): Promise<void> {
+    return this.#live().rewrite(records);
+  }
+
+  async compact(): Promise<void> {
+    return this.#live().compact();
+  }
+
   /**
    * The open store. After a journal failure it still serves reads (memory holds exactly the
    * durable commits) while commits fail and ping reports false, so the process gets restarted.

@@ -1,7 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import type { Logger } from '../../logger.js';
 import { StoreUnavailableError, type CollectionName, type Filter, type FindOptions, type StoredRecord, type WriteOp } from '../port.js';
-import { assertWellFormed, toCommitEntry, type CommitEntry } from './commit-entry.js';
+import { assertWellFormed, toCommitEntry, toRewriteEntry, type CommitEntry } from './commit-entry.js';
 import type { Collections } from './collections.js';
 import { compact, CompactionFatalError, removeGeneration } from './compaction.js';
 import { fsyncDirectory, journalPath } from './files.js';
@@ -30,6 +30,8 @@ export class OpenStore {
   readonly #reservations: VersionReservations;
   #compactAt: number;
   #failureLogged = false;
+  /** Callers of `compact()` waiting for the next compaction. */
+  readonly #compactRequests: Array<{ resolve: () => void; reject: (err: unknown) => void }> = [];
 
   private constructor(
     private readonly settings: OpenStoreSettings,
@@ -112,6 +114,31 @@ export class OpenStore {
     }
   }
 
+  /**
+   * See StorePort.rewrite: one journal line through the group committer, so it is ordered with
+   * commits exactly as recovery will replay it.
+   */
+  async rewrite(records: StoredRecord[]): Promise<void> {
+    if (!this.healthy) throw this.#unavailable(this.#committer.failure);
+    if (records.length === 0) return;
+    try {
+      await this.#committer.submit(toRewriteEntry(records));
+    } catch (err) {
+      this.#reservations.clear();
+      throw this.#unavailable(err);
+    }
+  }
+
+  /** See StorePort.compact: compacts between batches, as soon as the next (empty) batch is through. */
+  async compact(): Promise<void> {
+    if (!this.healthy) throw this.#unavailable(this.#committer.failure);
+    const done = new Promise<void>((resolve, reject) => this.#compactRequests.push({ resolve, reject }));
+    await this.#committer.submit({ line: Buffer.alloc(0), records: [] }).catch((err) => {
+      throw this.#unavailable(err);
+    });
+    return done;
+  }
+
   /** Waits for submitted commits, then closes the journal and releases the lock. */
   async close(): Promise<void> {
     try {
@@ -125,6 +152,10 @@ export class OpenStore {
   async #flush(batch: CommitEntry[]): Promise<void> {
     await this.journal.append(batch.length === 1 ? batch[0].line : Buffer.concat(batch.map((e) => e.line)));
     for (const entry of batch) {
+      if (entry.rewrite) {
+        this.collections.replace(entry.records);
+        continue;
+      }
       this.collections.apply(entry.records);
       this.#reservations.release(entry.records);
     }
@@ -132,7 +163,22 @@ export class OpenStore {
 
   /** Runs between batches, so the state is still while the snapshot is written. */
   async #compactIfDue(): Promise<void> {
-    if (this.journal.size < this.#compactAt) return;
+    const requests = this.#compactRequests.splice(0);
+    if (requests.length === 0 && this.journal.size < this.#compactAt) return;
+    try {
+      const compacted = await this.#compactNow();
+      for (const r of requests) {
+        if (compacted) r.resolve();
+        else r.reject(new Error('embedded store: compaction failed (see the log)'));
+      }
+    } catch (err) {
+      for (const r of requests) r.reject(err);
+      throw err;
+    }
+  }
+
+  /** Compacts now; false when it failed harmlessly (logged, retried later), a throw when fatal. */
+  async #compactNow(): Promise<boolean> {
     const { dir, logger } = this.settings;
     let snapshotBytes: number;
     try {
@@ -141,7 +187,7 @@ export class OpenStore {
       if (err instanceof CompactionFatalError) throw err;
       logger?.error({ err, dir }, 'embedded store: compaction failed; will retry after more writes');
       this.#compactAt = this.journal.size + this.settings.compactThresholdBytes;
-      return;
+      return false;
     }
     const old = { journal: this.journal, generation: this.generation };
     this.generation++;
@@ -151,6 +197,7 @@ export class OpenStore {
     await old.journal.close().catch((err) => logger?.warn({ err, dir }, 'embedded store: could not close old journal'));
     await removeGeneration(dir, old.generation).catch((err) => logger?.warn({ err, dir }, 'embedded store: could not delete old generation'));
     logger?.info({ dir, generation: this.generation, snapshotBytes }, 'embedded store: compacted');
+    return true;
   }
 
   /**

@@ -64,15 +64,28 @@ function select(collections: Collections, collection: CollectionName, filter: Fi
 }
 
 /**
- * The value of `{field: value}` or `{field: {$eq: value}}`. Callers accept only a scalar of
- * the field's stored type: the stored field is such a scalar, so MongoDB's array-element and
- * type-bracketing rules cannot make a scan find anything the lookup misses.
+ * The value of `{field: value}` or `{field: {$eq: value}}`, also when it is one conjunct of a
+ * top-level `$and` (search filters AND the type with the criteria), since every match must then
+ * satisfy it. Callers accept only a scalar of the field's stored type: the stored field is such a
+ * scalar, so MongoDB's array-element and type-bracketing rules cannot make a scan find anything
+ * the lookup misses.
  */
 function equalityOn(filter: Filter, field: string): unknown {
   const value = filter[field];
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return value;
+  const direct = typeof value !== 'object' || value === null || Array.isArray(value) ? value : eqOperand(value as Record<string, unknown>);
+  if (direct !== undefined) return direct;
+  const conjuncts = filter.$and;
+  if (!Array.isArray(conjuncts)) return undefined;
+  for (const part of conjuncts) {
+    const found = typeof part === 'object' && part !== null ? equalityOn(part as Filter, field) : undefined;
+    if (found !== undefined) return found;
+  }
+  return undefined;
+}
+
+function eqOperand(value: Record<string, unknown>): unknown {
   const keys = Object.keys(value);
-  return keys.length === 1 && keys[0] === '$eq' ? (value as { $eq: unknown }).$eq : undefined;
+  return keys.length === 1 && keys[0] === '$eq' ? value.$eq : undefined;
 }
 
 function asString(value: unknown): string | undefined {

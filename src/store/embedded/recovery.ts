@@ -1,6 +1,6 @@
 import { open, stat, unlink } from 'node:fs/promises';
 import type { Logger } from '../../logger.js';
-import { isCommitLine } from './commit-entry.js';
+import { isCommitLine, isRewriteLine } from './commit-entry.js';
 import { Collections } from './collections.js';
 import { fsyncDirectory, journalPath, listDirectory, snapshotPath } from './files.js';
 import { decodeLine } from './line-codec.js';
@@ -57,9 +57,10 @@ async function replayJournal(path: string, collections: Collections, logger: Log
   let intactAfterBad = 0;
   for await (const line of readLines(path)) {
     const value = line.terminated ? decodeLine(line.bytes) : undefined;
-    const ok = isCommitLine(value);
+    const ok = isCommitLine(value) || isRewriteLine(value);
     if (badAt === undefined && ok) {
-      collections.apply(value.records);
+      if (isRewriteLine(value)) collections.replace(value.rewrites);
+      else collections.apply(value.records);
       replayed++;
       goodEnd = line.end;
     } else if (badAt === undefined) {

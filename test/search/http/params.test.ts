@@ -75,7 +75,8 @@ describe('parameter types and modifiers, against the generated patients', () => 
     ['family:contains=smith', ['p-bob', 'p-comma']],
     ['given=ada', ['p-ada', 'p-love']],
     ['name=augusta', ['p-love']],
-    ['address-city=paris', ['p-ada', 'p-bob']],
+    // Patient.address is encrypted at rest by default (issue 9): exact matches only, through the blind index.
+    ['address-city:exact=Paris', ['p-ada', 'p-bob']],
     // token: code, system|code, :not, :missing, booleans
     ['gender=female', ['p-ada', 'p-love']],
     ['gender:not=female', ['p-bob', 'p-comma', 'p-escape']],

@@ -1,9 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { GENERATED, generated } from './fixtures.js';
-import { BASE_URL, corpusIds, testIndex, useCorpusStore, type Clause } from './support.js';
+import { BASE_URL, corpusIds, testIndex, describeEachStore, type Clause } from './support.js';
 
 const index = testIndex();
-const handle = useCorpusStore(index, GENERATED);
 
 type Row = Record<string, unknown>;
 const ref = (value: unknown): string | undefined => (value as { reference?: string } | undefined)?.reference;
@@ -81,33 +80,35 @@ const GEN: Array<[label: string, type: string, clauses: Clause[], expected: stri
   ['composite:missing', 'Appointment', [['status-actor', 'missing', ['false']]], ['gen-ap-pair']],
 ];
 
-describe('reference searches', () => {
-  it.each(CORPUS)('%s', async (_label, type, clauses, expected) => {
-    expect(await handle.db.ids(type, ...clauses)).toEqual(expected);
-  });
-});
-
-describe('reference, number and quantity searches on generated resources', () => {
-  it.each(GEN)('%s', async (_label, type, clauses, expected) => {
-    expect(generated(await handle.db.ids(type, ...clauses))).toEqual(expected);
+describeEachStore('reference, number and quantity searches', index, GENERATED, (handle) => {
+  describe('reference searches', () => {
+    it.each(CORPUS)('%s', async (_label, type, clauses, expected) => {
+      expect(await handle.db.ids(type, ...clauses)).toEqual(expected);
+    });
   });
 
-  it('quantity:missing counts the official examples too', async () => {
-    const expected = corpusIds('MedicationDispense', (r) => r.quantity === undefined);
-    expect(await handle.db.ids('MedicationDispense', ['quantity', 'missing', ['true']])).toEqual(expected);
-  });
-});
+  describe('reference, number and quantity searches on generated resources', () => {
+    it.each(GEN)('%s', async (_label, type, clauses, expected) => {
+      expect(generated(await handle.db.ids(type, ...clauses))).toEqual(expected);
+    });
 
-describe('compileReferenceIn and referencesOf (for chains and includes)', () => {
-  it('finds records pointing at a set of targets', async () => {
-    const filter = { $and: [{ resourceType: 'Appointment' }, index.compileReferenceIn('Appointment', 'actor', ['Practitioner/f202', 'Location/1'])] };
-    const found = await handle.db.store.find('current', filter);
-    expect(found.map((r) => r.id).sort()).toEqual(corpusIds('Appointment', (r) => actors(r).some((a) => a === 'Practitioner/f202' || a === 'Location/1')));
+    it('quantity:missing counts the official examples too', async () => {
+      const expected = corpusIds('MedicationDispense', (r) => r.quantity === undefined);
+      expect(await handle.db.ids('MedicationDispense', ['quantity', 'missing', ['true']])).toEqual(expected);
+    });
   });
 
-  it('lists the references a stored record holds', async () => {
-    const [record] = await handle.db.store.find('current', { resourceType: 'AuditEvent', id: 'example-disclosure' });
-    expect(index.referencesOf(record, 'patient')).toEqual(['Patient/example']);
-    expect(index.referencesOf(record, 'agent')).toEqual(['Practitioner/example']);
+  describe('compileReferenceIn and referencesOf (for chains and includes)', () => {
+    it('finds records pointing at a set of targets', async () => {
+      const filter = { $and: [{ resourceType: 'Appointment' }, index.compileReferenceIn('Appointment', 'actor', ['Practitioner/f202', 'Location/1'])] };
+      const found = await handle.db.store.find('current', filter);
+      expect(found.map((r) => r.id).sort()).toEqual(corpusIds('Appointment', (r) => actors(r).some((a) => a === 'Practitioner/f202' || a === 'Location/1')));
+    });
+
+    it('lists the references a stored record holds', async () => {
+      const [record] = await handle.db.store.find('current', { resourceType: 'AuditEvent', id: 'example-disclosure' });
+      expect(index.referencesOf(record, 'patient')).toEqual(['Patient/example']);
+      expect(index.referencesOf(record, 'agent')).toEqual(['Practitioner/example']);
+    });
   });
 });

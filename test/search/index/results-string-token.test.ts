@@ -1,9 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { GENERATED, generated, PATIENTS, RXNORM, V2_0203 } from './fixtures.js';
-import { corpusIds, testIndex, useCorpusStore, type Clause } from './support.js';
+import { corpusIds, testIndex, describeEachStore, type Clause } from './support.js';
 
 const index = testIndex();
-const handle = useCorpusStore(index, GENERATED);
 const GENDER = 'http://hl7.org/fhir/administrative-gender';
 
 type Row = Record<string, unknown>;
@@ -83,12 +82,14 @@ const GEN: Array<[label: string, type: string, clauses: Clause[], expected: stri
   ['code:missing=true', 'MedicationRequest', [['code', 'missing', ['true']], ['_id', undefined, ['gen-mr-abs', 'gen-mr-ext']]], ['gen-mr-ext']],
 ];
 
-describe('string and token searches over the official examples and generated resources', () => {
-  it.each(ALL)('%s', async (_label, type, clauses, expected) => {
-    expect(await handle.db.ids(type, ...clauses)).toEqual(expected);
-  });
+describeEachStore('string and token searches', index, GENERATED, (handle) => {
+  describe('string and token searches over the official examples and generated resources', () => {
+    it.each(ALL)('%s', async (_label, type, clauses, expected) => {
+      expect(await handle.db.ids(type, ...clauses)).toEqual(expected);
+    });
 
-  it.each(GEN)('%s', async (_label, type, clauses, expected) => {
-    expect(generated(await handle.db.ids(type, ...clauses))).toEqual(expected);
+    it.each(GEN)('%s', async (_label, type, clauses, expected) => {
+      expect(generated(await handle.db.ids(type, ...clauses))).toEqual(expected);
+    });
   });
 });

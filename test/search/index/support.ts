@@ -3,13 +3,14 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { Resource, SearchParameter } from '@medplum/fhirtypes';
-import { afterAll, beforeAll } from 'vitest';
+import { afterAll, beforeAll, describe } from 'vitest';
 import { r4Definitions } from '../../../src/fhir/definitions.js';
 import { SERVED_TYPES } from '../../../src/fhir/registry.js';
 import { createSearchIndex, type TerminologySource } from '../../../src/search/index/index.js';
 import type { SearchIndex } from '../../../src/search/types.js';
 import { createEmbeddedStore } from '../../../src/store/embedded/index.js';
 import type { Filter, StorePort, StoredRecord } from '../../../src/store/port.js';
+import { describeMongo, dropDatabase, openMongoStore, testDatabase } from '../../support/mongo.js';
 
 export const ROOT_DIR = path.resolve(import.meta.dirname, '../../..');
 export const CORPUS_DIR = path.resolve(ROOT_DIR, '../shared/corpus');
@@ -99,14 +100,28 @@ export interface IndexedStore {
   close(): Promise<void>;
 }
 
-/**
- * Opens an embedded store in a fresh directory and commits the resources as version 1, with
- * `index` from `extract` and `lastUpdated` from `meta.lastUpdated` (or a fixed instant).
- */
-export async function indexedStore(index: SearchIndex, resources: Resource[]): Promise<IndexedStore> {
+/** The store adapters the search suites run on (MongoDB only with MONGODB_URI). */
+export type StoreAdapter = 'embedded' | 'mongodb';
+
+/** An empty store of the adapter, and how to remove it afterwards. */
+async function emptyStore(adapter: StoreAdapter, index: SearchIndex): Promise<{ store: StorePort; remove: () => Promise<void> }> {
+  if (adapter === 'mongodb') {
+    const db = testDatabase('search');
+    const store = await openMongoStore(db, { params: { resourceTypes: SERVED, params: (type) => index.params(type) } });
+    return { store, remove: () => dropDatabase(db) };
+  }
   const dir = await mkdtemp(path.join(os.tmpdir(), 'fhirgate-search-index-'));
   const store = createEmbeddedStore({ dir });
   await store.open();
+  return { store, remove: () => rm(dir, { recursive: true, force: true }) };
+}
+
+/**
+ * Opens an empty store (embedded in a fresh directory by default) and commits the resources as
+ * version 1, with `index` from `extract` and `lastUpdated` from `meta.lastUpdated` (or a fixed instant).
+ */
+export async function indexedStore(index: SearchIndex, resources: Resource[], adapter: StoreAdapter = 'embedded'): Promise<IndexedStore> {
+  const { store, remove } = await emptyStore(adapter, index);
   const records: StoredRecord[] = resources.map((resource) => ({
     resourceType: resource.resourceType,
     id: resource.id as string,
@@ -116,7 +131,10 @@ export async function indexedStore(index: SearchIndex, resources: Resource[]): P
     resource,
     index: index.extract(resource),
   }));
-  await store.commit(records.map((record) => ({ record, expectedVersion: 0 })));
+  // One commit each of at most 200 records: a single transaction stays small on MongoDB.
+  for (let i = 0; i < records.length; i += 200) {
+    await store.commit(records.slice(i, i + 200).map((record) => ({ record, expectedVersion: 0 })));
+  }
   const filter = (type: string, ...clauses: Clause[]): Filter => ({
     $and: [{ resourceType: type }, ...clauses.map(([code, modifier, values]) => index.compile(type, code, modifier, values))],
   });
@@ -129,7 +147,7 @@ export async function indexedStore(index: SearchIndex, resources: Resource[]): P
     },
     async close() {
       await store.close();
-      await rm(dir, { recursive: true, force: true });
+      await remove();
     },
   };
 }
@@ -142,11 +160,11 @@ export function corpusIds(type: string, predicate: (resource: Record<string, unk
     .sort();
 }
 
-/** Every official example of the served types, plus `extra`, loaded once per test file into one store. */
-export function useCorpusStore(index: SearchIndex, extra: Resource[]): { readonly db: IndexedStore } {
+/** Every official example of the served types, plus `extra`, loaded once per test file (or describe block) into one store. */
+export function useCorpusStore(index: SearchIndex, extra: Resource[], adapter: StoreAdapter = 'embedded'): { readonly db: IndexedStore } {
   let db: IndexedStore | undefined;
   beforeAll(async () => {
-    db = await indexedStore(index, [...SERVED.flatMap(corpusExamples), ...extra]);
+    db = await indexedStore(index, [...SERVED.flatMap(corpusExamples), ...extra], adapter);
   });
   afterAll(async () => {
     await db?.close();
@@ -157,4 +175,14 @@ export function useCorpusStore(index: SearchIndex, extra: Resource[]): { readonl
       return db;
     },
   };
+}
+
+/**
+ * Runs a search suite on every store adapter: the query documents the index emits must select
+ * the same resources in the embedded store and in MongoDB. The MongoDB run needs MONGODB_URI and
+ * is reported as skipped without it.
+ */
+export function describeEachStore(title: string, index: SearchIndex, extra: Resource[], body: (handle: { readonly db: IndexedStore }) => void): void {
+  describe(`${title} [embedded]`, () => body(useCorpusStore(index, extra, 'embedded')));
+  describeMongo(`${title} [mongodb]`, () => body(useCorpusStore(index, extra, 'mongodb')));
 }

@@ -1,0 +1,40 @@
+# syntax=docker/dockerfile:1
+# FhirGate image: compiled with the dev toolchain, run on a slim Node 20 image as the unprivileged
+# `node` user with production dependencies only. Used by docker-compose.yml (README, "Run with MongoDB").
+
+# 1. Compile TypeScript to dist/.
+FROM node:20-bookworm-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY src ./src
+RUN npm run build
+
+# 2. Production dependencies only (no tsc, vitest, tsx in the final image).
+FROM node:20-bookworm-slim AS deps
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+
+# 3. Runtime.
+FROM node:20-bookworm-slim
+ENV NODE_ENV=production \
+    PORT=8080 \
+    DATA_DIR=/app/data
+WORKDIR /app
+COPY --from=deps /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
+COPY package.json ./
+COPY profiles ./profiles
+COPY terminology ./terminology
+# DATA_DIR holds the embedded store (when MONGODB_URI is unset), the embedded authorization
+# server's keys and the encryption key ring: the only place the process writes to.
+RUN mkdir -p /app/data && chown node:node /app/data
+USER node
+VOLUME ["/app/data"]
+EXPOSE 8080
+# Healthy = ready: the store answers (GET /readyz is 503 while MongoDB is unreachable).
+HEALTHCHECK --interval=10s --timeout=3s --start-period=60s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 8080) + '/readyz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+CMD ["node", "dist/main.js"]

@@ -1,0 +1,96 @@
+import net from 'node:net';
+import { freePort } from '../../test/support/server.js';
+import type { Scenario, ScenarioContext } from '../lib/scenario.js';
+import { fixed, markdownTable } from '../lib/table.js';
+
+const CONNECTIONS = [1, 8];
+const PATIENTS = 200;
+
+/** The two measured message shapes; every message has its own MSH-10, patients rotate over a pool. */
+const MESSAGES: Record<string, (id: string, n: number) => string> = {
+  'ADT^A01': (id, n) =>
+    [`MSH|^~\\&|BENCH|BENCHFAC|FHIRGATE|HOSP|20240101120000||ADT^A01^ADT_A01|${id}|P|2.5.1`, 'EVN|A01|20240101120000',
+     `PID|1||BENCH-${n % PATIENTS}^^^BENCHFAC^MR||Bench${n}^Ada||19800101|F|||1 Main St^^Springfield^IL^62701||^PRN^PH^^^217^5550100`,
+     'PV1|1|I|||||1234^Attending^Alice^^^^^^BENCHFAC'].join('\r') + '\r',
+  'RDE^O11': (id, n) =>
+    [`MSH|^~\\&|BENCH|BENCHFAC|FHIRGATE|HOSP|20240101120000||RDE^O11^RDE_O11|${id}|P|2.5.1`,
+     `PID|1||BENCH-${n % PATIENTS}^^^BENCHFAC^MR||Bench^Ada||19800101|F`,
+     `ORC|NW|ORD-${id}^BENCHFAC|||||||20240101120000|||1234^Prescriber^Pat^^^^^^BENCHFAC`,
+     'RXE|^BID^^20240101|00047040230^Ampicillin 250 mg caps^NDC|250||mg^mg^UCUM|||||20|caps|2', 'RXR|PO^Oral^HL70162'].join('\r') + '\r',
+};
+
+/** One sender: sends, waits for the ACK, sends the next, until `until`. Returns latencies in ms. */
+async function sender(port: number, type: string, tag: string, until: number): Promise<{ latencies: number[]; failures: number }> {
+  const socket = net.connect(port, '127.0.0.1');
+  await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
+  let buffer = Buffer.alloc(0);
+  let waiting: ((ack: string) => void) | undefined;
+  socket.on('data', (d) => {
+    buffer = Buffer.concat([buffer, d]);
+    const end = buffer.indexOf(0x1c);
+    if (end >= 0) {
+      const ack = buffer.subarray(1, end).toString();
+      buffer = buffer.subarray(end + 2);
+      waiting?.(ack);
+    }
+  });
+  const latencies: number[] = [];
+  let failures = 0;
+  for (let n = 0; Date.now() < until; n++) {
+    const started = performance.now();
+    const ack = await new Promise<string>((resolve) => {
+      waiting = resolve;
+      socket.write(Buffer.concat([Buffer.from([0x0b]), Buffer.from(MESSAGES[type](`${tag}-${n}`, n)), Buffer.from([0x1c, 0x0d])]));
+    });
+    latencies.push(performance.now() - started);
+    if (!ack.includes('MSA|AA|')) failures++;
+  }
+  socket.destroy();
+  return { latencies, failures };
+}
+
+async function cell(port: number, type: string, connections: number, seconds: number, tag: string) {
+  const until = Date.now() + seconds * 1000;
+  const results = await Promise.all(Array.from({ length: connections }, (_, i) => sender(port, type, `${tag}-${i}`, until)));
+  const latencies = results.flatMap((r) => r.latencies).sort((a, b) => a - b);
+  const q = (p: number): number => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))];
+  return { rate: latencies.length / seconds, p50: q(0.5), p99: q(0.99), failures: results.reduce((s, r) => s + r.failures, 0), count: latencies.length };
+}
+
+export const hl7v2: Scenario = {
+  name: 'hl7v2',
+  description: 'ADT^A01 and RDE^O11 over MLLP, each acknowledged (AA) before the next on its connection, at 1 and 8 connections',
+  async run(context: ScenarioContext) {
+    const { settings, processes, log } = context;
+    const port = await freePort();
+    const dataDir = await processes.tempDir('fhirgate-bench-hl7-');
+    await processes.start({
+      name: 'FhirGate',
+      args: ['--import', 'tsx', 'src/main.ts'],
+      env: { DATA_DIR: dataDir, LOG_LEVEL: 'warn', HL7_MLLP_PORT: String(port) },
+      envForPort: (p) => ({ PUBLIC_URL: `http://127.0.0.1:${p}` }),
+      readyPath: '/readyz',
+    });
+    const rows: string[][] = [];
+    for (const type of Object.keys(MESSAGES)) {
+      log(`${type}: warm-up`);
+      await cell(port, type, 8, settings.warmupSeconds, `warm-${type}`);
+      for (const connections of CONNECTIONS) {
+        log(`${type}: ${connections} connection(s)`);
+        const r = await cell(port, type, connections, settings.seconds, `${type}-${connections}`);
+        rows.push([type, String(connections), fixed(r.rate, 0), fixed(r.p50, 1), fixed(r.p99, 1), String(r.failures)]);
+      }
+    }
+    return {
+      title: 'HL7 v2 over MLLP: messages per second with ACK',
+      body: [
+        markdownTable(
+          [{ header: 'message' }, { header: 'connections', align: 'right' }, { header: 'messages/s', align: 'right' }, { header: 'p50 ms', align: 'right' }, { header: 'p99 ms', align: 'right' }, { header: 'not AA', align: 'right' }],
+          rows,
+        ),
+        '',
+        `Each message is parsed, archived (fsync), mapped to a transaction (Patient + Practitioner for ADT^A01; Patient + Practitioner + MedicationRequest for RDE^O11), run through the pipeline (validation, authorization, audit) into the embedded store (fsync), and acknowledged; a sender waits for each ACK (original mode). Patients rotate over ${PATIENTS} identifiers, so most messages update an existing Patient.`,
+      ].join('\n'),
+    };
+  },
+};

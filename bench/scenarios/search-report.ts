@@ -1,0 +1,157 @@
+import os from 'node:os';
+import { PATIENTS_PER_PRACTITIONER } from '../lib/generate.js';
+import type { Measurement } from '../lib/load.js';
+import type { Service } from '../lib/processes.js';
+import { fixed, markdownTable } from '../lib/table.js';
+import type { LoadResult } from './search-load.js';
+import { APPOINTMENTS_FROM, type SearchQuery } from './search-queries.js';
+import { WALK_PAGE_SIZE, type WalkResult } from './search-walk.js';
+
+/** What one query measured at one size. */
+export interface QueryCell {
+  query: SearchQuery;
+  /** Mean `total` over the query's targets. */
+  matches: number;
+  /** Mean `_include`d resources on the first page. */
+  included: number;
+  measurement: Measurement;
+  /** Seconds measured (longer than the setting when the query is slow). */
+  seconds: number;
+}
+
+/** Everything measured at one data size. */
+export interface SizeRun {
+  patients: number;
+  load: LoadResult;
+  cells: QueryCell[];
+  walk: WalkResult;
+  /** The 1-minute load average before loading and after measuring: the machine may be shared. */
+  loadAverage: [before: number, after: number];
+}
+
+/** How the scenario measured, for the notes. */
+export interface SearchSettings {
+  connections: number;
+  minRequestsPerConnection: number;
+  walkResults: number;
+}
+
+/** The Markdown body of the search report: queries, paged walk, loading, then what was measured. */
+export function renderSearchReport(runs: SizeRun[], service: Service, settings: SearchSettings): string {
+  return [queryTable(runs), '', walkTable(runs), '', loadTable(runs), '', notes(runs, service, settings)].join('\n');
+}
+
+/** 10000 → `10k`. */
+export function sizeLabel(patients: number): string {
+  if (patients % 1_000_000 === 0) return `${patients / 1_000_000}M`;
+  return patients % 1_000 === 0 ? `${patients / 1_000}k` : String(patients);
+}
+
+/** A query shape as inline code; a `|` ends a table cell even inside a code span (GFM) unless escaped. */
+const code = (shape: string): string => `\`${shape.replaceAll('|', '\\|')}\``;
+
+const right = (header: string) => ({ header, align: 'right' as const });
+
+/** Last figure over first: how much a figure grew from the smallest to the largest size. */
+function growth(first: number, last: number): string {
+  return `${fixed(last / first, 2)}×`;
+}
+
+function queryTable(runs: SizeRun[]): string {
+  const labels = runs.map((r) => sizeLabel(r.patients));
+  const ratio = runs.length > 1 ? `${labels[labels.length - 1]}/${labels[0]}` : undefined;
+  const figure = (name: string, value: (m: Measurement) => number) => ({
+    columns: [...labels.map((l) => right(`${name} ${l}`)), ...(ratio ? [right(`${name} ${ratio}`)] : [])],
+    cells: (i: number) => {
+      const values = runs.map((r) => value(r.cells[i].measurement));
+      return [...values.map((v) => fixed(v, 1)), ...(ratio ? [growth(values[0], values[values.length - 1])] : [])];
+    },
+  });
+  const figures = [figure('req/s', (m) => m.requestsPerSecond), figure('p50 ms', (m) => m.p50), figure('p99 ms', (m) => m.p99)];
+  const matches = (cell: QueryCell): string => (cell.included > 0 ? `${fixed(cell.matches, 1)} (+${fixed(cell.included, 1)})` : fixed(cell.matches, 1));
+  const rows = runs[0].cells.map((cell, i) => [
+    code(cell.query.shape),
+    ...runs.map((r) => matches(r.cells[i])),
+    ...figures.flatMap((f) => f.cells(i)),
+  ]);
+  return markdownTable([{ header: 'Query' }, ...labels.map((l) => right(`matches ${l}`)), ...figures.flatMap((f) => f.columns)], rows);
+}
+
+function walkTable(runs: SizeRun[]): string {
+  const rows = runs.map((r) => {
+    const w = r.walk;
+    return [sizeLabel(r.patients), String(w.results), String(w.pages), fixed(w.seconds, 1), fixed(w.pages / w.seconds, 1), fixed(w.p50, 1), fixed(w.p99, 1), fixed(w.firstPageMs, 1), fixed(w.lastPageMs, 1)];
+  });
+  if (runs.length > 1) {
+    const [a, b] = [runs[0].walk, runs[runs.length - 1].walk];
+    rows.push([`${sizeLabel(runs[runs.length - 1].patients)}/${sizeLabel(runs[0].patients)}`, '', '', growth(a.seconds, b.seconds), growth(a.pages / a.seconds, b.pages / b.seconds), growth(a.p50, b.p50), growth(a.p99, b.p99), growth(a.firstPageMs, b.firstPageMs), growth(a.lastPageMs, b.lastPageMs)]);
+  }
+  return [
+    `### Paged walk: \`${runs[0].walk.start}\`, following \`next\``,
+    '',
+    markdownTable(
+      [{ header: 'Patients' }, right('results'), right('pages'), right('seconds'), right('pages/s'), right('p50 ms/page'), right('p99 ms/page'), right('first page ms'), right('last page ms')],
+      rows,
+    ),
+  ].join('\n');
+}
+
+function loadTable(runs: SizeRun[]): string {
+  const types = ['Patient', 'Practitioner', 'MedicationRequest', 'MedicationDispense', 'Appointment'];
+  const rows = runs.map((r, i) => [
+    `${i === 0 ? 0 : sizeLabel(runs[i - 1].patients)} → ${sizeLabel(r.patients)}`,
+    ...types.map((t) => String(r.load.byType[t] ?? 0)),
+    String(r.load.resources),
+    fixed(r.load.seconds, 0),
+    fixed(r.load.resources / r.load.seconds, 0),
+  ]);
+  const retries = runs.reduce((sum, r) => sum + r.load.retries, 0);
+  return [
+    `### Loading, through the HTTP API: ${runs[0].load.method}`,
+    '',
+    markdownTable([{ header: 'Patients' }, ...types.map(right), right('resources'), right('seconds'), right('resources/s')], rows),
+    ...(retries > 0 ? ['', `${retries} write(s) were sent again after a network error (a reset connection); the writes are idempotent PUTs.`] : []),
+  ].join('\n');
+}
+
+/** How long the cells were and how many requests the thinnest one holds (its p99 is then nearly its maximum). */
+function cellNote(runs: SizeRun[], settings: SearchSettings): string {
+  const cells = runs.flatMap((r) => r.cells.map((cell) => ({ cell, patients: r.patients })));
+  const thinnest = cells.reduce((a, b) => (b.cell.measurement.requests < a.cell.measurement.requests ? b : a));
+  const longest = Math.max(...cells.map((c) => c.cell.seconds));
+  const lengthened = longest > Math.min(...cells.map((c) => c.cell.seconds)) ? `, lengthened up to ${longest} s for slow queries so that each connection completes about ${settings.minRequestsPerConnection} requests (with a request timeout to match)` : '';
+  return `- Cells: ${Math.min(...cells.map((c) => c.cell.seconds))} s${lengthened}. The thinnest cell (${code(thinnest.cell.query.shape)} at ${sizeLabel(thinnest.patients)}) completed ${thinnest.cell.measurement.requests} requests.`;
+}
+
+function notes(runs: SizeRun[], service: Service, settings: SearchSettings): string {
+  const lines = [
+    '## What was measured',
+    '',
+    `- One FhirGate (\`node --import tsx src/main.ts\`, embedded store in a fresh temp \`DATA_DIR\`, \`LOG_LEVEL=warn\`), loaded with the seeded data set of \`bench/lib/generate.ts\` up to each size in turn: ${runs.map((r) => r.patients).join(', ')} patients, one Practitioner per ${PATIENTS_PER_PRACTITIONER} patients, about one MedicationRequest, MedicationDispense and Appointment per patient.`,
+    `- Each query: ${settings.connections} keep-alive connections (autocannon), rotating through up to 16 targets spread over the data set (family names, MRNs, patients with an active prescription, practitioners); default \`_count\` (20), \`_total\` accurate (the default), \`Prefer: handling=strict\`. Every request carries a \`system/*.*\` Bearer token signed by the embedded authorization server's key, verified by the server as any other.`,
+    `- **matches**: the mean \`total\` over the targets; \`(+n)\`: the mean number of \`_include\`d resources on the first page. Appointments are counted from ${APPOINTMENTS_FROM} on (about half of them).`,
+    `- Paged walk: one client reading ${WALK_PAGE_SIZE} patients per page by following the \`next\` links (keyset cursors), ${Math.min(settings.walkResults, runs[0].patients)} results at the smallest size and up to ${settings.walkResults} at the others.`,
+    `- Latency is measured at the client, so it includes queueing: with the server saturated, p50 is about ${settings.connections} × the time of one search and req/s about 1 / that time.`,
+    cellNote(runs, settings),
+    `- 1-minute load average (before loading → after measuring): ${runs.map((r) => `${sizeLabel(r.patients)}: ${fixed(r.loadAverage[0], 1)} → ${fixed(r.loadAverage[1], 1)}`).join('; ')}, on ${os.cpus().length} cores. Above the core count, other processes shared the machine and the absolute figures are pessimistic.`,
+  ];
+  if (runs.length > 1) {
+    const factor = runs[runs.length - 1].patients / runs[0].patients;
+    // Server time per search is 1 / req/s at saturation, whatever the connection count.
+    const linear = runs[0].cells
+      .map((cell, i) => ({ shape: cell.query.shape, grew: cell.measurement.requestsPerSecond / runs[runs.length - 1].cells[i].measurement.requestsPerSecond }))
+      .filter((q) => q.grew >= factor / 2);
+    lines.push(`- **Growth columns** divide the figure at ${sizeLabel(runs[runs.length - 1].patients)} by the one at ${sizeLabel(runs[0].patients)} patients (${factor}× the data). A search whose time grows by about ${factor}× (req/s falling to 1/${factor}) costs time in proportion to the data, not to its result.`);
+    if (linear.length > 0) {
+      lines.push(
+        `- **Scales with the data set** (time per search, 1 / req/s, grew by at least ${factor / 2}×): ${linear.map((q) => `${code(q.shape)} (${fixed(q.grew, 1)}×)`).join(', ')}. ` +
+          'Likely cause, as of this benchmark\'s writing: the embedded store has no secondary indexes and answers a search filter by testing current records one by one with mingo (`src/store/embedded/query.ts`, where only a top-level `resourceType`/`id` equality is a lookup; a search filter nests `resourceType` in `$and`, so every record of every type is tested), sorts all matches to take one page, and `_total=accurate` runs the same scan again for the count.',
+      );
+    }
+  }
+  if (os.cpus().length <= 4) {
+    lines.push(`- This machine has ${os.cpus().length} cores, shared by the load generator and the server.`);
+  }
+  if (service.outputLines() > 0) lines.push(`- FhirGate wrote ${service.outputLines()} lines at level warn during the run (e.g. a dependency's start-up notice).`);
+  return lines.join('\n');
+}

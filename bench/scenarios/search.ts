@@ -1,0 +1,140 @@
+import os from 'node:os';
+import type autocannon from 'autocannon';
+import { embeddedIssuer, mintToken } from '../../test/support/tokens.js';
+import { DEFAULT_SEED } from '../lib/generate.js';
+import { measure } from '../lib/load.js';
+import type { ProcessGroup, Service } from '../lib/processes.js';
+import type { Scenario, ScenarioContext } from '../lib/scenario.js';
+import { fixed } from '../lib/table.js';
+import { loadPatients, type FhirApi } from './search-load.js';
+import { searchQueries, type SearchQuery } from './search-queries.js';
+import { renderSearchReport, sizeLabel, type QueryCell, type SizeRun } from './search-report.js';
+import { pagedWalk } from './search-walk.js';
+
+/**
+ * Connections per measurement. A search is CPU work on one event loop, so once the server is
+ * saturated more connections only queue: p50 is about connections × the time of one search. 4 keep
+ * the server busy without making 100k-patient latencies mostly queue.
+ */
+const CONNECTIONS = 4;
+/** Each connection completes at least this many requests per cell: a cell is lengthened for slow queries. */
+const MIN_REQUESTS_PER_CONNECTION = 3;
+const WALK_RESULTS = 10_000;
+const DEFAULT_SIZES = [10_000, 100_000];
+const QUICK_SIZES = [1_000, 5_000];
+// Lets the store finish what a cell queued before the next cell starts.
+const SETTLE_MS = 500;
+
+export const search: Scenario = {
+  name: 'search',
+  description: 'searches of issue 3 (family, identifier, active prescriptions, appointments, _include, a paged walk) at growing data sizes',
+  async run(context) {
+    const { settings, processes, log } = context;
+    const sizes = readSizes(process.env.BENCH_SEARCH_SIZES, settings.quick);
+    log(`sizes: ${sizes.join(', ')} patients; starting FhirGate`);
+    const { service, api } = await startFhirGate(processes);
+    const runs: SizeRun[] = [];
+    let loaded = 0;
+    for (const patients of sizes) {
+      const loadBefore = os.loadavg()[0];
+      const load = await guarded(service, () => loadPatients(api, DEFAULT_SEED, loaded, patients, log));
+      loaded = patients;
+      log(`${patients} patients: loaded ${load.resources} resources in ${fixed(load.seconds, 0)} s`);
+      const cells: QueryCell[] = [];
+      for (const query of searchQueries(DEFAULT_SEED, patients)) cells.push(await guarded(service, () => measureQuery(context, service, api, query, patients)));
+      const walk = await guarded(service, () => pagedWalk(api, Math.min(WALK_RESULTS, patients)));
+      log(`${patients} patients: paged walk over ${walk.results} results in ${fixed(walk.seconds, 1)} s (${fixed(walk.pages / walk.seconds, 1)} pages/s)`);
+      runs.push({ patients, load, cells, walk, loadAverage: [loadBefore, os.loadavg()[0]] });
+    }
+    return {
+      title: `Search at ${sizes.map(sizeLabel).join(' and ')} patients`,
+      body: renderSearchReport(runs, service, { connections: CONNECTIONS, minRequestsPerConnection: MIN_REQUESTS_PER_CONNECTION, walkResults: WALK_RESULTS }),
+    };
+  },
+};
+
+/** `BENCH_SEARCH_SIZES=10000,100000`: patient counts, loaded one after the other into the same server. */
+function readSizes(raw: string | undefined, quick: boolean): number[] {
+  if (raw === undefined || raw.trim() === '') return quick ? QUICK_SIZES : DEFAULT_SIZES;
+  const sizes = raw.split(',').map((s) => Number(s.trim()));
+  if (sizes.some((n) => !Number.isInteger(n) || n < 100 || n > 10_000_000)) {
+    throw new Error(`BENCH_SEARCH_SIZES must be patient counts between 100 and 10000000, separated by commas, got '${raw}'`);
+  }
+  return [...new Set(sizes)].sort((a, b) => a - b);
+}
+
+async function startFhirGate(processes: ProcessGroup): Promise<{ service: Service; api: FhirApi }> {
+  const dataDir = await processes.tempDir('fhirgate-bench-search-');
+  const service = await processes.start({
+    name: 'FhirGate',
+    args: ['--import', 'tsx', 'src/main.ts'],
+    env: { DATA_DIR: dataDir, LOG_LEVEL: 'warn' },
+    envForPort: (port) => ({ PUBLIC_URL: `http://127.0.0.1:${port}` }),
+    readyPath: '/readyz',
+  });
+  // A backend-service token (system/*.*) signed with the embedded authorization server's key, as the
+  // tests mint theirs: the benchmark goes through the real verification on every request.
+  const token = await mintToken(embeddedIssuer(dataDir, service.origin), { clientId: 'bench-search', expiresIn: 24 * 3600 });
+  return { service, api: { origin: service.origin, authorization: `Bearer ${token}` } };
+}
+
+/** Runs a step; if it fails because the server died, says so rather than "fetch failed". */
+async function guarded<T>(service: Service, step: () => Promise<T>): Promise<T> {
+  try {
+    return await step();
+  } catch (err) {
+    service.assertAlive();
+    throw err;
+  }
+}
+
+function searchHeaders(api: FhirApi): Record<string, string> {
+  // Strict handling: a parameter the server cannot apply is a 400, which fails the run, instead of a fast wrong answer.
+  return { Accept: 'application/fhir+json', Authorization: api.authorization, Prefer: 'handling=strict' };
+}
+
+async function measureQuery(context: ScenarioContext, service: Service, api: FhirApi, query: SearchQuery, patients: number): Promise<QueryCell> {
+  const { matches, included, slowestMs } = await preflight(api, query);
+  const request = (): autocannon.Request => {
+    let next = 0;
+    return {
+      method: 'GET',
+      path: query.paths[0],
+      headers: searchHeaders(api),
+      // autocannon hands setupRequest a fresh copy per request, so mutating it is safe.
+      setupRequest: (r) => Object.assign(r, { path: query.paths[next++ % query.paths.length] }),
+    };
+  };
+  const label = `${query.name} @${sizeLabel(patients)}`;
+  const { settings } = context;
+  // A slow search (seconds, on a busy machine at 100k) queues behind the others: the cell is made
+  // long enough for every connection to finish a few, and the request timeout generous enough.
+  const seconds = Math.max(settings.seconds, Math.ceil((CONNECTIONS * MIN_REQUESTS_PER_CONNECTION * slowestMs) / 1000));
+  const warmup = Math.max(settings.warmupSeconds, Math.ceil((CONNECTIONS * slowestMs) / 1000));
+  const timeoutSeconds = Math.max(10, Math.ceil((3 * CONNECTIONS * slowestMs) / 1000));
+  const cell = { origin: service.origin, connections: CONNECTIONS, timeoutSeconds };
+  await measure({ ...cell, seconds: warmup, request: request(), label: `warm-up ${label}` });
+  const measurement = await measure({ ...cell, seconds, request: request(), label });
+  service.assertAlive();
+  context.log(`${label}: ${fixed(measurement.requestsPerSecond, 1)} req/s, p50 ${fixed(measurement.p50, 1)} ms, p99 ${fixed(measurement.p99, 1)} ms, ${fixed(matches, 1)} matches, ${seconds} s`);
+  await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
+  return { query, matches, included, measurement, seconds };
+}
+
+/** Runs every target once: checks it answers 200, counts its matches (`total`) and included entries, times it. */
+async function preflight(api: FhirApi, query: SearchQuery): Promise<{ matches: number; included: number; slowestMs: number }> {
+  let matches = 0;
+  let included = 0;
+  let slowestMs = 0;
+  for (const path of query.paths) {
+    const started = performance.now();
+    const res = await fetch(api.origin + path, { headers: searchHeaders(api) });
+    const text = await res.text();
+    slowestMs = Math.max(slowestMs, performance.now() - started);
+    if (res.status !== 200) throw new Error(`preflight: GET ${path} answered ${res.status}: ${text.slice(0, 2_000)}`);
+    const bundle = JSON.parse(text) as { total?: number; entry?: Array<{ search?: { mode?: string } }> };
+    matches += bundle.total ?? Number.NaN;
+    included += (bundle.entry ?? []).filter((e) => e.search?.mode === 'include').length;
+  }
+  return { matches: matches / query.paths.length, included: included / query.paths.length, slowestMs };
+}

@@ -1,0 +1,59 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { JSONWebKeySet } from 'jose';
+import type { TokenVerifier } from '../bearer.js';
+import type { AccountStore } from './accounts.js';
+import { adminApi } from './admin-api.js';
+import type { ClientStore } from './clients.js';
+import { interactionRoutes } from './interactions.js';
+import type { LaunchContexts } from './launch-context.js';
+import { createOidcAdapter } from './oidc-adapter.js';
+import { createProvider } from './provider.js';
+import { embeddedSmartConfiguration } from './smart-configuration.js';
+
+export interface AuthServerDeps {
+  issuer: string;
+  fhirBaseUrl: string;
+  dir: string;
+  signingKeys: JSONWebKeySet;
+  cookieKeys: string[];
+  accounts: AccountStore;
+  clients: ClientStore;
+  launches: LaunchContexts;
+  verify: TokenVerifier;
+  listPatients(): Promise<Array<{ id: string; label: string }>>;
+}
+
+export interface AuthServer {
+  /** Path the server is mounted at (the issuer's path, `/auth`). */
+  mountPath: string;
+  /** Node request handler; expects `req.url` below the mount path and `req.originalUrl` the full one. */
+  handle(req: IncomingMessage, res: ServerResponse): void;
+  smartConfiguration(): Record<string, unknown>;
+  /** Writes pending session state to disk. */
+  close(): void;
+}
+
+/**
+ * FhirGate's embedded SMART authorization server: oidc-provider (OpenID certified) configured for
+ * SMART App Launch and Backend Services, with FhirGate's accounts, clients, login pages and admin API.
+ */
+export function createAuthServer(deps: AuthServerDeps): AuthServer {
+  const mountPath = new URL(deps.issuer).pathname.replace(/\/$/, '');
+  const adapter = createOidcAdapter(deps.dir, deps.clients);
+  const provider = createProvider({ ...deps, adapter: adapter.factory });
+  provider.use(interactionRoutes({ provider, mountPath, accounts: deps.accounts, launches: deps.launches, listPatients: deps.listPatients }));
+  provider.use(adminApi(deps));
+  const origin = new URL(deps.issuer).origin;
+  const url = (name: string): string => `${origin}${provider.pathFor(name)}`;
+  const handler = provider.callback();
+  return {
+    mountPath,
+    handle: (req, res) => void handler(req, res),
+    smartConfiguration: () =>
+      embeddedSmartConfiguration(
+        { issuer: deps.issuer, authorization: url('authorization'), token: url('token'), jwks: url('jwks'), introspection: url('introspection'), revocation: url('revocation'), userinfo: url('userinfo') },
+        `${deps.issuer}/admin/clients`,
+      ),
+    close: () => adapter.flush(),
+  };
+}

@@ -1,0 +1,81 @@
+/**
+ * `npm run migrate -- --from embedded --to mongo` (or `--from mongo --to embedded`): copies every
+ * resource with its whole history between the embedded store (DATA_DIR) and MongoDB (MONGODB_URI,
+ * MONGODB_DB), with a progress bar and a final count check (issue 5). Safe to run again: it copies
+ * only what the target lacks. Stop the server using the embedded store first (its directory is
+ * locked while open). Exit code 0 when the stores match, 1 when they do not, 2 on a usage error.
+ */
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ConfigError, loadConfig } from '../config.js';
+import { r4Definitions } from '../fhir/definitions.js';
+import { createRegistry } from '../fhir/registry.js';
+import { createLogger } from '../logger.js';
+import { createSearchIndex } from '../search/index/index.js';
+import { createStore, type StoreKind } from '../store/create-store.js';
+import type { StorePort } from '../store/port.js';
+import { migrateStore, parseMigrateArgs, UsageError, type MigrationReport } from './migrate.js';
+import { createProgressBar } from './progress-bar.js';
+
+const rootDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const USAGE = 'Usage: npm run migrate -- --from embedded|mongo --to embedded|mongo';
+
+/** Waits for a store to become ready (MongoDB connects in the background), or fails with a clear message. */
+async function ready(store: StorePort, kind: StoreKind, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await store.ping())) {
+    if (Date.now() > deadline) throw new Error(`The ${kind} store is not reachable (see the log above)`);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
+
+function summary(report: MigrationReport): string {
+  const { source, target } = report.counts;
+  const lines = [
+    `Resources: ${report.resources}; copied ${report.copiedVersions} versions of ${report.copiedResources}, ${report.upToDate} already up to date.`,
+    `Count check: source ${source.current} resources / ${source.history} versions, target ${target.current} / ${target.history}: ${report.countsMatch ? 'match' : 'MISMATCH'}.`,
+    ...report.conflicts.map((c) => `Not copied: ${c}`),
+  ];
+  return lines.join('\n');
+}
+
+async function main(args: string[]): Promise<number> {
+  if (args.includes('--help')) {
+    process.stderr.write(`${USAGE}\n`);
+    return 0;
+  }
+  const { from, to } = parseMigrateArgs(args.filter((a) => a !== '--'));
+  const config = loadConfig(process.env, rootDir);
+  if (!config.mongodbUri) throw new ConfigError('MONGODB_URI must be set: it names the MongoDB side of the copy');
+  const logger = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel, process.stderr);
+  const definitions = r4Definitions();
+  const types = createRegistry(definitions).types;
+  const searchIndex = createSearchIndex({ definitions, resourceTypes: types });
+  const params = { resourceTypes: types, params: (type: string) => searchIndex.params(type) };
+  const source = createStore(config, logger, params, from);
+  const target = createStore(config, logger, params, to);
+  try {
+    const waitMs = config.mongodb.serverSelectionTimeoutMs + config.mongodb.connectTimeoutMs;
+    for (const [store, kind] of [[source, from], [target, to]] as const) {
+      await store.open();
+      await ready(store, kind, waitMs);
+    }
+    process.stderr.write(`Copying ${from} → ${to} (MongoDB database ${config.mongodb.db}, DATA_DIR ${config.dataDir})\n`);
+    const bar = createProgressBar(process.stderr);
+    const report = await migrateStore(source, target, { onProgress: (done, total) => bar.update(done, total, 'resources ') });
+    bar.finish(summary(report));
+    return report.countsMatch && report.conflicts.length === 0 ? 0 : 1;
+  } finally {
+    await source.close();
+    await target.close();
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    const usage = err instanceof UsageError;
+    process.stderr.write(`migrate: ${err instanceof Error ? err.message : String(err)}\n${usage ? `${USAGE}\n` : ''}`);
+    process.exit(usage || err instanceof ConfigError ? 2 : 1);
+  },
+);

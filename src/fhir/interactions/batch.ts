@@ -1,0 +1,39 @@
+import type { BundleEntry } from '@medplum/fhirtypes';
+import { entryError, isProblem, parseBundle, planEntries, type EntryPlan, type EntryProblem } from '../bundles/entries.js';
+import { processingOrder } from '../bundles/order.js';
+import { applyConditionalReferences, conditionalReferences, resolveConditionalReferences, type IdentityMap } from '../bundles/references.js';
+import { errorEntry, responseBundle, successEntry } from '../bundles/response.js';
+import { FhirError } from '../errors.js';
+import type { InteractionDeps } from '../pipeline.js';
+import type { FhirRequest, FhirResult } from '../request.js';
+
+/**
+ * batch (http.html#transaction): every entry is an independent request through the pipeline,
+ * committed on its own, answered with its own status (and OperationOutcome when it failed) in a
+ * `batch-response`. Entries may not depend on each other, so `urn:uuid:` references are not
+ * rewritten; conditional references are resolved per entry. Entries run one after another, in
+ * the transaction processing order.
+ */
+export async function batch(request: FhirRequest, deps: InteractionDeps): Promise<FhirResult> {
+  const bundle = parseBundle(request.body, 'batch', deps.rest.maxBundleEntries);
+  const planned = planEntries(bundle, request, deps.registry);
+  const entries: BundleEntry[] = new Array(planned.length);
+  for (const plan of processingOrder(planned)) entries[plan.index] = await runEntry(deps, plan, request.context.baseUrl);
+  return { kind: 'ok', resource: responseBundle('batch-response', entries, deps.clock()) };
+}
+
+async function runEntry(deps: InteractionDeps, plan: EntryPlan | EntryProblem, baseUrl: string): Promise<BundleEntry> {
+  if (isProblem(plan)) return errorEntry(entryError(plan, plan.error));
+  try {
+    const request = plan.request;
+    if (request.body !== undefined) {
+      const resolved: IdentityMap = new Map();
+      await resolveConditionalReferences(deps, request.context, conditionalReferences(request.body), resolved);
+      request.body = applyConditionalReferences(request.body, resolved);
+    }
+    return successEntry(await deps.execute(request), plan.method, baseUrl);
+  } catch (err) {
+    if (err instanceof FhirError) return errorEntry(entryError(plan, err));
+    throw err;
+  }
+}

@@ -1,0 +1,66 @@
+import type { AuditEntry, AuditSink } from '../audit/audit-sink.js';
+import type { StoredRecord, WriteOp } from '../store/port.js';
+import { FhirError } from './errors.js';
+
+/**
+ * The writes of one transaction, prepared by the ordinary interactions and committed together.
+ *
+ * Entries of a transaction run through the pipeline like any request, with this unit on the
+ * request: interactions stage their version-checked WriteOps here instead of committing them
+ * (`commitWrites`), later entries read what earlier ones staged (`loadCurrent`), and the audit
+ * record of each entry waits until the transaction's outcome is known. The transaction then makes
+ * all staged ops durable in ONE `store.commit`, so atomicity comes from the store, not from here.
+ */
+export class WriteUnit {
+  readonly #ops: WriteOp[] = [];
+  readonly #staged = new Map<string, { record: StoredRecord; entry: number }>();
+  readonly #audits: AuditEntry[] = [];
+  /** Index of the bundle entry being executed; staged writes are attributed to it. */
+  entry = -1;
+
+  /** Every staged op, in staging order. */
+  get ops(): readonly WriteOp[] {
+    return this.#ops;
+  }
+
+  /**
+   * Stages writes. A resource may be written by one entry only: two entries resolving to the same
+   * resource fail the transaction (http.html#trules: "If any resource identities ... overlap").
+   */
+  stage(ops: readonly WriteOp[]): void {
+    for (const op of ops) {
+      const key = keyOf(op.record.resourceType, op.record.id);
+      const earlier = this.#staged.get(key);
+      if (earlier && earlier.entry !== this.entry) {
+        throw new FhirError('bad-request', `${key} is changed by more than one entry of the transaction (also by entry ${earlier.entry})`);
+      }
+      this.#staged.set(key, { record: op.record, entry: this.entry });
+      this.#ops.push(op);
+    }
+  }
+
+  /** What this unit has staged for a resource: read-your-writes within the transaction. */
+  staged(resourceType: string, id: string): StoredRecord | undefined {
+    return this.#staged.get(keyOf(resourceType, id))?.record;
+  }
+
+  /** Keeps an entry's audit record until the transaction ends (the pipeline's `finally`). */
+  deferAudit(entry: AuditEntry): void {
+    this.#audits.push(entry);
+  }
+
+  /**
+   * Writes the deferred audit records once the outcome is known. When the transaction failed,
+   * every entry is recorded as failed, even those that succeeded on their own: nothing of them was kept.
+   */
+  async settle(audit: AuditSink, failure?: FhirError): Promise<void> {
+    const entries = this.#audits.splice(0);
+    for (const entry of entries) {
+      await audit.record(failure ? { ...entry, result: undefined, error: entry.error ?? failure } : entry);
+    }
+  }
+}
+
+function keyOf(resourceType: string, id: string): string {
+  return `${resourceType}/${id}`;
+}

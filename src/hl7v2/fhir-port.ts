@@ -1,0 +1,54 @@
+import type { Bundle, Resource } from '@medplum/fhirtypes';
+import type { Pipeline } from '../fhir/pipeline.js';
+import type { RequestContext } from '../fhir/request.js';
+
+/** What the adapter needs of the FHIR side: searches for the mappers, and one transaction per message. */
+export interface FhirPort {
+  /** Current resources matching `query` (`identifier=sys|val`), through the pipeline's search. */
+  search(resourceType: string, query: string, context: RequestContext): Promise<Resource[]>;
+  /** Runs the message's transaction Bundle through the pipeline; resolves with the `Type/id` of every written resource. */
+  transaction(bundle: Bundle, context: RequestContext): Promise<string[]>;
+}
+
+/**
+ * The adapter's only way into FHIR: the same `pipeline.execute()` REST uses (authorization,
+ * validation, consent, encryption, audit), never the store and never HTTP.
+ */
+export function pipelinePort(pipeline: Pipeline): FhirPort {
+  return {
+    async search(resourceType, query, context) {
+      const params: Record<string, string[]> = {};
+      for (const [k, v] of new URLSearchParams(query)) (params[k] ??= []).push(v);
+      params._count = ['100'];
+      const result = await pipeline.execute({ interaction: 'search-type', resourceType, params, preferHandling: 'strict', context });
+      const bundle = result.resource as Bundle | undefined;
+      return (bundle?.entry ?? []).filter((e) => e.search?.mode !== 'outcome' && e.resource?.resourceType === resourceType).map((e) => e.resource!);
+    },
+    async transaction(bundle, context) {
+      const result = await pipeline.execute({ interaction: 'transaction', params: {}, body: bundle, context });
+      const response = result.resource as Bundle | undefined;
+      return (response?.entry ?? [])
+        .map((e) => e.response?.location ?? (e.resource ? `${e.resource.resourceType}/${e.resource.id}` : undefined))
+        .filter((l): l is string => !!l)
+        .map((l) => l.replace(/^.*?\b([A-Z][A-Za-z]+\/[A-Za-z0-9\-.]{1,64})(\/_history\/.*)?$/, '$1'));
+    },
+  };
+}
+
+/**
+ * The request context of messages received over MLLP: a backend service (SMART Backend Services
+ * style, `system/*.*`) acting for the sending application and facility, authorized by the pipeline as such.
+ */
+export function mllpContext(options: { requestId: string; baseUrl: string; application: string; facility: string; address: string }): RequestContext {
+  return {
+    requestId: options.requestId,
+    baseUrl: options.baseUrl,
+    actor: `hl7v2:${options.application}@${options.facility}`,
+    role: 'system',
+    clientId: 'hl7v2-mllp',
+    scopes: ['system/*.*'],
+    purposeOfUse: [],
+    source: options.address,
+    authenticated: true,
+  };
+}

@@ -1,0 +1,164 @@
+import { randomUUID } from 'node:crypto';
+import { FhirError } from '../fhir/errors.js';
+import type { RequestContext } from '../fhir/request.js';
+import type { Logger } from '../logger.js';
+import { buildAck, type AckError, type AckTarget } from './ack.js';
+import { HL7_ACK } from './ack-codes.js';
+import { MessageArchive, type ArchivedMessage, type Outcome } from './archive.js';
+import type { FhirPort } from './fhir-port.js';
+import { mllpContext } from './fhir-port.js';
+import { ackTarget, checkInbound, subjectKeys } from './inbound.js';
+import { KeyedMutex } from './keyed-mutex.js';
+import { MAPPERS, MappingError, type MapContext } from './map/index.js';
+import type { V2Message } from './message.js';
+
+export interface HandlerOptions {
+  archive: MessageArchive;
+  fhir: FhirPort;
+  logger: Logger;
+  baseUrl: string;
+  /** MSH-11 processing ids accepted (HL7_PROCESSING_IDS). */
+  processingIds: ReadonlySet<string>;
+  identifierSystems: Readonly<Record<string, string>>;
+  defaultIdentifierSystem: string;
+  clock?: () => Date;
+}
+
+/** One received message. `context` is the HTTP caller's (POST /hl7/v2); MLLP messages get the system context. */
+export interface Inbound {
+  bytes: Buffer;
+  transport: 'mllp' | 'http';
+  address: string;
+  context?: RequestContext;
+}
+
+export interface Handled {
+  /** The acknowledgements to send, in order (none in enhanced mode when MSH-15/16 ask for none). */
+  acks: string[];
+  /** MSA-1 of the application acknowledgement. */
+  code: 'AA' | 'AE' | 'AR';
+  record?: ArchivedMessage;
+}
+
+// Where an error about a written resource is located in the message (ERR-2) when the pipeline rejects it.
+const SEGMENT_OF_TYPE: Record<string, string> = { Patient: 'PID', Practitioner: 'PV1', MedicationRequest: 'ORC', MedicationDispense: 'RXD', Appointment: 'SCH' };
+
+/** Archive → de-duplicate → map → one transaction through the pipeline → ACK. Never throws. */
+export function createHandler(options: HandlerOptions) {
+  const { archive, fhir, logger } = options;
+  const clock = options.clock ?? (() => new Date());
+  const locks = new KeyedMutex();
+
+  const ack = (target: AckTarget, code: string, error?: AckError): string => buildAck(target, code, { error, controlId: randomUUID().replace(/-/g, '').slice(0, 20), now: clock() });
+
+  /** Maps and applies a message in its record's name; the outcome is durable before this resolves. */
+  async function apply(record: ArchivedMessage, message: V2Message, context: RequestContext): Promise<{ code: 'AA' | 'AE' | 'AR'; error?: AckError; record: ArchivedMessage }> {
+    const msh = message.segments[0];
+    const source = `urn:fhirgate:hl7v2:${encodeURIComponent(MessageArchive.key(record.sender.application, record.sender.facility, record.controlId))}`;
+    let uuid = 0;
+    const base = randomUUID().slice(0, 24);
+    const ctx: MapContext = {
+      identifierSystems: options.identifierSystems,
+      defaultIdentifierSystem: options.defaultIdentifierSystem,
+      // Identifiers without an assigning authority are the sender's; an anonymous sender still never matches others'.
+      sendingFacility: msh.get(4) || msh.get(3) || 'unknown-sender',
+      source,
+      uuid: () => `${base}${(++uuid).toString(16).padStart(12, '0')}`,
+    };
+    const attempts = record.attempts + 1;
+    try {
+      const bundle = await MAPPERS[`${message.messageCode}^${message.triggerEvent}`](message, ctx, (type, query) => fhir.search(type, query, context));
+      const resources = await fhir.transaction(bundle, context);
+      return { code: 'AA', record: await archive.update(record.id, { outcome: 'applied', ack: 'AA', resources, attempts, error: undefined }) };
+    } catch (err) {
+      const { code, error } = describe(err, record);
+      const outcome: Outcome = code === 'AR' ? 'rejected' : 'error';
+      return { code, error, record: await archive.update(record.id, { outcome, ack: code, attempts, error: { code: error.hl7Error.toString(), text: error.text, location: error.location && `${error.location.segment}-${error.location.field ?? ''}` } }) };
+    }
+  }
+
+  function describe(err: unknown, record: ArchivedMessage): { code: 'AE' | 'AR'; error: AckError } {
+    if (err instanceof MappingError) return { code: 'AE', error: { hl7Error: err.hl7ErrorCode, text: err.message, location: err.location } };
+    if (err instanceof FhirError) {
+      const mapped = HL7_ACK[err.code];
+      const issues = err.outcome.issue.slice(1, 4).map((i) => `${i.expression?.[0] ?? ''} ${i.diagnostics ?? ''}`.trim());
+      const type = err.outcome.issue.flatMap((i) => i.expression ?? []).map((e) => /^([A-Z][A-Za-z]+)\./.exec(e)?.[1]).find((t) => t && SEGMENT_OF_TYPE[t]);
+      return { code: mapped.ack, error: { hl7Error: mapped.hl7Error, text: [err.message, ...issues].join('; ').slice(0, 500), location: type && SEGMENT_OF_TYPE[type] ? { segment: SEGMENT_OF_TYPE[type] } : undefined } };
+    }
+    logger.error({ err, archiveId: record.id }, 'hl7v2 message failed unexpectedly');
+    return { code: 'AE', error: { hl7Error: 207, text: `Internal error; reference ${record.id}` } };
+  }
+
+  /** Acknowledgements of an application outcome, in original or enhanced mode (MSH-15/16, v2 ch. 2.9.3). */
+  function acks(target: AckTarget, message: V2Message | undefined, code: 'AA' | 'AE' | 'AR', error?: AckError, accepted = code !== 'AR'): string[] {
+    const msh = message?.segments[0];
+    const accept = msh?.get(15)?.toUpperCase();
+    const application = msh?.get(16)?.toUpperCase();
+    if (!accept && !application) return [ack(target, code, error)];
+    const wanted = (condition: string | undefined, success: boolean): boolean => !condition || condition === 'AL' || (condition === 'SU' && success) || (condition === 'ER' && !success);
+    const out: string[] = [];
+    if (wanted(accept, accepted)) out.push(ack(target, accepted ? 'CA' : 'CR', accepted ? undefined : error));
+    if (accepted && wanted(application, code === 'AA')) out.push(ack(target, code, error));
+    return out;
+  }
+
+  async function handle(inbound: Inbound): Promise<Handled> {
+    const rawText = inbound.bytes.toString('utf8');
+    const checked = checkInbound(inbound.bytes, options.processingIds);
+    const target = ackTarget(rawText, checked.message);
+    const sender = { application: target.sendingApplication, facility: target.sendingFacility, address: inbound.address };
+    if (!checked.ok) {
+      logger.warn({ transport: inbound.transport, address: inbound.address, controlId: target.controlId, reason: checked.error.text }, 'hl7v2 message rejected');
+      const record = await archive.receive({ sender, transport: inbound.transport, controlId: target.controlId, messageType: '', version: target.version, outcome: 'rejected', ack: 'AR', error: { code: String(checked.error.hl7Error), text: checked.error.text } }, rawText, true);
+      return { acks: acks(target, checked.message, 'AR', checked.error, false), code: 'AR', record };
+    }
+    const message = checked.message;
+    const key = MessageArchive.key(sender.application, sender.facility, message.controlId);
+    const context = inbound.context ?? mllpContext({ requestId: randomUUID(), baseUrl: options.baseUrl, ...sender });
+    return locks.run([`msg:${key}`, ...subjectKeys(message)], async () => {
+      const known = archive.byDedupeKey(key);
+      if (known && known.outcome !== 'received') {
+        // Exactly once: a redelivery is acknowledged as the first delivery was, and nothing is written again.
+        const record = await archive.update(known.id, { duplicates: known.duplicates + 1 });
+        const error = known.error ? { hl7Error: Number(known.error.code), text: known.error.text } : undefined;
+        logger.info({ archiveId: known.id, controlId: message.controlId }, 'hl7v2 duplicate acknowledged again');
+        return { acks: acks(target, message, known.ack as 'AA' | 'AE', error), code: known.ack as 'AA' | 'AE', record };
+      }
+      const enhanced = Boolean(message.segments[0].get(15) || message.segments[0].get(16));
+      const record = known ?? (await archive.receive({ sender, transport: inbound.transport, controlId: message.controlId, messageType: `${message.messageCode}^${message.triggerEvent}`, version: message.version }, rawText, enhanced));
+      const result = known ? await recover(known, message, context) : await apply(record, message, context);
+      logger.info({ archiveId: result.record.id, type: record.messageType, controlId: message.controlId, ack: result.code, resources: result.record.resources.length }, 'hl7v2 message handled');
+      return { acks: acks(target, message, result.code, result.error), code: result.code, record: result.record };
+    });
+  }
+
+  /** A message received before a crash, its outcome unknown: applied if its resources carry its `meta.source`, else applied now. */
+  async function recover(record: ArchivedMessage, message: V2Message, context: RequestContext) {
+    const source = `urn:fhirgate:hl7v2:${encodeURIComponent(MessageArchive.key(record.sender.application, record.sender.facility, record.controlId))}`;
+    const written = (await Promise.all(Object.keys(SEGMENT_OF_TYPE).map((type) => fhir.search(type, `_source=${encodeURIComponent(source)}`, context)))).flat();
+    if (!written.length) return apply(record, message, context);
+    const resources = written.map((r) => `${r.resourceType}/${r.id}`);
+    return { code: 'AA' as const, record: await archive.update(record.id, { outcome: 'applied', ack: 'AA', resources }) };
+  }
+
+  /** Applies an archived message again (after a fix): only messages that were not applied. */
+  async function replay(id: string, context?: RequestContext): Promise<Handled | undefined> {
+    const record = archive.get(id);
+    if (!record) return undefined;
+    if (record.outcome === 'applied') throw new FhirError('precondition-failed', `Message ${id} was applied already; replaying it would apply it twice`);
+    const raw = (await archive.raw(id))!;
+    const checked = checkInbound(Buffer.from(raw, 'utf8'), options.processingIds);
+    if (!checked.ok) return { acks: [], code: 'AR', record: await archive.update(id, { attempts: record.attempts + 1, error: { code: String(checked.error.hl7Error), text: checked.error.text } }) };
+    const message = checked.message;
+    const ctx = context ?? mllpContext({ requestId: randomUUID(), baseUrl: options.baseUrl, ...record.sender });
+    const key = MessageArchive.key(record.sender.application, record.sender.facility, message.controlId);
+    return locks.run([`msg:${key}`, ...subjectKeys(message)], async () => {
+      const result = await apply(record, message, ctx);
+      return { acks: [], code: result.code, record: result.record };
+    });
+  }
+
+  return { handle, replay };
+}
+
+export type MessageHandler = ReturnType<typeof createHandler>;

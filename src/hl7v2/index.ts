@@ -1,0 +1,54 @@
+import type { Hl7Config } from '../config.js';
+import type { Pipeline } from '../fhir/pipeline.js';
+import type { Logger } from '../logger.js';
+import { MessageArchive } from './archive.js';
+import { pipelinePort } from './fhir-port.js';
+import { createHandler, type MessageHandler } from './handle.js';
+import { createMllpListener, parseAllowList, type MllpListener } from './listener.js';
+
+/** The HL7 v2 adapter as the app composes it: archive, handler (shared by MLLP and HTTP), MLLP listener. */
+export interface Hl7Adapter {
+  archive: MessageArchive;
+  handler: MessageHandler;
+  /** Largest message accepted over HTTP too (HL7_MLLP_MAX_BYTES). */
+  maxBytes: number;
+  /** The bound MLLP port once listening (undefined when HL7_MLLP_ENABLED=false). */
+  port(): number | undefined;
+  listen(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function createHl7Adapter(options: { config: Hl7Config; dataDir: string; pipeline: Pipeline; logger: Logger; baseUrl: string; clock?: () => Date }): Promise<Hl7Adapter> {
+  const { config } = options;
+  const logger = options.logger.child({ component: 'hl7v2' });
+  const archive = new MessageArchive(options.dataDir, options.clock);
+  await archive.open();
+  const handler = createHandler({
+    archive,
+    fhir: pipelinePort(options.pipeline),
+    logger,
+    baseUrl: options.baseUrl,
+    processingIds: new Set(config.processingIds),
+    identifierSystems: config.identifierSystems,
+    defaultIdentifierSystem: config.defaultIdentifierSystem,
+    clock: options.clock,
+  });
+  let listener: MllpListener | undefined;
+  let port: number | undefined;
+  return {
+    archive,
+    handler,
+    maxBytes: config.maxBytes,
+    port: () => port,
+    async listen() {
+      if (!config.mllpEnabled) return;
+      listener = createMllpListener(handler, { ...config, port: config.mllpPort, host: config.mllpHost, allow: parseAllowList(config.allow) }, logger);
+      port = await listener.listen();
+      logger.info({ port, allow: config.allow }, 'HL7 v2 MLLP listening');
+    },
+    async close() {
+      await listener?.close();
+      await archive.close();
+    },
+  };
+}

@@ -1,0 +1,77 @@
+import { mkdir, open, type FileHandle } from 'node:fs/promises';
+import path from 'node:path';
+
+/**
+ * An append-only file of JSON lines with group commit: appends are written in order, and each
+ * `append` resolves once its line is on disk (fdatasync), shared by every line of the same batch.
+ * Returns each line's byte offset so readers can fetch one record without loading the file.
+ */
+export class Journal {
+  private handle?: FileHandle;
+  private size = 0;
+  private queue: Array<{ data: Buffer; resolve: (offset: number) => void; reject: (err: unknown) => void }> = [];
+  private flushing?: Promise<void>;
+
+  constructor(readonly file: string) {}
+
+  /** Opens the file (creating its folder) and returns every complete line; a torn last line is dropped. */
+  async open(): Promise<Array<{ line: string; offset: number }>> {
+    await mkdir(path.dirname(this.file), { recursive: true });
+    this.handle = await open(this.file, 'a+');
+    const content = await this.handle.readFile();
+    const lines: Array<{ line: string; offset: number }> = [];
+    let start = 0;
+    for (let i = content.indexOf(10); i >= 0; start = i + 1, i = content.indexOf(10, start)) {
+      lines.push({ line: content.toString('utf8', start, i), offset: start });
+    }
+    if (start < content.length) await this.handle.truncate(start);
+    this.size = start;
+    return lines;
+  }
+
+  /** Appends one JSON line; resolves with its offset once durable. */
+  append(value: unknown): Promise<number> {
+    const data = Buffer.from(`${JSON.stringify(value)}\n`, 'utf8');
+    return new Promise((resolve, reject) => {
+      this.queue.push({ data, resolve, reject });
+      this.flushing ??= this.flush();
+    });
+  }
+
+  /** Reads the JSON line at `offset`. */
+  async read(offset: number): Promise<unknown> {
+    const chunks: Buffer[] = [];
+    for (let pos = offset; ; ) {
+      const buf = Buffer.alloc(64 * 1024);
+      const { bytesRead } = await this.handle!.read(buf, 0, buf.length, pos);
+      const nl = buf.subarray(0, bytesRead).indexOf(10);
+      chunks.push(buf.subarray(0, nl >= 0 ? nl : bytesRead));
+      if (nl >= 0 || bytesRead === 0) break;
+      pos += bytesRead;
+    }
+    return JSON.parse(Buffer.concat(chunks).toString('utf8'));
+  }
+
+  async close(): Promise<void> {
+    await this.flushing;
+    await this.handle?.close();
+    this.handle = undefined;
+  }
+
+  private async flush(): Promise<void> {
+    while (this.queue.length) {
+      const batch = this.queue;
+      this.queue = [];
+      try {
+        const offsets: number[] = [];
+        for (const item of batch) offsets.push(this.size), (this.size += item.data.length);
+        await this.handle!.write(Buffer.concat(batch.map((b) => b.data)));
+        await this.handle!.datasync();
+        batch.forEach((item, i) => item.resolve(offsets[i]));
+      } catch (err) {
+        batch.forEach((item) => item.reject(err));
+      }
+    }
+    this.flushing = undefined;
+  }
+}

@@ -1,0 +1,128 @@
+import net from 'node:net';
+import type { Logger } from '../logger.js';
+import { frame, MllpDecoder } from './framing.js';
+import type { MessageHandler } from './handle.js';
+
+export interface MllpOptions {
+  host: string;
+  port: number;
+  /** Largest frame accepted (HL7_MLLP_MAX_BYTES); larger ones close the connection. */
+  maxBytes: number;
+  /** A connection idle this long is closed (HL7_MLLP_IDLE_TIMEOUT_MS). */
+  idleTimeoutMs: number;
+  /** A started frame must be complete within this time (slow-drip senders, HL7_MLLP_FRAME_TIMEOUT_MS). */
+  frameTimeoutMs: number;
+  /** Remote addresses allowed to connect (HL7_MLLP_ALLOW). */
+  allow: net.BlockList;
+  /** Most connections at once; more are refused (HL7_MLLP_MAX_CONNECTIONS). */
+  maxConnections: number;
+}
+
+export interface MllpListener {
+  /** Resolves with the bound port. */
+  listen(): Promise<number>;
+  /** Stops accepting, lets messages being applied finish, then closes every connection. */
+  close(): Promise<void>;
+}
+
+/**
+ * The MLLP listener: many concurrent connections, messages of one connection applied one after
+ * the other in arrival order (each acknowledged before the next is applied). Every failure is
+ * contained to its connection: a NAK or a close with a logged reason, never a crash.
+ */
+export function createMllpListener(handler: MessageHandler, options: MllpOptions, logger: Logger): MllpListener {
+  const sockets = new Set<net.Socket>();
+  const inflight = new Set<Promise<void>>();
+  let nextId = 0;
+  const server = net.createServer({ noDelay: true }, (socket) => {
+    const conn = ++nextId;
+    const address = `${socket.remoteAddress}:${socket.remotePort}`;
+    const log = logger.child({ component: 'mllp', conn, address });
+    const remote = socket.remoteAddress?.replace(/^::ffff:/, '') ?? '';
+    if (!options.allow.check(remote, net.isIPv6(remote) ? 'ipv6' : 'ipv4')) {
+      log.warn({ reason: 'not-allowed' }, 'mllp connection refused: address not in HL7_MLLP_ALLOW');
+      return void socket.destroy();
+    }
+    if (sockets.size >= options.maxConnections) {
+      log.warn({ reason: 'too-many-connections' }, 'mllp connection refused: HL7_MLLP_MAX_CONNECTIONS reached');
+      return void socket.destroy();
+    }
+    sockets.add(socket);
+    const decoder = new MllpDecoder(options.maxBytes);
+    let queue: Promise<void> = Promise.resolve();
+    let pending = 0;
+    let frameTimer: NodeJS.Timeout | undefined;
+    const close = (reason: string, detail?: string): void => {
+      if (socket.destroyed) return;
+      log.warn({ reason, detail }, 'mllp connection closed');
+      socket.destroy();
+    };
+    socket.setTimeout(options.idleTimeoutMs, () => close('idle-timeout'));
+    socket.on('error', (err) => log.info({ reason: 'socket-error', detail: err.message }, 'mllp socket error'));
+    socket.on('close', () => {
+      sockets.delete(socket);
+      clearTimeout(frameTimer);
+    });
+    socket.on('data', (chunk: Buffer) => {
+      const events = decoder.push(chunk);
+      for (const event of events) {
+        if (event.kind === 'error') return close(event.reason, event.detail);
+        pending++;
+        // Back-pressure: a sender far ahead of its acknowledgements is paused, not buffered without bound.
+        if (pending > 16) socket.pause();
+        queue = queue.then(() => process(event.bytes));
+      }
+      // The frame timer runs from a frame's first byte to its end: trickling bytes do not extend it.
+      if (events.length || !decoder.inFrame) frameTimer = void clearTimeout(frameTimer);
+      if (decoder.inFrame && !frameTimer) frameTimer = setTimeout(() => close('frame-timeout', `frame not complete within ${options.frameTimeoutMs} ms`), options.frameTimeoutMs);
+    });
+    const process = async (bytes: Buffer): Promise<void> => {
+      const work = (async () => {
+        try {
+          const handled = await handler.handle({ bytes, transport: 'mllp', address: `mllp://${address}` });
+          if (!socket.destroyed) for (const ack of handled.acks) socket.write(frame(ack));
+        } catch (err) {
+          // The handler answers every message itself; reaching here is a bug: drop the connection, keep the listener.
+          log.error({ err }, 'mllp message handling failed');
+          close('internal-error');
+        } finally {
+          if (--pending <= 16 && socket.isPaused()) socket.resume();
+        }
+      })();
+      inflight.add(work);
+      await work;
+      inflight.delete(work);
+    };
+  });
+  server.on('error', (err) => logger.error({ err }, 'mllp listener error'));
+
+  return {
+    listen: () =>
+      new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(options.port, options.host, () => {
+          server.off('error', reject);
+          resolve((server.address() as net.AddressInfo).port);
+        });
+      }),
+    async close() {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      await Promise.allSettled([...inflight]);
+      for (const socket of sockets) socket.destroy();
+      await closed;
+    },
+  };
+}
+
+/** Parses HL7_MLLP_ALLOW: comma-separated addresses and CIDR ranges (IPv4 and IPv6). */
+export function parseAllowList(spec: string): net.BlockList {
+  const list = new net.BlockList();
+  for (const item of spec.split(',').map((s) => s.trim()).filter(Boolean)) {
+    const [address, prefix] = item.split('/');
+    const type = net.isIPv6(address) ? 'ipv6' : net.isIPv4(address) ? 'ipv4' : undefined;
+    if (!type || (prefix !== undefined && !/^\d{1,3}$/.test(prefix))) throw new Error(`'${item}' is not an IP address or CIDR range`);
+    if (prefix !== undefined) list.addSubnet(address, Number(prefix), type);
+    else list.addAddress(address, type);
+  }
+  return list;
+}

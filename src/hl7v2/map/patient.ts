@@ -1,0 +1,66 @@
+import type { Identifier, Patient, PatientContact, Reference } from '@medplum/fhirtypes';
+import type { V2Message, V2Segment } from '../message.js';
+import type { AnyReference, TransactionBuilder } from './bundle.js';
+import type { MapContext } from './context.js';
+import { compact } from './datatypes.js';
+import { NK1_RULES, PD1_RULES, PID_RULES } from './patient-rules.js';
+import { practitionerFromXcn } from './practitioner.js';
+import { applyRules } from './segment-map.js';
+import { HL7_ERROR, MappingError, type Lookup } from './types.js';
+import { identifierQuery } from './bundle.js';
+
+/** The identifier a PID is upserted by: the first PID-3 repetition of type MR, else the first one (IG PID-3). */
+export function patientKey(pid: V2Segment, patient: Patient): Identifier {
+  const ids = (patient.identifier ?? []).filter((id) => pid.reps(3).some((rep) => rep[0]?.[0]?.trim() === id.value));
+  const key = ids.find((id) => id.type?.coding?.[0]?.code === 'MR') ?? ids[0];
+  if (!key) throw new MappingError('PID-3 (patient identifier list) holds no identifier', HL7_ERROR.requiredFieldMissing, { segment: 'PID', sequence: pid.sequence, field: 3 });
+  return key;
+}
+
+/** PID (+ the PD1 and NK1 segments that follow it) → Patient, before merging with the stored one. */
+export function patientFromPid(message: V2Message, pid: V2Segment, ctx: MapContext, tx: TransactionBuilder): Patient {
+  const patient: Record<string, unknown> = { resourceType: 'Patient', active: true };
+  applyRules(pid, PID_RULES, ctx, patient);
+  const group = followers(message, pid);
+  const pd1 = group.find((s) => s.id === 'PD1');
+  if (pd1) {
+    applyRules(pd1, PD1_RULES, ctx, patient);
+    const gps = pd1.reps(4).map((rep) => practitionerFromXcn(rep, ctx, tx)).filter((r): r is Reference => !!r);
+    if (gps.length) patient.generalPractitioner = gps;
+  }
+  const contacts = group.filter((s) => s.id === 'NK1').map((nk1) => {
+    const contact: Record<string, unknown> = {};
+    applyRules(nk1, NK1_RULES, ctx, contact);
+    return compact(contact) as PatientContact | undefined;
+  });
+  if (contacts.some(Boolean)) patient.contact = contacts.filter(Boolean);
+  return compact(patient) as Patient;
+}
+
+/** The segments after `segment` up to the next PID (its group in ADT, SIU and pharmacy structures). */
+export function followers(message: V2Message, segment: V2Segment): V2Segment[] {
+  const rest = message.segments.slice(segment.index + 1);
+  const end = rest.findIndex((s) => s.id === 'PID' || s.id === 'MRG');
+  return end < 0 ? rest : rest.slice(0, end);
+}
+
+/**
+ * Upserts the Patient of `pid` by its key identifier. A stored Patient is updated element by element:
+ * what the message carries replaces, what it does not carry stays (A08 and A03 send what changed).
+ */
+export async function upsertPatient(message: V2Message, pid: V2Segment, ctx: MapContext, tx: TransactionBuilder, lookup: Lookup): Promise<{ reference: AnyReference; key: Identifier }> {
+  const mapped = patientFromPid(message, pid, ctx, tx);
+  const key = patientKey(pid, mapped);
+  const [stored] = await lookup('Patient', identifierQuery(key));
+  const merged = stored ? mergePatient(stored as Patient, mapped) : mapped;
+  return { reference: tx.upsert(merged, key), key };
+}
+
+function mergePatient(stored: Patient, mapped: Patient): Patient {
+  const { meta: _meta, ...rest } = stored;
+  const identifier = [...(mapped.identifier ?? [])];
+  for (const id of stored.identifier ?? []) if (!identifier.some((i) => i.system === id.system && i.value === id.value)) identifier.push(id);
+  // A merged-away Patient stays inactive whatever later demographics say (ADT^A40).
+  const replaced = stored.link?.some((l) => l.type === 'replaced-by');
+  return { ...rest, ...mapped, id: stored.id, identifier, ...(replaced ? { active: false } : {}) };
+}

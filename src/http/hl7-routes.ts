@@ -1,0 +1,72 @@
+import Router from '@koa/router';
+import type { Context } from 'koa';
+import getRawBody from 'raw-body';
+import { FhirError } from '../fhir/errors.js';
+import type { Hl7Adapter } from '../hl7v2/index.js';
+import { requestContext } from './fhir-request.js';
+
+const ER7_TYPES = ['x-application/hl7-v2+er7', 'text/plain'];
+
+/** Reading and replaying the archive is for operators: the admin role or a backend service (`system/` scopes). */
+function assertOperator(ctx: Context): void {
+  const auth = (ctx.state.auth ?? {}) as { roles?: readonly string[]; scopes?: readonly string[] };
+  if (auth.roles?.includes('admin') || auth.scopes?.some((s) => s.startsWith('system/'))) return;
+  throw new FhirError('forbidden', 'The HL7 v2 message archive needs the admin role or a system/ scope');
+}
+
+/**
+ * HL7 v2 over HTTP and the message archive (docs/hl7v2-operations.md):
+ * `POST /hl7/v2` takes one ER7 message and answers its ACK (200; the ACK carries the outcome);
+ * `GET /hl7/messages`, `GET /hl7/messages/{id}`, `POST /hl7/messages/{id}/$replay` for operators.
+ * The message runs with the caller's token, through the same handler and pipeline as MLLP.
+ */
+export function hl7Routes(hl7: Hl7Adapter, fhirBaseUrl: string): Router {
+  const router = new Router({ prefix: '/hl7' });
+
+  router.post('/v2', async (ctx) => {
+    if (!ER7_TYPES.includes(ctx.request.type)) {
+      throw new FhirError('unsupported-media-type', `An HL7 v2 message must be sent as ${ER7_TYPES.join(' or ')}`);
+    }
+    let bytes: Buffer;
+    try {
+      bytes = await getRawBody(ctx.req, { limit: hl7.maxBytes });
+    } catch (err) {
+      if ((err as { type?: string }).type === 'entity.too.large') throw new FhirError('payload-too-large', `The message exceeds ${hl7.maxBytes} bytes`);
+      throw new FhirError('bad-request', 'The request body could not be read completely');
+    }
+    // HTTP senders often end segments with LF or CRLF; v2 segments end with CR.
+    const normalized = Buffer.from(bytes.toString('latin1').replace(/\r?\n/g, '\r'), 'latin1');
+    const handled = await hl7.handler.handle({ bytes: normalized, transport: 'http', address: ctx.ip, context: requestContext(ctx, fhirBaseUrl) });
+    ctx.status = 200;
+    ctx.type = 'x-application/hl7-v2+er7; charset=utf-8';
+    ctx.set('X-HL7-Ack-Code', handled.code);
+    ctx.body = handled.acks.at(-1) ?? '';
+  });
+
+  router.get('/messages', async (ctx) => {
+    assertOperator(ctx);
+    const q = ctx.query as Record<string, string | undefined>;
+    const { records, next } = await hl7.archive.list({
+      outcome: q.outcome, messageType: q.type, controlId: q.controlId, sender: q.sender, since: q.since, until: q.until, text: q.text,
+      count: q._count ? Number(q._count) : undefined, before: q.before,
+    });
+    const nextUrl = next ? `${ctx.path}?${new URLSearchParams({ ...(q as Record<string, string>), before: next }).toString()}` : undefined;
+    ctx.body = { messages: records, ...(nextUrl ? { next: nextUrl } : {}) };
+  });
+
+  router.get('/messages/:id', async (ctx) => {
+    assertOperator(ctx);
+    const record = hl7.archive.get(ctx.params.id);
+    if (!record) throw new FhirError('not-found', `No archived HL7 v2 message ${ctx.params.id.slice(0, 64)}`);
+    ctx.body = { ...record, raw: await hl7.archive.raw(record.id) };
+  });
+
+  router.post('/messages/:id/:operation', async (ctx) => {
+    if (ctx.params.operation !== '$replay') throw new FhirError('not-supported', `Operation ${ctx.params.operation.slice(0, 64)} is not supported`);
+    assertOperator(ctx);
+    const handled = await hl7.handler.replay(ctx.params.id, requestContext(ctx, fhirBaseUrl));
+    if (!handled) throw new FhirError('not-found', `No archived HL7 v2 message ${ctx.params.id.slice(0, 64)}`);
+    ctx.body = { ack: handled.code, message: handled.record };
+  });
+  return router;
+}
