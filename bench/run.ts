@@ -9,6 +9,7 @@ import path from 'node:path';
 import { createProcessGroup } from './lib/processes.js';
 import { renderReport, writeReport } from './lib/report.js';
 import type { BenchSettings, Scenario } from './lib/scenario.js';
+import { consent } from './scenarios/consent.js';
 import { encryption } from './scenarios/encryption.js';
 import { hl7v2 } from './scenarios/hl7v2.js';
 import { httpCrud } from './scenarios/http-crud.js';
@@ -17,7 +18,7 @@ import { search } from './scenarios/search.js';
 import { validation } from './scenarios/validation.js';
 
 /** Every scenario, in the order `npm run bench` runs them. */
-const SCENARIOS: Scenario[] = [httpCrud, validation, search, transactions, encryption, hl7v2];
+const SCENARIOS: Scenario[] = [httpCrud, validation, search, transactions, encryption, hl7v2, consent];
 
 function readSettings(env: NodeJS.ProcessEnv): BenchSettings {
   const quick = env.BENCH_QUICK === '1' || env.BENCH_QUICK === 'true';

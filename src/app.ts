@@ -1,14 +1,17 @@
 import type { Server } from 'node:http';
 import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
+import { createAuditEventSink } from './audit/audit-event-sink.js';
 import { createLogAuditSink } from './audit/audit-sink.js';
 import { withSmartSecurity } from './auth/capability-security.js';
 import { createAuth } from './auth/create-auth.js';
 import type { Config } from './config.js';
+import { createConsentGate } from './consent/gate.js';
 import { createCrypto, type Crypto } from './crypto/index.js';
 import { buildCapabilityStatement } from './fhir/capability-statement.js';
 import { r4Definitions } from './fhir/definitions.js';
 import { createPipeline, type Pipeline } from './fhir/pipeline.js';
+import type { FhirRequest } from './fhir/request.js';
 import { createRegistry } from './fhir/registry.js';
 import { createHl7Adapter, type Hl7Adapter } from './hl7v2/index.js';
 import { createHttpApp } from './http/server.js';
@@ -85,13 +88,19 @@ export async function createApp(config: Config, logger: Logger, clock: () => Dat
     }),
     auth.server?.smartConfiguration(),
   );
+  const consent = createConsentGate({ store, codec: crypto.codec, searchIndex: crypto.searchIndex, patientCompartment, clock, settings: config.consent });
+  const consentNote = (request: FhirRequest) => consent.noteOf(request.context);
+  const audit =
+    config.auditSink === 'store'
+      ? createAuditEventSink({ store, codec: crypto.codec, searchIndex: crypto.searchIndex, clock, logger: logger.child({ component: 'audit' }), observer: config.fhirBaseUrl, consentNote })
+      : createLogAuditSink(logger.child({ component: 'audit' }), consentNote);
   const pipeline = createPipeline({
     registry,
     store,
     validator,
     codec: crypto.codec,
     authorize: auth.authorize,
-    audit: createLogAuditSink(logger.child({ component: 'audit' })),
+    audit,
     logger,
     capabilityStatement,
     clock,
@@ -99,8 +108,11 @@ export async function createApp(config: Config, logger: Logger, clock: () => Dat
     searchIndex: crypto.searchIndex,
     patientCompartment,
     rest: { maxBundleEntries: config.maxBundleEntries, conditionalDeleteMultiple: config.conditionalDeleteMultiple },
+    consent,
   });
-  const hl7 = await createHl7Adapter({ config: config.hl7, dataDir: config.dataDir, pipeline, logger, baseUrl: config.fhirBaseUrl, clock });
+  const hl7 = await createHl7Adapter({ config: config.hl7, dataDir: config.dataDir, pipeline, sealer: crypto.sealer, logger, baseUrl: config.fhirBaseUrl, clock });
+  // The archive's JWEs move to the current key with the store's (README "Rotating keys").
+  crypto.addRotationStep('hl7v2-archive', (rotation) => hl7.archive.rotate(rotation));
   const http = createHttpApp({ pipeline, store, logger, fhirBaseUrl: config.fhirBaseUrl, maxBodyBytes: config.maxBodyBytes, verifyToken: auth.verify, auth, exchange: crypto.exchange, hl7 });
   let server: Server | undefined;
 

@@ -1,4 +1,7 @@
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import tls from 'node:tls';
+import type { ConsentSettings } from './consent/gate.js';
 import type { CryptoSettings } from './crypto/index.js';
 
 /** Everything FhirGate can be configured with; built from the environment once, in `main.ts`. */
@@ -33,6 +36,10 @@ export interface Config {
   hl7: Hl7Config;
   /** Encryption at rest and encrypted exchange (issue 9; FHIRGATE_KEYS_FILE, FHIRGATE_KEYS, FHIRGATE_ENCRYPTED_ELEMENTS). */
   crypto: CryptoSettings;
+  /** Consent gate (issue 8; CONSENT_DEFAULT, CONSENT_DENIED_READ_STATUS, CONSENT_APPLIES_TO_SYSTEM, CONSENT_BREAK_GLASS). */
+  consent: ConsentSettings;
+  /** Where audit records go (AUDIT_SINK): `store`, hash-chained AuditEvents, or `log` lines only (default, for now). */
+  auditSink: 'store' | 'log';
 }
 
 /** Which issuers' access tokens the FHIR API accepts, and how they are read. */
@@ -139,6 +146,28 @@ export function loadConfig(env: NodeJS.ProcessEnv, rootDir: string): Config {
     hl7: loadHl7Config(env),
     crypto: loadCryptoConfig(env, rootDir, dataDir),
     mongodb: loadMongoConfig(env),
+    consent: loadConsentConfig(env),
+    auditSink: auditSinkOf(env),
+  };
+}
+
+function auditSinkOf(env: NodeJS.ProcessEnv): 'store' | 'log' {
+  // `log` stays the default until the tests that count every stored resource (system `_history`, `_revinclude=*`) expect AuditEvents too.
+  const sink = env.AUDIT_SINK || 'log';
+  if (sink !== 'store' && sink !== 'log') throw new ConfigError(`AUDIT_SINK must be store or log, not '${sink}'`);
+  return sink;
+}
+
+function loadConsentConfig(env: NodeJS.ProcessEnv): ConsentSettings {
+  const defaultPolicy = env.CONSENT_DEFAULT || 'opt-out';
+  if (defaultPolicy !== 'opt-out' && defaultPolicy !== 'opt-in') throw new ConfigError(`CONSENT_DEFAULT must be opt-out or opt-in, not '${defaultPolicy}'`);
+  const status = env.CONSENT_DENIED_READ_STATUS || '404';
+  if (status !== '403' && status !== '404') throw new ConfigError(`CONSENT_DENIED_READ_STATUS must be 403 or 404, not '${status}'`);
+  return {
+    defaultPolicy,
+    deniedReadStatus: status === '403' ? 403 : 404,
+    appliesToSystem: bool(env, 'CONSENT_APPLIES_TO_SYSTEM', false),
+    breakGlass: bool(env, 'CONSENT_BREAK_GLASS', true),
   };
 }
 
@@ -232,9 +261,52 @@ export interface Hl7Config {
   idleTimeoutMs: number;
   frameTimeoutMs: number;
   maxConnections: number;
+  /** MLLP over TLS (issue 7); absent: plain TCP. */
+  tls?: Hl7TlsConfig;
   processingIds: string[];
   identifierSystems: Record<string, string>;
   defaultIdentifierSystem: string;
+}
+
+/** MLLP over TLS: PEM contents read at start-up (HL7_MLLP_TLS_*). */
+export interface Hl7TlsConfig {
+  cert: Buffer;
+  key: Buffer;
+  /** CA of the senders' client certificates; when set, a verified client certificate is required. */
+  ca?: Buffer;
+  /** Client certificate subject CNs allowed (HL7_MLLP_TLS_ALLOWED_SUBJECTS); absent: any the CA signed. */
+  allowedSubjects?: string[];
+}
+
+/** Reads HL7_MLLP_TLS_CERT/KEY/CA once, so a bad path or PEM stops the start, not the first sender. */
+function loadHl7TlsConfig(env: NodeJS.ProcessEnv): Hl7TlsConfig | undefined {
+  const certPath = env.HL7_MLLP_TLS_CERT || undefined;
+  const keyPath = env.HL7_MLLP_TLS_KEY || undefined;
+  const caPath = env.HL7_MLLP_TLS_CA || undefined;
+  const subjects = (env.HL7_MLLP_TLS_ALLOWED_SUBJECTS ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  if (Boolean(certPath) !== Boolean(keyPath)) throw new ConfigError('HL7_MLLP_TLS_CERT and HL7_MLLP_TLS_KEY must be set together');
+  if (!certPath || !keyPath) {
+    if (caPath || subjects.length) throw new ConfigError('HL7_MLLP_TLS_CA and HL7_MLLP_TLS_ALLOWED_SUBJECTS need HL7_MLLP_TLS_CERT and HL7_MLLP_TLS_KEY');
+    return undefined;
+  }
+  // Subjects can only be checked on certificates the server asked for and verified.
+  if (subjects.length && !caPath) throw new ConfigError('HL7_MLLP_TLS_ALLOWED_SUBJECTS needs HL7_MLLP_TLS_CA (client certificates)');
+  const read = (name: string, file: string): Buffer => {
+    try {
+      return readFileSync(file);
+    } catch (err) {
+      throw new ConfigError(`${name}: cannot read '${file}' (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+    }
+  };
+  const config: Hl7TlsConfig = { cert: read('HL7_MLLP_TLS_CERT', certPath), key: read('HL7_MLLP_TLS_KEY', keyPath) };
+  if (caPath) config.ca = read('HL7_MLLP_TLS_CA', caPath);
+  if (subjects.length) config.allowedSubjects = subjects;
+  try {
+    tls.createSecureContext({ cert: config.cert, key: config.key, ca: config.ca });
+  } catch (err) {
+    throw new ConfigError(`HL7_MLLP_TLS_CERT/KEY/CA must be PEM certificates and a matching private key: ${(err as Error).message}`);
+  }
+  return config;
 }
 
 function loadHl7Config(env: NodeJS.ProcessEnv): Hl7Config {
@@ -266,6 +338,7 @@ function loadHl7Config(env: NodeJS.ProcessEnv): Hl7Config {
     idleTimeoutMs: int(env, 'HL7_MLLP_IDLE_TIMEOUT_MS', 300_000, 100, 86_400_000),
     frameTimeoutMs: int(env, 'HL7_MLLP_FRAME_TIMEOUT_MS', 30_000, 50, 3_600_000),
     maxConnections: int(env, 'HL7_MLLP_MAX_CONNECTIONS', 256, 1, 100_000),
+    tls: loadHl7TlsConfig(env),
     processingIds,
     identifierSystems,
     defaultIdentifierSystem,

@@ -8,7 +8,7 @@ import { randomFor, type Random } from './generate-random.js';
  * of (seed, index), with client-chosen ids, so a data set of N patients is the first N patients of
  * any larger one, and loading can run in any order and at any concurrency.
  *
- * Per patient on average: 1.05 MedicationRequests (55% active), about 1.1 MedicationDispenses
+ * Per patient on average: 1.05 MedicationRequests (55% active), about 1.15 MedicationDispenses
  * (one per dispensed prescription, a refill for some active ones) and 1.05 Appointments (2024–2025,
  * 80% with the patient's own practitioner). One Practitioner per 100 patients, so a practitioner's
  * share of appointments stays the same at every size.

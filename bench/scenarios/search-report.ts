@@ -17,6 +17,8 @@ export interface QueryCell {
   measurement: Measurement;
   /** Seconds measured (longer than the setting when the query is slow). */
   seconds: number;
+  /** Measured again, longer, because a server pause left too few requests in the first attempt. */
+  remeasured: boolean;
 }
 
 /** Everything measured at one data size. */
@@ -119,8 +121,11 @@ function cellNote(runs: SizeRun[], settings: SearchSettings): string {
   const cells = runs.flatMap((r) => r.cells.map((cell) => ({ cell, patients: r.patients })));
   const thinnest = cells.reduce((a, b) => (b.cell.measurement.requests < a.cell.measurement.requests ? b : a));
   const longest = Math.max(...cells.map((c) => c.cell.seconds));
-  const lengthened = longest > Math.min(...cells.map((c) => c.cell.seconds)) ? `, lengthened up to ${longest} s for slow queries so that each connection completes about ${settings.minRequestsPerConnection} requests (with a request timeout to match)` : '';
-  return `- Cells: ${Math.min(...cells.map((c) => c.cell.seconds))} s${lengthened}. The thinnest cell (${code(thinnest.cell.query.shape)} at ${sizeLabel(thinnest.patients)}) completed ${thinnest.cell.measurement.requests} requests.`;
+  const lengthened = longest > Math.min(...cells.map((c) => c.cell.seconds)) ? `, lengthened up to ${longest} s for slow queries so that about ${settings.minRequestsPerConnection} requests complete per connection (with a request timeout to match)` : '';
+  const again = cells.filter((c) => c.cell.remeasured).map((c) => `${code(c.cell.query.shape)} at ${sizeLabel(c.patients)}`);
+  const remeasured = again.length > 0 ? ` Measured again, longer, because a pause of the server left fewer requests than that in the first attempt: ${again.join(', ')}.` : '';
+  const n = thinnest.cell.measurement.requests;
+  return `- Cells: ${Math.min(...cells.map((c) => c.cell.seconds))} s${lengthened}.${remeasured} The thinnest cell (${code(thinnest.cell.query.shape)} at ${sizeLabel(thinnest.patients)}) completed ${n} request${n === 1 ? '' : 's'}.`;
 }
 
 function notes(runs: SizeRun[], service: Service, settings: SearchSettings): string {
@@ -128,23 +133,25 @@ function notes(runs: SizeRun[], service: Service, settings: SearchSettings): str
     '## What was measured',
     '',
     `- One FhirGate (\`node --import tsx src/main.ts\`, embedded store in a fresh temp \`DATA_DIR\`, \`LOG_LEVEL=warn\`), loaded with the seeded data set of \`bench/lib/generate.ts\` up to each size in turn: ${runs.map((r) => r.patients).join(', ')} patients, one Practitioner per ${PATIENTS_PER_PRACTITIONER} patients, about one MedicationRequest, MedicationDispense and Appointment per patient.`,
-    `- Each query: ${settings.connections} keep-alive connections (autocannon), rotating through up to 16 targets spread over the data set (family names, MRNs, patients with an active prescription, practitioners); default \`_count\` (20), \`_total\` accurate (the default), \`Prefer: handling=strict\`. Every request carries a \`system/*.*\` Bearer token signed by the embedded authorization server's key, verified by the server as any other.`,
+    `- Each query: ${settings.connections === 1 ? 'one keep-alive connection' : `${settings.connections} keep-alive connections`} (autocannon), rotating through up to 16 targets spread over the data set (family names, MRNs, patients with an active prescription, practitioners); default \`_count\` (20), \`_total\` accurate (the default), \`Prefer: handling=strict\`. Every request carries a \`system/*.*\` Bearer token signed by the embedded authorization server's key, verified by the server as any other.`,
     `- **matches**: the mean \`total\` over the targets; \`(+n)\`: the mean number of \`_include\`d resources on the first page. Appointments are counted from ${APPOINTMENTS_FROM} on (about half of them).`,
-    `- Paged walk: one client reading ${WALK_PAGE_SIZE} patients per page by following the \`next\` links (keyset cursors), ${Math.min(settings.walkResults, runs[0].patients)} results at the smallest size and up to ${settings.walkResults} at the others.`,
-    `- Latency is measured at the client, so it includes queueing: with the server saturated, p50 is about ${settings.connections} × the time of one search and req/s about 1 / that time.`,
+    `- Paged walk: one client reading ${WALK_PAGE_SIZE} patients per page by following the \`next\` links (keyset cursors), until it has ${settings.walkResults} patients (or all of them, at a smaller size). Every page decrypts its patients' encrypted elements (telecom, address) and counts the total.`,
+    settings.connections === 1
+      ? '- One connection, because a search is CPU work on the server\'s single event loop: more connections add queueing, not throughput, and at 100k patients requests queued for more than Node\'s 5 s keep-alive timeout lose their connection (4 connections: ECONNRESET). So p50 and p99 are the time of one search as the client sees it, and req/s is about 1 / the mean.'
+      : `- Latency is measured at the client, so it includes queueing: with the server saturated, p50 is about ${settings.connections} × the time of one search and req/s about 1 / that time.`,
     cellNote(runs, settings),
     `- 1-minute load average (before loading → after measuring): ${runs.map((r) => `${sizeLabel(r.patients)}: ${fixed(r.loadAverage[0], 1)} → ${fixed(r.loadAverage[1], 1)}`).join('; ')}, on ${os.cpus().length} cores. Above the core count, other processes shared the machine and the absolute figures are pessimistic.`,
   ];
   if (runs.length > 1) {
     const factor = runs[runs.length - 1].patients / runs[0].patients;
-    // Server time per search is 1 / req/s at saturation, whatever the connection count.
+    // The median, not req/s: a single pause of the server (seconds, at 100k) moves the mean of a short cell, hardly its median.
     const linear = runs[0].cells
-      .map((cell, i) => ({ shape: cell.query.shape, grew: cell.measurement.requestsPerSecond / runs[runs.length - 1].cells[i].measurement.requestsPerSecond }))
+      .map((cell, i) => ({ shape: cell.query.shape, grew: runs[runs.length - 1].cells[i].measurement.p50 / cell.measurement.p50 }))
       .filter((q) => q.grew >= factor / 2);
-    lines.push(`- **Growth columns** divide the figure at ${sizeLabel(runs[runs.length - 1].patients)} by the one at ${sizeLabel(runs[0].patients)} patients (${factor}× the data). A search whose time grows by about ${factor}× (req/s falling to 1/${factor}) costs time in proportion to the data, not to its result.`);
+    lines.push(`- **Growth columns** divide the figure at ${sizeLabel(runs[runs.length - 1].patients)} by the one at ${sizeLabel(runs[0].patients)} patients (${factor}× the data). A search whose time grows by about ${factor}× costs time in proportion to the data, not to its result.`);
     if (linear.length > 0) {
       lines.push(
-        `- **Scales with the data set** (time per search, 1 / req/s, grew by at least ${factor / 2}×): ${linear.map((q) => `${code(q.shape)} (${fixed(q.grew, 1)}×)`).join(', ')}. ` +
+        `- **Scales with the data set** (p50 grew by at least ${factor / 2}×): ${linear.map((q) => `${code(q.shape)} (${fixed(q.grew, 1)}×)`).join(', ')}. ` +
           'Likely cause, as of this benchmark\'s writing: the embedded store has no secondary indexes and answers a search filter by testing current records one by one with mingo (`src/store/embedded/query.ts`, where only a top-level `resourceType`/`id` equality is a lookup; a search filter nests `resourceType` in `$and`, so every record of every type is tested), sorts all matches to take one page, and `_total=accurate` runs the same scan again for the count.',
       );
     }

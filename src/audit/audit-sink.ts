@@ -1,3 +1,4 @@
+import type { ConsentNote } from '../consent/gate.js';
 import type { Logger } from '../logger.js';
 import type { FhirError } from '../fhir/errors.js';
 import type { FhirRequest, FhirResult } from '../fhir/request.js';
@@ -19,7 +20,7 @@ export interface AuditSink {
 }
 
 /** Logs who did what to which resource and how it ended: type and id only, never content. */
-export function createLogAuditSink(logger: Logger): AuditSink {
+export function createLogAuditSink(logger: Logger, consentNote?: (request: FhirRequest) => ConsentNote | undefined): AuditSink {
   return {
     async record({ request, result, error, startedAt }) {
       logger.info(
@@ -33,6 +34,8 @@ export function createLogAuditSink(logger: Logger): AuditSink {
             actor: request.context.actor,
             clientId: request.context.clientId,
             source: request.context.source,
+            purposeOfUse: request.context.purposeOfUse,
+            consent: consentNote?.(request),
             outcome: error ? error.code : result?.kind,
             ms: Date.now() - startedAt.getTime(),
           },

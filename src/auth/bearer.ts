@@ -20,6 +20,8 @@ export interface Principal {
   clientId?: string;
   scopes: string[];
   patient?: string;
+  /** v3 PurposeOfUse codes of the `purpose_of_use` claim, when the issuer sets one (consent, break-glass). */
+  purposeOfUse?: string[];
 }
 
 /** A token that failed verification; `description` goes into `WWW-Authenticate` (RFC 6750 §3). */
@@ -93,5 +95,6 @@ export function principalOf(payload: JWTPayload, roleClaim: string): Principal {
     clientId,
     scopes: strings(payload.scope ?? payload.scp),
     patient,
+    ...(payload.purpose_of_use !== undefined ? { purposeOfUse: strings(payload.purpose_of_use) } : {}),
   };
 }

@@ -58,7 +58,9 @@ async function main(args: string[]): Promise<void> {
     }
   }
   bar.finish(
-    `Done: ${summary.rewritten} of ${summary.versions} stored versions re-encrypted under key ${summary.atRestKid} (index key ${summary.indexKid}), ${summary.passes} pass(es), ${summary.seconds} s.`,
+    `Done: ${summary.rewritten} of ${summary.versions} stored versions re-encrypted under key ${summary.atRestKid} (index key ${summary.indexKid}), ${summary.passes} pass(es), ${summary.seconds} s.${Object.entries(summary.steps ?? {})
+      .map(([name, n]) => ` ${name}: ${n} record(s) re-encrypted.`)
+      .join('')}`,
   );
 }
 

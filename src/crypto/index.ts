@@ -12,9 +12,17 @@ import { loadKeyRing, readKeyRing, type KeySource } from './key-source.js';
 import { createJweCodec, ENCRYPTED_ELEMENTS_URL, type JweCodec, type KeyRingRef } from './jwe-codec.js';
 import { createRecipientRegistry } from './recipients.js';
 import { rotateStore } from './rotation.js';
+import { createSealer, type Sealer } from './sealed.js';
 
 export { ENCRYPTED_ELEMENTS_URL } from './jwe-codec.js';
 export { JOSE_MEDIA_TYPE, type Exchange } from './exchange.js';
+export type { Sealer } from './sealed.js';
+
+/**
+ * Data kept at rest outside the store (the HL7 v2 message archive) that a rotation must also move
+ * to the current key: called after the store, returns how many records it re-encrypted.
+ */
+export type RotationStep = (options: { all: boolean }) => Promise<number>;
 
 /** What encryption is configured with (`Config.crypto`, see README "Encryption"). */
 export interface CryptoSettings {
@@ -33,6 +41,10 @@ export interface Crypto {
   /** The search index with encrypted elements indexed as keyed hashes. */
   searchIndex: SearchIndex;
   exchange: Exchange;
+  /** Seals other data at rest (the HL7 v2 archive) as JWEs under the same key ring. */
+  sealer: Sealer;
+  /** Adds data outside the store to what `rotate` re-encrypts (`summary.steps[name]`). */
+  addRotationStep(name: string, step: RotationStep): void;
   /** Reloads the key ring from its source, then re-encrypts everything not under its current keys. */
   rotate: RotateHandler;
   /** Opens the control socket `npm run rotate-keys` talks to. */
@@ -91,6 +103,7 @@ export async function createCrypto(options: CryptoOptions): Promise<Crypto> {
     'crypto: sensitive elements are encrypted at rest',
   );
 
+  const rotationSteps = new Map<string, RotationStep>();
   const rotate: RotateHandler = async (rotation, onProgress) => {
     const fresh = await readKeyRing(settings.keys, logger);
     const missing = atRestAndIndexKids(ring.current).filter((kid) => !atRestAndIndexKids(fresh).includes(kid));
@@ -98,13 +111,20 @@ export async function createCrypto(options: CryptoOptions): Promise<Crypto> {
       throw new Error(`The key ring ${fresh.source} no longer holds ${missing.join(', ')}; keep old keys until a rotation has finished, then remove them and restart`);
     }
     ring.current = fresh;
-    return rotateStore({ store, codec, searchIndex, ring }, rotation, onProgress);
+    const summary = await rotateStore({ store, codec, searchIndex, ring }, rotation, onProgress);
+    const steps: Record<string, number> = {};
+    for (const [name, step] of rotationSteps) steps[name] = await step({ all: rotation.all === true });
+    return { ...summary, steps };
   };
   let control: ControlServer | undefined;
   return {
     codec,
     searchIndex,
     exchange: createExchange({ ring, recipients: createRecipientRegistry(settings.recipientsFile) }),
+    sealer: createSealer(ring),
+    addRotationStep(name, step) {
+      rotationSteps.set(name, step);
+    },
     rotate,
     async listen() {
       control ??= await startControlServer(settings.controlSocket, rotate, logger);

@@ -6,6 +6,7 @@ import type { Logger } from '../logger.js';
 import type { SensitiveElements } from './elements.js';
 import type { KeyRing } from './key-ring.js';
 import { redact } from './redact.js';
+import { jweHeaderKid } from './sealed.js';
 
 /**
  * Where a stored resource keeps its encrypted elements: one extension at the resource root whose
@@ -46,15 +47,6 @@ function jweOf(resource: Resource): string | undefined {
   return extensionsOf(resource)?.find((e) => e.url === ENCRYPTED_ELEMENTS_URL)?.valueString;
 }
 
-function headerKid(jwe: string): string | undefined {
-  try {
-    const header = JSON.parse(Buffer.from(jwe.slice(0, jwe.indexOf('.')), 'base64url').toString('utf8')) as { kid?: unknown };
-    return typeof header.kid === 'string' ? header.kid : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 /**
  * The StorageCodec of issue 9: before storage, the sensitive elements are removed and encrypted
  * together, one JWE per resource version (A256GCM; A256KW or dir under the ring's current key,
@@ -90,7 +82,7 @@ export function createJweCodec(options: { ring: KeyRingRef; elements: SensitiveE
       const jwe = jweOf(stored);
       if (jwe === undefined) return stored;
       const current = ring.current;
-      const kid = headerKid(jwe);
+      const kid = jweHeaderKid(jwe);
       const decrypter = kid === undefined ? undefined : current.atRestDecrypters.get(kid);
       if (!decrypter) throw failure(stored, kid, `its key '${kid ?? '?'}' is not in the key ring (${current.source})`);
       let payload: Payload;
@@ -113,7 +105,7 @@ export function createJweCodec(options: { ring: KeyRingRef; elements: SensitiveE
 
     kidOf(stored) {
       const jwe = jweOf(stored);
-      return jwe === undefined ? undefined : headerKid(jwe);
+      return jwe === undefined ? undefined : jweHeaderKid(jwe);
     },
   };
 }

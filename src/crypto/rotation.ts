@@ -28,6 +28,8 @@ export interface RotationSummary {
   atRestKid: string;
   indexKid: string;
   seconds: number;
+  /** Records re-encrypted outside the store, by rotation step (`hl7v2-archive`). */
+  steps?: Record<string, number>;
 }
 
 export interface RotationDeps {

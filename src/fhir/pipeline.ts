@@ -1,6 +1,7 @@
 import type { CapabilityStatement } from '@medplum/fhirtypes';
 import type { AuditSink } from '../audit/audit-sink.js';
 import type { Authorizer } from '../auth/authorize.js';
+import type { ConsentGate } from '../consent/gate.js';
 import type { Logger } from '../logger.js';
 import type { Compartment } from '../search/compartment.js';
 import type { SearchIndex } from '../search/types.js';
@@ -33,6 +34,8 @@ export interface PipelineDeps {
   patientCompartment: Compartment;
   /** Bundle and conditional-interaction settings (FHIR_MAX_BUNDLE_ENTRIES, FHIR_CONDITIONAL_DELETE_MULTIPLE). */
   rest: { maxBundleEntries: number; conditionalDeleteMultiple: boolean };
+  /** The patient's Consents, decided after authorization (issue 8); absent in pipelines built without it. */
+  consent?: ConsentGate;
 }
 
 /** What interactions get: the dependencies, plus the pipeline itself for nested requests (bundle entries). */
@@ -50,7 +53,7 @@ export interface Pipeline {
 
 /**
  * The one pipeline every interaction goes through, whoever calls it (HTTP, bundles, HL7 v2):
- * request checks → authorize → interaction (validate → encode → store) → audit, written once in `finally`.
+ * request checks → authorize → consent → interaction (validate → encode → store) → audit, written once in `finally`.
  */
 export function createPipeline(deps: PipelineDeps): Pipeline {
   const inner: InteractionDeps = { ...deps, locks: createKeyedLocks(), execute: (request) => pipeline.execute(request) };
@@ -63,8 +66,10 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
         if (request.resourceType !== undefined) deps.registry.get(request.resourceType);
         if (request.id !== undefined) assertValidId(request.id);
         const checkResult = await deps.authorize(request);
+        const checkConsent = await deps.consent?.check(request);
         result = await INTERACTIONS[request.interaction](request, inner);
         if (checkResult) result = await checkResult(result);
+        if (checkConsent) result = await checkConsent(result);
         return result;
       } catch (err) {
         error = translate(err, deps.logger, request);

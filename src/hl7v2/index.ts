@@ -1,4 +1,5 @@
 import type { Hl7Config } from '../config.js';
+import type { Sealer } from '../crypto/sealed.js';
 import type { Pipeline } from '../fhir/pipeline.js';
 import type { Logger } from '../logger.js';
 import { MessageArchive } from './archive.js';
@@ -18,10 +19,11 @@ export interface Hl7Adapter {
   close(): Promise<void>;
 }
 
-export async function createHl7Adapter(options: { config: Hl7Config; dataDir: string; pipeline: Pipeline; logger: Logger; baseUrl: string; clock?: () => Date }): Promise<Hl7Adapter> {
+/** `sealer` encrypts the archive's raw and error texts with the at-rest key ring (src/crypto/sealed.ts). */
+export async function createHl7Adapter(options: { config: Hl7Config; dataDir: string; pipeline: Pipeline; sealer: Sealer; logger: Logger; baseUrl: string; clock?: () => Date }): Promise<Hl7Adapter> {
   const { config } = options;
   const logger = options.logger.child({ component: 'hl7v2' });
-  const archive = new MessageArchive(options.dataDir, options.clock);
+  const archive = new MessageArchive(options.dataDir, options.sealer, options.clock);
   await archive.open();
   const handler = createHandler({
     archive,

@@ -1,4 +1,4 @@
-import { mkdir, open, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, readFile, rename, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 
 /**
@@ -50,6 +50,50 @@ export class Journal {
       pos += bytesRead;
     }
     return JSON.parse(Buffer.concat(chunks).toString('utf8'));
+  }
+
+  /**
+   * Replaces every line by `transform(line)` (unchanged when it returns undefined), atomically:
+   * the new content goes to a temporary file, is fsynced and renamed over the journal (then the
+   * folder is fsynced), so a crash leaves either the old or the new journal, never a mix. Appends
+   * wait meanwhile and land after the new content. Returns the new lines with their offsets.
+   */
+  async rewrite(transform: (line: string) => Promise<string | undefined>): Promise<Array<{ line: string; offset: number }>> {
+    while (this.flushing) await this.flushing;
+    const run = this.replace(transform);
+    // Appends queued meanwhile are written once the new file is in place.
+    this.flushing = run.then(
+      () => this.flush(),
+      () => this.flush(),
+    );
+    return run;
+  }
+
+  private async replace(transform: (line: string) => Promise<string | undefined>): Promise<Array<{ line: string; offset: number }>> {
+    const content = (await readFile(this.file)).subarray(0, this.size).toString('utf8');
+    const lines: Array<{ line: string; offset: number }> = [];
+    let offset = 0;
+    for (const line of content.split('\n').slice(0, -1)) {
+      const next = (await transform(line)) ?? line;
+      lines.push({ line: next, offset });
+      offset += Buffer.byteLength(next, 'utf8') + 1;
+    }
+    const temp = `${this.file}.rewrite`;
+    const out = await open(temp, 'w', 0o600);
+    try {
+      await out.write(lines.map((l) => `${l.line}\n`).join(''));
+      await out.sync();
+    } finally {
+      await out.close();
+    }
+    await rename(temp, this.file);
+    const dir = await open(path.dirname(this.file), 'r');
+    await dir.sync().finally(() => dir.close());
+    const previous = this.handle!;
+    this.handle = await open(this.file, 'a+');
+    this.size = offset;
+    await previous.close();
+    return lines;
   }
 
   async close(): Promise<void> {

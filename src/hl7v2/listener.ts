@@ -1,4 +1,5 @@
 import net from 'node:net';
+import tls from 'node:tls';
 import type { Logger } from '../logger.js';
 import { frame, MllpDecoder } from './framing.js';
 import type { MessageHandler } from './handle.js';
@@ -16,6 +17,17 @@ export interface MllpOptions {
   allow: net.BlockList;
   /** Most connections at once; more are refused (HL7_MLLP_MAX_CONNECTIONS). */
   maxConnections: number;
+  /** MLLP over TLS (issue 7; HL7_MLLP_TLS_*); absent: plain TCP. */
+  tls?: MllpTlsOptions;
+}
+
+export interface MllpTlsOptions {
+  cert: Buffer;
+  key: Buffer;
+  /** CA of the senders' client certificates: when set, a certificate it signed is required. */
+  ca?: Buffer;
+  /** Client certificate subject CNs allowed; others are closed after the handshake. */
+  allowedSubjects?: string[];
 }
 
 export interface MllpListener {
@@ -34,7 +46,8 @@ export function createMllpListener(handler: MessageHandler, options: MllpOptions
   const sockets = new Set<net.Socket>();
   const inflight = new Set<Promise<void>>();
   let nextId = 0;
-  const server = net.createServer({ noDelay: true }, (socket) => {
+  /** Allow-list and connection limit, on the raw TCP socket: a refused peer never reaches the TLS handshake. */
+  const admit = (socket: net.Socket): Logger | undefined => {
     const conn = ++nextId;
     const address = `${socket.remoteAddress}:${socket.remotePort}`;
     const log = logger.child({ component: 'mllp', conn, address });
@@ -47,7 +60,51 @@ export function createMllpListener(handler: MessageHandler, options: MllpOptions
       log.warn({ reason: 'too-many-connections' }, 'mllp connection refused: HL7_MLLP_MAX_CONNECTIONS reached');
       return void socket.destroy();
     }
+    // The TCP socket is what counts and what `close()` destroys (a TLSSocket goes with it).
     sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+    return log;
+  };
+  const admitted = new WeakMap<net.Socket, Logger>();
+  // node:tls keeps the TCP socket a TLSSocket wraps in `_parent` (undocumented, stable since Node 0.x).
+  const connectionLog = (socket: tls.TLSSocket): Logger | undefined => {
+    const raw = (socket as tls.TLSSocket & { _parent?: net.Socket })._parent;
+    return raw && admitted.get(raw);
+  };
+  let server: net.Server;
+  if (options.tls) {
+    const { cert, key, ca, allowedSubjects } = options.tls;
+    // With a CA, the handshake itself refuses a sender without a certificate that CA signed.
+    server = tls.createServer({ cert, key, ca, requestCert: Boolean(ca), rejectUnauthorized: Boolean(ca), noDelay: true });
+    server.prependListener('connection', (raw: net.Socket) => {
+      const log = admit(raw);
+      if (log) admitted.set(raw, log);
+    });
+    // A connection refused by `admit` was logged there; its aborted handshake is not logged again.
+    server.on('tlsClientError', (err, socket) => connectionLog(socket)?.warn({ reason: 'tls-handshake', detail: err.message }, 'mllp connection refused: TLS handshake failed'));
+    server.on('secureConnection', (socket: tls.TLSSocket) => {
+      const base = connectionLog(socket);
+      if (!base) return void socket.destroy();
+      // Only the subject CN is logged: the rest of a certificate is nobody's business in the logs.
+      const cn = ca ? peerCommonName(socket) : undefined;
+      const log = ca ? base.child({ subject: cn ?? null }) : base;
+      if (allowedSubjects && (!cn || !allowedSubjects.includes(cn))) {
+        log.warn({ reason: 'subject-not-allowed' }, 'mllp connection refused: certificate subject not in HL7_MLLP_TLS_ALLOWED_SUBJECTS');
+        return void socket.destroy();
+      }
+      if (ca) log.info('mllp client certificate accepted');
+      serve(socket, log, cn);
+    });
+  } else {
+    server = net.createServer({ noDelay: true }, (socket) => {
+      const log = admit(socket);
+      if (log) serve(socket, log);
+    });
+  }
+
+  /** One admitted connection: framing, ACKs, timeouts, the same over TCP and TLS. */
+  function serve(socket: net.Socket, log: Logger, subject?: string): void {
+    const address = `${socket.remoteAddress}:${socket.remotePort}`;
     const decoder = new MllpDecoder(options.maxBytes);
     let queue: Promise<void> = Promise.resolve();
     let pending = 0;
@@ -59,10 +116,7 @@ export function createMllpListener(handler: MessageHandler, options: MllpOptions
     };
     socket.setTimeout(options.idleTimeoutMs, () => close('idle-timeout'));
     socket.on('error', (err) => log.info({ reason: 'socket-error', detail: err.message }, 'mllp socket error'));
-    socket.on('close', () => {
-      sockets.delete(socket);
-      clearTimeout(frameTimer);
-    });
+    socket.on('close', () => clearTimeout(frameTimer));
     socket.on('data', (chunk: Buffer) => {
       const events = decoder.push(chunk);
       for (const event of events) {
@@ -79,7 +133,7 @@ export function createMllpListener(handler: MessageHandler, options: MllpOptions
     const process = async (bytes: Buffer): Promise<void> => {
       const work = (async () => {
         try {
-          const handled = await handler.handle({ bytes, transport: 'mllp', address: `mllp://${address}` });
+          const handled = await handler.handle({ bytes, transport: 'mllp', address: subject ? `mllps://${encodeURIComponent(subject)}@${address}` : `mllp://${address}` });
           if (!socket.destroyed) for (const ack of handled.acks) socket.write(frame(ack));
         } catch (err) {
           // The handler answers every message itself; reaching here is a bug: drop the connection, keep the listener.
@@ -93,7 +147,7 @@ export function createMllpListener(handler: MessageHandler, options: MllpOptions
       await work;
       inflight.delete(work);
     };
-  });
+  }
   server.on('error', (err) => logger.error({ err }, 'mllp listener error'));
 
   return {
@@ -112,6 +166,12 @@ export function createMllpListener(handler: MessageHandler, options: MllpOptions
       await closed;
     },
   };
+}
+
+/** The peer certificate's subject CN (first one if several), or undefined. */
+function peerCommonName(socket: tls.TLSSocket): string | undefined {
+  const cn = socket.getPeerCertificate()?.subject?.CN as string | string[] | undefined;
+  return Array.isArray(cn) ? cn[0] : cn || undefined;
 }
 
 /** Parses HL7_MLLP_ALLOW: comma-separated addresses and CIDR ranges (IPv4 and IPv6). */

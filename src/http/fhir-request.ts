@@ -43,11 +43,16 @@ export function requestContext(ctx: Context, baseUrl: string): RequestContext {
     requestId: ctx.state.requestId,
     baseUrl,
     scopes: [],
-    purposeOfUse: [],
     source: ctx.ip,
     // What the verified Bearer token says (src/http/authenticate.ts); absent on open endpoints.
     ...ctx.state.auth,
+    // v3 PurposeOfUse codes from the token and the `X-Purpose-Of-Use` header (issue 8: consent, break-glass).
+    purposeOfUse: [...new Set([...((ctx.state.auth?.purposeOfUse as string[] | undefined) ?? []), ...purposeHeader(ctx)])],
   };
+}
+
+function purposeHeader(ctx: Context): string[] {
+  return (ctx.get('X-Purpose-Of-Use') || '').split(',').map((v) => v.trim().replace(/^.*\|/, '')).filter(Boolean);
 }
 
 function header(ctx: Context, name: string): string | undefined {

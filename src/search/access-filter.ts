@@ -1,3 +1,4 @@
+import type { ConsentGate } from '../consent/gate.js';
 import type { RequestContext } from '../fhir/request.js';
 import type { Filter } from '../store/port.js';
 import { compartmentFilter, type Compartment } from './compartment.js';
@@ -12,9 +13,9 @@ const NOTHING: Filter = { id: { $in: [] } };
  * The restriction authorization put on the request (src/auth/authorize.ts), as a search filter on
  * `type`: the granted patient's compartment (SMART `patient/` scopes, the patient role) and the
  * queries of SMART v2 query-restricted scopes (any one of them). Undefined when unrestricted.
- * Types that cannot be in the compartment (e.g. Practitioner) are not narrowed by it.
+ * Types that cannot be in the compartment (e.g. Practitioner) are not narrowed by it, nor by Consents.
  */
-export async function accessFilter(deps: SearchDeps & { patientCompartment: Compartment }, context: RequestContext, type: string): Promise<Filter | undefined> {
+export async function accessFilter(deps: SearchDeps & { patientCompartment: Compartment; consent?: ConsentGate }, context: RequestContext, type: string): Promise<Filter | undefined> {
   const parts: Filter[] = [];
   if (context.compartment) {
     const inCompartment = compartmentFilter(deps.patientCompartment, deps.searchIndex, context.compartment.id, type);
@@ -30,5 +31,8 @@ export async function accessFilter(deps: SearchDeps & { patientCompartment: Comp
     );
     parts.push(branches.length === 1 ? branches[0] : { $or: branches });
   }
+  // The patients' Consents, as a filter too, so `_total` and paging never count what is withheld (issue 8).
+  const consented = await deps.consent?.searchFilter(context, type);
+  if (consented) parts.push(consented);
   return parts.length === 0 ? undefined : parts.length === 1 ? parts[0] : { $and: parts };
 }

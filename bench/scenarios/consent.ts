@@ -1,0 +1,122 @@
+import type autocannon from 'autocannon';
+import { embeddedIssuer, mintToken } from '../../test/support/tokens.js';
+import { measure, type Measurement } from '../lib/load.js';
+import type { Service } from '../lib/processes.js';
+import type { Scenario, ScenarioContext } from '../lib/scenario.js';
+import { fixed, markdownTable } from '../lib/table.js';
+
+/**
+ * Issue 8: what the consent gate costs. One FhirGate; a practitioner (consent-checked) and a backend
+ * service (not subject to Consents: the unchecked path) read a MedicationRequest by id and search
+ * MedicationRequests, with 0, 1 and 10 active Consents per patient (none denying the practitioner,
+ * so both paths return the same data). Both paths write the same AuditEvent per request.
+ */
+
+const FHIR_JSON = 'application/fhir+json';
+const CONNECTIONS = 8;
+const SETTLE_MS = 300;
+
+interface Target {
+  service: Service;
+  checked: string;
+  unchecked: string;
+  patients: number;
+}
+
+export const consent: Scenario = {
+  name: 'consent',
+  description: 'read and search throughput under the consent gate with 0, 1 and 10 Consents per patient, as ratios to the unchecked path',
+  async run(context) {
+    const { settings, processes, log } = context;
+    const dataDir = await processes.tempDir('fhirgate-bench-');
+    const service = await processes.start({
+      name: 'consent',
+      args: ['--import', 'tsx', 'src/main.ts'],
+      env: { DATA_DIR: dataDir, LOG_LEVEL: 'warn', AUDIT_SINK: 'store', FHIRGATE_KEYS: '', FHIRGATE_KEYS_FILE: '', MONGODB_URI: '' },
+      envForPort: (port) => ({ PUBLIC_URL: `http://127.0.0.1:${port}` }),
+      readyPath: '/readyz',
+    });
+    const issuer = embeddedIssuer(dataDir, service.origin);
+    const target: Target = {
+      service,
+      unchecked: `Bearer ${await mintToken(issuer, { clientId: 'bench-consent', expiresIn: 24 * 3600 })}`,
+      checked: `Bearer ${await mintToken(issuer, { scope: 'user/*.rs', role: 'practitioner', fhirUser: 'Practitioner/bench', expiresIn: 24 * 3600 })}`,
+      patients: settings.quick ? 20 : 100,
+    };
+    log(`seeding ${target.patients} patients with one MedicationRequest each`);
+    for (let p = 0; p < target.patients; p++) {
+      await put(target, `Patient/bp${p}`, { resourceType: 'Patient', id: `bp${p}`, name: [{ family: `Bench${p}` }] });
+      await put(target, `MedicationRequest/bm${p}`, { resourceType: 'MedicationRequest', id: `bm${p}`, status: 'active', intent: 'order', medicationCodeableConcept: { text: 'x' }, subject: { reference: `Patient/bp${p}` } });
+    }
+    const rows: string[][] = [];
+    let consents = 0;
+    for (const perPatient of [0, 1, 10]) {
+      log(`${perPatient} Consents per patient`);
+      for (; consents < perPatient; consents++) {
+        for (let p = 0; p < target.patients; p++) await put(target, `Consent/bc${p}-${consents}`, consentOf(`bc${p}-${consents}`, `bp${p}`));
+      }
+      for (const shape of ['read', 'search'] as const) {
+        await cell(context, target, shape, 'unchecked', settings.warmupSeconds, 'warm-up ');
+        const unchecked = await cell(context, target, shape, 'unchecked', settings.seconds);
+        const checked = await cell(context, target, shape, 'checked', settings.seconds);
+        rows.push([shape, String(perPatient), String(Math.round(unchecked.requestsPerSecond)), String(Math.round(checked.requestsPerSecond)), fixed(checked.p50, 2), `${fixed(checked.requestsPerSecond / unchecked.requestsPerSecond, 2)}×`]);
+      }
+    }
+    return { title: 'Consent gate: read and search throughput', body: [table(rows), '', notes(target.patients)].join('\n') };
+  },
+};
+
+/** An active Consent denying someone else: it must be evaluated, and never changes the answer. */
+function consentOf(id: string, patient: string): unknown {
+  return {
+    resourceType: 'Consent',
+    id,
+    status: 'active',
+    scope: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/consentscope', code: 'patient-privacy' }] },
+    category: [{ coding: [{ system: 'http://loinc.org', code: '59284-0' }] }],
+    patient: { reference: `Patient/${patient}` },
+    policyRule: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'OPTIN' }] },
+    provision: { type: 'deny', actor: [{ role: { coding: [{ code: 'PRCP' }] }, reference: { reference: 'Practitioner/someone-else' } }] },
+  };
+}
+
+async function put(target: Target, path: string, body: unknown): Promise<void> {
+  const res = await fetch(`${target.service.origin}/fhir/${path}`, {
+    method: 'PUT',
+    headers: { 'Content-Type': FHIR_JSON, Accept: FHIR_JSON, Authorization: target.unchecked },
+    body: JSON.stringify(body),
+  });
+  const text = await res.text();
+  if (res.status >= 300) throw new Error(`seeding ${path}: ${res.status} ${text.slice(0, 500)}`);
+}
+
+function request(target: Target, shape: 'read' | 'search', who: 'checked' | 'unchecked'): autocannon.Request {
+  const headers = { Accept: FHIR_JSON, Authorization: target[who] };
+  let next = 0;
+  const pathOf = (): string => (shape === 'read' ? `/fhir/MedicationRequest/bm${next++ % target.patients}` : '/fhir/MedicationRequest?status=active&_count=20');
+  return { method: 'GET', path: pathOf(), headers, setupRequest: (r) => Object.assign(r, { path: pathOf() }) };
+}
+
+async function cell(context: ScenarioContext, target: Target, shape: 'read' | 'search', who: 'checked' | 'unchecked', seconds: number, phase = ''): Promise<Measurement> {
+  const label = `${phase}${shape} ${who}`;
+  const result = await measure({ origin: target.service.origin, connections: CONNECTIONS, seconds, request: request(target, shape, who), label });
+  target.service.assertAlive();
+  context.log(`${label}: ${Math.round(result.requestsPerSecond)} req/s, p50 ${fixed(result.p50, 2)} ms`);
+  await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
+  return result;
+}
+
+function table(rows: string[][]): string {
+  const right = (header: string) => ({ header, align: 'right' as const });
+  return markdownTable([{ header: 'Interaction' }, right('Consents / patient'), right('Unchecked req/s'), right('Checked req/s'), right('Checked p50 ms'), right('Checked / unchecked')], rows);
+}
+
+function notes(patients: number): string {
+  return [
+    '## What was measured',
+    '',
+    `- ${patients} patients, one MedicationRequest each, embedded store, ${CONNECTIONS} connections; every request also writes its hash-chained AuditEvent.`,
+    '- Unchecked: a backend-service token (`system/*.*`, not subject to Consents). Checked: a practitioner token (`user/*.rs`), decided against every active Consent.',
+    "- read: `GET MedicationRequest/[id]` (the Consents of the resource's patient are read by a reference query). search: `GET MedicationRequest?status=active&_count=20` (every active Consent is read and decided to build the exclusion filter: cost grows with the number of Consents in the store, the known limit of the uncached design).",
+  ].join('\n');
+}

@@ -1,0 +1,95 @@
+import type { AuditEvent, AuditEventEntity, Bundle, Resource } from '@medplum/fhirtypes';
+import type { ConsentNote } from '../consent/gate.js';
+import { patientsOf } from '../consent/scope.js';
+import type { AuditEntry } from './audit-sink.js';
+
+/** Extension URLs FhirGate puts on its AuditEvents. */
+export const CHAIN_EXTENSION = 'https://fhirgate.dev/fhir/StructureDefinition/audit-chain';
+export const BREAK_GLASS_EXTENSION = 'https://fhirgate.dev/fhir/StructureDefinition/break-glass';
+
+// Entities listed for one search or history page: enough to say who saw what, bounded.
+const MAX_ENTITIES = 200;
+
+const ACTION: Readonly<Record<string, AuditEvent['action']>> = {
+  create: 'C',
+  read: 'R',
+  vread: 'R',
+  update: 'U',
+  patch: 'U',
+  delete: 'D',
+};
+
+/**
+ * The AuditEvent of one interaction, after IHE Basic Audit Log Patterns (BALP, RESTful activity):
+ * type `rest` with the interaction as subtype, the requesting agent (fhirUser or client, role,
+ * network address) and the client application, the resources touched as entities (type/id/version,
+ * never content), the outcome, the purpose of use, the Consents that decided and a break-glass flag.
+ */
+export function auditEventOf(entry: AuditEntry, note: ConsentNote | undefined, observer: string, recorded: string): AuditEvent {
+  const { request, result, error } = entry;
+  const ctx = request.context;
+  const purposes = ctx.purposeOfUse.map((code) => ({ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ActReason', code }] }));
+  const event: AuditEvent = {
+    resourceType: 'AuditEvent',
+    type: { system: 'http://terminology.hl7.org/CodeSystem/audit-event-type', code: 'rest', display: 'Restful Operation' },
+    subtype: [{ system: 'http://hl7.org/fhir/restful-interaction', code: request.interaction }],
+    action: ACTION[request.interaction] ?? 'E',
+    recorded,
+    outcome: error ? (error.code === 'store-unavailable' ? '8' : '4') : '0',
+    ...(error ? { outcomeDesc: error.code } : {}),
+    ...(purposes.length > 0 ? { purposeOfEvent: purposes } : {}),
+    agent: [
+      {
+        type: { coding: [{ system: 'http://dicom.nema.org/resources/ontology/DCM', code: '110153', display: 'Source Role ID' }] },
+        requestor: true,
+        ...(ctx.actor ? { who: { reference: ctx.actor } } : ctx.clientId ? { who: { display: ctx.clientId } } : {}),
+        ...(ctx.subject ? { altId: ctx.subject } : {}),
+        ...((ctx.roles ?? []).length > 0 ? { role: (ctx.roles ?? []).map((r) => ({ coding: [{ system: 'https://fhirgate.dev/fhir/CodeSystem/role', code: r }] })) } : {}),
+        ...(purposes.length > 0 ? { purposeOfUse: purposes } : {}),
+        ...(ctx.source ? { network: { address: ctx.source, type: '2' as const } } : {}),
+      },
+      ...(ctx.clientId ? [{ type: { coding: [{ system: 'http://dicom.nema.org/resources/ontology/DCM', code: '110150', display: 'Application' }] }, requestor: false, who: { display: ctx.clientId } }] : []),
+    ],
+    source: { observer: { display: observer }, type: [{ system: 'http://terminology.hl7.org/CodeSystem/security-source-type', code: '4', display: 'Application Server' }] },
+    entity: [...entitiesOf(entry), ...(note?.consents ?? []).map((c): AuditEventEntity => ({ what: { reference: c }, description: 'Consent that decided' }))],
+    ...(note?.breakGlass ? { extension: [{ url: BREAK_GLASS_EXTENSION, valueBoolean: true }] } : {}),
+  };
+  if (ctx.requestId) event.entity!.push({ what: { identifier: { value: ctx.requestId } }, description: 'X-Request-Id' });
+  return event;
+}
+
+function entitiesOf({ request, result }: AuditEntry): AuditEventEntity[] {
+  const entities: AuditEventEntity[] = [];
+  const seen = new Set<string>();
+  const add = (reference: string, patient: boolean): void => {
+    if (seen.has(reference) || entities.length >= MAX_ENTITIES) return;
+    seen.add(reference);
+    entities.push({
+      what: { reference },
+      type: { system: 'http://terminology.hl7.org/CodeSystem/audit-entity-type', code: patient ? '1' : '2' },
+      ...(patient ? { role: { system: 'http://terminology.hl7.org/CodeSystem/object-role', code: '1', display: 'Patient' } } : {}),
+    });
+  };
+  const version = result?.version;
+  if (version) add(`${version.resourceType}/${version.id}/_history/${version.versionId}`, version.resourceType === 'Patient');
+  else if (request.resourceType && request.id) add(`${request.resourceType}/${request.id}${request.versionId ? `/_history/${request.versionId}` : ''}`, request.resourceType === 'Patient');
+  const resource = result?.resource;
+  const touched: Resource[] = [];
+  if (resource?.resourceType === 'Bundle') for (const e of (resource as Bundle).entry ?? []) if (e.resource && e.resource.resourceType !== 'OperationOutcome') touched.push(e.resource);
+  for (const r of touched) add(refOf(r), false);
+  // The patients whose data it was, as plain references, so `AuditEvent?patient=` answers "who looked at my record".
+  const patients = new Set(patientsTouched(entities));
+  for (const r of resource && resource.resourceType !== 'Bundle' ? [resource, ...touched] : touched) for (const p of patientsOf(r)) patients.add(`Patient/${p}`);
+  if (request.interaction === 'everything' || request.interaction === 'search-compartment') patients.add(`Patient/${request.id}`);
+  for (const patient of patients) add(patient, true);
+  return entities;
+}
+
+function refOf(resource: Resource): string {
+  return `${resource.resourceType}/${resource.id}${resource.meta?.versionId ? `/_history/${resource.meta.versionId}` : ''}`;
+}
+
+/** The Patients among the touched resources, as plain references, so `AuditEvent?patient=` finds the event. */
+function patientsTouched(entities: readonly AuditEventEntity[]): string[] {
+  return entities.map((e) => e.what?.reference ?? '').filter((r) => r.startsWith('Patient/')).map((r) => r.replace(/\/_history\/.*$/, ''));
+}

@@ -1,0 +1,86 @@
+import { createHash } from 'node:crypto';
+import type { AuditEvent } from '@medplum/fhirtypes';
+import { CHAIN_EXTENSION } from './audit-event.js';
+
+/** Position and hash of one AuditEvent in the chain. */
+export interface ChainLink {
+  sequence: number;
+  hash: string;
+}
+
+/** The first hash's predecessor. */
+export const GENESIS = '0'.repeat(64);
+
+/** JSON with object keys sorted at every level: the same event always hashes the same. */
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+/** The event as hashed: without `meta` (set by the store) and without its own chain link. */
+function hashedForm(event: AuditEvent): unknown {
+  const { meta: _meta, ...rest } = event;
+  const extension = (rest.extension ?? []).filter((e) => e.url !== CHAIN_EXTENSION);
+  return { ...rest, ...(extension.length > 0 ? { extension } : { extension: undefined }) };
+}
+
+/** sha256(previous hash + sequence + canonical event): each event commits to every event before it. */
+export function linkHash(previous: string, sequence: number, event: AuditEvent): string {
+  return createHash('sha256').update(`${previous}\n${sequence}\n${canonicalJson(hashedForm(event))}`).digest('hex');
+}
+
+/** Adds the chain link extension (sequence, previous hash, own hash). */
+export function withLink(event: AuditEvent, sequence: number, previous: string): AuditEvent {
+  const hash = linkHash(previous, sequence, event);
+  return {
+    ...event,
+    extension: [
+      ...(event.extension ?? []),
+      {
+        url: CHAIN_EXTENSION,
+        extension: [
+          { url: 'sequence', valueInteger: sequence },
+          { url: 'previous', valueString: previous },
+          { url: 'hash', valueString: hash },
+        ],
+      },
+    ],
+  };
+}
+
+/** The chain link an event carries, if any. */
+export function linkOf(event: AuditEvent): (ChainLink & { previous: string }) | undefined {
+  const link = event.extension?.find((e) => e.url === CHAIN_EXTENSION);
+  if (!link) return undefined;
+  const part = (url: string) => link.extension?.find((e) => e.url === url);
+  const sequence = part('sequence')?.valueInteger;
+  const previous = part('previous')?.valueString;
+  const hash = part('hash')?.valueString;
+  if (sequence === undefined || previous === undefined || hash === undefined) return undefined;
+  return { sequence, previous, hash };
+}
+
+export interface ChainBreak {
+  sequence: number;
+  id?: string;
+  reason: string;
+}
+
+/** Checks a chain of events (any order): sequences 1..n without gaps, each hash recomputed and linked to its predecessor. */
+export function verifyChain(events: readonly AuditEvent[]): { count: number; firstBreak?: ChainBreak } {
+  const linked = events.map((event) => ({ event, link: linkOf(event) })).filter((x) => x.link !== undefined).sort((a, b) => a.link!.sequence - b.link!.sequence);
+  let previous = GENESIS;
+  for (let i = 0; i < linked.length; i++) {
+    const { event, link } = linked[i];
+    const expected = i + 1;
+    if (link!.sequence !== expected) return { count: linked.length, firstBreak: { sequence: expected, reason: `event ${expected} is missing (found ${link!.sequence})` } };
+    if (link!.previous !== previous) return { count: linked.length, firstBreak: { sequence: expected, id: event.id, reason: 'does not link to the previous event' } };
+    if (linkHash(previous, expected, event) !== link!.hash) return { count: linked.length, firstBreak: { sequence: expected, id: event.id, reason: 'content does not match its hash (altered)' } };
+    previous = link!.hash;
+  }
+  return { count: linked.length };
+}

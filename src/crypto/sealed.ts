@@ -1,0 +1,53 @@
+import jose from 'node-jose';
+import type { KeyRingRef } from './jwe-codec.js';
+
+/**
+ * Seals small JSON values other than resources (the HL7 v2 message archive) as one compact JWE
+ * each, with the at-rest keys of the ring: A256GCM under the current key (A256KW or dir), the kid
+ * in the header; opened with the decrypter of whichever ring key the kid names. Uses the key
+ * objects and decrypters the ring built once (key-ring.ts), never per value.
+ */
+export interface Sealer {
+  /** One JWE holding `value` bound to `binding` (a JWE copied onto another record does not open as that one). */
+  seal(value: unknown, binding: string): Promise<string>;
+  /** The value a JWE of `seal` holds; throws when the kid is unknown, the key wrong, the data altered or the binding another. */
+  open(jwe: string, binding: string): Promise<unknown>;
+  /** The kid in a JWE's header (undefined when it has none). */
+  kidOf(jwe: string): string | undefined;
+  /** The kid new seals are made under. */
+  currentKid(): string;
+}
+
+/** The kid in the protected header of a compact JWE. */
+export function jweHeaderKid(jwe: string): string | undefined {
+  try {
+    const header = JSON.parse(Buffer.from(jwe.slice(0, jwe.indexOf('.')), 'base64url').toString('utf8')) as { kid?: unknown };
+    return typeof header.kid === 'string' ? header.kid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export function createSealer(ring: KeyRingRef): Sealer {
+  return {
+    async seal(value, binding) {
+      const plaintext = JSON.stringify({ b: binding, v: value });
+      return jose.JWE.createEncrypt({ format: 'compact', contentAlg: 'A256GCM' }, ring.current.atRest.key).update(plaintext, 'utf8').final();
+    },
+    async open(jwe, binding) {
+      const kid = jweHeaderKid(jwe);
+      const decrypter = kid === undefined ? undefined : ring.current.atRestDecrypters.get(kid);
+      if (!decrypter) throw new Error(`sealed value: its key '${kid ?? '?'}' is not in the key ring (${ring.current.source})`);
+      let sealed: { b?: unknown; v?: unknown };
+      try {
+        sealed = JSON.parse((await decrypter.decrypt(jwe)).plaintext.toString('utf8')) as { b?: unknown; v?: unknown };
+      } catch {
+        throw new Error(`sealed value: the JWE does not decrypt with key '${kid}' (wrong key or altered data)`);
+      }
+      if (sealed.b !== binding) throw new Error(`sealed value: the JWE belongs to ${String(sealed.b)}, not ${binding}`);
+      return sealed.v;
+    },
+    kidOf: jweHeaderKid,
+    currentKid: () => ring.current.atRest.kid,
+  };
+}

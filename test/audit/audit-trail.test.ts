@@ -1,0 +1,76 @@
+import type { AuditEvent, Bundle } from '@medplum/fhirtypes';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { linkOf } from '../../src/audit/chain.js';
+import { verifyAuditTrail } from '../../src/audit/verify.js';
+import { fixtures, recordOf, seed } from '../auth/fixtures.js';
+import { fhirClient, type FhirClient } from '../support/fhir-client.js';
+import { startServer, type TestServer } from '../support/server.js';
+
+let server: TestServer;
+let admin: FhirClient;
+let d1: FhirClient;
+let p1: FhirClient;
+
+beforeAll(async () => {
+  server = await startServer({ AUDIT_SINK: 'store' });
+  admin = fhirClient(server.fhirUrl);
+  await seed(admin, [...recordOf('p1'), ...recordOf('p2'), fixtures.practitioner('d1')]);
+  d1 = fhirClient(server.fhirUrl, { token: await server.token({ scope: 'user/*.rs', role: 'practitioner', fhirUser: 'Practitioner/d1' }) });
+  p1 = fhirClient(server.fhirUrl, { token: await server.token({ scope: 'user/*.rs user/Consent.cruds', role: 'patient', fhirUser: 'Patient/p1' }) });
+});
+afterAll(() => server.destroy());
+
+const events = (bundle: Bundle): AuditEvent[] => (bundle.entry ?? []).map((e) => e.resource as AuditEvent).filter((r) => r?.resourceType === 'AuditEvent');
+
+describe('AuditEvent trail (IHE BALP)', () => {
+  it('records who read what, from where, with which outcome; never the content', async () => {
+    expect((await d1.get('MedicationRequest/p1-mr', { 'X-Purpose-Of-Use': 'TREAT' })).status).toBe(200);
+    const found = events((await admin.get<Bundle>('AuditEvent?patient=Patient/p1&_count=1000')).body);
+    const read = found.find((a) => a.subtype?.[0]?.code === 'read' && a.entity?.some((e) => e.what?.reference === 'MedicationRequest/p1-mr/_history/1'));
+    expect(read).toBeDefined();
+    expect(read!.action).toBe('R');
+    expect(read!.outcome).toBe('0');
+    expect(read!.agent?.[0]).toMatchObject({ requestor: true, who: { reference: 'Practitioner/d1' }, network: { type: '2' } });
+    expect(read!.purposeOfEvent?.[0]?.coding?.[0]?.code).toBe('TREAT');
+    expect(JSON.stringify(read)).not.toContain('amoxicillin');
+    expect(linkOf(read!)).toBeDefined();
+  });
+
+  it('records refusals too', async () => {
+    expect((await p1.get('Patient/p2')).status).toBe(403);
+    const found = events((await admin.get<Bundle>('AuditEvent?patient=Patient/p2&_count=1000')).body);
+    expect(found.some((a) => a.outcome === '4' && a.agent?.[0]?.who?.reference === 'Patient/p1')).toBe(true);
+  });
+
+  it('a patient sees who looked at their record, and only their record', async () => {
+    await d1.get('Patient/p1');
+    const mine = await p1.get<Bundle>('AuditEvent?patient=Patient/p1&_count=1000');
+    expect(mine.status).toBe(200);
+    expect(events(mine.body).some((a) => a.agent?.[0]?.who?.reference === 'Practitioner/d1')).toBe(true);
+    // Confined to p1's compartment: of p2's events, only those p1 is part of (their own refused read).
+    const other = await p1.get<Bundle>('AuditEvent?patient=Patient/p2&_count=1000');
+    expect(other.status).toBe(200);
+    expect(events(other.body).every((a) => JSON.stringify(a).includes('"Patient/p1"'))).toBe(true);
+  });
+
+  it('AuditEvents cannot be updated or deleted through the API', async () => {
+    const [one] = events((await admin.get<Bundle>('AuditEvent?patient=Patient/p1&_count=1')).body);
+    expect((await admin.put(`AuditEvent/${one.id}`, { ...one, outcome: '0' })).status).toBeGreaterThanOrEqual(400);
+    expect((await admin.delete(`AuditEvent/${one.id}`)).status).toBeGreaterThanOrEqual(400);
+    expect((await admin.get(`AuditEvent/${one.id}`)).status).toBe(200);
+  });
+
+  it('the hash chain verifies, and an altered record is reported as the first break', async () => {
+    const before = await verifyAuditTrail(server.app.store, server.app.crypto.codec);
+    expect(before.firstBreak).toBeUndefined();
+    expect(before.count).toBeGreaterThan(10);
+    const records = await server.app.store.find('current', { resourceType: 'AuditEvent', deleted: false });
+    const decoded = await Promise.all(records.map(async (r) => ({ record: r, event: (await server.app.crypto.codec.decode(r.resource!)) as AuditEvent })));
+    const target = decoded.find((d) => linkOf(d.event)?.sequence === 5)!;
+    const altered: AuditEvent = { ...target.event, outcome: '0', agent: [{ requestor: true, who: { reference: 'Practitioner/someone-else' } }] };
+    await server.app.store.rewrite!([{ ...target.record, resource: await server.app.crypto.codec.encode(altered) }]);
+    const after = await verifyAuditTrail(server.app.store, server.app.crypto.codec);
+    expect(after.firstBreak).toMatchObject({ sequence: 5, id: target.event.id });
+    expect(after.firstBreak?.reason).toMatch(/altered/);
+  });
+});
