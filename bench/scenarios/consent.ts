@@ -1,5 +1,6 @@
 import type autocannon from 'autocannon';
 import { embeddedIssuer, mintToken } from '../../test/support/tokens.js';
+import { startFhirGate } from '../lib/fhirgate.js';
 import { measure, type Measurement } from '../lib/load.js';
 import type { Service } from '../lib/processes.js';
 import type { Scenario, ScenarioContext } from '../lib/scenario.js';
@@ -28,18 +29,15 @@ export const consent: Scenario = {
   description: 'read and search throughput under the consent gate with 0, 1 and 10 Consents per patient, as ratios to the unchecked path',
   async run(context) {
     const { settings, processes, log } = context;
-    const dataDir = await processes.tempDir('fhirgate-bench-');
-    const service = await processes.start({
+    const { service, dataDir, authorization } = await startFhirGate(processes, {
       name: 'consent',
-      args: ['--import', 'tsx', 'src/main.ts'],
-      env: { DATA_DIR: dataDir, LOG_LEVEL: 'warn', AUDIT_SINK: 'store', FHIRGATE_KEYS: '', FHIRGATE_KEYS_FILE: '', MONGODB_URI: '' },
-      envForPort: (port) => ({ PUBLIC_URL: `http://127.0.0.1:${port}` }),
-      readyPath: '/readyz',
+      clientId: 'bench-consent',
+      env: { AUDIT_SINK: 'store', FHIRGATE_KEYS: '', FHIRGATE_KEYS_FILE: '', MONGODB_URI: '' },
     });
     const issuer = embeddedIssuer(dataDir, service.origin);
     const target: Target = {
       service,
-      unchecked: `Bearer ${await mintToken(issuer, { clientId: 'bench-consent', expiresIn: 24 * 3600 })}`,
+      unchecked: authorization,
       checked: `Bearer ${await mintToken(issuer, { scope: 'user/*.rs', role: 'practitioner', fhirUser: 'Practitioner/bench', expiresIn: 24 * 3600 })}`,
       patients: settings.quick ? 20 : 100,
     };

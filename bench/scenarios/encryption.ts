@@ -7,7 +7,7 @@ import { createJweCodec } from '../../src/crypto/jwe-codec.js';
 import { buildKeyRing, generateJwkSet } from '../../src/crypto/key-ring.js';
 import { r4Definitions } from '../../src/fhir/definitions.js';
 import { createLogger } from '../../src/logger.js';
-import { embeddedIssuer, mintToken } from '../../test/support/tokens.js';
+import { startFhirGate } from '../lib/fhirgate.js';
 import { benchPatient, benchPatientJson } from '../fixtures/patient.js';
 import { measure, type Measurement } from '../lib/load.js';
 import type { ProcessGroup, Service } from '../lib/processes.js';
@@ -61,16 +61,12 @@ export const encryption: Scenario = {
 };
 
 async function start(processes: ProcessGroup, name: string, elements: string): Promise<Target> {
-  const dataDir = await processes.tempDir('fhirgate-bench-');
-  const service = await processes.start({
+  const { service, authorization } = await startFhirGate(processes, {
     name,
-    args: ['--import', 'tsx', 'src/main.ts'],
-    env: { DATA_DIR: dataDir, LOG_LEVEL: 'warn', FHIRGATE_ENCRYPTED_ELEMENTS: elements, FHIRGATE_KEYS: '', FHIRGATE_KEYS_FILE: '', MONGODB_URI: '' },
-    envForPort: (port) => ({ PUBLIC_URL: `http://127.0.0.1:${port}` }),
-    readyPath: '/readyz',
+    clientId: 'bench-encryption',
+    env: { FHIRGATE_ENCRYPTED_ELEMENTS: elements, FHIRGATE_KEYS: '', FHIRGATE_KEYS_FILE: '', MONGODB_URI: '' },
   });
-  const token = await mintToken(embeddedIssuer(dataDir, service.origin), { clientId: 'bench-encryption', expiresIn: 24 * 3600 });
-  return { name, service, authorization: `Bearer ${token}`, ids: [] };
+  return { name, service, authorization, ids: [] };
 }
 
 async function seedPatients(target: Target, count: number): Promise<string[]> {

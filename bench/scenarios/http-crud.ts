@@ -1,8 +1,8 @@
 import os from 'node:os';
 import type autocannon from 'autocannon';
-import { embeddedIssuer, mintToken } from '../../test/support/tokens.js';
 import { benchPatientJson } from '../fixtures/patient.js';
 import { measure, type Measurement } from '../lib/load.js';
+import { startFhirGate } from '../lib/fhirgate.js';
 import type { ProcessGroup, Service } from '../lib/processes.js';
 import type { Scenario, ScenarioContext } from '../lib/scenario.js';
 import { fixed, markdownTable } from '../lib/table.js';
@@ -27,7 +27,7 @@ export const httpCrud: Scenario = {
   async run(context) {
     const { settings, processes, log } = context;
     log('starting FhirGate and the bare Koa baseline');
-    const [{ service: fhirgate, authorization }, bare] = await Promise.all([startFhirGate(processes), startBareKoa(processes)]);
+    const [{ service: fhirgate, authorization }, bare] = await Promise.all([startFhirGate(processes, { clientId: 'bench-http-crud' }), startBareKoa(processes)]);
     const seedCount = settings.quick ? 200 : 1_000;
     log(`creating ${seedCount} patients to read`);
     const ids = await seedPatients(fhirgate.origin, authorization, seedCount);
@@ -65,21 +65,6 @@ export const httpCrud: Scenario = {
   },
 };
 
-async function startFhirGate(processes: ProcessGroup): Promise<{ service: Service; authorization: string }> {
-  const dataDir = await processes.tempDir('fhirgate-bench-');
-  const service = await processes.start({
-    name: 'FhirGate',
-    // Exactly how users start it (see README): TypeScript through tsx, no build step.
-    args: ['--import', 'tsx', 'src/main.ts'],
-    env: { DATA_DIR: dataDir, LOG_LEVEL: 'warn' },
-    envForPort: (port) => ({ PUBLIC_URL: `http://127.0.0.1:${port}` }),
-    readyPath: '/readyz',
-  });
-  // /fhir needs a Bearer token: a backend-service one (system/*.*) signed with the embedded
-  // authorization server's key, minted as the tests mint theirs (test/support/tokens.ts).
-  const token = await mintToken(embeddedIssuer(dataDir, service.origin), { clientId: 'bench-http-crud', expiresIn: 24 * 3600 });
-  return { service, authorization: `Bearer ${token}` };
-}
 
 async function startBareKoa(processes: ProcessGroup): Promise<Service> {
   return processes.start({ name: 'bare Koa', args: ['--import', 'tsx', 'bench/bare-koa.ts'], readyPath: '/readyz' });

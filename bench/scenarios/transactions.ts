@@ -1,8 +1,8 @@
 import os from 'node:os';
 import type { Bundle, BundleEntry, Resource } from '@medplum/fhirtypes';
-import { embeddedIssuer, mintToken } from '../../test/support/tokens.js';
 import { patientBundle, practitioners, RESOURCES_PER_BUNDLE } from '../fixtures/patient-bundle.js';
-import type { ProcessGroup, Service } from '../lib/processes.js';
+import { startFhirGate } from '../lib/fhirgate.js';
+import type { Service } from '../lib/processes.js';
 import type { Scenario } from '../lib/scenario.js';
 import { fixed, markdownTable } from '../lib/table.js';
 
@@ -31,7 +31,7 @@ export const transactions: Scenario = {
   description: 'transaction ingest of Synthea-shaped patient bundles (51 resources) at 1 and 4 uploaders, vs the same resources created one by one',
   async run(context) {
     const { settings, processes, log } = context;
-    const { service, authorization } = await startFhirGate(processes);
+    const { service, authorization } = await startFhirGate(processes, { clientId: 'bench-transactions' });
     const client = createClient(service.origin, authorization);
     log('creating the practitioners the bundles refer to');
     const practitionerIds = await Promise.all(practitioners().map(async (p) => (await client.post(p.resourceType, p)).id as string));
@@ -54,19 +54,6 @@ export const transactions: Scenario = {
   },
 };
 
-async function startFhirGate(processes: ProcessGroup): Promise<{ service: Service; authorization: string }> {
-  const dataDir = await processes.tempDir('fhirgate-bench-tx-');
-  const service = await processes.start({
-    name: 'FhirGate',
-    args: ['--import', 'tsx', 'src/main.ts'],
-    env: { DATA_DIR: dataDir, LOG_LEVEL: 'warn' },
-    envForPort: (port) => ({ PUBLIC_URL: `http://127.0.0.1:${port}` }),
-    readyPath: '/readyz',
-  });
-  // A backend-service token (system/*.*) signed with the embedded authorization server's key.
-  const token = await mintToken(embeddedIssuer(dataDir, service.origin), { clientId: 'bench-transactions', expiresIn: 24 * 3600 });
-  return { service, authorization: `Bearer ${token}` };
-}
 
 type Client = ReturnType<typeof createClient>;
 

@@ -1,0 +1,27 @@
+import { embeddedIssuer, mintToken } from '../../test/support/tokens.js';
+import type { ProcessGroup, Service } from './processes.js';
+
+export interface FhirGateUnderTest {
+  service: Service;
+  dataDir: string;
+  /** `Bearer …` of a backend-service token (system/*.*) signed with the embedded authorization server's key. */
+  authorization: string;
+}
+
+/**
+ * Starts FhirGate exactly as users do (`src/main.ts` through tsx, see README) in a fresh DATA_DIR and
+ * mints a backend-service token as the tests mint theirs, so every benchmarked request goes through
+ * the real token verification.
+ */
+export async function startFhirGate(processes: ProcessGroup, options: { clientId: string; name?: string; env?: Record<string, string> }): Promise<FhirGateUnderTest> {
+  const dataDir = await processes.tempDir('fhirgate-bench-');
+  const service = await processes.start({
+    name: options.name ?? 'FhirGate',
+    args: ['--import', 'tsx', 'src/main.ts'],
+    env: { DATA_DIR: dataDir, LOG_LEVEL: 'warn', ...options.env },
+    envForPort: (port) => ({ PUBLIC_URL: `http://127.0.0.1:${port}` }),
+    readyPath: '/readyz',
+  });
+  const token = await mintToken(embeddedIssuer(dataDir, service.origin), { clientId: options.clientId, expiresIn: 24 * 3600 });
+  return { service, dataDir, authorization: `Bearer ${token}` };
+}
