@@ -74,7 +74,14 @@ export async function createApp(config: Config, logger: Logger, clock: () => Dat
     await store.close();
     throw err;
   });
-  const auth = await createAuth({ config: config.auth, audience: config.fhirBaseUrl, definitions, store, codec: crypto.codec });
+  const consent = createConsentGate({ store, codec: crypto.codec, searchIndex: crypto.searchIndex, patientCompartment, clock, settings: config.consent });
+  const consentNote = (request: FhirRequest) => consent.noteOf(request.context);
+  // Built before the authorization server, which records logins and token grants in it.
+  const audit =
+    config.auditSink === 'store'
+      ? createAuditEventSink({ store, codec: crypto.codec, searchIndex: crypto.searchIndex, clock, logger: logger.child({ component: 'audit' }), observer: config.fhirBaseUrl, consentNote })
+      : createLogAuditSink(logger.child({ component: 'audit' }), store, consentNote);
+  const auth = await createAuth({ config: config.auth, audience: config.fhirBaseUrl, definitions, store, codec: crypto.codec, audit });
   const capabilityStatement = withSmartSecurity(
     buildCapabilityStatement({
       registry,
@@ -88,12 +95,6 @@ export async function createApp(config: Config, logger: Logger, clock: () => Dat
     }),
     auth.server?.smartConfiguration(),
   );
-  const consent = createConsentGate({ store, codec: crypto.codec, searchIndex: crypto.searchIndex, patientCompartment, clock, settings: config.consent });
-  const consentNote = (request: FhirRequest) => consent.noteOf(request.context);
-  const audit =
-    config.auditSink === 'store'
-      ? createAuditEventSink({ store, codec: crypto.codec, searchIndex: crypto.searchIndex, clock, logger: logger.child({ component: 'audit' }), observer: config.fhirBaseUrl, consentNote })
-      : createLogAuditSink(logger.child({ component: 'audit' }), consentNote);
   const pipeline = createPipeline({
     registry,
     store,
@@ -110,7 +111,7 @@ export async function createApp(config: Config, logger: Logger, clock: () => Dat
     rest: { maxBundleEntries: config.maxBundleEntries, conditionalDeleteMultiple: config.conditionalDeleteMultiple },
     consent,
   });
-  const hl7 = await createHl7Adapter({ config: config.hl7, dataDir: config.dataDir, pipeline, sealer: crypto.sealer, logger, baseUrl: config.fhirBaseUrl, clock });
+  const hl7 = await createHl7Adapter({ config: config.hl7, dataDir: config.dataDir, pipeline, audit, sealer: crypto.sealer, logger, baseUrl: config.fhirBaseUrl, clock });
   // The archive's JWEs move to the current key with the store's (README "Rotating keys").
   crypto.addRotationStep('hl7v2-archive', (rotation) => hl7.archive.rotate(rotation));
   const http = createHttpApp({ pipeline, store, logger, fhirBaseUrl: config.fhirBaseUrl, maxBodyBytes: config.maxBodyBytes, verifyToken: auth.verify, auth, exchange: crypto.exchange, hl7 });

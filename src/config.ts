@@ -38,7 +38,7 @@ export interface Config {
   crypto: CryptoSettings;
   /** Consent gate (issue 8; CONSENT_DEFAULT, CONSENT_DENIED_READ_STATUS, CONSENT_APPLIES_TO_SYSTEM, CONSENT_BREAK_GLASS). */
   consent: ConsentSettings;
-  /** Where audit records go (AUDIT_SINK): `store`, hash-chained AuditEvents, or `log` lines only (default, for now). */
+  /** Where audit records go (AUDIT_SINK): `store`, hash-chained AuditEvents committed with the data (default), or `log` lines only. */
   auditSink: 'store' | 'log';
 }
 
@@ -152,8 +152,8 @@ export function loadConfig(env: NodeJS.ProcessEnv, rootDir: string): Config {
 }
 
 function auditSinkOf(env: NodeJS.ProcessEnv): 'store' | 'log' {
-  // `log` stays the default until the tests that count every stored resource (system `_history`, `_revinclude=*`) expect AuditEvents too.
-  const sink = env.AUDIT_SINK || 'log';
+  // `store` by default: issue 8 asks for a durable, tamper-evident trail; `log` is for deployments that ship audit elsewhere.
+  const sink = env.AUDIT_SINK || 'store';
   if (sink !== 'store' && sink !== 'log') throw new ConfigError(`AUDIT_SINK must be store or log, not '${sink}'`);
   return sink;
 }

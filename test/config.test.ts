@@ -10,6 +10,13 @@ describe('loadConfig', () => {
     expect(c.dataDir).toBe('/srv/fhirgate/data');
     expect(c.mongodbUri).toBeUndefined();
     expect(c.logLevel).toBe('info');
+    expect(c.auditSink).toBe('store');
+  });
+
+  it('AUDIT_SINK: the hash-chained store by default, log lines when asked, nothing else', () => {
+    expect(loadConfig({ AUDIT_SINK: 'log' }, '/x').auditSink).toBe('log');
+    expect(loadConfig({ AUDIT_SINK: 'store' }, '/x').auditSink).toBe('store');
+    expect(() => loadConfig({ AUDIT_SINK: 'none' }, '/x')).toThrow(/AUDIT_SINK must be store or log/);
   });
 
   it('reads PORT, PUBLIC_URL (trailing slash dropped), DATA_DIR, MONGODB_URI, LOG_LEVEL', () => {

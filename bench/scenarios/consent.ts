@@ -9,8 +9,11 @@ import { fixed, markdownTable } from '../lib/table.js';
 /**
  * Issue 8: what the consent gate costs. One FhirGate; a practitioner (consent-checked) and a backend
  * service (not subject to Consents: the unchecked path) read a MedicationRequest by id and search
- * MedicationRequests, with 0, 1 and 10 active Consents per patient (none denying the practitioner,
- * so both paths return the same data). Both paths write the same AuditEvent per request.
+ * MedicationRequests, with 0, 1 and 10 active Consents per patient, none withholding anything the
+ * search returns, so both paths return the same data. A last step adds, per patient, an 11th Consent
+ * denying the practitioner one medication code nobody prescribes: it is decided per resource (every
+ * MedicationRequest of every patient is read and decided once, then kept until a write of the type).
+ * Both paths write the same AuditEvent per request.
  */
 
 const FHIR_JSON = 'application/fhir+json';
@@ -48,24 +51,32 @@ export const consent: Scenario = {
     }
     const rows: string[][] = [];
     let consents = 0;
-    for (const perPatient of [0, 1, 10]) {
-      log(`${perPatient} Consents per patient`);
-      for (; consents < perPatient; consents++) {
+    for (const step of STEPS) {
+      log(`${step.label} Consents per patient`);
+      for (; consents < step.perPatient; consents++) {
         for (let p = 0; p < target.patients; p++) await put(target, `Consent/bc${p}-${consents}`, consentOf(`bc${p}-${consents}`, `bp${p}`));
       }
+      if (step.byCode) for (let p = 0; p < target.patients; p++) await put(target, `Consent/bcode${p}`, byCodeConsentOf(`bcode${p}`, `bp${p}`));
       for (const shape of ['read', 'search'] as const) {
         await cell(context, target, shape, 'unchecked', settings.warmupSeconds, 'warm-up ');
         const unchecked = await cell(context, target, shape, 'unchecked', settings.seconds);
         const checked = await cell(context, target, shape, 'checked', settings.seconds);
-        rows.push([shape, String(perPatient), String(Math.round(unchecked.requestsPerSecond)), String(Math.round(checked.requestsPerSecond)), fixed(checked.p50, 2), `${fixed(checked.requestsPerSecond / unchecked.requestsPerSecond, 2)}×`]);
+        rows.push([shape, step.label, String(Math.round(unchecked.requestsPerSecond)), String(Math.round(checked.requestsPerSecond)), fixed(checked.p50, 2), `${fixed(checked.requestsPerSecond / unchecked.requestsPerSecond, 2)}×`]);
       }
     }
     return { title: 'Consent gate: read and search throughput', body: [table(rows), '', notes(target.patients)].join('\n') };
   },
 };
 
+const STEPS = [
+  { label: '0', perPatient: 0, byCode: false },
+  { label: '1', perPatient: 1, byCode: false },
+  { label: '10', perPatient: 10, byCode: false },
+  { label: '10 + 1 by code', perPatient: 10, byCode: true },
+];
+
 /** An active Consent denying someone else: it must be evaluated, and never changes the answer. */
-function consentOf(id: string, patient: string): unknown {
+function consentOf(id: string, patient: string): Record<string, unknown> {
   return {
     resourceType: 'Consent',
     id,
@@ -75,6 +86,18 @@ function consentOf(id: string, patient: string): unknown {
     patient: { reference: `Patient/${patient}` },
     policyRule: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'OPTIN' }] },
     provision: { type: 'deny', actor: [{ role: { coding: [{ code: 'PRCP' }] }, reference: { reference: 'Practitioner/someone-else' } }] },
+  };
+}
+
+/** An active Consent denying the bench practitioner a code no resource has: decided resource by resource, withholding nothing. */
+function byCodeConsentOf(id: string, patient: string): Record<string, unknown> {
+  return {
+    ...consentOf(id, patient),
+    provision: {
+      type: 'deny',
+      actor: [{ role: { coding: [{ code: 'PRCP' }] }, reference: { reference: 'Practitioner/bench' } }],
+      code: [{ coding: [{ system: 'http://www.nlm.nih.gov/research/umls/rxnorm', code: 'never-prescribed' }] }],
+    },
   };
 }
 
@@ -115,6 +138,8 @@ function notes(patients: number): string {
     '',
     `- ${patients} patients, one MedicationRequest each, embedded store, ${CONNECTIONS} connections; every request also writes its hash-chained AuditEvent.`,
     '- Unchecked: a backend-service token (`system/*.*`, not subject to Consents). Checked: a practitioner token (`user/*.rs`), decided against every active Consent.',
-    "- read: `GET MedicationRequest/[id]` (the Consents of the resource's patient are read by a reference query). search: `GET MedicationRequest?status=active&_count=20` (every active Consent is read and decided to build the exclusion filter: cost grows with the number of Consents in the store, the known limit of the uncached design).",
+    "- read: `GET MedicationRequest/[id]`: the resource's patient's Consents, kept decoded until the next Consent write (one revision check per request), decide it.",
+    '- search: `GET MedicationRequest?status=active&_count=20`: the restriction (a filter the store applies, so `_total` and paging see only what is permitted) is built from every active Consent once, then kept until a Consent is written or a provision period starts or ends; with a Consent on codes, until a MedicationRequest is written too. What each request pays: the revision checks and a larger filter.',
+    '- `10 + 1 by code`: the 11th Consent per patient depends on each resource\'s codes, so every MedicationRequest is decided once on its content; the first request after a write of the type pays that, the others reuse it.',
   ].join('\n');
 }

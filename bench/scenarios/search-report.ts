@@ -152,7 +152,7 @@ function notes(runs: SizeRun[], service: Service, settings: SearchSettings): str
     if (linear.length > 0) {
       lines.push(
         `- **Scales with the data set** (p50 grew by at least ${factor / 2}×): ${linear.map((q) => `${code(q.shape)} (${fixed(q.grew, 1)}×)`).join(', ')}. ` +
-          'Likely cause, as of this benchmark\'s writing: the embedded store has no secondary indexes and answers a search filter by testing current records one by one with mingo (`src/store/embedded/query.ts`, where only a top-level `resourceType`/`id` equality is a lookup; a search filter nests `resourceType` in `$and`, so every record of every type is tested), sorts all matches to take one page, and `_total=accurate` runs the same scan again for the count.',
+          'Likely cause, as of this benchmark\'s writing: the embedded store has no secondary indexes, so a search tests every current record of the type with mingo (`src/store/embedded/query.ts`: only a top-level `resourceType`/`id` equality is a lookup, and since a search filter nests `resourceType` in `$and`, the records of the other types are visited too, though rejected cheaply), sorts all matches to take one page, and `_total=accurate` (the default) runs the same scan a second time for the count.',
       );
     }
   }

@@ -1,9 +1,9 @@
 import os from 'node:os';
 import type autocannon from 'autocannon';
-import { embeddedIssuer, mintToken } from '../../test/support/tokens.js';
+import { startFhirGate } from '../lib/fhirgate.js';
 import { DEFAULT_SEED } from '../lib/generate.js';
 import { measure } from '../lib/load.js';
-import type { ProcessGroup, Service } from '../lib/processes.js';
+import type { Service } from '../lib/processes.js';
 import type { Scenario, ScenarioContext } from '../lib/scenario.js';
 import { fixed } from '../lib/table.js';
 import { loadPatients, type FhirApi } from './search-load.js';
@@ -37,7 +37,8 @@ export const search: Scenario = {
     const { settings, processes, log } = context;
     const sizes = readSizes(process.env.BENCH_SEARCH_SIZES, settings.quick);
     log(`sizes: ${sizes.join(', ')} patients; starting FhirGate`);
-    const { service, api } = await startFhirGate(processes);
+    const { service, authorization } = await startFhirGate(processes, { clientId: 'bench-search' });
+    const api: FhirApi = { origin: service.origin, authorization };
     const runs: SizeRun[] = [];
     let loaded = 0;
     for (const patients of sizes) {
@@ -66,21 +67,6 @@ function readSizes(raw: string | undefined, quick: boolean): number[] {
     throw new Error(`BENCH_SEARCH_SIZES must be patient counts between 100 and 10000000, separated by commas, got '${raw}'`);
   }
   return [...new Set(sizes)].sort((a, b) => a - b);
-}
-
-async function startFhirGate(processes: ProcessGroup): Promise<{ service: Service; api: FhirApi }> {
-  const dataDir = await processes.tempDir('fhirgate-bench-search-');
-  const service = await processes.start({
-    name: 'FhirGate',
-    args: ['--import', 'tsx', 'src/main.ts'],
-    env: { DATA_DIR: dataDir, LOG_LEVEL: 'warn' },
-    envForPort: (port) => ({ PUBLIC_URL: `http://127.0.0.1:${port}` }),
-    readyPath: '/readyz',
-  });
-  // A backend-service token (system/*.*) signed with the embedded authorization server's key, as the
-  // tests mint theirs: the benchmark goes through the real verification on every request.
-  const token = await mintToken(embeddedIssuer(dataDir, service.origin), { clientId: 'bench-search', expiresIn: 24 * 3600 });
-  return { service, api: { origin: service.origin, authorization: `Bearer ${token}` } };
 }
 
 /** Runs a step; if it fails because the server died, says so rather than "fetch failed". */

@@ -1,5 +1,4 @@
-import { randomUUID } from 'node:crypto';
-import type { AuditEvent } from '@medplum/fhirtypes';
+import type { AuditEvent, Resource } from '@medplum/fhirtypes';
 import type { ConsentNote } from '../consent/gate.js';
 import type { StorageCodec } from '../fhir/codec.js';
 import { FhirError } from '../fhir/errors.js';
@@ -7,9 +6,9 @@ import type { FhirRequest } from '../fhir/request.js';
 import type { Logger } from '../logger.js';
 import type { SearchIndex } from '../search/types.js';
 import type { StorePort } from '../store/port.js';
-import { auditEventOf } from './audit-event.js';
-import type { AuditSink } from './audit-sink.js';
-import { GENESIS, linkOf, withLink, type ChainLink } from './chain.js';
+import { auditEventOf, sourceOf } from './audit-event.js';
+import type { AuditEntry, AuditSink } from './audit-sink.js';
+import { createChainWriter } from './chain-writer.js';
 
 export interface AuditEventSinkDeps {
   store: StorePort;
@@ -23,52 +22,42 @@ export interface AuditEventSinkDeps {
 }
 
 /**
- * Persists one hash-chained AuditEvent per interaction, straight into the store (not through the
- * pipeline: an audit write is never itself audited, so there is no audit-of-audit loop). Writes are
- * serialized so the chain has one order; the request waits for its event to be durable, and when
- * it cannot be written the request fails with 503 rather than go unaudited.
+ * Persists hash-chained AuditEvents straight into the store (not through the pipeline: an audit
+ * write is never itself audited, so there is no audit-of-audit loop). A write's events go into the
+ * write's own commit; other events are committed before the response, batched with concurrent ones.
+ * When an event cannot be written the request fails with 503 rather than go unaudited.
  */
 export function createAuditEventSink(deps: AuditEventSinkDeps): AuditSink {
-  let tail: Promise<ChainLink> | undefined;
+  const chain = createChainWriter(deps);
 
-  async function lastLink(): Promise<ChainLink> {
-    const records = await deps.store.find('current', { resourceType: 'AuditEvent', deleted: false }, { sort: { lastUpdated: -1, id: -1 }, limit: 50 });
-    let best: ChainLink = { sequence: 0, hash: GENESIS };
-    for (const record of records) {
-      const link = linkOf((await deps.codec.decode(record.resource!)) as AuditEvent);
-      if (link && link.sequence > best.sequence) best = { sequence: link.sequence, hash: link.hash };
-    }
-    return best;
+  async function eventOf(entry: AuditEntry): Promise<AuditEvent> {
+    // The patients of what was written are read from its plaintext: the stored form may be encrypted.
+    const written: Resource[] = [];
+    for (const record of entry.written ?? []) if (record.resource) written.push(await deps.codec.decode(record.resource));
+    return auditEventOf(entry, deps.consentNote?.(entry.request), deps.observer, deps.clock().toISOString(), written);
   }
 
-  async function append(previous: ChainLink, event: AuditEvent): Promise<ChainLink> {
-    const now = deps.clock().toISOString();
-    const sequence = previous.sequence + 1;
-    const linked = withLink({ ...event, id: randomUUID() }, sequence, previous.hash);
-    const stored: AuditEvent = { ...linked, meta: { versionId: '1', lastUpdated: now } };
-    await deps.store.commit([
-      {
-        record: { resourceType: 'AuditEvent', id: stored.id!, versionId: 1, lastUpdated: now, deleted: false, index: deps.searchIndex.extract(stored), resource: await deps.codec.encode(stored) },
-        expectedVersion: 0,
-      },
-    ]);
-    return { sequence, hash: linkOf(linked)!.hash };
+  async function durably(events: AuditEvent[], requestId: string | undefined): Promise<void> {
+    try {
+      await chain.append([], events);
+    } catch (err) {
+      deps.logger.error({ err, requestId }, 'audit write failed');
+      throw new FhirError('store-unavailable', 'The audit trail cannot be written; the request was not completed', { hints: { retryAfter: '5' } });
+    }
   }
 
   return {
     async record(entry) {
       if (entry.request.interaction === 'capabilities') return;
-      const event = auditEventOf(entry, deps.consentNote?.(entry.request), deps.observer, deps.clock().toISOString());
-      const previous = tail ?? lastLink();
-      // A failed write leaves the chain where it was; the next event links to the last durable one.
-      const next = previous.then((link) => append(link, event).catch((err: unknown) => Promise.reject(Object.assign(new Error('audit write failed'), { cause: err, link }))));
-      tail = next.catch((err: { link?: ChainLink }) => err.link ?? lastLink());
-      try {
-        await next;
-      } catch (err) {
-        deps.logger.error({ err, requestId: entry.request.context.requestId }, 'audit write failed');
-        throw new FhirError('store-unavailable', 'The audit trail cannot be written; the request was not completed', { hints: { retryAfter: '5' } });
-      }
+      await durably([await eventOf(entry)], entry.request.context.requestId);
+    },
+    async commitWith(ops, entries) {
+      const events = await Promise.all(entries.filter((e) => e.request.interaction !== 'capabilities').map(eventOf));
+      if (ops.length === 0 && events.length === 0) return;
+      await chain.append(ops, events);
+    },
+    async recordEvent(draft) {
+      await durably([{ ...draft, recorded: deps.clock().toISOString(), source: sourceOf(deps.observer) }], undefined);
     },
   };
 }

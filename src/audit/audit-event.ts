@@ -1,14 +1,21 @@
-import type { AuditEvent, AuditEventEntity, Bundle, Resource } from '@medplum/fhirtypes';
+import type { AuditEvent, AuditEventAgent, AuditEventEntity, AuditEventSource, Bundle, Resource } from '@medplum/fhirtypes';
 import type { ConsentNote } from '../consent/gate.js';
 import { patientsOf } from '../consent/scope.js';
+import type { RequestContext } from '../fhir/request.js';
 import type { AuditEntry } from './audit-sink.js';
+import { messageAgent, messageEntity, messageSubtypes, messageType } from './inbound-message.js';
 
 /** Extension URLs FhirGate puts on its AuditEvents. */
 export const CHAIN_EXTENSION = 'https://fhirgate.dev/fhir/StructureDefinition/audit-chain';
 export const BREAK_GLASS_EXTENSION = 'https://fhirgate.dev/fhir/StructureDefinition/break-glass';
 
+export const DCM = 'http://dicom.nema.org/resources/ontology/DCM';
+const ENTITY_TYPE = 'http://terminology.hl7.org/CodeSystem/audit-entity-type';
+
 // Entities listed for one search or history page: enough to say who saw what, bounded.
 const MAX_ENTITIES = 200;
+// A literal relative reference (`Practitioner/123`); other actors (an HL7 sender) are named by display.
+const RELATIVE_REFERENCE = /^[A-Z][A-Za-z]+\/[A-Za-z0-9\-.]{1,64}$/;
 
 const ACTION: Readonly<Record<string, AuditEvent['action']>> = {
   create: 'C',
@@ -19,20 +26,28 @@ const ACTION: Readonly<Record<string, AuditEvent['action']>> = {
   delete: 'D',
 };
 
+/** `AuditEvent.source` of every event this server records. */
+export function sourceOf(observer: string): AuditEventSource {
+  return { observer: { display: observer }, type: [{ system: 'http://terminology.hl7.org/CodeSystem/security-source-type', code: '4', display: 'Application Server' }] };
+}
+
 /**
  * The AuditEvent of one interaction, after IHE Basic Audit Log Patterns (BALP, RESTful activity):
  * type `rest` with the interaction as subtype, the requesting agent (fhirUser or client, role,
  * network address) and the client application, the resources touched as entities (type/id/version,
  * never content), the outcome, the purpose of use, the Consents that decided and a break-glass flag.
+ * The transaction of an HL7 v2 message is an Import (DCM 110107) naming the message (inbound-message.ts).
+ * @param written the plaintext of `entry.written`, for the patients whose data was written
  */
-export function auditEventOf(entry: AuditEntry, note: ConsentNote | undefined, observer: string, recorded: string): AuditEvent {
-  const { request, result, error } = entry;
+export function auditEventOf(entry: AuditEntry, note: ConsentNote | undefined, observer: string, recorded: string, written: readonly Resource[] = []): AuditEvent {
+  const { request, error } = entry;
   const ctx = request.context;
   const purposes = ctx.purposeOfUse.map((code) => ({ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ActReason', code }] }));
+  const message = ctx.inboundMessage;
   const event: AuditEvent = {
     resourceType: 'AuditEvent',
-    type: { system: 'http://terminology.hl7.org/CodeSystem/audit-event-type', code: 'rest', display: 'Restful Operation' },
-    subtype: [{ system: 'http://hl7.org/fhir/restful-interaction', code: request.interaction }],
+    type: (message && request.interaction === 'transaction' ? messageType() : undefined) ?? { system: 'http://terminology.hl7.org/CodeSystem/audit-event-type', code: 'rest', display: 'Restful Operation' },
+    subtype: [{ system: 'http://hl7.org/fhir/restful-interaction', code: request.interaction }, ...(message ? messageSubtypes(message) : [])],
     action: ACTION[request.interaction] ?? 'E',
     recorded,
     outcome: error ? (error.code === 'store-unavailable' ? '8' : '4') : '0',
@@ -40,25 +55,35 @@ export function auditEventOf(entry: AuditEntry, note: ConsentNote | undefined, o
     ...(purposes.length > 0 ? { purposeOfEvent: purposes } : {}),
     agent: [
       {
-        type: { coding: [{ system: 'http://dicom.nema.org/resources/ontology/DCM', code: '110153', display: 'Source Role ID' }] },
+        type: { coding: [{ system: DCM, code: '110153', display: 'Source Role ID' }] },
         requestor: true,
-        ...(ctx.actor ? { who: { reference: ctx.actor } } : ctx.clientId ? { who: { display: ctx.clientId } } : {}),
+        ...whoOf(ctx),
         ...(ctx.subject ? { altId: ctx.subject } : {}),
         ...((ctx.roles ?? []).length > 0 ? { role: (ctx.roles ?? []).map((r) => ({ coding: [{ system: 'https://fhirgate.dev/fhir/CodeSystem/role', code: r }] })) } : {}),
         ...(purposes.length > 0 ? { purposeOfUse: purposes } : {}),
         ...(ctx.source ? { network: { address: ctx.source, type: '2' as const } } : {}),
       },
-      ...(ctx.clientId ? [{ type: { coding: [{ system: 'http://dicom.nema.org/resources/ontology/DCM', code: '110150', display: 'Application' }] }, requestor: false, who: { display: ctx.clientId } }] : []),
+      ...(ctx.clientId ? [{ type: { coding: [{ system: DCM, code: '110150', display: 'Application' }] }, requestor: false, who: { display: ctx.clientId } }] : []),
+      ...(message ? [messageAgent(message, ctx.source)] : []),
     ],
-    source: { observer: { display: observer }, type: [{ system: 'http://terminology.hl7.org/CodeSystem/security-source-type', code: '4', display: 'Application Server' }] },
-    entity: [...entitiesOf(entry), ...(note?.consents ?? []).map((c): AuditEventEntity => ({ what: { reference: c }, description: 'Consent that decided' }))],
+    source: sourceOf(observer),
+    entity: [
+      ...entitiesOf(entry, written),
+      ...(message ? [messageEntity(message)] : []),
+      ...(note?.consents ?? []).map((c): AuditEventEntity => ({ what: { reference: c }, description: 'Consent that decided' })),
+    ],
     ...(note?.breakGlass ? { extension: [{ url: BREAK_GLASS_EXTENSION, valueBoolean: true }] } : {}),
   };
   if (ctx.requestId) event.entity!.push({ what: { identifier: { value: ctx.requestId } }, description: 'X-Request-Id' });
   return event;
 }
 
-function entitiesOf({ request, result }: AuditEntry): AuditEventEntity[] {
+function whoOf(ctx: RequestContext): Pick<AuditEventAgent, 'who'> {
+  if (ctx.actor) return { who: RELATIVE_REFERENCE.test(ctx.actor) ? { reference: ctx.actor } : { display: ctx.actor } };
+  return ctx.clientId ? { who: { display: ctx.clientId } } : {};
+}
+
+function entitiesOf({ request, result, written: records }: AuditEntry, written: readonly Resource[]): AuditEventEntity[] {
   const entities: AuditEventEntity[] = [];
   const seen = new Set<string>();
   const add = (reference: string, patient: boolean): void => {
@@ -66,20 +91,22 @@ function entitiesOf({ request, result }: AuditEntry): AuditEventEntity[] {
     seen.add(reference);
     entities.push({
       what: { reference },
-      type: { system: 'http://terminology.hl7.org/CodeSystem/audit-entity-type', code: patient ? '1' : '2' },
+      type: { system: ENTITY_TYPE, code: patient ? '1' : '2' },
       ...(patient ? { role: { system: 'http://terminology.hl7.org/CodeSystem/object-role', code: '1', display: 'Patient' } } : {}),
     });
   };
   const version = result?.version;
+  // A write recorded with its commit names every version it wrote (a conditional delete may write several).
+  for (const r of records ?? []) add(`${r.resourceType}/${r.id}/_history/${r.versionId}`, r.resourceType === 'Patient');
   if (version) add(`${version.resourceType}/${version.id}/_history/${version.versionId}`, version.resourceType === 'Patient');
-  else if (request.resourceType && request.id) add(`${request.resourceType}/${request.id}${request.versionId ? `/_history/${request.versionId}` : ''}`, request.resourceType === 'Patient');
+  else if (!records?.length && request.resourceType && request.id) add(`${request.resourceType}/${request.id}${request.versionId ? `/_history/${request.versionId}` : ''}`, request.resourceType === 'Patient');
   const resource = result?.resource;
   const touched: Resource[] = [];
   if (resource?.resourceType === 'Bundle') for (const e of (resource as Bundle).entry ?? []) if (e.resource && e.resource.resourceType !== 'OperationOutcome') touched.push(e.resource);
   for (const r of touched) add(refOf(r), false);
   // The patients whose data it was, as plain references, so `AuditEvent?patient=` answers "who looked at my record".
   const patients = new Set(patientsTouched(entities));
-  for (const r of resource && resource.resourceType !== 'Bundle' ? [resource, ...touched] : touched) for (const p of patientsOf(r)) patients.add(`Patient/${p}`);
+  for (const r of [...(resource && resource.resourceType !== 'Bundle' ? [resource] : []), ...touched, ...written]) for (const p of patientsOf(r)) patients.add(`Patient/${p}`);
   if (request.interaction === 'everything' || request.interaction === 'search-compartment') patients.add(`Patient/${request.id}`);
   for (const patient of patients) add(patient, true);
   return entities;

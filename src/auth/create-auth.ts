@@ -13,6 +13,7 @@ import { createAccountStore } from './server/accounts.js';
 import { createClientStore } from './server/clients.js';
 import { createAuthServer, type AuthServer } from './server/index.js';
 import { createLaunchContexts } from './server/launch-context.js';
+import type { AuthAudit } from './server/login-audit.js';
 import { loadOrCreateCookieKeys, loadOrCreateSigningKeys } from './server/signing-keys.js';
 import { externalSmartConfiguration } from './server/smart-configuration.js';
 
@@ -30,7 +31,7 @@ export interface Auth {
 }
 
 /** Builds the resource-server side of authorization from the configuration: trusted issuers, verifier, authorizer. */
-export async function createAuth(options: { config: AuthConfig; audience: string; definitions: R4Definitions; store: StorePort; codec: StorageCodec }): Promise<Auth> {
+export async function createAuth(options: { config: AuthConfig; audience: string; definitions: R4Definitions; store: StorePort; codec: StorageCodec; audit: AuthAudit }): Promise<Auth> {
   const { config, store, codec, definitions } = options;
   const issuers: TrustedIssuer[] = [];
   let signingKeys: JSONWebKeySet | undefined;
@@ -64,6 +65,7 @@ export async function createAuth(options: { config: AuthConfig; audience: string
         clients: createClientStore(config.dir),
         launches: createLaunchContexts(config.dir),
         verify,
+        audit: options.audit,
         listPatients: async () => {
           const records = await store.find('current', { resourceType: 'Patient', deleted: false }, { limit: 50 });
           return Promise.all(records.map(async (r) => ({ id: r.id, label: patientLabel(await codec.decode(r.resource!), r.id) })));

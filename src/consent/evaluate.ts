@@ -1,17 +1,16 @@
 import type { Consent, ConsentProvision } from '@medplum/fhirtypes';
 import { matchProvision } from './match.js';
-import type { ConsentDecision, ConsentDefault, ConsentQuestion, UnknownDataMode } from './types.js';
+import type { ConsentDecision, ConsentDefault, ConsentQuestion } from './types.js';
 
 type ProvisionType = 'permit' | 'deny';
 
 export interface EvaluateOptions {
   defaultPolicy: ConsentDefault;
-  /**
-   * `strict` (default): a condition on data the question lacks is not met. `conservative`: for a
-   * decision made before the data is known (a search filter), such a condition is taken as met by
-   * deny provisions and as not met by permit provisions, so the answer can only err towards deny.
-   */
-  unknownData?: UnknownDataMode;
+}
+
+/** Whether an evaluation met a condition it could not decide (data the question lacks). */
+interface Seen {
+  unknown: boolean;
 }
 
 /**
@@ -19,20 +18,35 @@ export interface EvaluateOptions {
  * Each Consent is read as R4 describes it (consent.html#provision): the root provision applies when
  * its conditions match, nested provisions are exceptions to their parent, and the deepest matching
  * provision wins (siblings disagreeing: deny wins). Across Consents, deny overrides permit. When no
- * Consent has an opinion, the deployment default decides.
+ * Consent has an opinion, the deployment default decides. A condition on data the question lacks
+ * is not met (see `classifyConsents` for questions asked before the data is read).
  */
-export function evaluateConsents(consents: readonly Consent[], q: ConsentQuestion, options: EvaluateOptions): ConsentDecision {
-  const mode = options.unknownData ?? 'strict';
+export function evaluateConsents(consents: readonly Consent[], q: ConsentQuestion, options: EvaluateOptions, seen: Seen = { unknown: false }): ConsentDecision {
   let permit: string | undefined;
   for (const consent of consents) {
     if (!consent.provision) continue;
-    const type = evaluateProvision(consent.provision, rootType(consent), q, mode);
+    const type = evaluateProvision(consent.provision, rootType(consent), q, seen);
     const id = `Consent/${consent.id ?? ''}`;
     if (type === 'deny') return { decision: 'deny', consent: id, byDefault: false };
     if (type === 'permit') permit ??= id;
   }
   if (permit !== undefined) return { decision: 'permit', consent: permit, byDefault: false };
   return { decision: options.defaultPolicy === 'opt-in' ? 'deny' : 'permit', byDefault: true };
+}
+
+/** How a patient's Consents answer a question whose data is only partly known (a search on a type). */
+export type ConsentClass = { kind: 'decided'; decision: ConsentDecision } | { kind: 'depends' };
+
+/**
+ * Classifies a question with partial data. When the evaluation never reaches a condition on the
+ * missing data, every resource gets the same answer, so it is `decided` once for all of them.
+ * Otherwise (a provision on codes, labels, dates or instances under conditions that match) only
+ * each resource's content decides: `depends`, and the search gate decides them one by one.
+ */
+export function classifyConsents(consents: readonly Consent[], q: ConsentQuestion, defaultPolicy: ConsentDefault): ConsentClass {
+  const seen: Seen = { unknown: false };
+  const decision = evaluateConsents(consents, q, { defaultPolicy }, seen);
+  return seen.unknown ? { kind: 'depends' } : { kind: 'decided', decision };
 }
 
 /**
@@ -46,16 +60,14 @@ export function rootType(consent: Consent): ProvisionType {
   return codes.some((c) => c === 'OPTOUT' || c === 'OPTOUTE') ? 'deny' : 'permit';
 }
 
-function evaluateProvision(provision: ConsentProvision, inherited: ProvisionType, q: ConsentQuestion, mode: UnknownDataMode): ProvisionType | undefined {
+function evaluateProvision(provision: ConsentProvision, inherited: ProvisionType, q: ConsentQuestion, seen: Seen): ProvisionType | undefined {
   const type = provision.type ?? inherited;
   const match = matchProvision(provision, q);
-  if (match === 'no' || (match === 'unknown' && mode === 'strict')) return undefined;
-  const children = (provision.provision ?? []).map((child) => evaluateProvision(child, type, q, mode));
+  if (match === 'unknown') seen.unknown = true;
+  // Unreached provisions (under one that does not match) cannot change the answer, whatever the data.
+  if (match !== 'yes') return undefined;
+  const children = (provision.provision ?? []).map((child) => evaluateProvision(child, type, q, seen));
   if (children.includes('deny')) return 'deny';
-  if (match === 'unknown') {
-    // Conservative: an unknown match may only ever deny.
-    return type === 'deny' ? 'deny' : undefined;
-  }
   if (children.includes('permit')) return 'permit';
   return type;
 }

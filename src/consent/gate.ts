@@ -1,4 +1,4 @@
-import type { Bundle, Consent, Resource } from '@medplum/fhirtypes';
+import type { Bundle, Resource } from '@medplum/fhirtypes';
 import type { ResultCheck } from '../auth/authorize.js';
 import type { StorageCodec } from '../fhir/codec.js';
 import { FhirError } from '../fhir/errors.js';
@@ -6,10 +6,11 @@ import type { FhirRequest, RequestContext } from '../fhir/request.js';
 import type { Compartment } from '../search/compartment.js';
 import type { SearchIndex } from '../search/types.js';
 import type { Filter, StorePort } from '../store/port.js';
-import { isConsentInForce } from './applicable.js';
-import { evaluateConsents } from './evaluate.js';
+import { createConsentDirectory, type ConsentsByPatient } from './directory.js';
+import { classifyConsents, evaluateConsents } from './evaluate.js';
 import { actionsOf, dataOf } from './question.js';
-import { patientsOf, patientExclusion, patientInclusion } from './scope.js';
+import { patientsOf } from './scope.js';
+import { createSearchRestriction } from './search-restriction.js';
 import type { ConsentData, ConsentDecision, ConsentDefault, ConsentQuestion } from './types.js';
 
 /** Deployment settings (CONSENT_DEFAULT, CONSENT_DENIED_READ_STATUS, CONSENT_APPLIES_TO_SYSTEM, CONSENT_BREAK_GLASS). */
@@ -32,7 +33,7 @@ export interface ConsentGateDeps {
 /** What the gate noted about one request, for the audit trail. */
 export interface ConsentNote {
   breakGlass: boolean;
-  /** `Consent/id`s that decided a deny (or a break-glass override). */
+  /** `Consent/id`s that decided: a permit, a deny, a break-glass override, what a search withheld. */
   consents: string[];
 }
 
@@ -48,38 +49,36 @@ export interface ConsentGate {
 const PATIENT_LEVEL = new Set(['everything', 'search-compartment']);
 // Targets decided before the interaction runs: writes must not happen, an instance history is answered as a read would be.
 const TARGETS_BY_ID = new Set(['update', 'patch', 'delete', 'history-instance']);
+// Writes whose new content is decided before it is stored: no one writes into the record of a patient who denies them.
+const WRITES_WITH_BODY = new Set(['create', 'update']);
 const BREAK_GLASS_PURPOSE = 'ETREAT';
+/**
+ * Oversight: the audit trail is not the patient's clinical record, and the people who review it
+ * (the admin role) must see every access, break-glass above all, whatever a patient withheld.
+ */
+const OVERSIGHT: Readonly<Record<string, readonly string[]>> = { admin: ['AuditEvent'] };
 
 /**
  * The consent step of the pipeline (README "Consent and audit"): every access to data in a
- * patient's compartment is decided against that patient's Consents in force, read from the store
- * on every request, so a revocation takes effect on the next one (nothing is cached).
+ * patient's compartment is decided against that patient's Consents in force. Consents are kept
+ * decoded until the next Consent write (`directory.ts`), so a revocation takes effect on the next
+ * request; searches get their restriction as a filter (`search-restriction.ts`).
  */
 export function createConsentGate(deps: ConsentGateDeps): ConsentGate {
+  const directory = createConsentDirectory(deps);
+  const restriction = createSearchRestriction({ ...deps, directory, defaultPolicy: deps.settings.defaultPolicy });
   const notes = new WeakMap<RequestContext, ConsentNote>();
   const noteOn = (context: RequestContext): ConsentNote => {
     let note = notes.get(context);
     if (!note) notes.set(context, (note = { breakGlass: false, consents: [] }));
     return note;
   };
+  const noteConsents = (context: RequestContext, consents: readonly string[]): void => {
+    const note = noteOn(context);
+    for (const c of consents) if (!note.consents.includes(c)) note.consents.push(c);
+  };
 
-  async function consentsOf(patients?: readonly string[]): Promise<Map<string, Consent[]>> {
-    const filter: Filter = { resourceType: 'Consent', deleted: false };
-    if (patients) Object.assign(filter, deps.searchIndex.compileReferenceIn('Consent', 'patient', patients.map((p) => `Patient/${p}`)));
-    const records = await deps.store.find('current', filter);
-    const now = deps.clock();
-    const byPatient = new Map<string, Consent[]>();
-    for (const record of records) {
-      const consent = (await deps.codec.decode(record.resource!)) as Consent;
-      const patient = consent.patient?.reference;
-      if (!patient?.startsWith('Patient/') || !isConsentInForce(consent, patient, now)) continue;
-      const id = patient.slice('Patient/'.length);
-      byPatient.set(id, [...(byPatient.get(id) ?? []), consent]);
-    }
-    return byPatient;
-  }
-
-  /** Undefined when the actor is not subject to Consents at all (backend service, or break-glass). */
+  /** Undefined when the actor is not subject to Consents at all (a backend service, by default). */
   function subject(context: RequestContext): { self?: string } | undefined {
     const roles = context.roles ?? (context.role ? [context.role] : []);
     if (roles.length === 0 && !deps.settings.appliesToSystem) return undefined;
@@ -98,17 +97,18 @@ export function createConsentGate(deps: ConsentGateDeps): ConsentGate {
     };
   }
 
+  /** Break-glass (issue 8): a practitioner stating emergency treatment, where the deployment allows it. */
+  const mayBreakGlass = (context: RequestContext): boolean =>
+    deps.settings.breakGlass && (context.roles ?? []).includes('practitioner') && context.purposeOfUse.includes(BREAK_GLASS_PURPOSE);
+
   /** Applies break-glass to a deny: a practitioner with ETREAT goes through, flagged. */
   function enforce(context: RequestContext, decision: ConsentDecision): boolean {
+    // The audit trail names the Consent that decided, permit (opt-in grants) or deny.
+    if (decision.consent) noteConsents(context, [decision.consent]);
     if (decision.decision === 'permit') return true;
-    const note = noteOn(context);
-    if (decision.consent) note.consents.push(decision.consent);
-    const roles = context.roles ?? [];
-    if (deps.settings.breakGlass && roles.includes('practitioner') && context.purposeOfUse.includes(BREAK_GLASS_PURPOSE)) {
-      note.breakGlass = true;
-      return true;
-    }
-    return false;
+    if (!mayBreakGlass(context)) return false;
+    noteOn(context).breakGlass = true;
+    return true;
   }
 
   function denied(what: string): FhirError {
@@ -117,31 +117,45 @@ export function createConsentGate(deps: ConsentGateDeps): ConsentGate {
       : new FhirError('forbidden', `${what} is withheld by the patient's consent`);
   }
 
-  async function decideResource(request: FhirRequest, resource: Resource, who: { self?: string }, byPatient?: Map<string, Consent[]>): Promise<boolean> {
+  const oversees = (context: RequestContext, type: string): boolean => (context.roles ?? []).some((role) => OVERSIGHT[role]?.includes(type));
+
+  async function decideResource(request: FhirRequest, resource: Resource, who: { self?: string }, byPatient?: ConsentsByPatient): Promise<boolean> {
+    if (oversees(request.context, resource.resourceType)) return true;
     const patients = patientsOf(resource).filter((p) => p !== who.self);
     if (patients.length === 0) return true;
-    const consents = byPatient ?? (await consentsOf(patients));
-    const data = dataOf(resource);
-    return patients.every((p) => enforce(request.context, evaluateConsents(consents.get(p) ?? [], question(request.context, request, data), { defaultPolicy: deps.settings.defaultPolicy })));
+    const consents = byPatient ?? (await directory.forPatients(patients, deps.clock()));
+    const q = question(request.context, request, dataOf(resource));
+    return patients.every((p) => enforce(request.context, evaluateConsents(consents.get(p) ?? [], q, { defaultPolicy: deps.settings.defaultPolicy })));
   }
 
   async function checkResult(request: FhirRequest, who: { self?: string }, result: Awaited<ReturnType<ResultCheck>>) {
     const resource = result.resource;
-    if (!resource || resource.resourceType === 'OperationOutcome') return result;
-    if (resource.resourceType !== 'Bundle' || ['create', 'update'].includes(request.interaction)) {
+    // Writes were decided on their content before they were stored (`check`).
+    if (!resource || resource.resourceType === 'OperationOutcome' || WRITES_WITH_BODY.has(request.interaction) || request.interaction === 'patch') return result;
+    if (resource.resourceType !== 'Bundle') {
       if (!(await decideResource(request, resource, who))) throw denied(`${resource.resourceType}/${resource.id}`);
       return result;
     }
+    // Search matches were filtered by the store (searchFilter); what remains to decide are includes, and every entry of a history.
     const bundle = resource as Bundle;
     const searchLike = request.interaction.startsWith('search') || request.interaction === 'everything';
     const candidates = (bundle.entry ?? []).filter((e) => e.resource && (!searchLike || e.search?.mode === 'include')).map((e) => e.resource!);
     const patients = [...new Set(candidates.flatMap(patientsOf))];
     if (patients.length === 0) return result;
-    const byPatient = await consentsOf(patients);
+    const byPatient = await directory.forPatients(patients, deps.clock());
     const keep = new Set<Resource>();
     for (const r of candidates) if (await decideResource(request, r, who, byPatient)) keep.add(r);
     const entry = bundle.entry?.filter((e) => !e.resource || !candidates.includes(e.resource) || keep.has(e.resource));
     return { ...result, resource: { ...bundle, ...(entry ? { entry } : {}) } };
+  }
+
+  /** A whole patient's data (compartment search, $everything): refused only when every resource would be. */
+  async function checkPatientLevel(request: FhirRequest): Promise<void> {
+    const patient = request.id!;
+    const consents = (await directory.forPatients([patient], deps.clock())).get(patient) ?? [];
+    // Decided on the whole record, whatever the type: a patient who withholds only some types gets a filtered (maybe empty) search, not a 404 that contradicts a readable Patient.
+    const answer = classifyConsents(consents, question(request.context, request, {}), deps.settings.defaultPolicy);
+    if (answer.kind === 'decided' && !enforce(request.context, answer.decision)) throw denied(`Patient/${patient}`);
   }
 
   return {
@@ -149,40 +163,40 @@ export function createConsentGate(deps: ConsentGateDeps): ConsentGate {
       if (request.interaction === 'capabilities' || request.interaction === 'transaction' || request.interaction === 'batch') return undefined;
       const who = subject(request.context);
       if (!who) return undefined;
-      if (PATIENT_LEVEL.has(request.interaction) && request.id !== undefined && request.id !== who.self) {
-        const consents = (await consentsOf([request.id])).get(request.id) ?? [];
-        const data = request.compartmentTarget ? { resourceType: request.compartmentTarget } : {};
-        const decision = evaluateConsents(consents, question(request.context, request, data), { defaultPolicy: deps.settings.defaultPolicy, unknownData: 'conservative' });
-        if (!enforce(request.context, decision)) throw denied(`Patient/${request.id}`);
-      }
+      if (PATIENT_LEVEL.has(request.interaction) && request.id !== undefined && request.id !== who.self) await checkPatientLevel(request);
       if (TARGETS_BY_ID.has(request.interaction) && request.id !== undefined && request.resourceType) {
         const [record] = await deps.store.find('current', { resourceType: request.resourceType, id: request.id, deleted: false }, { limit: 1 });
         if (record && !(await decideResource(request, await deps.codec.decode(record.resource!), who))) throw denied(`${request.resourceType}/${request.id}`);
       }
+      const incoming = incomingResource(request);
+      if (incoming && !(await decideResource(request, incoming, who))) throw denied(`The ${incoming.resourceType}`);
       return (result) => checkResult(request, who, result);
     },
 
     async searchFilter(context, type) {
       const who = subject(context);
-      if (!who || !deps.patientCompartment.members.has(type)) return undefined;
-      const byPatient = await consentsOf();
-      const q = question(context, undefined, { resourceType: type });
-      const options = { defaultPolicy: deps.settings.defaultPolicy, unknownData: 'conservative' as const };
-      const breakGlass = deps.settings.breakGlass && (context.roles ?? []).includes('practitioner') && context.purposeOfUse.includes(BREAK_GLASS_PURPOSE);
-      const deniedIds: string[] = [];
-      const permittedIds: string[] = who.self ? [who.self] : [];
-      for (const [patient, consents] of byPatient) {
-        if (patient === who.self) continue;
-        const decision = evaluateConsents(consents, q, options);
-        if (decision.decision === 'permit') permittedIds.push(patient);
-        else if (breakGlass) enforce(context, decision);
-        else deniedIds.push(patient);
+      if (!who || oversees(context, type)) return undefined;
+      const found = await restriction.restrict({ question: question(context, undefined, {}), ...who }, type, deps.clock());
+      noteConsents(context, found.denying);
+      if (found.filter && mayBreakGlass(context)) {
+        noteOn(context).breakGlass = true;
+        return undefined;
       }
-      if (breakGlass) return undefined;
-      if (deps.settings.defaultPolicy === 'opt-in') return patientInclusion(deps.patientCompartment, deps.searchIndex, permittedIds, type);
-      return deniedIds.length === 0 ? undefined : patientExclusion(deps.patientCompartment, deps.searchIndex, deniedIds, type);
+      return found.filter;
     },
 
     noteOf: (context) => notes.get(context),
   };
+}
+
+/**
+ * The resource a create or update is about to store, as consent sees it. A proposed Consent is
+ * an access request (issue 8), which asks for nothing to be disclosed yet: not decided.
+ */
+function incomingResource(request: FhirRequest): Resource | undefined {
+  if (!WRITES_WITH_BODY.has(request.interaction)) return undefined;
+  const body = request.body as Resource | undefined;
+  if (!body || typeof body !== 'object' || typeof body.resourceType !== 'string') return undefined;
+  if (body.resourceType === 'Consent' && (body as { status?: string }).status === 'proposed') return undefined;
+  return { ...body, ...(request.id !== undefined ? { id: request.id } : {}) } as Resource;
 }

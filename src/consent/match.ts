@@ -38,10 +38,12 @@ function classMatch(classes: readonly Coding[] | undefined, q: ConsentQuestion):
   if (isEmpty(classes)) return 'yes';
   if (q.data.resourceType === undefined) return 'unknown';
   const type = q.data.resourceType;
-  const profiles = q.data.profiles ?? [];
-  return known(
-    classes!.some((c) => (c.code === type && (c.system === undefined || c.system === RESOURCE_TYPES)) || (c.code !== undefined && profiles.includes(c.code))),
-  );
+  const byType = classes!.some((c) => c.code === type && (c.system === undefined || c.system === RESOURCE_TYPES));
+  if (byType) return 'yes';
+  // A class naming a profile (a canonical URL) depends on the resource's meta.profile, unknown before it is read.
+  if (q.data.profiles === undefined) return classes!.some((c) => c.code?.includes('/')) ? 'unknown' : 'no';
+  const profiles = q.data.profiles;
+  return known(classes!.some((c) => c.code !== undefined && profiles.includes(c.code)));
 }
 
 function dataMatch<C, D>(conditions: readonly C[] | undefined, data: D | undefined, test: (condition: C, data: D) => boolean): Match {

@@ -34,9 +34,6 @@ export interface ConsentQuestion {
   now: Date;
 }
 
-/** How attributes the question does not know (data of a search not yet run) are treated. */
-export type UnknownDataMode = 'strict' | 'conservative';
-
 export interface ConsentDecision {
   decision: 'permit' | 'deny';
   /** `Consent/id` that decided, absent when the deployment default did. */

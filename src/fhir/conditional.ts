@@ -1,4 +1,4 @@
-import { accessFilter } from '../search/access-filter.js';
+import { accessFilter, accessOf } from '../search/access-filter.js';
 import { assertNoIssues } from '../search/bundle.js';
 import { compileCriteria } from '../search/criteria.js';
 import { criteriaContext } from '../search/execute.js';
@@ -38,7 +38,7 @@ export async function findMatches(deps: InteractionDeps, context: RequestContext
   }
   const resultParams = parsed.issues.length === 0 && (parsed.count !== undefined || parsed.sort.length > 0 || parsed.include.length > 0 || parsed.revinclude.length > 0 || parsed.summary || parsed.elements || parsed.total);
   if (resultParams) throw new FhirError('bad-request', 'Conditional criteria may hold search criteria only, no result parameters such as _count or _sort');
-  const criteria = await compileCriteria(criteriaContext(deps), type, parsed.criteria);
+  const criteria = await compileCriteria(criteriaContext(deps, accessOf(deps, context)), type, parsed.criteria);
   assertNoIssues([...parsed.issues, ...criteria.issues], true);
   const granted = await accessFilter(deps, context, type);
   // resourceType at the top level: the embedded store then scans only that type (an index prefix for MongoDB).

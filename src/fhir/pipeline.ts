@@ -53,13 +53,17 @@ export interface Pipeline {
 
 /**
  * The one pipeline every interaction goes through, whoever calls it (HTTP, bundles, HL7 v2):
- * request checks → authorize → consent → interaction (validate → encode → store) → audit, written once in `finally`.
+ * request checks → authorize → consent → interaction (validate → encode → store + audit) → audit, written once:
+ * with the data for a write (`commitWrites`), else in `finally`.
  */
 export function createPipeline(deps: PipelineDeps): Pipeline {
   const inner: InteractionDeps = { ...deps, locks: createKeyedLocks(), execute: (request) => pipeline.execute(request) };
   const pipeline: Pipeline = {
-    async execute(request) {
+    async execute(incoming) {
       const startedAt = deps.clock();
+      // A copy per run: whether its writes were committed with their audit record belongs to this run only.
+      const audit = { startedAt, committed: false };
+      const request: FhirRequest = { ...incoming, audit };
       let result: FhirResult | undefined;
       let error: FhirError | undefined;
       try {
@@ -75,9 +79,10 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
         error = translate(err, deps.logger, request);
         throw error;
       } finally {
-        // An entry of a transaction is audited once the transaction's outcome is known (write-unit.ts).
+        // An entry of a transaction is audited once the transaction's outcome is known (write-unit.ts);
+        // a write was recorded in its own commit (write.ts), unless it failed after committing.
         if (request.unit) request.unit.deferAudit({ request, result, error, startedAt });
-        else await deps.audit.record({ request, result, error, startedAt });
+        else if (error || !audit.committed) await deps.audit.record({ request, result, error, startedAt });
       }
     },
   };

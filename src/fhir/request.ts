@@ -40,6 +40,25 @@ export interface RequestContext {
    * a resource is granted only when it matches one of these queries (OR); search must AND them, OR-ed, with the criteria.
    */
   grantedQueries?: ReadonlyArray<Readonly<Record<string, readonly string[]>>>;
+  /**
+   * Set on the transaction of an inbound HL7 v2 message (and so on its entries): what the message
+   * was and who sent it, for the AuditEvents (`src/audit/inbound-message.ts`).
+   */
+  inboundMessage?: InboundMessage;
+}
+
+/** An HL7 v2 message as the audit trail names it (MSH-3, -4, -9, -10, -12), read by `src/hl7v2`. */
+export interface InboundMessage {
+  /** MSH-9.1 and MSH-9.2, e.g. `ADT` and `A01`. */
+  messageCode: string;
+  triggerEvent: string;
+  /** MSH-10. */
+  controlId: string;
+  /** MSH-3 and MSH-4. */
+  sendingApplication: string;
+  sendingFacility: string;
+  /** MSH-12. */
+  version: string;
 }
 
 export type Interaction =
@@ -97,6 +116,11 @@ export interface FhirRequest {
    * see what earlier entries staged, and audit waits for the transaction's outcome (`src/fhir/write-unit.ts`).
    */
   unit?: WriteUnit;
+  /**
+   * Set by the pipeline on the request it runs: when the interaction's writes were committed with
+   * its audit record (`commitWrites`), `committed` is set and the pipeline does not record it again.
+   */
+  audit?: { startedAt: Date; committed: boolean };
 }
 
 /** Outcome kinds of a successful interaction; the HTTP edge maps them to 200/201/304. */

@@ -9,7 +9,8 @@ import { FhirError } from './errors.js';
  * request: interactions stage their version-checked WriteOps here instead of committing them
  * (`commitWrites`), later entries read what earlier ones staged (`loadCurrent`), and the audit
  * record of each entry waits until the transaction's outcome is known. The transaction then makes
- * all staged ops durable in ONE `store.commit`, so atomicity comes from the store, not from here.
+ * all staged ops durable in ONE `store.commit`, with the entries' audit records, so atomicity
+ * comes from the store, not from here.
  */
 export class WriteUnit {
   readonly #ops: WriteOp[] = [];
@@ -44,20 +45,30 @@ export class WriteUnit {
     return this.#staged.get(keyOf(resourceType, id))?.record;
   }
 
-  /** Keeps an entry's audit record until the transaction ends (the pipeline's `finally`). */
+  /** Keeps an entry's audit record, with the versions it staged, until the transaction ends (the pipeline's `finally`). */
   deferAudit(entry: AuditEntry): void {
-    this.#audits.push(entry);
+    const written = [...this.#staged.values()].filter((s) => s.entry === this.entry).map((s) => s.record);
+    this.#audits.push(written.length > 0 && !entry.error ? { ...entry, written } : entry);
+  }
+
+  /** The entries' audit records, for the transaction's commit (`commitAudited`). */
+  get audits(): readonly AuditEntry[] {
+    return this.#audits;
+  }
+
+  /** The staged ops and the entries' records were committed together: nothing is left to settle. */
+  committed(): void {
+    this.#audits.length = 0;
   }
 
   /**
-   * Writes the deferred audit records once the outcome is known. When the transaction failed,
-   * every entry is recorded as failed, even those that succeeded on their own: nothing of them was kept.
+   * Writes the deferred audit records of a transaction that failed: every entry is recorded as
+   * failed, even those that succeeded on their own, since nothing of them was kept.
    */
-  async settle(audit: AuditSink, failure?: FhirError): Promise<void> {
-    const entries = this.#audits.splice(0);
-    for (const entry of entries) {
-      await audit.record(failure ? { ...entry, result: undefined, error: entry.error ?? failure } : entry);
-    }
+  async settle(audit: AuditSink, failure: FhirError): Promise<void> {
+    const entries = this.#audits.splice(0).map((entry) => ({ ...entry, result: undefined, written: undefined, error: entry.error ?? failure }));
+    // One commit of audit records only, however many entries the transaction had.
+    await audit.commitWith([], entries);
   }
 }
 

@@ -1,4 +1,5 @@
 import type { OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
+import type { AuditEntry } from '../audit/audit-sink.js';
 import { VersionConflictError, type StoredRecord, type WriteOp } from '../store/port.js';
 import { FhirError } from './errors.js';
 import { hasErrors } from './outcome.js';
@@ -45,17 +46,28 @@ export async function prepareWrite(deps: PipelineDeps, intent: WriteIntent): Pro
     deleted: !resource,
     // Search values come from the plaintext, before the codec may encrypt it (issue 3): one place for every write path.
     ...(resource ? { index: deps.searchIndex.extract(resource), resource: await deps.codec.encode(resource) } : {}),
+    // A deletion keeps the search values of what it deleted: type and system histories withhold it as they withheld that (consent).
+    ...(!resource && current?.index ? { index: current.index } : {}),
   };
   return { op: { record, expectedVersion: current?.versionId ?? 0 }, resource };
 }
 
 /**
- * Makes prepared writes durable, all or nothing: committed at once, or, for an entry of a
- * transaction, staged in its unit for the transaction's single commit.
+ * Makes prepared writes durable, all or nothing, with the interaction's audit record in the same
+ * commit (issue 8: an access whose audit record cannot be written does not happen): committed at
+ * once, or, for an entry of a transaction, staged in its unit for the transaction's single commit.
+ * A failed commit throws the store's error unchanged (`runVersioned` retries conflicts) and the
+ * pipeline then records the failure.
  */
 export async function commitWrites(deps: PipelineDeps, request: FhirRequest, ops: WriteOp[]): Promise<void> {
-  if (request.unit) request.unit.stage(ops);
-  else await deps.store.commit(ops);
+  if (request.unit) return request.unit.stage(ops);
+  await commitAudited(deps, request, ops, [{ request, startedAt: request.audit?.startedAt ?? deps.clock(), written: ops.map((op) => op.record) }]);
+}
+
+/** Commits `ops` with the audit `entries` in one commit, and marks the request as recorded so the pipeline does not record it again. */
+export async function commitAudited(deps: PipelineDeps, request: FhirRequest, ops: readonly WriteOp[], entries: readonly AuditEntry[]): Promise<void> {
+  await deps.audit.commitWith(ops, entries);
+  if (request.audit) request.audit.committed = true;
 }
 
 /** Validates and throws a 400 (structure) or 422 (rules) FhirError listing every issue. */

@@ -1,4 +1,6 @@
 import type { Bundle, Resource } from '@medplum/fhirtypes';
+import type { AuditSink } from '../audit/audit-sink.js';
+import { FhirError } from '../fhir/errors.js';
 import type { Pipeline } from '../fhir/pipeline.js';
 import type { RequestContext } from '../fhir/request.js';
 
@@ -8,13 +10,15 @@ export interface FhirPort {
   search(resourceType: string, query: string, context: RequestContext): Promise<Resource[]>;
   /** Runs the message's transaction Bundle through the pipeline; resolves with the `Type/id` of every written resource. */
   transaction(bundle: Bundle, context: RequestContext): Promise<string[]>;
+  /** Audits a message that never reached its transaction (rejected, or not mappable), with the FhirError that stopped it if any; never throws. */
+  refused(context: RequestContext, cause?: unknown): Promise<void>;
 }
 
 /**
  * The adapter's only way into FHIR: the same `pipeline.execute()` REST uses (authorization,
  * validation, consent, encryption, audit), never the store and never HTTP.
  */
-export function pipelinePort(pipeline: Pipeline): FhirPort {
+export function pipelinePort(pipeline: Pipeline, audit: Pick<AuditSink, 'record'>): FhirPort {
   return {
     async search(resourceType, query, context) {
       const params: Record<string, string[]> = {};
@@ -31,6 +35,12 @@ export function pipelinePort(pipeline: Pipeline): FhirPort {
         .map((e) => e.response?.location ?? (e.resource ? `${e.resource.resourceType}/${e.resource.id}` : undefined))
         .filter((l): l is string => !!l)
         .map((l) => l.replace(/^.*?\b([A-Z][A-Za-z]+\/[A-Za-z0-9\-.]{1,64})(\/_history\/.*)?$/, '$1'));
+    },
+    async refused(context, cause) {
+      // Recorded as the transaction the message would have been, failed: every message leaves an AuditEvent.
+      // A failure to record is logged by the sink; the sender is answered AR/AE either way.
+      const error = cause instanceof FhirError ? cause : new FhirError('bad-request', 'The HL7 v2 message was not applied');
+      await audit.record({ request: { interaction: 'transaction', params: {}, context }, error, startedAt: new Date() }).catch(() => undefined);
     },
   };
 }

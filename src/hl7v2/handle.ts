@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { FhirError } from '../fhir/errors.js';
-import type { RequestContext } from '../fhir/request.js';
+import type { InboundMessage, RequestContext } from '../fhir/request.js';
 import type { Logger } from '../logger.js';
 import { buildAck, type AckError, type AckTarget } from './ack.js';
 import { HL7_ACK } from './ack-codes.js';
@@ -66,12 +66,18 @@ export function createHandler(options: HandlerOptions) {
       uuid: () => `${base}${(++uuid).toString(16).padStart(12, '0')}`,
     };
     const attempts = record.attempts + 1;
+    const inboundMessage = inboundOf(ackTarget('', message), message);
+    let submitted = false;
     try {
       const bundle = await MAPPERS[`${message.messageCode}^${message.triggerEvent}`](message, ctx, (type, query) => fhir.search(type, query, context));
-      const resources = await fhir.transaction(bundle, context);
+      // The transaction's AuditEvents name the message and its sender (README "Consent and audit").
+      submitted = true;
+      const resources = await fhir.transaction(bundle, { ...context, inboundMessage });
       return { code: 'AA', record: await archive.update(record.id, { outcome: 'applied', ack: 'AA', resources, attempts, error: undefined }) };
     } catch (err) {
       const { code, error } = describe(err, record);
+      // A message that never reached its transaction has no AuditEvent yet.
+      if (!submitted) await fhir.refused({ ...context, inboundMessage }, err);
       const outcome: Outcome = code === 'AR' ? 'rejected' : 'error';
       return { code, error, record: await archive.update(record.id, { outcome, ack: code, attempts, error: { code: error.hl7Error.toString(), text: error.text, location: error.location && `${error.location.segment}-${error.location.field ?? ''}` } }) };
     }
@@ -108,6 +114,8 @@ export function createHandler(options: HandlerOptions) {
     const target = ackTarget(rawText, checked.message);
     const sender = { application: target.sendingApplication, facility: target.sendingFacility, address: inbound.address };
     if (!checked.ok) {
+      const context = inbound.context ?? mllpContext({ requestId: randomUUID(), baseUrl: options.baseUrl, ...sender });
+      await fhir.refused({ ...context, inboundMessage: inboundOf(target, checked.message) });
       logger.warn({ transport: inbound.transport, address: inbound.address, controlId: target.controlId, reason: checked.error.text }, 'hl7v2 message rejected');
       const record = await archive.receive({ sender, transport: inbound.transport, controlId: target.controlId, messageType: '', version: target.version, outcome: 'rejected', ack: 'AR', error: { code: String(checked.error.hl7Error), text: checked.error.text } }, rawText, true);
       return { acks: acks(target, checked.message, 'AR', checked.error, false), code: 'AR', record };
@@ -162,3 +170,15 @@ export function createHandler(options: HandlerOptions) {
 }
 
 export type MessageHandler = ReturnType<typeof createHandler>;
+
+/** The message as its AuditEvents name it: MSH-9, -10, -3, -4, -12 (best effort for one that did not parse). */
+function inboundOf(target: AckTarget, message: V2Message | undefined): InboundMessage {
+  return {
+    messageCode: message?.messageCode ?? '',
+    triggerEvent: target.triggerEvent,
+    controlId: target.controlId,
+    sendingApplication: target.sendingApplication,
+    sendingFacility: target.sendingFacility,
+    version: target.version,
+  };
+}

@@ -1,3 +1,4 @@
+import type { AuditSink } from '../audit/audit-sink.js';
 import type { Hl7Config } from '../config.js';
 import type { Sealer } from '../crypto/sealed.js';
 import type { Pipeline } from '../fhir/pipeline.js';
@@ -20,14 +21,14 @@ export interface Hl7Adapter {
 }
 
 /** `sealer` encrypts the archive's raw and error texts with the at-rest key ring (src/crypto/sealed.ts). */
-export async function createHl7Adapter(options: { config: Hl7Config; dataDir: string; pipeline: Pipeline; sealer: Sealer; logger: Logger; baseUrl: string; clock?: () => Date }): Promise<Hl7Adapter> {
+export async function createHl7Adapter(options: { config: Hl7Config; dataDir: string; pipeline: Pipeline; audit: AuditSink; sealer: Sealer; logger: Logger; baseUrl: string; clock?: () => Date }): Promise<Hl7Adapter> {
   const { config } = options;
   const logger = options.logger.child({ component: 'hl7v2' });
   const archive = new MessageArchive(options.dataDir, options.sealer, options.clock);
   await archive.open();
   const handler = createHandler({
     archive,
-    fhir: pipelinePort(options.pipeline),
+    fhir: pipelinePort(options.pipeline, options.audit),
     logger,
     baseUrl: options.baseUrl,
     processingIds: new Set(config.processingIds),

@@ -9,13 +9,20 @@ import { parseSearch } from './parse.js';
 // Matches no record: an access restriction the index cannot express grants nothing.
 const NOTHING: Filter = { id: { $in: [] } };
 
+type AccessDeps = SearchDeps & { patientCompartment: Compartment; consent?: ConsentGate };
+
+/** `accessFilter` of any type for one request: what chain and `_has` sub-queries, $everything and histories apply. */
+export function accessOf(deps: AccessDeps, context: RequestContext): (type: string) => Promise<Filter | undefined> {
+  return (type) => accessFilter(deps, context, type);
+}
+
 /**
  * The restriction authorization put on the request (src/auth/authorize.ts), as a search filter on
  * `type`: the granted patient's compartment (SMART `patient/` scopes, the patient role) and the
  * queries of SMART v2 query-restricted scopes (any one of them). Undefined when unrestricted.
  * Types that cannot be in the compartment (e.g. Practitioner) are not narrowed by it, nor by Consents.
  */
-export async function accessFilter(deps: SearchDeps & { patientCompartment: Compartment; consent?: ConsentGate }, context: RequestContext, type: string): Promise<Filter | undefined> {
+export async function accessFilter(deps: AccessDeps, context: RequestContext, type: string): Promise<Filter | undefined> {
   const parts: Filter[] = [];
   if (context.compartment) {
     const inCompartment = compartmentFilter(deps.patientCompartment, deps.searchIndex, context.compartment.id, type);

@@ -11,6 +11,11 @@ export interface CriteriaContext {
   isServed(type: string): boolean;
   /** Most resources a chain or `_has` sub-query may match before the search is refused (400). */
   maxSubqueryMatches: number;
+  /**
+   * What the requester may see of a type (authorization and Consents, `access-filter.ts`), applied
+   * to every sub-query: a chain or `_has` must not match through a resource the requester cannot see.
+   */
+  restrict?: (type: string) => Promise<Filter | undefined>;
 }
 
 export interface CompiledCriteria {
@@ -82,9 +87,15 @@ function referenceParam(ctx: CriteriaContext, type: string, code: string): { tar
   return def;
 }
 
+/** The sub-query of `type`: current resources matching `filter` that the requester may see. */
+async function visible(ctx: CriteriaContext, type: string, filter: Filter): Promise<Filter> {
+  const restriction = await ctx.restrict?.(type);
+  return { $and: [{ resourceType: type, deleted: false }, ...(restriction ? [restriction] : []), filter] };
+}
+
 /** Ids of the current resources of `type` matching `filter`; refused with a 400 past the sub-query bound. */
 async function subqueryIds(ctx: CriteriaContext, type: string, filter: Filter, bound: number, what: string): Promise<string[]> {
-  const found = await ctx.store.find('current', { $and: [{ resourceType: type, deleted: false }, filter] }, { limit: bound + 1 });
+  const found = await ctx.store.find('current', await visible(ctx, type, filter), { limit: bound + 1 });
   if (found.length > bound) {
     throw new FhirError('bad-request', `${what} matches more than ${ctx.maxSubqueryMatches} resources; add criteria to narrow it`);
   }
@@ -136,7 +147,7 @@ async function hasFilter(ctx: CriteriaContext, type: string, name: string, value
   const def = referenceParam(ctx, source, code);
   if (def.target && !def.target.includes(type)) throw new ParamProblem(`Search parameter '${code}' of ${source} cannot reference a ${type}`);
   const filter = await criterionFilter(ctx, source, tail, values, depth + 1);
-  const found = await ctx.store.find('current', { $and: [{ resourceType: source, deleted: false }, filter] }, { limit: ctx.maxSubqueryMatches + 1 });
+  const found = await ctx.store.find('current', await visible(ctx, source, filter), { limit: ctx.maxSubqueryMatches + 1 });
   if (found.length > ctx.maxSubqueryMatches) {
     throw new FhirError('bad-request', `'${name}' matches more than ${ctx.maxSubqueryMatches} resources; add criteria to narrow it`);
   }

@@ -67,7 +67,7 @@ async function supporting(deps: SearchDeps, records: readonly StoredRecord[], co
  * Patient `$everything` (operation-patient-everything.html): the patient and every resource in its
  * compartment as a paged searchset, plus the served resources they reference outside it (as includes).
  */
-export async function runEverything(deps: SearchDeps, options: SearchOptions, compartment: Compartment, id: string): Promise<Bundle> {
+export async function runEverything(deps: SearchDeps, options: SearchOptions, compartment: Compartment, id: string, restrict: (type: string) => Promise<Filter | undefined>): Promise<Bundle> {
   const parsed = parseSearch(options.params);
   const params = everythingParams(parsed.criteria, deps.registry.types);
   const resultIssues = parsed.issues.concat(
@@ -80,7 +80,13 @@ export async function runEverything(deps: SearchDeps, options: SearchOptions, co
 
   const types = params.types ?? deps.registry.types;
   const members = [...compartment.members.keys()].filter((t) => types.includes(t));
-  const branches = members.map((t): Filter => ({ resourceType: t, ...compartmentFilter(compartment, deps.searchIndex, id, t)! }));
+  // Each type within what the requester may see (authorization, Consents), so the total and the pages count only that.
+  const branches = await Promise.all(
+    members.map(async (t): Promise<Filter> => {
+      const restriction = await restrict(t);
+      return { resourceType: t, $and: [compartmentFilter(compartment, deps.searchIndex, id, t)!, ...(restriction ? [restriction] : [])] };
+    }),
+  );
   const filter: Filter = {
     $and: [{ deleted: false }, ...(params.since ? [{ lastUpdated: { $gte: params.since } }] : []), branches.length > 0 ? { $or: branches } : { id: { $in: [] } }],
   };

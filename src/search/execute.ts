@@ -34,6 +34,8 @@ export interface SearchScope {
   filter?: Filter;
   /** The search's path below the base, e.g. `MedicationRequest` or `Patient/1/MedicationRequest`. */
   path: string;
+  /** The restriction of any other type, for chain and `_has` sub-queries. */
+  restrict?: CriteriaContext['restrict'];
 }
 
 /**
@@ -57,8 +59,8 @@ export function rulesOf(registry: Registry, type: string): ElementRules {
   return rules;
 }
 
-export function criteriaContext(deps: SearchDeps): CriteriaContext {
-  return { store: deps.store, index: deps.searchIndex, isServed: (t) => deps.registry.has(t), maxSubqueryMatches: MAX_SUBQUERY_MATCHES };
+export function criteriaContext(deps: SearchDeps, restrict?: CriteriaContext['restrict']): CriteriaContext {
+  return { store: deps.store, index: deps.searchIndex, isServed: (t) => deps.registry.has(t), maxSubqueryMatches: MAX_SUBQUERY_MATCHES, ...(restrict ? { restrict } : {}) };
 }
 
 export function includeContext(deps: SearchDeps): IncludeContext {
@@ -97,7 +99,7 @@ export async function present(deps: SearchDeps, records: readonly StoredRecord[]
 export async function runSearch(deps: SearchDeps, options: SearchOptions, scope: SearchScope): Promise<Bundle> {
   const { type } = scope;
   const parsed = parseSearch(options.params);
-  const criteria = await compileCriteria(criteriaContext(deps), type, parsed.criteria);
+  const criteria = await compileCriteria(criteriaContext(deps, scope.restrict), type, parsed.criteria);
   const sort = resolveSort(deps.searchIndex, type, parsed.sort);
   const includes = checkIncludes(includeContext(deps), parsed.include, '_include');
   const revincludes = checkIncludes(includeContext(deps), parsed.revinclude, '_revinclude');

@@ -86,6 +86,12 @@ export interface StorePort {
    */
   commit(writes: WriteOp[]): Promise<void>;
   /**
+   * A number that changes whenever a version of `resourceType` is committed, so callers can tell
+   * that what they derived from those resources (the consent gate's decisions) is stale. Optional:
+   * `revisionOf` falls back to counting the type's history, which only ever grows.
+   */
+  revision?(resourceType: string): Promise<number>;
+  /**
    * Replaces the stored form (`resource`, `index`) of existing versions in place, atomically: no new
    * version, no version check, the identity fields (resourceType, id, versionId, lastUpdated,
    * deleted) unchanged; a record that is also current is replaced there too. Versions that do not
@@ -98,4 +104,9 @@ export interface StorePort {
    * store compacts its journal into a new snapshot). Optional: a no-op where the database manages this.
    */
   compact?(): Promise<void>;
+}
+
+/** The store's revision of a type (`StorePort.revision`), or its history count where it has none. */
+export async function revisionOf(store: StorePort, resourceType: string): Promise<number> {
+  return store.revision ? store.revision(resourceType) : store.count('history', { resourceType });
 }

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { linkOf } from '../../src/audit/chain.js';
 import { verifyAuditTrail } from '../../src/audit/verify.js';
 import { fixtures, recordOf, seed } from '../auth/fixtures.js';
-import { fhirClient, type FhirClient } from '../support/fhir-client.js';
+import { errorCode, fhirClient, type FhirClient } from '../support/fhir-client.js';
 import { startServer, type TestServer } from '../support/server.js';
 
 let server: TestServer;
@@ -12,7 +12,8 @@ let d1: FhirClient;
 let p1: FhirClient;
 
 beforeAll(async () => {
-  server = await startServer({ AUDIT_SINK: 'store' });
+  // The default AUDIT_SINK: `store`.
+  server = await startServer();
   admin = fhirClient(server.fhirUrl);
   await seed(admin, [...recordOf('p1'), ...recordOf('p2'), fixtures.practitioner('d1')]);
   d1 = fhirClient(server.fhirUrl, { token: await server.token({ scope: 'user/*.rs', role: 'practitioner', fhirUser: 'Practitioner/d1' }) });
@@ -53,11 +54,23 @@ describe('AuditEvent trail (IHE BALP)', () => {
     expect(events(other.body).every((a) => JSON.stringify(a).includes('"Patient/p1"'))).toBe(true);
   });
 
-  it('AuditEvents cannot be updated or deleted through the API', async () => {
-    const [one] = events((await admin.get<Bundle>('AuditEvent?patient=Patient/p1&_count=1')).body);
-    expect((await admin.put(`AuditEvent/${one.id}`, { ...one, outcome: '0' })).status).toBeGreaterThanOrEqual(400);
-    expect((await admin.delete(`AuditEvent/${one.id}`)).status).toBeGreaterThanOrEqual(400);
-    expect((await admin.get(`AuditEvent/${one.id}`)).status).toBe(200);
+  it('AuditEvents cannot be updated, patched or deleted through the API, not even by a full-access client', async () => {
+    const [one] = events((await admin.get<Bundle>('AuditEvent?patient=Patient/p1&_count=1')).body).filter((e) => linkOf(e));
+    const attempts = [
+      await admin.put(`AuditEvent/${one.id}`, { ...one, outcome: '4' }),
+      await admin.request('PATCH', `AuditEvent/${one.id}`, { raw: JSON.stringify([{ op: 'replace', path: '/outcome', value: '4' }]), headers: { 'Content-Type': 'application/json-patch+json' } }),
+      await admin.delete(`AuditEvent/${one.id}`),
+      await admin.put(`AuditEvent?patient=Patient/p1`, { ...one, outcome: '4' }),
+      await admin.delete('AuditEvent?patient=Patient/p1'),
+    ];
+    for (const res of attempts) {
+      expect(res.status).toBe(405);
+      expect(res.body.resourceType).toBe('OperationOutcome');
+      expect(errorCode(res.body)).toBe('method-not-allowed');
+    }
+    const after = await admin.get<AuditEvent>(`AuditEvent/${one.id}`);
+    expect(after.status).toBe(200);
+    expect(after.body).toEqual(one);
   });
 
   it('the hash chain verifies, and an altered record is reported as the first break', async () => {

@@ -51,7 +51,12 @@ describe('transaction atomicity', () => {
     server = await server.restart();
     fhir = fhirClient(server.fhirUrl);
     expect(await countOf(fhir, 'Patient', 'identifier=urn:atom:fail|')).toBe(0);
-    expect((await fhir.get('_history?_count=1')).body.entry ?? []).toHaveLength(0);
+    // Nothing of the data was ever stored; the only versions are the AuditEvents recording the attempt (and these reads).
+    for (const type of ['Patient', 'MedicationRequest']) expect((await fhir.get(`${type}/_history?_count=1`)).body.entry ?? []).toHaveLength(0);
+    const history = (await fhir.get('_history?_count=1000')).body.entry ?? [];
+    expect(history.filter((e: any) => e.request.url.split('/')[0] !== 'AuditEvent')).toHaveLength(0);
+    const audited = (await fhir.get(`AuditEvent?subtype=transaction&outcome=4`)).body.entry ?? [];
+    expect(audited).toHaveLength(1);
   });
 
   it('a successful large transaction becomes visible all at once, and survives a restart', async () => {

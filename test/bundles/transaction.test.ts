@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Bundle, Patient } from '@medplum/fhirtypes';
+import { linkOf } from '../../src/audit/chain.js';
 import { startServer, type TestServer } from '../support/server.js';
 import { errorCode, fhirClient, type FhirClient } from '../support/fhir-client.js';
 import { bundleOf, countOf, failedEntry, medicationRequest, patient, post } from './support.js';
@@ -228,11 +229,13 @@ describe('transaction: failures store nothing and name the entry', () => {
     const res = await fhir.post('', bundleOf('transaction', [post(patient('urn:audit', 'ok')), post({ resourceType: 'Patient', gender: 'robot' } as any)]));
     expect(res.status).toBe(422);
     const requestId = res.headers.get('x-request-id');
-    const audits = server.logs.map((l) => JSON.parse(l)).filter((l) => l.audit?.requestId === requestId).map((l) => l.audit);
-    expect(audits.map((a) => [a.interaction, a.outcome])).toEqual([
-      ['create', 'invalid-resource'],
-      ['create', 'invalid-resource'],
-      ['transaction', 'invalid-resource'],
+    const audits = (await fhir.get(`AuditEvent?entity:identifier=${requestId}&_count=100`)).body.entry.map((e: any) => e.resource);
+    // In the order they were recorded: their place in the hash chain.
+    audits.sort((a: any, b: any) => linkOf(a)!.sequence - linkOf(b)!.sequence);
+    expect(audits.map((a: any) => [a.subtype[0].code, a.outcome, a.outcomeDesc])).toEqual([
+      ['create', '4', 'invalid-resource'],
+      ['create', '4', 'invalid-resource'],
+      ['transaction', '4', 'invalid-resource'],
     ]);
   });
 });

@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { Consent, ConsentProvision } from '@medplum/fhirtypes';
 import { describe, expect, it } from 'vitest';
 import { isConsentInForce } from '../../src/consent/applicable.js';
-import { evaluateConsents, rootType } from '../../src/consent/evaluate.js';
+import { classifyConsents, evaluateConsents, rootType } from '../../src/consent/evaluate.js';
 import { ROLE_SYSTEM, type ConsentData, type ConsentQuestion } from '../../src/consent/types.js';
 
 const EXAMPLES = '/work/shared/corpus/fhir-r4/examples/Consent';
@@ -78,14 +78,38 @@ describe('consent provisions (R4 consent.html#provision)', () => {
     expect(both).toEqual({ decision: 'deny', consent: 'Consent/d', byDefault: false });
   });
 
-  it('conservative mode errs towards deny when the data is not known yet', () => {
-    const opts = { defaultPolicy: 'opt-out' as const, unknownData: 'conservative' as const };
-    expect(evaluateConsents([consent({ type: 'deny', securityLabel: [{ code: 'PSY' }] })], ask(), opts).decision).toBe('deny');
-    const exception = consent({ type: 'deny', provision: [{ type: 'permit', class: [{ code: 'Observation' }] }] });
-    expect(evaluateConsents([exception], ask(), opts).decision).toBe('deny');
-    expect(evaluateConsents([exception], ask({ data: { resourceType: 'Observation' } }), opts).decision).toBe('permit');
-    const permitRootDenyChild = consent({ type: 'permit', provision: [{ type: 'deny', code: [{ coding: [{ code: 'x' }] }] }] });
-    expect(evaluateConsents([permitRootDenyChild], ask(), opts).decision).toBe('deny');
+});
+
+describe('classifying a search question, before its data is read', () => {
+  const type = (resourceType: string) => ask({ data: { resourceType } });
+  const cases: Array<[string, ConsentProvision, ConsentQuestion, 'permit' | 'deny' | 'depends']> = [
+    ['a deny of the actor decides the whole type', denyDr1, type('Observation'), 'deny'],
+    ['a deny of another actor decides nothing is withheld', denyDr1, ask({ actor: ['Practitioner/dr2'], data: { resourceType: 'Observation' } }), 'permit'],
+    ['a deny of another class decides the type is permitted', { type: 'deny', class: [{ code: 'MedicationRequest' }] }, type('Observation'), 'permit'],
+    ['a deny of this class decides it is withheld', { type: 'deny', class: [{ code: 'Observation' }] }, type('Observation'), 'deny'],
+    ['a deny of a code depends on each resource', { ...denyDr1, code: [{ coding: [{ code: 'x' }] }] }, type('Observation'), 'depends'],
+    ['a deny of a security label depends on each resource', { type: 'deny', securityLabel: [{ code: 'PSY' }] }, type('Observation'), 'depends'],
+    ['a deny of a data period depends on each resource', { type: 'deny', dataPeriod: { start: '2020-01-01' } }, type('Observation'), 'depends'],
+    ['a deny of one instance depends on each resource', { type: 'deny', data: [{ meaning: 'instance', reference: { reference: 'Observation/o1' } }] }, type('Observation'), 'depends'],
+    ['a class naming a profile depends on each resource', { type: 'deny', class: [{ code: 'http://example.org/StructureDefinition/sensitive' }] }, type('Observation'), 'depends'],
+    ['a code condition under a provision of another actor is never reached', { ...denyDr1, code: [{ coding: [{ code: 'x' }] }] }, ask({ actor: ['Practitioner/dr2'], data: { resourceType: 'Observation' } }), 'permit'],
+    ['a nested exception on a code depends', { ...denyDr1, provision: [{ type: 'permit', code: [{ coding: [{ code: 'x' }] }] }] }, type('Observation'), 'depends'],
+    ['a nested deny of another class is decided', { type: 'permit', provision: [{ type: 'deny', class: [{ code: 'MedicationRequest' }] }] }, type('Observation'), 'permit'],
+    ['a whole-record question depends on any class condition', { type: 'deny', class: [{ code: 'Observation' }] }, ask(), 'depends'],
+  ];
+  it.each(cases)('%s', (_name, provision, question, expected) => {
+    const answer = classifyConsents([consent(provision)], question, 'opt-out');
+    expect(answer.kind === 'depends' ? 'depends' : answer.decision.decision).toBe(expected);
+  });
+
+  it('is never decided against what a resource of the type gets', () => {
+    // Soundness: whenever the classification is decided, every resource's own decision agrees.
+    const resources = [obs, { ...obs, codes: [], securityLabels: [], date: undefined }, { ...obs, reference: 'Observation/o2', date: '2024-01-01' }];
+    for (const [, provision, question] of cases) {
+      const answer = classifyConsents([consent(provision)], question, 'opt-out');
+      if (answer.kind === 'depends' || question.data.resourceType !== 'Observation') continue;
+      for (const data of resources) expect(evaluateConsents([consent(provision)], { ...question, data }, { defaultPolicy: 'opt-out' }).decision).toBe(answer.decision.decision);
+    }
   });
 });
 

@@ -5,8 +5,9 @@ import { authHeaders } from '../support/tokens.js';
 
 let server: TestServer;
 
+// AUDIT_SINK=log: the audit trail as log lines (README "Consent and audit"), whose shape this file checks.
 beforeAll(async () => {
-  server = await startServer();
+  server = await startServer({ AUDIT_SINK: 'log' });
 });
 afterAll(() => server.destroy());
 
@@ -22,7 +23,9 @@ describe('structured logs', () => {
     const lines = server.logs.map((l) => JSON.parse(l) as Record<string, any>);
     const mine = lines.filter((l) => l.requestId === 'req-log-test-1' || l.audit?.requestId === 'req-log-test-1');
     expect(mine.some((l) => l.msg === 'http request' && l.status === 201)).toBe(true);
-    expect(mine.some((l) => l.audit?.interaction === 'create' && l.audit?.id === created.body.id)).toBe(true);
+    expect(mine.some((l) => l.audit?.interaction === 'create' && l.audit?.id === created.body.id && l.audit?.versionId === '1' && l.audit?.outcome === 'ok')).toBe(true);
+    const refused = lines.find((l) => l.audit?.interaction === 'create' && l.audit?.outcome === 'invalid-resource');
+    expect(refused).toBeDefined();
     expect(server.logs.join('\n')).not.toContain(marker);
   });
 

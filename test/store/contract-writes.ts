@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { StoreUnavailableError, VersionConflictError } from '../../src/store/port.js';
+import { revisionOf, StoreUnavailableError, VersionConflictError } from '../../src/store/port.js';
 import { idSet, record, seed, writeOf, type FreshStore } from './contract-support.js';
 
 /** Commits, version preconditions, atomicity, concurrency, tombstones, copies, lifecycle. */
@@ -22,6 +22,22 @@ export function describeWriteContract(ctx: FreshStore): void {
       await ctx.store.commit([writeOf(record('Patient', 'a')), writeOf(record('Observation', 'o', { index: { subject: 'Patient/a' } }))]);
       expect(await ctx.store.count('current', {})).toBe(2);
       expect(await ctx.store.count('history', {})).toBe(2);
+    });
+
+    it('changes the revision of a type on every committed version of it, and only then', async () => {
+      const before = await revisionOf(ctx.store, 'Consent');
+      const other = await revisionOf(ctx.store, 'Patient');
+      await ctx.store.commit([writeOf(record('Consent', 'c'))]);
+      const afterCreate = await revisionOf(ctx.store, 'Consent');
+      expect(afterCreate).not.toBe(before);
+      await ctx.store.commit([writeOf(record('Consent', 'c', { versionId: 2 }))]);
+      const afterUpdate = await revisionOf(ctx.store, 'Consent');
+      expect(afterUpdate).not.toBe(afterCreate);
+      expect(await revisionOf(ctx.store, 'Patient')).toBe(other);
+      // A refused commit changes nothing.
+      const refused = await ctx.store.commit([{ record: record('Consent', 'c', { versionId: 3 }), expectedVersion: 0 }]).catch((e: unknown) => e);
+      expect(refused).toBeInstanceOf(VersionConflictError);
+      expect(await revisionOf(ctx.store, 'Consent')).toBe(afterUpdate);
     });
 
     it('accepts an empty commit', async () => {

@@ -11,9 +11,17 @@ export interface ChildServer {
   stderr: () => string;
 }
 
-export async function startChildServer(dataDir: string): Promise<ChildServer> {
+/**
+ * @param options.fileSizeLimitBlocks `ulimit -f` of the process (512-byte blocks): writes past it fail
+ * with a real EFBIG from the kernel, a disk-full stand-in (Node ignores SIGXFSZ)
+ */
+export async function startChildServer(dataDir: string, options: { fileSizeLimitBlocks?: number } = {}): Promise<ChildServer> {
   const port = await freePort();
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT_DIR, 'src/main.ts')], {
+  const args = ['--import', 'tsx', path.join(ROOT_DIR, 'src/main.ts')];
+  const [command, argv] = options.fileSizeLimitBlocks
+    ? ['/bin/sh', ['-c', `ulimit -f ${options.fileSizeLimitBlocks} && exec "$0" "$@"`, process.execPath, ...args]]
+    : [process.execPath, args];
+  const child = spawn(command, argv, {
     cwd: ROOT_DIR,
     env: { ...process.env, HL7_MLLP_PORT: '0', PORT: String(port), DATA_DIR: dataDir, LOG_LEVEL: 'warn', PUBLIC_URL: `http://127.0.0.1:${port}` },
     stdio: ['ignore', 'ignore', 'pipe'],

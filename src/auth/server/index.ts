@@ -6,6 +6,7 @@ import { adminApi } from './admin-api.js';
 import type { ClientStore } from './clients.js';
 import { interactionRoutes } from './interactions.js';
 import type { LaunchContexts } from './launch-context.js';
+import { createLoginAudit, type AuthAudit } from './login-audit.js';
 import { createOidcAdapter } from './oidc-adapter.js';
 import { createProvider } from './provider.js';
 import { embeddedSmartConfiguration } from './smart-configuration.js';
@@ -20,6 +21,8 @@ export interface AuthServerDeps {
   clients: ClientStore;
   launches: LaunchContexts;
   verify: TokenVerifier;
+  /** Where sign-ins, sign-outs and token grants are recorded (the audit sink). */
+  audit: AuthAudit;
   listPatients(): Promise<Array<{ id: string; label: string }>>;
 }
 
@@ -41,7 +44,9 @@ export function createAuthServer(deps: AuthServerDeps): AuthServer {
   const mountPath = new URL(deps.issuer).pathname.replace(/\/$/, '');
   const adapter = createOidcAdapter(deps.dir, deps.clients);
   const provider = createProvider({ ...deps, adapter: adapter.factory });
-  provider.use(interactionRoutes({ provider, mountPath, accounts: deps.accounts, launches: deps.launches, listPatients: deps.listPatients }));
+  const audit = createLoginAudit(deps.audit, deps.accounts);
+  provider.use(audit.middleware());
+  provider.use(interactionRoutes({ provider, mountPath, accounts: deps.accounts, launches: deps.launches, audit, listPatients: deps.listPatients }));
   provider.use(adminApi(deps));
   const origin = new URL(deps.issuer).origin;
   const url = (name: string): string => `${origin}${provider.pathFor(name)}`;

@@ -2,6 +2,7 @@ import type Provider from 'oidc-provider';
 import type { KoaContextWithOIDC } from 'oidc-provider';
 import { MIN_PASSWORD_LENGTH, requiresMfa, type Account, type AccountStore } from './accounts.js';
 import type { LaunchContexts } from './launch-context.js';
+import type { LoginAudit } from './login-audit.js';
 import { changePasswordPage, consentPage, enrolPage, errorPage, loginPage, totpPage } from './pages.js';
 import { readForm } from './request-body.js';
 import { checkTotp, enrolment, newTotpSecret } from './totp.js';
@@ -11,6 +12,8 @@ export interface InteractionDeps {
   mountPath: string;
   accounts: AccountStore;
   launches: LaunchContexts;
+  /** Records every sign-in step, successful or not (issue 8). */
+  audit: LoginAudit;
   /** Patients to offer in the picker of a standalone `launch/patient` login. */
   listPatients(): Promise<Array<{ id: string; label: string }>>;
 }
@@ -24,6 +27,8 @@ interface Pending {
 }
 
 const MAX_CODE_FAILURES = 5;
+
+const userOf = (account: Account) => ({ id: account.id, username: account.username, ...(account.fhirUser ? { fhirUser: account.fhirUser } : {}) });
 
 /**
  * The login and consent pages of the embedded server (oidc-provider interactions): password, then
@@ -48,7 +53,7 @@ export function interactionRoutes(deps: InteractionDeps) {
   };
 
   /** After the password: second factor, then a password change, then done. */
-  async function nextStep(ctx: KoaContextWithOIDC, uid: string, account: Account, from: 'password' | 'mfa' | 'changed'): Promise<void> {
+  async function nextStep(ctx: KoaContextWithOIDC, uid: string, account: Account, from: 'password' | 'mfa' | 'changed', clientId: string): Promise<void> {
     const action = (step: string): string => `${mountPath}/interaction/${uid}/${step}`;
     if (from === 'password' && requiresMfa(account)) {
       if (account.totp?.confirmed) {
@@ -65,7 +70,14 @@ export function interactionRoutes(deps: InteractionDeps) {
       return html(ctx, changePasswordPage(action('password'), MIN_PASSWORD_LENGTH));
     }
     pending.delete(uid);
-    await finish(ctx, { login: { accountId: account.id, amr: requiresMfa(account) ? ['pwd', 'otp', 'mfa'] : ['pwd'] } });
+    const amr = requiresMfa(account) ? ['pwd', 'otp', 'mfa'] : ['pwd'];
+    try {
+      await deps.audit.record(ctx, { method: amr.includes('otp') ? 'password+totp' : 'password', ok: true, user: userOf(account), clientId });
+    } catch {
+      // A sign-in that cannot be audited does not happen.
+      return html(ctx, errorPage('temporarily_unavailable', 'Signing in is not possible right now; try again in a moment.'), 503);
+    }
+    await finish(ctx, { login: { accountId: account.id, amr } });
   }
 
   async function consent(ctx: KoaContextWithOIDC, uid: string, form?: URLSearchParams): Promise<void> {
@@ -127,12 +139,15 @@ export function interactionRoutes(deps: InteractionDeps) {
     const form = await readForm(ctx.req);
     if (step === 'consent' && details.prompt.name === 'consent') return consent(ctx, uid, form);
     if (step === 'login') {
-      const result = await accounts.signIn(form.get('username') ?? '', form.get('password') ?? '');
+      const username = form.get('username') ?? '';
+      const result = await accounts.signIn(username, form.get('password') ?? '');
       if (!result.ok) {
+        const known = accounts.findByUsername(username);
+        await deps.audit.recordFailure(ctx, { method: 'password', reason: result.reason, user: known ? userOf(known) : { username }, clientId });
         const message = result.reason === 'locked' ? 'This account is locked after repeated failures; try again later or ask an administrator.' : 'Wrong username or password.';
         return html(ctx, loginPage(`${mountPath}/interaction/${uid}/login`, clientId, message), 401);
       }
-      return nextStep(ctx, uid, result.account, 'password');
+      return nextStep(ctx, uid, result.account, 'password', clientId);
     }
     const account = state ? accounts.findById(state.accountId) : undefined;
     if (!state || !account || state.stage !== step) return html(ctx, errorPage('invalid_request', 'Sign in first'), 400);
@@ -140,7 +155,9 @@ export function interactionRoutes(deps: InteractionDeps) {
       const secret = step === 'totp' ? account.totp!.secret : state.enrolSecret!;
       const counter = checkTotp(secret, form.get('code') ?? '', step === 'totp' ? account.totp!.lastCounter : -1);
       if (counter === undefined) {
-        if (++state.failures >= MAX_CODE_FAILURES) {
+        const tooMany = ++state.failures >= MAX_CODE_FAILURES;
+        await deps.audit.recordFailure(ctx, { method: step === 'totp' ? 'totp' : 'totp-enrolment', reason: tooMany ? 'too-many-codes' : 'invalid-code', user: userOf(account), clientId });
+        if (tooMany) {
           pending.delete(uid);
           return finish(ctx, { error: 'access_denied', error_description: 'too many wrong codes' });
         }
@@ -149,13 +166,13 @@ export function interactionRoutes(deps: InteractionDeps) {
         return html(ctx, enrolPage(action, (await enrolment(secret, account.username)).qrDataUrl, secret, 'Wrong code.'), 401);
       }
       accounts.setTotp(account.id, { secret, confirmed: true, lastCounter: counter });
-      return nextStep(ctx, uid, accounts.findById(account.id)!, 'mfa');
+      return nextStep(ctx, uid, accounts.findById(account.id)!, 'mfa', clientId);
     }
     const password = form.get('password') ?? '';
     if (password.length < MIN_PASSWORD_LENGTH || password !== form.get('repeat')) {
       return html(ctx, changePasswordPage(`${mountPath}/interaction/${uid}/password`, MIN_PASSWORD_LENGTH, 'The passwords differ or are too short.'), 400);
     }
     await accounts.setPassword(account.id, password);
-    return nextStep(ctx, uid, accounts.findById(account.id)!, 'changed');
+    return nextStep(ctx, uid, accounts.findById(account.id)!, 'changed', clientId);
   };
 }

@@ -1,4 +1,5 @@
 import type { Bundle, BundleEntry } from '@medplum/fhirtypes';
+import { accessFilter } from '../../search/access-filter.js';
 import { decodeCursor, readPage, type SortKey } from '../../search/keyset.js';
 import type { Filter, StoredRecord } from '../../store/port.js';
 import { pageLinks } from '../bundles/links.js';
@@ -32,12 +33,24 @@ export async function historyInstance(request: FhirRequest, deps: PipelineDeps):
 export async function historyType(request: FhirRequest, deps: PipelineDeps): Promise<FhirResult> {
   const type = request.resourceType!;
   deps.registry.assertSupports(type, 'history-type');
-  return history(request, deps, { resourceType: type }, TYPE_KEYS, `${type}/_history`);
+  return history(request, deps, await visibleOf(request, deps, type), TYPE_KEYS, `${type}/_history`);
 }
 
 /** The history of every served type (`GET _history`, http.html#history): newest first, deletions included. */
 export async function historySystem(request: FhirRequest, deps: PipelineDeps): Promise<FhirResult> {
-  return history(request, deps, { resourceType: { $in: [...deps.registry.types] } }, TYPE_KEYS, '_history');
+  const branches = await Promise.all(deps.registry.types.map((type) => visibleOf(request, deps, type)));
+  const restricted = branches.some((b) => Object.keys(b).length > 1);
+  return history(request, deps, restricted ? { $or: branches } : { resourceType: { $in: [...deps.registry.types] } }, TYPE_KEYS, '_history');
+}
+
+/**
+ * The versions of `type` the requester may see (authorization, Consents: `accessFilter`), decided on
+ * each version's own search values, so pages and their links never count what is withheld.
+ * A deletion carries the search values of the version it deleted (write.ts), so it is withheld alike.
+ */
+async function visibleOf(request: FhirRequest, deps: PipelineDeps, type: string): Promise<Filter> {
+  const restriction = await accessFilter(deps, request.context, type);
+  return restriction ? { resourceType: type, $and: [restriction] } : { resourceType: type };
 }
 
 async function history(request: FhirRequest, deps: PipelineDeps, scope: Filter, keys: SortKey[], path: string): Promise<FhirResult> {

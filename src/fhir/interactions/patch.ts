@@ -33,8 +33,10 @@ export async function patch(request: FhirRequest, deps: InteractionDeps): Promis
     const patched = apply(await resourceOf(deps, current));
     if (patched.resourceType !== type) throw new FhirError('type-mismatch', 'A patch may not change the resourceType');
     if (patched.id !== target) throw new FhirError('id-mismatch', 'A patch may not change the id');
-    // What the grant covers is decided on the result too: a patch is authorized as the update it amounts to.
-    await deps.authorize({ ...request, interaction: 'update', id: target, params: {}, body: patched, context: { ...request.context } });
+    // What the grant and the patient's Consents cover is decided on the result too: a patch is checked as the update it amounts to.
+    const asUpdate: FhirRequest = { ...request, interaction: 'update', id: target, params: {}, body: patched };
+    await deps.authorize({ ...asUpdate, context: { ...request.context } });
+    await deps.consent?.check(asUpdate);
     const prepared = await prepareWrite(deps, { resourceType: type, id: target, resource: patched, current });
     await commitWrites(deps, request, [prepared.op]);
     return writeResult(request, 'ok', prepared.op.record, prepared.resource, `Patched ${type}/${target}`);

@@ -2,7 +2,7 @@ import { FhirError } from '../errors.js';
 import { loadLive } from '../load.js';
 import type { PipelineDeps } from '../pipeline.js';
 import type { FhirRequest, FhirResult } from '../request.js';
-import { accessFilter } from '../../search/access-filter.js';
+import { accessFilter, accessOf } from '../../search/access-filter.js';
 import { compartmentFilter } from '../../search/compartment.js';
 import { runEverything } from '../../search/everything.js';
 import { runSearch, type SearchOptions } from '../../search/execute.js';
@@ -16,7 +16,8 @@ export async function searchType(request: FhirRequest, deps: PipelineDeps): Prom
   const type = request.resourceType!;
   deps.registry.assertSupports(type, 'search-type');
   const filter = await accessFilter(deps, request.context, type);
-  return { kind: 'ok', resource: await runSearch(deps, options(request), { type, path: type, ...(filter ? { filter } : {}) }) };
+  const restrict = accessOf(deps, request.context);
+  return { kind: 'ok', resource: await runSearch(deps, options(request), { type, path: type, restrict, ...(filter ? { filter } : {}) }) };
 }
 
 /** Checks the compartment owner: only the Patient compartment is served, and the patient must exist. */
@@ -39,11 +40,12 @@ export async function searchCompartment(request: FhirRequest, deps: PipelineDeps
   if (!filter) throw new FhirError('bad-request', `${target} resources are not in the ${deps.patientCompartment.type} compartment`);
   const path = `${request.resourceType}/${request.id}/${target}`;
   const granted = await accessFilter(deps, request.context, target);
-  return { kind: 'ok', resource: await runSearch(deps, options(request), { type: target, filter: granted ? { $and: [filter, granted] } : filter, path }) };
+  const restrict = accessOf(deps, request.context);
+  return { kind: 'ok', resource: await runSearch(deps, options(request), { type: target, filter: granted ? { $and: [filter, granted] } : filter, path, restrict }) };
 }
 
 /** Patient `$everything` (operation-patient-everything.html). */
 export async function everything(request: FhirRequest, deps: PipelineDeps): Promise<FhirResult> {
   await assertCompartmentOwner(request, deps);
-  return { kind: 'ok', resource: await runEverything(deps, options(request), deps.patientCompartment, request.id!) };
+  return { kind: 'ok', resource: await runEverything(deps, options(request), deps.patientCompartment, request.id!, accessOf(deps, request.context)) };
 }

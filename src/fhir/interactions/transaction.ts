@@ -9,6 +9,7 @@ import { FhirError } from '../errors.js';
 import type { InteractionDeps } from '../pipeline.js';
 import type { FhirRequest, FhirResult } from '../request.js';
 import { WriteUnit } from '../write-unit.js';
+import { commitAudited } from '../write.js';
 
 /** Attempts of a transaction that lost a race with another writer (only when no entry pins a version with If-Match). */
 const MAX_ATTEMPTS = 5;
@@ -26,8 +27,9 @@ class EntryFailure extends Error {
 /**
  * transaction (http.html#transaction): every entry runs through the pipeline (authorization,
  * validation, encoding, audit) in prepare mode, its writes staged in one WriteUnit, and all of them
- * are committed in ONE `store.commit`: either every change is stored and visible, or none is, also
- * after a crash. Any failing entry fails the transaction with an OperationOutcome naming it.
+ * are committed in ONE `store.commit` with the AuditEvents of the entries and of the transaction:
+ * either every change is stored, visible and audited, or none is, also after a crash. Any failing
+ * entry fails the transaction with an OperationOutcome naming it (and every entry is audited as failed).
  *
  * Before running, every entry's identity is decided and references rewritten (fullUrl `urn:uuid:`,
  * `urn:oid:`, absolute URLs; conditional references). Conditional creates on the same criteria are
@@ -60,9 +62,7 @@ async function attempts(request: FhirRequest, deps: InteractionDeps, plans: Entr
     if (attempt > 1) await new Promise((resolve) => setTimeout(resolve, Math.random() * 20 * attempt));
     const unit = new WriteUnit();
     try {
-      const entries = await runOnce(request, deps, plans, unit);
-      await unit.settle(deps.audit);
-      return { kind: 'ok', resource: responseBundle('transaction-response', entries, deps.clock()) };
+      return await runOnce(request, deps, plans, unit);
     } catch (err) {
       const failure = failureOf(err, pinned);
       await unit.settle(deps.audit, failure ?? new FhirError('internal', 'The transaction failed; nothing was stored'));
@@ -74,7 +74,7 @@ async function attempts(request: FhirRequest, deps: InteractionDeps, plans: Entr
 }
 
 /** One run of the transaction: plan identities, rewrite references, run every entry staged, commit once. */
-async function runOnce(request: FhirRequest, deps: InteractionDeps, template: readonly EntryPlan[], unit: WriteUnit): Promise<BundleEntry[]> {
+async function runOnce(request: FhirRequest, deps: InteractionDeps, template: readonly EntryPlan[], unit: WriteUnit): Promise<FhirResult> {
   // Planning changes the requests (ids, rewritten bodies): each attempt starts from the bundle as sent.
   const plans = template.map((p) => ({ ...p, request: { ...p.request, params: { ...p.request.params }, context: { ...p.request.context } } }));
   const map = await planIdentities(deps, plans);
@@ -98,8 +98,14 @@ async function runOnce(request: FhirRequest, deps: InteractionDeps, template: re
       throw err instanceof FhirError ? new EntryFailure(plan, err) : err;
     }
   }
-  if (unit.ops.length > 0) await deps.store.commit([...unit.ops]);
-  return plans.map((plan) => successEntry(results.get(plan.index)!, plan.method, request.context.baseUrl));
+  const entries = plans.map((plan) => successEntry(results.get(plan.index)!, plan.method, request.context.baseUrl));
+  const result: FhirResult = { kind: 'ok', resource: responseBundle('transaction-response', entries, deps.clock()) };
+  // The entries' AuditEvents and the transaction's own go into the data's commit: a stored
+  // transaction always has its audit trail, and a client never sees a 503 for a stored transaction.
+  const startedAt = request.audit?.startedAt ?? deps.clock();
+  await commitAudited(deps, request, unit.ops, [...unit.audits, { request, result, startedAt }]);
+  unit.committed();
+  return result;
 }
 
 /** The FhirError a failed run answers with; undefined for unexpected errors (the pipeline logs and hides those). */

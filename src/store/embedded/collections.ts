@@ -18,10 +18,12 @@ export interface ResourceEntry {
 export class Collections {
   readonly #types = new Map<string, Map<string, ResourceEntry>>();
   #resourceCount = 0;
+  readonly #revisions = new Map<string, number>();
 
   /** Makes each record current and appends it to its resource's history, in order. */
   apply(records: readonly StoredRecord[]): void {
     for (const record of records) {
+      this.#revisions.set(record.resourceType, (this.#revisions.get(record.resourceType) ?? 0) + 1);
       let byId = this.#types.get(record.resourceType);
       if (!byId) this.#types.set(record.resourceType, (byId = new Map()));
       const entry = byId.get(record.id);
@@ -82,6 +84,11 @@ export class Collections {
       return;
     }
     for (const byId of this.#types.values()) yield* byId.values();
+  }
+
+  /** Versions of a type applied since the store opened (StorePort.revision). */
+  revision(resourceType: string): number {
+    return this.#revisions.get(resourceType) ?? 0;
   }
 
   /** Number of distinct resources (current records). */

@@ -64,6 +64,10 @@ export class EmbeddedStore implements StorePort {
     return this.#live().count(collection, filter);
   }
 
+  async revision(resourceType: string): Promise<number> {
+    return this.#live().revision(resourceType);
+  }
+
   async commit(writes: WriteOp[]): Promise<void> {
     return this.#live().commit(writes);
   }

@@ -86,6 +86,10 @@ export class OpenStore {
   }
 
   /** See StorePort.count. */
+  revision(resourceType: string): number {
+    return this.collections.revision(resourceType);
+  }
+
   count(collection: CollectionName, filter: Filter): number {
     return countRecords(this.collections, collection, filter);
   }

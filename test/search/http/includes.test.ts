@@ -2,7 +2,7 @@ import type { Resource } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { errorCode, fhirClient, type FhirClient } from '../../support/fhir-client.js';
 import { startServer, type TestServer } from '../../support/server.js';
-import { includeRefs, matchIds, put, search, seedCorpus } from './support.js';
+import { includeRefs, isTrail, matchIds, put, search, seedCorpus, seeded } from './support.js';
 
 let server: TestServer;
 let fhir: FhirClient;
@@ -129,7 +129,11 @@ describe('_include and _revinclude', () => {
     const iterated = await search(fhir, 'Patient?_id=pt-peter&_revinclude=MedicationRequest:subject&_revinclude:iterate=MedicationDispense:prescription');
     expect(includeRefs(iterated)).toEqual(['MedicationDispense/md1', 'MedicationRequest/mr1', 'MedicationRequest/mr3']);
     const star = await search(fhir, 'Patient?_id=pt-peter&_revinclude=*');
-    expect(includeRefs(star)).toEqual(['Appointment/ap1', 'MedicationDispense/md1', 'MedicationRequest/mr1', 'MedicationRequest/mr3']);
+    expect(includeRefs(seeded(star))).toEqual(['Appointment/ap1', 'MedicationDispense/md1', 'MedicationRequest/mr1', 'MedicationRequest/mr3']);
+    // `*` follows AuditEvent's references too: the server's audit trail of pt-peter's record (its seeding, these searches).
+    const trail = (star.entry ?? []).filter(isTrail);
+    expect(trail.length).toBeGreaterThan(0);
+    expect(trail.every((e) => JSON.stringify(e.resource).includes('"Patient/pt-peter"'))).toBe(true);
   });
 
   it('never repeats a resource: matches are not included again, includes appear once', async () => {

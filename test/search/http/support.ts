@@ -1,5 +1,6 @@
-import type { Bundle, Resource } from '@medplum/fhirtypes';
+import type { AuditEvent, Bundle, BundleEntry, Resource } from '@medplum/fhirtypes';
 import { expect } from 'vitest';
+import { linkOf } from '../../../src/audit/chain.js';
 import { officialExamples } from '../../support/corpus.js';
 import type { FhirClient } from '../../support/fhir-client.js';
 
@@ -42,6 +43,19 @@ export async function search(fhir: FhirClient, query: string, headers?: Record<s
 /** Ids of the matches (search.mode = match), sorted. */
 export function matchIds(bundle: Bundle): string[] {
   return (bundle.entry ?? []).filter((e) => e.search?.mode === 'match').map((e) => e.resource!.id!).sort();
+}
+
+/**
+ * Whether an entry is one of the server's own AuditEvents (hash-chained, AUDIT_SINK=store): every
+ * request of a test records one, and those about a patient are in its compartment (AuditEvent.patient).
+ */
+export function isTrail(entry: BundleEntry): boolean {
+  return entry.resource?.resourceType === 'AuditEvent' && linkOf(entry.resource as AuditEvent) !== undefined;
+}
+
+/** The entries of a bundle without the server's own AuditEvents: what the test seeded. */
+export function seeded(bundle: Bundle): Bundle {
+  return { ...bundle, entry: (bundle.entry ?? []).filter((e) => !isTrail(e)) };
 }
 
 /** `Type/id` of the included entries, sorted. */
