@@ -8,6 +8,8 @@ import { messageAgent, messageEntity, messageSubtypes, messageType } from './inb
 /** Extension URLs FhirGate puts on its AuditEvents. */
 export const CHAIN_EXTENSION = 'https://fhirgate.dev/fhir/StructureDefinition/audit-chain';
 export const BREAK_GLASS_EXTENSION = 'https://fhirgate.dev/fhir/StructureDefinition/break-glass';
+/** Extensions only the server sets: a client-submitted resource carrying one would forge the chain or a break-glass flag. */
+export const SERVER_EXTENSIONS: ReadonlySet<string> = new Set([CHAIN_EXTENSION, BREAK_GLASS_EXTENSION]);
 
 export const DCM = 'http://dicom.nema.org/resources/ontology/DCM';
 const ENTITY_TYPE = 'http://terminology.hl7.org/CodeSystem/audit-entity-type';

@@ -1,5 +1,6 @@
 import type { OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
 import type { AuditEntry } from '../audit/audit-sink.js';
+import { SERVER_EXTENSIONS } from '../audit/audit-event.js';
 import { VersionConflictError, type StoredRecord, type WriteOp } from '../store/port.js';
 import { FhirError } from './errors.js';
 import { hasErrors } from './outcome.js';
@@ -36,6 +37,7 @@ export async function prepareWrite(deps: PipelineDeps, intent: WriteIntent): Pro
       id,
       meta: { ...intent.resource.meta, versionId: String(versionId), lastUpdated },
     } as Resource;
+    assertNoServerExtensions(resource);
     await assertValid(deps, resource);
   }
   const record: StoredRecord = {
@@ -68,6 +70,13 @@ export async function commitWrites(deps: PipelineDeps, request: FhirRequest, ops
 export async function commitAudited(deps: PipelineDeps, request: FhirRequest, ops: readonly WriteOp[], entries: readonly AuditEntry[]): Promise<void> {
   await deps.audit.commitWith(ops, entries);
   if (request.audit) request.audit.committed = true;
+}
+
+/** Refuses what only the server may write (the audit chain link, the break-glass flag), so neither can be forged (issue 8). */
+function assertNoServerExtensions(resource: Resource): void {
+  const extensions = (resource as { extension?: Array<{ url: string }> }).extension ?? [];
+  const forged = extensions.find((e) => SERVER_EXTENSIONS.has(e.url));
+  if (forged) throw new FhirError('invalid-resource', `The extension ${forged.url} is set by the server only; remove it`);
 }
 
 /** Validates and throws a 400 (structure) or 422 (rules) FhirError listing every issue. */

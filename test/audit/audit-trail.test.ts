@@ -1,5 +1,6 @@
 import type { AuditEvent, Bundle } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BREAK_GLASS_EXTENSION } from '../../src/audit/audit-event.js';
 import { linkOf } from '../../src/audit/chain.js';
 import { verifyAuditTrail } from '../../src/audit/verify.js';
 import { fixtures, recordOf, seed } from '../auth/fixtures.js';
@@ -55,7 +56,7 @@ describe('AuditEvent trail (IHE BALP)', () => {
   });
 
   it('AuditEvents cannot be updated, patched or deleted through the API, not even by a full-access client', async () => {
-    const [one] = events((await admin.get<Bundle>('AuditEvent?patient=Patient/p1&_count=1')).body).filter((e) => linkOf(e));
+    const [one] = events((await admin.get<Bundle>('AuditEvent?patient=Patient/p1&_count=1000')).body).filter((e) => linkOf(e));
     const attempts = [
       await admin.put(`AuditEvent/${one.id}`, { ...one, outcome: '4' }),
       await admin.request('PATCH', `AuditEvent/${one.id}`, { raw: JSON.stringify([{ op: 'replace', path: '/outcome', value: '4' }]), headers: { 'Content-Type': 'application/json-patch+json' } }),
@@ -71,6 +72,18 @@ describe('AuditEvent trail (IHE BALP)', () => {
     const after = await admin.get<AuditEvent>(`AuditEvent/${one.id}`);
     expect(after.status).toBe(200);
     expect(after.body).toEqual(one);
+  });
+
+  it('a client may post its own AuditEvents, but not forge a chain link or a break-glass flag', async () => {
+    const [one] = events((await admin.get<Bundle>('AuditEvent?patient=Patient/p1&_count=1000')).body).filter((e) => linkOf(e));
+    const { id: _id, meta: _meta, ...copy } = one;
+    const forged = await admin.post('AuditEvent', copy);
+    expect([forged.status, errorCode(forged.body)]).toEqual([422, 'invalid-resource']);
+    const flagged = await admin.post('AuditEvent', { ...copy, extension: [{ url: BREAK_GLASS_EXTENSION, valueBoolean: true }] });
+    expect(flagged.status).toBe(422);
+    const own = await admin.post<AuditEvent>('AuditEvent', { ...copy, extension: [] });
+    expect(own.status).toBe(201);
+    expect((await verifyAuditTrail(server.app.store, server.app.crypto.codec)).firstBreak).toBeUndefined();
   });
 
   it('the hash chain verifies, and an altered record is reported as the first break', async () => {
