@@ -5,8 +5,9 @@ import { describe, expect, it } from 'vitest';
 import { isConsentInForce } from '../../src/consent/applicable.js';
 import { classifyConsents, evaluateConsents, rootType } from '../../src/consent/evaluate.js';
 import { ROLE_SYSTEM, type ConsentData, type ConsentQuestion } from '../../src/consent/types.js';
+import { CORPUS_DIR } from '../support/server.js';
 
-const EXAMPLES = '/work/shared/corpus/fhir-r4/examples/Consent';
+const EXAMPLES = path.join(CORPUS_DIR, 'fhir-r4/examples/Consent');
 const example = (id: string): Consent => JSON.parse(readFileSync(path.join(EXAMPLES, `Consent-consent-example-${id}.json`), 'utf8')) as Consent;
 
 const NOW = new Date('2026-01-15T12:00:00Z');

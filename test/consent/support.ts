@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Bundle, Consent, ConsentProvision, MedicationRequest } from '@medplum/fhirtypes';
+import { CORPUS_DIR } from '../support/server.js';
 
 /** `Type/id` of the searchset's resources (outcome entries left out). */
 export const ids = (bundle: Bundle | undefined): string[] =>
@@ -26,7 +27,7 @@ export const aboutActor = (type: 'deny' | 'permit', reference: string): ConsentP
   actor: [{ role: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ParticipationType', code: 'PRCP' }] }, reference: { reference } }],
 });
 
-export const EXAMPLES = '/work/shared/corpus/fhir-r4/examples/Consent';
+export const EXAMPLES = path.join(CORPUS_DIR, 'fhir-r4/examples/Consent');
 export const CODES = 'http://www.nlm.nih.gov/research/umls/rxnorm';
 export const CONFIDENTIALITY = 'http://terminology.hl7.org/CodeSystem/v3-Confidentiality';
 
