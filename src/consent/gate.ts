@@ -80,8 +80,7 @@ export function createConsentGate(deps: ConsentGateDeps): ConsentGate {
 
   /** Undefined when the actor is not subject to Consents at all (a backend service, by default). */
   function subject(context: RequestContext): { self?: string } | undefined {
-    const roles = context.roles ?? (context.role ? [context.role] : []);
-    if (roles.length === 0 && !deps.settings.appliesToSystem) return undefined;
+    if (rolesOf(context).length === 0 && !deps.settings.appliesToSystem) return undefined;
     const self = context.actor?.startsWith('Patient/') ? context.actor.slice('Patient/'.length) : undefined;
     return { ...(self ? { self } : {}) };
   }
@@ -89,7 +88,7 @@ export function createConsentGate(deps: ConsentGateDeps): ConsentGate {
   function question(context: RequestContext, request: FhirRequest | undefined, data: ConsentData): ConsentQuestion {
     return {
       actor: context.actor ? [context.actor] : [],
-      roles: context.roles ?? (context.role ? [context.role] : []),
+      roles: rolesOf(context),
       actions: request ? actionsOf(request.interaction) : ['access'],
       purposeOfUse: context.purposeOfUse,
       data,
@@ -99,7 +98,7 @@ export function createConsentGate(deps: ConsentGateDeps): ConsentGate {
 
   /** Break-glass (issue 8): a practitioner stating emergency treatment, where the deployment allows it. */
   const mayBreakGlass = (context: RequestContext): boolean =>
-    deps.settings.breakGlass && (context.roles ?? []).includes('practitioner') && context.purposeOfUse.includes(BREAK_GLASS_PURPOSE);
+    deps.settings.breakGlass && rolesOf(context).includes('practitioner') && context.purposeOfUse.includes(BREAK_GLASS_PURPOSE);
 
   /** Applies break-glass to a deny: a practitioner with ETREAT goes through, flagged. */
   function enforce(context: RequestContext, decision: ConsentDecision): boolean {
@@ -117,7 +116,7 @@ export function createConsentGate(deps: ConsentGateDeps): ConsentGate {
       : new FhirError('forbidden', `${what} is withheld by the patient's consent`);
   }
 
-  const oversees = (context: RequestContext, type: string): boolean => (context.roles ?? []).some((role) => OVERSIGHT[role]?.includes(type));
+  const oversees = (context: RequestContext, type: string): boolean => rolesOf(context).some((role) => OVERSIGHT[role]?.includes(type));
 
   async function decideResource(request: FhirRequest, resource: Resource, who: { self?: string }, byPatient?: ConsentsByPatient): Promise<boolean> {
     if (oversees(request.context, resource.resourceType)) return true;
@@ -187,6 +186,15 @@ export function createConsentGate(deps: ConsentGateDeps): ConsentGate {
 
     noteOf: (context) => notes.get(context),
   };
+}
+
+/**
+ * The FhirGate roles of the requester (`src/auth/roles.ts`), as the token granted them. Contexts the
+ * deployment builds for its own systems (the HL7 v2 feed: `role: 'system'`) carry none, which makes
+ * them backend services here as in authorization.
+ */
+function rolesOf(context: RequestContext): readonly string[] {
+  return context.roles ?? [];
 }
 
 /**
