@@ -3,7 +3,8 @@ import type { ConsentNote } from '../consent/gate.js';
 import { patientsOf } from '../consent/scope.js';
 import type { RequestContext } from '../fhir/request.js';
 import type { AuditEntry } from './audit-sink.js';
-import { messageAgent, messageEntity, messageSubtypes, messageType } from './inbound-message.js';
+import { messageAgent, messageEntity, messageSubtypes } from './inbound-message.js';
+import { applicationAgent, DCM, IMPORT } from './vocabulary.js';
 
 /** Extension URLs FhirGate puts on its AuditEvents. */
 export const CHAIN_EXTENSION = 'https://fhirgate.dev/fhir/StructureDefinition/audit-chain';
@@ -11,7 +12,6 @@ export const BREAK_GLASS_EXTENSION = 'https://fhirgate.dev/fhir/StructureDefinit
 /** Extensions only the server sets: a client-submitted resource carrying one would forge the chain or a break-glass flag. */
 export const SERVER_EXTENSIONS: ReadonlySet<string> = new Set([CHAIN_EXTENSION, BREAK_GLASS_EXTENSION]);
 
-export const DCM = 'http://dicom.nema.org/resources/ontology/DCM';
 const ENTITY_TYPE = 'http://terminology.hl7.org/CodeSystem/audit-entity-type';
 
 // Entities listed for one search or history page: enough to say who saw what, bounded.
@@ -48,7 +48,7 @@ export function auditEventOf(entry: AuditEntry, note: ConsentNote | undefined, o
   const message = ctx.inboundMessage;
   const event: AuditEvent = {
     resourceType: 'AuditEvent',
-    type: (message && request.interaction === 'transaction' ? messageType() : undefined) ?? { system: 'http://terminology.hl7.org/CodeSystem/audit-event-type', code: 'rest', display: 'Restful Operation' },
+    type: message && request.interaction === 'transaction' ? IMPORT : { system: 'http://terminology.hl7.org/CodeSystem/audit-event-type', code: 'rest', display: 'Restful Operation' },
     subtype: [{ system: 'http://hl7.org/fhir/restful-interaction', code: request.interaction }, ...(message ? messageSubtypes(message) : [])],
     action: ACTION[request.interaction] ?? 'E',
     recorded,
@@ -65,7 +65,7 @@ export function auditEventOf(entry: AuditEntry, note: ConsentNote | undefined, o
         ...(purposes.length > 0 ? { purposeOfUse: purposes } : {}),
         ...(ctx.source ? { network: { address: ctx.source, type: '2' as const } } : {}),
       },
-      ...(ctx.clientId ? [{ type: { coding: [{ system: DCM, code: '110150', display: 'Application' }] }, requestor: false, who: { display: ctx.clientId } }] : []),
+      ...(ctx.clientId ? [applicationAgent(ctx.clientId, false)] : []),
       ...(message ? [messageAgent(message, ctx.source)] : []),
     ],
     source: sourceOf(observer),

@@ -1,5 +1,5 @@
 import type { AuditEventAgent } from '@medplum/fhirtypes';
-import { DCM } from './audit-event.js';
+import { applicationAgent, DCM } from './vocabulary.js';
 import type { AuditEventDraft } from './audit-sink.js';
 
 /** Codes of `AuditEvent.subtype` naming how someone authenticated: the login step, or the OAuth grant type. */
@@ -38,9 +38,9 @@ export function authenticationEventOf(auth: Authentication): AuditEventDraft {
         ...(name ? { name } : {}),
         ...network,
       }
-    : { type: { coding: [{ system: DCM, code: '110150', display: 'Application' }] }, requestor: true, who: { display: auth.clientId ?? 'unknown' }, ...network };
+    : applicationAgent(auth.clientId ?? 'unknown', true, network);
   const application: AuditEventAgent[] =
-    user && auth.clientId ? [{ type: { coding: [{ system: DCM, code: '110150', display: 'Application' }] }, requestor: false, who: { display: auth.clientId } }] : [];
+    user && auth.clientId ? [applicationAgent(auth.clientId, false)] : [];
   return {
     resourceType: 'AuditEvent',
     type: { system: DCM, code: '110114', display: 'User Authentication' },

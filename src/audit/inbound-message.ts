@@ -11,10 +11,6 @@ import type { InboundMessage } from '../fhir/request.js';
 /** Where a sender's message control ids live: they are unique per sending application and facility only. */
 export const CONTROL_ID_SYSTEM = 'urn:fhirgate:hl7v2:message-control-id';
 
-export function messageType(): Coding {
-  return { system: 'http://dicom.nema.org/resources/ontology/DCM', code: '110107', display: 'Import' };
-}
-
 export function messageSubtypes(message: InboundMessage): Coding[] {
   return [
     { system: 'http://terminology.hl7.org/CodeSystem/v2-0076', code: message.messageCode },

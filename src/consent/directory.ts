@@ -108,7 +108,7 @@ function patientOf(consent: Consent): string | undefined {
  * The instants at which time alone changes what these Consents decide, in order: a Consent's issue
  * date, a (nested) provision period starting or ending. Decisions may be kept until the next one.
  */
-export function boundariesOf(consents: readonly Consent[]): number[] {
+function boundariesOf(consents: readonly Consent[]): number[] {
   const instants = new Set<number>();
   const walk = (provision: ConsentProvision | undefined): void => {
     if (!provision) return;

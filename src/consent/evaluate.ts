@@ -1,5 +1,7 @@
-import type { Consent, ConsentProvision } from '@medplum/fhirtypes';
+import type { Consent, ConsentProvision, Resource } from '@medplum/fhirtypes';
+import type { ConsentsByPatient } from './directory.js';
 import { matchProvision } from './match.js';
+import { dataOf } from './question.js';
 import type { ConsentDecision, ConsentDefault, ConsentQuestion } from './types.js';
 
 type ProvisionType = 'permit' | 'deny';
@@ -32,6 +34,16 @@ export function evaluateConsents(consents: readonly Consent[], q: ConsentQuestio
   }
   if (permit !== undefined) return { decision: 'permit', consent: permit, byDefault: false };
   return { decision: options.defaultPolicy === 'opt-in' ? 'deny' : 'permit', byDefault: true };
+}
+
+/**
+ * The decision of each of `patients` (those whose data the resource is, `patientsDeciding`) on one
+ * resource's own content. Reads and searches both decide resources here, so what one resource
+ * reveals is decided the same way on every path; it is permitted only when every decision permits.
+ */
+export function decideOnResource(resource: Resource, patients: readonly string[], consents: ConsentsByPatient, q: ConsentQuestion, defaultPolicy: ConsentDefault): ConsentDecision[] {
+  const question = { ...q, data: dataOf(resource) };
+  return patients.map((p) => evaluateConsents(consents.get(p) ?? [], question, { defaultPolicy }));
 }
 
 /** How a patient's Consents answer a question whose data is only partly known (a search on a type). */

@@ -7,9 +7,9 @@ import type { Compartment } from '../search/compartment.js';
 import type { SearchIndex } from '../search/types.js';
 import type { Filter, StorePort } from '../store/port.js';
 import { createConsentDirectory, type ConsentsByPatient } from './directory.js';
-import { classifyConsents, evaluateConsents } from './evaluate.js';
-import { actionsOf, dataOf } from './question.js';
-import { patientsOf } from './scope.js';
+import { classifyConsents, decideOnResource } from './evaluate.js';
+import { actionsOf } from './question.js';
+import { patientsDeciding, patientsOf } from './scope.js';
 import { createSearchRestriction } from './search-restriction.js';
 import type { ConsentData, ConsentDecision, ConsentDefault, ConsentQuestion } from './types.js';
 
@@ -120,11 +120,11 @@ export function createConsentGate(deps: ConsentGateDeps): ConsentGate {
 
   async function decideResource(request: FhirRequest, resource: Resource, who: { self?: string }, byPatient?: ConsentsByPatient): Promise<boolean> {
     if (oversees(request.context, resource.resourceType)) return true;
-    const patients = patientsOf(resource).filter((p) => p !== who.self);
+    const patients = patientsDeciding(resource, who.self);
     if (patients.length === 0) return true;
     const consents = byPatient ?? (await directory.forPatients(patients, deps.clock()));
-    const q = question(request.context, request, dataOf(resource));
-    return patients.every((p) => enforce(request.context, evaluateConsents(consents.get(p) ?? [], q, { defaultPolicy: deps.settings.defaultPolicy })));
+    const decisions = decideOnResource(resource, patients, consents, question(request.context, request, {}), deps.settings.defaultPolicy);
+    return decisions.every((d) => enforce(request.context, d));
   }
 
   async function checkResult(request: FhirRequest, who: { self?: string }, result: Awaited<ReturnType<ResultCheck>>) {

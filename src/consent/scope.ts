@@ -29,6 +29,11 @@ export function patientsOf(resource: Resource): string[] {
   return [...found];
 }
 
+/** The patients whose Consents decide an access to `resource`: all of `patientsOf`, but the requester's own record. */
+export function patientsDeciding(resource: Resource, self: string | undefined): string[] {
+  return patientsOf(resource).filter((p) => p !== self);
+}
+
 /** Resources of `type` in none of these patients' compartments (opt-out: the denied are excluded). */
 export function patientExclusion(compartment: Compartment, index: SearchIndex, patients: readonly string[], type: string): Filter | undefined {
   const params = compartment.members.get(type);

@@ -3,9 +3,8 @@ import type { Compartment } from '../search/compartment.js';
 import type { SearchIndex } from '../search/types.js';
 import { revisionOf, type Filter, type StorePort } from '../store/port.js';
 import type { ConsentDirectory, ConsentsByPatient } from './directory.js';
-import { classifyConsents, evaluateConsents } from './evaluate.js';
-import { dataOf } from './question.js';
-import { patientExclusion, patientInclusion, patientsOf } from './scope.js';
+import { classifyConsents, decideOnResource } from './evaluate.js';
+import { patientExclusion, patientInclusion, patientsDeciding } from './scope.js';
 import type { ConsentDefault, ConsentQuestion } from './types.js';
 
 export interface SearchRestrictionDeps {
@@ -73,9 +72,7 @@ export function createSearchRestriction(deps: SearchRestrictionDeps) {
       const filter = { $and: [{ resourceType: type, deleted: false }, patientInclusion(deps.patientCompartment, deps.searchIndex, depends, type)!] };
       for (const record of await deps.store.find('current', filter)) {
         const resource = await deps.codec.decode(record.resource!);
-        const question = { ...searcher.question, data: dataOf(resource) };
-        const patients = patientsOf(resource).filter((p) => p !== searcher.self);
-        const decisions = patients.map((p) => evaluateConsents(consents.get(p) ?? [], question, { defaultPolicy: deps.defaultPolicy }));
+        const decisions = decideOnResource(resource, patientsDeciding(resource, searcher.self), consents, searcher.question, deps.defaultPolicy);
         const denied = decisions.filter((d) => d.decision === 'deny');
         denied.forEach((d) => d.consent && denying.add(d.consent));
         if (optIn ? denied.length === 0 : denied.length > 0) listed.push(record.id);
@@ -118,8 +115,6 @@ export function createSearchRestriction(deps: SearchRestrictionDeps) {
     },
   };
 }
-
-export type SearchRestriction = ReturnType<typeof createSearchRestriction>;
 
 /** Everything of the question a restriction depends on (its data is always just the type). */
 function keyOf({ question, self }: Searcher): string {
