@@ -114,7 +114,7 @@ export async function createApp(config: Config, logger: Logger, clock: () => Dat
   const hl7 = await createHl7Adapter({ config: config.hl7, dataDir: config.dataDir, pipeline, audit, sealer: crypto.sealer, logger, baseUrl: config.fhirBaseUrl, clock });
   // The archive's JWEs move to the current key with the store's (README "Rotating keys").
   crypto.addRotationStep('hl7v2-archive', (rotation) => hl7.archive.rotate(rotation));
-  const http = createHttpApp({ pipeline, store, logger, fhirBaseUrl: config.fhirBaseUrl, maxBodyBytes: config.maxBodyBytes, verifyToken: auth.verify, auth, exchange: crypto.exchange, hl7 });
+  const http = createHttpApp({ pipeline, store, logger, fhirBaseUrl: config.fhirBaseUrl, maxBodyBytes: config.maxBodyBytes, verifyToken: auth.verify, corsAllows: auth.corsAllows, auth, exchange: crypto.exchange, hl7 });
   let server: Server | undefined;
 
   return {

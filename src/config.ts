@@ -50,6 +50,8 @@ export interface AuthConfig {
   embedded: boolean;
   /** Issuer URL of the embedded server (`PUBLIC_URL/auth`). */
   embeddedIssuer: string;
+  /** The patient portal (`PUBLIC_URL/portal/`), a SMART app served by FhirGate (issue 21). */
+  portalUrl: string;
   /** A trusted external OpenID provider (AUTH_ISSUER, AUTH_JWKS_URL). */
   external?: { issuer: string; jwksUrl: string };
   /** Token claim carrying the role (AUTH_ROLE_CLAIM, default `role`; dotted paths reach into objects). */
@@ -58,6 +60,11 @@ export interface AuthConfig {
   clockSkewSeconds: number;
   /** Least time between two JWKS fetches for unknown `kid`s (AUTH_JWKS_COOLDOWN_SECONDS, default 30). */
   jwksCooldownSeconds: number;
+  /**
+   * Origins whose browser apps may call `/fhir` and the token endpoint (CORS_ALLOWED_ORIGINS: a
+   * comma-separated list of origins, or `*`); unset: the origins of the registered clients' redirect URIs.
+   */
+  corsOrigins?: string[] | '*';
 }
 
 /** Read preferences a search may use (MONGODB_SEARCH_READ_PREFERENCE). */
@@ -211,11 +218,25 @@ function loadAuthConfig(env: NodeJS.ProcessEnv, publicUrl: string, dataDir: stri
     dir: path.join(dataDir, 'auth'),
     embedded: embeddedRaw === 'true',
     embeddedIssuer: `${publicUrl}/auth`,
+    portalUrl: `${publicUrl}/portal/`,
     ...(issuer && jwksUrl ? { external: { issuer, jwksUrl } } : {}),
     roleClaim,
     clockSkewSeconds: int(env, 'AUTH_CLOCK_SKEW_SECONDS', 30, 0, 300),
     jwksCooldownSeconds: int(env, 'AUTH_JWKS_COOLDOWN_SECONDS', 30, 0, 3600),
+    ...corsOriginsOf(env),
   };
+}
+
+/** CORS_ALLOWED_ORIGINS: `*`, or origins (scheme://host[:port]) separated by commas. */
+function corsOriginsOf(env: NodeJS.ProcessEnv): { corsOrigins?: string[] | '*' } {
+  const raw = env.CORS_ALLOWED_ORIGINS?.trim();
+  if (!raw) return {};
+  if (raw === '*') return { corsOrigins: '*' };
+  const origins = raw.split(',').map((o) => o.trim()).filter(Boolean);
+  for (const origin of origins) {
+    if (!URL.canParse(origin) || new URL(origin).origin !== origin) throw new ConfigError(`CORS_ALLOWED_ORIGINS must list origins like https://app.example.org (no path), got '${origin}'`);
+  }
+  return { corsOrigins: origins };
 }
 
 /**

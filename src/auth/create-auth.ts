@@ -26,6 +26,8 @@ export interface Auth {
   signingKeys?: JSONWebKeySet;
   /** The embedded authorization server, when it runs. */
   server?: AuthServer;
+  /** Whether a browser app at `origin` may call the FHIR API (CORS): CORS_ALLOWED_ORIGINS, or the registered apps' redirect origins. */
+  corsAllows(origin: string): boolean;
   /** `/.well-known/smart-configuration` of the FHIR base: the embedded server's, or the external provider's endpoints. */
   smartConfiguration(): Promise<Record<string, unknown> | undefined>;
 }
@@ -54,7 +56,8 @@ export async function createAuth(options: { config: AuthConfig; audience: string
     loadVersion: (resourceType, id, versionId) => (/^[1-9][0-9]{0,15}$/.test(versionId) ? load({ resourceType, id, versionId: Number(versionId) }, 'history') : Promise.resolve(undefined)),
   });
   const verify = createTokenVerifier({ issuers, audience: options.audience, clockSkewSeconds: config.clockSkewSeconds });
-  const server = signingKeys
+  const clients = signingKeys ? createClientStore(config.dir) : undefined;
+  const server = signingKeys && clients
     ? createAuthServer({
         issuer: config.embeddedIssuer,
         fhirBaseUrl: options.audience,
@@ -62,13 +65,19 @@ export async function createAuth(options: { config: AuthConfig; audience: string
         signingKeys,
         cookieKeys: await loadOrCreateCookieKeys(config.dir),
         accounts: createAccountStore(config.dir),
-        clients: createClientStore(config.dir),
+        clients,
+        corsOrigins: config.corsOrigins,
+        portalUrl: config.portalUrl,
         launches: createLaunchContexts(config.dir),
         verify,
         audit: options.audit,
         listPatients: async () => {
           const records = await store.find('current', { resourceType: 'Patient', deleted: false }, { limit: 50 });
           return Promise.all(records.map(async (r) => ({ id: r.id, label: patientLabel(await codec.decode(r.resource!), r.id) })));
+        },
+        describePatient: async (id) => {
+          const patient = await load({ resourceType: 'Patient', id }, 'current');
+          return patient ? patientLabel(patient, id) : id;
         },
       })
     : undefined;
@@ -78,6 +87,7 @@ export async function createAuth(options: { config: AuthConfig; audience: string
     authorize,
     signingKeys,
     server,
+    corsAllows: (origin) => (config.corsOrigins ? config.corsOrigins === '*' || config.corsOrigins.includes(origin) : (clients?.redirectOrigins().has(origin) ?? false)),
     smartConfiguration: async () => {
       if (server) return server.smartConfiguration();
       if (!config.external) return undefined;

@@ -7,6 +7,7 @@ import type { Logger } from '../logger.js';
 import type { StorePort } from '../store/port.js';
 import { authenticate } from './authenticate.js';
 import { authRoutes, type AuthRoutesOptions } from './auth-routes.js';
+import { fhirCors, type OriginPolicy } from './cors.js';
 import { exchangeEdge, exchangeJwks } from './exchange.js';
 import { fhirRoutes } from './fhir-routes.js';
 import { healthRoutes } from './health-routes.js';
@@ -25,6 +26,8 @@ export interface HttpAppOptions {
   auth: AuthRoutesOptions;
   /** Encrypted exchange: the JWKS, JWE responses and requests (issue 9). */
   exchange: Exchange;
+  /** Browser origins allowed to call `/fhir` (CORS). */
+  corsAllows: OriginPolicy;
   /** The HL7 v2 adapter: `POST /hl7/v2` and the message archive (issue 6). */
   hl7?: Hl7Adapter;
 }
@@ -38,6 +41,8 @@ export function createHttpApp(options: HttpAppOptions): Koa {
   const health = healthRoutes(options.store);
   app.use(requestId());
   app.use(accessLog(options.logger));
+  const openPaths = ['/fhir/metadata', '/fhir/.well-known/smart-configuration'];
+  app.use(fhirCors(options.corsAllows, openPaths));
   app.use(errorBoundary(options.logger));
   app.use(health.routes());
   app.use(authRoutes(options.auth));
@@ -47,7 +52,7 @@ export function createHttpApp(options: HttpAppOptions): Koa {
       verify: options.verifyToken,
       realm: options.fhirBaseUrl,
       protectedPrefixes: ['/fhir', '/hl7'],
-      openPaths: ['/fhir/metadata', '/fhir/.well-known/smart-configuration'],
+      openPaths,
     }),
   );
   app.use(exchangeEdge(options));

@@ -33,6 +33,8 @@ export interface ClientStore {
   remove(clientId: string): boolean;
   /** oidc-provider metadata of a client, or undefined. */
   metadata(clientId: string): ClientMetadata | undefined;
+  /** The origins of every app's redirect URIs: where browser apps run (the default CORS allow-list). */
+  redirectOrigins(): Set<string>;
 }
 
 /** Thrown for a registration that cannot be accepted; the message says why. */
@@ -112,5 +114,6 @@ export function createClientStore(authDir: string): ClientStore {
         return had;
       }),
     metadata: (clientId) => file.read()[clientId],
+    redirectOrigins: () => new Set(Object.values(file.read()).flatMap((c) => (c.redirect_uris ?? []).map((uri) => new URL(uri).origin))),
   };
 }

@@ -9,6 +9,7 @@ import type { LaunchContexts } from './launch-context.js';
 import { createLoginAudit, type AuthAudit } from './login-audit.js';
 import { createOidcAdapter } from './oidc-adapter.js';
 import { createProvider } from './provider.js';
+import { publicClientRefresh } from './public-refresh.js';
 import { embeddedSmartConfiguration } from './smart-configuration.js';
 
 export interface AuthServerDeps {
@@ -21,9 +22,15 @@ export interface AuthServerDeps {
   clients: ClientStore;
   launches: LaunchContexts;
   verify: TokenVerifier;
+  /** CORS_ALLOWED_ORIGINS (unset: each public client's redirect origins). */
+  corsOrigins?: string[] | '*';
+  /** The patient portal (`PUBLIC_URL/portal/`): SMART's management_endpoint, where users see and revoke their apps. */
+  portalUrl: string;
   /** Where sign-ins, sign-outs and token grants are recorded (the audit sink). */
   audit: AuthAudit;
   listPatients(): Promise<Array<{ id: string; label: string }>>;
+  /** A patient's name for the consent page. */
+  describePatient(id: string): Promise<string>;
 }
 
 export interface AuthServer {
@@ -45,8 +52,9 @@ export function createAuthServer(deps: AuthServerDeps): AuthServer {
   const adapter = createOidcAdapter(deps.dir, deps.clients);
   const provider = createProvider({ ...deps, adapter: adapter.factory });
   const audit = createLoginAudit(deps.audit, deps.accounts);
+  provider.use(publicClientRefresh(provider));
   provider.use(audit.middleware());
-  provider.use(interactionRoutes({ provider, mountPath, accounts: deps.accounts, launches: deps.launches, audit, listPatients: deps.listPatients }));
+  provider.use(interactionRoutes({ provider, mountPath, accounts: deps.accounts, launches: deps.launches, audit, listPatients: deps.listPatients, describePatient: deps.describePatient, portalUrl: deps.portalUrl }));
   provider.use(adminApi(deps));
   const origin = new URL(deps.issuer).origin;
   const url = (name: string): string => `${origin}${provider.pathFor(name)}`;
@@ -57,7 +65,7 @@ export function createAuthServer(deps: AuthServerDeps): AuthServer {
     smartConfiguration: () =>
       embeddedSmartConfiguration(
         { issuer: deps.issuer, authorization: url('authorization'), token: url('token'), jwks: url('jwks'), introspection: url('introspection'), revocation: url('revocation'), userinfo: url('userinfo') },
-        `${deps.issuer}/admin/clients`,
+        deps.portalUrl,
       ),
     close: () => adapter.flush(),
   };

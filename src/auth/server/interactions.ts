@@ -3,7 +3,7 @@ import type { KoaContextWithOIDC } from 'oidc-provider';
 import { MIN_PASSWORD_LENGTH, requiresMfa, type Account, type AccountStore } from './accounts.js';
 import type { LaunchContexts } from './launch-context.js';
 import type { LoginAudit } from './login-audit.js';
-import { changePasswordPage, consentPage, enrolPage, errorPage, loginPage, totpPage } from './pages.js';
+import { changePasswordPage, consentPage, enrolPage, errorPage, loginPage, pageCsp, totpPage } from './pages.js';
 import { readForm } from './request-body.js';
 import { checkTotp, enrolment, newTotpSecret } from './totp.js';
 
@@ -16,6 +16,10 @@ export interface InteractionDeps {
   audit: LoginAudit;
   /** Patients to offer in the picker of a standalone `launch/patient` login. */
   listPatients(): Promise<Array<{ id: string; label: string }>>;
+  /** A patient's name for the consent page ("Ana Silva (p1)"), or the id when unknown. */
+  describePatient(id: string): Promise<string>;
+  /** The patient portal, where users revoke apps (named on the consent page). */
+  portalUrl: string;
 }
 
 /** Where a sign-in stands between the password and the end of login (kept only for the interaction's life). */
@@ -43,7 +47,7 @@ export function interactionRoutes(deps: InteractionDeps) {
     ctx.status = status;
     ctx.type = 'html';
     ctx.set('Cache-Control', 'no-store');
-    ctx.set('Content-Security-Policy', "default-src 'none'; img-src data:; style-src 'unsafe-inline'; form-action 'self'");
+    ctx.set('Content-Security-Policy', pageCsp(typeof ctx.state.redirectUri === 'string' ? ctx.state.redirectUri : undefined));
     ctx.body = body;
   };
   const finish = async (ctx: KoaContextWithOIDC, result: Parameters<Provider['interactionResult']>[2]): Promise<void> => {
@@ -99,12 +103,20 @@ export function interactionRoutes(deps: InteractionDeps) {
       needsPicker = !own;
     }
     const action = `${mountPath}/interaction/${uid}/consent`;
-    const name = client.clientName ?? client.clientId;
-    if (!form) return html(ctx, consentPage(action, name, scopes, needsPicker ? await deps.listPatients() : undefined));
+    const view = async (message?: string) =>
+      consentPage({
+        action,
+        appName: client.clientName ?? client.clientId,
+        scopes,
+        portalUrl: deps.portalUrl,
+        ...(needsPicker ? { patients: await deps.listPatients() } : patient ? { patient: { label: await deps.describePatient(patient), own: !params.launch && account.fhirUser === `Patient/${patient}` } } : {}),
+        ...(message ? { message } : {}),
+      });
+    if (!form) return html(ctx, await view());
     if (form.get('decision') !== 'allow') return finish(ctx, { error: 'access_denied', error_description: 'The user denied access' });
     if (needsPicker) {
       patient = form.get('patientId') || form.get('patient') || undefined;
-      if (!patient || !/^[A-Za-z0-9.-]{1,64}$/.test(patient)) return html(ctx, consentPage(action, name, scopes, await deps.listPatients(), 'Choose a patient'), 400);
+      if (!patient || !/^[A-Za-z0-9.-]{1,64}$/.test(patient)) return html(ctx, await view('Choose a patient'), 400);
     }
     const grant = details.grantId ? await provider.Grant.find(details.grantId) : new provider.Grant({ accountId: account.id, clientId: client.clientId });
     if (!grant) return html(ctx, errorPage('invalid_request', 'Grant expired'), 400);
@@ -128,6 +140,8 @@ export function interactionRoutes(deps: InteractionDeps) {
       return html(ctx, errorPage('session_expired', 'This sign-in has expired; start again from the application.'), 400);
     }
     if (details.uid !== uid) return html(ctx, errorPage('invalid_request', 'Interaction mismatch'), 400);
+    // Where this interaction ends (validated against the client's registration before it began).
+    ctx.state.redirectUri = details.params.redirect_uri;
     const state = pending.get(uid);
     const clientId = String(details.params.client_id);
     if (ctx.method === 'GET' && !step) {

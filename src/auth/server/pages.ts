@@ -1,6 +1,20 @@
+import { describeScope, durationWords } from '../scope-words.js';
+
 /** Escapes text for HTML content and attribute values. */
 export function escapeHtml(value: string): string {
   return value.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+}
+
+/**
+ * The Content-Security-Policy of the sign-in and consent pages. `form-action` also governs the
+ * redirects that follow a form post (CSP3, and Chromium enforces it), so the app's redirect URI
+ * (already checked against its registration by oidc-provider) must be listed or "Allow" goes nowhere.
+ */
+export function pageCsp(redirectUri?: string): string {
+  const target = redirectUri && URL.canParse(redirectUri) ? new URL(redirectUri) : undefined;
+  // A source expression cannot hold ';', ',' or spaces: fall back to the redirect URI's origin.
+  const source = target ? (/[;,\s]/.test(target.href) ? target.origin : `${target.origin}${target.pathname}`) : '';
+  return `default-src 'none'; img-src data:; style-src 'unsafe-inline'; form-action 'self'${source ? ` ${source}` : ''}; frame-ancestors 'none'`;
 }
 
 function page(title: string, body: string): string {
@@ -58,16 +72,42 @@ export function changePasswordPage(action: string, minLength: number, message?: 
   );
 }
 
-export function consentPage(action: string, client: string, scopes: readonly string[], patients: ReadonlyArray<{ id: string; label: string }> | undefined, message?: string): string {
+/** What the consent page says: the app by name, the patient opened, each scope in words, how long, how to revoke. */
+export interface ConsentView {
+  action: string;
+  appName: string;
+  scopes: readonly string[];
+  /** The patient whose record the app opens (EHR launch, or the user's own record); undefined with the picker. */
+  patient?: { label: string; own: boolean };
+  /** Patients to choose from (standalone launch by a clinician). */
+  patients?: ReadonlyArray<{ id: string; label: string }>;
+  /** The patient portal, where access is revoked later. */
+  portalUrl: string;
+  message?: string;
+}
+
+export function consentPage(view: ConsentView): string {
+  const { patients } = view;
   const picker = patients
     ? `<fieldset><legend>Patient</legend>${patients.length ? '' : '<p>No patients found.</p>'}${patients
         .map((p, i) => `<label><input type="radio" name="patient" value="${escapeHtml(p.id)}"${i === 0 ? ' checked' : ''}> ${escapeHtml(p.label)}</label>`)
         .join('')}<label>Or patient id <input name="patientId" pattern="[A-Za-z0-9.-]{1,64}"></label></fieldset>`
     : '';
+  const own = view.patient?.own ?? false;
+  const can = view.scopes.flatMap((s) => describeScope(s, { ownRecord: own }) ?? []);
+  const opened = view.patient
+    ? `<p>It will open ${own ? 'your own record' : 'the record of'} <strong>${escapeHtml(view.patient.label)}</strong>.</p>`
+    : patients
+      ? '<p>Choose the patient whose record it will open.</p>'
+      : '';
   return page(
     'Allow access',
-    `<p><strong>${escapeHtml(client)}</strong> asks for:</p><ul>${scopes.map((s) => `<li><code>${escapeHtml(s)}</code></li>`).join('')}</ul>${notice(message)}
-<form method="post" action="${escapeHtml(action)}">${picker}
+    `<p><strong>${escapeHtml(view.appName)}</strong> asks for access to FhirGate on your behalf.</p>${opened}
+<h2>If you allow it, the app may</h2><ul>${can.map((c) => `<li>${escapeHtml(c)}</li>`).join('')}</ul>
+<details><summary>Technical scopes</summary><ul>${view.scopes.map((s) => `<li><code>${escapeHtml(s)}</code></li>`).join('')}</ul></details>
+<h2>For how long</h2><p>${escapeHtml(durationWords(view.scopes))}</p>
+<h2>Changing your mind</h2><p>You can revoke this access at any time under “Connected apps” in your <a href="${escapeHtml(view.portalUrl)}">FhirGate portal</a>.</p>${notice(view.message)}
+<form method="post" action="${escapeHtml(view.action)}">${picker}
 <button type="submit" name="decision" value="allow">Allow</button>
 <button type="submit" name="decision" value="deny">Deny</button></form>`,
   );

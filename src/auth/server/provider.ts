@@ -16,6 +16,8 @@ export interface ProviderDeps {
   adapter: (model: string) => Adapter;
   accounts: AccountStore;
   launches: LaunchContexts;
+  /** CORS_ALLOWED_ORIGINS when set; otherwise each public client's redirect origins (below). */
+  corsOrigins?: string[] | '*';
 }
 
 /** Whether `scope` is within one of the client's registered clinical scopes (same level, type or `*`, letters, query). */
@@ -64,7 +66,18 @@ export function createProvider(deps: ProviderDeps): Provider {
     // SMART Backend Services asks for RS384 and ES384 client assertions.
     enabledJWA: { clientAuthSigningAlgValues: ['RS256', 'RS384', 'ES256', 'ES384'] },
     pkce: { required: () => true },
-    clientBasedCORS: () => true,
+    // SMART's online_access (scopes-and-launch-context.html#refresh-tokens): a refresh token that lasts
+    // while the user's sign-in session does (oidc-provider's expiresWithSession, its default without
+    // offline_access); offline_access gives one that outlives the session.
+    issueRefreshToken: async (_ctx, client, source) => client.grantTypeAllowed('refresh_token') && (source.scopes.has('offline_access') || source.scopes.has('online_access')),
+    // Browser apps call the token, userinfo, introspection and revocation endpoints cross-origin:
+    // the configured origins, or else (oidc-provider's default) a public client's own redirect origins.
+    clientBasedCORS(ctx, origin, client) {
+      if (origin === 'null') return false;
+      if (deps.corsOrigins) return deps.corsOrigins === '*' || deps.corsOrigins.includes(origin);
+      if (ctx.oidc.route !== 'userinfo' && client.clientAuthMethod !== 'none') return false;
+      return client.redirectUris?.some((uri) => URL.canParse(uri) && new URL(uri).origin === origin) ?? false;
+    },
     ttl: { AccessToken: 3600, AuthorizationCode: 60, ClientCredentials: 300, IdToken: 3600, Interaction: 3600, Session: 14 * 86400, Grant: 365 * 86400, RefreshToken: 30 * 86400 },
     features: {
       devInteractions: { enabled: false },

@@ -7,8 +7,12 @@ export const CAPABILITIES = [
   'client-confidential-asymmetric',
   'context-ehr-patient',
   'context-standalone-patient',
+  // The token response carries need_patient_banner (provider.ts).
+  'context-banner',
   'sso-openid-connect',
   'permission-offline',
+  // online_access: a refresh token bound to the sign-in session (provider.ts, issueRefreshToken).
+  'permission-online',
   'permission-patient',
   'permission-user',
   'permission-v1',
@@ -19,6 +23,7 @@ export const CAPABILITIES = [
  * `/.well-known/smart-configuration` of the FHIR base for the embedded server, from its endpoint URLs.
  */
 export function embeddedSmartConfiguration(endpoints: { issuer: string; authorization: string; token: string; jwks: string; introspection: string; revocation: string; userinfo: string }, management: string): Record<string, unknown> {
+  // management_endpoint: where a user sees and revokes the apps they authorized (conformance.html#metadata), the patient portal.
   return {
     issuer: endpoints.issuer,
     jwks_uri: endpoints.jwks,
@@ -33,7 +38,7 @@ export function embeddedSmartConfiguration(endpoints: { issuer: string; authoriz
     token_endpoint_auth_methods_supported: ['private_key_jwt', 'client_secret_basic', 'none'],
     token_endpoint_auth_signing_alg_values_supported: ['RS384', 'ES384', 'RS256', 'ES256'],
     code_challenge_methods_supported: ['S256'],
-    scopes_supported: ['openid', 'fhirUser', 'launch', 'launch/patient', 'offline_access', 'online_access', 'patient/*.rs', 'patient/*.cruds', 'user/*.rs', 'user/*.cruds', 'system/*.rs', 'system/*.cruds'],
+    scopes_supported: ['openid', 'fhirUser', 'profile', 'launch', 'launch/patient', 'offline_access', 'online_access', 'patient/*.rs', 'patient/*.cruds', 'patient/*.read', 'user/*.rs', 'user/*.cruds', 'user/*.read', 'system/*.rs', 'system/*.cruds'],
     capabilities: [...CAPABILITIES],
   };
 }
