@@ -1,5 +1,6 @@
 import type { Server } from 'node:http';
 import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import type { AddressInfo } from 'node:net';
 import { createAuditEventSink } from './audit/audit-event-sink.js';
 import { createLogAuditSink } from './audit/audit-sink.js';
@@ -15,6 +16,7 @@ import type { FhirRequest } from './fhir/request.js';
 import { createRegistry } from './fhir/registry.js';
 import { createHl7Adapter, type Hl7Adapter } from './hl7v2/index.js';
 import { createHttpApp } from './http/server.js';
+import { portalConfig } from './portal/client.js';
 import { JSON_TYPES } from './http/media.js';
 import type { Logger } from './logger.js';
 import { compartmentOf } from './search/compartment.js';
@@ -38,6 +40,8 @@ export interface App {
   close(): Promise<void>;
 }
 
+// The patient portal's static files (issue 21), beside package.json for both src/ and dist/.
+const PORTAL_DIR = fileURLToPath(new URL('../portal/', import.meta.url));
 const SOFTWARE_VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 /**
@@ -114,7 +118,7 @@ export async function createApp(config: Config, logger: Logger, clock: () => Dat
   const hl7 = await createHl7Adapter({ config: config.hl7, dataDir: config.dataDir, pipeline, audit, sealer: crypto.sealer, logger, baseUrl: config.fhirBaseUrl, clock });
   // The archive's JWEs move to the current key with the store's (README "Rotating keys").
   crypto.addRotationStep('hl7v2-archive', (rotation) => hl7.archive.rotate(rotation));
-  const http = createHttpApp({ pipeline, store, logger, fhirBaseUrl: config.fhirBaseUrl, maxBodyBytes: config.maxBodyBytes, verifyToken: auth.verify, corsAllows: auth.corsAllows, auth, exchange: crypto.exchange, hl7 });
+  const http = createHttpApp({ pipeline, store, logger, fhirBaseUrl: config.fhirBaseUrl, maxBodyBytes: config.maxBodyBytes, verifyToken: auth.verify, corsAllows: auth.corsAllows, auth, exchange: crypto.exchange, hl7, portal: auth.server ? { dir: PORTAL_DIR, config: portalConfig({ fhirBaseUrl: config.fhirBaseUrl, portalUrl: config.auth.portalUrl }), authOrigin: new URL(config.auth.embeddedIssuer).origin } : undefined });
   let server: Server | undefined;
 
   return {

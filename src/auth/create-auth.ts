@@ -16,6 +16,7 @@ import { createLaunchContexts } from './server/launch-context.js';
 import type { AuthAudit } from './server/login-audit.js';
 import { loadOrCreateCookieKeys, loadOrCreateSigningKeys } from './server/signing-keys.js';
 import { externalSmartConfiguration } from './server/smart-configuration.js';
+import { PORTAL_CLIENT_ID, portalRegistration } from '../portal/client.js';
 
 export interface Auth {
   /** Verifies Bearer tokens at the HTTP edge. */
@@ -57,6 +58,8 @@ export async function createAuth(options: { config: AuthConfig; audience: string
   });
   const verify = createTokenVerifier({ issuers, audience: options.audience, clockSkewSeconds: config.clockSkewSeconds });
   const clients = signingKeys ? createClientStore(config.dir) : undefined;
+  // The patient portal signs in here like any SMART app; its registration follows PUBLIC_URL.
+  clients?.ensure(PORTAL_CLIENT_ID, portalRegistration(config.portalUrl));
   const server = signingKeys && clients
     ? createAuthServer({
         issuer: config.embeddedIssuer,

@@ -12,6 +12,7 @@ import { exchangeEdge, exchangeJwks } from './exchange.js';
 import { fhirRoutes } from './fhir-routes.js';
 import { healthRoutes } from './health-routes.js';
 import { hl7Routes } from './hl7-routes.js';
+import { portalRoutes, type PortalRoutesOptions } from './portal-routes.js';
 import { accessLog, errorBoundary, requestId } from './middleware.js';
 
 export interface HttpAppOptions {
@@ -28,6 +29,8 @@ export interface HttpAppOptions {
   exchange: Exchange;
   /** Browser origins allowed to call `/fhir` (CORS). */
   corsAllows: OriginPolicy;
+  /** The patient portal at `/portal/` (issue 21), when the embedded authorization server runs. */
+  portal?: PortalRoutesOptions;
   /** The HL7 v2 adapter: `POST /hl7/v2` and the message archive (issue 6). */
   hl7?: Hl7Adapter;
 }
@@ -45,6 +48,7 @@ export function createHttpApp(options: HttpAppOptions): Koa {
   app.use(fhirCors(options.corsAllows, openPaths));
   app.use(errorBoundary(options.logger));
   app.use(health.routes());
+  if (options.portal) app.use(portalRoutes(options.portal));
   app.use(authRoutes(options.auth));
   app.use(exchangeJwks(options.exchange));
   app.use(

@@ -33,6 +33,8 @@ export interface ClientStore {
   remove(clientId: string): boolean;
   /** oidc-provider metadata of a client, or undefined. */
   metadata(clientId: string): ClientMetadata | undefined;
+  /** Registers (or brings up to date) a client with a fixed id, e.g. FhirGate's own patient portal. */
+  ensure(clientId: string, registration: ClientRegistration): void;
   /** The origins of every app's redirect URIs: where browser apps run (the default CORS allow-list). */
   redirectOrigins(): Set<string>;
 }
@@ -114,6 +116,14 @@ export function createClientStore(authDir: string): ClientStore {
         return had;
       }),
     metadata: (clientId) => file.read()[clientId],
+    ensure(clientId, registration) {
+      validate(registration);
+      const metadata = metadataOf(registration, clientId, undefined);
+      if (JSON.stringify(file.read()[clientId]) === JSON.stringify(metadata)) return;
+      file.update((clients) => {
+        clients[clientId] = metadata;
+      });
+    },
     redirectOrigins: () => new Set(Object.values(file.read()).flatMap((c) => (c.redirect_uris ?? []).map((uri) => new URL(uri).origin))),
   };
 }

@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { JSONWebKeySet } from 'jose';
 import type { TokenVerifier } from '../bearer.js';
 import type { AccountStore } from './accounts.js';
+import { accountApi } from './account-api.js';
 import { adminApi } from './admin-api.js';
 import type { ClientStore } from './clients.js';
 import { interactionRoutes } from './interactions.js';
@@ -56,6 +57,7 @@ export function createAuthServer(deps: AuthServerDeps): AuthServer {
   provider.use(audit.middleware());
   provider.use(interactionRoutes({ provider, mountPath, accounts: deps.accounts, launches: deps.launches, audit, listPatients: deps.listPatients, describePatient: deps.describePatient, portalUrl: deps.portalUrl }));
   provider.use(adminApi(deps));
+  provider.use(accountApi({ ...deps, grants: adapter }));
   const origin = new URL(deps.issuer).origin;
   const url = (name: string): string => `${origin}${provider.pathFor(name)}`;
   const handler = provider.callback();

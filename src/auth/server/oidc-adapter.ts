@@ -14,7 +14,27 @@ interface Entry {
  * written to `<authDir>/oidc-state.json` after each change, so refresh tokens and sessions survive a
  * restart. Clients come from the client store that admins manage (CLI and API).
  */
-export function createOidcAdapter(authDir: string, clients: ClientStore): { factory: (model: string) => Adapter; flush(): void } {
+/** An authorization a user gave an app (an oidc-provider Grant), as the account API lists it. */
+export interface GrantSummary {
+  grantId: string;
+  clientId: string;
+  /** Every scope granted: OpenID ones and those for the FHIR server. */
+  scopes: string[];
+  /** Epoch seconds. */
+  grantedAt?: number;
+  expiresAt?: number;
+}
+
+export interface OidcAdapter {
+  factory: (model: string) => Adapter;
+  flush(): void;
+  /** The grants of an account (its connected apps). */
+  grantsOf(accountId: string): GrantSummary[];
+  /** Removes a grant with every code, token and refresh token issued under it; false when unknown. */
+  revokeGrant(grantId: string): boolean;
+}
+
+export function createOidcAdapter(authDir: string, clients: ClientStore): OidcAdapter {
   const file = new JsonFile<Record<string, Entry>>(path.join(authDir, 'oidc-state.json'), () => ({}));
   const entries = new Map<string, Entry>(Object.entries(file.read()));
   let timer: NodeJS.Timeout | undefined;
@@ -81,5 +101,20 @@ export function createOidcAdapter(authDir: string, clients: ClientStore): { fact
       },
     };
   };
-  return { factory, flush };
+  const grantsOf = (accountId: string): GrantSummary[] =>
+    [...entries.keys()]
+      .filter((k) => k.startsWith('Grant:'))
+      .flatMap((k) => {
+        const p = live(k)?.payload as (AdapterPayload & { openid?: { scope?: string }; resources?: Record<string, string> }) | undefined;
+        if (!p || p.accountId !== accountId || !p.clientId) return [];
+        const scopes = [p.openid?.scope, ...Object.values(p.resources ?? {})].flatMap((s) => (s ? s.split(' ') : []));
+        return [{ grantId: k.slice('Grant:'.length), clientId: p.clientId, scopes: [...new Set(scopes)], ...(p.iat ? { grantedAt: p.iat } : {}), ...(p.exp ? { expiresAt: p.exp } : {}) }];
+      });
+  const revokeGrant = (grantId: string): boolean => {
+    const had = entries.delete(`Grant:${grantId}`);
+    for (const [k, entry] of entries) if (entry.payload.grantId === grantId) entries.delete(k);
+    flush();
+    return had;
+  };
+  return { factory, flush, grantsOf, revokeGrant };
 }
