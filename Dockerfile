@@ -1,9 +1,9 @@
 # syntax=docker/dockerfile:1
-# FhirGate image: compiled with the dev toolchain, run on a slim Node 20 image as the unprivileged
+# FhirGate image: compiled with the dev toolchain, run on a slim Node 22 LTS image as the unprivileged
 # `node` user with production dependencies only. Used by docker-compose.yml (README, "Run with MongoDB").
 
 # 1. Compile TypeScript to dist/.
-FROM node:20-bookworm-slim AS build
+FROM node:22-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
@@ -12,13 +12,13 @@ COPY src ./src
 RUN npm run build
 
 # 2. Production dependencies only (no tsc, vitest, tsx in the final image).
-FROM node:20-bookworm-slim AS deps
+FROM node:22-bookworm-slim AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 
 # 3. Runtime.
-FROM node:20-bookworm-slim
+FROM node:22-bookworm-slim
 ENV NODE_ENV=production \
     PORT=8080 \
     DATA_DIR=/app/data
@@ -28,6 +28,7 @@ COPY --from=build /app/dist ./dist
 COPY package.json ./
 COPY profiles ./profiles
 COPY terminology ./terminology
+COPY portal ./portal
 # DATA_DIR holds the embedded store (when MONGODB_URI is unset), the embedded authorization
 # server's keys and the encryption key ring: the only place the process writes to.
 RUN mkdir -p /app/data && chown node:node /app/data

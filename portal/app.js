@@ -13,6 +13,8 @@ const ROLE_SYSTEM = 'https://fhirgate.dev/fhir/CodeSystem/role';
 const PRCP = { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ParticipationType', code: 'PRCP' }] };
 const BREAK_GLASS = 'https://fhirgate.dev/fhir/StructureDefinition/break-glass';
 const WORDS = { MedicationRequest: 'prescriptions', MedicationDispense: 'dispensed medicines', Appointment: 'appointments', Patient: 'demographics', Consent: 'privacy choices', AuditEvent: 'access log', Practitioner: 'clinician directory' };
+// Audit subtypes in words: FHIR interactions, DICOM login and logout (DCM 110122, 110123).
+const ACTIONS = { read: 'read', vread: 'read', 'search-type': 'searched', 'search-system': 'searched', 'search-compartment': 'searched', 'history-instance': 'read the history of', create: 'added', update: 'changed', patch: 'changed', delete: 'deleted', 110122: 'signed in', 110123: 'signed out' };
 const ROLE_WORDS = { practitioner: 'doctors and nurses', pharmacist: 'pharmacists', receptionist: 'reception staff', admin: 'administrators', patient: 'patients' };
 
 const $ = (id) => document.getElementById(id);
@@ -246,7 +248,8 @@ async function renderLog() {
       const app = e.agent?.find((a) => a.type?.coding?.some((c) => c.code === '110150') && !a.requestor)?.who?.display;
       const who = reference === `Patient/${patientId}` ? 'You' : (await practitionerName(reference)) || reference || requestor?.who?.display || 'unknown';
       const types = [...new Set((e.entity || []).map((en) => en.what?.reference?.split('/')[0]).filter((t) => t && t !== 'Consent'))];
-      const what = `${e.subtype?.[0]?.code || e.type?.code || ''} ${types.map((t) => WORDS[t] || t).join(', ')}`.trim();
+      const action = e.subtype?.map((c) => ACTIONS[c.code]).find(Boolean) || e.subtype?.[0]?.display || e.subtype?.[0]?.code || '';
+      const what = `${action} ${types.map((t) => WORDS[t] || t).join(', ')}`.trim();
       return { own: reference === `Patient/${patientId}`, breakGlass: e.extension?.some((x) => x.url === BREAK_GLASS && x.valueBoolean), when: e.recorded, who, app, what };
     }),
   );
