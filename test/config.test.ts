@@ -13,6 +13,15 @@ describe('loadConfig', () => {
     expect(c.auditSink).toBe('store');
   });
 
+  it('CORS_ALLOWED_ORIGINS: unset (registered apps), *, or a list of origins; the portal URL follows PUBLIC_URL', () => {
+    expect(loadConfig({}, '/srv').auth.corsOrigins).toBeUndefined();
+    expect(loadConfig({ CORS_ALLOWED_ORIGINS: '*' }, '/srv').auth.corsOrigins).toBe('*');
+    expect(loadConfig({ CORS_ALLOWED_ORIGINS: 'https://a.example, http://localhost:3000' }, '/srv').auth.corsOrigins).toEqual(['https://a.example', 'http://localhost:3000']);
+    expect(() => loadConfig({ CORS_ALLOWED_ORIGINS: 'https://a.example/app' }, '/srv')).toThrow(ConfigError);
+    expect(() => loadConfig({ CORS_ALLOWED_ORIGINS: 'not an origin' }, '/srv')).toThrow(/CORS_ALLOWED_ORIGINS/);
+    expect(loadConfig({ PUBLIC_URL: 'https://fhir.example.org/base' }, '/srv').auth.portalUrl).toBe('https://fhir.example.org/base/portal/');
+  });
+
   it('AUDIT_SINK: the hash-chained store by default, log lines when asked, nothing else', () => {
     expect(loadConfig({ AUDIT_SINK: 'log' }, '/x').auditSink).toBe('log');
     expect(loadConfig({ AUDIT_SINK: 'store' }, '/x').auditSink).toBe('store');

@@ -144,10 +144,12 @@ export function interactionRoutes(deps: InteractionDeps) {
     ctx.state.redirectUri = details.params.redirect_uri;
     const state = pending.get(uid);
     const clientId = String(details.params.client_id);
+    // The sign-in page names the app as registered, not by its client id.
+    const appName = (await provider.Client.find(clientId))?.clientName ?? clientId;
     if (ctx.method === 'GET' && !step) {
       if (details.prompt.name === 'consent') return consent(ctx, uid);
       pending.delete(uid);
-      return html(ctx, loginPage(`${mountPath}/interaction/${uid}/login`, clientId));
+      return html(ctx, loginPage(`${mountPath}/interaction/${uid}/login`, appName));
     }
     if (ctx.method !== 'POST') return html(ctx, errorPage('invalid_request', 'Method not allowed'), 405);
     const form = await readForm(ctx.req);
@@ -159,7 +161,7 @@ export function interactionRoutes(deps: InteractionDeps) {
         const known = accounts.findByUsername(username);
         await deps.audit.recordFailure(ctx, { method: 'password', reason: result.reason, user: known ? userOf(known) : { username }, clientId });
         const message = result.reason === 'locked' ? 'This account is locked after repeated failures; try again later or ask an administrator.' : 'Wrong username or password.';
-        return html(ctx, loginPage(`${mountPath}/interaction/${uid}/login`, clientId, message), 401);
+        return html(ctx, loginPage(`${mountPath}/interaction/${uid}/login`, appName, message), 401);
       }
       return nextStep(ctx, uid, result.account, 'password', clientId);
     }
