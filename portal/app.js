@@ -118,7 +118,8 @@ async function consentWords(consent) {
   const what = p.class?.length ? `your ${p.class.map((c) => WORDS[c.code] || c.code).join(', ')}` : 'your whole record';
   const from = p.period?.start && Date.parse(p.period.start) > Date.now() ? ` from ${p.period.start.slice(0, 10)}` : '';
   const until = p.period?.end ? ` until ${p.period.end.slice(0, 10)}` : '';
-  return `${who} ${verb} ${what}${from}${until}`;
+  const sentence = `${who} ${verb} ${what}${from}${until}`;
+  return sentence[0].toUpperCase() + sentence.slice(1);
 }
 
 // --- Sections -----------------------------------------------------------------------------
@@ -270,6 +271,16 @@ function signOut() {
   location.assign(location.pathname);
 }
 
+/** The fhirUser claim of the ID token (openid fhirUser): whose account this is. */
+function fhirUserOf(token) {
+  try {
+    const payload = token.id_token.split('.')[1].replace(/-/g, '+').replace(/_/g, '/');
+    return JSON.parse(atob(payload)).fhirUser;
+  } catch {
+    return undefined;
+  }
+}
+
 // --- Start ----------------------------------------------------------------------------------
 $('sign-in').addEventListener('click', () => signIn().catch((err) => status(err.message, true)));
 $('sign-out').addEventListener('click', signOut);
@@ -280,8 +291,11 @@ try {
   if (!token) {
     $('signed-out').hidden = false;
     status('');
-  } else if (!token.patient) {
-    status('This portal is for patients: your account has no patient record.', true);
+  } else if (!token.patient || fhirUserOf(token) !== `Patient/${token.patient}`) {
+    // A clinician signing in here would pick someone else's record: the portal is for patients.
+    $('signed-out').hidden = false;
+    sessionStorage.removeItem(KEY);
+    status('This portal is for patients: sign in with a patient account to see your own record.', true);
   } else {
     patientId = token.patient;
     $('signed-in').hidden = false;

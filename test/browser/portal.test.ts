@@ -101,6 +101,21 @@ describe.skipIf(!hasChromium)('the patient portal in the browser', { timeout: 90
     expect((await consentOf(written.id!)).status).toBe('inactive');
   });
 
+  it('grants access to everyone with a role, and to a whole organization', async () => {
+    await page.getByLabel('Everyone with a role').check();
+    await page.getByLabel('Role', { exact: true }).selectOption('pharmacist');
+    await page.getByLabel('Dispensed medicines').check();
+    await page.getByRole('button', { name: 'Give access' }).click();
+    await section('consents').getByText('everyone with the role pharmacists may see your dispensed medicines').waitFor();
+    await page.getByLabel('A whole organization').check();
+    await page.getByLabel('Organization id').fill('hospital-1');
+    await page.getByRole('button', { name: 'Give access' }).click();
+    await section('consents').getByText('everyone at hospital-1 may see your whole record').waitFor();
+    const active = (await root.get<any>('Consent?patient=Patient/p1&status=active')).body.entry.map((e: any) => e.resource as Consent);
+    expect(active.some((c: Consent) => c.provision?.actor?.[0]?.role?.coding?.[0]?.code === 'pharmacist' && c.provision?.class?.[0]?.code === 'MedicationDispense')).toBe(true);
+    expect(active.some((c: Consent) => c.provision?.actor?.[0]?.reference?.reference === 'Organization/hospital-1' && !c.provision?.class)).toBe(true);
+  });
+
   it('approves a pending request from a clinician', async () => {
     const request = section('pending').locator('li', { hasText: 'Dr Ben Okafor (practitioner) asks to see your prescriptions' });
     await request.waitFor();
@@ -123,6 +138,15 @@ describe.skipIf(!hasChromium)('the patient portal in the browser', { timeout: 90
     await page.getByLabel('Hide my own activity').uncheck();
     expect(await log.locator('td', { hasText: /^You$/ }).count()).toBeGreaterThan(0);
     await snap(page, 'portal-access-log');
+  });
+
+  it('is usable on a phone and every control has a label', async () => {
+    await page.setViewportSize({ width: 390, height: 844 });
+    expect(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth)).toBe(true);
+    await snap(page, 'portal-phone');
+    const unlabelled = await page.locator('input, select, button').evaluateAll((els) => els.filter((e) => !(e as HTMLInputElement).labels?.length && !e.getAttribute('aria-label') && !e.textContent?.trim()).length);
+    expect(unlabelled).toBe(0);
+    await page.setViewportSize({ width: 1280, height: 800 });
   });
 
   it('lists connected apps and revokes one: its refresh token stops working', async () => {
