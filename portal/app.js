@@ -1,13 +1,14 @@
 // FhirGate's patient portal (issue 21): a SMART public client like any other. It signs in through
-// the embedded authorization server with PKCE (app-launch.html) and uses only the public FHIR API,
+// the embedded authorization server with PKCE (smart-auth.js) and uses only the public FHIR API,
 // plus the account API for connected apps. No framework and no build step: a few DOM helpers.
-// fhirclient would do the OAuth part, but its browser bundle is ~100 kB for what is 40 lines here.
+
+import { fhirUserOf, smartAuth } from './smart-auth.js';
 
 const config = await (await fetch('config.json')).json();
 const smart = await (await fetch(`${config.fhirBaseUrl}/.well-known/smart-configuration`)).json();
 const authBase = smart.issuer;
-const KEY = 'fhirgate.portal';
 const SCOPE = 'openid fhirUser launch/patient online_access patient/*.rs patient/Consent.cruds';
+const { signIn, session, forget } = smartAuth({ config, smart, scope: SCOPE, key: 'fhirgate.portal' });
 const ROLE_SYSTEM = 'https://fhirgate.dev/fhir/CodeSystem/role';
 // Consent.provision.actor.role is required (R4): "primary information recipient".
 const PRCP = { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ParticipationType', code: 'PRCP' }] };
@@ -32,48 +33,6 @@ const status = (text, error = false) => {
   $('status').textContent = text;
   $('status').className = error ? 'error' : 'muted';
 };
-
-// --- Sign-in: authorization code with PKCE (S256) --------------------------------------------
-const b64url = (bytes) => btoa(String.fromCharCode(...new Uint8Array(bytes))).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
-const random = () => b64url(crypto.getRandomValues(new Uint8Array(32)));
-const saved = () => JSON.parse(sessionStorage.getItem(KEY) || '{}');
-const save = (value) => sessionStorage.setItem(KEY, JSON.stringify(value));
-
-async function signIn() {
-  const verifier = random();
-  const state = random();
-  const challenge = b64url(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(verifier)));
-  save({ verifier, state });
-  const query = new URLSearchParams({ response_type: 'code', client_id: config.clientId, redirect_uri: config.redirectUri, scope: SCOPE, state, aud: config.fhirBaseUrl, code_challenge: challenge, code_challenge_method: 'S256' });
-  location.assign(`${smart.authorization_endpoint}?${query}`);
-}
-
-async function tokenRequest(params) {
-  const res = await fetch(smart.token_endpoint, { method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ client_id: config.clientId, ...params }) });
-  const body = await res.json();
-  if (!res.ok) throw new Error(body.error_description || body.error || `sign-in failed (${res.status})`);
-  return { ...body, expires_at: Date.now() / 1000 + (body.expires_in || 300) };
-}
-
-/** The current token: from the redirect back (code), from this tab's session, refreshed when about to expire. */
-async function session() {
-  const query = new URLSearchParams(location.search);
-  const state = saved();
-  if (query.has('code') || query.has('error')) {
-    history.replaceState(null, '', location.pathname);
-    if (query.get('error')) throw new Error(query.get('error_description') || query.get('error'));
-    if (query.get('state') !== state.state) throw new Error('The sign-in answer does not match this tab; sign in again.');
-    const token = await tokenRequest({ grant_type: 'authorization_code', code: query.get('code'), redirect_uri: config.redirectUri, code_verifier: state.verifier });
-    save({ token });
-    return token;
-  }
-  let token = state.token;
-  if (token && token.expires_at - 30 < Date.now() / 1000) {
-    token = token.refresh_token ? await tokenRequest({ grant_type: 'refresh_token', refresh_token: token.refresh_token }).catch(() => undefined) : undefined;
-    save(token ? { token } : {});
-  }
-  return token;
-}
 
 // --- FHIR and account API ------------------------------------------------------------------
 let token;
@@ -267,18 +226,8 @@ function drawLog() {
 }
 
 function signOut() {
-  sessionStorage.removeItem(KEY);
+  forget();
   location.assign(location.pathname);
-}
-
-/** The fhirUser claim of the ID token (openid fhirUser): whose account this is. */
-function fhirUserOf(token) {
-  try {
-    const payload = token.id_token.split('.')[1].replace(/-/g, '+').replace(/_/g, '/');
-    return JSON.parse(atob(payload)).fhirUser;
-  } catch {
-    return undefined;
-  }
 }
 
 // --- Start ----------------------------------------------------------------------------------
@@ -294,7 +243,7 @@ try {
   } else if (!token.patient || fhirUserOf(token) !== `Patient/${token.patient}`) {
     // A clinician signing in here would pick someone else's record: the portal is for patients.
     $('signed-out').hidden = false;
-    sessionStorage.removeItem(KEY);
+    forget();
     status('This portal is for patients: sign in with a patient account to see your own record.', true);
   } else {
     patientId = token.patient;

@@ -14,13 +14,13 @@ export interface PortalRoutesOptions {
 const TYPES: Record<string, string> = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8' };
 
 /**
- * `/portal/`: the patient portal, a small static SMART app (HTML, one script, one stylesheet; no
+ * `/portal/`: the patient portal, a small static SMART app (HTML, two scripts, one stylesheet; no
  * build step, nothing from a CDN) read once at start. Its strict CSP allows scripts and calls to
  * this server only.
  */
 export function portalRoutes(options: PortalRoutesOptions): Middleware {
   const files = new Map<string, { type: string; body: string }>();
-  for (const name of ['index.html', 'app.js', 'style.css']) {
+  for (const name of ['index.html', 'app.js', 'smart-auth.js', 'style.css']) {
     files.set(`/portal/${name}`, { type: TYPES[path.extname(name)], body: readFileSync(path.join(options.dir, name), 'utf8') });
   }
   files.set('/portal/', files.get('/portal/index.html')!);
