@@ -37,7 +37,11 @@ describe('CORS, default: the origins of registered apps', () => {
     expect(res.headers.get('access-control-allow-origin')).toBeNull();
     const metadata = await fetch(`${server.fhirUrl}/metadata`, { headers: { Origin: 'https://evil.example' } });
     expect(metadata.headers.get('access-control-allow-origin')).toBe('https://evil.example');
-    expect((await metadata.json()).rest[0].security.cors).toBe(true);
+    const security = (await metadata.json()).rest[0].security;
+    expect(security.cors).toBe(true);
+    // SMART's manage URI is the patient portal, not an admin API.
+    const uris = security.extension[0].extension as Array<{ url: string; valueUri: string }>;
+    expect(uris.find((u) => u.url === 'manage')?.valueUri).toBe(`${server.origin}/portal/`);
   });
 
   it('the token endpoint allows a public app’s own origin only', async () => {
