@@ -64,7 +64,7 @@ export function exchangeEdge(options: ExchangeEdgeOptions): Middleware {
       if (ctx.status !== 200 || typeof ctx.body !== 'string') return;
       ctx.body = await exchange.encryptFor(recipient, ctx.body);
       ctx.type = JOSE_MEDIA_TYPE;
-      ctx.set('Vary', 'Accept');
+      ctx.vary('Accept');
       return;
     }
     if (ctx.method === 'POST' && /^\/fhir\/?$/.test(ctx.path) && ctx.is(JOSE_MEDIA_TYPE)) {
