@@ -4,18 +4,18 @@ import { OpenStore } from './open-store.js';
 
 /** Options of the embedded store. */
 export interface EmbeddedStoreOptions {
-  /** Directory holding the journal, snapshots and lock; created if missing. */
+  /** Directory holding the database and lock; created if missing. */
   dir: string;
   logger?: Logger;
-  /** Journal size that triggers compaction while running (default 64 MiB). */
-  compactThresholdBytes?: number;
+  /** SQLite page cache in MiB (default 64): the bound on the store's memory. */
+  cacheMiB?: number;
 }
 
-const DEFAULT_COMPACT_THRESHOLD = 64 * 1024 * 1024;
+const DEFAULT_CACHE_MIB = 64;
 
 /**
  * The lifecycle around an OpenStore: operations before `open()` or after `close()`, and
- * commits after a journal write failure, throw StoreUnavailableError (the edge answers 503).
+ * commits after a write failure, throw StoreUnavailableError (the edge answers 503).
  */
 export class EmbeddedStore implements StorePort {
   #store: OpenStore | undefined;
@@ -30,7 +30,7 @@ export class EmbeddedStore implements StorePort {
     this.#opening ??= OpenStore.open({
       dir: this.options.dir,
       logger: this.options.logger,
-      compactThresholdBytes: this.options.compactThresholdBytes ?? DEFAULT_COMPACT_THRESHOLD,
+      cacheMiB: this.options.cacheMiB ?? DEFAULT_CACHE_MIB,
     }).finally(() => {
       this.#opening = undefined;
     });
@@ -81,8 +81,8 @@ export class EmbeddedStore implements StorePort {
   }
 
   /**
-   * The open store. After a journal failure it still serves reads (memory holds exactly the
-   * durable commits) while commits fail and ping reports false, so the process gets restarted.
+   * The open store. After a write failure it still serves reads while commits fail and ping
+   * reports false, so the process gets restarted.
    */
   #live(): OpenStore {
     if (!this.#store) throw new StoreUnavailableError(`Embedded store at ${this.options.dir} is not open`);

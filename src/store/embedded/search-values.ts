@@ -1,0 +1,64 @@
+/**
+ * The rows a version contributes to `search_values` (schema.ts): every string or number reached
+ * by a dotted path below `index`, the way MongoDB's dotted paths reach them (through arrays of
+ * objects and into arrays of scalars, but not into arrays nested in arrays), plus a presence row
+ * per top-level key of `index`.
+ */
+
+/** A value as stored: numbers as they are, strings as UTF-16BE bytes (see `encodeString`). */
+export type SqlValue = number | Buffer;
+
+export interface SearchValueRow {
+  path: string;
+  value: SqlValue;
+}
+
+/** Prefix of presence paths: `?index.family` has value 1 when `index.family` holds a non-null value, 0 when it holds null. */
+export const PRESENCE = '?';
+
+/**
+ * A string as UTF-16BE bytes: SQLite compares blobs with memcmp, which on this encoding is the
+ * UTF-16 code-unit order of JavaScript's `<` and mingo's comparisons (UTF-8 bytes would order
+ * U+E000..U+FFFF after supplementary characters).
+ */
+export function encodeString(text: string): Buffer {
+  return Buffer.from(text, 'utf16le').swap16();
+}
+
+/** The SQL value of a query operand, or undefined when it is neither a string nor a finite number. */
+export function sqlValue(value: unknown): SqlValue | undefined {
+  if (typeof value === 'string') return encodeString(value);
+  if (typeof value === 'number' && Number.isFinite(value)) return value;
+  return undefined;
+}
+
+/** The search-value rows of a record's `index` (duplicates included; the table ignores them). */
+export function searchValueRows(index: Record<string, unknown> | undefined): SearchValueRow[] {
+  const rows: SearchValueRow[] = [];
+  if (!index) return rows;
+  for (const [key, value] of Object.entries(index)) {
+    if (value === undefined) continue;
+    const path = `index.${key}`;
+    rows.push({ path: PRESENCE + path, value: isNonNull(value) ? 1 : 0 });
+    collect(value, path, rows, false);
+  }
+  return rows;
+}
+
+function isNonNull(value: unknown): boolean {
+  return value !== null && !(Array.isArray(value) && value.some((v) => v === null));
+}
+
+function collect(value: unknown, path: string, rows: SearchValueRow[], inArray: boolean): void {
+  if (Array.isArray(value)) {
+    if (inArray) return; // MongoDB paths do not descend into an array inside an array
+    for (const item of value) collect(item, path, rows, true);
+    return;
+  }
+  if (typeof value === 'object' && value !== null) {
+    for (const [key, child] of Object.entries(value)) collect(child, `${path}.${key}`, rows, false);
+    return;
+  }
+  const stored = sqlValue(value);
+  if (stored !== undefined) rows.push({ path, value: stored });
+}
