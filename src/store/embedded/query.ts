@@ -1,7 +1,7 @@
 import { Query } from 'mingo';
 import type { CollectionName, Filter, FindOptions, StoredRecord } from '../port.js';
 import { sortRecords } from './sort.js';
-import { translateFilter, type PathIds, type SqlCondition } from './sql-filter.js';
+import { translateFilter, type Driver, type PathIds, type SqlCondition } from './sql-filter.js';
 import { orderBy } from './sql-order.js';
 import type { StatementCache } from './statement-cache.js';
 
@@ -17,6 +17,20 @@ const FROM: Record<CollectionName, string> = {
   current: 'FROM current r JOIN versions v ON v.vid = r.vid',
   history: 'FROM versions r',
 };
+/** The same, starting from a driver's version ids `d` (CROSS JOIN fixes that order in SQLite). */
+const FROM_DRIVER: Record<CollectionName, string> = {
+  current: 'CROSS JOIN current r ON r.vid = d.vid JOIN versions v ON v.vid = r.vid',
+  history: 'CROSS JOIN versions r ON r.vid = d.vid',
+};
+const COUNT_FROM: Record<CollectionName, string> = { current: 'FROM current r', history: 'FROM versions r' };
+const COUNT_FROM_DRIVER: Record<CollectionName, string> = { current: 'CROSS JOIN current r ON r.vid = d.vid', history: 'CROSS JOIN versions r ON r.vid = d.vid' };
+
+/**
+ * A query starts from the search-value index when one of its drivers selects fewer versions than
+ * this; otherwise it walks the record table (in sort order, so a page stops early) and uses the
+ * index as a filter. Estimating costs at most this many index entries per driver.
+ */
+export const DRIVER_LIMIT = 1000;
 const RECORD: Record<CollectionName, string> = { current: 'v.record', history: 'r.record' };
 
 export interface QueryContext {
@@ -24,14 +38,44 @@ export interface QueryContext {
   pathIds: PathIds;
 }
 
+/** The SQL of a find: `ordered` when SQL sorts (else the caller sorts every match). */
+export interface FindSql {
+  sql: string;
+  where: SqlCondition;
+  ordered: boolean;
+}
+
+/** Builds the query of a find (exported for the plan tests). */
+export function findSql(ctx: QueryContext, collection: CollectionName, filter: Filter, options: FindOptions = {}): FindSql {
+  const limit = options.limit ? Math.abs(options.limit) : Infinity;
+  const sort = options.sort && Object.keys(options.sort).length ? options.sort : undefined;
+  const translated = translateFilter(filter, ctx.pathIds);
+  const order = sort ? orderBy(sort, ctx.pathIds) : '';
+  const ordered = order !== undefined;
+  const driver = pickDriver(ctx, translated);
+  const from = driver ? `FROM (SELECT DISTINCT vid FROM (${driver.sql})) d ${FROM_DRIVER[collection]}` : FROM[collection];
+  const where = driver ? { ...translated, params: [...driver.params, ...translated.params] } : translated;
+  const sql = `SELECT ${RECORD[collection]} AS record ${from} WHERE ${translated.sql} ${order ?? ''}${ordered && where.exact && limit !== Infinity ? ` LIMIT ${limit}` : ''}`;
+  return { sql, where, ordered };
+}
+
+/** The driver selecting the fewest versions, if one selects fewer than DRIVER_LIMIT. */
+function pickDriver(ctx: QueryContext, where: SqlCondition): Driver | undefined {
+  let best: { driver: Driver; size: number } | undefined;
+  for (const driver of where.drivers ?? []) {
+    const estimate = ctx.statements.get(`SELECT count(*) FROM (${driver.sql} LIMIT ${DRIVER_LIMIT})`).pluck();
+    const size = estimate.get(...driver.params) as number;
+    if (size < DRIVER_LIMIT && (!best || size < best.size)) best = { driver, size };
+    if (size === 0) break;
+  }
+  return best?.driver;
+}
+
 /** Records matching the filter, sorted and limited; fresh objects the caller owns. */
 export function findRecords(ctx: QueryContext, collection: CollectionName, filter: Filter, options: FindOptions = {}): StoredRecord[] {
   const limit = options.limit ? Math.abs(options.limit) : Infinity; // MongoDB: 0 means no limit
   const sort = options.sort && Object.keys(options.sort).length ? options.sort : undefined;
-  const where = translateFilter(filter, ctx.pathIds);
-  const order = sort ? orderBy(sort, ctx.pathIds) : '';
-  const ordered = order !== undefined;
-  const sql = `SELECT ${RECORD[collection]} AS record ${FROM[collection]} WHERE ${where.sql} ${order ?? ''}${ordered && where.exact && limit !== Infinity ? ` LIMIT ${limit}` : ''}`;
+  const { sql, where, ordered } = findSql(ctx, collection, filter, options);
   const matches: StoredRecord[] = [];
   for (const record of matching(ctx, sql, where, filter)) {
     matches.push(record);
@@ -44,13 +88,16 @@ export function findRecords(ctx: QueryContext, collection: CollectionName, filte
 
 /** Number of records matching the filter: in SQL when the translation is exact. */
 export function countRecords(ctx: QueryContext, collection: CollectionName, filter: Filter): number {
-  const where = translateFilter(filter, ctx.pathIds);
+  const translated = translateFilter(filter, ctx.pathIds);
+  const driver = pickDriver(ctx, translated);
+  const where = driver ? { ...translated, params: [...driver.params, ...translated.params] } : translated;
   if (where.exact) {
-    const from = collection === 'current' ? 'FROM current r' : FROM.history;
-    return (ctx.statements.get(`SELECT count(*) AS n ${from} WHERE ${where.sql}`).get(...where.params) as { n: number }).n;
+    const from = driver ? `FROM (SELECT DISTINCT vid FROM (${driver.sql})) d ${COUNT_FROM_DRIVER[collection]}` : COUNT_FROM[collection];
+    return ctx.statements.get(`SELECT count(*) AS n ${from} WHERE ${translated.sql}`).pluck().get(...where.params) as number;
   }
+  const from = driver ? `FROM (SELECT DISTINCT vid FROM (${driver.sql})) d ${FROM_DRIVER[collection]}` : FROM[collection];
   let count = 0;
-  for (const _ of matching(ctx, `SELECT ${RECORD[collection]} AS record ${FROM[collection]} WHERE ${where.sql}`, where, filter)) count++;
+  for (const _ of matching(ctx, `SELECT ${RECORD[collection]} AS record ${from} WHERE ${translated.sql}`, where, filter)) count++;
   return count;
 }
 

@@ -1,8 +1,8 @@
 /**
  * The rows a version contributes to `search_values` (schema.ts): every string or number reached
  * by a dotted path below `index`, the way MongoDB's dotted paths reach them (through arrays of
- * objects and into arrays of scalars, but not into arrays nested in arrays), plus a presence row
- * per top-level key of `index`.
+ * objects and into arrays of scalars, but not into arrays nested in arrays), plus presence rows
+ * for the top-level keys of `index` (see PRESENCE).
  */
 
 /** A value as stored: numbers as they are, strings as UTF-16BE bytes (see `encodeString`). */
@@ -13,7 +13,10 @@ export interface SearchValueRow {
   value: SqlValue;
 }
 
-/** Prefix of presence paths: `?index.family` has value 1 when `index.family` holds a non-null value, 0 when it holds null. */
+/**
+ * Prefix of presence paths: `?index.family` has value 1 when `index.family` holds a non-null
+ * value, 0 when it holds null. A top-level string or number needs none: its value row tells.
+ */
 export const PRESENCE = '?';
 
 /**
@@ -39,7 +42,7 @@ export function searchValueRows(index: Record<string, unknown> | undefined): Sea
   for (const [key, value] of Object.entries(index)) {
     if (value === undefined) continue;
     const path = `index.${key}`;
-    rows.push({ path: PRESENCE + path, value: isNonNull(value) ? 1 : 0 });
+    if (sqlValue(value) === undefined) rows.push({ path: PRESENCE + path, value: isNonNull(value) ? 1 : 0 });
     collect(value, path, rows, false);
   }
   return rows;

@@ -15,6 +15,17 @@ export interface SqlCondition {
   params: SqlParam[];
   /** True when the SQL selects exactly the matching records: no re-check needed, count in SQL. */
   exact: boolean;
+  /**
+   * Sub-selects of version ids, each a superset of the matches, that a query may start from
+   * instead of the record table (query.ts picks the smallest, when it is small).
+   */
+  drivers?: Driver[];
+}
+
+/** A `SELECT vid ...` over the search-value index. */
+export interface Driver {
+  sql: string;
+  params: SqlParam[];
 }
 
 export type SqlParam = string | number | Buffer;
@@ -66,7 +77,10 @@ class Translator {
     // One untranslatable branch could match anything, so the disjunction could too.
     if (branches.some((b) => b.sql === '1' && !b.exact)) return UNKNOWN;
     if (branches.some((b) => b.sql === '1')) return { ...TRUE, exact: branches.every((b) => b.exact) };
-    return { sql: `(${branches.map((b) => b.sql).join(' OR ')})`, params: branches.flatMap((b) => b.params), exact: branches.every((b) => b.exact) };
+    const live = branches.filter((b) => b.sql !== '0');
+    // Every branch narrowed by the index: the union of one driver of each is a driver of the disjunction.
+    const drivers = live.length > 0 && live.every((b) => b.drivers?.length) ? [{ sql: live.map((b) => b.drivers![0].sql).join(' UNION '), params: live.flatMap((b) => b.drivers![0].params) }] : undefined;
+    return { sql: `(${branches.map((b) => b.sql).join(' OR ')})`, params: branches.flatMap((b) => b.params), exact: branches.every((b) => b.exact), ...(drivers ? { drivers } : {}) };
   }
 
   /** The condition on one field; `top` is false inside `$elemMatch`, where record columns do not exist. */
@@ -133,7 +147,8 @@ class Translator {
   elemMatch(path: string, operand: unknown): SqlCondition {
     if (typeof operand !== 'object' || operand === null || Array.isArray(operand)) return UNKNOWN;
     // Each condition is looked up on its own, so two could hold on different elements: re-checked.
-    const inner = isOperatorDocument(operand) ? this.field(path, operand, false) : this.document(operand as Filter, path);
+    const logical = Object.keys(operand).some((k) => k === '$and' || k === '$or' || k === '$nor');
+    const inner = isOperatorDocument(operand) && !logical ? this.field(path, operand, false) : this.document(operand as Filter, path);
     return { ...inner, exact: false };
   }
 
@@ -142,26 +157,35 @@ class Translator {
     if (params.some((p) => p === undefined)) return UNKNOWN;
     const pid = this.pathIds(path);
     if (pid === undefined) return FALSE; // no record has ever had a value there
-    return { sql: `r.vid IN (SELECT vid FROM search_values WHERE pid = ${pid} AND ${predicate})`, params: params as SqlValue[], exact: true };
+    // Correlated, so a candidate costs one index probe whatever the number of matches; the same
+    // values uncorrelated are a driver the query may start from instead.
+    const sql = `EXISTS (SELECT 1 FROM search_values WHERE vid = r.vid AND pid = ${pid} AND ${predicate})`;
+    const driver = { sql: `SELECT vid FROM search_values WHERE pid = ${pid} AND ${predicate}`, params: params as SqlValue[] };
+    return { sql, params: params as SqlValue[], exact: true, drivers: [driver] };
   }
 
   /**
-   * `null` (missing or null) and `$ne: null` on a top-level key of `index`, from presence rows.
-   * Deeper paths would need MongoDB's per-element null rules, so they are re-checked instead.
+   * `null` (missing or null) and `$ne: null` on a top-level key of `index`, from its presence rows
+   * or, for a string or number, its value row (search-values.ts). Deeper paths would need
+   * MongoDB's per-element null rules, so they are re-checked instead.
    */
   presence(path: string, nonNull: boolean): SqlCondition {
-    if (!isTopLevel(path)) return UNKNOWN;
-    const pid = this.pathIds(PRESENCE + path);
-    if (pid === undefined) return nonNull ? FALSE : TRUE;
-    const sql = `r.vid ${nonNull ? 'IN' : 'NOT IN'} (SELECT vid FROM search_values WHERE pid = ${pid} AND value = 1)`;
-    return { sql, params: [], exact: true };
+    return this.#present(path, nonNull, true);
   }
 
   exists(path: string, present: boolean): SqlCondition {
+    return this.#present(path, present, false);
+  }
+
+  /** Records where the top-level key holds a value (`nonNullOnly`: a non-null one), or, with `wanted` false, the others. */
+  #present(path: string, wanted: boolean, nonNullOnly: boolean): SqlCondition {
     if (!isTopLevel(path)) return UNKNOWN;
-    const pid = this.pathIds(PRESENCE + path);
-    if (pid === undefined) return present ? FALSE : TRUE;
-    return { sql: `r.vid ${present ? 'IN' : 'NOT IN'} (SELECT vid FROM search_values WHERE pid = ${pid})`, params: [], exact: true };
+    const marker = this.pathIds(PRESENCE + path);
+    const scalar = this.pathIds(path);
+    const branches = [...(marker === undefined ? [] : [nonNullOnly ? `(pid = ${marker} AND value = 1)` : `pid = ${marker}`]), ...(scalar === undefined ? [] : [`pid = ${scalar}`])];
+    if (branches.length === 0) return wanted ? FALSE : TRUE;
+    const some = `EXISTS (SELECT 1 FROM search_values WHERE vid = r.vid AND (${branches.join(' OR ')}))`;
+    return { sql: wanted ? some : `NOT ${some}`, params: [], exact: true };
   }
 }
 
@@ -210,7 +234,8 @@ function and(parts: SqlCondition[]): SqlCondition {
   const restricting = parts.filter((p) => p.sql !== '1');
   const exact = parts.every((p) => p.exact);
   if (restricting.length === 0) return exact ? TRUE : UNKNOWN;
-  return { sql: restricting.map((p) => p.sql).join(' AND '), params: restricting.flatMap((p) => p.params), exact };
+  const drivers = restricting.flatMap((p) => p.drivers ?? []);
+  return { sql: restricting.map((p) => p.sql).join(' AND '), params: restricting.flatMap((p) => p.params), exact, ...(drivers.length ? { drivers } : {}) };
 }
 
 function isOperatorDocument(value: unknown): value is Record<string, unknown> {
