@@ -76,6 +76,7 @@ export function findRecords(ctx: QueryContext, collection: CollectionName, filte
   const limit = options.limit ? Math.abs(options.limit) : Infinity; // MongoDB: 0 means no limit
   const sort = options.sort && Object.keys(options.sort).length ? options.sort : undefined;
   const { sql, where, ordered } = findSql(ctx, collection, filter, options);
+  if (where.sql === '0') return []; // decided without reading: e.g. a value no record has
   const matches: StoredRecord[] = [];
   for (const record of matching(ctx, sql, where, filter)) {
     matches.push(record);
@@ -89,6 +90,7 @@ export function findRecords(ctx: QueryContext, collection: CollectionName, filte
 /** Number of records matching the filter: in SQL when the translation is exact. */
 export function countRecords(ctx: QueryContext, collection: CollectionName, filter: Filter): number {
   const translated = translateFilter(filter, ctx.pathIds);
+  if (translated.sql === '0') return 0;
   const driver = pickDriver(ctx, translated);
   const where = driver ? { ...translated, params: [...driver.params, ...translated.params] } : translated;
   if (where.exact) {

@@ -149,7 +149,7 @@ class Translator {
     // Each condition is looked up on its own, so two could hold on different elements: re-checked.
     const logical = Object.keys(operand).some((k) => k === '$and' || k === '$or' || k === '$nor');
     const inner = isOperatorDocument(operand) && !logical ? this.field(path, operand, false) : this.document(operand as Filter, path);
-    return { ...inner, exact: false };
+    return inner.sql === '0' ? FALSE : { ...inner, exact: false };
   }
 
   /** Records with some value at `path` satisfying `predicate` (SQL over the `value` column). */
@@ -230,7 +230,8 @@ function columnCondition(column: string, kind: Kind, op: string, operand: unknow
 }
 
 function and(parts: SqlCondition[]): SqlCondition {
-  if (parts.some((p) => p.sql === '0' && p.exact)) return FALSE;
+  // A superset that is empty leaves nothing to re-check: the conjunction is exactly false.
+  if (parts.some((p) => p.sql === '0')) return FALSE;
   const restricting = parts.filter((p) => p.sql !== '1');
   const exact = parts.every((p) => p.exact);
   if (restricting.length === 0) return exact ? TRUE : UNKNOWN;
