@@ -50,7 +50,8 @@ export function findSql(ctx: QueryContext, collection: CollectionName, filter: F
   const limit = options.limit ? Math.abs(options.limit) : Infinity;
   const sort = options.sort && Object.keys(options.sort).length ? options.sort : undefined;
   const translated = translateFilter(filter, ctx.pathIds);
-  const order = sort ? orderBy(sort, ctx.pathIds) : '';
+  // Unsorted finds come in commit order, MongoDB's natural order for an insert-only collection.
+  const order = sort ? orderBy(sort, ctx.pathIds) : 'ORDER BY r.vid';
   const ordered = order !== undefined;
   const driver = pickDriver(ctx, translated);
   const from = driver ? `FROM (SELECT DISTINCT vid FROM (${driver.sql})) d ${FROM_DRIVER[collection]}` : FROM[collection];
