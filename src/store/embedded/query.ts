@@ -1,5 +1,6 @@
 import { Query } from 'mingo';
 import type { CollectionName, Filter, FindOptions, StoredRecord } from '../port.js';
+import { IRREGULAR } from './search-values.js';
 import { sortRecords } from './sort.js';
 import { translateFilter, type Driver, type PathIds, type SqlCondition } from './sql-filter.js';
 import { orderBy } from './sql-order.js';
@@ -43,6 +44,12 @@ export interface FindSql {
   sql: string;
   where: SqlCondition;
   ordered: boolean;
+}
+
+/** The filter as SQL; exact only while no stored version has an irregular index (search-values.ts). */
+function translate(ctx: QueryContext, filter: Filter): SqlCondition {
+  const translated = translateFilter(filter, ctx.pathIds);
+  return ctx.pathIds(IRREGULAR) === undefined ? translated : { ...translated, exact: false };
 }
 
 /** Builds the query of a find (exported for the plan tests). */
@@ -90,7 +97,7 @@ export function findRecords(ctx: QueryContext, collection: CollectionName, filte
 
 /** Number of records matching the filter: in SQL when the translation is exact. */
 export function countRecords(ctx: QueryContext, collection: CollectionName, filter: Filter): number {
-  const translated = translateFilter(filter, ctx.pathIds);
+  const translated = translate(ctx, filter);
   if (translated.sql === '0') return 0;
   const driver = pickDriver(ctx, translated);
   const where = driver ? { ...translated, params: [...driver.params, ...translated.params] } : translated;

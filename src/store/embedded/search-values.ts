@@ -1,7 +1,7 @@
 /**
  * The rows a version contributes to `search_values` (schema.ts): every string or number reached
  * by a dotted path below `index`, the way MongoDB's dotted paths reach them (through arrays of
- * objects and into arrays of scalars, but not into arrays nested in arrays), plus presence rows
+ * objects and into arrays of scalars; see IRREGULAR for arrays nested in arrays), plus presence rows
  * for the top-level keys of `index` (see PRESENCE).
  */
 
@@ -35,6 +35,14 @@ export function sqlValue(value: unknown): SqlValue | undefined {
   return undefined;
 }
 
+/**
+ * The path of a marker row written for a version whose `index` has an array directly inside an
+ * array. MongoDB and mingo disagree on such values (and mingo with itself, by depth), so once any
+ * version has one, no translation counts as exact and every match is re-checked. The search index
+ * never writes them (src/search/index/fields.ts); the marker keeps the store correct if one comes.
+ */
+export const IRREGULAR = '!irregular';
+
 /** The search-value rows of a record's `index` (duplicates included; the table ignores them). */
 export function searchValueRows(index: Record<string, unknown> | undefined): SearchValueRow[] {
   const rows: SearchValueRow[] = [];
@@ -54,7 +62,8 @@ function isNonNull(value: unknown): boolean {
 
 function collect(value: unknown, path: string, rows: SearchValueRow[], inArray: boolean): void {
   if (Array.isArray(value)) {
-    if (inArray) return; // MongoDB paths do not descend into an array inside an array
+    // Its values are indexed all the same (a superset of what any reading matches), and marked.
+    if (inArray) rows.push({ path: IRREGULAR, value: 1 });
     for (const item of value) collect(item, path, rows, true);
     return;
   }
