@@ -4,6 +4,11 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import type { AuditEvent, Bundle, Patient } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApp } from '../../src/app.js';
+import { archiveAuditEvents } from '../../src/audit/archive.js';
+import { loadConfig } from '../../src/config.js';
+import { createLogger } from '../../src/logger.js';
+import type { StorePort } from '../../src/store/port.js';
 import { patient } from '../bundles/support.js';
 import { fhirClient } from '../support/fhir-client.js';
 import { ROOT_DIR, startServer, type TestServer } from '../support/server.js';
@@ -143,5 +148,59 @@ describe.skipIf(process.env.FHIRGATE_TEST_STORE === 'mongodb')('npm run audit:ar
       expect(output).toContain('Usage: npm run audit:archive -- --older-than <days>');
       expect(code).toBe(2);
     }
+  });
+});
+
+describe.skipIf(process.env.FHIRGATE_TEST_STORE === 'mongodb')('npm run audit:archive after an interrupted run', () => {
+  let server: TestServer;
+  let offsetMs = 40 * DAY_MS;
+  afterAll(() => server?.destroy());
+
+  it('a run cut off after writing its file, before purging the store, is finished by the next run', { timeout: 120_000 }, async () => {
+    server = await startServer({}, undefined, { clock: () => new Date(Date.now() - offsetMs) });
+    const fhir = fhirClient(server.fhirUrl);
+    const created = await fhir.create(patient('urn:archive', '2') as Patient);
+    for (let i = 0; i < 3; i++) await fhir.get(`Patient/${created.id}`);
+    offsetMs = 0;
+    await fhir.get(`Patient/${created.id}`);
+    await server.stop();
+
+    // The same archive code on the real store, whose purge fails as a power cut would stop it.
+    const app = await createApp(loadConfig({ DATA_DIR: server.dataDir, HL7_MLLP_PORT: '0', LOG_LEVEL: 'silent' }, ROOT_DIR), createLogger('silent'));
+    const real = app.store;
+    const cut: StorePort = {
+      open: () => real.open(),
+      close: () => real.close(),
+      ping: () => real.ping(),
+      find: (collection, filter, options) => real.find(collection, filter, options),
+      count: (collection, filter) => real.count(collection, filter),
+      commit: (writes) => real.commit(writes),
+      purge: async () => {
+        throw new Error('power cut');
+      },
+    };
+    try {
+      const run = archiveAuditEvents({ store: cut, codec: app.crypto.codec, sealer: app.crypto.sealer, dir: archiveDir(server), before: new Date(Date.now() - 30 * DAY_MS) });
+      await expect(run).rejects.toThrow('power cut');
+    } finally {
+      await app.close();
+    }
+    const [file] = await archiveFiles(server);
+    const archived = Number(/^audit-\d{12}-(\d{12})\.ndjson$/.exec(file)?.[1]);
+    expect(archived).toBeGreaterThanOrEqual(4);
+
+    const half = await cli(server.dataDir, 'verify');
+    expect(half.output).toMatch(/Audit chain BROKEN at event 1 \(AuditEvent\/audit-1\): event 1 is archived and still in the store \(an interrupted npm run audit:archive: run it again to finish\)/);
+    expect(half.code).toBe(1);
+
+    const finished = await cli(server.dataDir, 'archive', ['--older-than', '30']);
+    expect(finished.output).toContain(`Finished an interrupted run: removed ${archived} already archived AuditEvents from the store.`);
+    expect(finished.output).toContain('No AuditEvent to archive.');
+    expect(finished.code).toBe(0);
+    expect(await archiveFiles(server)).toEqual([file]);
+
+    const whole = await cli(server.dataDir, 'verify');
+    expect(whole.output).toMatch(new RegExp(`Audit chain intact: \\d+ AuditEvents verified \\(${archived} archived`));
+    expect(whole.code).toBe(0);
   });
 });
