@@ -13,12 +13,13 @@ import type { StorePort, StoredRecord } from '../../src/store/port.js';
 import { journalCommits } from '../audit/support.js';
 import { patient } from '../bundles/support.js';
 import { startChildServer } from '../support/child-server.js';
+import { dropDatabase, MONGODB_URI, openMongoStore, testDatabase } from '../support/mongo.js';
 import { fhirClient } from '../support/fhir-client.js';
 import { ROOT_DIR, startServer, type TestServer } from '../support/server.js';
 
 /** Runs a CLI of src/cli (as `npm run ...` does) on a DATA_DIR, the embedded store, no server running. */
-async function cli(script: string, dataDir: string, args: string[] = []): Promise<{ code: number; output: string }> {
-  const env = { ...process.env, DATA_DIR: dataDir, LOG_LEVEL: 'warn', HL7_MLLP_PORT: '0', MONGODB_URI: '' };
+async function cli(script: string, dataDir: string, args: string[] = [], extraEnv: Record<string, string> = {}): Promise<{ code: number; output: string }> {
+  const env = { ...process.env, DATA_DIR: dataDir, LOG_LEVEL: 'warn', HL7_MLLP_PORT: '0', MONGODB_URI: '', ...extraEnv };
   try {
     const { stdout, stderr } = await promisify(execFile)(process.execPath, ['--import', 'tsx', path.join(ROOT_DIR, 'src/cli', script), ...args], { cwd: ROOT_DIR, env });
     return { code: 0, output: `${stdout}${stderr}` };
@@ -177,6 +178,27 @@ describe.skipIf(process.env.FHIRGATE_TEST_STORE === 'mongodb')('npm run migrate 
     const verified = await cli('audit-verify.ts', oldDir);
     expect(verified.output).toMatch(/Audit chain intact: \d+ AuditEvents verified/);
     expect(verified.code).toBe(0);
+  });
+
+  it.skipIf(!MONGODB_URI)('--to mongo copies the same old files into MongoDB', { timeout: 90_000 }, async () => {
+    const dir = await copyWithoutStore(source.dataDir);
+    cleanup.push(dir);
+    await writeOldFormat(dir, commits, 3, [rewritten]);
+    const db = testDatabase('legacy');
+    try {
+      const { code, output } = await cli('migrate-store.ts', dir, ['--from', 'legacy', '--to', 'mongo'], { MONGODB_URI: MONGODB_URI!, MONGODB_DB: db });
+      expect(output).toContain(`/ ${original.length}: match.`);
+      expect(code).toBe(0);
+      const mongo = await openMongoStore(db);
+      try {
+        const key = (r: StoredRecord) => `${r.resourceType}/${r.id}/${r.versionId}`;
+        expect(await everything(mongo)).toEqual(original.map((r) => (key(r) === key(rewritten) ? rewritten : r)));
+      } finally {
+        await mongo.close();
+      }
+    } finally {
+      await dropDatabase(db);
+    }
   });
 
   it('a torn last journal line (a commit never acknowledged) is left out', { timeout: 60_000 }, async () => {
