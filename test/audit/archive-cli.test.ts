@@ -63,16 +63,16 @@ describe.skipIf(process.env.FHIRGATE_TEST_STORE === 'mongodb')('npm run audit:ar
     oldEvents = recorded.filter((t) => t < Date.now() - DAY_MS).length;
     expect(oldEvents).toBeGreaterThanOrEqual(5); // the create and four reads
     for (let i = 0; i < 3; i++) expect((await fhir.get(`Patient/${patientId}`)).status).toBe(200);
-  }, 60_000);
+  }, 120_000);
   afterAll(() => server?.destroy());
 
-  it('refuses to run while the server holds the directory', { timeout: 60_000 }, async () => {
+  it('refuses to run while the server holds the directory', { timeout: 120_000 }, async () => {
     const { code, output } = await cli(server.dataDir, 'archive', ['--older-than', '30']);
     expect(output).toMatch(/audit:archive: .*(lock|LOCK)/);
     expect(code).toBe(1);
   });
 
-  it('moves the events older than N days into an encrypted archive; verify checks archive and store as one chain', { timeout: 90_000 }, async () => {
+  it('moves the events older than N days into an encrypted archive; verify checks archive and store as one chain', { timeout: 240_000 }, async () => {
     await server.stop();
     const before = await cli(server.dataDir, 'verify');
     const total = Number(/intact: (\d+) AuditEvents/.exec(before.output)?.[1]);
@@ -100,7 +100,7 @@ describe.skipIf(process.env.FHIRGATE_TEST_STORE === 'mongodb')('npm run audit:ar
     expect(again.code).toBe(0);
   });
 
-  it('the server goes on after the archive: old events are gone from search, new ones continue the chain', { timeout: 90_000 }, async () => {
+  it('the server goes on after the archive: old events are gone from search, new ones continue the chain', { timeout: 180_000 }, async () => {
     server = await server.restart();
     const fhir = fhirClient(server.fhirUrl);
     const stored = eventsOf((await fhir.get<Bundle>('AuditEvent?_count=100')).body);
@@ -120,7 +120,7 @@ describe.skipIf(process.env.FHIRGATE_TEST_STORE === 'mongodb')('npm run audit:ar
     expect(verified.code).toBe(0);
   });
 
-  it('reports an archived line that was altered, removed or moved as a break at its event (exit 1)', { timeout: 90_000 }, async () => {
+  it('reports an archived line that was altered, removed or moved as a break at its event (exit 1)', { timeout: 240_000 }, async () => {
     const file = path.join(archiveDir(server), (await archiveFiles(server))[0]);
     const flip = (line: string) => {
       const at = Math.floor(line.length * 0.75); // inside the ciphertext
@@ -142,7 +142,7 @@ describe.skipIf(process.env.FHIRGATE_TEST_STORE === 'mongodb')('npm run audit:ar
     expect(intact.code).toBe(0);
   });
 
-  it('refuses bad arguments with the usage (exit 2)', { timeout: 60_000 }, async () => {
+  it('refuses bad arguments with the usage (exit 2)', { timeout: 120_000 }, async () => {
     for (const args of [['--older-than', '-1'], ['--days', '3']]) {
       const { code, output } = await cli(server.dataDir, 'archive', args);
       expect(output).toContain('Usage: npm run audit:archive -- --older-than <days>');
@@ -156,7 +156,7 @@ describe.skipIf(process.env.FHIRGATE_TEST_STORE === 'mongodb')('npm run audit:ar
   let offsetMs = 40 * DAY_MS;
   afterAll(() => server?.destroy());
 
-  it('a run cut off after writing its file, before purging the store, is finished by the next run', { timeout: 120_000 }, async () => {
+  it('a run cut off after writing its file, before purging the store, is finished by the next run', { timeout: 240_000 }, async () => {
     server = await startServer({}, undefined, { clock: () => new Date(Date.now() - offsetMs) });
     const fhir = fhirClient(server.fhirUrl);
     const created = await fhir.create(patient('urn:archive', '2') as Patient);

@@ -110,19 +110,19 @@ describe.skipIf(process.env.FHIRGATE_TEST_STORE === 'mongodb')('npm run migrate 
     oldDir = await copyWithoutStore(source.dataDir);
     cleanup.push(oldDir);
     await writeOldFormat(oldDir, commits, 3, [rewritten]);
-  }, 60_000);
+  }, 120_000);
   afterAll(async () => {
     await source?.destroy();
     for (const dir of cleanup) await rm(dir, { recursive: true, force: true });
   });
 
-  it('the server refuses a directory still in the old format and names the command', { timeout: 60_000 }, async () => {
+  it('the server refuses a directory still in the old format and names the command', { timeout: 120_000 }, async () => {
     const started = startChildServer(oldDir);
     await expect(started).rejects.toThrow(/old journal format; convert it once with `npm run migrate -- --from legacy --to embedded`/);
     expect(await listLegacyFiles(oldDir)).toHaveLength(3); // untouched
   });
 
-  it('an interrupted conversion is finished by the next run, without duplicates; the old files then move to pre-sqlite/', { timeout: 60_000 }, async () => {
+  it('an interrupted conversion is finished by the next run, without duplicates; the old files then move to pre-sqlite/', { timeout: 180_000 }, async () => {
     // The first run stops after a few groups (a crash between two commits).
     let lines = 0;
     const interrupted = withStore(
@@ -154,7 +154,7 @@ describe.skipIf(process.env.FHIRGATE_TEST_STORE === 'mongodb')('npm run migrate 
     expect([again.code, again.output]).toEqual([0, `Nothing to convert: ${oldDir} was converted already; its old files are in ${path.join(oldDir, 'pre-sqlite')}.\n`]);
   });
 
-  it('the converted directory serves reads, history, search and an intact audit trail', { timeout: 90_000 }, async () => {
+  it('the converted directory serves reads, history, search and an intact audit trail', { timeout: 180_000 }, async () => {
     const server = await startServer({}, oldDir);
     try {
       const fhir = fhirClient(server.fhirUrl);
@@ -180,7 +180,7 @@ describe.skipIf(process.env.FHIRGATE_TEST_STORE === 'mongodb')('npm run migrate 
     expect(verified.code).toBe(0);
   });
 
-  it.skipIf(!MONGODB_URI)('--to mongo copies the same old files into MongoDB', { timeout: 90_000 }, async () => {
+  it.skipIf(!MONGODB_URI)('--to mongo copies the same old files into MongoDB', { timeout: 120_000 }, async () => {
     const dir = await copyWithoutStore(source.dataDir);
     cleanup.push(dir);
     await writeOldFormat(dir, commits, 3, [rewritten]);
@@ -201,7 +201,7 @@ describe.skipIf(process.env.FHIRGATE_TEST_STORE === 'mongodb')('npm run migrate 
     }
   });
 
-  it('a torn last journal line (a commit never acknowledged) is left out', { timeout: 60_000 }, async () => {
+  it('a torn last journal line (a commit never acknowledged) is left out', { timeout: 120_000 }, async () => {
     const dir = await copyWithoutStore(source.dataDir);
     cleanup.push(dir);
     await writeOldFormat(dir, commits, 3, [rewritten]);
