@@ -51,7 +51,14 @@ export async function listArchiveFiles(dir: string): Promise<ArchiveFile[]> {
 
 /** Removes files a run left unfinished (interrupted before the rename: their events are still in the store). */
 export async function removePartialFiles(dir: string): Promise<void> {
-  for (const name of await readdir(dir)) if (PARTIAL_FILE.test(name)) await unlink(join(dir, name));
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw err;
+  }
+  for (const name of names) if (PARTIAL_FILE.test(name)) await unlink(join(dir, name));
 }
 
 /** One archived line: the event, or why it does not open. */

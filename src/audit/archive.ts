@@ -57,8 +57,8 @@ export async function archiveAuditEvents(options: ArchiveOptions): Promise<Archi
   const eventsPerFile = options.eventsPerFile ?? 100_000;
   if (!store.purge) throw new Error('This store cannot remove archived events (StorePort.purge); nothing was archived');
   const report: ArchiveReport = { archived: 0, files: [], finishedPurge: 0 };
+  await removePartialFiles(dir);
   const files = await listArchiveFiles(dir);
-  if (files.length > 0) await removePartialFiles(dir);
   const lastFile = files.at(-1);
   let check = new ChainCheck();
   if (lastFile) {
