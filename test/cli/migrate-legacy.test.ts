@@ -12,7 +12,6 @@ import { encodeLine } from '../../src/store/legacy/line-codec.js';
 import type { StorePort, StoredRecord } from '../../src/store/port.js';
 import { journalCommits } from '../audit/support.js';
 import { patient } from '../bundles/support.js';
-import { startChildServer } from '../support/child-server.js';
 import { dropDatabase, MONGODB_URI, openMongoStore, testDatabase } from '../support/mongo.js';
 import { fhirClient } from '../support/fhir-client.js';
 import { ROOT_DIR, startServer, type TestServer } from '../support/server.js';
@@ -117,8 +116,11 @@ describe.skipIf(process.env.FHIRGATE_TEST_STORE === 'mongodb')('npm run migrate 
   });
 
   it('the server refuses a directory still in the old format and names the command', { timeout: 120_000 }, async () => {
-    const started = startChildServer(oldDir);
-    await expect(started).rejects.toThrow(/old journal format; convert it once with `npm run migrate -- --from legacy --to embedded`/);
+    // `npm start` as its own process: it must stop at once with the message, not serve.
+    const env = { ...process.env, DATA_DIR: oldDir, PORT: '0', HL7_MLLP_PORT: '0', LOG_LEVEL: 'warn', MONGODB_URI: '' };
+    const started = await promisify(execFile)(process.execPath, ['--import', 'tsx', path.join(ROOT_DIR, 'src/main.ts')], { cwd: ROOT_DIR, env, timeout: 100_000 }).catch((e: { code: number; stdout: string; stderr: string }) => e);
+    expect('code' in started && started.code).not.toBe(0);
+    expect(`${started.stdout}${started.stderr}`).toMatch(/old journal format; convert it once with `npm run migrate -- --from legacy --to embedded`/);
     expect(await listLegacyFiles(oldDir)).toHaveLength(3); // untouched
   });
 
