@@ -1,5 +1,5 @@
 import type { Logger } from '../../logger.js';
-import { StoreUnavailableError, type CollectionName, type Filter, type FindOptions, type StorePort, type StoredRecord, type WriteOp } from '../port.js';
+import { StoreUnavailableError, type CollectionName, type Filter, type FindOptions, type ResourceKey, type StorePort, type StoredRecord, type WriteOp } from '../port.js';
 import { OpenStore } from './open-store.js';
 
 /** Options of the embedded store. */
@@ -9,6 +9,11 @@ export interface EmbeddedStoreOptions {
   logger?: Logger;
   /** SQLite page cache in MiB (default 64): the bound on the store's memory. */
   cacheMiB?: number;
+  /**
+   * Opens even though the directory still holds files of the old journal format, which otherwise
+   * refuse the open. Only for `npm run migrate -- --from legacy`, which fills the new store from them.
+   */
+  allowLegacyFiles?: boolean;
 }
 
 const DEFAULT_CACHE_MIB = 64;
@@ -31,6 +36,7 @@ export class EmbeddedStore implements StorePort {
       dir: this.options.dir,
       logger: this.options.logger,
       cacheMiB: this.options.cacheMiB ?? DEFAULT_CACHE_MIB,
+      allowLegacyFiles: this.options.allowLegacyFiles,
     }).finally(() => {
       this.#opening = undefined;
     });
@@ -78,6 +84,10 @@ export class EmbeddedStore implements StorePort {
 
   async compact(): Promise<void> {
     return this.#live().compact();
+  }
+
+  async purge(records: ReadonlyArray<ResourceKey>): Promise<void> {
+    return this.#live().purge(records);
   }
 
   /**

@@ -2,7 +2,7 @@ import { mkdir } from 'node:fs/promises';
 import Sqlite, { type Database } from 'better-sqlite3';
 import type { Logger } from '../../logger.js';
 import { legacyFormatError } from '../legacy/legacy-files.js';
-import { StoreUnavailableError, VersionConflictError, type CollectionName, type Filter, type FindOptions, type StoredRecord, type WriteOp } from '../port.js';
+import { StoreUnavailableError, VersionConflictError, type CollectionName, type Filter, type FindOptions, type ResourceKey, type StoredRecord, type WriteOp } from '../port.js';
 import { assertWellFormed } from '../write-checks.js';
 import { RecordWriter } from './commit.js';
 import { databasePath, fsyncDirectory } from './files.js';
@@ -18,6 +18,8 @@ export interface OpenStoreSettings {
   logger?: Logger;
   /** SQLite page cache, the store's only memory that grows with the data (bounded). */
   cacheMiB: number;
+  /** See EmbeddedStoreOptions.allowLegacyFiles. */
+  allowLegacyFiles?: boolean;
 }
 
 /**
@@ -51,7 +53,7 @@ export class OpenStore {
     const lock = await acquireLock(dir, logger);
     let db: Database | undefined;
     try {
-      const legacy = await legacyFormatError(dir);
+      const legacy = settings.allowLegacyFiles ? undefined : await legacyFormatError(dir);
       if (legacy) throw new Error(legacy);
       const path = databasePath(dir);
       db = new Sqlite(path);
@@ -106,6 +108,29 @@ export class OpenStore {
     this.#assertHealthy();
     if (records.length === 0) return;
     this.#write(() => this.#writer.rewrite(records));
+    await this.#durable();
+  }
+
+  /**
+   * See StorePort.purge: one transaction deleting the versions, the current row and the search
+   * values of each resource. `secure_delete` zeroes the freed pages; `compact` then clears the WAL.
+   */
+  async purge(records: ReadonlyArray<ResourceKey>): Promise<void> {
+    this.#assertHealthy();
+    if (records.length === 0) return;
+    const values = this.db.prepare('DELETE FROM search_values WHERE vid IN (SELECT vid FROM versions WHERE type = ? AND id = ?)');
+    const versions = this.db.prepare('DELETE FROM versions WHERE type = ? AND id = ?');
+    const current = this.db.prepare('DELETE FROM current WHERE type = ? AND id = ?');
+    this.#write(() =>
+      this.db.transaction(() => {
+        for (const { resourceType, id } of records) {
+          values.run(resourceType, id);
+          versions.run(resourceType, id);
+          current.run(resourceType, id);
+        }
+      })(),
+    );
+    for (const type of new Set(records.map((r) => r.resourceType))) this.#revisions.set(type, this.revision(type) + 1);
     await this.#durable();
   }
 

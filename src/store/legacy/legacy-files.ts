@@ -1,4 +1,4 @@
-import { readdir, stat } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { StoredRecord } from '../port.js';
 import { decodeLine } from './line-codec.js';
@@ -86,4 +86,45 @@ export async function legacyFormatError(dir: string): Promise<string | undefined
   const legacy = await findLegacyGeneration(dir);
   if (!legacy) return undefined;
   return `${dir} holds data in the embedded store's old journal format; convert it once with \`npm run migrate -- --from legacy --to embedded\` (DATA_DIR=${dir})`;
+}
+
+/** Where `npm run migrate -- --from legacy` moves the old files once their content is in the new store. */
+export const LEGACY_ARCHIVE_DIR = 'pre-sqlite';
+
+// Every file the old engine wrote: generations (current and superseded) and unfinished snapshots.
+const LEGACY_FILE = /^(snapshot|journal)-\d+\.jsonl(\.tmp)?$/;
+
+/** Names of the old engine's files in `dir`. */
+export async function listLegacyFiles(dir: string): Promise<string[]> {
+  try {
+    return (await readdir(dir)).filter((name) => LEGACY_FILE.test(name)).sort();
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw err;
+  }
+}
+
+/**
+ * Moves the old engine's files into `dir/pre-sqlite/` (renames within the directory, then fsyncs
+ * both directories), after which the server opens `dir`. Safe to run again after an interruption:
+ * files already moved stay where they are; a name taken in `pre-sqlite/` is refused, never overwritten.
+ * Returns the destination directory.
+ */
+export async function moveLegacyFiles(dir: string): Promise<string> {
+  const target = join(dir, LEGACY_ARCHIVE_DIR);
+  await mkdir(target, { recursive: true });
+  const moved = new Set(await listLegacyFiles(target));
+  for (const name of await listLegacyFiles(dir)) {
+    if (moved.has(name)) throw new Error(`${join(target, name)} already exists; move ${join(dir, name)} away by hand`);
+    await rename(join(dir, name), join(target, name));
+  }
+  for (const path of [target, dir]) {
+    const handle = await open(path, 'r');
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  }
+  return target;
 }
