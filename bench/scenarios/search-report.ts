@@ -51,6 +51,8 @@ export interface MemoryResult {
 /** A restart over the largest data set. */
 export interface RestartResult {
   seconds: number;
+  /** The same start on an empty DATA_DIR: what does not depend on the data. */
+  emptySeconds: number;
   rssMiB: number;
 }
 
@@ -73,6 +75,7 @@ function serverTable(runs: SizeRun[], server: ServerFigures): string {
     [`RSS after ${memory.readsFirst / 1000}k reads by id (16 connections) at ${largest}`, `${fixed(memory.rssAfterFirstMiB, 0)} MiB`],
     [`RSS after ${memory.readsTotal / 1000}k reads by id at ${largest}`, `${fixed(memory.rssAfterAllMiB, 0)} MiB (${fixed((memory.rssAfterAllMiB / memory.rssAfterFirstMiB - 1) * 100, 1)}%, ${fixed(memory.readsPerSecond, 0)} reads/s)`],
     [`Restart over ${largest} patients: spawn to \`/readyz\` 200`, `${fixed(restart.seconds, 2)} s (RSS then ${fixed(restart.rssMiB, 0)} MiB)`],
+    ['Start on an empty `DATA_DIR`, same command', `${fixed(restart.emptySeconds, 2)} s`],
   ];
   return ['### Server: memory and start', '', markdownTable([{ header: 'Figure' }, right('value')], rows)].join('\n');
 }
