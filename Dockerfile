@@ -4,6 +4,7 @@
 
 # 1. Compile TypeScript to dist/.
 FROM node:22-bookworm-slim AS build
+RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
@@ -11,8 +12,10 @@ COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 RUN npm run build
 
-# 2. Production dependencies only (no tsc, vitest, tsx in the final image).
+# 2. Production dependencies only (no tsc, vitest, tsx in the final image). better-sqlite3 (the
+#    embedded store) is a native addon: the toolchain builds it where no prebuilt binary fits.
 FROM node:22-bookworm-slim AS deps
+RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force

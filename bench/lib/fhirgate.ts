@@ -9,12 +9,12 @@ export interface FhirGateUnderTest {
 }
 
 /**
- * Starts FhirGate exactly as users do (`src/main.ts` through tsx, see README) in a fresh DATA_DIR and
+ * Starts FhirGate exactly as users do (`src/main.ts` through tsx, see README) in a fresh DATA_DIR (or the given one, to restart over existing data) and
  * mints a backend-service token as the tests mint theirs, so every benchmarked request goes through
  * the real token verification.
  */
-export async function startFhirGate(processes: ProcessGroup, options: { clientId: string; name?: string; env?: Record<string, string> }): Promise<FhirGateUnderTest> {
-  const dataDir = await processes.tempDir('fhirgate-bench-');
+export async function startFhirGate(processes: ProcessGroup, options: { clientId: string; name?: string; env?: Record<string, string>; dataDir?: string }): Promise<FhirGateUnderTest> {
+  const dataDir = options.dataDir ?? (await processes.tempDir('fhirgate-bench-'));
   const service = await processes.start({
     name: options.name ?? 'FhirGate',
     args: ['--import', 'tsx', 'src/main.ts'],

@@ -4,7 +4,9 @@ export interface LoadOptions {
   /** Origin of the server, e.g. http://127.0.0.1:41234 */
   origin: string;
   connections: number;
-  seconds: number;
+  /** How long to measure; or `amount`: how many requests to send. */
+  seconds?: number;
+  amount?: number;
   /** One request shape; its `setupRequest` may vary path and body per request. */
   request: autocannon.Request;
   /** Used in error messages, e.g. "FhirGate read @16". */
@@ -35,7 +37,7 @@ export async function measure(options: LoadOptions): Promise<Measurement> {
       {
         url: options.origin,
         connections: options.connections,
-        duration: options.seconds,
+        ...(options.amount ? { amount: options.amount } : { duration: options.seconds }),
         requests: [options.request],
         timeout: options.timeoutSeconds ?? 10,
       },

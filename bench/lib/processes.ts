@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import os from 'node:os';
@@ -20,6 +20,10 @@ export interface Service {
   outputTail(): string;
   /** Throws if the process has exited: a crash mid-run must not pass for a slow server. */
   assertAlive(): void;
+  /** Resident set size of the process in MiB (Linux `/proc/<pid>/status` VmRSS), or NaN where unavailable. */
+  rssMiB(): number;
+  /** SIGTERM (SIGKILL after a grace period), resolving once the process has exited. */
+  stop(): Promise<void>;
 }
 
 export interface StartOptions {
@@ -66,7 +70,7 @@ export function createProcessGroup(): ProcessGroup {
       });
       children.add(child);
       child.once('exit', () => children.delete(child));
-      const service = watchOutput(child, options.name, `http://127.0.0.1:${port}`);
+      const service = watchOutput(child, options.name, `http://127.0.0.1:${port}`, () => stopChild(child));
       await waitUntilReady(child, service, options.readyPath, options.readyTimeoutMs ?? 120_000, () => stopping);
       return service;
     },
@@ -93,7 +97,7 @@ export function createProcessGroup(): ProcessGroup {
   };
 }
 
-function watchOutput(child: ChildProcess, name: string, origin: string): Service {
+function watchOutput(child: ChildProcess, name: string, origin: string, stop: () => Promise<void>): Service {
   let lines = 0;
   let tail = '';
   const collect = (chunk: Buffer): void => {
@@ -114,7 +118,19 @@ function watchOutput(child: ChildProcess, name: string, origin: string): Service
         throw new Error(`${name} exited (${child.exitCode ?? child.signalCode}) during the benchmark. Last output:\n${tail}`);
       }
     },
+    rssMiB: () => rssMiB(child.pid),
+    stop,
   };
+}
+
+function rssMiB(pid: number | undefined): number {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kb = /^VmRSS:\s+(\d+) kB/m.exec(status);
+    return kb ? Number(kb[1]) / 1024 : Number.NaN;
+  } catch {
+    return Number.NaN;
+  }
 }
 
 async function waitUntilReady(

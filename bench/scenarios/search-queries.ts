@@ -10,6 +10,9 @@ export interface SearchQuery {
   paths: string[];
 }
 
+/** The name of the read by id, measured with the searches as their yardstick. */
+export const READ_QUERY = 'read';
+
 /** Appointments on or after this date: about half of the 2024–2025 appointments. */
 export const APPOINTMENTS_FROM = '2025-01-01';
 const TARGETS = 16;
@@ -25,6 +28,7 @@ export function searchQueries(seed: number, patients: number): SearchQuery[] {
   const mrns = spreadIndexes(patients, TARGETS).map((i) => encodeURIComponent(`${MRN_SYSTEM}|${mrn(i)}`));
   const prescribed = spreadIndexes(patients, TARGETS).map((i) => withActivePrescription(seed, i, patients)).map(patientId);
   const practitioners = spreadIndexes(practitionerCount(patients), TARGETS).map(practitionerId);
+  const reads = spreadIndexes(patients, TARGETS).map(patientId);
   const base: SearchQuery[] = [
     { name: 'family', shape: 'Patient?family=…', paths: families.map((f) => `/fhir/Patient?family=${f}`) },
     { name: 'identifier', shape: 'Patient?identifier=sys|val', paths: mrns.map((v) => `/fhir/Patient?identifier=${v}`) },
@@ -38,6 +42,8 @@ export function searchQueries(seed: number, patients: number): SearchQuery[] {
     appointments: 'Appointment:patient',
   };
   return [
+    // Not a search: the yardstick each search's throughput is divided by (issue 13).
+    { name: READ_QUERY, shape: 'Patient/{id} (read by id)', paths: reads.map((id) => `/fhir/Patient/${id}`) },
     ...base,
     ...base.map((q) => ({
       name: `${q.name} + _include`,

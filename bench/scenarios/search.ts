@@ -1,14 +1,14 @@
 import os from 'node:os';
 import type autocannon from 'autocannon';
 import { startFhirGate } from '../lib/fhirgate.js';
-import { DEFAULT_SEED } from '../lib/generate.js';
-import { measure } from '../lib/load.js';
+import { DEFAULT_SEED, patientId } from '../lib/generate.js';
+import { measure, type Measurement } from '../lib/load.js';
 import type { Service } from '../lib/processes.js';
 import type { Scenario, ScenarioContext } from '../lib/scenario.js';
 import { fixed } from '../lib/table.js';
 import { loadPatients, type FhirApi } from './search-load.js';
 import { searchQueries, type SearchQuery } from './search-queries.js';
-import { renderSearchReport, sizeLabel, type QueryCell, type SizeRun } from './search-report.js';
+import { renderSearchReport, sizeLabel, type MemoryResult, type QueryCell, type RestartResult, type SizeRun } from './search-report.js';
 import { pagedWalk } from './search-walk.js';
 
 /**
@@ -24,8 +24,7 @@ const CONNECTIONS = 1;
 const MIN_REQUESTS_PER_CONNECTION = 5;
 /** How often a cell left thin by a server pause is measured again (each time twice as long). */
 const MAX_REMEASURES = 2;
-const WALK_RESULTS = 10_000;
-const DEFAULT_SIZES = [10_000, 100_000];
+const DEFAULT_SIZES = [1_000, 10_000, 100_000];
 const QUICK_SIZES = [1_000, 5_000];
 // Lets the store finish what a cell queued before the next cell starts.
 const SETTLE_MS = 500;
@@ -37,7 +36,7 @@ export const search: Scenario = {
     const { settings, processes, log } = context;
     const sizes = readSizes(process.env.BENCH_SEARCH_SIZES, settings.quick);
     log(`sizes: ${sizes.join(', ')} patients; starting FhirGate`);
-    const { service, authorization } = await startFhirGate(processes, { clientId: 'bench-search' });
+    const { service, authorization, dataDir } = await startFhirGate(processes, { clientId: 'bench-search' });
     const api: FhirApi = { origin: service.origin, authorization };
     const runs: SizeRun[] = [];
     let loaded = 0;
@@ -48,16 +47,67 @@ export const search: Scenario = {
       log(`${patients} patients: loaded ${load.resources} resources in ${fixed(load.seconds, 0)} s`);
       const cells: QueryCell[] = [];
       for (const query of searchQueries(DEFAULT_SEED, patients)) cells.push(await guarded(service, () => measureQuery(context, service, api, query, patients)));
-      const walk = await guarded(service, () => pagedWalk(api, Math.min(WALK_RESULTS, patients)));
+      const rssAfterLoadMiB = service.rssMiB();
+      const walk = await guarded(service, () => pagedWalk(api, patients));
       log(`${patients} patients: paged walk over ${walk.results} results in ${fixed(walk.seconds, 1)} s (${fixed(walk.pages / walk.seconds, 1)} pages/s)`);
-      runs.push({ patients, load, cells, walk, loadAverage: [loadBefore, os.loadavg()[0]] });
+      runs.push({ patients, load, cells, walk, rssAfterLoadMiB, loadAverage: [loadBefore, os.loadavg()[0]] });
     }
+    const memory = await guarded(service, () => memoryUnderReads(context, service, api, loaded, settings.quick ? 10 : 1));
+    const restart = await restartTime(context, dataDir, service);
     return {
-      title: `Search at ${sizes.map(sizeLabel).join(' and ')} patients`,
-      body: renderSearchReport(runs, service, { connections: CONNECTIONS, minRequestsPerConnection: MIN_REQUESTS_PER_CONNECTION, walkResults: WALK_RESULTS }),
+      title: `Search at ${sizes.map(sizeLabel).join(', ')} patients`,
+      body: renderSearchReport(runs, service, { connections: CONNECTIONS, minRequestsPerConnection: MIN_REQUESTS_PER_CONNECTION }, { memory, restart }),
     };
   },
 };
+
+/** Reads by id after loading: RSS after the first 20k and after 200k, so a leak per request shows (issue 13). */
+const READS_FIRST = 20_000;
+const READS_TOTAL = 200_000;
+const READ_CONNECTIONS = 16;
+
+async function memoryUnderReads(context: ScenarioContext, service: Service, api: FhirApi, patients: number, scaleDown: number): Promise<MemoryResult> {
+  const [readsFirst, readsTotal] = [READS_FIRST / scaleDown, READS_TOTAL / scaleDown];
+  const ids = Array.from({ length: 997 }, (_, k) => patientId(Math.floor((k * patients) / 997)));
+  const run = async (requests: number): Promise<Measurement> => {
+    let next = 0;
+    return measure({
+      origin: service.origin,
+      connections: READ_CONNECTIONS,
+      amount: requests,
+      request: { method: 'GET', path: `/fhir/Patient/${ids[0]}`, headers: searchHeaders(api), setupRequest: (r) => Object.assign(r, { path: `/fhir/Patient/${ids[next++ % ids.length]}` }) },
+      label: `read ×${requests}`,
+    });
+  };
+  context.log(`memory: ${readsFirst} reads by id on ${READ_CONNECTIONS} connections`);
+  const first = await run(readsFirst);
+  const afterFirst = service.rssMiB();
+  context.log(`memory: RSS ${fixed(afterFirst, 0)} MiB after ${readsFirst} reads (${fixed(first.requestsPerSecond, 0)}/s); ${readsTotal - readsFirst} more`);
+  const rest = await run(readsTotal - readsFirst);
+  const afterAll = service.rssMiB();
+  context.log(`memory: RSS ${fixed(afterAll, 0)} MiB after ${readsTotal} reads (${fixed(rest.requestsPerSecond, 0)}/s)`);
+  return { readsFirst, readsTotal, rssAfterFirstMiB: afterFirst, rssAfterAllMiB: afterAll, readsPerSecond: rest.requestsPerSecond };
+}
+
+/**
+ * Stops the server and starts a new one on the same DATA_DIR: seconds from spawn to `/readyz` 200.
+ * Then the same on an empty DATA_DIR, so the share of the data in the start-up time shows.
+ */
+async function restartTime(context: ScenarioContext, dataDir: string, service: Service): Promise<RestartResult> {
+  await service.stop();
+  const timed = async (name: string, dir?: string): Promise<{ seconds: number; service: Service }> => {
+    const started = performance.now();
+    const { service: started_ } = await startFhirGate(context.processes, { clientId: 'bench-search', name, ...(dir ? { dataDir: dir } : {}) });
+    return { seconds: (performance.now() - started) / 1000, service: started_ };
+  };
+  const again = await timed('FhirGate (restarted)', dataDir);
+  const rssMiB = again.service.rssMiB();
+  await again.service.stop();
+  const empty = await timed('FhirGate (empty DATA_DIR)');
+  await empty.service.stop();
+  context.log(`restart: ready in ${fixed(again.seconds, 2)} s (empty DATA_DIR: ${fixed(empty.seconds, 2)} s), RSS ${fixed(rssMiB, 0)} MiB`);
+  return { seconds: again.seconds, emptySeconds: empty.seconds, rssMiB };
+}
 
 /** `BENCH_SEARCH_SIZES=10000,100000`: patient counts, loaded one after the other into the same server. */
 function readSizes(raw: string | undefined, quick: boolean): number[] {
@@ -132,8 +182,8 @@ async function preflight(api: FhirApi, query: SearchQuery): Promise<{ matches: n
     const text = await res.text();
     slowestMs = Math.max(slowestMs, performance.now() - started);
     if (res.status !== 200) throw new Error(`preflight: GET ${path} answered ${res.status}: ${text.slice(0, 2_000)}`);
-    const bundle = JSON.parse(text) as { total?: number; entry?: Array<{ search?: { mode?: string } }> };
-    matches += bundle.total ?? Number.NaN;
+    const bundle = JSON.parse(text) as { resourceType?: string; total?: number; entry?: Array<{ search?: { mode?: string } }> };
+    matches += bundle.resourceType === 'Bundle' ? (bundle.total ?? Number.NaN) : 1;
     included += (bundle.entry ?? []).filter((e) => e.search?.mode === 'include').length;
   }
   return { matches: matches / query.paths.length, included: included / query.paths.length, slowestMs };

@@ -138,8 +138,11 @@ export class UsageError extends Error {
   override name = 'UsageError';
 }
 
+/** Where a copy can come from: a store, or a DATA_DIR still in the embedded store's old journal format. */
+export type MigrationSource = StoreKind | 'legacy';
+
 /** The direction of the copy, from the command line. */
-export function parseMigrateArgs(args: string[]): { from: StoreKind; to: StoreKind } {
+export function parseMigrateArgs(args: string[]): { from: MigrationSource; to: StoreKind } {
   let values: { from?: string; to?: string };
   try {
     ({ values } = parseArgs({ args, options: { from: { type: 'string' }, to: { type: 'string' } }, strict: true, allowPositionals: false }));
@@ -147,7 +150,8 @@ export function parseMigrateArgs(args: string[]): { from: StoreKind; to: StoreKi
     throw new UsageError((err as Error).message);
   }
   const { from, to } = values;
-  if (!KINDS.includes(from as StoreKind) || !KINDS.includes(to as StoreKind)) throw new UsageError('--from and --to must each be embedded or mongo');
+  if (!KINDS.includes(to as StoreKind)) throw new UsageError('--to must be embedded or mongo');
+  if (!KINDS.includes(from as StoreKind) && from !== 'legacy') throw new UsageError('--from must be legacy, embedded or mongo');
   if (from === to) throw new UsageError('--from and --to must differ');
-  return { from: from as StoreKind, to: to as StoreKind };
+  return { from: from as MigrationSource, to: to as StoreKind };
 }

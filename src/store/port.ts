@@ -104,6 +104,19 @@ export interface StorePort {
    * store compacts its journal into a new snapshot). Optional: a no-op where the database manages this.
    */
   compact?(): Promise<void>;
+  /**
+   * Hard-deletes resources: every version (current and history) and every search value of each
+   * `{resourceType, id}`, atomically; resources that do not exist are skipped. For retention only
+   * (`npm run audit:archive` removes AuditEvents it has archived): the pipeline never calls it,
+   * since FHIR deletes keep history. Optional: without it, archiving refuses to run.
+   */
+  purge?(records: ReadonlyArray<ResourceKey>): Promise<void>;
+}
+
+/** The identity of a resource, all of whose versions `purge` removes. */
+export interface ResourceKey {
+  resourceType: string;
+  id: string;
 }
 
 /** The store's revision of a type (`StorePort.revision`), or its history count where it has none. */

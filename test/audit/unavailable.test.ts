@@ -8,12 +8,12 @@ import { killHard, startChildServer } from '../support/child-server.js';
 import { errorCode, fhirClient, type FhirResponse } from '../support/fhir-client.js';
 import { eventsOf } from './support.js';
 
-// The embedded store's journal is what is made to fail; a child given MONGODB_URI would not use it.
+// The embedded store's files are what is made to fail; a child given MONGODB_URI would not use it.
 describe.skipIf(Boolean(process.env.MONGODB_URI))('an access whose audit record cannot be written does not happen', () => {
   it.skipIf(process.platform === 'win32')('reads and writes answer 503 with no data once the audit trail cannot grow; what was answered was audited', { timeout: 90_000 }, async () => {
     const dataDir = await mkdtemp(path.join(os.tmpdir(), 'fhirgate-audit-full-'));
-    // The journal may not grow past 64 blocks (32 KiB): a few dozen audited requests fill it.
-    const child = await startChildServer(dataDir, { fileSizeLimitBlocks: 64 });
+    // No file may grow past 4096 blocks (2 MiB): the store's WAL fills after some dozens of audited requests.
+    const child = await startChildServer(dataDir, { fileSizeLimitBlocks: 4096 });
     const fhir = fhirClient(child.fhirUrl);
     try {
       const created = await fhir.create({ ...patient('urn:full', '1'), name: [{ family: 'Unseen' }] } as any);

@@ -87,11 +87,13 @@ describe('migrate: command line', () => {
   it.each([
     [['--from', 'embedded', '--to', 'mongo'], { from: 'embedded', to: 'mongo' }],
     [['--from=mongo', '--to=embedded'], { from: 'mongo', to: 'embedded' }],
+    [['--from', 'legacy', '--to', 'embedded'], { from: 'legacy', to: 'embedded' }],
+    [['--from', 'legacy', '--to', 'mongo'], { from: 'legacy', to: 'mongo' }],
   ])('reads %j', (args, expected) => {
     expect(parseMigrateArgs(args)).toEqual(expected);
   });
 
-  it.each([[['--from', 'embedded']], [['--from', 'mongo', '--to', 'mongo']], [['--from', 'embedded', '--to', 'postgres']], [['--from', 'embedded', '--to', 'mongo', '--fast']]])('refuses %j', (args) => {
+  it.each([[['--from', 'embedded']], [['--from', 'mongo', '--to', 'mongo']], [['--from', 'embedded', '--to', 'postgres']], [['--from', 'embedded', '--to', 'mongo', '--fast']], [['--from', 'embedded', '--to', 'legacy']]])('refuses %j', (args) => {
     expect(() => parseMigrateArgs(args)).toThrow(UsageError);
   });
 

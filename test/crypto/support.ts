@@ -23,9 +23,17 @@ export function markersOnDisk(dir: string, markers: readonly string[]): string[]
   const hits: string[] = [];
   for (const file of filesBelow(dir)) {
     const bytes = readFileSync(file);
-    for (const marker of markers) if (bytes.includes(Buffer.from(marker, 'utf8'))) hits.push(`${path.relative(dir, file)}: ${marker}`);
+    for (const marker of markers) if (encodings(marker).some((encoded) => bytes.includes(encoded))) hits.push(`${path.relative(dir, file)}: ${marker}`);
   }
   return hits;
+}
+
+/**
+ * A marker as it could sit in a file: UTF-8 (JSON), and UTF-16BE (the embedded store's search values,
+ * src/store/embedded/search-values.ts), each as written and lower-cased (folded string search values).
+ */
+function encodings(marker: string): Buffer[] {
+  return [...new Set([marker, marker.toLowerCase()])].flatMap((text) => [Buffer.from(text, 'utf8'), Buffer.from(text, 'utf16le').swap16()]);
 }
 
 const COMPACT_JWE = /eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+/g;

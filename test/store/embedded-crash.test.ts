@@ -12,8 +12,7 @@ const WORKERS = 4;
  * Returns every commit id it acknowledged (lines already in the pipe included).
  */
 async function runAndKill(dir: string, acks: number): Promise<string[]> {
-  // A small threshold makes compactions frequent, so some kills land in the middle of one.
-  const child = spawn(process.execPath, ['--import', 'tsx', WRITER, dir, String(WORKERS), '16384'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', WRITER, dir, String(WORKERS)], { stdio: ['ignore', 'pipe', 'inherit'] });
   const acked: string[] = [];
   let buffered = '';
   child.stdout.setEncoding('utf8');

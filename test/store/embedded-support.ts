@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLogger } from '../../src/logger.js';
@@ -33,18 +33,6 @@ export async function openStore(dir: string, extra: Partial<EmbeddedStoreOptions
   const store = createEmbeddedStore({ dir, logger, ...extra });
   await store.open();
   return { store, logs };
-}
-
-/** Names of the generation files in a store directory, sorted. */
-export async function generationFiles(dir: string): Promise<string[]> {
-  return (await readdir(dir)).filter((name) => /^(snapshot|journal)-\d+\.jsonl$/.test(name)).sort();
-}
-
-/** Path of the only journal in a store directory. */
-export async function journalOf(dir: string): Promise<string> {
-  const journals = (await generationFiles(dir)).filter((name) => name.startsWith('journal-'));
-  if (journals.length !== 1) throw new Error(`expected one journal, found ${journals.join(', ')}`);
-  return join(dir, journals[0]);
 }
 
 /** Pid of a process that has exited, for stale-lock tests. */

@@ -31,8 +31,11 @@ export interface TestServer {
   destroy(): Promise<void>;
 }
 
-/** Starts the real app (same composition root as `npm start`) on port 0. */
-export async function startServer(env: Record<string, string> = {}, dataDir?: string): Promise<TestServer> {
+/**
+ * Starts the real app (same composition root as `npm start`) on port 0.
+ * @param options.clock the app's clock (what it stamps records and AuditEvents with); default the real time
+ */
+export async function startServer(env: Record<string, string> = {}, dataDir?: string, options: { clock?: () => Date } = {}): Promise<TestServer> {
   const dir = dataDir ?? (await mkdtemp(path.join(os.tmpdir(), 'fhirgate-test-')));
   const logs: string[] = [];
   const sink = new Writable({
@@ -44,7 +47,7 @@ export async function startServer(env: Record<string, string> = {}, dataDir?: st
   // PUBLIC_URL is fixed after listening; the port is not known before, so bind first on a probe config.
   const port = await freePort();
   const config = loadConfig({ PORT: String(port), DATA_DIR: dir, LOG_LEVEL: 'info', PUBLIC_URL: `http://127.0.0.1:${port}`, HL7_MLLP_PORT: '0', ...testStoreEnv(dir), ...env }, ROOT_DIR);
-  const app = await createApp(config, createLogger(config.logLevel, sink));
+  const app = await createApp(config, createLogger(config.logLevel, sink), options.clock);
   await app.listen();
   // config.port: a test may pin PORT (and PUBLIC_URL) to restart on the same origin.
   const origin = `http://127.0.0.1:${config.port}`;
@@ -70,7 +73,7 @@ export async function startServer(env: Record<string, string> = {}, dataDir?: st
     stop,
     restart: async () => {
       await stop();
-      return startServer(env, dir);
+      return startServer(env, dir, options);
     },
     destroy: async () => {
       await stop();

@@ -47,7 +47,7 @@ export const DATE_MAX = '9999-12-31T23:59:59.999Z';
 
 /**
  * Bounds of open numeric ranges (e.g. a Quantity with comparator `<`). Finite, because the
- * embedded journal is JSON, where ±Infinity does not survive.
+ * stored records are JSON, where ±Infinity does not survive.
  */
 export const NUMBER_MIN = -Number.MAX_VALUE;
 export const NUMBER_MAX = Number.MAX_VALUE;

@@ -1,21 +1,26 @@
 import type { Logger } from '../../logger.js';
-import { StoreUnavailableError, type CollectionName, type Filter, type FindOptions, type StorePort, type StoredRecord, type WriteOp } from '../port.js';
+import { StoreUnavailableError, type CollectionName, type Filter, type FindOptions, type ResourceKey, type StorePort, type StoredRecord, type WriteOp } from '../port.js';
 import { OpenStore } from './open-store.js';
 
 /** Options of the embedded store. */
 export interface EmbeddedStoreOptions {
-  /** Directory holding the journal, snapshots and lock; created if missing. */
+  /** Directory holding the database and lock; created if missing. */
   dir: string;
   logger?: Logger;
-  /** Journal size that triggers compaction while running (default 64 MiB). */
-  compactThresholdBytes?: number;
+  /** SQLite page cache in MiB (default 64): the bound on the store's memory. */
+  cacheMiB?: number;
+  /**
+   * Opens even though the directory still holds files of the old journal format, which otherwise
+   * refuse the open. Only for `npm run migrate -- --from legacy`, which fills the new store from them.
+   */
+  allowLegacyFiles?: boolean;
 }
 
-const DEFAULT_COMPACT_THRESHOLD = 64 * 1024 * 1024;
+const DEFAULT_CACHE_MIB = 64;
 
 /**
  * The lifecycle around an OpenStore: operations before `open()` or after `close()`, and
- * commits after a journal write failure, throw StoreUnavailableError (the edge answers 503).
+ * commits after a write failure, throw StoreUnavailableError (the edge answers 503).
  */
 export class EmbeddedStore implements StorePort {
   #store: OpenStore | undefined;
@@ -30,7 +35,8 @@ export class EmbeddedStore implements StorePort {
     this.#opening ??= OpenStore.open({
       dir: this.options.dir,
       logger: this.options.logger,
-      compactThresholdBytes: this.options.compactThresholdBytes ?? DEFAULT_COMPACT_THRESHOLD,
+      cacheMiB: this.options.cacheMiB ?? DEFAULT_CACHE_MIB,
+      allowLegacyFiles: this.options.allowLegacyFiles,
     }).finally(() => {
       this.#opening = undefined;
     });
@@ -80,9 +86,13 @@ export class EmbeddedStore implements StorePort {
     return this.#live().compact();
   }
 
+  async purge(records: ReadonlyArray<ResourceKey>): Promise<void> {
+    return this.#live().purge(records);
+  }
+
   /**
-   * The open store. After a journal failure it still serves reads (memory holds exactly the
-   * durable commits) while commits fail and ping reports false, so the process gets restarted.
+   * The open store. After a write failure it still serves reads while commits fail and ping
+   * reports false, so the process gets restarted.
    */
   #live(): OpenStore {
     if (!this.#store) throw new StoreUnavailableError(`Embedded store at ${this.options.dir} is not open`);

@@ -18,7 +18,7 @@ const FRESH_MS = 2_000;
 /**
  * Takes the single-writer lock of a store directory: a file created with O_EXCL holding the
  * owner's pid. A lock whose process is gone (killed, crashed) is stale and taken over; one held
- * by a live process, including this one, is refused, since two writers would corrupt the journal.
+ * by a live process, including this one, is refused: two processes would each trust their caches.
  *
  * Liveness is checked by pid on the same host. A lock from another host cannot be checked, and
  * pid reuse can make a stale lock look live: both are refused with a message naming the file.

@@ -1,215 +1,184 @@
 import { mkdir } from 'node:fs/promises';
+import Sqlite, { type Database } from 'better-sqlite3';
 import type { Logger } from '../../logger.js';
-import { StoreUnavailableError, type CollectionName, type Filter, type FindOptions, type StoredRecord, type WriteOp } from '../port.js';
-import { assertWellFormed, toCommitEntry, toRewriteEntry, type CommitEntry } from './commit-entry.js';
-import type { Collections } from './collections.js';
-import { compact, CompactionFatalError, removeGeneration } from './compaction.js';
-import { fsyncDirectory, journalPath } from './files.js';
-import { GroupCommit } from './group-commit.js';
-import { JournalFile } from './journal-file.js';
+import { legacyFormatError } from '../legacy/legacy-files.js';
+import { StoreUnavailableError, VersionConflictError, type CollectionName, type Filter, type FindOptions, type ResourceKey, type StoredRecord, type WriteOp } from '../port.js';
+import { assertWellFormed } from '../write-checks.js';
+import { RecordWriter } from './commit.js';
+import { databasePath, fsyncDirectory } from './files.js';
 import { acquireLock, releaseLock, type LockOwner } from './lock.js';
-import { countRecords, findRecords } from './query.js';
-import { recover } from './recovery.js';
-import { VersionReservations } from './versions.js';
+import { countRecords, findRecords, type QueryContext } from './query.js';
+import { configure, migrateSchema } from './schema.js';
+import { StatementCache } from './statement-cache.js';
+import { WalSync } from './wal-sync.js';
 
 /** Settings of an open store. */
 export interface OpenStoreSettings {
   dir: string;
   logger?: Logger;
-  compactThresholdBytes: number;
+  /** SQLite page cache, the store's only memory that grows with the data (bounded). */
+  cacheMiB: number;
+  /** See EmbeddedStoreOptions.allowLegacyFiles. */
+  allowLegacyFiles?: boolean;
 }
 
 /**
- * A store directory while it is open: the lock, the in-memory state, the journal and the
- * group committer. Commit path: check shape → serialize → reserve versions (conflicts
- * surface here, before anything is written) → group commit (write + fdatasync) → apply to
- * memory → resolve. Memory only ever holds what the journal already holds durably.
+ * A store directory while it is open: the lock, one SQLite connection and the WAL's group sync.
+ * Reads and writes run synchronously on the connection (better-sqlite3), which is fast because
+ * nothing waits for the disk there; a commit then waits for the group fdatasync of the WAL
+ * before it resolves. A commit is visible to other requests as soon as it is written, before it
+ * is durable (like MongoDB's default read concern), and acknowledged only once it is durable.
  */
 export class OpenStore {
-  readonly #committer: GroupCommit<CommitEntry>;
-  readonly #reservations: VersionReservations;
-  #compactAt: number;
+  readonly #writer: RecordWriter;
+  readonly #query: QueryContext;
+  readonly #revisions = new Map<string, number>();
+  #failure: unknown;
   #failureLogged = false;
-  /** Callers of `compact()` waiting for the next compaction. */
-  readonly #compactRequests: Array<{ resolve: () => void; reject: (err: unknown) => void }> = [];
 
   private constructor(
     private readonly settings: OpenStoreSettings,
     private readonly lock: LockOwner,
-    private readonly collections: Collections,
-    private journal: JournalFile,
-    private generation: number,
-    snapshotBytes: number,
+    private readonly db: Database,
+    private readonly wal: WalSync,
   ) {
-    this.#reservations = new VersionReservations((type, id) => collections.current(type, id)?.versionId ?? 0);
-    this.#committer = new GroupCommit((batch) => this.#flush(batch), () => this.#compactIfDue());
-    this.#compactAt = this.#nextCompaction(snapshotBytes);
+    this.#writer = new RecordWriter(db);
+    this.#query = { statements: new StatementCache(db), pathIds: this.#writer.pathId };
   }
 
-  /** Locks the directory, recovers its state and compacts what was replayed. */
+  /** Locks the directory and opens (creating or recovering) its database. */
   static async open(settings: OpenStoreSettings): Promise<OpenStore> {
     const { dir, logger } = settings;
     await mkdir(dir, { recursive: true });
     const lock = await acquireLock(dir, logger);
+    let db: Database | undefined;
     try {
-      const recovered = await recover(dir, logger);
-      let { generation, snapshotBytes } = recovered;
-      if (recovered.replayed > 0) {
-        // Start from a fresh journal so the next start-up does not replay this one again.
-        try {
-          snapshotBytes = await compact(dir, generation, recovered.collections);
-          generation++;
-          await removeGeneration(dir, generation - 1);
-        } catch (err) {
-          if (err instanceof CompactionFatalError) throw err;
-          logger?.warn({ err, dir }, 'embedded store: compaction on open failed; continuing with the replayed journal');
-        }
-      }
-      const journal = await JournalFile.open(journalPath(dir, generation));
-      await fsyncDirectory(dir); // the journal may have just been created
-      logger?.info({ dir, generation, resources: recovered.collections.resourceCount, replayed: recovered.replayed }, 'embedded store: opened');
-      return new OpenStore(settings, lock, recovered.collections, journal, generation, snapshotBytes);
+      const legacy = settings.allowLegacyFiles ? undefined : await legacyFormatError(dir);
+      if (legacy) throw new Error(legacy);
+      const path = databasePath(dir);
+      db = new Sqlite(path);
+      configure(db, settings.cacheMiB);
+      migrateSchema(db); // also makes sure the WAL file exists
+      const wal = await WalSync.open(`${path}-wal`);
+      await wal.sync();
+      await fsyncDirectory(dir); // the database and its WAL may have just been created
+      const store = new OpenStore(settings, lock, db, wal);
+      logger?.info({ dir, resources: store.count('current', {}) }, 'embedded store: opened');
+      return store;
     } catch (err) {
+      db?.close();
       await releaseLock(dir, lock).catch(() => {});
       throw err;
     }
   }
 
-  /** True until a journal write, fsync or compaction has failed. */
+  /** True until a write or WAL sync has failed. */
   get healthy(): boolean {
-    return this.#committer.failure === undefined;
+    return this.#failure === undefined && this.db.open;
   }
 
-  /** See StorePort.find; answered from memory. */
   find(collection: CollectionName, filter: Filter, options?: FindOptions): StoredRecord[] {
-    return findRecords(this.collections, collection, filter, options);
-  }
-
-  /** See StorePort.count. */
-  revision(resourceType: string): number {
-    return this.collections.revision(resourceType);
+    return findRecords(this.#query, collection, filter, options);
   }
 
   count(collection: CollectionName, filter: Filter): number {
-    return countRecords(this.collections, collection, filter);
+    return countRecords(this.#query, collection, filter);
+  }
+
+  /** Versions of a type committed since the store opened (StorePort.revision). */
+  revision(resourceType: string): number {
+    return this.#revisions.get(resourceType) ?? 0;
   }
 
   /**
-   * See StorePort.commit. A StoreUnavailableError means the outcome is unknown: the line may
-   * have reached the disk before its fsync failed, and would then reappear after a restart.
+   * See StorePort.commit. A StoreUnavailableError after the write means the outcome is unknown:
+   * the commit was written but its WAL sync failed, so it may or may not survive a restart.
    */
   async commit(writes: WriteOp[]): Promise<void> {
-    if (!this.healthy) throw this.#unavailable(this.#committer.failure);
+    this.#assertHealthy();
     if (writes.length === 0) return;
     assertWellFormed(writes);
-    this.#reservations.reserve(writes); // throws VersionConflictError, reserving nothing
-    let entry: CommitEntry;
-    try {
-      entry = toCommitEntry(writes);
-    } catch (err) {
-      this.#reservations.release(writes.map((w) => w.record));
-      throw err;
-    }
-    try {
-      await this.#committer.submit(entry);
-    } catch (err) {
-      this.#reservations.clear(); // the committer has stopped; nothing pending will apply
-      throw this.#unavailable(err);
-    }
+    this.#write(() => this.#writer.commit(writes));
+    for (const { record } of writes) this.#revisions.set(record.resourceType, this.revision(record.resourceType) + 1);
+    await this.#durable();
+  }
+
+  /** See StorePort.rewrite. */
+  async rewrite(records: StoredRecord[]): Promise<void> {
+    this.#assertHealthy();
+    if (records.length === 0) return;
+    this.#write(() => this.#writer.rewrite(records));
+    await this.#durable();
   }
 
   /**
-   * See StorePort.rewrite: one journal line through the group committer, so it is ordered with
-   * commits exactly as recovery will replay it.
+   * See StorePort.purge: one transaction deleting the versions, the current row and the search
+   * values of each resource. `secure_delete` zeroes the freed pages; `compact` then clears the WAL.
    */
-  async rewrite(records: StoredRecord[]): Promise<void> {
-    if (!this.healthy) throw this.#unavailable(this.#committer.failure);
+  async purge(records: ReadonlyArray<ResourceKey>): Promise<void> {
+    this.#assertHealthy();
     if (records.length === 0) return;
-    try {
-      await this.#committer.submit(toRewriteEntry(records));
-    } catch (err) {
-      this.#reservations.clear();
-      throw this.#unavailable(err);
-    }
+    const values = this.db.prepare('DELETE FROM search_values WHERE vid IN (SELECT vid FROM versions WHERE type = ? AND id = ?)');
+    const versions = this.db.prepare('DELETE FROM versions WHERE type = ? AND id = ?');
+    const current = this.db.prepare('DELETE FROM current WHERE type = ? AND id = ?');
+    this.#write(() =>
+      this.db.transaction(() => {
+        for (const { resourceType, id } of records) {
+          values.run(resourceType, id);
+          versions.run(resourceType, id);
+          current.run(resourceType, id);
+        }
+      })(),
+    );
+    for (const type of new Set(records.map((r) => r.resourceType))) this.#revisions.set(type, this.revision(type) + 1);
+    await this.#durable();
   }
 
-  /** See StorePort.compact: compacts between batches, as soon as the next (empty) batch is through. */
+  /**
+   * See StorePort.compact: checkpoints the WAL into the database and truncates it, so versions
+   * replaced by `rewrite` (already zeroed in the database by `secure_delete`) leave the WAL too.
+   */
   async compact(): Promise<void> {
-    if (!this.healthy) throw this.#unavailable(this.#committer.failure);
-    const done = new Promise<void>((resolve, reject) => this.#compactRequests.push({ resolve, reject }));
-    await this.#committer.submit({ line: Buffer.alloc(0), records: [] }).catch((err) => {
-      throw this.#unavailable(err);
-    });
-    return done;
+    this.#assertHealthy();
+    this.#write(() => this.db.pragma('wal_checkpoint(TRUNCATE)'));
+    await this.#durable();
   }
 
-  /** Waits for submitted commits, then closes the journal and releases the lock. */
+  /** Waits for the WAL sync in flight, then closes the database (which checkpoints it) and releases the lock. */
   async close(): Promise<void> {
     try {
-      await this.#committer.drain();
+      await this.wal.close();
+      if (this.#failure === undefined) this.db.pragma('optimize');
+      this.db.close();
     } finally {
-      await this.journal.close().catch((err) => this.settings.logger?.warn({ err }, 'embedded store: closing the journal failed'));
       await releaseLock(this.settings.dir, this.lock);
     }
   }
 
-  async #flush(batch: CommitEntry[]): Promise<void> {
-    await this.journal.append(batch.length === 1 ? batch[0].line : Buffer.concat(batch.map((e) => e.line)));
-    for (const entry of batch) {
-      if (entry.rewrite) {
-        this.collections.replace(entry.records);
-        continue;
-      }
-      this.collections.apply(entry.records);
-      this.#reservations.release(entry.records);
-    }
-  }
-
-  /** Runs between batches, so the state is still while the snapshot is written. */
-  async #compactIfDue(): Promise<void> {
-    const requests = this.#compactRequests.splice(0);
-    if (requests.length === 0 && this.journal.size < this.#compactAt) return;
+  #write(apply: () => unknown): void {
     try {
-      const compacted = await this.#compactNow();
-      for (const r of requests) {
-        if (compacted) r.resolve();
-        else r.reject(new Error('embedded store: compaction failed (see the log)'));
-      }
+      apply();
     } catch (err) {
-      for (const r of requests) r.reject(err);
-      throw err;
+      if (err instanceof VersionConflictError || err instanceof TypeError) throw err;
+      throw this.#fail(err);
     }
   }
 
-  /** Compacts now; false when it failed harmlessly (logged, retried later), a throw when fatal. */
-  async #compactNow(): Promise<boolean> {
-    const { dir, logger } = this.settings;
-    let snapshotBytes: number;
+  async #durable(): Promise<void> {
     try {
-      snapshotBytes = await compact(dir, this.generation, this.collections);
+      await this.wal.sync();
     } catch (err) {
-      if (err instanceof CompactionFatalError) throw err;
-      logger?.error({ err, dir }, 'embedded store: compaction failed; will retry after more writes');
-      this.#compactAt = this.journal.size + this.settings.compactThresholdBytes;
-      return false;
+      throw this.#fail(err);
     }
-    const old = { journal: this.journal, generation: this.generation };
-    this.generation++;
-    // A throw from here on is fatal (the committer stops): the new generation is already in use.
-    this.journal = await JournalFile.open(journalPath(dir, this.generation));
-    this.#compactAt = this.#nextCompaction(snapshotBytes);
-    await old.journal.close().catch((err) => logger?.warn({ err, dir }, 'embedded store: could not close old journal'));
-    await removeGeneration(dir, old.generation).catch((err) => logger?.warn({ err, dir }, 'embedded store: could not delete old generation'));
-    logger?.info({ dir, generation: this.generation, snapshotBytes }, 'embedded store: compacted');
-    return true;
   }
 
-  /**
-   * Compact once the journal is as large as the threshold or the last snapshot, whichever
-   * is larger: rewriting a big snapshot for every few MB of journal would multiply writes.
-   */
-  #nextCompaction(snapshotBytes: number): number {
-    return Math.max(this.settings.compactThresholdBytes, snapshotBytes);
+  #assertHealthy(): void {
+    if (this.#failure !== undefined) throw this.#unavailable(this.#failure);
+  }
+
+  #fail(err: unknown): StoreUnavailableError {
+    this.#failure ??= err;
+    return this.#unavailable(err);
   }
 
   #unavailable(cause: unknown): StoreUnavailableError {
@@ -217,6 +186,6 @@ export class OpenStore {
       this.#failureLogged = true;
       this.settings.logger?.error({ err: cause, dir: this.settings.dir }, 'embedded store: stopped after a write failure');
     }
-    return new StoreUnavailableError('Embedded store stopped after a journal write failure; restart to recover', { cause });
+    return new StoreUnavailableError('Embedded store stopped after a write failure; restart to recover', { cause });
   }
 }

@@ -1,101 +1,122 @@
 import { Query } from 'mingo';
 import type { CollectionName, Filter, FindOptions, StoredRecord } from '../port.js';
-import { cloneJson } from './clone.js';
-import type { Collections } from './collections.js';
+import { IRREGULAR } from './search-values.js';
 import { sortRecords } from './sort.js';
+import { translateFilter, type Driver, type PathIds, type SqlCondition } from './sql-filter.js';
+import { orderBy } from './sql-order.js';
+import type { StatementCache } from './statement-cache.js';
 
 /**
- * Query evaluation over the in-memory collections. Filters are MongoDB query documents,
- * matched by mingo so that the embedded and MongoDB adapters answer the very same documents
- * the same way. Plain equality on resourceType / id / versionId (the shapes reads by id and
- * vread produce) is answered by map lookups instead of a scan.
+ * Query evaluation: the filter becomes SQL over the record tables and the search-value index
+ * (sql-filter.ts), the sort an `ORDER BY` where it can, and whatever the SQL could not decide
+ * exactly is re-checked with mingo on the rows it returns, so both adapters answer the same
+ * documents the same way. Rows stream from SQLite: a sorted, limited query stops reading as soon
+ * as the page is full.
  */
 
-/** Records matching the filter, sorted and limited, as copies the caller owns. */
-export function findRecords(collections: Collections, collection: CollectionName, filter: Filter, options: FindOptions = {}): StoredRecord[] {
-  const limit = options.limit ? Math.abs(options.limit) : Infinity; // MongoDB: 0 means no limit
-  const sort = options.sort && Object.keys(options.sort).length ? options.sort : undefined;
-  const matches: StoredRecord[] = [];
-  for (const record of matching(collections, collection, filter)) {
-    matches.push(record);
-    if (!sort && matches.length >= limit) break; // without a sort any `limit` matches will do
-  }
-  const ordered = sort ? sortRecords(matches, sort) : matches;
-  const page = ordered.length > limit ? ordered.slice(0, limit) : ordered;
-  return page.map(cloneJson);
+const FROM: Record<CollectionName, string> = {
+  current: 'FROM current r JOIN versions v ON v.vid = r.vid',
+  history: 'FROM versions r',
+};
+/** The same, starting from a driver's version ids `d` (CROSS JOIN fixes that order in SQLite). */
+const FROM_DRIVER: Record<CollectionName, string> = {
+  current: 'CROSS JOIN current r ON r.vid = d.vid JOIN versions v ON v.vid = r.vid',
+  history: 'CROSS JOIN versions r ON r.vid = d.vid',
+};
+const COUNT_FROM: Record<CollectionName, string> = { current: 'FROM current r', history: 'FROM versions r' };
+const COUNT_FROM_DRIVER: Record<CollectionName, string> = { current: 'CROSS JOIN current r ON r.vid = d.vid', history: 'CROSS JOIN versions r ON r.vid = d.vid' };
+
+/**
+ * A query starts from the search-value index when one of its drivers selects fewer versions than
+ * this; otherwise it walks the record table (in sort order, so a page stops early) and uses the
+ * index as a filter. Estimating costs at most this many index entries per driver.
+ */
+export const DRIVER_LIMIT = 1000;
+const RECORD: Record<CollectionName, string> = { current: 'v.record', history: 'r.record' };
+
+export interface QueryContext {
+  statements: StatementCache;
+  pathIds: PathIds;
 }
 
-/** Number of records matching the filter. */
-export function countRecords(collections: Collections, collection: CollectionName, filter: Filter): number {
+/** The SQL of a find: `ordered` when SQL sorts (else the caller sorts every match). */
+export interface FindSql {
+  sql: string;
+  where: SqlCondition;
+  ordered: boolean;
+}
+
+/** The filter as SQL; exact only while no stored version has an irregular index (search-values.ts). */
+function translate(ctx: QueryContext, filter: Filter): SqlCondition {
+  const translated = translateFilter(filter, ctx.pathIds);
+  return ctx.pathIds(IRREGULAR) === undefined ? translated : { ...translated, exact: false };
+}
+
+/** Builds the query of a find (exported for the plan tests). */
+export function findSql(ctx: QueryContext, collection: CollectionName, filter: Filter, options: FindOptions = {}): FindSql {
+  const limit = options.limit ? Math.abs(options.limit) : Infinity;
+  const sort = options.sort && Object.keys(options.sort).length ? options.sort : undefined;
+  const translated = translateFilter(filter, ctx.pathIds);
+  // Unsorted finds come in commit order, MongoDB's natural order for an insert-only collection.
+  const order = sort ? orderBy(sort, ctx.pathIds) : 'ORDER BY r.vid';
+  const ordered = order !== undefined;
+  const driver = pickDriver(ctx, translated);
+  const from = driver ? `FROM (SELECT DISTINCT vid FROM (${driver.sql})) d ${FROM_DRIVER[collection]}` : FROM[collection];
+  const where = driver ? { ...translated, params: [...driver.params, ...translated.params] } : translated;
+  const sql = `SELECT ${RECORD[collection]} AS record ${from} WHERE ${translated.sql} ${order ?? ''}${ordered && where.exact && limit !== Infinity ? ` LIMIT ${limit}` : ''}`;
+  return { sql, where, ordered };
+}
+
+/** The driver selecting the fewest versions, if one selects fewer than DRIVER_LIMIT. */
+function pickDriver(ctx: QueryContext, where: SqlCondition): Driver | undefined {
+  let best: { driver: Driver; size: number } | undefined;
+  for (const driver of where.drivers ?? []) {
+    const estimate = ctx.statements.get(`SELECT count(*) FROM (${driver.sql} LIMIT ${DRIVER_LIMIT})`).pluck();
+    const size = estimate.get(...driver.params) as number;
+    if (size < DRIVER_LIMIT && (!best || size < best.size)) best = { driver, size };
+    if (size === 0) break;
+  }
+  return best?.driver;
+}
+
+/** Records matching the filter, sorted and limited; fresh objects the caller owns. */
+export function findRecords(ctx: QueryContext, collection: CollectionName, filter: Filter, options: FindOptions = {}): StoredRecord[] {
+  const limit = options.limit ? Math.abs(options.limit) : Infinity; // MongoDB: 0 means no limit
+  const sort = options.sort && Object.keys(options.sort).length ? options.sort : undefined;
+  const { sql, where, ordered } = findSql(ctx, collection, filter, options);
+  if (where.sql === '0') return []; // decided without reading: e.g. a value no record has
+  const matches: StoredRecord[] = [];
+  for (const record of matching(ctx, sql, where, filter)) {
+    matches.push(record);
+    if (ordered && matches.length >= limit) break;
+  }
+  if (ordered) return matches;
+  const sorted = sortRecords(matches, sort!);
+  return sorted.length > limit ? sorted.slice(0, limit) : sorted;
+}
+
+/** Number of records matching the filter: in SQL when the translation is exact. */
+export function countRecords(ctx: QueryContext, collection: CollectionName, filter: Filter): number {
+  const translated = translate(ctx, filter);
+  if (translated.sql === '0') return 0;
+  const driver = pickDriver(ctx, translated);
+  const where = driver ? { ...translated, params: [...driver.params, ...translated.params] } : translated;
+  if (where.exact) {
+    const from = driver ? `FROM (SELECT DISTINCT vid FROM (${driver.sql})) d ${COUNT_FROM_DRIVER[collection]}` : COUNT_FROM[collection];
+    return ctx.statements.get(`SELECT count(*) AS n ${from} WHERE ${translated.sql}`).pluck().get(...where.params) as number;
+  }
+  const from = driver ? `FROM (SELECT DISTINCT vid FROM (${driver.sql})) d ${FROM_DRIVER[collection]}` : FROM[collection];
   let count = 0;
-  for (const _ of matching(collections, collection, filter)) count++;
+  for (const _ of matching(ctx, `SELECT ${RECORD[collection]} AS record ${from} WHERE ${translated.sql}`, where, filter)) count++;
   return count;
 }
 
-function* matching(collections: Collections, collection: CollectionName, filter: Filter): Iterable<StoredRecord> {
-  const { candidates, exact } = select(collections, collection, filter);
-  if (exact) {
-    yield* candidates;
-    return;
-  }
+function* matching(ctx: QueryContext, sql: string, where: SqlCondition, filter: Filter): Iterable<StoredRecord> {
   // `$where` and friends run arbitrary JavaScript; filters are data, never code.
-  const query = new Query(filter, { scriptEnabled: false });
-  for (const record of candidates) if (query.test(record as unknown as Record<string, unknown>)) yield record;
-}
-
-/** Fields whose plain equality the collections answer by lookup. */
-const KEY_FIELDS = new Set(['resourceType', 'id', 'versionId']);
-
-/**
- * The narrowest set of records the filter can match. `exact` means the lookup fields were
- * the whole filter, so the candidates need no further matching.
- */
-function select(collections: Collections, collection: CollectionName, filter: Filter): { candidates: Iterable<StoredRecord>; exact: boolean } {
-  const type = asString(equalityOn(filter, 'resourceType'));
-  const id = type === undefined ? undefined : asString(equalityOn(filter, 'id'));
-  const version = id === undefined || collection === 'current' ? undefined : asNumber(equalityOn(filter, 'versionId'));
-  const used = [type, id, version].filter((v) => v !== undefined).length;
-  const exact = used === Object.keys(filter).length && Object.keys(filter).every((k) => KEY_FIELDS.has(k));
-  if (type === undefined) return { candidates: collections.scan(collection), exact: Object.keys(filter).length === 0 };
-  if (id === undefined) return { candidates: collections.scan(collection, type), exact };
-  if (collection === 'current') return { candidates: present(collections.current(type, id)), exact };
-  if (version === undefined) return { candidates: collections.versionsOf(type, id), exact };
-  return { candidates: present(collections.version(type, id, version)), exact };
-}
-
-/**
- * The value of `{field: value}` or `{field: {$eq: value}}`, also when it is one conjunct of a
- * top-level `$and` (search filters AND the type with the criteria), since every match must then
- * satisfy it. Callers accept only a scalar of the field's stored type: the stored field is such a
- * scalar, so MongoDB's array-element and type-bracketing rules cannot make a scan find anything
- * the lookup misses.
- */
-function equalityOn(filter: Filter, field: string): unknown {
-  const value = filter[field];
-  const direct = typeof value !== 'object' || value === null || Array.isArray(value) ? value : eqOperand(value as Record<string, unknown>);
-  if (direct !== undefined) return direct;
-  const conjuncts = filter.$and;
-  if (!Array.isArray(conjuncts)) return undefined;
-  for (const part of conjuncts) {
-    const found = typeof part === 'object' && part !== null ? equalityOn(part as Filter, field) : undefined;
-    if (found !== undefined) return found;
+  const recheck = where.exact ? undefined : new Query(filter, { scriptEnabled: false });
+  const rows = ctx.statements.get(sql).pluck().iterate(...where.params) as IterableIterator<string>;
+  for (const json of rows) {
+    const record = JSON.parse(json) as StoredRecord;
+    if (!recheck || recheck.test(record as unknown as Record<string, unknown>)) yield record;
   }
-  return undefined;
-}
-
-function eqOperand(value: Record<string, unknown>): unknown {
-  const keys = Object.keys(value);
-  return keys.length === 1 && keys[0] === '$eq' ? value.$eq : undefined;
-}
-
-function asString(value: unknown): string | undefined {
-  return typeof value === 'string' ? value : undefined;
-}
-
-function asNumber(value: unknown): number | undefined {
-  return typeof value === 'number' ? value : undefined;
-}
-
-function present(record: StoredRecord | undefined): StoredRecord[] {
-  return record ? [record] : [];
 }

@@ -1,9 +1,10 @@
 import type { Filter as MongoFilter } from 'mongodb';
 import type { Logger } from '../../logger.js';
-import { StoreUnavailableError, type CollectionName, type Filter, type FindOptions, type StorePort, type StoredRecord, type WriteOp } from '../port.js';
+import { StoreUnavailableError, type CollectionName, type Filter, type FindOptions, type ResourceKey, type StorePort, type StoredRecord, type WriteOp } from '../port.js';
 import { assertWellFormed } from '../write-checks.js';
 import { connectMongo, type ConnectionSettings, type MongoHandle } from './client.js';
 import { commitWrites, rewriteVersions } from './commit.js';
+import { purgeResources } from './purge.js';
 import { ConnectionKeeper } from './connection.js';
 import { describeTarget } from './deployment.js';
 import { findCommand, readPreferenceFor, type ReadPreferenceName } from './documents.js';
@@ -104,6 +105,19 @@ export class MongoStore implements StorePort {
       const session = client.startSession();
       try {
         await rewriteVersions(collections, session, records, this.options.retryPolicy);
+      } finally {
+        await session.endSession().catch(() => {});
+      }
+    });
+  }
+
+  /** See StorePort.purge (audit retention): every version of each resource, in one transaction. */
+  purge(records: ReadonlyArray<ResourceKey>): Promise<void> {
+    return this.#run(async ({ client, collections }) => {
+      if (records.length === 0) return;
+      const session = client.startSession();
+      try {
+        await purgeResources(collections, session, records, this.options.retryPolicy);
       } finally {
         await session.endSession().catch(() => {});
       }

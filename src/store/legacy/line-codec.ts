@@ -1,7 +1,7 @@
 import { crc32 } from 'node:zlib';
 
 /**
- * One line of a journal or snapshot file: `<crc32 as 8 hex digits> <JSON>\n`.
+ * One line of a journal or snapshot file of the pre-SQLite embedded store (read by `npm run migrate`): `<crc32 as 8 hex digits> <JSON>\n`.
  *
  * The checksum covers the JSON bytes, so a line that was torn by a crash, zero-filled by the
  * file system after a power loss, or flipped on disk is recognized and never applied.

@@ -1,0 +1,100 @@
+import type { Database, Statement } from 'better-sqlite3';
+import { VersionConflictError, type StoredRecord, type WriteOp } from '../port.js';
+import { searchValueRows, type SearchValueRow } from './search-values.js';
+
+/**
+ * The write side of the SQLite store: version-checked commits and in-place rewrites, each one
+ * SQLite transaction, so a commit is all or nothing and no reader ever sees part of it.
+ */
+export class RecordWriter {
+  readonly #currentVersion: Statement;
+  readonly #insertVersion: Statement;
+  readonly #upsertCurrent: Statement;
+  readonly #insertValue: Statement;
+  readonly #deleteValues: Statement;
+  readonly #findVersion: Statement;
+  readonly #updateVersion: Statement;
+  readonly #insertPath: Statement;
+  readonly #paths: Map<string, number>;
+  /** The last commit number used. */
+  #txn: number;
+
+  constructor(private readonly db: Database) {
+    this.#currentVersion = db.prepare('SELECT version FROM current WHERE type = ? AND id = ?').pluck();
+    this.#insertVersion = db.prepare('INSERT INTO versions (type, id, version, last_updated, deleted, txn, record) VALUES (?, ?, ?, ?, ?, ?, ?)');
+    this.#upsertCurrent = db.prepare(
+      'INSERT INTO current (type, id, version, last_updated, deleted, vid) VALUES (?, ?, ?, ?, ?, ?) ' +
+        'ON CONFLICT (type, id) DO UPDATE SET version = excluded.version, last_updated = excluded.last_updated, deleted = excluded.deleted, vid = excluded.vid',
+    );
+    this.#insertValue = db.prepare('INSERT OR IGNORE INTO search_values (pid, value, vid) VALUES (?, ?, ?)');
+    this.#deleteValues = db.prepare('DELETE FROM search_values WHERE vid = ?');
+    this.#findVersion = db.prepare('SELECT vid, last_updated AS lastUpdated, deleted FROM versions WHERE type = ? AND id = ? AND version = ?');
+    this.#updateVersion = db.prepare('UPDATE versions SET record = ? WHERE vid = ?');
+    this.#insertPath = db.prepare('INSERT INTO paths (path) VALUES (?)');
+    this.#txn = (db.prepare('SELECT txn FROM versions ORDER BY vid DESC LIMIT 1').pluck().get() as number | undefined) ?? 0;
+    this.#paths = new Map((db.prepare('SELECT path, pid FROM paths').all() as Array<{ path: string; pid: number }>).map((r) => [r.path, r.pid]));
+  }
+
+  /** The id of a search-value path (see sql-filter.ts `PathIds`). */
+  readonly pathId = (path: string): number | undefined => this.#paths.get(path);
+
+  /**
+   * Applies the writes in one transaction, checking each expectedVersion against the current
+   * version as left by the writes before it. Throws VersionConflictError having stored nothing.
+   */
+  commit(writes: readonly WriteOp[]): void {
+    const rows = writes.map((w) => searchValueRows(w.record.index));
+    this.#registerPaths(rows);
+    const txn = this.#txn + 1;
+    this.db.transaction(() => {
+      writes.forEach(({ record, expectedVersion }, i) => {
+        const actual = (this.#currentVersion.get(record.resourceType, record.id) as number | undefined) ?? 0;
+        if (actual !== expectedVersion) throw new VersionConflictError(record.resourceType, record.id, expectedVersion, actual);
+        const deleted = record.deleted ? 1 : 0;
+        const { lastInsertRowid } = this.#insertVersion.run(record.resourceType, record.id, record.versionId, record.lastUpdated, deleted, txn, serialize(record));
+        this.#upsertCurrent.run(record.resourceType, record.id, record.versionId, record.lastUpdated, deleted, lastInsertRowid);
+        this.#insertValues(rows[i], lastInsertRowid);
+      });
+    })();
+    this.#txn = txn;
+  }
+
+  /**
+   * Replaces the stored form of existing versions (StorePort.rewrite): identity fields kept,
+   * search values replaced, versions that do not exist skipped.
+   */
+  rewrite(records: readonly StoredRecord[]): void {
+    const rows = records.map((r) => searchValueRows(r.index));
+    this.#registerPaths(rows);
+    this.db.transaction(() => {
+      records.forEach((record, i) => {
+        const existing = this.#findVersion.get(record.resourceType, record.id, record.versionId) as { vid: number; lastUpdated: string; deleted: number } | undefined;
+        if (!existing) return;
+        this.#updateVersion.run(serialize({ ...record, lastUpdated: existing.lastUpdated, deleted: existing.deleted === 1 }), existing.vid);
+        this.#deleteValues.run(existing.vid);
+        this.#insertValues(rows[i], existing.vid);
+      });
+    })();
+  }
+
+  #insertValues(rows: readonly SearchValueRow[], vid: number | bigint): void {
+    for (const row of rows) this.#insertValue.run(this.#paths.get(row.path)!, row.value, vid);
+  }
+
+  /**
+   * Gives new paths their ids in a transaction of their own, before the commit: a path id must
+   * never be handed out by a transaction that then rolls back.
+   */
+  #registerPaths(rows: ReadonlyArray<readonly SearchValueRow[]>): void {
+    const fresh = new Set<string>();
+    for (const list of rows) for (const row of list) if (!this.#paths.has(row.path)) fresh.add(row.path);
+    if (fresh.size === 0) return;
+    const ids = this.db.transaction(() => [...fresh].map((path) => [path, Number(this.#insertPath.run(path).lastInsertRowid)] as const))();
+    for (const [path, pid] of ids) this.#paths.set(path, pid);
+  }
+}
+
+function serialize(record: StoredRecord): string {
+  const { resourceType, id, versionId, lastUpdated, deleted, resource, index } = record;
+  return JSON.stringify({ resourceType, id, versionId, lastUpdated, deleted, ...(resource ? { resource } : {}), ...(index ? { index } : {}) });
+}

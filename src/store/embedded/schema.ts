@@ -1,0 +1,91 @@
+import type { Database } from 'better-sqlite3';
+
+/**
+ * The embedded store's SQLite schema (issue 13).
+ *
+ * - `versions`: every version of every resource, the whole `StoredRecord` as JSON in `record`
+ *   (resource in its stored, possibly encrypted form, and its search values). `vid` is the commit
+ *   order, `txn` the number of the commit that wrote it (versions written together share it).
+ *   This is the `history` collection.
+ * - `current`: one row per resource pointing at its latest version (or delete tombstone). This is
+ *   the `current` collection; the record itself is read from `versions` by `vid`.
+ * - `search_values`: the leaf values of every version's `index` (the values the search index
+ *   extracted at write time), one row per (path, value, version), like MongoDB's wildcard index
+ *   on `index.$**`. Strings are stored as UTF-16BE blobs so that SQLite's byte order is the
+ *   code-unit order JavaScript and mingo compare strings in. Presence rows (`?` + top-level key)
+ *   answer `:missing` and the null branches of keyset paging.
+ * - `paths`: the dotted paths of `search_values`, as small integers.
+ *
+ * `search_values` is WITHOUT ROWID with (pid, value, vid) as its key, so a lookup by value is one
+ * range scan of the primary key, returning version ids without touching a second b-tree.
+ */
+export const SCHEMA_VERSION = 1;
+
+const DDL = `
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS versions (
+  vid INTEGER PRIMARY KEY,
+  type TEXT NOT NULL,
+  id TEXT NOT NULL,
+  version INTEGER NOT NULL,
+  last_updated TEXT NOT NULL,
+  deleted INTEGER NOT NULL,
+  txn INTEGER NOT NULL,
+  record TEXT NOT NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS versions_by_key ON versions (type, id, version);
+CREATE INDEX IF NOT EXISTS versions_by_updated ON versions (type, last_updated, id, version);
+CREATE INDEX IF NOT EXISTS versions_by_updated_all ON versions (last_updated, type, id, version);
+CREATE TABLE IF NOT EXISTS current (
+  type TEXT NOT NULL,
+  id TEXT NOT NULL,
+  version INTEGER NOT NULL,
+  last_updated TEXT NOT NULL,
+  deleted INTEGER NOT NULL,
+  vid INTEGER NOT NULL,
+  PRIMARY KEY (type, id)
+) WITHOUT ROWID;
+CREATE UNIQUE INDEX IF NOT EXISTS current_by_vid ON current (vid);
+CREATE INDEX IF NOT EXISTS current_by_deleted_id ON current (type, deleted, id);
+CREATE INDEX IF NOT EXISTS current_by_updated ON current (type, deleted, last_updated, id);
+CREATE TABLE IF NOT EXISTS paths (pid INTEGER PRIMARY KEY, path TEXT NOT NULL UNIQUE);
+CREATE TABLE IF NOT EXISTS search_values (
+  pid INTEGER NOT NULL,
+  value NOT NULL,
+  vid INTEGER NOT NULL,
+  PRIMARY KEY (pid, value, vid)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS search_values_by_vid ON search_values (vid);
+`;
+
+/**
+ * Settings of every connection. WAL lets reads run while a commit is written; `synchronous =
+ * NORMAL` leaves the commit's fsync to the store's group sync of the WAL (`wal-sync.ts`), which
+ * runs off the event loop and covers every commit written before it; checkpoints still sync
+ * first. `secure_delete` zeroes freed content, so a value superseded by key rotation does not
+ * linger in free pages; temp data stays in memory (never in clear in a temp file); the page
+ * cache is bounded.
+ */
+export function configure(db: Database, cacheMiB: number): void {
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = NORMAL');
+  db.pragma('secure_delete = ON');
+  db.pragma('temp_store = MEMORY');
+  db.pragma(`cache_size = -${Math.round(cacheMiB * 1024)}`);
+  db.pragma('foreign_keys = OFF');
+  // A WAL checkpointed back into the database shrinks to this size, instead of staying at its peak.
+  db.pragma(`journal_size_limit = ${64 * 1024 * 1024}`);
+}
+
+/** Creates the tables of a new database, or checks the version of an existing one. */
+export function migrateSchema(db: Database): void {
+  const existing = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'meta'").get();
+  if (existing) {
+    const row = db.prepare("SELECT value FROM meta WHERE key = 'schema'").get() as { value: number } | undefined;
+    if (row && row.value !== SCHEMA_VERSION) throw new Error(`The embedded store's schema is version ${row.value}; this FhirGate reads version ${SCHEMA_VERSION}`);
+  }
+  db.transaction(() => {
+    db.exec(DDL);
+    db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('schema', ?)").run(SCHEMA_VERSION);
+  })();
+}

@@ -1,0 +1,281 @@
+import type { Filter } from '../port.js';
+import { encodeString, PRESENCE, sqlValue, type SqlValue } from './search-values.js';
+
+/**
+ * Translates a MongoDB query document into a SQL condition over a record table aliased `r`
+ * (`current` or `versions`, schema.ts). The translation never loses a match: each part is either
+ * translated exactly, or, when it cannot be (negations of search values, `$elemMatch` with several
+ * conditions, unanchored regexes...), widened to a condition that holds for every match, and the
+ * result is marked inexact. Inexact results are re-checked with mingo on the rows the SQL selects
+ * (query.ts), so the embedded store answers every document exactly like MongoDB while indexes
+ * pick the candidates.
+ */
+export interface SqlCondition {
+  sql: string;
+  params: SqlParam[];
+  /** True when the SQL selects exactly the matching records: no re-check needed, count in SQL. */
+  exact: boolean;
+  /**
+   * Sub-selects of version ids, each a superset of the matches, that a query may start from
+   * instead of the record table (query.ts picks the smallest, when it is small).
+   */
+  drivers?: Driver[];
+}
+
+/** A `SELECT vid ...` over the search-value index. */
+export interface Driver {
+  sql: string;
+  params: SqlParam[];
+}
+
+export type SqlParam = string | number | Buffer;
+
+/** Looks up the id of a search-value path; undefined when no record has ever had a value there. */
+export type PathIds = (path: string) => number | undefined;
+
+const TRUE: SqlCondition = { sql: '1', params: [], exact: true };
+const FALSE: SqlCondition = { sql: '0', params: [], exact: true };
+/** "Some superset of the matches": nothing could be translated, the re-check decides. */
+const UNKNOWN: SqlCondition = { sql: '1', params: [], exact: false };
+
+type Kind = 'string' | 'number' | 'boolean';
+
+/** The record fields that are columns of both record tables. */
+const COLUMNS: Record<string, { column: string; kind: Kind }> = {
+  resourceType: { column: 'type', kind: 'string' },
+  id: { column: 'id', kind: 'string' },
+  versionId: { column: 'version', kind: 'number' },
+  lastUpdated: { column: 'last_updated', kind: 'string' },
+  deleted: { column: 'deleted', kind: 'boolean' },
+};
+
+const COMPARISONS: Record<string, string> = { $gt: '>', $gte: '>=', $lt: '<', $lte: '<=' };
+const EMPTY_BLOB = Buffer.alloc(0);
+
+/** Translates a filter (see the module comment). */
+export function translateFilter(filter: Filter, pathIds: PathIds): SqlCondition {
+  return new Translator(pathIds).document(filter, '');
+}
+
+class Translator {
+  constructor(private readonly pathIds: PathIds) {}
+
+  /** A query document; `base` is the array path an `$elemMatch` document is relative to. */
+  document(filter: Filter, base: string): SqlCondition {
+    const parts: SqlCondition[] = [];
+    for (const [key, value] of Object.entries(filter)) {
+      if (key === '$and' && Array.isArray(value)) parts.push(...value.map((f) => this.document(f as Filter, base)));
+      else if (key === '$or' && Array.isArray(value)) parts.push(this.or(value.map((f) => this.document(f as Filter, base))));
+      else if (key.startsWith('$')) parts.push(UNKNOWN);
+      else parts.push(this.field(base ? `${base}.${key}` : key, value, base === ''));
+    }
+    return and(parts);
+  }
+
+  or(branches: SqlCondition[]): SqlCondition {
+    if (branches.length === 0) return FALSE;
+    // One untranslatable branch could match anything, so the disjunction could too.
+    if (branches.some((b) => b.sql === '1' && !b.exact)) return UNKNOWN;
+    if (branches.some((b) => b.sql === '1')) return { ...TRUE, exact: branches.every((b) => b.exact) };
+    const live = branches.filter((b) => b.sql !== '0');
+    // Every branch narrowed by the index: the union of one driver of each is a driver of the disjunction.
+    const drivers = live.length > 0 && live.every((b) => b.drivers?.length) ? [{ sql: live.map((b) => b.drivers![0].sql).join(' UNION '), params: live.flatMap((b) => b.drivers![0].params) }] : undefined;
+    return { sql: `(${branches.map((b) => b.sql).join(' OR ')})`, params: branches.flatMap((b) => b.params), exact: branches.every((b) => b.exact), ...(drivers ? { drivers } : {}) };
+  }
+
+  /** The condition on one field; `top` is false inside `$elemMatch`, where record columns do not exist. */
+  field(path: string, condition: unknown, top: boolean): SqlCondition {
+    const operators = isOperatorDocument(condition) ? Object.entries(condition) : [['$eq', condition] as [string, unknown]];
+    const column = top ? COLUMNS[path] : undefined;
+    if (column) return and(operators.map(([op, operand]) => columnCondition(column.column, column.kind, op, operand)));
+    if (!path.startsWith('index.')) return UNKNOWN;
+    const options = isOperatorDocument(condition) ? condition.$options : undefined;
+    return and(operators.filter(([op]) => op !== '$options').map(([op, operand]) => this.valueCondition(path, op, operand, options)));
+  }
+
+  /** One operator on a search-value path: one sub-select, so that each operator may hold on a different array element, as in MongoDB. */
+  valueCondition(path: string, op: string, operand: unknown, options: unknown): SqlCondition {
+    if (operand instanceof RegExp) return op === '$eq' || op === '$regex' ? this.regex(path, operand.source, operand.flags) : UNKNOWN;
+    switch (op) {
+      case '$eq':
+        if (operand === null) return this.presence(path, false);
+        return this.values(path, 'value = ?', [sqlValue(operand)]);
+      case '$ne':
+        return operand === null ? this.presence(path, true) : UNKNOWN;
+      case '$exists':
+        return this.exists(path, Boolean(operand));
+      case '$in': {
+        if (!Array.isArray(operand)) return UNKNOWN;
+        const scalars = operand.filter((v) => v !== null);
+        const values = scalars.map(sqlValue);
+        if (values.some((v) => v === undefined)) return UNKNOWN;
+        const matched = values.length === 0 ? FALSE : this.values(path, `value IN (${values.map(() => '?').join(', ')})`, values);
+        return scalars.length === operand.length ? matched : this.or([matched, this.presence(path, false)]);
+      }
+      case '$gt':
+      case '$gte':
+      case '$lt':
+      case '$lte':
+        return this.comparison(path, COMPARISONS[op], operand);
+      case '$regex':
+        return typeof operand === 'string' ? this.regex(path, operand, typeof options === 'string' ? options : '') : UNKNOWN;
+      case '$elemMatch':
+        return this.elemMatch(path, operand);
+      default:
+        return UNKNOWN;
+    }
+  }
+
+  /** MongoDB compares only within a type bracket: numbers with numbers, strings with strings. */
+  comparison(path: string, sign: string, operand: unknown): SqlCondition {
+    const value = sqlValue(operand);
+    if (value === undefined) return UNKNOWN;
+    // In SQLite numbers sort below blobs (our strings): bound the other side of the bracket.
+    if (typeof value === 'number') return this.values(path, sign.startsWith('>') ? `value ${sign} ? AND value < ?` : `value ${sign} ?`, sign.startsWith('>') ? [value, EMPTY_BLOB] : [value]);
+    return this.values(path, sign.startsWith('<') ? `value >= ? AND value ${sign} ?` : `value ${sign} ?`, sign.startsWith('<') ? [EMPTY_BLOB, value] : [value]);
+  }
+
+  /** An anchored literal prefix (`^abc`, what string searches compile to) is a range; other patterns are re-checked. */
+  regex(path: string, source: string, flags: string): SqlCondition {
+    const prefix = flags === '' ? literalPrefix(source) : undefined;
+    if (prefix === undefined) return UNKNOWN;
+    const upper = successor(prefix);
+    if (upper === undefined) return this.values(path, 'value >= ?', [encodeString(prefix)]);
+    return this.values(path, 'value >= ? AND value < ?', [encodeString(prefix), encodeString(upper)]);
+  }
+
+  elemMatch(path: string, operand: unknown): SqlCondition {
+    if (typeof operand !== 'object' || operand === null || Array.isArray(operand)) return UNKNOWN;
+    // Each condition is looked up on its own, so two could hold on different elements: re-checked.
+    const logical = Object.keys(operand).some((k) => k === '$and' || k === '$or' || k === '$nor');
+    const inner = isOperatorDocument(operand) && !logical ? this.field(path, operand, false) : this.document(operand as Filter, path);
+    return inner.sql === '0' ? FALSE : { ...inner, exact: false };
+  }
+
+  /** Records with some value at `path` satisfying `predicate` (SQL over the `value` column). */
+  values(path: string, predicate: string, params: Array<SqlValue | undefined>): SqlCondition {
+    if (params.some((p) => p === undefined)) return UNKNOWN;
+    const pid = this.pathIds(path);
+    if (pid === undefined) return FALSE; // no record has ever had a value there
+    // Correlated, so a candidate costs one index probe whatever the number of matches; the same
+    // values uncorrelated are a driver the query may start from instead.
+    const sql = `EXISTS (SELECT 1 FROM search_values WHERE vid = r.vid AND pid = ${pid} AND ${predicate})`;
+    const driver = { sql: `SELECT vid FROM search_values WHERE pid = ${pid} AND ${predicate}`, params: params as SqlValue[] };
+    return { sql, params: params as SqlValue[], exact: true, drivers: [driver] };
+  }
+
+  /**
+   * `null` (missing or null) and `$ne: null` on a top-level key of `index`, from its presence rows
+   * or, for a string or number, its value row (search-values.ts). Deeper paths would need
+   * MongoDB's per-element null rules, so they are re-checked instead.
+   */
+  presence(path: string, nonNull: boolean): SqlCondition {
+    return this.#present(path, nonNull, true);
+  }
+
+  exists(path: string, present: boolean): SqlCondition {
+    return this.#present(path, present, false);
+  }
+
+  /** Records where the top-level key holds a value (`nonNullOnly`: a non-null one), or, with `wanted` false, the others. */
+  #present(path: string, wanted: boolean, nonNullOnly: boolean): SqlCondition {
+    if (!isTopLevel(path)) return UNKNOWN;
+    const marker = this.pathIds(PRESENCE + path);
+    const scalar = this.pathIds(path);
+    const branches = [...(marker === undefined ? [] : [nonNullOnly ? `(pid = ${marker} AND value = 1)` : `pid = ${marker}`]), ...(scalar === undefined ? [] : [`pid = ${scalar}`])];
+    if (branches.length === 0) return wanted ? FALSE : TRUE;
+    const some = `EXISTS (SELECT 1 FROM search_values WHERE vid = r.vid AND (${branches.join(' OR ')}))`;
+    return { sql: wanted ? some : `NOT ${some}`, params: [], exact: true };
+  }
+}
+
+/** A condition on a record column. Operands of another type than the column's are left to the re-check. */
+function columnCondition(column: string, kind: Kind, op: string, operand: unknown): SqlCondition {
+  const col = `r.${column}`;
+  const value = (v: unknown): SqlParam | undefined => {
+    if (kind === 'boolean') return typeof v === 'boolean' ? (v ? 1 : 0) : undefined;
+    return typeof v === kind ? (v as string | number) : undefined;
+  };
+  switch (op) {
+    case '$eq': {
+      if (operand === null) return FALSE; // the columns are never null
+      const v = value(operand);
+      return v === undefined ? UNKNOWN : { sql: `${col} = ?`, params: [v], exact: true };
+    }
+    case '$ne': {
+      if (operand === null) return TRUE;
+      const v = value(operand);
+      return v === undefined ? UNKNOWN : { sql: `${col} <> ?`, params: [v], exact: true };
+    }
+    case '$in':
+    case '$nin': {
+      if (!Array.isArray(operand)) return UNKNOWN;
+      const values = operand.filter((v) => v !== null).map(value);
+      if (values.some((v) => v === undefined)) return UNKNOWN;
+      if (values.length === 0) return op === '$in' ? FALSE : TRUE;
+      return { sql: `${col} ${op === '$in' ? 'IN' : 'NOT IN'} (${values.map(() => '?').join(', ')})`, params: values as SqlParam[], exact: true };
+    }
+    case '$gt':
+    case '$gte':
+    case '$lt':
+    case '$lte': {
+      const v = kind === 'boolean' ? undefined : value(operand);
+      return v === undefined ? UNKNOWN : { sql: `${col} ${COMPARISONS[op]} ?`, params: [v], exact: true };
+    }
+    case '$exists':
+      return operand ? TRUE : FALSE;
+    default:
+      return UNKNOWN;
+  }
+}
+
+function and(parts: SqlCondition[]): SqlCondition {
+  // A superset that is empty leaves nothing to re-check: the conjunction is exactly false.
+  if (parts.some((p) => p.sql === '0')) return FALSE;
+  const restricting = parts.filter((p) => p.sql !== '1');
+  const exact = parts.every((p) => p.exact);
+  if (restricting.length === 0) return exact ? TRUE : UNKNOWN;
+  const drivers = restricting.flatMap((p) => p.drivers ?? []);
+  return { sql: restricting.map((p) => p.sql).join(' AND '), params: restricting.flatMap((p) => p.params), exact, ...(drivers.length ? { drivers } : {}) };
+}
+
+function isOperatorDocument(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value) || value instanceof RegExp || Buffer.isBuffer(value)) return false;
+  const keys = Object.keys(value);
+  return keys.length > 0 && keys.every((k) => k.startsWith('$'));
+}
+
+function isTopLevel(path: string): boolean {
+  return path.split('.').length === 2;
+}
+
+const SPECIAL = new Set('\\^$.*+?()[]{}|'.split(''));
+
+/** The literal text of `^literal` (metacharacters escaped with a backslash), else undefined. */
+export function literalPrefix(source: string): string | undefined {
+  if (!source.startsWith('^')) return undefined;
+  let out = '';
+  for (let i = 1; i < source.length; i++) {
+    const c = source[i];
+    if (c === '\\') {
+      const next = source[i + 1];
+      if (next === undefined || !SPECIAL.has(next)) return undefined; // \d, \w, \u...: a class, not a literal
+      out += next;
+      i++;
+    } else if (SPECIAL.has(c)) {
+      return undefined;
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+/** The smallest string above every string starting with `prefix` (by UTF-16 code unit), if any. */
+export function successor(prefix: string): string | undefined {
+  for (let end = prefix.length; end > 0; end--) {
+    const unit = prefix.charCodeAt(end - 1);
+    if (unit < 0xffff) return prefix.slice(0, end - 1) + String.fromCharCode(unit + 1);
+  }
+  return undefined;
+}

@@ -1,0 +1,28 @@
+import type { Sort } from '../port.js';
+import type { PathIds } from './sql-filter.js';
+
+const COLUMNS: Record<string, string> = { resourceType: 'type', id: 'id', versionId: 'version', lastUpdated: 'last_updated', deleted: 'deleted' };
+
+/**
+ * A MongoDB sort as SQL `ORDER BY`, or undefined when a field is neither a record column nor a
+ * search-value path. A search-value path sorts by its smallest value ascending and its largest
+ * descending, MongoDB's rule for arrays; a record without one sorts as null, first ascending and
+ * last descending in both. Strings are UTF-16BE blobs (search-values.ts), so the order is
+ * JavaScript's and mingo's, and numbers sort before strings as in BSON.
+ */
+export function orderBy(sort: Sort, pathIds: PathIds): string | undefined {
+  const terms: string[] = [];
+  for (const [field, direction] of Object.entries(sort)) {
+    const dir = direction === -1 ? 'DESC' : 'ASC';
+    const column = COLUMNS[field];
+    if (column) {
+      terms.push(`r.${column} ${dir}`);
+      continue;
+    }
+    if (!field.startsWith('index.')) return undefined;
+    const pid = pathIds(field);
+    if (pid === undefined) continue; // no record has a value: every record ties on this key
+    terms.push(`(SELECT ${direction === -1 ? 'max' : 'min'}(value) FROM search_values WHERE vid = r.vid AND pid = ${pid}) ${dir}`);
+  }
+  return terms.length ? `ORDER BY ${terms.join(', ')}` : '';
+}
