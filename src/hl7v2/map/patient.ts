@@ -47,13 +47,37 @@ export function followers(message: V2Message, segment: V2Segment): V2Segment[] {
 /**
  * Upserts the Patient of `pid` by its key identifier. A stored Patient is updated element by element:
  * what the message carries replaces, what it does not carry stays (A08 and A03 send what changed).
+ * A Patient merged away by ADT^A40 is not updated: its `replaced-by` link is followed to the
+ * survivor (patient.html#links, issue 19), which is updated by id and does not take over the
+ * merged-away identifiers, so each identifier keeps naming one Patient.
  */
 export async function upsertPatient(message: V2Message, pid: V2Segment, ctx: MapContext, tx: TransactionBuilder, lookup: Lookup): Promise<{ reference: AnyReference; key: Identifier }> {
   const mapped = patientFromPid(message, pid, ctx, tx);
   const key = patientKey(pid, mapped);
-  const [stored] = await lookup('Patient', identifierQuery(key));
-  const merged = stored ? mergePatient(stored as Patient, mapped) : mapped;
-  return { reference: tx.upsert(merged, key), key };
+  const found = (await lookup('Patient', identifierQuery(key))) as Patient[];
+  const current = found.find((p) => !replacedBy(p));
+  if (current || !found.length) return { reference: tx.upsert(current ? mergePatient(current, mapped) : mapped, key), key };
+  const survivor = await followReplacedBy(found[0], lookup);
+  const merged = found.flatMap((p) => p.identifier ?? []);
+  const own = { ...mapped, identifier: mapped.identifier?.filter((i) => !merged.some((m) => m.system === i.system && m.value === i.value)) };
+  const updated = mergePatient(survivor, own) as Patient & { id: string };
+  return { reference: tx.update(updated, survivor.meta?.versionId), key };
+}
+
+const replacedBy = (patient: Patient): string | undefined => patient.link?.find((l) => l.type === 'replaced-by')?.other.reference;
+
+/** The Patient at the end of a `replaced-by` chain (several merges), with a bound against cycles. */
+async function followReplacedBy(start: Patient, lookup: Lookup): Promise<Patient> {
+  let patient = start;
+  const seen = new Set<string>([start.id!]);
+  for (let next = replacedBy(patient); next; next = replacedBy(patient)) {
+    const id = /^Patient\/([A-Za-z0-9\-.]{1,64})$/.exec(next)?.[1];
+    const [target] = id && !seen.has(id) && seen.size < 10 ? ((await lookup('Patient', `_id=${id}`)) as Patient[]) : [];
+    if (!target) throw new MappingError(`Patient/${patient.id} was merged into ${next}, which cannot be read`, HL7_ERROR.unknownKey, { segment: 'PID', field: 3 });
+    seen.add(id!);
+    patient = target;
+  }
+  return patient;
 }
 
 function mergePatient(stored: Patient, mapped: Patient): Patient {
