@@ -4,9 +4,10 @@ import { startServer, type TestServer } from '../support/server.js';
 import { ackCode, rawConnection } from './support.js';
 
 /**
- * Issue 19 item 4, through a real MLLP socket: ORC groups repeating an order number in one
- * message are each applied (to the same order, in message order) or the message is answered AE;
- * never is one of them dropped with AA.
+ * Issue 19 items 4 and 5, through a real MLLP socket: ORC groups repeating an order number in one
+ * message are each applied (to the same order, in message order) or the message is answered AE,
+ * never is one of them dropped with AA; the pharmacy fields the mapping had lost reach the
+ * MedicationRequest and MedicationDispense (field tables: mapping-units.test.ts).
  */
 let server: TestServer;
 let fhir: FhirClient;
@@ -92,5 +93,54 @@ describe('two ORC groups with the same order number', () => {
     expect(ackCode(ack)).toMatchObject({ code: 'AE', error: '205' });
     expect(ack).toMatch(/ERR\|\|RXD\^2\^1\|205/);
     expect(await search('MedicationRequest?identifier=ORD-OG-4')).toHaveLength(0);
+  });
+});
+
+describe('pharmacy mapping completeness', () => {
+  it('RDE^O11: requester from RXE-13 when ORC-12 is empty; instructions, rate, daily maximum, route of the RXE group', async () => {
+    const ack = await send(
+      msg('RDE^O11^RDE_O11', 'PX-1', 'MRN-PX-1',
+        'ORC|NW|ORD-PX-1^FAC',
+        'RXO|RX1^Heparin^NDC',
+        'RXR|IM^Intramuscular^HL70162',
+        'RXE||RX1^Heparin^NDC|1000||U^^UCUM||^Check aPTT~^Stop if bleeding||||||DEA-77^House^Greg^^^Dr||||||5000^U&&UCUM||^Protect from light|H1|50|mL^^UCUM',
+        'RXR|IV^Intravenous^HL70162'),
+    );
+    expect(ackCode(ack)).toMatchObject({ code: 'AA', controlId: 'PX-1' });
+    const [order] = await search('MedicationRequest?identifier=ORD-PX-1');
+    const requester = (await fhir.get(order.requester.reference)).body;
+    expect(requester).toMatchObject({ resourceType: 'Practitioner', identifier: [{ value: 'DEA-77' }], name: [{ family: 'House' }] });
+    const [d] = order.dosageInstruction;
+    expect(d).toMatchObject({
+      text: 'Protect from light',
+      patientInstruction: 'Check aPTT; Stop if bleeding',
+      additionalInstruction: [{ text: 'Check aPTT' }, { text: 'Stop if bleeding' }],
+      route: { coding: [{ code: 'IVINJ' }, { code: 'IV' }] },
+      maxDosePerPeriod: { numerator: { value: 5000, code: 'U' }, denominator: { value: 1, code: 'd' } },
+      doseAndRate: [{ doseQuantity: { value: 1000 }, rateRatio: { numerator: { value: 50, code: 'mL' }, denominator: { value: 1, code: 'h' } } }],
+    });
+  });
+
+  it('OMP^O09: requester from RXO-14 when ORC-12 is empty', async () => {
+    const ack = await send(msg('OMP^O09^OMP_O09', 'PX-2', 'MRN-PX-2', 'ORC|NW|ORD-PX-2^FAC', 'RXO|RX1^Amoxicillin^NDC|500||mg^mg^UCUM||||||||||DOC-9^Who^John'));
+    expect(ackCode(ack).code).toBe('AA');
+    const [order] = await search('MedicationRequest?identifier=ORD-PX-2');
+    expect((await fhir.get(order.requester.reference)).body).toMatchObject({ identifier: [{ value: 'DOC-9' }] });
+  });
+
+  it('RDS^O13: each dispense takes the route of the RXR after its RXD', async () => {
+    const ack = await send(
+      msg('RDS^O13^RDS_O13', 'PX-3', 'MRN-PX-3',
+        'ORC|RE|ORD-PX-3^FAC',
+        'RXE||RX1^Amoxicillin^NDC|500||mg^mg^UCUM',
+        'RXR|IV^Intravenous^HL70162',
+        'RXD|1|RX1^Amoxicillin^NDC|20240102|10|tab^tab^UCUM',
+        'RXR|PO^Oral^HL70162',
+        'RXD|2|RX1^Amoxicillin^NDC|20240103|10|tab^tab^UCUM',
+        'RXR|NG^Nasogastric^HL70162'),
+    );
+    expect(ackCode(ack).code).toBe('AA');
+    const routes = await Promise.all(['1', '2'].map(async (n) => (await search(`MedicationDispense?identifier=ORD-PX-3-${n}`))[0].dosageInstruction[0].route.coding.at(-1).code));
+    expect(routes).toEqual(['PO', 'NG']);
   });
 });
