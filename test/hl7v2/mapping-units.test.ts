@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { dosage } from '../../src/hl7v2/map/dosage.js';
+import { TransactionBuilder } from '../../src/hl7v2/map/bundle.js';
 import { orderGroups } from '../../src/hl7v2/map/medication-request.js';
+import { patientFromPid } from '../../src/hl7v2/map/patient.js';
 import { parseV2 } from '../../src/hl7v2/parse.js';
 
 /** The dosage of the first order group of a message made of `segments` (after MSH and PID). */
@@ -53,5 +55,33 @@ describe('pharmacy Dosage (RXE/RXO, RXR, TQ1, TQ)', () => {
     ['v2.4: frequency from ORC-7 (TQ), free text', ['2.4', `ORC|NW|1${field(5, '^3 times daily^^20210401')}`, 'RXO|RX1^Drug^NDC'], { timing: { code: { text: '3 times daily' }, repeat: { boundsPeriod: { start: '2021-04-01' } } } }],
   ])('%s', (_name, [version, ...segments], expected) => {
     expect(dosageOf(version, ...segments)).toMatchObject(expected);
+  });
+});
+
+describe('PID → Patient, fields beyond the core (IG PID[Patient], SAD, DLN)', () => {
+  const ctx = { identifierSystems: {}, defaultIdentifierSystem: 'urn:a:{authority}', sendingFacility: 'FAC', source: 'urn:test', uuid: () => crypto.randomUUID() };
+  const patientOf = (fields: Record<number, string>) => {
+    const pid = `PID${Array.from({ length: 30 }, (_, i) => `|${fields[i + 1] ?? ''}`).join('')}`;
+    const message = parseV2(`MSH|^~\\&|A|F|B|G|20240101||ADT^A01|1|P|2.5.1\r${pid}\r`);
+    return patientFromPid(message, message.first('PID')!, ctx, new TransactionBuilder(ctx)) as Record<string, any>;
+  };
+  const SS = { system: 'http://terminology.hl7.org/CodeSystem/v2-0203', code: 'SS' };
+  it.each([
+    ['PID-7 date only: no birthTime', { 7: '19880818' }, { birthDate: '1988-08-18', _birthDate: undefined }],
+    ['PID-7 with time', { 7: '198808181126' }, { birthDate: '1988-08-18', _birthDate: { extension: [{ url: 'http://hl7.org/fhir/StructureDefinition/patient-birthTime', valueDateTime: '1988-08-18T11:26:00Z' }] } }],
+    ['PID-19', { 19: '123-45-6789' }, { identifier: [{ system: 'http://hl7.org/fhir/sid/us-ssn', value: '123-45-6789', type: { coding: [SS] } }] }],
+    ['PID-20 without state', { 20: 'D123' }, { identifier: [{ value: 'D123', type: { coding: [{ ...SS, code: 'DL' }] } }] }],
+    ['PID-12 without address', { 12: 'GL' }, { address: [{ district: 'GL' }] }],
+    ['PID-12 with an address naming another county', { 11: 'Main St^^Town^^^^H^^KENT', 12: 'GL' }, { address: [{ line: ['Main St'], city: 'Town', use: 'home', district: 'KENT' }, { district: 'GL' }] }],
+    ['PID-12 with two addresses', { 11: 'A St^^T1~B St^^T2', 12: 'GL' }, { address: [{ line: ['A St'], city: 'T1' }, { line: ['B St'], city: 'T2' }, { district: 'GL' }] }],
+    ['SAD-1/2/3 and XAD-2', { 11: '12&Elm&Apt 3^Rear' }, { address: [{ line: ['12', 'Elm', 'Apt 3', 'Rear'] }] }],
+    ['PID-15 text only', { 15: '^Arabic' }, { communication: [{ language: { text: 'Arabic' } }] }],
+    ['PID-26 two repetitions', { 26: 'US~CA' }, { extension: [{ url: 'http://hl7.org/fhir/StructureDefinition/patient-citizenship', extension: [{ url: 'code', valueCodeableConcept: { coding: [{ code: 'US' }] } }] }, { url: 'http://hl7.org/fhir/StructureDefinition/patient-citizenship', extension: [{ url: 'code', valueCodeableConcept: { coding: [{ code: 'CA' }] } }] }] }],
+  ])('%s', (_name, fields, expected) => {
+    const patient = patientOf({ 3: 'M1^^^FAC^MR', ...fields });
+    for (const [key, value] of Object.entries(expected)) {
+      if (key === 'identifier') expect(patient.identifier.slice(1)).toEqual(value);
+      else expect(patient[key], key).toEqual(value);
+    }
   });
 });
