@@ -96,7 +96,7 @@ export function createHandler(options: HandlerOptions) {
       const mapped = HL7_ACK[err.code];
       const issues = err.outcome.issue.slice(1, 4).map((i) => `${i.expression?.[0] ?? ''} ${i.diagnostics ?? ''}`.trim());
       const type = err.outcome.issue.flatMap((i) => i.expression ?? []).map((e) => /^([A-Z][A-Za-z]+)\./.exec(e)?.[1]).find((t) => t && SEGMENT_OF_TYPE[t]);
-      return { code: mapped.ack, error: { hl7Error: mapped.hl7Error, text: [err.message, ...issues].join('; ').slice(0, 500), location: type && SEGMENT_OF_TYPE[type] ? { segment: SEGMENT_OF_TYPE[type] } : undefined } };
+      return { code: mapped.ack, error: { hl7Error: mapped.hl7Error, application: err.code, text: [err.message, ...issues].join('; ').slice(0, 500), location: type && SEGMENT_OF_TYPE[type] ? { segment: SEGMENT_OF_TYPE[type] } : undefined } };
     }
     logger.error({ err, archiveId: record.id }, 'hl7v2 message failed unexpectedly');
     return { code: 'AE', error: { hl7Error: 207, text: `Internal error; reference ${record.id}` } };

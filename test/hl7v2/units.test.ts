@@ -51,6 +51,7 @@ describe('ACK', () => {
   it('puts location, code and text in ERR (2.5+) or ERR-1 and MSA-3 (before 2.5)', () => {
     const error = { hl7Error: 101, text: 'PID-3 missing', location: { segment: 'PID', sequence: 1, field: 3 } };
     expect(buildAck(target, 'AE', { controlId: 'X', now: new Date(0), error })).toContain('\rERR||PID^1^3|101^Required field missing^HL70357|E||||PID-3 missing\r');
+    expect(buildAck(target, 'AR', { controlId: 'X', now: new Date(0), error: { hl7Error: 206, text: 'Changed meanwhile', application: 'version-conflict' } })).toContain('\rERR|||206^Application record locked^HL70357|E|version-conflict^^99FHIRGATE|||Changed meanwhile\r');
     const legacy = buildAck({ ...target, version: '2.3' }, 'AE', { controlId: 'X', now: new Date(0), error });
     expect(legacy).toContain('\rMSA|AE|C1|PID-3 missing\rERR|PID^1^3^101&Required field missing&HL70357\r');
   });
