@@ -11,6 +11,7 @@ import { ContentHashes, contentHash } from './dedupe.js';
 import { ackTarget, checkInbound, enhancedMode, normalizeSegments, subjectKeys } from './inbound.js';
 import { KeyedMutex } from './keyed-mutex.js';
 import { MAPPERS, MappingError, type MapContext } from './map/index.js';
+import { dropUnchanged } from './map/unchanged.js';
 import type { V2Message } from './message.js';
 
 export interface HandlerOptions {
@@ -76,10 +77,12 @@ export function createHandler(options: HandlerOptions) {
     const inboundMessage = inboundOf(ackTarget('', message), message);
     let submitted = false;
     try {
-      const bundle = await MAPPERS[`${message.messageCode}^${message.triggerEvent}`](message, ctx, (type, query) => fhir.search(type, query, context));
+      const lookup = (type: string, query: string) => fhir.search(type, query, context);
+      const bundle = await MAPPERS[`${message.messageCode}^${message.triggerEvent}`](message, ctx, lookup);
+      const unchanged = await dropUnchanged(bundle, lookup);
       // The transaction's AuditEvents name the message and its sender (README "Consent and audit").
       submitted = true;
-      const resources = await fhir.transaction(bundle, { ...context, inboundMessage });
+      const resources = [...(await fhir.transaction(bundle, { ...context, inboundMessage })), ...unchanged];
       return { code: 'AA', record: await archive.update(record.id, { outcome: 'applied', ack: 'AA', resources, attempts, error: undefined }) };
     } catch (err) {
       const { code, error } = describe(err, record);
