@@ -26,7 +26,7 @@ export interface ArchivedMessage {
   /** MSA-1 of the last acknowledgement. */
   ack?: string;
   error?: { code: string; text: string; location?: string };
-  /** `Type/id` of every resource the message wrote. */
+  /** `Type/id` of every resource the message wrote, or named and found unchanged (not written again). */
   resources: string[];
   /** How often the message was applied (replays) and redelivered (duplicates acknowledged again). */
   attempts: number;
