@@ -74,6 +74,14 @@ describe('PID fields beyond the core demographics', () => {
     expect(server.logs.filter((l) => l.includes(SSN) || l.includes(DL))).toEqual([]);
   });
 
+  it('a new SSN replaces the stored one (PID-19 holds one number)', async () => {
+    const update = { 3: FULL[3], 19: `${SSN}-2` };
+    expect(ackCode(await (conn.send(adt(`PM-1b-${RUN}`, 'A08', update)), conn.frame())).code).toBe('AA');
+    const p = await patient(`MRN-PM-${RUN}`);
+    expect(p.identifier.filter((i: any) => i.type?.coding?.[0]?.code === 'SS').map((i: any) => i.value)).toEqual([`${SSN}-2`]);
+    expect(p.identifier.filter((i: any) => i.type?.coding?.[0]?.code === 'DL').map((i: any) => i.value)).toEqual([DL]);
+  });
+
   it('an update with "" clears those elements; fields left empty keep theirs', async () => {
     const update = { 3: FULL[3], 7: '""', 12: '""', 15: '""', 16: '""', 19: '""', 20: '""', 23: '""', 26: '""' };
     expect(ackCode(await (conn.send(adt(`PM-2-${RUN}`, 'A08', update)), conn.frame())).code).toBe('AA');

@@ -106,6 +106,11 @@ function mergePatient(stored: Patient, mapped: Patient, cleared: readonly FieldR
     const key = rule.target.replace(/\[\]$/, '');
     if (rule.target.startsWith('ext:') || key === 'identifier' || !(key in mapped)) clearTarget(rest as Record<string, unknown>, rule);
   }
+  // PID-19 and PID-20 hold one number each: a new one replaces the stored one of its type.
+  for (const type of PID_RULES.map((r) => r.identifierType).filter((t): t is string => !!t)) {
+    const ofType = (i: Identifier): boolean => !!i.type?.coding?.some((c) => c.code === type);
+    if (mapped.identifier?.some(ofType)) rest.identifier = rest.identifier?.filter((i) => !ofType(i) || mapped.identifier!.some((m) => m.system === i.system && m.value === i.value));
+  }
   // A new birth date without a time: the stored time (patient-birthTime) was of the old date.
   if (mapped.birthDate && !('_birthDate' in mapped)) delete (rest as Record<string, unknown>)._birthDate;
   const identifier = [...(mapped.identifier ?? [])];
