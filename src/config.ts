@@ -287,6 +287,8 @@ export interface Hl7Config {
   processingIds: string[];
   identifierSystems: Record<string, string>;
   defaultIdentifierSystem: string;
+  /** A known MSH-10 with different content (issue 19): applied as a new message, or answered AE (HL7_CONTROL_ID_REUSE). */
+  controlIdReuse: 'apply' | 'reject';
 }
 
 /** MLLP over TLS: PEM contents read at start-up (HL7_MLLP_TLS_*). */
@@ -350,6 +352,8 @@ function loadHl7Config(env: NodeJS.ProcessEnv): Hl7Config {
   if (!defaultIdentifierSystem.includes('{authority}')) throw new ConfigError('HL7_IDENTIFIER_SYSTEM_DEFAULT must contain {authority}');
   const processingIds = (env.HL7_PROCESSING_IDS || 'P,T').split(',').map((s) => s.trim()).filter(Boolean);
   if (!processingIds.every((p) => ['P', 'T', 'D'].includes(p))) throw new ConfigError(`HL7_PROCESSING_IDS must list P, T and/or D, got '${env.HL7_PROCESSING_IDS}'`);
+  const controlIdReuse = env.HL7_CONTROL_ID_REUSE || 'apply';
+  if (controlIdReuse !== 'apply' && controlIdReuse !== 'reject') throw new ConfigError(`HL7_CONTROL_ID_REUSE must be apply or reject, got '${controlIdReuse}'`);
   return {
     mllpEnabled: bool(env, 'HL7_MLLP_ENABLED', true),
     mllpHost: env.HL7_MLLP_HOST || '0.0.0.0',
@@ -363,5 +367,6 @@ function loadHl7Config(env: NodeJS.ProcessEnv): Hl7Config {
     processingIds,
     identifierSystems,
     defaultIdentifierSystem,
+    controlIdReuse,
   };
 }

@@ -11,6 +11,7 @@ describe('loadConfig', () => {
     expect(c.mongodbUri).toBeUndefined();
     expect(c.logLevel).toBe('info');
     expect(c.auditSink).toBe('store');
+    expect(c.hl7.controlIdReuse).toBe('apply');
   });
 
   it('CORS_ALLOWED_ORIGINS: unset (registered apps), *, or a list of origins; the portal URL follows PUBLIC_URL', () => {
@@ -45,6 +46,7 @@ describe('loadConfig', () => {
     [{ LOG_LEVEL: 'loud' }, /LOG_LEVEL/],
     [{ MONGODB_URI: 'postgres://x' }, /MONGODB_URI/],
     [{ FHIR_MAX_BODY_BYTES: '-1' }, /FHIR_MAX_BODY_BYTES/],
+    [{ HL7_CONTROL_ID_REUSE: 'drop' }, /HL7_CONTROL_ID_REUSE must be apply or reject/],
   ])('rejects %o with a clear error', (env, message) => {
     expect(() => loadConfig(env, '/x')).toThrow(ConfigError);
     expect(() => loadConfig(env, '/x')).toThrow(message);

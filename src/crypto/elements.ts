@@ -6,7 +6,8 @@ import { pathOf, type Step } from './redact.js';
 
 /**
  * Identifier systems and v2-0203 identifier types of national identifiers (social security,
- * national person, passport numbers). Identifiers of other systems (e.g. an MRN) stay in clear.
+ * national person, passport, driver's licence numbers: HL7 v2 PID-19/PID-20, issue 19).
+ * Identifiers of other systems (e.g. an MRN) stay in clear.
  */
 const NATIONAL_ID_SYSTEMS = [
   'http://hl7.org/fhir/sid/us-ssn',
@@ -19,7 +20,7 @@ const NATIONAL_ID_SYSTEMS = [
 ];
 const NATIONAL_ID =
   `Patient.identifier.where(system in (${NATIONAL_ID_SYSTEMS.map((s) => `'${s}'`).join(' | ')})` +
-  " or type.coding.where(system = 'http://terminology.hl7.org/CodeSystem/v2-0203' and (code in ('SS' | 'NI' | 'PPN') or code.startsWith('NN'))).exists())";
+  " or type.coding.where(system = 'http://terminology.hl7.org/CodeSystem/v2-0203' and (code in ('SS' | 'NI' | 'PPN' | 'DL') or code.startsWith('NN'))).exists())";
 
 /**
  * The elements encrypted at rest unless FHIRGATE_ENCRYPTED_ELEMENTS says otherwise (issue 9).

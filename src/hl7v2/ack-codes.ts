@@ -5,6 +5,9 @@ import type { ErrorCode } from '../fhir/errors.js';
  * ERR-3 error codes (table 0357). `AE`: the message was understood but could not be applied and
  * should not be resent unchanged; `AR`: rejected for reasons the sender may retry or must fix at
  * its end (security, temporary unavailability). Kept next to `http/status.ts`'s HTTP mapping.
+ * Table 0357 has no code for a refused authorization or an unavailable store: those keep 207, and
+ * every ACK of a FhirError also names the FhirError code in ERR-5 (application error code, issue 19),
+ * so a permission refusal is not read as an internal error.
  */
 export const HL7_ACK: Readonly<Record<ErrorCode, { ack: 'AE' | 'AR'; hl7Error: number }>> = {
   'bad-request': { ack: 'AE', hl7Error: 207 },
@@ -24,7 +27,7 @@ export const HL7_ACK: Readonly<Record<ErrorCode, { ack: 'AE' | 'AR'; hl7Error: n
   'not-acceptable': { ack: 'AR', hl7Error: 207 },
   'payload-too-large': { ack: 'AR', hl7Error: 207 },
   'precondition-failed': { ack: 'AE', hl7Error: 207 },
-  'version-conflict': { ack: 'AR', hl7Error: 207 },
+  'version-conflict': { ack: 'AR', hl7Error: 206 },
   'patch-failed': { ack: 'AE', hl7Error: 207 },
   'missing-version': { ack: 'AE', hl7Error: 207 },
   unauthorized: { ack: 'AR', hl7Error: 207 },

@@ -19,6 +19,8 @@ export interface AckError {
   hl7Error: number;
   text: string;
   location?: { segment: string; sequence?: number; field?: number; component?: number };
+  /** ERR-5 (application error code, user-defined table 0533): FhirGate's stable error code, e.g. `forbidden`. */
+  application?: string;
 }
 
 const TEXT_0357: Record<number, string> = {
@@ -57,7 +59,7 @@ export function buildAck(target: AckTarget, code: string, options: { error?: Ack
     const codeCwe = [e.hl7Error, esc(TEXT_0357[e.hl7Error] ?? 'Error'), 'HL70357'].join(d.component);
     const l = e.location;
     if (legacy) segments.push(f('ERR', [esc(l?.segment), esc(l?.sequence ?? (l ? 1 : undefined)), esc(l?.field), codeCwe.split(d.component).join(d.subComponent)].join(d.component)));
-    else segments.push(f('ERR', '', loc, codeCwe, 'E', '', '', '', esc(e.text)));
+    else segments.push(f('ERR', '', loc, codeCwe, 'E', e.application ? [esc(e.application), '', '99FHIRGATE'].join(d.component) : '', '', '', esc(e.text)));
   }
   return `${segments.join('\r')}\r`;
 }

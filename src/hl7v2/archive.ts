@@ -14,13 +14,19 @@ export interface ArchivedMessage {
   sender: { application: string; facility: string; address: string };
   transport: 'mllp' | 'http';
   controlId: string;
+  /**
+   * `meta.source` of what the message writes, when not the one its dedupe key gives: a message
+   * reusing an earlier message's control id with other content (issue 19) gets its own, so
+   * recovery after a crash tells their writes apart.
+   */
+  source?: string;
   messageType: string;
   version: string;
   outcome: Outcome;
   /** MSA-1 of the last acknowledgement. */
   ack?: string;
   error?: { code: string; text: string; location?: string };
-  /** `Type/id` of every resource the message wrote. */
+  /** `Type/id` of every resource the message wrote, or named and found unchanged (not written again). */
   resources: string[];
   /** How often the message was applied (replays) and redelivered (duplicates acknowledged again). */
   attempts: number;
@@ -70,7 +76,8 @@ export interface ListQuery {
 export class MessageArchive {
   private readonly journal: Journal;
   private readonly records = new Map<string, ArchivedMessage & { rawOffset: number }>();
-  private readonly byKey = new Map<string, string>();
+  /** Dedupe key → ids of the records under it, oldest first (a sender may reuse a control id). */
+  private readonly byKey = new Map<string, string[]>();
   private order: string[] = [];
   /** Lines are sealed in order of the calls, and appended in that order (sealing is asynchronous). */
   private chain: Promise<unknown> = Promise.resolve();
@@ -137,7 +144,7 @@ export class MessageArchive {
     if (!record) throw new Error(`unknown archived message ${id}`);
     const stamped = { ...changes, updatedAt: this.clock().toISOString() };
     Object.assign(record, stamped);
-    if (record.outcome === 'rejected') this.byKey.delete(MessageArchive.key(record.sender.application, record.sender.facility, record.controlId));
+    if (record.outcome === 'rejected') this.unindexKey(record);
     const { error, ...clear } = stamped;
     await this.append(async () => ({ op: 'update', id, changes: clear, ...(error ? { jwe: await this.seal(id, { error }) } : 'error' in stamped ? { clearError: true as const } : {}) }));
     return this.view(record);
@@ -148,9 +155,15 @@ export class MessageArchive {
     return record && this.view(record);
   }
 
+  /** The latest record under a dedupe key (not rejected), or undefined. */
   byDedupeKey(key: string): ArchivedMessage | undefined {
-    const id = this.byKey.get(key);
+    const id = this.byKey.get(key)?.at(-1);
     return id ? this.get(id) : undefined;
+  }
+
+  /** Every record under a dedupe key (not rejected), newest first. */
+  allByDedupeKey(key: string): ArchivedMessage[] {
+    return [...(this.byKey.get(key) ?? [])].reverse().map((id) => this.get(id)!);
   }
 
   /** The raw message text as received. */
@@ -248,7 +261,18 @@ export class MessageArchive {
 
   // A rejected message was never applied: its control id stays free for a corrected or retried resend.
   private indexKey(record: ArchivedMessage): void {
-    if (record.outcome !== 'rejected') this.byKey.set(MessageArchive.key(record.sender.application, record.sender.facility, record.controlId), record.id);
+    if (record.outcome === 'rejected') return;
+    const key = MessageArchive.key(record.sender.application, record.sender.facility, record.controlId);
+    const ids = this.byKey.get(key) ?? [];
+    if (!ids.includes(record.id)) ids.push(record.id);
+    this.byKey.set(key, ids);
+  }
+
+  private unindexKey(record: ArchivedMessage): void {
+    const key = MessageArchive.key(record.sender.application, record.sender.facility, record.controlId);
+    const ids = (this.byKey.get(key) ?? []).filter((id) => id !== record.id);
+    if (ids.length) this.byKey.set(key, ids);
+    else this.byKey.delete(key);
   }
 
   private view(record: ArchivedMessage & { rawOffset: number }): ArchivedMessage {

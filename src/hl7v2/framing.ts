@@ -3,7 +3,11 @@ export const VT = 0x0b;
 export const FS = 0x1c;
 export const CR = 0x0d;
 
-export type FrameEvent = { kind: 'frame'; bytes: Buffer } | { kind: 'error'; reason: 'garbage' | 'oversized' | 'missing-start'; detail: string };
+export type FrameEvent =
+  | { kind: 'frame'; bytes: Buffer }
+  | { kind: 'error'; reason: 'garbage' | 'missing-start'; detail: string }
+  /** `head`: the frame's bytes read before the limit (at most `maxBytes`), to address the AR. */
+  | { kind: 'error'; reason: 'oversized'; detail: string; head: Buffer };
 
 /**
  * Incremental MLLP decoder: feed it socket chunks, get whole frames. Bytes outside a frame other
@@ -35,7 +39,10 @@ export class MllpDecoder {
       const end = chunk.indexOf(FS, pos);
       const piece = chunk.subarray(pos, end < 0 ? chunk.length : end);
       this.size += piece.length;
-      if (this.size > this.maxBytes) return [...events, { kind: 'error', reason: 'oversized', detail: `frame over ${this.maxBytes} bytes` }];
+      if (this.size > this.maxBytes) {
+        const head = Buffer.concat([...this.parts, piece.subarray(0, piece.length - (this.size - this.maxBytes))]);
+        return [...events, { kind: 'error', reason: 'oversized', detail: `frame over ${this.maxBytes} bytes`, head }];
+      }
       this.parts.push(piece);
       if (end < 0) break;
       events.push({ kind: 'frame', bytes: Buffer.concat(this.parts) });

@@ -7,9 +7,11 @@ import { HL7_ACK } from './ack-codes.js';
 import { MessageArchive, type ArchivedMessage, type Outcome } from './archive.js';
 import type { FhirPort } from './fhir-port.js';
 import { mllpContext } from './fhir-port.js';
-import { ackTarget, checkInbound, subjectKeys } from './inbound.js';
+import { ContentHashes, contentHash } from './dedupe.js';
+import { ackTarget, checkInbound, enhancedMode, normalizeSegments, subjectKeys } from './inbound.js';
 import { KeyedMutex } from './keyed-mutex.js';
 import { MAPPERS, MappingError, type MapContext } from './map/index.js';
+import { dropUnchanged } from './map/unchanged.js';
 import type { V2Message } from './message.js';
 
 export interface HandlerOptions {
@@ -21,6 +23,8 @@ export interface HandlerOptions {
   processingIds: ReadonlySet<string>;
   identifierSystems: Readonly<Record<string, string>>;
   defaultIdentifierSystem: string;
+  /** A known MSH-10 with other content: applied as new (default) or answered AE (HL7_CONTROL_ID_REUSE). */
+  controlIdReuse?: 'apply' | 'reject';
   clock?: () => Date;
 }
 
@@ -48,13 +52,17 @@ export function createHandler(options: HandlerOptions) {
   const { archive, fhir, logger } = options;
   const clock = options.clock ?? (() => new Date());
   const locks = new KeyedMutex();
+  const hashes = new ContentHashes((id) => archive.raw(id));
+  const normalize = (raw: string): string => normalizeSegments(Buffer.from(raw, 'utf8')).toString('utf8');
+  /** `meta.source` of a record's writes: its dedupe key, or its own when it reused a control id. */
+  const sourceOf = (record: ArchivedMessage): string => record.source ?? `urn:fhirgate:hl7v2:${encodeURIComponent(MessageArchive.key(record.sender.application, record.sender.facility, record.controlId))}`;
 
   const ack = (target: AckTarget, code: string, error?: AckError): string => buildAck(target, code, { error, controlId: randomUUID().replace(/-/g, '').slice(0, 20), now: clock() });
 
   /** Maps and applies a message in its record's name; the outcome is durable before this resolves. */
   async function apply(record: ArchivedMessage, message: V2Message, context: RequestContext): Promise<{ code: 'AA' | 'AE' | 'AR'; error?: AckError; record: ArchivedMessage }> {
     const msh = message.segments[0];
-    const source = `urn:fhirgate:hl7v2:${encodeURIComponent(MessageArchive.key(record.sender.application, record.sender.facility, record.controlId))}`;
+    const source = sourceOf(record);
     let uuid = 0;
     const base = randomUUID().slice(0, 24);
     const ctx: MapContext = {
@@ -69,10 +77,12 @@ export function createHandler(options: HandlerOptions) {
     const inboundMessage = inboundOf(ackTarget('', message), message);
     let submitted = false;
     try {
-      const bundle = await MAPPERS[`${message.messageCode}^${message.triggerEvent}`](message, ctx, (type, query) => fhir.search(type, query, context));
+      const lookup = (type: string, query: string) => fhir.search(type, query, context);
+      const bundle = await MAPPERS[`${message.messageCode}^${message.triggerEvent}`](message, ctx, lookup);
+      const unchanged = await dropUnchanged(bundle, lookup);
       // The transaction's AuditEvents name the message and its sender (README "Consent and audit").
       submitted = true;
-      const resources = await fhir.transaction(bundle, { ...context, inboundMessage });
+      const resources = [...(await fhir.transaction(bundle, { ...context, inboundMessage })), ...unchanged];
       return { code: 'AA', record: await archive.update(record.id, { outcome: 'applied', ack: 'AA', resources, attempts, error: undefined }) };
     } catch (err) {
       const { code, error } = describe(err, record);
@@ -89,7 +99,7 @@ export function createHandler(options: HandlerOptions) {
       const mapped = HL7_ACK[err.code];
       const issues = err.outcome.issue.slice(1, 4).map((i) => `${i.expression?.[0] ?? ''} ${i.diagnostics ?? ''}`.trim());
       const type = err.outcome.issue.flatMap((i) => i.expression ?? []).map((e) => /^([A-Z][A-Za-z]+)\./.exec(e)?.[1]).find((t) => t && SEGMENT_OF_TYPE[t]);
-      return { code: mapped.ack, error: { hl7Error: mapped.hl7Error, text: [err.message, ...issues].join('; ').slice(0, 500), location: type && SEGMENT_OF_TYPE[type] ? { segment: SEGMENT_OF_TYPE[type] } : undefined } };
+      return { code: mapped.ack, error: { hl7Error: mapped.hl7Error, application: err.code, text: [err.message, ...issues].join('; ').slice(0, 500), location: type && SEGMENT_OF_TYPE[type] ? { segment: SEGMENT_OF_TYPE[type] } : undefined } };
     }
     logger.error({ err, archiveId: record.id }, 'hl7v2 message failed unexpectedly');
     return { code: 'AE', error: { hl7Error: 207, text: `Internal error; reference ${record.id}` } };
@@ -97,10 +107,9 @@ export function createHandler(options: HandlerOptions) {
 
   /** Acknowledgements of an application outcome, in original or enhanced mode (MSH-15/16, v2 ch. 2.9.3). */
   function acks(target: AckTarget, message: V2Message | undefined, code: 'AA' | 'AE' | 'AR', error?: AckError, accepted = code !== 'AR'): string[] {
-    const msh = message?.segments[0];
-    const accept = msh?.get(15)?.toUpperCase();
-    const application = msh?.get(16)?.toUpperCase();
-    if (!accept && !application) return [ack(target, code, error)];
+    const mode = enhancedMode(message);
+    if (!mode) return [ack(target, code, error)];
+    const { accept, application } = mode;
     const wanted = (condition: string | undefined, success: boolean): boolean => !condition || condition === 'AL' || (condition === 'SU' && success) || (condition === 'ER' && !success);
     const out: string[] = [];
     if (wanted(accept, accepted)) out.push(ack(target, accepted ? 'CA' : 'CR', accepted ? undefined : error));
@@ -108,23 +117,56 @@ export function createHandler(options: HandlerOptions) {
     return out;
   }
 
+  /** Answers every message, whatever happens: an unexpected failure (e.g. the archive cannot be written) is an AR, so the sender retries. */
   async function handle(inbound: Inbound): Promise<Handled> {
+    try {
+      return await receive(inbound);
+    } catch (err) {
+      logger.error({ err, transport: inbound.transport, address: inbound.address }, 'hl7v2 message could not be handled');
+      const target = ackTarget(inbound.bytes.subarray(0, 4096).toString('utf8'));
+      return { acks: [ack(target, 'AR', { hl7Error: 207, text: 'The message could not be received; resend it later' })], code: 'AR' };
+    }
+  }
+
+  /** Archives a message refused before it was read to the end or parsed, and answers AR. */
+  async function reject(inbound: Inbound, rawText: string, error: AckError, message?: V2Message): Promise<Handled> {
+    const target = ackTarget(rawText, message);
+    const sender = { application: target.sendingApplication, facility: target.sendingFacility, address: inbound.address };
+    const context = inbound.context ?? mllpContext({ requestId: randomUUID(), baseUrl: options.baseUrl, ...sender });
+    await fhir.refused({ ...context, inboundMessage: inboundOf(target, message) });
+    logger.warn({ transport: inbound.transport, address: inbound.address, controlId: target.controlId, reason: error.text }, 'hl7v2 message rejected');
+    const record = await archive.receive({ sender, transport: inbound.transport, controlId: target.controlId, messageType: '', version: target.version, outcome: 'rejected', ack: 'AR', error: { code: String(error.hl7Error), text: error.text } }, rawText, true);
+    return { acks: acks(target, message, 'AR', error, false), code: 'AR', record };
+  }
+
+  /**
+   * A frame over HL7_MAX_MESSAGE_BYTES: answered AR, addressed from its first bytes, before the
+   * listener closes the connection (issue 19). What was read (at most the limit) is archived.
+   */
+  async function oversized(inbound: Inbound, limit: number): Promise<Handled> {
+    const head = normalizeSegments(inbound.bytes).toString('utf8');
+    const error = { hl7Error: 207, text: `The message is larger than ${limit} bytes (HL7_MAX_MESSAGE_BYTES); it was not read to the end` };
+    try {
+      return await reject(inbound, head, error);
+    } catch (err) {
+      logger.error({ err, address: inbound.address }, 'hl7v2 oversized message could not be archived');
+      return { acks: [ack(ackTarget(head), 'AR', error)], code: 'AR' };
+    }
+  }
+
+  async function receive(inbound: Inbound): Promise<Handled> {
     const rawText = inbound.bytes.toString('utf8');
     const checked = checkInbound(inbound.bytes, options.processingIds);
-    const target = ackTarget(rawText, checked.message);
-    const sender = { application: target.sendingApplication, facility: target.sendingFacility, address: inbound.address };
-    if (!checked.ok) {
-      const context = inbound.context ?? mllpContext({ requestId: randomUUID(), baseUrl: options.baseUrl, ...sender });
-      await fhir.refused({ ...context, inboundMessage: inboundOf(target, checked.message) });
-      logger.warn({ transport: inbound.transport, address: inbound.address, controlId: target.controlId, reason: checked.error.text }, 'hl7v2 message rejected');
-      const record = await archive.receive({ sender, transport: inbound.transport, controlId: target.controlId, messageType: '', version: target.version, outcome: 'rejected', ack: 'AR', error: { code: String(checked.error.hl7Error), text: checked.error.text } }, rawText, true);
-      return { acks: acks(target, checked.message, 'AR', checked.error, false), code: 'AR', record };
-    }
+    if (!checked.ok) return reject(inbound, rawText, checked.error, checked.message);
     const message = checked.message;
+    const target = ackTarget(rawText, message);
+    const sender = { application: target.sendingApplication, facility: target.sendingFacility, address: inbound.address };
     const key = MessageArchive.key(sender.application, sender.facility, message.controlId);
     const context = inbound.context ?? mllpContext({ requestId: randomUUID(), baseUrl: options.baseUrl, ...sender });
+    const hash = contentHash(normalize(rawText));
     return locks.run([`msg:${key}`, ...subjectKeys(message)], async () => {
-      const known = archive.byDedupeKey(key);
+      const earlier = archive.allByDedupeKey(key);
+      const known = await hashes.find(earlier, hash, normalize);
       if (known && known.outcome !== 'received') {
         // Exactly once: a redelivery is acknowledged as the first delivery was, and nothing is written again.
         const record = await archive.update(known.id, { duplicates: known.duplicates + 1 });
@@ -132,17 +174,37 @@ export function createHandler(options: HandlerOptions) {
         logger.info({ archiveId: known.id, controlId: message.controlId }, 'hl7v2 duplicate acknowledged again');
         return { acks: acks(target, message, known.ack as 'AA' | 'AE', error), code: known.ack as 'AA' | 'AE', record };
       }
-      const enhanced = Boolean(message.segments[0].get(15) || message.segments[0].get(16));
-      const record = known ?? (await archive.receive({ sender, transport: inbound.transport, controlId: message.controlId, messageType: `${message.messageCode}^${message.triggerEvent}`, version: message.version }, rawText, enhanced));
-      const result = known ? await recover(known, message, context) : await apply(record, message, context);
-      logger.info({ archiveId: result.record.id, type: record.messageType, controlId: message.controlId, ack: result.code, resources: result.record.resources.length }, 'hl7v2 message handled');
-      return { acks: acks(target, message, result.code, result.error), code: result.code, record: result.record };
+      const enhanced = Boolean(enhancedMode(message));
+      const fields = { sender, transport: inbound.transport, controlId: message.controlId, messageType: `${message.messageCode}^${message.triggerEvent}`, version: message.version };
+      if (!known && earlier.length) {
+        // The control id came before with other content: a sender that reset its counter. Never dropped.
+        logger.warn({ controlId: message.controlId, earlier: earlier[0].id, policy: options.controlIdReuse ?? 'apply' }, 'hl7v2 control id reused with different content');
+        const source = `${sourceOf(earlier[0])}:${randomUUID()}`;
+        if (options.controlIdReuse === 'reject') {
+          const error: AckError = { hl7Error: 205, text: `MSH-10 '${message.controlId}' was used before by this sender for a different message (archived ${earlier[0].id}); not applied`, location: { segment: 'MSH', sequence: 1, field: 10 } };
+          await fhir.refused({ ...context, inboundMessage: inboundOf(target, message) }, new FhirError('bad-request', error.text));
+          const record = await archive.receive({ ...fields, source, outcome: 'error', ack: 'AE', error: { code: '205', text: error.text, location: 'MSH-10' } }, rawText, true);
+          hashes.remember(record.id, hash);
+          return { acks: acks(target, message, 'AE', error), code: 'AE', record };
+        }
+        const record = await archive.receive({ ...fields, source }, rawText, enhanced);
+        hashes.remember(record.id, hash);
+        return finish(await apply(record, message, context), target, message);
+      }
+      const record = known ?? (await archive.receive(fields, rawText, enhanced));
+      hashes.remember(record.id, hash);
+      return finish(known ? await recover(known, message, context) : await apply(record, message, context), target, message);
     });
+  }
+
+  function finish(result: { code: 'AA' | 'AE' | 'AR'; error?: AckError; record: ArchivedMessage }, target: AckTarget, message: V2Message): Handled {
+    logger.info({ archiveId: result.record.id, type: result.record.messageType, controlId: message.controlId, ack: result.code, resources: result.record.resources.length }, 'hl7v2 message handled');
+    return { acks: acks(target, message, result.code, result.error), code: result.code, record: result.record };
   }
 
   /** A message received before a crash, its outcome unknown: applied if its resources carry its `meta.source`, else applied now. */
   async function recover(record: ArchivedMessage, message: V2Message, context: RequestContext) {
-    const source = `urn:fhirgate:hl7v2:${encodeURIComponent(MessageArchive.key(record.sender.application, record.sender.facility, record.controlId))}`;
+    const source = sourceOf(record);
     const written = (await Promise.all(Object.keys(SEGMENT_OF_TYPE).map((type) => fhir.search(type, `_source=${encodeURIComponent(source)}`, context)))).flat();
     if (!written.length) return apply(record, message, context);
     const resources = written.map((r) => `${r.resourceType}/${r.id}`);
@@ -166,7 +228,7 @@ export function createHandler(options: HandlerOptions) {
     });
   }
 
-  return { handle, replay };
+  return { handle, oversized, replay };
 }
 
 export type MessageHandler = ReturnType<typeof createHandler>;

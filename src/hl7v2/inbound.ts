@@ -33,6 +33,43 @@ export function ackTarget(raw: string, message?: V2Message): AckTarget {
 
 export type Checked = { ok: true; message: V2Message } | { ok: false; message?: V2Message; error: AckError };
 
+/**
+ * Segment terminators as senders use them: CR (the standard, v2 ch. 2.5.2), LF (file-based senders,
+ * some engines) and CRLF, all read as CR. A line break inside a value is escaped (`\.br\`,
+ * `\X0A\`), so a raw LF can only end a segment. Byte-wise, which holds for UTF-8 and the
+ * single-byte character sets of MSH-18.
+ */
+export function normalizeSegments(bytes: Buffer): Buffer {
+  if (!bytes.includes(0x0a)) return bytes;
+  const out = Buffer.alloc(bytes.length);
+  let n = 0;
+  for (let i = 0; i < bytes.length; i++) {
+    const b = bytes[i];
+    if (b === 0x0a) {
+      if (i > 0 && bytes[i - 1] === 0x0d) continue;
+      out[n++] = 0x0d;
+    } else out[n++] = b;
+  }
+  return out.subarray(0, n);
+}
+
+/** Accept/application acknowledgement conditions (MSH-15/16, table 0155). */
+const ACK_CONDITIONS = new Set(['AL', 'NE', 'ER', 'SU']);
+
+/**
+ * The enhanced acknowledgement mode a message asks for (v2 ch. 2.9.3), or undefined for original
+ * mode: when MSH-15 and MSH-16 are empty, and also when either holds a value outside table 0155,
+ * so a message with a garbled MSH-15/16 is still answered (issue 19) rather than met with silence.
+ */
+export function enhancedMode(message: V2Message | undefined): { accept?: string; application?: string } | undefined {
+  const msh = message?.segments[0];
+  const accept = msh?.get(15)?.trim().toUpperCase() || undefined;
+  const application = msh?.get(16)?.trim().toUpperCase() || undefined;
+  if (!accept && !application) return undefined;
+  if ((accept && !ACK_CONDITIONS.has(accept)) || (application && !ACK_CONDITIONS.has(application))) return undefined;
+  return { accept, application };
+}
+
 const FATAL_UTF8 = new TextDecoder('utf-8', { fatal: true });
 
 /**
@@ -40,7 +77,8 @@ const FATAL_UTF8 = new TextDecoder('utf-8', { fatal: true });
  * an MSH with sane encoding characters, a supported version, processing id and message type, and
  * a control id. Failures are answered `AR` (v2 ch. 2.9.2).
  */
-export function checkInbound(bytes: Buffer, processingIds: ReadonlySet<string>): Checked {
+export function checkInbound(received: Buffer, processingIds: ReadonlySet<string>): Checked {
+  const bytes = normalizeSegments(received);
   const head = bytes.subarray(0, Math.min(bytes.length, 1024)).toString('latin1');
   const charset = head.split(/\r/)[0].split(head[3] ?? '|')[17]?.split(head[4] ?? '^')[0] || undefined;
   if (!knownCharset(charset)) return { ok: false, error: { hl7Error: HL7_ERROR.dataTypeError, text: `Unsupported character set (MSH-18) '${charset!.slice(0, 40)}'`, location: { segment: 'MSH', field: 18 } } };

@@ -34,6 +34,7 @@ export async function createHl7Adapter(options: { config: Hl7Config; dataDir: st
     processingIds: new Set(config.processingIds),
     identifierSystems: config.identifierSystems,
     defaultIdentifierSystem: config.defaultIdentifierSystem,
+    controlIdReuse: config.controlIdReuse,
     clock: options.clock,
   });
   let listener: MllpListener | undefined;

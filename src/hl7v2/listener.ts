@@ -117,9 +117,12 @@ export function createMllpListener(handler: MessageHandler, options: MllpOptions
     socket.setTimeout(options.idleTimeoutMs, () => close('idle-timeout'));
     socket.on('error', (err) => log.info({ reason: 'socket-error', detail: err.message }, 'mllp socket error'));
     socket.on('close', () => clearTimeout(frameTimer));
+    let refusing = false;
     socket.on('data', (chunk: Buffer) => {
+      if (refusing) return;
       const events = decoder.push(chunk);
       for (const event of events) {
+        if (event.kind === 'error' && event.reason === 'oversized') return refuseOversized(event.head, event.detail);
         if (event.kind === 'error') return close(event.reason, event.detail);
         pending++;
         // Back-pressure: a sender far ahead of its acknowledgements is paused, not buffered without bound.
@@ -130,6 +133,26 @@ export function createMllpListener(handler: MessageHandler, options: MllpOptions
       if (events.length || !decoder.inFrame) frameTimer = void clearTimeout(frameTimer);
       if (decoder.inFrame && !frameTimer) frameTimer = setTimeout(() => close('frame-timeout', `frame not complete within ${options.frameTimeoutMs} ms`), options.frameTimeoutMs);
     });
+    /**
+     * A frame over the limit: the messages before it are answered first, then an AR for it (issue 19),
+     * then the connection is closed: the rest of the frame cannot be skipped reliably.
+     */
+    const refuseOversized = (head: Buffer, detail: string): void => {
+      refusing = true;
+      clearTimeout(frameTimer);
+      socket.pause();
+      const work = queue.then(async () => {
+        const handled = await handler.oversized({ bytes: head, transport: 'mllp', address: subject ? `mllps://${encodeURIComponent(subject)}@${address}` : `mllp://${address}` }, options.maxBytes);
+        log.warn({ reason: 'oversized', detail }, 'mllp connection closed');
+        if (socket.destroyed) return;
+        // Closed once the AR is flushed, or after a grace period for a sender that does not read.
+        setTimeout(() => socket.destroy(), 5000).unref();
+        socket.write(Buffer.concat(handled.acks.map(frame)), () => socket.destroy());
+      });
+      inflight.add(work);
+      void work.finally(() => inflight.delete(work));
+      queue = work;
+    };
     const process = async (bytes: Buffer): Promise<void> => {
       const work = (async () => {
         try {

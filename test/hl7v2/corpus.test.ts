@@ -37,6 +37,23 @@ async function send(raw: string): Promise<{ code?: string; resources: any[] }> {
   return { code, resources };
 }
 
+/** Whether two ORC groups share an order number (ORC-2, else ORC-3) but name different medications (RXE-2/RXO-1) or repeat an RXD-1. */
+function orderNumberConflict(raw: string): boolean {
+  const groups = raw.split(/\r(?=ORC\|)/).slice(1);
+  const seen = new Map<string, { medication?: string; dispenses: string[] }>();
+  for (const group of groups) {
+    const number = v2(group, 'ORC', 2) ?? v2(group, 'ORC', 3);
+    if (!number) continue;
+    const medication = v2(group, 'RXE', 2) ?? v2(group, 'RXO', 1);
+    const dispenses = group.split('\r').filter((s) => s.startsWith('RXD|')).map((s) => s.split('|')[1]).filter(Boolean);
+    const earlier = seen.get(number);
+    const isDispense = v2(raw, 'MSH', 9, 1) === 'RDS';
+    if (earlier && (isDispense ? dispenses.some((d) => earlier.dispenses.includes(d)) : medication && earlier.medication && medication !== earlier.medication)) return true;
+    seen.set(number, { medication: earlier?.medication ?? medication, dispenses: [...(earlier?.dispenses ?? []), ...dispenses] });
+  }
+  return false;
+}
+
 const ofType = (resources: any[], type: string): any[] => resources.filter((r) => r.resourceType === type);
 const idValues = (r: any): string[] => (r.identifier ?? []).map((i: any) => i.value);
 
@@ -51,8 +68,15 @@ describe.each(corpusMessages().map((m) => [`${m.folder}/${m.source}/${m.file}`, 
     // Samples reuse control ids (MSG00001, controlID) from one sender: each gets its own, or it would be a redelivery.
     raw = withControlId(raw, `corpus-${sample.source}-${sample.file}`.slice(0, 199));
     const { code, resources } = await send(raw);
-    expect(code).toBe('AA');
     const type = `${v2(raw, 'MSH', 9, 1)}^${v2(raw, 'MSH', 9, 2)}`;
+    if (orderNumberConflict(raw)) {
+      // ORC groups sharing an order number with different medications (or the same RXD-1): neither
+      // applied nor one of them dropped, but AE 205 (issue 19), and nothing written.
+      expect(code).toBe('AE');
+      expect(resources).toEqual([]);
+      return;
+    }
+    expect(code).toBe('AA');
     const patients = ofType(resources, 'Patient');
     if (v2(raw, 'PID', 3)) {
       const survivor = patients.find((p) => idValues(p).includes(v2(raw, 'PID', 3)!) && p.active !== false);
@@ -61,6 +85,16 @@ describe.each(corpusMessages().map((m) => [`${m.folder}/${m.source}/${m.file}`, 
       if (v2(raw, 'PID', 5)) expect(survivor.name?.[0]?.family).toBe(v2(raw, 'PID', 5));
       if (v2(raw, 'PID', 7)) expect(survivor.birthDate).toBe(date(v2(raw, 'PID', 7)));
       if (v2(raw, 'PID', 8)) expect(survivor.gender).toBe(GENDER[v2(raw, 'PID', 8)!]);
+      // Issue 19 item 6: PID-19, -20, -15, -7 (time), -23, -26, -28.
+      const typed = (code: string) => survivor.identifier.filter((i: any) => i.type?.coding?.[0]?.code === code).map((i: any) => i.value);
+      if (v2(raw, 'PID', 19)) expect(typed('SS')).toContain(v2(raw, 'PID', 19));
+      if (v2(raw, 'PID', 20)) expect(typed('DL')).toContain(v2(raw, 'PID', 20));
+      if (v2(raw, 'PID', 15)) expect(survivor.communication[0].language.coding[0].code).toBe(v2(raw, 'PID', 15));
+      if ((v2(raw, 'PID', 7) ?? '').length > 8) expect(survivor._birthDate.extension[0].valueDateTime.replace(/\D/g, '')).toMatch(new RegExp(`^${v2(raw, 'PID', 7)!.slice(0, 12)}`));
+      const ext = (url: string) => survivor.extension?.find((e: any) => e.url === `http://hl7.org/fhir/StructureDefinition/${url}`);
+      if (v2(raw, 'PID', 23)) expect(ext('patient-birthPlace').valueAddress.text).toBe(v2(raw, 'PID', 23));
+      if (v2(raw, 'PID', 26)) expect(ext('patient-citizenship').extension[0].valueCodeableConcept.coding[0].code).toBe(v2(raw, 'PID', 26));
+      if (v2(raw, 'PID', 28)) expect(ext('patient-nationality').extension[0].valueCodeableConcept.coding[0].code).toBe(v2(raw, 'PID', 28));
       expect(survivor.meta.source).toMatch(/^urn:fhirgate:hl7v2:/);
     }
     if (type === 'ADT^A40') {

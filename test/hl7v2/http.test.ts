@@ -28,7 +28,10 @@ describe('POST /hl7/v2', () => {
   it('runs with the caller’s token: a token without write scopes gets AR, and an operator replays it after the fix', async () => {
     const reader = await server.token({ scope: 'system/*.read' });
     const res = await post(ADT('H-2', 'MRN-H2', 'Replayed'), { Authorization: `Bearer ${reader}` });
-    expect(ackCode(await res.text()).code).toBe('AR');
+    const ack = await res.text();
+    expect(ackCode(ack).code).toBe('AR');
+    // Table 0357 has no code for a refusal: ERR-5 names it (issue 19 item 9), it is not left as an internal error.
+    expect(ack).toMatch(/\rERR\|[^\r]*\|207\^Application internal error\^HL70357\|E\|forbidden\^\^99FHIRGATE\|/);
     const { messages } = await get('/hl7/messages?controlId=H-2');
     expect(messages).toHaveLength(1);
     expect(messages[0]).toMatchObject({ outcome: 'rejected', ack: 'AR', messageType: 'ADT^A01', transport: 'http' });

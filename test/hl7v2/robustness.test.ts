@@ -76,10 +76,11 @@ describe('connections closed with a logged reason, the listener unaffected', () 
     expect(logged('missing-start')).toBe(true);
   });
 
-  it('closes on an oversized frame, before reading it whole', async () => {
+  it('closes on an oversized frame, before reading it whole, after an AR', async () => {
     const conn = await rawConnection(port);
     conn.write(Buffer.concat([Buffer.from([0x0b]), Buffer.alloc(8192, 'A')]));
     expect(await conn.closedWithin(2000)).toBe(true);
+    expect(ackCode(conn.frames[0]).code).toBe('AR');
     expect(logged('oversized')).toBe(true);
     await stillServes('oversized');
   });

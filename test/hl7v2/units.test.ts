@@ -5,6 +5,8 @@ import { MllpDecoder } from '../../src/hl7v2/framing.js';
 import { address, contactPoint, date, dateTime, humanName } from '../../src/hl7v2/map/datatypes.js';
 import { VOCABULARY } from '../../src/hl7v2/map/vocabulary.js';
 import { parseV2 } from '../../src/hl7v2/parse.js';
+import { contentHash } from '../../src/hl7v2/dedupe.js';
+import { enhancedMode, normalizeSegments } from '../../src/hl7v2/inbound.js';
 
 const rep = (s: string) => s.split('^').map((c) => c.split('&').map((x) => x || undefined));
 
@@ -49,6 +51,7 @@ describe('ACK', () => {
   it('puts location, code and text in ERR (2.5+) or ERR-1 and MSA-3 (before 2.5)', () => {
     const error = { hl7Error: 101, text: 'PID-3 missing', location: { segment: 'PID', sequence: 1, field: 3 } };
     expect(buildAck(target, 'AE', { controlId: 'X', now: new Date(0), error })).toContain('\rERR||PID^1^3|101^Required field missing^HL70357|E||||PID-3 missing\r');
+    expect(buildAck(target, 'AR', { controlId: 'X', now: new Date(0), error: { hl7Error: 206, text: 'Changed meanwhile', application: 'version-conflict' } })).toContain('\rERR|||206^Application record locked^HL70357|E|version-conflict^^99FHIRGATE|||Changed meanwhile\r');
     const legacy = buildAck({ ...target, version: '2.3' }, 'AE', { controlId: 'X', now: new Date(0), error });
     expect(legacy).toContain('\rMSA|AE|C1|PID-3 missing\rERR|PID^1^3^101&Required field missing&HL70357\r');
   });
@@ -71,5 +74,41 @@ describe('MLLP framing', () => {
 describe('vocabulary', () => {
   it.each(VOCABULARIES)('%s matches the IG table', (name) => {
     expect(VOCABULARY[name]).toEqual(readVocabulary(name));
+  });
+});
+
+describe('segment terminators, acknowledgement mode, content hash (issue 19)', () => {
+  it.each([
+    ['A\rB\r', 'A\rB\r'],
+    ['A\nB\n', 'A\rB\r'],
+    ['A\r\nB\r\n', 'A\rB\r'],
+    ['A\n\nB', 'A\r\rB'],
+    ['Zoë\nB', 'Zoë\rB'],
+  ])('%j → %j', (input, expected) => {
+    expect(normalizeSegments(Buffer.from(input, 'utf8')).toString('utf8')).toBe(expected);
+  });
+
+  const msh = (f15: string, f16: string) => parseV2(`MSH|^~\\&|A|F|B|G|2024||ADT^A01|1|P|2.5|||${f15}|${f16}\rPID|1\r`);
+  it.each([
+    ['', '', undefined],
+    ['AL', '', { accept: 'AL' }],
+    ['', 'ne', { application: 'NE' }],
+    ['AL', 'ER', { accept: 'AL', application: 'ER' }],
+    ['XX', '', undefined],
+    ['AL', 'YY', undefined],
+    ['SU', 'SU', { accept: 'SU', application: 'SU' }],
+  ])('MSH-15 %j, MSH-16 %j → %j', (f15, f16, mode) => {
+    expect(enhancedMode(msh(f15, f16))).toEqual(mode);
+  });
+
+  const base = 'MSH|^~\\&|A|F|B|G|20240101120000||ADT^A01|1|P|2.5\rPID|1||X\r';
+  it.each([
+    ['MSH-7 restamped', base.replace('20240101120000', '20250101000000'), true],
+    ['trailing empty segments', `${base}\r\r`, true],
+    ['another PID-3', base.replace('||X', '||Y'), false],
+    ['another MSH-9', base.replace('ADT^A01', 'ADT^A08'), false],
+    ['another MSH-6', base.replace('|G|', '|H|'), false],
+  ])('%s: same content %s', (_name, other, same) => {
+    expect(contentHash(other) === contentHash(base)).toBe(same);
   });
 });

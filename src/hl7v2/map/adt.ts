@@ -88,7 +88,9 @@ export const mapAdtMerge: MessageMapper = async (message, ctx, lookup) => {
     old.link = [...(old.link ?? []).filter((l) => l.type !== 'replaced-by'), { other: survivor, type: 'replaced-by' }];
     const oldRef = stored ? tx.update({ ...old, id: stored.id!, meta: undefined }, stored.meta?.versionId) : tx.upsert(old, oldKey);
     const surviving = tx.get<Patient>(survivor)!;
-    tx.replace(survivor, { ...surviving, link: [...(surviving.link ?? []).filter((l) => l.other.reference !== oldRef.reference), { other: oldRef, type: 'replaces' }] });
+    // A repeated A40 replaces the link rather than adding a second one (issue 19).
+    const sameOld = (ref: string | undefined): boolean => ref === oldRef.reference || (!!stored && ref === `Patient/${stored.id}`);
+    tx.replace(survivor, { ...surviving, link: [...(surviving.link ?? []).filter((l) => !sameOld(l.other.reference)), { other: oldRef, type: 'replaces' }] });
     if (stored) await moveReferences(`Patient/${stored.id}`, survivor, tx, lookup);
   }
   return tx.bundle();

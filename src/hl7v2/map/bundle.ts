@@ -30,6 +30,12 @@ export class TransactionBuilder {
     return this.add(resource, { method: 'PUT', url });
   }
 
+  /** The entry an earlier `upsert(resource of type, by)` of this message added, if any. */
+  upserted(resourceType: string, by: Identifier): AnyReference | undefined {
+    const known = this.byUrl.get(`${resourceType}?${identifierQuery(by)}`);
+    return known && { reference: known.fullUrl };
+  }
+
   /** A plain create (`POST Type`), for what has no identifier to be found by. */
   create(resource: Resource): AnyReference {
     return this.add(resource, { method: 'POST', url: resource.resourceType });

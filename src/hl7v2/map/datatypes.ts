@@ -130,7 +130,8 @@ export function address(rep: V2Repetition | undefined): Address | undefined {
   return compact({
     use: vocab('AddressType-to-Use', kind)?.code as Address['use'],
     type: vocab('AddressType-to-Type', kind)?.code as Address['type'],
-    line: [comp(rep, 1, 1), comp(rep, 2), comp(rep, 19)],
+    // XAD-1 is a SAD: street or mailing address, street name, dwelling number (IG SAD[Address]).
+    line: [comp(rep, 1, 1), comp(rep, 1, 2), comp(rep, 1, 3), comp(rep, 2), comp(rep, 19)],
     city: comp(rep, 3),
     state: comp(rep, 4),
     postalCode: comp(rep, 5),

@@ -1,8 +1,10 @@
-import type { Dosage, MedicationRequest, Reference } from '@medplum/fhirtypes';
+import type { MedicationRequest, Reference } from '@medplum/fhirtypes';
 import type { V2Message, V2Repetition, V2Segment } from '../message.js';
+import { text } from '../message.js';
 import type { TransactionBuilder } from './bundle.js';
 import type { MapContext } from './context.js';
-import { codeableConcept, comp, compact, dateTime, entityIdentifier, mappedConcept, quantity } from './datatypes.js';
+import { codeableConcept, compact, dateTime, entityIdentifier, quantity } from './datatypes.js';
+import { dosage } from './dosage.js';
 import { orderStatus, SUPPORTED_ORDER_CONTROLS } from './order-status.js';
 import { practitionerFromXcn } from './practitioner.js';
 import { HL7_ERROR, MappingError } from './types.js';
@@ -32,30 +34,8 @@ export function orderIdentifiers(group: OrderGroup, ctx: MapContext) {
   return { key: placer ?? filler ?? rx, identifiers: [placer, filler, rx].filter((i) => !!i) };
 }
 
-function dosage(group: OrderGroup): Dosage | undefined {
-  const rxe = group.get('RXE');
-  const rxo = group.get('RXO');
-  const rxr = group.get('RXR');
-  const tq1 = group.get('TQ1');
-  const [low, high, units] = rxe ? [rxe.get(3), rxe.get(4), rxe.reps(5)[0]] : [rxo?.get(2), rxo?.get(3), rxo?.reps(4)[0]];
-  const doseRange = high && low !== high ? compact({ low: quantity(low, units), high: quantity(high, units) }) : undefined;
-  const instructions = rxe?.reps(7)[0] ?? rxo?.reps(7)[0];
-  return compact({
-    text: comp(instructions, 2) ?? comp(instructions, 1),
-    patientInstruction: comp(rxe?.reps(21)[0] ?? rxo?.reps(6)[0], 2),
-    route: rxr ? mappedConcept(rxr.reps(1)[0], 'RouteOfAdministration', 'http://terminology.hl7.org/CodeSystem/v2-0162') : undefined,
-    site: codeableConcept(rxr?.reps(2)[0]),
-    method: codeableConcept(rxr?.reps(4)[0]),
-    timing: compact({
-      code: tq1?.get(3) ? { text: tq1.get(3, 1) ?? undefined } : undefined,
-      repeat: compact({ boundsPeriod: compact({ start: dateTime(tq1?.get(7) ?? undefined), end: dateTime(tq1?.get(8) ?? undefined) }) }),
-    }),
-    doseAndRate: [compact({ doseRange, doseQuantity: doseRange ? undefined : low ? quantity(low, units) : quantity(tq1?.get(2, 1) ?? undefined, cqUnits(tq1?.reps(2)[0])) })],
-  });
-}
-
-/** The units of a CQ (component 2, a CWE in sub-components) as a repetition for `quantity`. */
-const cqUnits = (rep: V2Repetition | undefined): V2Repetition | undefined => rep?.[1]?.map((s) => [s]);
+/** An XCN with an id or a family name. */
+const valued = (rep: V2Repetition): boolean => Boolean(text(rep[0]?.[0]) || text(rep[1]?.[0]));
 
 /**
  * ORC + RXE (RDE^O11, RDS^O13) or RXO (OMP^O09), RXR and TQ1 → MedicationRequest. RXO follows the
@@ -70,7 +50,8 @@ export function medicationRequest(group: OrderGroup, subject: Reference | undefi
   }
   const rxe = group.get('RXE');
   const rxo = group.get('RXO');
-  const requester = practitionerFromXcn(orc.reps(12)[0] ?? rxo?.reps(14)[0], ctx, tx);
+  // ORC-12, else RXO-14 (IG RXO[MedicationRequest]) or RXE-13 (ordering provider's DEA number): the first one valued.
+  const requester = practitionerFromXcn([...orc.reps(12), ...(rxo?.reps(14) ?? []), ...(rxe?.reps(13) ?? [])].find(valued), ctx, tx);
   const [dispense, dispenseUnits, refills] = rxe ? [rxe.get(10), rxe.reps(11)[0], rxe.get(12)] : [rxo?.get(11), rxo?.reps(12)[0], rxo?.get(13)];
   const substitution = (rxe ?? rxo)?.get(9);
   return compact({
