@@ -23,6 +23,7 @@ import { createStore } from './store/create-store.js';
 import type { StorePort } from './store/port.js';
 import { createValidator } from './validation/create-validator.js';
 import { loadTerminology } from './validation/terminology.js';
+import { createWorkflow } from './workflow/index.js';
 
 export interface App {
   config: Config;
@@ -110,6 +111,7 @@ export async function createApp(config: Config, logger: Logger, clock: () => Dat
     patientCompartment,
     rest: { maxBundleEntries: config.maxBundleEntries, conditionalDeleteMultiple: config.conditionalDeleteMultiple },
     consent,
+    ...(config.workflowRules ? { workflow: createWorkflow() } : {}),
   });
   const hl7 = await createHl7Adapter({ config: config.hl7, dataDir: config.dataDir, pipeline, audit, sealer: crypto.sealer, logger, baseUrl: config.fhirBaseUrl, clock });
   // The archive's JWEs move to the current key with the store's (README "Rotating keys").

@@ -24,6 +24,8 @@ export interface Config {
   maxBundleEntries: number;
   /** Whether a conditional delete matching several resources deletes them all (true) or is refused with 412 (FHIR_CONDITIONAL_DELETE_MULTIPLE). */
   conditionalDeleteMultiple: boolean;
+  /** Whether the clinical workflow rules (dispensing, scheduling; issue 17) run on the write path (FHIR_WORKFLOW_RULES, default true). */
+  workflowRules: boolean;
   /** Default and maximum page size of history (and later search) bundles. */
   defaultPageSize: number;
   maxPageSize: number;
@@ -138,6 +140,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, rootDir: string): Config {
     maxBodyBytes: int(env, 'FHIR_MAX_BODY_BYTES', 10 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
     maxBundleEntries: int(env, 'FHIR_MAX_BUNDLE_ENTRIES', 1000, 1, 100_000),
     conditionalDeleteMultiple: bool(env, 'FHIR_CONDITIONAL_DELETE_MULTIPLE', false),
+    workflowRules: bool(env, 'FHIR_WORKFLOW_RULES', true),
     defaultPageSize,
     maxPageSize,
     profilesDir: path.resolve(rootDir, env.PROFILES_DIR || 'profiles'),

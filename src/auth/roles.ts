@@ -22,15 +22,15 @@ export const ROLE_TABLE: Readonly<Record<Role, RoleRule>> = {
   admin: { resources: { Practitioner: 'cruds', AuditEvent: 'rs' }, administers: true },
   // Only practitioners prescribe.
   practitioner: {
-    resources: { Patient: 'rs', Practitioner: 'rs', MedicationRequest: 'cruds', MedicationDispense: 'rs', Consent: 'crus', Appointment: 'rs' },
+    resources: { Patient: 'rs', Practitioner: 'rs', MedicationRequest: 'cruds', MedicationDispense: 'rs', Consent: 'crus', Appointment: 'rs', Schedule: 'rs', Slot: 'rs' },
   },
   // Only pharmacists dispense; they read the prescriptions they fill.
   pharmacist: { resources: { Patient: 'rs', Practitioner: 'rs', MedicationRequest: 'rs', MedicationDispense: 'cruds' } },
   // Front desk: demographics and the schedule, no medication data.
-  receptionist: { resources: { Patient: 'crus', Practitioner: 'rs', Appointment: 'cruds', Consent: 'rs' } },
-  // Patients read their own record and manage their own consents.
+  receptionist: { resources: { Patient: 'crus', Practitioner: 'rs', Appointment: 'cruds', Consent: 'rs', Schedule: 'cruds', Slot: 'cruds' } },
+  // Patients read their own record, manage their own consents, find free slots and book or cancel their own appointments (issue 17).
   patient: {
-    resources: { Patient: 'rs', Practitioner: 'rs', MedicationRequest: 'rs', MedicationDispense: 'rs', Consent: 'cruds', Appointment: 'rs', AuditEvent: 'rs' },
+    resources: { Patient: 'rs', Practitioner: 'rs', MedicationRequest: 'rs', MedicationDispense: 'rs', Consent: 'cruds', Appointment: 'crus', AuditEvent: 'rs', Schedule: 'rs', Slot: 'rs' },
     ownCompartment: true,
   },
 };

@@ -20,6 +20,9 @@ export const SERVED_TYPES: Readonly<Record<string, { without?: readonly TypeInte
   // The audit trail is append-only: AuditEvents cannot be changed or removed through the API.
   AuditEvent: { without: ['update', 'delete'] },
   Appointment: {},
+  // Availability (issue 17): a practitioner's Schedule and its Slots, booked by Appointments.
+  Schedule: {},
+  Slot: {},
 };
 
 /** What the server knows about one served resource type, all derived from the official definitions. */

@@ -27,7 +27,7 @@ const EXPECTED: Record<string, string[]> = {
   practitioner: ['rs',    'rs',        'cruds', 'rs',    'crus',  'rs',    ''],
   pharmacist:   ['rs',    'rs',        'rs',    'cruds', '',      '',      ''],
   receptionist: ['crus',  'rs',        '',      '',      'rs',    'cruds', ''],
-  patient:      ['rs',    'rs',        'rs',    'rs',    'cruds', 'rs',    'rs'],
+  patient:      ['rs',    'rs',        'rs',    'rs',    'cruds', 'crus',  'rs'],
 };
 
 const body = (type: string): Resource => {
