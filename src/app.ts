@@ -23,6 +23,7 @@ import { createStore } from './store/create-store.js';
 import type { StorePort } from './store/port.js';
 import { createValidator } from './validation/create-validator.js';
 import { loadTerminology } from './validation/terminology.js';
+import { withPublicAvailability } from './workflow/availability.js';
 import { createWorkflow } from './workflow/index.js';
 
 export interface App {
@@ -46,7 +47,7 @@ const SOFTWARE_VERSION = (JSON.parse(readFileSync(new URL('../package.json', imp
  * Nothing below this file reads the environment or reaches for a global.
  */
 export async function createApp(config: Config, logger: Logger, clock: () => Date = () => new Date()): Promise<App> {
-  const definitions = r4Definitions();
+  const definitions = withPublicAvailability(r4Definitions());
   const registry = createRegistry(definitions);
   const validator = await createValidator({
     definitions,
