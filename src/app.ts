@@ -1,5 +1,6 @@
 import type { Server } from 'node:http';
 import { readFileSync } from 'node:fs';
+import type { CapabilityStatement } from '@medplum/fhirtypes';
 import type { AddressInfo } from 'node:net';
 import { createAuditEventSink } from './audit/audit-event-sink.js';
 import { createLogAuditSink } from './audit/audit-sink.js';
@@ -12,7 +13,7 @@ import { buildCapabilityStatement } from './fhir/capability-statement.js';
 import { r4Definitions } from './fhir/definitions.js';
 import { createPipeline, type Pipeline } from './fhir/pipeline.js';
 import type { FhirRequest } from './fhir/request.js';
-import { createRegistry } from './fhir/registry.js';
+import { createRegistry, resourceTypesOf, SERVED_TYPES } from './fhir/registry.js';
 import { createHl7Adapter, type Hl7Adapter } from './hl7v2/index.js';
 import { createHttpApp } from './http/server.js';
 import { JSON_TYPES } from './http/media.js';
@@ -48,22 +49,25 @@ const SOFTWARE_VERSION = (JSON.parse(readFileSync(new URL('../package.json', imp
  */
 export async function createApp(config: Config, logger: Logger, clock: () => Date = () => new Date()): Promise<App> {
   const definitions = withPublicAvailability(r4Definitions());
-  const registry = createRegistry(definitions);
+  const registry = createRegistry(definitions, SERVED_TYPES, resourceTypesOf(definitions, config.resourceTypes));
   const validator = await createValidator({
     definitions,
     resourceTypes: registry.types,
+    warmTypes: registry.coreTypes,
     profilesDir: config.profilesDir,
     terminologyDir: config.terminologyDir,
   });
   const searchIndex = createSearchIndex({
     definitions,
     resourceTypes: registry.types,
+    warmTypes: registry.coreTypes,
     terminology: await loadTerminology(config.terminologyDir),
     baseUrl: config.fhirBaseUrl,
     clock,
   });
   const patientCompartment = compartmentOf(definitions.patientCompartment, searchIndex, registry.types);
-  const store = createStore(config, logger, { resourceTypes: registry.types, params: (type) => searchIndex.params(type) });
+  // MongoDB sort indexes for the core types only: one pair per sortable parameter of ~150 types would pass MongoDB's 64 indexes per collection.
+  const store = createStore(config, logger, { resourceTypes: registry.coreTypes, params: (type) => searchIndex.params(type) });
   await store.open();
   const crypto = await createCrypto({
     settings: config.crypto,
@@ -84,19 +88,22 @@ export async function createApp(config: Config, logger: Logger, clock: () => Dat
       ? createAuditEventSink({ store, codec: crypto.codec, searchIndex: crypto.searchIndex, clock, logger: logger.child({ component: 'audit' }), observer: config.fhirBaseUrl, consentNote })
       : createLogAuditSink(logger.child({ component: 'audit' }), store, consentNote);
   const auth = await createAuth({ config: config.auth, audience: config.fhirBaseUrl, definitions, store, codec: crypto.codec, audit });
-  const capabilityStatement = withSmartSecurity(
-    buildCapabilityStatement({
-      registry,
-      fhirBaseUrl: config.fhirBaseUrl,
-      softwareVersion: SOFTWARE_VERSION,
-      supportedProfiles: validator.supportedProfiles(),
-      formats: [...JSON_TYPES, 'json'],
-      date: clock(),
-      searchIndex,
-      conditionalDeleteMultiple: config.conditionalDeleteMultiple,
-    }),
-    auth.server?.smartConfiguration(),
-  );
+  const startedAt = clock();
+  let capabilities: CapabilityStatement | undefined;
+  const capabilityStatement = (): CapabilityStatement =>
+    (capabilities ??= withSmartSecurity(
+      buildCapabilityStatement({
+        registry,
+        fhirBaseUrl: config.fhirBaseUrl,
+        softwareVersion: SOFTWARE_VERSION,
+        supportedProfiles: validator.supportedProfiles(),
+        formats: [...JSON_TYPES, 'json'],
+        date: startedAt,
+        searchIndex,
+        conditionalDeleteMultiple: config.conditionalDeleteMultiple,
+      }),
+      auth.server?.smartConfiguration(),
+    ));
   const pipeline = createPipeline({
     registry,
     store,

@@ -25,8 +25,8 @@ export interface PipelineDeps {
   authorize: Authorizer;
   audit: AuditSink;
   logger: Logger;
-  /** The server's CapabilityStatement, generated once at start from the registry. */
-  capabilityStatement: CapabilityStatement;
+  /** The server's CapabilityStatement, generated from the registry once, when first asked for (it compiles every type's search parameters). */
+  capabilityStatement: () => CapabilityStatement;
   clock: () => Date;
   paging: { defaultPageSize: number; maxPageSize: number };
   /** Search parameters, write-time extraction and query compilation (issue 3). */
