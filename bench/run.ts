@@ -16,9 +16,10 @@ import { httpCrud } from './scenarios/http-crud.js';
 import { transactions } from './scenarios/transactions.js';
 import { search } from './scenarios/search.js';
 import { validation } from './scenarios/validation.js';
+import { workflow } from './scenarios/workflow.js';
 
 /** Every scenario, in the order `npm run bench` runs them. */
-const SCENARIOS: Scenario[] = [httpCrud, validation, search, transactions, encryption, hl7v2, consent];
+const SCENARIOS: Scenario[] = [httpCrud, validation, search, transactions, encryption, hl7v2, consent, workflow];
 
 function readSettings(env: NodeJS.ProcessEnv): BenchSettings {
   const quick = env.BENCH_QUICK === '1' || env.BENCH_QUICK === 'true';

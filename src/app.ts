@@ -1,6 +1,7 @@
 import type { Server } from 'node:http';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import type { CapabilityStatement } from '@medplum/fhirtypes';
 import type { AddressInfo } from 'node:net';
 import { createAuditEventSink } from './audit/audit-event-sink.js';
 import { createLogAuditSink } from './audit/audit-sink.js';
@@ -13,7 +14,7 @@ import { buildCapabilityStatement } from './fhir/capability-statement.js';
 import { r4Definitions } from './fhir/definitions.js';
 import { createPipeline, type Pipeline } from './fhir/pipeline.js';
 import type { FhirRequest } from './fhir/request.js';
-import { createRegistry } from './fhir/registry.js';
+import { createRegistry, resourceTypesOf, SERVED_TYPES } from './fhir/registry.js';
 import { createHl7Adapter, type Hl7Adapter } from './hl7v2/index.js';
 import { createHttpApp } from './http/server.js';
 import { portalConfig } from './portal/client.js';
@@ -25,6 +26,8 @@ import { createStore } from './store/create-store.js';
 import type { StorePort } from './store/port.js';
 import { createValidator } from './validation/create-validator.js';
 import { loadTerminology } from './validation/terminology.js';
+import { withPublicAvailability } from './workflow/availability.js';
+import { createWorkflow } from './workflow/index.js';
 
 export interface App {
   config: Config;
@@ -49,23 +52,26 @@ const SOFTWARE_VERSION = (JSON.parse(readFileSync(new URL('../package.json', imp
  * Nothing below this file reads the environment or reaches for a global.
  */
 export async function createApp(config: Config, logger: Logger, clock: () => Date = () => new Date()): Promise<App> {
-  const definitions = r4Definitions();
-  const registry = createRegistry(definitions);
+  const definitions = withPublicAvailability(r4Definitions());
+  const registry = createRegistry(definitions, SERVED_TYPES, resourceTypesOf(definitions, config.resourceTypes));
   const validator = await createValidator({
     definitions,
     resourceTypes: registry.types,
+    warmTypes: registry.coreTypes,
     profilesDir: config.profilesDir,
     terminologyDir: config.terminologyDir,
   });
   const searchIndex = createSearchIndex({
     definitions,
     resourceTypes: registry.types,
+    warmTypes: registry.coreTypes,
     terminology: await loadTerminology(config.terminologyDir),
     baseUrl: config.fhirBaseUrl,
     clock,
   });
   const patientCompartment = compartmentOf(definitions.patientCompartment, searchIndex, registry.types);
-  const store = createStore(config, logger, { resourceTypes: registry.types, params: (type) => searchIndex.params(type) });
+  // MongoDB sort indexes for the core types only: one pair per sortable parameter of ~150 types would pass MongoDB's 64 indexes per collection.
+  const store = createStore(config, logger, { resourceTypes: registry.coreTypes, params: (type) => searchIndex.params(type) });
   await store.open();
   const crypto = await createCrypto({
     settings: config.crypto,
@@ -86,19 +92,22 @@ export async function createApp(config: Config, logger: Logger, clock: () => Dat
       ? createAuditEventSink({ store, codec: crypto.codec, searchIndex: crypto.searchIndex, clock, logger: logger.child({ component: 'audit' }), observer: config.fhirBaseUrl, consentNote })
       : createLogAuditSink(logger.child({ component: 'audit' }), store, consentNote);
   const auth = await createAuth({ config: config.auth, audience: config.fhirBaseUrl, definitions, store, codec: crypto.codec, audit });
-  const capabilityStatement = withSmartSecurity(
-    buildCapabilityStatement({
-      registry,
-      fhirBaseUrl: config.fhirBaseUrl,
-      softwareVersion: SOFTWARE_VERSION,
-      supportedProfiles: validator.supportedProfiles(),
-      formats: [...JSON_TYPES, 'json'],
-      date: clock(),
-      searchIndex,
-      conditionalDeleteMultiple: config.conditionalDeleteMultiple,
-    }),
-    auth.server?.smartConfiguration(),
-  );
+  const startedAt = clock();
+  let capabilities: CapabilityStatement | undefined;
+  const capabilityStatement = (): CapabilityStatement =>
+    (capabilities ??= withSmartSecurity(
+      buildCapabilityStatement({
+        registry,
+        fhirBaseUrl: config.fhirBaseUrl,
+        softwareVersion: SOFTWARE_VERSION,
+        supportedProfiles: validator.supportedProfiles(),
+        formats: [...JSON_TYPES, 'json'],
+        date: startedAt,
+        searchIndex,
+        conditionalDeleteMultiple: config.conditionalDeleteMultiple,
+      }),
+      auth.server?.smartConfiguration(),
+    ));
   const pipeline = createPipeline({
     registry,
     store,
@@ -114,6 +123,7 @@ export async function createApp(config: Config, logger: Logger, clock: () => Dat
     patientCompartment,
     rest: { maxBundleEntries: config.maxBundleEntries, conditionalDeleteMultiple: config.conditionalDeleteMultiple },
     consent,
+    ...(config.workflowRules ? { workflow: createWorkflow() } : {}),
   });
   const hl7 = await createHl7Adapter({ config: config.hl7, dataDir: config.dataDir, pipeline, audit, sealer: crypto.sealer, logger, baseUrl: config.fhirBaseUrl, clock });
   // The archive's JWEs move to the current key with the store's (README "Rotating keys").

@@ -24,6 +24,10 @@ export interface Config {
   maxBundleEntries: number;
   /** Whether a conditional delete matching several resources deletes them all (true) or is refused with 412 (FHIR_CONDITIONAL_DELETE_MULTIPLE). */
   conditionalDeleteMultiple: boolean;
+  /** Which R4 resource types are served besides the core ones (FHIR_RESOURCE_TYPES: `all`, the default, `core`, or a comma-separated list; issue 17). */
+  resourceTypes: 'all' | 'core' | readonly string[];
+  /** Whether the clinical workflow rules (dispensing, scheduling; issue 17) run on the write path (FHIR_WORKFLOW_RULES, default true). */
+  workflowRules: boolean;
   /** Default and maximum page size of history (and later search) bundles. */
   defaultPageSize: number;
   maxPageSize: number;
@@ -145,6 +149,8 @@ export function loadConfig(env: NodeJS.ProcessEnv, rootDir: string): Config {
     maxBodyBytes: int(env, 'FHIR_MAX_BODY_BYTES', 10 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
     maxBundleEntries: int(env, 'FHIR_MAX_BUNDLE_ENTRIES', 1000, 1, 100_000),
     conditionalDeleteMultiple: bool(env, 'FHIR_CONDITIONAL_DELETE_MULTIPLE', false),
+    workflowRules: bool(env, 'FHIR_WORKFLOW_RULES', true),
+    resourceTypes: resourceTypesSetting(env.FHIR_RESOURCE_TYPES),
     defaultPageSize,
     maxPageSize,
     profilesDir: path.resolve(rootDir, env.PROFILES_DIR || 'profiles'),
@@ -369,4 +375,15 @@ function loadHl7Config(env: NodeJS.ProcessEnv): Hl7Config {
     defaultIdentifierSystem,
     controlIdReuse,
   };
+}
+
+/** FHIR_RESOURCE_TYPES: `all` (default), `core`, or a comma-separated list of type names (checked against R4 in `app.ts`). */
+function resourceTypesSetting(value: string | undefined): 'all' | 'core' | readonly string[] {
+  const v = (value ?? '').trim();
+  if (v === '' || v === 'all') return 'all';
+  if (v === 'core') return 'core';
+  const types = v.split(',').map((t) => t.trim()).filter(Boolean);
+  const bad = types.find((t) => !/^[A-Z][A-Za-z]+$/.test(t));
+  if (bad) throw new ConfigError(`FHIR_RESOURCE_TYPES must be all, core or a comma-separated list of resource types, not '${bad}'`);
+  return types;
 }

@@ -17,20 +17,35 @@ export interface RoleRule {
   administers?: boolean;
 }
 
+/**
+ * Types beyond the core ones that clinicians and patients read (issue 17: records loaded from EHRs
+ * and Synthea). Written by backend services (feeds, imports); no role writes them yet.
+ */
+const CLINICAL_READ: Readonly<Record<string, string>> = {
+  Organization: 'rs',
+  Location: 'rs',
+  PractitionerRole: 'rs',
+  Medication: 'rs',
+  Encounter: 'rs',
+  Observation: 'rs',
+  Condition: 'rs',
+  AllergyIntolerance: 'rs',
+};
+
 export const ROLE_TABLE: Readonly<Record<Role, RoleRule>> = {
   // Admins run the installation: users, clients, staff directory, the audit trail; no clinical data.
   admin: { resources: { Practitioner: 'cruds', AuditEvent: 'rs' }, administers: true },
   // Only practitioners prescribe.
   practitioner: {
-    resources: { Patient: 'rs', Practitioner: 'rs', MedicationRequest: 'cruds', MedicationDispense: 'rs', Consent: 'crus', Appointment: 'rs' },
+    resources: { Patient: 'rs', Practitioner: 'rs', MedicationRequest: 'cruds', MedicationDispense: 'rs', Consent: 'crus', Appointment: 'rs', Schedule: 'rs', Slot: 'rs', ...CLINICAL_READ },
   },
   // Only pharmacists dispense; they read the prescriptions they fill.
   pharmacist: { resources: { Patient: 'rs', Practitioner: 'rs', MedicationRequest: 'rs', MedicationDispense: 'cruds' } },
   // Front desk: demographics and the schedule, no medication data.
-  receptionist: { resources: { Patient: 'crus', Practitioner: 'rs', Appointment: 'cruds', Consent: 'rs' } },
-  // Patients read their own record and manage their own consents.
+  receptionist: { resources: { Patient: 'crus', Practitioner: 'rs', Appointment: 'cruds', Consent: 'rs', Schedule: 'cruds', Slot: 'cruds' } },
+  // Patients read their own record, manage their own consents, find free slots and book or cancel their own appointments (issue 17).
   patient: {
-    resources: { Patient: 'rs', Practitioner: 'rs', MedicationRequest: 'rs', MedicationDispense: 'rs', Consent: 'cruds', Appointment: 'rs', AuditEvent: 'rs' },
+    resources: { Patient: 'rs', Practitioner: 'rs', MedicationRequest: 'rs', MedicationDispense: 'rs', Consent: 'cruds', Appointment: 'crus', AuditEvent: 'rs', Schedule: 'rs', Slot: 'rs', ...CLINICAL_READ },
     ownCompartment: true,
   },
 };
@@ -42,6 +57,11 @@ export function isRole(value: unknown): value is Role {
 /** Whether any of `roles` permits `permission` on `resourceType`. */
 export function rolePermits(roles: readonly Role[], resourceType: string, permission: Permission): boolean {
   return roles.some((role) => ROLE_TABLE[role].resources[resourceType]?.includes(permission) ?? false);
+}
+
+/** Every type some role may use, in the order given (the core types), then as the table names them. */
+export function roleTypes(first: readonly string[]): string[] {
+  return [...new Set([...first, ...ROLES.flatMap((role) => Object.keys(ROLE_TABLE[role].resources))])];
 }
 
 /** The README's role table: one row per resource type, one column per role. */

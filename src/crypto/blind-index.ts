@@ -94,6 +94,8 @@ export function blindIndex(inner: SearchIndex, options: { ring: KeyRingRef; elem
   const blind = new Map<string, Map<string, SearchParamDef>>();
   for (const type of options.resourceTypes) {
     const roots = elements.roots(type);
+    // Types without encrypted elements have nothing to blind (and their parameters stay uncompiled until used).
+    if (roots.size === 0) continue;
     const params = [...inner.params(type).values()].filter((def) => encryptedRootsRead(def, roots).length > 0);
     if (params.length > 0) blind.set(type, new Map(params.map((def) => [def.code, def])));
   }
@@ -159,6 +161,7 @@ export function blindIndex(inner: SearchIndex, options: { ring: KeyRingRef; elem
 export function blindParams(index: SearchIndex, elements: SensitiveElements, resourceTypes: readonly string[]): Record<string, string[]> {
   const out: Record<string, string[]> = {};
   for (const type of resourceTypes) {
+    if (elements.roots(type).size === 0) continue;
     const codes = [...index.params(type).values()].filter((def) => encryptedRootsRead(def, elements.roots(type)).length > 0).map((d) => d.code);
     if (codes.length > 0) out[type] = codes.sort();
   }

@@ -7,6 +7,7 @@ import type { Compartment } from '../search/compartment.js';
 import type { SearchIndex } from '../search/types.js';
 import { StoreUnavailableError, VersionConflictError, type StorePort } from '../store/port.js';
 import type { Validator } from '../validation/validator.js';
+import type { WorkflowStep } from '../workflow/types.js';
 import type { StorageCodec } from './codec.js';
 import { FhirError, toFhirError } from './errors.js';
 import { assertValidId } from './ids.js';
@@ -24,8 +25,8 @@ export interface PipelineDeps {
   authorize: Authorizer;
   audit: AuditSink;
   logger: Logger;
-  /** The server's CapabilityStatement, generated once at start from the registry. */
-  capabilityStatement: CapabilityStatement;
+  /** The server's CapabilityStatement, generated from the registry once, when first asked for (it compiles every type's search parameters). */
+  capabilityStatement: () => CapabilityStatement;
   clock: () => Date;
   paging: { defaultPageSize: number; maxPageSize: number };
   /** Search parameters, write-time extraction and query compilation (issue 3). */
@@ -34,6 +35,8 @@ export interface PipelineDeps {
   patientCompartment: Compartment;
   /** Bundle and conditional-interaction settings (FHIR_MAX_BUNDLE_ENTRIES, FHIR_CONDITIONAL_DELETE_MULTIPLE). */
   rest: { maxBundleEntries: number; conditionalDeleteMultiple: boolean };
+  /** Clinical workflow rules on the write path (issue 17, `src/workflow/`); absent when FHIR_WORKFLOW_RULES=false. */
+  workflow?: WorkflowStep;
   /** The patient's Consents, decided after authorization (issue 8); absent in pipelines built without it. */
   consent?: ConsentGate;
 }

@@ -8,8 +8,10 @@ export type TypeInteraction = 'read' | 'vread' | 'update' | 'delete' | 'history-
 const ALL_INTERACTIONS: readonly TypeInteraction[] = ['read', 'vread', 'update', 'delete', 'history-instance', 'history-type', 'create', 'search-type'];
 
 /**
- * The resource types FhirGate serves, and how. This table is the only place a type is named:
- * adding an eighth type is one line here. `without` removes interactions for that type.
+ * FhirGate's core types: the ones with its own profiles and workflow rules, compiled at start-up
+ * and sort-indexed in MongoDB. This table is the only place a type is named; `without` removes
+ * interactions for that type. Every other R4 resource type is served too (issue 17) unless
+ * FHIR_RESOURCE_TYPES narrows the set (`resourceTypesOf`).
  */
 export const SERVED_TYPES: Readonly<Record<string, { without?: readonly TypeInteraction[] }>> = {
   Patient: {},
@@ -20,6 +22,9 @@ export const SERVED_TYPES: Readonly<Record<string, { without?: readonly TypeInte
   // The audit trail is append-only: AuditEvents cannot be changed or removed through the API.
   AuditEvent: { without: ['update', 'delete'] },
   Appointment: {},
+  // Availability (issue 17): a practitioner's Schedule and its Slots, booked by Appointments.
+  Schedule: {},
+  Slot: {},
 };
 
 /** What the server knows about one served resource type, all derived from the official definitions. */
@@ -31,9 +36,30 @@ export interface ResourceTypeInfo {
   interactions: ReadonlySet<TypeInteraction>;
 }
 
+/** Types of R4 that have no RESTful endpoint of their own (parameters.html: "not persisted"). */
+const NOT_SERVED = new Set(['Parameters']);
+
+/**
+ * The types to serve: every concrete R4 resource type (`all`), only the core table (`core`), or the
+ * core table plus the listed ones. Core types come first, in table order, then the others by name.
+ */
+export function resourceTypesOf(defs: R4Definitions, selection: 'all' | 'core' | readonly string[], core: readonly string[] = Object.keys(SERVED_TYPES)): string[] {
+  const concrete = [...defs.structureDefinitions.values()]
+    .filter((sd) => sd.kind === 'resource' && !sd.abstract && sd.type && !NOT_SERVED.has(sd.type))
+    .map((sd) => sd.type as string)
+    .sort();
+  if (selection === 'core') return [...core];
+  const extra = selection === 'all' ? concrete : selection;
+  const unknown = extra.filter((t) => !concrete.includes(t));
+  if (unknown.length > 0) throw new Error(`Not R4 resource types: ${unknown.join(', ')}`);
+  return [...core, ...extra.filter((t) => !core.includes(t))];
+}
+
 export interface Registry {
-  /** Served type names, in table order. */
+  /** Served type names: the core types in table order, then the others. */
   readonly types: readonly string[];
+  /** The core types (`SERVED_TYPES`): FhirGate's own profiles and rules; compiled at start. */
+  readonly coreTypes: readonly string[];
   has(type: string): boolean;
   /** The type's info; throws FhirError `unknown-type` (404) for anything not served. */
   get(type: string): ResourceTypeInfo;
@@ -41,10 +67,18 @@ export interface Registry {
   assertSupports(type: string, interaction: TypeInteraction): ResourceTypeInfo;
 }
 
-/** Builds the registry of served types from the official R4 definitions. */
-export function createRegistry(defs: R4Definitions, served: Readonly<Record<string, { without?: readonly TypeInteraction[] }>> = SERVED_TYPES): Registry {
+/**
+ * Builds the registry of served types from the official R4 definitions: the core table, plus the
+ * `extra` types (all interactions; see `resourceTypesOf`).
+ */
+export function createRegistry(
+  defs: R4Definitions,
+  served: Readonly<Record<string, { without?: readonly TypeInteraction[] }>> = SERVED_TYPES,
+  extra: readonly string[] = [],
+): Registry {
   const infos = new Map<string, ResourceTypeInfo>();
-  for (const [type, options] of Object.entries(served)) {
+  const table: Array<[string, { without?: readonly TypeInteraction[] }]> = [...Object.entries(served), ...extra.filter((t) => !(t in served)).map((t) => [t, {}] as [string, object])];
+  for (const [type, options] of table) {
     const structureDefinition = defs.structureDefinitions.get(type);
     if (!structureDefinition || structureDefinition.kind !== 'resource') {
       throw new Error(`Served type ${type} is not an R4 resource type`);
@@ -64,6 +98,7 @@ export function createRegistry(defs: R4Definitions, served: Readonly<Record<stri
 
   return {
     types,
+    coreTypes: Object.keys(served),
     has: (type) => infos.has(type),
     get,
     assertSupports(type, interaction) {

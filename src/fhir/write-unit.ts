@@ -40,6 +40,27 @@ export class WriteUnit {
     }
   }
 
+  /**
+   * Stages writes the workflow rules derived (issue 17). One that targets a resource the unit
+   * already writes replaces that write (it was prepared on top of it, with the same precondition:
+   * `expectedOf`), so two dispenses of one transaction may both update their prescription.
+   */
+  stageDerived(ops: readonly WriteOp[]): void {
+    for (const op of ops) {
+      const key = keyOf(op.record.resourceType, op.record.id);
+      const index = this.#ops.findIndex((o) => keyOf(o.record.resourceType, o.record.id) === key);
+      if (index >= 0) this.#ops[index] = op;
+      else this.#ops.push(op);
+      this.#staged.set(key, { record: op.record, entry: this.#staged.get(key)?.entry ?? this.entry });
+    }
+  }
+
+  /** The precondition of the staged write of a resource, or undefined when the unit does not write it. */
+  expectedOf(resourceType: string, id: string): number | undefined {
+    const key = keyOf(resourceType, id);
+    return this.#ops.find((o) => keyOf(o.record.resourceType, o.record.id) === key)?.expectedVersion;
+  }
+
   /** What this unit has staged for a resource: read-your-writes within the transaction. */
   staged(resourceType: string, id: string): StoredRecord | undefined {
     return this.#staged.get(keyOf(resourceType, id))?.record;

@@ -20,6 +20,8 @@ export interface WriteIntent {
 export interface PreparedWrite {
   op: WriteOp;
   resource?: Resource;
+  /** The version it replaces, as read (undefined for a create): what the workflow rules compare with. */
+  current?: StoredRecord;
 }
 
 /**
@@ -51,7 +53,7 @@ export async function prepareWrite(deps: PipelineDeps, intent: WriteIntent): Pro
     // A deletion keeps the search values of what it deleted: type and system histories withhold it as they withheld that (consent).
     ...(!resource && current?.index ? { index: current.index } : {}),
   };
-  return { op: { record, expectedVersion: current?.versionId ?? 0 }, resource };
+  return { op: { record, expectedVersion: current?.versionId ?? 0 }, resource, current };
 }
 
 /**
@@ -61,9 +63,17 @@ export async function prepareWrite(deps: PipelineDeps, intent: WriteIntent): Pro
  * A failed commit throws the store's error unchanged (`runVersioned` retries conflicts) and the
  * pipeline then records the failure.
  */
-export async function commitWrites(deps: PipelineDeps, request: FhirRequest, ops: WriteOp[]): Promise<void> {
-  if (request.unit) return request.unit.stage(ops);
-  await commitAudited(deps, request, ops, [{ request, startedAt: request.audit?.startedAt ?? deps.clock(), written: ops.map((op) => op.record) }]);
+export async function commitWrites(deps: PipelineDeps, request: FhirRequest, writes: readonly PreparedWrite[]): Promise<void> {
+  const ops = writes.map((w) => w.op);
+  // The workflow rules (issue 17) check the writes and derive writes of their own (a prescription
+  // completed, a slot busy), version-checked against what they read: all of it commits together or not at all.
+  const derived = deps.workflow ? await deps.workflow(deps, request, writes) : [];
+  if (request.unit) {
+    request.unit.stage(ops);
+    return request.unit.stageDerived(derived);
+  }
+  const all = [...ops, ...derived];
+  await commitAudited(deps, request, all, [{ request, startedAt: request.audit?.startedAt ?? deps.clock(), written: all.map((op) => op.record) }]);
 }
 
 /** Commits `ops` with the audit `entries` in one commit, and marks the request as recorded so the pipeline does not record it again. */

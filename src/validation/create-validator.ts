@@ -14,6 +14,8 @@ export interface ValidatorOptions {
   definitions: R4Definitions;
   /** The resource types the server serves; others are rejected at the top level. */
   resourceTypes: readonly string[];
+  /** Types compiled at start (default: all of `resourceTypes`); the others on first use (issue 17). */
+  warmTypes?: readonly string[];
   /** Absolute path of `<root>/profiles`. */
   profilesDir: string;
   /** Absolute path of `<root>/terminology`. */
@@ -33,8 +35,8 @@ export async function createValidator(options: ValidatorOptions): Promise<Valida
   const profileWalker = new ProfileWalker(profiles, terminology);
   const served = new Set(options.resourceTypes);
   // Compile now what every request needs; types met only inside `contained` compile on first use.
-  structure.warm(options.resourceTypes);
-  registry.warm(options.resourceTypes);
+  structure.warm(options.warmTypes ?? options.resourceTypes);
+  registry.warm(options.warmTypes ?? options.resourceTypes);
 
   const profileIssues = (resource: JsonObject, location: string, env: WalkEnv): void => {
     const meta = isObject(resource.meta) ? resource.meta : undefined;

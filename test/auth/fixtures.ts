@@ -16,7 +16,8 @@ export const fixtures = {
   medicationDispense: (id: string, patient: string): Resource => ({
     resourceType: 'MedicationDispense',
     id,
-    status: 'completed',
+    // Not yet handed over: a completed dispense needs a prescription with fills left (issue 17, test/workflow/).
+    status: 'preparation',
     medicationCodeableConcept: { text: 'amoxicillin 500 mg' },
     subject: { reference: `Patient/${patient}` },
   }),

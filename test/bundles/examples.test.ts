@@ -9,14 +9,15 @@ import { corpusBundle, countOf, failedEntry } from './support.js';
  * suite (shared corpus). Decided behaviour for entries of types FhirGate does not serve
  * (ValueSet/$lookup, Observation, ImagingStudy, DocumentReference, Binary...): a transaction fails
  * as a whole with 404 `unknown-type` naming the first such entry, before any entry runs; in a batch
- * only that entry fails (404).
+ * only that entry fails (404). The server here serves the core types only (FHIR_RESOURCE_TYPES=core);
+ * with every R4 type served (the default, issue 17) Synthea's transaction bundles load: test/workflow/r4-types.test.ts.
  */
 
 let server: TestServer;
 let fhir: FhirClient;
 
 beforeAll(async () => {
-  server = await startServer();
+  server = await startServer({ FHIR_RESOURCE_TYPES: 'core' });
   fhir = fhirClient(server.fhirUrl);
 });
 afterAll(() => server.destroy());

@@ -174,7 +174,7 @@ describe('transaction: failures store nothing and name the entry', () => {
   });
 
   it('entries of types this server does not serve fail the transaction with 404 naming the entry', async () => {
-    const res = await fhir.post('', bundleOf('transaction', [post(patient('urn:f', 'ut')), { resource: { resourceType: 'Observation', status: 'final', code: { text: 'x' } } as any, request: { method: 'POST', url: 'Observation' } }]));
+    const res = await fhir.post('', bundleOf('transaction', [post(patient('urn:f', 'ut')), { resource: { resourceType: 'Parameters' } as any, request: { method: 'POST', url: 'Parameters' } }]));
     expect(res.status).toBe(404);
     expect(errorCode(res.body)).toBe('unknown-type');
     expect(failedEntry(res.body)).toBe(1);
@@ -244,7 +244,7 @@ describe('batch', () => {
   it('answers each entry with its own status; unserved types and bad entries fail alone', async () => {
     const res = await fhir.post('', bundleOf('batch', [
       post(patient('urn:b', '1')),
-      { resource: { resourceType: 'Observation', status: 'final', code: { text: 'x' } } as any, request: { method: 'POST', url: 'Observation' } },
+      { resource: { resourceType: 'Parameters' } as any, request: { method: 'POST', url: 'Parameters' } },
       post({ resourceType: 'Patient', gender: 'robot' } as any),
       { request: { method: 'GET', url: 'Patient?identifier=urn:b|1' } },
       { request: { method: 'GET', url: 'Patient/not-there' } },

@@ -14,7 +14,10 @@ const STATUS_SAMPLES: Record<string, string> = { '1': 'active', '2': 'completed'
 const date = (dtm: string | undefined): string | undefined => dtm && [dtm.slice(0, 4), dtm.slice(4, 6), dtm.slice(6, 8)].filter(Boolean).join('-');
 
 beforeAll(async () => {
-  server = await startServer();
+  // The samples are mapping examples, not one pharmacy's history: RDS-O13-02 dispenses amoxicillin against a
+  // nicardipine order, and the status samples stop the order the dispenses refer to. The workflow rules
+  // (issue 17) would rightly refuse those; they are tested on the feed in test/workflow/.
+  server = await startServer({ FHIR_WORKFLOW_RULES: 'false' });
   fhir = fhirClient(server.fhirUrl);
   conn = await rawConnection(server.app.hl7.port()!);
 });

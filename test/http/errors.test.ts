@@ -43,7 +43,7 @@ describe('bad input is answered with an OperationOutcome and stores nothing', ()
     { name: 'update without a body id', send: () => fhir.put('Patient/abc', { resourceType: 'Patient' }), status: 400, code: 'id-mismatch' },
     { name: 'id breaking the FHIR id pattern', send: () => fhir.put(`Patient/${'x'.repeat(65)}`, { resourceType: 'Patient', id: 'x'.repeat(65) }), status: 400, code: 'invalid-id' },
     { name: 'id with illegal characters', send: () => fhir.get('Patient/a_b'), status: 400, code: 'invalid-id' },
-    { name: 'unknown resource type', send: () => fhir.post('Observation', { resourceType: 'Observation' }), status: 404, code: 'unknown-type' },
+    { name: 'unknown resource type', send: () => fhir.post('Parameters', { resourceType: 'Parameters' }), status: 404, code: 'unknown-type' },
     { name: 'not a resource type at all', send: () => fhir.get('patients/1'), status: 404, code: 'unknown-type' },
     { name: 'unsupported method', send: () => fhir.request('PATCH', 'Patient/abc/_history', { raw: '[]', headers: { 'Content-Type': 'application/json-patch+json' } }), status: 405, code: 'method-not-allowed' },
     { name: 'POST on an instance', send: () => fhir.post('Patient/abc', { resourceType: 'Patient' }), status: 405, code: 'method-not-allowed' },

@@ -1,15 +1,18 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Resource } from '@medplum/fhirtypes';
 import { SERVED_TYPES } from '../../src/fhir/registry.js';
 import { officialExamples } from '../support/corpus.js';
-import { startServer, type TestServer } from '../support/server.js';
+import { CORPUS_DIR, startServer, type TestServer } from '../support/server.js';
 import { fhirClient, type FhirClient } from '../support/fhir-client.js';
 
 let server: TestServer;
 let fhir: FhirClient;
 
 beforeAll(async () => {
-  server = await startServer();
+  // The examples are records, not workflow: their dispenses name prescriptions this server does not hold (issue 17's rules would refuse them).
+  server = await startServer({ FHIR_WORKFLOW_RULES: 'false' });
   fhir = fhirClient(server.fhirUrl);
 });
 afterAll(() => server.destroy());
@@ -21,7 +24,10 @@ function content(resource: Resource, keepId: boolean): unknown {
   return { ...rest, ...(keepId ? { id } : {}), ...(Object.keys(otherMeta).length ? { meta: otherMeta } : {}) };
 }
 
-describe.each(Object.keys(SERVED_TYPES))('official R4 examples of %s', (type) => {
+// Schedule and Slot (issue 17) have no examples in the shared corpus; test/workflow/scheduling.test.ts stores and reads them.
+const WITH_EXAMPLES = Object.keys(SERVED_TYPES).filter((type) => existsSync(path.join(CORPUS_DIR, 'fhir-r4/examples', type)));
+
+describe.each(WITH_EXAMPLES)('official R4 examples of %s', (type) => {
   const examples = officialExamples(type);
 
   it('exist in the corpus', () => {

@@ -83,6 +83,8 @@ describe('shipped profiles', () => {
       MedicationRequest: [PROFILES.usCoreMedicationRequest],
       Patient: [PROFILES.usCorePatient],
       Practitioner: [PROFILES.practitioner],
+      Schedule: ['https://fhirgate.dev/StructureDefinition/fhirgate-schedule'],
+      Slot: ['https://fhirgate.dev/StructureDefinition/fhirgate-slot'],
     });
   });
 

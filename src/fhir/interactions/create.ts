@@ -8,7 +8,7 @@ import { resourceOf } from '../load.js';
 import type { InteractionDeps } from '../pipeline.js';
 import type { FhirRequest, FhirResult } from '../request.js';
 import { writeResult } from '../respond.js';
-import { commitWrites, prepareWrite } from '../write.js';
+import { commitWrites, prepareWrite, runVersioned } from '../write.js';
 
 /**
  * create (http.html#create): the server assigns the id; any id in the body is ignored, as the spec requires.
@@ -35,7 +35,10 @@ export async function create(request: FhirRequest, deps: InteractionDeps): Promi
 
 async function createNew(request: FhirRequest, deps: InteractionDeps, type: string, resource: Resource): Promise<FhirResult> {
   const id = request.id ?? newId();
-  const prepared = await prepareWrite(deps, { resourceType: type, id, resource });
-  await commitWrites(deps, request, [prepared.op]);
-  return writeResult(request, 'created', prepared.op.record, prepared.resource, `Created ${type}/${id}`);
+  // Re-run when a workflow rule's read went stale (the prescription or slot changed meanwhile, issue 17).
+  return runVersioned(undefined, async () => {
+    const prepared = await prepareWrite(deps, { resourceType: type, id, resource });
+    await commitWrites(deps, request, [prepared]);
+    return writeResult(request, 'created', prepared.op.record, prepared.resource, `Created ${type}/${id}`);
+  });
 }

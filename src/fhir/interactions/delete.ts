@@ -28,7 +28,7 @@ export async function remove(request: FhirRequest, deps: InteractionDeps): Promi
       return { kind: 'ok', outcome: informational(`${type}/${id} does not exist; nothing to delete`) };
     }
     const prepared = await prepareWrite(deps, { resourceType: type, id, current });
-    await commitWrites(deps, request, [prepared.op]);
+    await commitWrites(deps, request, [prepared]);
     return { kind: 'ok', outcome: informational(`Deleted ${type}/${id}`), version: versionOf(prepared.op.record) };
   };
   return runVersioned(request.ifMatch, attempt);
@@ -52,8 +52,9 @@ async function conditionalDelete(request: FhirRequest, deps: InteractionDeps, ty
     if (matches.length === 0) return { kind: 'ok', outcome: informational(`No ${type} matches the criteria; nothing to delete`) };
     const current: StoredRecord[] = await Promise.all(matches.map(async (m) => (await loadCurrent(deps, type, m.id, request.unit)) ?? m));
     if (current.length === 1) checkIfMatch(request.ifMatch, current[0]);
-    const ops = await Promise.all(current.map(async (c) => (await prepareWrite(deps, { resourceType: type, id: c.id, current: c })).op));
-    await commitWrites(deps, request, ops);
+    const writes = await Promise.all(current.map((c) => prepareWrite(deps, { resourceType: type, id: c.id, current: c })));
+    await commitWrites(deps, request, writes);
+    const ops = writes.map((w) => w.op);
     const ids = current.map((c) => `${type}/${c.id}`).join(', ');
     return { kind: 'ok', outcome: informational(`Deleted ${ids}`), ...(ops.length === 1 ? { version: versionOf(ops[0].record) } : {}) };
   };

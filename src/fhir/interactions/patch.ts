@@ -38,7 +38,7 @@ export async function patch(request: FhirRequest, deps: InteractionDeps): Promis
     await deps.authorize({ ...asUpdate, context: { ...request.context } });
     await deps.consent?.check(asUpdate);
     const prepared = await prepareWrite(deps, { resourceType: type, id: target, resource: patched, current });
-    await commitWrites(deps, request, [prepared.op]);
+    await commitWrites(deps, request, [prepared]);
     return writeResult(request, 'ok', prepared.op.record, prepared.resource, `Patched ${type}/${target}`);
   };
   return runVersioned(request.ifMatch, attempt);

@@ -55,7 +55,7 @@ export async function updateById(request: FhirRequest, deps: PipelineDeps, type:
     const current = await loadCurrent(deps, type, id, request.unit);
     checkIfMatch(request.ifMatch, current);
     const prepared = await prepareWrite(deps, { resourceType: type, id, resource, current });
-    await commitWrites(deps, request, [prepared.op]);
+    await commitWrites(deps, request, [prepared]);
     const created = !current || current.deleted;
     return writeResult(request, created ? 'created' : 'ok', prepared.op.record, prepared.resource, `${created ? 'Created' : 'Updated'} ${type}/${id}`);
   };

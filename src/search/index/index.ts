@@ -18,6 +18,8 @@ export interface SearchIndexOptions {
   definitions: R4Definitions;
   /** The served resource types. */
   resourceTypes: readonly string[];
+  /** Types whose parameters are compiled at once (default: all of `resourceTypes`); the others on first use. */
+  warmTypes?: readonly string[];
   /** Local terminology: `:in` / `:not-in`, and the implied system of plain `code` elements. */
   terminology?: TerminologySource;
   /** The server's FHIR base URL: absolute references under it are stored and matched as `Type/id`. */
@@ -34,7 +36,22 @@ const RELATIVE_REFERENCE = /^[A-Z][A-Za-z]+\/[A-Za-z0-9\-.]{1,64}$/;
  * each parameter occurrence. Expressions are compiled once here; `extract` runs at write time.
  */
 export function createSearchIndex(options: SearchIndexOptions): SearchIndex {
-  const table = buildParamTable(options.definitions.searchParameters, options.resourceTypes);
+  // Per-type tables are compiled on first use (issue 17: ~150 types would cost seconds at start-up);
+  // `warmTypes` are compiled now, so the first request of a core type does not pay for it.
+  const served = new Set(options.resourceTypes);
+  const table = new Map<string, Map<string, IndexedParam>>();
+  const defs = new Map<string, ReadonlyMap<string, SearchParamDef>>();
+  const tableOf = (type: string): Map<string, IndexedParam> | undefined => {
+    if (!served.has(type)) return undefined;
+    let params = table.get(type);
+    if (!params) {
+      params = buildParamTable(options.definitions.searchParameters, [type]).get(type)!;
+      table.set(type, params);
+      defs.set(type, new Map([...params].map(([code, p]) => [code, p.def])));
+    }
+    return params;
+  };
+  for (const type of options.warmTypes ?? options.resourceTypes) tableOf(type);
   const baseUrl = options.baseUrl?.replace(/\/+$/, '');
   const clock = options.clock ?? (() => new Date());
   const extractContext: ExtractContext = {
@@ -46,12 +63,8 @@ export function createSearchIndex(options: SearchIndexOptions): SearchIndex {
     ...(options.terminology ? { terminology: options.terminology } : {}),
     now: () => clock().getTime(),
   };
-  const defs = new Map<string, ReadonlyMap<string, SearchParamDef>>(
-    [...table].map(([type, params]) => [type, new Map([...params].map(([code, p]) => [code, p.def]))]),
-  );
-
   function paramsOf(resourceType: string): Map<string, IndexedParam> {
-    const params = table.get(resourceType);
+    const params = tableOf(resourceType);
     if (!params) throw new FhirError('unknown-type', `Resource type '${resourceType}' is not served by this server`);
     return params;
   }

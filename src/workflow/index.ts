@@ -1,0 +1,42 @@
+import type { Resource } from '@medplum/fhirtypes';
+import { resourceOf } from '../fhir/load.js';
+import type { PreparedWrite } from '../fhir/write.js';
+import type { WriteOp } from '../store/port.js';
+import { dispenseWithinPrescription } from './dispensing.js';
+import { prescriberIsSignedIn } from './prescribing.js';
+import { bookAppointment } from './scheduling.js';
+import type { WorkflowRule, WorkflowStep, WriteKind } from './types.js';
+
+/**
+ * FhirGate's clinical workflow rules (issue 17), as data: which rule runs on which write of which
+ * type. Every write path (REST, bundles, the HL7 v2 feed) commits through `commitWrites`, which runs
+ * this table, so none can skip it. README "Workflow rules" documents each rule and its error codes.
+ */
+export const WORKFLOW_RULES: readonly WorkflowRule[] = [
+  { resourceType: 'MedicationRequest', on: ['create', 'update'], name: 'prescriber is the signed-in user', rule: prescriberIsSignedIn },
+  { resourceType: 'MedicationDispense', on: ['create', 'update'], name: 'dispense within the prescription', rule: dispenseWithinPrescription },
+  { resourceType: 'Appointment', on: ['create', 'update', 'delete'], name: 'book free slots, no overlaps', rule: bookAppointment },
+];
+
+/** The pipeline step running `rules` on every prepared write; the writes they derive join the same commit. */
+export function createWorkflow(rules: readonly WorkflowRule[] = WORKFLOW_RULES): WorkflowStep {
+  const table = new Map<string, WorkflowRule[]>();
+  for (const row of rules) for (const kind of row.on) table.set(`${row.resourceType}:${kind}`, [...(table.get(`${row.resourceType}:${kind}`) ?? []), row]);
+  return async (deps, request, writes) => {
+    const derived: WriteOp[] = [];
+    for (const write of writes) {
+      const { resourceType, id } = write.op.record;
+      const applicable = table.get(`${resourceType}:${kindOf(write)}`);
+      if (!applicable) continue;
+      const live = write.current && !write.current.deleted && write.current.resource ? write.current : undefined;
+      const previous: Resource | undefined = live ? await resourceOf(deps, live) : undefined;
+      for (const { rule } of applicable) derived.push(...(await rule({ deps, request, resourceType, id, resource: write.resource, previous })));
+    }
+    return derived;
+  };
+}
+
+function kindOf(write: PreparedWrite): WriteKind {
+  if (!write.resource) return 'delete';
+  return write.current && !write.current.deleted ? 'update' : 'create';
+}

@@ -1,0 +1,62 @@
+import type { Reference, Resource } from '@medplum/fhirtypes';
+import { loadCurrent, resourceOf } from '../fhir/load.js';
+import type { PipelineDeps } from '../fhir/pipeline.js';
+import type { FhirRequest } from '../fhir/request.js';
+import { prepareWrite } from '../fhir/write.js';
+import type { Filter, StoredRecord, WriteOp } from '../store/port.js';
+
+/** `Type/id` of a reference to `type` (relative, absolute or versioned), or undefined for anything else. */
+export function targetId(reference: Reference | undefined, type: string): string | undefined {
+  const match = new RegExp(`(?:^|/)${type}/([A-Za-z0-9\\-.]{1,64})(?:/_history/[^/]+)?$`).exec(reference?.reference ?? '');
+  return match?.[1];
+}
+
+/** A live resource the rule reads, with its record (the version its derived write is checked against). */
+export interface Read<T extends Resource> {
+  record: StoredRecord;
+  resource: T;
+}
+
+/** Reads the live `type/id` as the request sees it (a transaction's own staged writes included); undefined when absent or deleted. */
+export async function readLive<T extends Resource>(deps: PipelineDeps, request: FhirRequest, type: string, id: string): Promise<Read<T> | undefined> {
+  const record = await loadCurrent(deps, type, id, request.unit);
+  if (!record || record.deleted || !record.resource) return undefined;
+  return { record, resource: (await resourceOf(deps, record)) as T };
+}
+
+/**
+ * Current resources of `type` matching `filter` (unrestricted: a rule sees what the requester may
+ * not, as a database constraint does), with the request's transaction's staged versions in their place.
+ */
+export async function findLive<T extends Resource>(deps: PipelineDeps, request: FhirRequest, type: string, filter: Filter): Promise<T[]> {
+  const records = await deps.store.find('current', { resourceType: type, deleted: false, $and: [filter] });
+  const found = new Map<string, T>();
+  for (const record of records) {
+    if (request.unit?.staged(type, record.id)) continue;
+    found.set(record.id, (await resourceOf(deps, record)) as T);
+  }
+  for (const op of request.unit?.ops ?? []) {
+    const staged = op.record;
+    if (staged.resourceType === type && !staged.deleted && staged.resource && request.unit?.staged(type, staged.id) === staged) {
+      found.set(staged.id, (await resourceOf(deps, staged)) as T);
+    }
+  }
+  return [...found.values()];
+}
+
+/**
+ * A write the rules derive (a prescription completed, a slot made busy): a new version on top of the
+ * one read, so the commit fails when someone else changed it meanwhile. Within a transaction that
+ * already writes the resource, it replaces that write and keeps its precondition (`WriteUnit.stageDerived`).
+ */
+export async function deriveWrite(deps: PipelineDeps, request: FhirRequest, read: Read<Resource>, resource: Resource): Promise<WriteOp> {
+  const { resourceType, id } = read.record;
+  const expected = request.unit?.expectedOf(resourceType, id);
+  const base = expected === undefined ? read.record : { ...read.record, versionId: expected, lastUpdated: new Date(Date.parse(read.record.lastUpdated) - 1).toISOString() };
+  return (await prepareWrite(deps, { resourceType, id, resource, current: base })).op;
+}
+
+/** Whether the caller is a person signed in with a FhirGate role (not a backend service such as the HL7 v2 feed). */
+export function isPerson(request: FhirRequest): boolean {
+  return (request.context.roles ?? []).length > 0;
+}

@@ -1,0 +1,38 @@
+import type { Resource } from '@medplum/fhirtypes';
+import type { PipelineDeps } from '../fhir/pipeline.js';
+import type { FhirRequest } from '../fhir/request.js';
+import type { PreparedWrite } from '../fhir/write.js';
+import type { WriteOp } from '../store/port.js';
+
+/** The pipeline step: checks prepared writes and returns the writes the rules derive from them (issue 17). */
+export type WorkflowStep = (deps: PipelineDeps, request: FhirRequest, writes: readonly PreparedWrite[]) => Promise<WriteOp[]>;
+
+/** What kind of write a rule runs on: a new resource, a new version of a live one, or a deletion. */
+export type WriteKind = 'create' | 'update' | 'delete';
+
+/** One write as a rule sees it: plaintext, before and after. */
+export interface RuleInput {
+  deps: PipelineDeps;
+  request: FhirRequest;
+  resourceType: string;
+  id: string;
+  /** The resource as it will be stored; undefined for a deletion. */
+  resource?: Resource;
+  /** The live version it replaces or deletes; undefined for a create. */
+  previous?: Resource;
+}
+
+/**
+ * A workflow rule: throws a FhirError (409/422, a stable code) when the write breaks it, else
+ * returns the writes it implies, prepared on top of the versions it read, so a concurrent change
+ * of what the rule read fails the commit (VersionConflictError) and the write is re-checked.
+ */
+export type Rule = (input: RuleInput) => Promise<WriteOp[]>;
+
+/** One row of the rule table: the rule runs on these kinds of writes of this type. */
+export interface WorkflowRule {
+  resourceType: string;
+  on: readonly WriteKind[];
+  name: string;
+  rule: Rule;
+}

@@ -1,0 +1,159 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import type { Appointment, Bundle, Slot } from '@medplum/fhirtypes';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { errorCode, fhirClient, type FhirClient } from '../support/fhir-client.js';
+import { CORPUS_DIR, startServer, type TestServer } from '../support/server.js';
+import { ackCode, rawConnection } from '../hl7v2/support.js';
+import { seed, userClient } from './support.js';
+
+let server: TestServer;
+let backend: FhirClient;
+let reception: FhirClient;
+let patient1: FhirClient;
+
+const DAY = '2027-03-01';
+const at = (hhmm: string): string => `${DAY}T${hhmm}:00Z`;
+const slot = (id: string, from: string, to: string, status: Slot['status'] = 'free'): Slot & { id: string } => ({
+  resourceType: 'Slot',
+  id,
+  schedule: { reference: 'Schedule/s-d1' },
+  status,
+  start: at(from),
+  end: at(to),
+});
+
+function appointment(patient: string, practitioner: string, from: string, to: string, extra: Partial<Appointment> = {}): Appointment {
+  return {
+    resourceType: 'Appointment',
+    status: 'booked',
+    start: at(from),
+    end: at(to),
+    participant: [
+      { actor: { reference: `Patient/${patient}` }, status: 'accepted' },
+      { actor: { reference: `Practitioner/${practitioner}` }, status: 'accepted' },
+    ],
+    ...extra,
+  };
+}
+
+beforeAll(async () => {
+  server = await startServer();
+  backend = fhirClient(server.fhirUrl);
+  await seed(
+    backend,
+    ...['p1', 'p2', 'p3', 'p4', 'p5', 'p6'].map((id) => ({ resourceType: 'Patient' as const, id, name: [{ family: id }] })),
+    { resourceType: 'Practitioner', id: 'd1', name: [{ family: 'One' }] },
+    { resourceType: 'Practitioner', id: 'd2', name: [{ family: 'Two' }] },
+    { resourceType: 'Schedule', id: 's-d1', actor: [{ reference: 'Practitioner/d1' }], planningHorizon: { start: at('08:00'), end: at('18:00') } },
+    slot('slot-a', '09:00', '09:30'),
+    slot('slot-b', '09:30', '10:00'),
+    slot('slot-c', '10:00', '10:30'),
+    slot('slot-lunch', '13:00', '14:00', 'busy-unavailable'),
+  );
+  reception = await userClient(server, 'receptionist', 'Practitioner/r1');
+  patient1 = await userClient(server, 'patient', 'Patient/p1');
+});
+afterAll(() => server.destroy());
+
+const slotStatus = async (id: string): Promise<string> => (await backend.get<Slot>(`Slot/${id}`)).body.status;
+
+describe('no overlapping appointments per practitioner (issue 17, item 2)', () => {
+  it('refuses a booked appointment overlapping another booked one of the practitioner, with 409 appointment-overlap', async () => {
+    const first = await reception.post('Appointment', appointment('p1', 'd1', '11:00', '11:30'));
+    expect(first.status, first.text).toBe(201);
+    const overlapping = await reception.post('Appointment', appointment('p2', 'd1', '11:15', '11:45'));
+    expect(overlapping.status).toBe(409);
+    expect(errorCode(overlapping.body)).toBe('appointment-overlap');
+    expect(overlapping.body.issue[0].diagnostics).toContain(first.body.id);
+    // Another practitioner, a proposal, back-to-back: no conflict.
+    expect((await reception.post('Appointment', appointment('p2', 'd2', '11:15', '11:45'))).status).toBe(201);
+    expect((await reception.post('Appointment', appointment('p2', 'd1', '11:15', '11:45', { status: 'proposed' }))).status).toBe(201);
+    expect((await reception.post('Appointment', appointment('p2', 'd1', '11:30', '12:00'))).status).toBe(201);
+    // Cancelling the first makes room.
+    expect((await reception.put(`Appointment/${first.body.id}`, { ...first.body, status: 'cancelled' })).status).toBe(200);
+    expect((await reception.post('Appointment', appointment('p3', 'd1', '11:00', '11:30'))).status).toBe(201);
+  });
+
+  it('refuses an appointment over a busy slot of the practitioner\'s schedule', async () => {
+    const res = await reception.post('Appointment', appointment('p1', 'd1', '13:15', '13:45'));
+    expect(res.status).toBe(409);
+    expect(errorCode(res.body)).toBe('appointment-overlap');
+    expect(res.body.issue[0].diagnostics).toContain('slot-lunch');
+  });
+});
+
+describe('a patient finds a free slot and books it (issue 17, item 2)', () => {
+  const freeSlots = async (client: FhirClient): Promise<string[]> => {
+    const res = await client.get<Bundle>(`Slot?schedule.actor=Practitioner/d1&status=free&start=ge${DAY}T00:00:00Z&_sort=start`);
+    expect(res.status, res.text).toBe(200);
+    return (res.body.entry ?? []).map((e) => e.resource!.id!);
+  };
+
+  it('searches free slots, books one (it becomes busy), and cancelling frees it', async () => {
+    expect(await freeSlots(patient1)).toEqual(['slot-a', 'slot-b', 'slot-c']);
+    const booked = await patient1.post('Appointment', appointment('p1', 'd1', '09:00', '09:30', { slot: [{ reference: 'Slot/slot-a' }] }));
+    expect(booked.status, booked.text).toBe(201);
+    expect(await slotStatus('slot-a')).toBe('busy');
+    expect(await freeSlots(patient1)).toEqual(['slot-b', 'slot-c']);
+    const again = await userClient(server, 'patient', 'Patient/p2').then((c) => c.post('Appointment', appointment('p2', 'd1', '09:00', '09:30', { slot: [{ reference: 'Slot/slot-a' }] })));
+    expect(again.status).toBe(409);
+    expect(errorCode(again.body)).toBe('slot-unavailable');
+    const cancelled = await patient1.put(`Appointment/${booked.body.id}`, { ...booked.body, status: 'cancelled' });
+    expect(cancelled.status, cancelled.text).toBe(200);
+    expect(await slotStatus('slot-a')).toBe('free');
+  });
+
+  it.each([
+    ['for another patient (outside their compartment)', () => appointment('p2', 'd1', '10:00', '10:30', { slot: [{ reference: 'Slot/slot-c' }] }), 403, 'forbidden'],
+    ['without a slot', () => appointment('p1', 'd1', '15:00', '15:30'), 422, 'slot-mismatch'],
+    ['outside the slot\'s time', () => appointment('p1', 'd1', '10:00', '10:45', { slot: [{ reference: 'Slot/slot-c' }] }), 422, 'slot-mismatch'],
+    ['into a slot that does not exist', () => appointment('p1', 'd1', '10:00', '10:30', { slot: [{ reference: 'Slot/nope' }] }), 409, 'slot-not-found'],
+    ['into a busy-unavailable slot', () => appointment('p1', 'd1', '13:00', '14:00', { slot: [{ reference: 'Slot/slot-lunch' }] }), 409, 'slot-unavailable'],
+  ])('a patient may not book %s', async (_what, body, status, code) => {
+    const res = await patient1.post('Appointment', body());
+    expect(res.status, res.text).toBe(status);
+    expect(errorCode(res.body)).toBe(code);
+    expect(await slotStatus('slot-c')).toBe('free');
+  });
+
+  it('racing bookings of one slot: exactly one 201', async () => {
+    const clients = await Promise.all(['p1', 'p2', 'p3', 'p4', 'p5', 'p6'].map((p) => userClient(server, 'patient', `Patient/${p}`)));
+    const results = await Promise.all(clients.map((c, i) => c.post('Appointment', appointment(`p${i + 1}`, 'd1', '09:30', '10:00', { slot: [{ reference: 'Slot/slot-b' }] }))));
+    const statuses = results.map((r) => r.status);
+    expect(statuses.filter((s) => s === 201), JSON.stringify(results.map((r) => errorCode(r.body)))).toHaveLength(1);
+    expect(statuses.filter((s) => s !== 201).every((s) => s === 409)).toBe(true);
+    expect(await slotStatus('slot-b')).toBe('busy');
+    const holders = await backend.get<Bundle>('Appointment?slot=Slot/slot-b&status=booked');
+    expect(holders.body.entry).toHaveLength(1);
+  });
+
+  it('deleting a booked appointment frees its slot', async () => {
+    const booked = await reception.post('Appointment', appointment('p4', 'd1', '10:00', '10:30', { slot: [{ reference: 'Slot/slot-c' }] }));
+    expect(booked.status, booked.text).toBe(201);
+    expect(await slotStatus('slot-c')).toBe('busy');
+    expect((await reception.delete(`Appointment/${booked.body.id}`)).status).toBe(200);
+    expect(await slotStatus('slot-c')).toBe('free');
+  });
+});
+
+describe('the HL7 v2 scheduling feed goes through the same rules (issue 17, item 2)', () => {
+  it('answers a conflicting SIU^S12 with AE and the reason, storing nothing', async () => {
+    const sample = readFileSync(path.join(CORPUS_DIR, 'hl7v2/SIU_S12/ms-fhir-converter/SIU-S12-01.hl7'), 'latin1').replace(/\n/g, '\r');
+    const conn = await rawConnection(server.app.hl7.port()!);
+    try {
+      conn.send(sample);
+      expect(ackCode(await conn.frame(1))).toMatchObject({ code: 'AA' });
+      // The same practitioner (AIP-3) at the same time, under other appointment ids (SCH-1, SCH-2) and control id.
+      const clash = sample.replace('|MSG00012|', '|MSG00013|').replace('SCH|12345|36996|', 'SCH|22345|46996|');
+      conn.send(clash);
+      const ack = await conn.frame(2);
+      expect(ackCode(ack).code).toBe('AE');
+      expect(ack).toContain('already has Appointment');
+    } finally {
+      conn.end();
+    }
+    const stored = await backend.get<Bundle>('Appointment?identifier=46996');
+    expect(stored.body.entry ?? []).toHaveLength(0);
+  });
+});
