@@ -6,6 +6,7 @@ import { failed, invariantIssue, runListInvariant, type Invariant, type Invarian
 import { isObject, itemsOf, type ElementItem, type JsonObject } from './json-items.js';
 import type { ModelRegistry } from './model-registry.js';
 import { checkDom3, checkEle1, checkExt1, type NativeTexts } from './native-invariants.js';
+import { NarrativeChecker } from './narrative.js';
 import { checkPrimitiveValue } from './primitive-values.js';
 import type { Terminology } from './terminology.js';
 
@@ -21,6 +22,7 @@ export interface WalkEnv extends InvariantEnv {
  */
 export class BaseWalker {
   private readonly texts: NativeTexts;
+  private readonly narrative: NarrativeChecker;
 
   constructor(
     private readonly registry: ModelRegistry,
@@ -31,6 +33,10 @@ export class BaseWalker {
       ext1: registry.constraintText('Extension', 'ext-1'),
       dom3: registry.constraintText('DomainResource', 'dom-3'),
     };
+    this.narrative = new NarrativeChecker({
+      txt1: registry.constraintText('Narrative', 'txt-1', 'Narrative.div'),
+      txt2: registry.constraintText('Narrative', 'txt-2', 'Narrative.div'),
+    });
   }
 
   /** Validates a resource (top-level or contained) located at `location`. */
@@ -62,6 +68,7 @@ export class BaseWalker {
     if (isPrimitiveType(type)) {
       this.push(env, checkEle1(value, item.extras, location, this.texts.ele1));
       this.push(env, checkPrimitiveValue(type, value, location));
+      if (type === 'xhtml') env.issues.push(...this.narrative.check(value, location));
       if (node.requiredValueSet && value !== undefined) this.push(env, checkRequiredBinding(this.terminology, node.requiredValueSet, type, value, location));
       if (item.extras) this.visitChildren(this.registry.model('Element')?.root.children ?? [], item.extras, location, env);
       return;

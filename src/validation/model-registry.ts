@@ -55,9 +55,9 @@ export class ModelRegistry {
     return node.children.length ? node.children : (this.model(type)?.root.children ?? []);
   }
 
-  /** The human text of a base constraint (used for natively checked invariants). */
-  constraintText(type: string, key: string): string {
-    const root = this.definitions.get(type)?.snapshot?.element?.[0];
-    return root?.constraint?.find((c) => c.key === key)?.human ?? key;
+  /** The human text of a base constraint (used for natively checked invariants), on the type's root or on `path`. */
+  constraintText(type: string, key: string, path = type): string {
+    const element = this.definitions.get(type)?.snapshot?.element?.find((e) => e.path === path);
+    return element?.constraint?.find((c) => c.key === key)?.human ?? key;
   }
 }
