@@ -52,6 +52,7 @@ export async function createApp(config: Config, logger: Logger, clock: () => Dat
     resourceTypes: registry.types,
     profilesDir: config.profilesDir,
     terminologyDir: config.terminologyDir,
+    strict: config.validationStrict,
   });
   const searchIndex = createSearchIndex({
     definitions,

@@ -2,12 +2,14 @@ import type { OperationOutcomeIssue } from '@medplum/fhirtypes';
 import { checkRequiredBinding } from './bindings.js';
 import { checkCardinality } from './cardinality.js';
 import { isPrimitiveType, type ElementNode } from './element-model.js';
+import { makeIssue } from './issues.js';
 import { failed, invariantIssue, runListInvariant, type Invariant, type InvariantEnv } from './invariants.js';
 import { isObject, itemsOf, type ElementItem, type JsonObject } from './json-items.js';
 import type { ModelRegistry } from './model-registry.js';
 import { checkDom3, checkEle1, checkExt1, type NativeTexts } from './native-invariants.js';
 import { NarrativeChecker } from './narrative.js';
 import { checkPrimitiveValue } from './primitive-values.js';
+import { referencedType } from './profiles/reference-target.js';
 import type { Terminology } from './terminology.js';
 
 /** State of one walk: where issues go and the FHIRPath `%resource` / `%rootResource`. */
@@ -24,9 +26,14 @@ export class BaseWalker {
   private readonly texts: NativeTexts;
   private readonly narrative: NarrativeChecker;
 
+  /**
+   * @param strict whether a Reference to a type its element does not allow is an error (else a
+   *   warning; see `checkTarget`)
+   */
   constructor(
     private readonly registry: ModelRegistry,
     private readonly terminology: Terminology,
+    private readonly strict = false,
   ) {
     this.texts = {
       ele1: registry.constraintText('Element', 'ele-1'),
@@ -80,6 +87,7 @@ export class BaseWalker {
     }
     this.push(env, checkEle1(value, undefined, location, this.texts.ele1));
     if (type === 'Extension') this.push(env, checkExt1(value, location, this.texts.ext1));
+    if (type === 'Reference' && node.targetTypes) this.push(env, checkTarget(node, value, location, env, this.strict));
     if (node.requiredValueSet) this.push(env, checkRequiredBinding(this.terminology, node.requiredValueSet, type, value, location));
     const typeRoot = node.children.length ? undefined : this.registry.model(type)?.root;
     this.runInvariants(node.invariants, value, location, env);
@@ -100,4 +108,20 @@ export class BaseWalker {
   private push(env: WalkEnv, issue: OperationOutcomeIssue | undefined): void {
     if (issue) env.issues.push(issue);
   }
+}
+
+/**
+ * A Reference must point to one of the types its element's `targetProfile`s allow
+ * (https://hl7.org/fhir/R4/references.html). Only what can be told without resolving is
+ * checked: a literal `Type/id`, a contained `#id` (looked up in the container) or `type`.
+ *
+ * A warning unless `strict` (FHIR_VALIDATION_STRICT): the official R4 example
+ * MedicationRequest/medrx0301 itself points `dispenseRequest.performer` (Reference(Organization))
+ * at a Practitioner, and resources the specification publishes as examples must stay storable.
+ */
+function checkTarget(node: ElementNode, reference: JsonObject, location: string, env: WalkEnv, strict: boolean): OperationOutcomeIssue | undefined {
+  const allowed = node.targetTypes as ReadonlySet<string>;
+  const target = referencedType(reference, env.rootResource as JsonObject);
+  if (target === undefined || allowed.has(target)) return undefined;
+  return makeIssue(strict ? 'error' : 'warning', 'value', `${node.path} cannot refer to a ${target} (allowed: ${[...allowed].join(', ')})`, location);
 }

@@ -18,6 +18,11 @@ export interface ValidatorOptions {
   profilesDir: string;
   /** Absolute path of `<root>/terminology`. */
   terminologyDir: string;
+  /**
+   * FHIR_VALIDATION_STRICT: a `meta.profile` the server does not hold, and a Reference to a
+   * type its element does not allow, are errors (rejected) instead of warnings.
+   */
+  strict?: boolean;
 }
 
 /**
@@ -29,7 +34,8 @@ export async function createValidator(options: ValidatorOptions): Promise<Valida
   const { structure, registry } = sharedModels(options.definitions);
   const [terminology, profileDefinitions] = await Promise.all([loadTerminology(options.terminologyDir), readProfiles(options.profilesDir)]);
   const profiles = new ProfileRegistry(profileDefinitions, options.definitions.structureDefinitions);
-  const walker = new BaseWalker(registry, terminology);
+  const strict = options.strict ?? false;
+  const walker = new BaseWalker(registry, terminology, strict);
   const profileWalker = new ProfileWalker(profiles, terminology);
   const served = new Set(options.resourceTypes);
   // Compile now what every request needs; types met only inside `contained` compile on first use.
@@ -44,9 +50,14 @@ export async function createValidator(options: ValidatorOptions): Promise<Valida
       const model = profiles.get(canonical);
       const where = `${location}.meta.profile[${i}]`;
       if (!model) {
-        // Unknown profiles are a warning, not an error: the resource may be valid against a
-        // profile this server simply does not hold (https://hl7.org/fhir/R4/profiling.html#claims).
-        env.issues.push(makeIssue('warning', 'not-supported', `Profile ${canonical} is not known to this server, so the resource was not checked against it`, where));
+        // Unknown profiles are a warning by default: the resource may be valid against a profile
+        // this server simply does not hold (https://hl7.org/fhir/R4/profiling.html#claims).
+        // A strict server refuses what it cannot check.
+        env.issues.push(
+          strict
+            ? makeIssue('error', 'not-supported', `Profile ${canonical} is not known to this server, which only accepts resources it can check against every profile they claim`, where)
+            : makeIssue('warning', 'not-supported', `Profile ${canonical} is not known to this server, so the resource was not checked against it`, where),
+        );
       } else if (model.type !== resource.resourceType) {
         env.issues.push(makeIssue('error', 'invalid', `Profile ${canonical} is a profile of ${model.type}, not of ${String(resource.resourceType)}`, where));
       } else {
