@@ -87,7 +87,7 @@ export class BaseWalker {
     }
     this.push(env, checkEle1(value, undefined, location, this.texts.ele1));
     if (type === 'Extension') this.push(env, checkExt1(value, location, this.texts.ext1));
-    if (type === 'Reference' && node.targetTypes) this.push(env, checkTarget(node, value, location, env, this.strict));
+    if (type === 'Reference' && node.targetTypes) this.push(env, this.checkTarget(node, value, location, env));
     if (node.requiredValueSet) this.push(env, checkRequiredBinding(this.terminology, node.requiredValueSet, type, value, location));
     const typeRoot = node.children.length ? undefined : this.registry.model(type)?.root;
     this.runInvariants(node.invariants, value, location, env);
@@ -105,23 +105,25 @@ export class BaseWalker {
     }
   }
 
+  /**
+   * A Reference must point to one of the types its element's `targetProfile`s allow
+   * (https://hl7.org/fhir/R4/references.html). Only what can be told without resolving is
+   * checked: a literal `Type/id`, a contained `#id` (looked up in the container) or `type`;
+   * a type R4 does not have is left alone (a contained one is reported by the schema layer).
+   *
+   * A warning unless strict (FHIR_VALIDATION_STRICT): the official R4 example
+   * MedicationRequest/medrx0301 itself points `dispenseRequest.performer` (Reference(Organization))
+   * at a Practitioner, and what the specification publishes as an example must stay storable.
+   */
+  private checkTarget(node: ElementNode, reference: JsonObject, location: string, env: WalkEnv): OperationOutcomeIssue | undefined {
+    const allowed = node.targetTypes as ReadonlySet<string>;
+    const target = referencedType(reference, env.rootResource as JsonObject);
+    if (target === undefined || allowed.has(target) || !this.registry.isResourceType(target)) return undefined;
+    return makeIssue(this.strict ? 'error' : 'warning', 'value', `${node.path} cannot refer to a ${target} (allowed: ${[...allowed].join(', ')})`, location);
+  }
+
   private push(env: WalkEnv, issue: OperationOutcomeIssue | undefined): void {
     if (issue) env.issues.push(issue);
   }
 }
 
-/**
- * A Reference must point to one of the types its element's `targetProfile`s allow
- * (https://hl7.org/fhir/R4/references.html). Only what can be told without resolving is
- * checked: a literal `Type/id`, a contained `#id` (looked up in the container) or `type`.
- *
- * A warning unless `strict` (FHIR_VALIDATION_STRICT): the official R4 example
- * MedicationRequest/medrx0301 itself points `dispenseRequest.performer` (Reference(Organization))
- * at a Practitioner, and resources the specification publishes as examples must stay storable.
- */
-function checkTarget(node: ElementNode, reference: JsonObject, location: string, env: WalkEnv, strict: boolean): OperationOutcomeIssue | undefined {
-  const allowed = node.targetTypes as ReadonlySet<string>;
-  const target = referencedType(reference, env.rootResource as JsonObject);
-  if (target === undefined || allowed.has(target)) return undefined;
-  return makeIssue(strict ? 'error' : 'warning', 'value', `${node.path} cannot refer to a ${target} (allowed: ${[...allowed].join(', ')})`, location);
-}
