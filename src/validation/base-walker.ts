@@ -6,6 +6,8 @@ import { makeIssue } from './issues.js';
 import { failed, invariantIssue, runListInvariant, type Invariant, type InvariantEnv } from './invariants.js';
 import { isObject, itemsOf, type ElementItem, type JsonObject } from './json-items.js';
 import type { ModelRegistry } from './model-registry.js';
+import type { ExtensionChecker } from './extensions/extension-checker.js';
+import { childSite, resourceSite, type Site } from './extensions/extension-site.js';
 import { checkDom3, checkEle1, checkExt1, type NativeTexts } from './native-invariants.js';
 import { NarrativeChecker } from './narrative.js';
 import { checkPrimitiveValue } from './primitive-values.js';
@@ -26,15 +28,21 @@ export class BaseWalker {
   private readonly texts: NativeTexts;
   private readonly narrative: NarrativeChecker;
 
+  private readonly strict: boolean;
+  private readonly extensions?: ExtensionChecker;
+
   /**
-   * @param strict whether a Reference to a type its element does not allow is an error (else a
-   *   warning; see `checkTarget`)
+   * @param options.strict whether a Reference to a type its element does not allow is an error
+   *   (else a warning; see `checkTarget`)
+   * @param options.extensions checks each extension against its definition
    */
   constructor(
     private readonly registry: ModelRegistry,
     private readonly terminology: Terminology,
-    private readonly strict = false,
+    options: { strict?: boolean; extensions?: ExtensionChecker } = {},
   ) {
+    this.strict = options.strict ?? false;
+    this.extensions = options.extensions;
     this.texts = {
       ele1: registry.constraintText('Element', 'ele-1'),
       ext1: registry.constraintText('Extension', 'ext-1'),
@@ -56,28 +64,29 @@ export class BaseWalker {
     const contained = resource !== env.rootResource;
     this.runInvariants(contained ? model.root.invariants.filter((i) => !i.bestPractice) : model.root.invariants, resource, location, env);
     env.issues.push(...checkDom3(resource, location, this.texts.dom3));
-    this.visitChildren(model.root.children, resource, location, env);
+    this.visitChildren(model.root.children, resource, location, env, resourceSite(model.type));
   }
 
-  private visitChildren(children: readonly ElementNode[], parent: JsonObject, location: string, env: WalkEnv): void {
+  /** `site` is where `parent` sits, for the context of the extensions met below it. */
+  private visitChildren(children: readonly ElementNode[], parent: JsonObject, location: string, env: WalkEnv, site: Site): void {
     for (const child of children) {
       const items = itemsOf(parent, child, location);
       const singleArray = !child.repeating && items.length > 1 && items.every((i) => i.key === items[0].key);
       env.issues.push(...checkCardinality({ label: child.path, min: child.min, max: child.max, name: child.name }, items, location, { skipMax: singleArray }));
       if (items.length === 0) continue;
       for (const inv of child.listInvariants) env.issues.push(...runListInvariant(inv, parent, items, `${location}.${child.name}`, env));
-      for (const item of items) this.visitItem(child, item, env);
+      for (const item of items) this.visitItem(child, item, env, site);
     }
   }
 
-  private visitItem(node: ElementNode, item: ElementItem, env: WalkEnv): void {
+  private visitItem(node: ElementNode, item: ElementItem, env: WalkEnv, parentSite: Site): void {
     const { type, value, location } = item;
     if (isPrimitiveType(type)) {
       this.push(env, checkEle1(value, item.extras, location, this.texts.ele1));
       this.push(env, checkPrimitiveValue(type, value, location));
       if (type === 'xhtml') env.issues.push(...this.narrative.check(value, location));
       if (node.requiredValueSet && value !== undefined) this.push(env, checkRequiredBinding(this.terminology, node.requiredValueSet, type, value, location));
-      if (item.extras) this.visitChildren(this.registry.model('Element')?.root.children ?? [], item.extras, location, env);
+      if (item.extras) this.visitChildren(this.registry.model('Element')?.root.children ?? [], item.extras, location, env, childSite(parentSite, node.name, type, false));
       return;
     }
     if (!isObject(value)) return;
@@ -96,7 +105,16 @@ export class BaseWalker {
       const own = node.invariants.length ? typeRoot.invariants.filter((i) => !node.invariants.some((n) => n.key === i.key)) : typeRoot.invariants;
       this.runInvariants(own, value, location, env);
     }
-    this.visitChildren(this.registry.childrenOf(node, type), value, location, env);
+    this.visitChildren(this.registry.childrenOf(node, type), value, location, env, this.siteOf(node, type, value, location, env, parentSite));
+  }
+
+  /** The site of a complex instance; an extension is checked against its definition on the way. */
+  private siteOf(node: ElementNode, type: string, value: JsonObject, location: string, env: WalkEnv, parentSite: Site): Site {
+    const backbone = node.children.length > 0;
+    if (type !== 'Extension' || !this.extensions || (node.name !== 'extension' && node.name !== 'modifierExtension')) return childSite(parentSite, node.name, type, backbone);
+    const definition = this.extensions.check(value, parentSite, node.name === 'modifierExtension', location, env);
+    const url = typeof value.url === 'string' ? value.url : '';
+    return childSite(parentSite, node.name, type, backbone, { url, ...(definition ? { definition } : {}) });
   }
 
   private runInvariants(invariants: readonly Invariant[], context: JsonObject, location: string, env: WalkEnv): void {

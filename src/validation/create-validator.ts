@@ -1,6 +1,8 @@
 import type { OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
 import type { R4Definitions } from '../fhir/definitions.js';
 import { BaseWalker, type WalkEnv } from './base-walker.js';
+import { ExtensionChecker } from './extensions/extension-checker.js';
+import { ExtensionDefinitions } from './extensions/extension-definitions.js';
 import { dedupeIssues, makeIssue } from './issues.js';
 import { isObject, type JsonObject } from './json-items.js';
 import { ProfileRegistry, readProfiles } from './profiles/profile-registry.js';
@@ -35,8 +37,9 @@ export async function createValidator(options: ValidatorOptions): Promise<Valida
   const [terminology, profileDefinitions] = await Promise.all([loadTerminology(options.terminologyDir), readProfiles(options.profilesDir)]);
   const profiles = new ProfileRegistry(profileDefinitions, options.definitions.structureDefinitions);
   const strict = options.strict ?? false;
-  const walker = new BaseWalker(registry, terminology, strict);
   const profileWalker = new ProfileWalker(profiles, terminology);
+  const extensions = new ExtensionChecker(new ExtensionDefinitions(profiles, options.definitions.extensionDefinitions), profileWalker, (t) => registry.baseTypes(t));
+  const walker = new BaseWalker(registry, terminology, { strict, extensions });
   const served = new Set(options.resourceTypes);
   // Compile now what every request needs; types met only inside `contained` compile on first use.
   structure.warm(options.resourceTypes);

@@ -1,12 +1,15 @@
 import type { StructureDefinition } from '@medplum/fhirtypes';
 import { buildTypeModel, isPrimitiveType, type ElementNode, type TypeModel } from './element-model.js';
 
+const CORE_PREFIX = 'http://hl7.org/fhir/StructureDefinition/';
+
 /**
  * The element models of the base R4 types, built on first use and kept for the registry's life
  * (one registry per definitions object, shared by every validator built from it).
  */
 export class ModelRegistry {
   private readonly models = new Map<string, TypeModel | undefined>();
+  private readonly ancestors = new Map<string, readonly string[]>();
 
   constructor(private readonly definitions: ReadonlyMap<string, StructureDefinition>) {}
 
@@ -40,6 +43,26 @@ export class ModelRegistry {
       const model = this.model(type);
       if (model) visit(model.root);
     }
+  }
+
+  /**
+   * The types a type specializes, nearest first, from `baseDefinition`: `Patient` →
+   * `DomainResource`, `Resource`; `Age` → `Quantity`, `Element`; `code` → `string`, `Element`.
+   */
+  baseTypes(type: string): readonly string[] {
+    let chain = this.ancestors.get(type);
+    if (!chain) {
+      const found: string[] = [];
+      let base = this.definitions.get(type)?.baseDefinition;
+      while (base?.startsWith(CORE_PREFIX) && found.length < 10) {
+        const name = base.slice(CORE_PREFIX.length);
+        found.push(name);
+        base = this.definitions.get(name)?.baseDefinition;
+      }
+      chain = found;
+      this.ancestors.set(type, chain);
+    }
+    return chain;
   }
 
   /** True for concrete and abstract resource types (`Resource` in `contained`). */
