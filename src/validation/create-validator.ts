@@ -1,6 +1,7 @@
 import type { OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
 import type { R4Definitions } from '../fhir/definitions.js';
 import { BaseWalker, type WalkEnv } from './base-walker.js';
+import { MAX_JSON_DEPTH, nestedDeeperThan } from './depth.js';
 import { ExtensionChecker } from './extensions/extension-checker.js';
 import { ExtensionDefinitions } from './extensions/extension-definitions.js';
 import { dedupeIssues, makeIssue } from './issues.js';
@@ -79,6 +80,9 @@ export async function createValidator(options: ValidatorOptions): Promise<Valida
       }
       if (!served.has(json.resourceType)) {
         return [makeIssue('error', 'not-supported', `Resource type ${json.resourceType} is not supported by this server`, json.resourceType)];
+      }
+      if (nestedDeeperThan(json, MAX_JSON_DEPTH)) {
+        return [makeIssue('error', 'structure', `The resource nests objects and arrays more than ${MAX_JSON_DEPTH} levels deep; FhirGate does not process deeper documents`, json.resourceType)];
       }
       const env: WalkEnv = { issues: structureIssues(json, structure.validate(json), registry), resource: json, rootResource: json };
       walker.walkResource(json, json.resourceType, env);
