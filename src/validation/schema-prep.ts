@@ -24,11 +24,11 @@ type Schema = Record<string, unknown>;
  * - `required` lists are dropped: cardinality is checked from the snapshots, which also
  *   accept a primitive present only through its `_name` companion (legal FHIR JSON the
  *   schema's `required` rejects) and locate the missing element precisely;
- * - empty strings and empty arrays are refused: "property values SHALL not be empty"
- *   (https://hl7.org/fhir/R4/json.html: no `""`, no `[]`), which the official patterns only
- *   partly say (`uri`'s `^\S*$` accepts `""`). Every string primitive gets `minLength: 1`,
- *   every array property `minItems: 1`; `xhtml`, untyped in the official schema, becomes a
- *   string like them. (Empty objects break ele-1, checked natively by the walker.)
+ * - empty strings, arrays and objects are refused: FHIR JSON has no `""`, `[]` or `{}`
+ *   (https://hl7.org/fhir/R4/json.html), which the official patterns only partly say (`uri`'s
+ *   `^\S*$` accepts `""`). Every string primitive gets `minLength: 1`, every array property
+ *   `minItems: 1`, every complex type and resource `minProperties: 1`; `xhtml`, untyped in the
+ *   official schema, becomes a string like the other primitives.
  */
 export function prepareSchema(official: Schema): Schema {
   const schema = structuredClone(official);
@@ -50,6 +50,7 @@ export function prepareSchema(official: Schema): Schema {
   definitions.xhtml = { ...definitions.xhtml, type: 'string' };
   for (const definition of Object.values(definitions)) {
     if (definition.properties && !definition.type) definition.type = 'object';
+    if (definition.type === 'object') definition.minProperties = 1;
     if (definition.type === 'string') definition.minLength = 1;
     delete definition.required;
     replaceInline(definition, integers);

@@ -23,7 +23,7 @@ export function structureIssues(resource: unknown, errors: readonly StructureErr
 
 /** Which of several errors at one location explains it best: a wrong JSON type, then an empty value. */
 function rank(keyword: string): number {
-  return keyword === 'type' ? 2 : keyword === 'minLength' || keyword === 'minItems' ? 1 : 0;
+  return keyword === 'type' ? 2 : keyword === 'minLength' || keyword === 'minItems' || keyword === 'minProperties' ? 1 : 0;
 }
 
 function toIssue({ error }: StructureError, { location, type }: PointerLocation): OperationOutcomeIssue {
@@ -50,6 +50,8 @@ function toIssue({ error }: StructureError, { location, type }: PointerLocation)
       return makeIssue('error', 'structure', `${location} is an empty string: FHIR JSON has no empty values; leave the element out instead`, location);
     case 'minItems':
       return makeIssue('error', 'structure', `${location} is an empty array: FHIR JSON has no empty arrays; leave the element out instead`, location);
+    case 'minProperties':
+      return makeIssue('error', 'structure', `${location} is an empty object: FHIR JSON has no empty objects; leave the element out instead`, location);
     case 'minimum':
     case 'maximum':
       return makeIssue('error', 'value', `The value ${String(data)} is not a valid ${type ?? 'number'} at ${location}`, location);
