@@ -27,7 +27,6 @@ export interface WalkEnv extends InvariantEnv {
 export class BaseWalker {
   private readonly texts: NativeTexts;
   private readonly narrative: NarrativeChecker;
-
   private readonly strict: boolean;
   private readonly extensions?: ExtensionChecker;
 
@@ -144,4 +143,3 @@ export class BaseWalker {
     if (issue) env.issues.push(issue);
   }
 }
-
