@@ -67,7 +67,7 @@ const REFERENCES: Case[] = [
   { name: 'contained target of a disallowed type', base: medrx, mutate: (r) => (r.requester = { reference: '#med0310' }), expected: [['warning', 'value', 'MedicationRequest.requester']] },
   { name: 'urn:uuid cannot be told', base: medrx, mutate: (r) => (r.subject = { reference: 'urn:uuid:2a1f0c6e-0e1c-4a7c-9a76-6b9b7c5b9a11' }), expected: [] },
   { name: 'reference in a datatype (Annotation.author)', base: medrx, mutate: (r) => (r.note = [{ authorReference: { reference: 'Medication/m1' }, text: 'x' }]), expected: [['warning', 'value', 'MedicationRequest.note[0].author.ofType(Reference)']] },
-  { name: 'Reference(Any) takes anything', base: patient, mutate: (r) => (r.link = [{ other: { reference: 'Device/d1' }, type: 'seealso' }]), expected: [['warning', 'value', 'Patient.link[0].other']] },
+  { name: 'Patient.link.other to a Device', base: patient, mutate: (r) => (r.link = [{ other: { reference: 'Device/d1' }, type: 'seealso' }]), expected: [['warning', 'value', 'Patient.link[0].other']] },
   { name: 'Patient.generalPractitioner to an Organization (allowed)', base: patient, mutate: (r) => (r.generalPractitioner = [{ reference: 'Organization/1' }]), expected: [] },
 ];
 

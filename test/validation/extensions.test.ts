@@ -6,7 +6,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { contextAllows, childSite, resourceSite, sitePaths, type Site } from '../../src/validation/extensions/extension-site.js';
 import { ModelRegistry } from '../../src/validation/model-registry.js';
 import type { Validator } from '../../src/validation/validator.js';
-import { buildValidator, example, r4 } from './support.js';
+import { buildValidator, example, fixture, r4 } from './support.js';
 
 type Json = Record<string, any>;
 type Expected = [OperationOutcomeIssue['severity'], OperationOutcomeIssue['code'], string];
@@ -82,6 +82,16 @@ describe('extensions against their definitions', () => {
     resource.name[0].extension = [maidenName()];
     const [issue] = await validator.validate(resource as never);
     expect(issue.diagnostics).toBe(`Extension ${H}patient-mothersMaidenName is not allowed on Patient.name (allowed on: Patient)`);
+  });
+
+  it('an extension a claimed profile also names is reported once', async () => {
+    const resource = fixture('us-core-patient.json');
+    const race = resource.extension.find((e: Json) => e.url === `${US}us-core-race`);
+    race.extension.find((e: Json) => e.url === 'text').valueInteger = 5;
+    delete race.extension.find((e: Json) => e.url === 'text').valueString;
+    const issues = (await validator.validate(resource as never)).filter((i) => i.severity === 'error');
+    expect(issues.map((i) => `${i.code} ${i.expression?.join()}`)).toEqual([`value ${issues[0]?.expression?.[0]}`]);
+    expect(issues[0].expression?.[0]).toMatch(/^Patient\.extension\[\d\]\.extension\[\d\]\.value\.ofType\(integer\)$/);
   });
 
   it('a modifier extension the server holds is accepted as a modifierExtension, and only so', async () => {
