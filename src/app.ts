@@ -60,6 +60,7 @@ export async function createApp(config: Config, logger: Logger, clock: () => Dat
     warmTypes: registry.coreTypes,
     profilesDir: config.profilesDir,
     terminologyDir: config.terminologyDir,
+    strict: config.validationStrict,
   });
   const searchIndex = createSearchIndex({
     definitions,

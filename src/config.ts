@@ -33,6 +33,8 @@ export interface Config {
   maxPageSize: number;
   /** Folders of the shipped profiles and terminology. */
   profilesDir: string;
+  /** FHIR_VALIDATION_STRICT: unknown `meta.profile`s and References to disallowed types are rejected, not warned about (issue 20). */
+  validationStrict: boolean;
   terminologyDir: string;
   /** SMART on FHIR authorization (issue 7). */
   auth: AuthConfig;
@@ -154,6 +156,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, rootDir: string): Config {
     defaultPageSize,
     maxPageSize,
     profilesDir: path.resolve(rootDir, env.PROFILES_DIR || 'profiles'),
+    validationStrict: bool(env, 'FHIR_VALIDATION_STRICT', false),
     terminologyDir: path.resolve(rootDir, env.TERMINOLOGY_DIR || 'terminology'),
     auth: loadAuthConfig(env, publicUrl, dataDir),
     hl7: loadHl7Config(env),

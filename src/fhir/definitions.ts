@@ -8,6 +8,8 @@ import type { Bundle, CompartmentDefinition, SearchParameter, StructureDefinitio
 export interface R4Definitions {
   /** Resource and datatype StructureDefinitions by type name (e.g. `Patient`, `HumanName`). */
   structureDefinitions: Map<string, StructureDefinition>;
+  /** The extensions the R4 specification defines, by canonical URL (validation, issue 20). */
+  extensionDefinitions: Map<string, StructureDefinition>;
   /** Official SearchParameters (base spec only). */
   searchParameters: SearchParameter[];
   /** The official FHIR JSON schema (draft-06). */
@@ -32,11 +34,16 @@ export function loadR4Definitions(): R4Definitions {
       }
     }
   }
+  const extensionDefinitions = new Map<string, StructureDefinition>();
+  for (const sd of entries<StructureDefinition>('fhir/r4/extension-definitions.json')) {
+    if (sd.resourceType === 'StructureDefinition' && sd.type === 'Extension' && sd.url) extensionDefinitions.set(sd.url, sd);
+  }
   const searchParameters = entries<SearchParameter>('fhir/r4/search-parameters.json').filter(
     (sp) => sp.resourceType === 'SearchParameter',
   );
   return {
     structureDefinitions,
+    extensionDefinitions,
     searchParameters,
     jsonSchema: readJson('fhir/r4/fhir.schema.json') as Record<string, unknown>,
     patientCompartment: readJson('fhir/r4/compartmentdefinition-patient.json') as CompartmentDefinition,

@@ -1,7 +1,7 @@
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import { FhirError } from '../fhir/errors.js';
-import { INSTANCE_OPERATIONS, TYPE_OPERATIONS } from '../fhir/interactions/index.js';
+import { INSTANCE_OPERATIONS, INSTANCE_POST_OPERATIONS, TYPE_OPERATIONS } from '../fhir/interactions/index.js';
 import type { Pipeline } from '../fhir/pipeline.js';
 import type { Interaction } from '../fhir/request.js';
 import { readFormBody, readJsonBody } from './body.js';
@@ -70,6 +70,16 @@ export function fhirRoutes(options: FhirRoutesOptions): Router {
   router.delete('/:type/:id', (ctx) => run(ctx, 'delete'));
   router.get('/:type/:id/_history', (ctx) => run(ctx, 'history-instance'));
   router.get('/:type/:id/_history/:vid', (ctx) => run(ctx, 'vread'));
+  // `POST [type]/[id]/$op`: instance operations with a body ($validate of that instance).
+  router.post('/:type/:id/:operation', async (ctx) => {
+    const { operation } = ctx.params;
+    const op = operation.startsWith('$') ? INSTANCE_POST_OPERATIONS[operation.slice(1)] : undefined;
+    if (!op) {
+      if (operation.startsWith('$')) throw new FhirError('not-supported', `Operation ${operation.slice(0, 64)} is not supported on an instance`);
+      throw new FhirError('method-not-allowed', `POST is not allowed on ${ctx.path.slice(0, 200)}`, { hints: { allow: 'GET, HEAD' } });
+    }
+    await run(ctx, op.interaction, true);
+  });
   // `[type]/[id]/$op` (instance operations) and `Patient/[id]/[type]` (compartment search).
   router.get('/:type/:id/:target', async (ctx) => {
     const { type, id, target } = ctx.params;

@@ -25,6 +25,7 @@ export function checkRequiredBinding(
   location: string,
   profile?: string,
 ): OperationOutcomeIssue | undefined {
+  if (value === '') return undefined; // an empty string is a structure error (schema-prep.ts), not a wrong code
   const grammar = codeGrammar(valueSet);
   if (grammar) {
     const code = typeof value === 'string' ? value : isObject(value) && typeof value.code === 'string' ? value.code : undefined;

@@ -1,6 +1,9 @@
 import type { OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
 import type { R4Definitions } from '../fhir/definitions.js';
 import { BaseWalker, type WalkEnv } from './base-walker.js';
+import { MAX_JSON_DEPTH, nestedDeeperThan } from './depth.js';
+import { ExtensionChecker } from './extensions/extension-checker.js';
+import { ExtensionDefinitions } from './extensions/extension-definitions.js';
 import { dedupeIssues, makeIssue } from './issues.js';
 import { isObject, type JsonObject } from './json-items.js';
 import { ProfileRegistry, readProfiles } from './profiles/profile-registry.js';
@@ -20,6 +23,11 @@ export interface ValidatorOptions {
   profilesDir: string;
   /** Absolute path of `<root>/terminology`. */
   terminologyDir: string;
+  /**
+   * FHIR_VALIDATION_STRICT: a `meta.profile` the server does not hold, and a Reference to a
+   * type its element does not allow, are errors (rejected) instead of warnings.
+   */
+  strict?: boolean;
 }
 
 /**
@@ -31,8 +39,10 @@ export async function createValidator(options: ValidatorOptions): Promise<Valida
   const { structure, registry } = sharedModels(options.definitions);
   const [terminology, profileDefinitions] = await Promise.all([loadTerminology(options.terminologyDir), readProfiles(options.profilesDir)]);
   const profiles = new ProfileRegistry(profileDefinitions, options.definitions.structureDefinitions);
-  const walker = new BaseWalker(registry, terminology);
+  const strict = options.strict ?? false;
   const profileWalker = new ProfileWalker(profiles, terminology);
+  const extensions = new ExtensionChecker(new ExtensionDefinitions(profiles, options.definitions.extensionDefinitions), profileWalker, (t) => registry.baseTypes(t));
+  const walker = new BaseWalker(registry, terminology, { strict, extensions });
   const served = new Set(options.resourceTypes);
   // Compile now what every request needs; types met only inside `contained` compile on first use.
   structure.warm(options.warmTypes ?? options.resourceTypes);
@@ -46,9 +56,14 @@ export async function createValidator(options: ValidatorOptions): Promise<Valida
       const model = profiles.get(canonical);
       const where = `${location}.meta.profile[${i}]`;
       if (!model) {
-        // Unknown profiles are a warning, not an error: the resource may be valid against a
-        // profile this server simply does not hold (https://hl7.org/fhir/R4/profiling.html#claims).
-        env.issues.push(makeIssue('warning', 'not-supported', `Profile ${canonical} is not known to this server, so the resource was not checked against it`, where));
+        // Unknown profiles are a warning by default: the resource may be valid against a profile
+        // this server simply does not hold (https://hl7.org/fhir/R4/profiling.html#claims).
+        // A strict server refuses what it cannot check.
+        env.issues.push(
+          strict
+            ? makeIssue('error', 'not-supported', `Profile ${canonical} is not known to this server, which only accepts resources it can check against every profile they claim`, where)
+            : makeIssue('warning', 'not-supported', `Profile ${canonical} is not known to this server, so the resource was not checked against it`, where),
+        );
       } else if (model.type !== resource.resourceType) {
         env.issues.push(makeIssue('error', 'invalid', `Profile ${canonical} is a profile of ${model.type}, not of ${String(resource.resourceType)}`, where));
       } else {
@@ -67,6 +82,9 @@ export async function createValidator(options: ValidatorOptions): Promise<Valida
       }
       if (!served.has(json.resourceType)) {
         return [makeIssue('error', 'not-supported', `Resource type ${json.resourceType} is not supported by this server`, json.resourceType)];
+      }
+      if (nestedDeeperThan(json, MAX_JSON_DEPTH)) {
+        return [makeIssue('error', 'structure', `The resource nests objects and arrays more than ${MAX_JSON_DEPTH} levels deep; FhirGate does not process deeper documents`, json.resourceType)];
       }
       const env: WalkEnv = { issues: structureIssues(json, structure.validate(json), registry), resource: json, rootResource: json };
       walker.walkResource(json, json.resourceType, env);

@@ -22,6 +22,11 @@ export interface ElementNode {
   readonly max: number;
   readonly types: readonly string[];
   readonly keys: readonly JsonKey[];
+  /**
+   * Resource types a Reference may point to (from `targetProfile`), when the definition
+   * narrows them; undefined when any resource will do.
+   */
+  readonly targetTypes?: ReadonlySet<string>;
   /** Canonical (version stripped) of a `required` binding, if any. */
   readonly requiredValueSet?: string;
   /** Invariants run on each complex instance of the element. */
@@ -38,6 +43,7 @@ export interface TypeModel {
   readonly root: ElementNode;
 }
 
+const CORE_PREFIX = 'http://hl7.org/fhir/StructureDefinition/';
 const FHIR_TYPE_EXTENSION = 'http://hl7.org/fhir/StructureDefinition/structuredefinition-fhir-type';
 
 /** Type code of an element type; FHIRPath system types (`id`, `Extension.url`) map to their FHIR primitive. */
@@ -108,9 +114,18 @@ function buildNode(el: ElementDefinition, parent: ElementNode | undefined): Elem
     max: cardinalityMax(el.max),
     types,
     keys: jsonKeys(name, choice, types),
+    ...targetTypesOf(el),
     requiredValueSet: el.binding?.strength === 'required' && el.binding.valueSet ? stripVersion(el.binding.valueSet) : undefined,
     invariants: primitive ? [] : compileInvariants(constraints, base),
     listInvariants: primitive && parent ? compileInvariants(constraints, parentPath, name) : [],
     children: [],
   };
+}
+
+/** The resource types of a Reference element's core target profiles; none when it may point anywhere. */
+function targetTypesOf(el: ElementDefinition): { targetTypes?: ReadonlySet<string> } {
+  const profiles = (el.type ?? []).filter((t) => t.code === 'Reference').flatMap((t) => t.targetProfile ?? []);
+  const types = profiles.map((p) => (stripVersion(p).startsWith(CORE_PREFIX) ? stripVersion(p).slice(CORE_PREFIX.length) : undefined));
+  if (!types.length || types.some((t) => t === undefined || t === 'Resource' || t === 'DomainResource')) return {};
+  return { targetTypes: new Set(types as string[]) };
 }

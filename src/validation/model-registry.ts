@@ -1,12 +1,15 @@
 import type { StructureDefinition } from '@medplum/fhirtypes';
 import { buildTypeModel, isPrimitiveType, type ElementNode, type TypeModel } from './element-model.js';
 
+const CORE_PREFIX = 'http://hl7.org/fhir/StructureDefinition/';
+
 /**
  * The element models of the base R4 types, built on first use and kept for the registry's life
  * (one registry per definitions object, shared by every validator built from it).
  */
 export class ModelRegistry {
   private readonly models = new Map<string, TypeModel | undefined>();
+  private readonly ancestors = new Map<string, readonly string[]>();
 
   constructor(private readonly definitions: ReadonlyMap<string, StructureDefinition>) {}
 
@@ -42,6 +45,26 @@ export class ModelRegistry {
     }
   }
 
+  /**
+   * The types a type specializes, nearest first, from `baseDefinition`: `Patient` →
+   * `DomainResource`, `Resource`; `Age` → `Quantity`, `Element`; `code` → `string`, `Element`.
+   */
+  baseTypes(type: string): readonly string[] {
+    let chain = this.ancestors.get(type);
+    if (!chain) {
+      const found: string[] = [];
+      let base = this.definitions.get(type)?.baseDefinition;
+      while (base?.startsWith(CORE_PREFIX) && found.length < 10) {
+        const name = base.slice(CORE_PREFIX.length);
+        found.push(name);
+        base = this.definitions.get(name)?.baseDefinition;
+      }
+      chain = found;
+      this.ancestors.set(type, chain);
+    }
+    return chain;
+  }
+
   /** True for concrete and abstract resource types (`Resource` in `contained`). */
   isResourceType(type: string): boolean {
     return this.model(type)?.kind === 'resource';
@@ -55,9 +78,9 @@ export class ModelRegistry {
     return node.children.length ? node.children : (this.model(type)?.root.children ?? []);
   }
 
-  /** The human text of a base constraint (used for natively checked invariants). */
-  constraintText(type: string, key: string): string {
-    const root = this.definitions.get(type)?.snapshot?.element?.[0];
-    return root?.constraint?.find((c) => c.key === key)?.human ?? key;
+  /** The human text of a base constraint (used for natively checked invariants), on the type's root or on `path`. */
+  constraintText(type: string, key: string, path = type): string {
+    const element = this.definitions.get(type)?.snapshot?.element?.find((e) => e.path === path);
+    return element?.constraint?.find((c) => c.key === key)?.human ?? key;
   }
 }

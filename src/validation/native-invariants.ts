@@ -18,9 +18,15 @@ export interface NativeTexts {
  * other than `id`. `value` is the JSON value, `extras` a primitive's `_name` companion.
  */
 export function checkEle1(value: unknown, extras: JsonObject | undefined, location: string, text: string): OperationOutcomeIssue | undefined {
+  // `{}` is already a structure error (no empty objects in FHIR JSON, schema-prep.ts).
+  if (isEmptyObject(value) || (value === undefined && isEmptyObject(extras))) return undefined;
   const hasChildren = (o: JsonObject | undefined): boolean => o !== undefined && Object.keys(o).some((k) => k !== 'id');
   const ok = isObject(value) ? hasChildren(value) : value !== undefined || hasChildren(extras);
   return ok ? undefined : makeIssue('error', 'invariant', `ele-1: ${text}`, location);
+}
+
+function isEmptyObject(value: unknown): boolean {
+  return isObject(value) && Object.keys(value).length === 0;
 }
 
 /** ext-1 `extension.exists() != value.exists()`: an extension has either a value or nested extensions. */

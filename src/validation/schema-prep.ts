@@ -23,7 +23,12 @@ type Schema = Record<string, unknown>;
  *   HumanName or an Element (`_birthDate`) belongs would otherwise pass;
  * - `required` lists are dropped: cardinality is checked from the snapshots, which also
  *   accept a primitive present only through its `_name` companion (legal FHIR JSON the
- *   schema's `required` rejects) and locate the missing element precisely.
+ *   schema's `required` rejects) and locate the missing element precisely;
+ * - empty strings, arrays and objects are refused: FHIR JSON has no `""`, `[]` or `{}`
+ *   (https://hl7.org/fhir/R4/json.html), which the official patterns only partly say (`uri`'s
+ *   `^\S*$` accepts `""`). Every string primitive gets `minLength: 1`, every array property
+ *   `minItems: 1`, every complex type and resource `minProperties: 1`; `xhtml`, untyped in the
+ *   official schema, becomes a string like the other primitives.
  */
 export function prepareSchema(official: Schema): Schema {
   const schema = structuredClone(official);
@@ -42,10 +47,16 @@ export function prepareSchema(official: Schema): Schema {
   definitions.integer = { type: 'integer', minimum: -2147483648, maximum: 2147483647 };
   definitions.positiveInt = { type: 'integer', minimum: 1, maximum: 2147483647 };
   definitions.unsignedInt = { type: 'integer', minimum: 0, maximum: 2147483647 };
+  definitions.xhtml = { ...definitions.xhtml, type: 'string' };
   for (const definition of Object.values(definitions)) {
     if (definition.properties && !definition.type) definition.type = 'object';
+    if (definition.type === 'object') definition.minProperties = 1;
+    if (definition.type === 'string') definition.minLength = 1;
     delete definition.required;
     replaceInline(definition, integers);
+    for (const property of Object.values((definition.properties ?? {}) as Record<string, Schema>)) {
+      if (property.type === 'array') property.minItems = 1;
+    }
   }
   definitions.ResourceList = resourceList;
   return schema;

@@ -16,9 +16,14 @@ export function structureIssues(resource: unknown, errors: readonly StructureErr
     if (isPairedNull(resource, e)) continue;
     const pointer = e.error.keyword === 'additionalProperties' ? `${e.pointer}/${String(e.error.params.additionalProperty)}` : e.pointer;
     const previous = chosen.get(pointer);
-    if (!previous || (e.error.keyword === 'type' && previous.error.keyword !== 'type')) chosen.set(pointer, { pointer, error: e.error });
+    if (!previous || rank(e.error.keyword) > rank(previous.error.keyword)) chosen.set(pointer, { pointer, error: e.error });
   }
   return [...chosen.values()].map((e) => toIssue(e, pointerToFhirPath(resource, e.pointer, registry)));
+}
+
+/** Which of several errors at one location explains it best: a wrong JSON type, then an empty value. */
+function rank(keyword: string): number {
+  return keyword === 'type' ? 2 : keyword === 'minLength' || keyword === 'minItems' || keyword === 'minProperties' ? 1 : 0;
 }
 
 function toIssue({ error }: StructureError, { location, type }: PointerLocation): OperationOutcomeIssue {
@@ -40,6 +45,13 @@ function toIssue({ error }: StructureError, { location, type }: PointerLocation)
     }
     case 'pattern':
       return makeIssue('error', 'value', `The value ${quote(data)} is not a valid ${type ?? 'value'} at ${location}`, location);
+    // https://hl7.org/fhir/R4/json.html: an element is either absent or has content.
+    case 'minLength':
+      return makeIssue('error', 'structure', `${location} is an empty string: FHIR JSON has no empty values; leave the element out instead`, location);
+    case 'minItems':
+      return makeIssue('error', 'structure', `${location} is an empty array: FHIR JSON has no empty arrays; leave the element out instead`, location);
+    case 'minProperties':
+      return makeIssue('error', 'structure', `${location} is an empty object: FHIR JSON has no empty objects; leave the element out instead`, location);
     case 'minimum':
     case 'maximum':
       return makeIssue('error', 'value', `The value ${String(data)} is not a valid ${type ?? 'number'} at ${location}`, location);

@@ -102,7 +102,11 @@ describe('microsoft/fhir-server bundles', () => {
   });
 
   it('conditional updates by identifier create, then update', async () => {
-    const bundle = corpusBundle('microsoft-fhir-server', 'Bundle-BatchWithConditionalUpdateByIdentifier.json');
+    const published = corpusBundle('microsoft-fhir-server', 'Bundle-BatchWithConditionalUpdateByIdentifier.json');
+    // The corpus writes "no system" as `"system": ""`, which FHIR JSON forbids (json.html: no
+    // empty strings; issue 20): each entry is refused. Absent is how R4 says it.
+    expect(statuses((await fhir.post('', published)).body)).toEqual(['400 Bad Request', '400 Bad Request', '400 Bad Request', '400 Bad Request']);
+    const bundle = JSON.parse(JSON.stringify(published).replaceAll('"system":"",', '')) as typeof published;
     const first = await fhir.post('', bundle);
     expect(statuses(first.body)).toEqual(['201 Created', '201 Created', '201 Created', '201 Created']);
     const second = await fhir.post('', bundle);

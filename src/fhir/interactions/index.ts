@@ -39,6 +39,14 @@ export const TYPE_OPERATIONS: Readonly<Record<string, { interaction: Interaction
   validate: { interaction: 'validate', definition: 'http://hl7.org/fhir/OperationDefinition/Resource-validate' },
 };
 
+/**
+ * Instance-level operations invoked with a body (`POST [type]/[id]/$name`) on every served type.
+ * They are the type-level operations of the same name, so the CapabilityStatement lists them once.
+ */
+export const INSTANCE_POST_OPERATIONS: Readonly<Record<string, { interaction: Interaction; definition: string }>> = {
+  validate: TYPE_OPERATIONS.validate,
+};
+
 /** Instance-level operations (`[type]/[id]/$name`), with the types they apply to; the CapabilityStatement lists them. */
 export const INSTANCE_OPERATIONS: Readonly<Record<string, { interaction: Interaction; definition: string; types: readonly string[] }>> = {
   everything: { interaction: 'everything', definition: 'http://hl7.org/fhir/OperationDefinition/Patient-everything', types: ['Patient'] },

@@ -32,7 +32,9 @@ async function upsertOrder(group: OrderGroup, subject: Reference | undefined, ct
   if (stored && onlyIfMissing) return { reference: `MedicationRequest/${stored.id}` };
   const mapped = medicationRequest(group, subject ?? stored?.subject, ctx, tx);
   const { meta: _meta, ...kept } = stored ?? ({} as Partial<MedicationRequest>);
-  const merged = { ...kept, ...mapped, identifier: mergeIds(stored?.identifier, mapped.identifier) } as MedicationRequest;
+  const identifier = mergeIds(stored?.identifier, mapped.identifier);
+  // No order number at all: no identifier element, as FHIR JSON has no empty arrays (issue 20).
+  const merged = { ...kept, ...mapped, ...(identifier.length ? { identifier } : {}) } as MedicationRequest;
   if (!merged.subject) throw new MappingError('A new order needs the patient (PID segment)', HL7_ERROR.segmentSequence, { segment: 'PID' });
   if (!merged.medicationCodeableConcept && !merged.medicationReference) {
     throw new MappingError('A new order needs the medication (RXE-2 or RXO-1)', HL7_ERROR.requiredFieldMissing, { segment: group.get('RXE') ? 'RXE' : 'RXO', field: group.get('RXE') ? 2 : 1 });
