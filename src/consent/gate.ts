@@ -1,4 +1,4 @@
-import type { Bundle, Resource } from '@medplum/fhirtypes';
+import type { Bundle, Consent, Resource } from '@medplum/fhirtypes';
 import type { ResultCheck } from '../auth/authorize.js';
 import type { StorageCodec } from '../fhir/codec.js';
 import { FhirError } from '../fhir/errors.js';
@@ -6,6 +6,7 @@ import type { FhirRequest, RequestContext } from '../fhir/request.js';
 import type { Compartment } from '../search/compartment.js';
 import type { SearchIndex } from '../search/types.js';
 import type { Filter, StorePort } from '../store/port.js';
+import { consentReadable, consentReadsConfinedTo, consentWriteRefusal } from './authority.js';
 import { createConsentDirectory, type ConsentsByPatient } from './directory.js';
 import { classifyConsents, decideOnResource } from './evaluate.js';
 import { actionsOf } from './question.js';
@@ -120,6 +121,7 @@ export function createConsentGate(deps: ConsentGateDeps): ConsentGate {
 
   async function decideResource(request: FhirRequest, resource: Resource, who: { self?: string }, byPatient?: ConsentsByPatient): Promise<boolean> {
     if (oversees(request.context, resource.resourceType)) return true;
+    if (resource.resourceType === 'Consent' && rolesOf(request.context).length > 0 && !consentReadable(authorOf(request.context), resource as Consent)) return false;
     const patients = patientsDeciding(resource, who.self);
     if (patients.length === 0) return true;
     const consents = byPatient ?? (await directory.forPatients(patients, deps.clock()));
@@ -157,9 +159,29 @@ export function createConsentGate(deps: ConsentGateDeps): ConsentGate {
     if (answer.kind === 'decided' && !enforce(request.context, answer.decision)) throw denied(`Patient/${patient}`);
   }
 
+  /**
+   * Who may write a Consent (`authority.ts`), decided before whether the patient's Consents let
+   * the writer in: the answer depends only on the writer and the Consent, never on the patient's data.
+   */
+  async function checkConsentAuthority(request: FhirRequest): Promise<void> {
+    if (request.resourceType !== 'Consent' || !CONSENT_WRITES.has(request.interaction) || rolesOf(request.context).length === 0) return;
+    if (request.id === undefined && request.interaction !== 'create') {
+      throw new FhirError('forbidden', 'A Consent is changed or withdrawn by its id, not by search criteria');
+    }
+    if (request.interaction === 'patch') throw new FhirError('forbidden', 'A Consent is changed with PUT of the whole Consent, not with PATCH');
+    const [record] = request.id === undefined || request.interaction === 'create' ? [] : await deps.store.find('current', { resourceType: 'Consent', id: request.id, deleted: false }, { limit: 1 });
+    const before = record ? ((await deps.codec.decode(record.resource!)) as Consent) : undefined;
+    const body = request.body as Consent | undefined;
+    const after = request.interaction === 'delete' ? undefined : body && typeof body === 'object' ? body : undefined;
+    if (request.interaction === 'delete' && !before) return;
+    const refusal = consentWriteRefusal(authorOf(request.context), before, after);
+    if (refusal) throw new FhirError('forbidden', refusal);
+  }
+
   return {
     async check(request) {
       if (request.interaction === 'capabilities' || request.interaction === 'transaction' || request.interaction === 'batch') return undefined;
+      await checkConsentAuthority(request);
       const who = subject(request.context);
       if (!who) return undefined;
       if (PATIENT_LEVEL.has(request.interaction) && request.id !== undefined && request.id !== who.self) await checkPatientLevel(request);
@@ -175,18 +197,30 @@ export function createConsentGate(deps: ConsentGateDeps): ConsentGate {
     async searchFilter(context, type) {
       const who = subject(context);
       if (!who || oversees(context, type)) return undefined;
-      const found = await restriction.restrict({ question: question(context, undefined, {}), ...who }, type, deps.clock());
-      noteConsents(context, found.denying);
-      if (found.filter && mayBreakGlass(context)) {
-        noteOn(context).breakGlass = true;
-        return undefined;
-      }
-      return found.filter;
+      const requests = type === 'Consent' ? consentReadsConfinedTo(authorOf(context)) : undefined;
+      const own = requests === undefined ? undefined : deps.searchIndex.compileReferenceIn('Consent', 'actor', [requests]);
+      const filter = await patientFilter(context, who, type);
+      return own && filter ? { $and: [own, filter] } : (own ?? filter);
     },
 
     noteOf: (context) => notes.get(context),
   };
+
+  /** What the patients' Consents withhold of `type` from this searcher (break-glass lifts it, flagged). */
+  async function patientFilter(context: RequestContext, who: { self?: string }, type: string): Promise<Filter | undefined> {
+    const found = await restriction.restrict({ question: question(context, undefined, {}), ...who }, type, deps.clock());
+    noteConsents(context, found.denying);
+    if (found.filter && mayBreakGlass(context)) {
+      noteOn(context).breakGlass = true;
+      return undefined;
+    }
+    return found.filter;
+  }
 }
+
+const CONSENT_WRITES = new Set(['create', 'update', 'patch', 'delete']);
+
+const authorOf = (context: RequestContext) => ({ roles: rolesOf(context), ...(context.actor ? { actor: context.actor } : {}) });
 
 /**
  * The FhirGate roles of the requester (`src/auth/roles.ts`), as the token granted them. Contexts the
