@@ -74,7 +74,7 @@ export async function createApp(config: Config, logger: Logger, clock: () => Dat
     await store.close();
     throw err;
   });
-  const consent = createConsentGate({ store, codec: crypto.codec, searchIndex: crypto.searchIndex, patientCompartment, clock, settings: config.consent });
+  const consent = createConsentGate({ store, codec: crypto.codec, searchIndex: crypto.searchIndex, patientCompartment, types: registry.types, clock, settings: config.consent });
   const consentNote = (request: FhirRequest) => consent.noteOf(request.context);
   // Built before the authorization server, which records logins and token grants in it.
   const audit =

@@ -2,7 +2,7 @@ import type { Bundle, Consent, Resource } from '@medplum/fhirtypes';
 import type { ResultCheck } from '../auth/authorize.js';
 import type { StorageCodec } from '../fhir/codec.js';
 import { FhirError } from '../fhir/errors.js';
-import type { FhirRequest, RequestContext } from '../fhir/request.js';
+import type { FhirRequest, FhirResult, RequestContext } from '../fhir/request.js';
 import type { Compartment } from '../search/compartment.js';
 import type { SearchIndex } from '../search/types.js';
 import type { Filter, StorePort } from '../store/port.js';
@@ -10,8 +10,9 @@ import { consentReadable, consentReadsConfinedTo, consentWriteRefusal } from './
 import { createConsentDirectory, type ConsentsByPatient } from './directory.js';
 import { classifyConsents, decideOnResource } from './evaluate.js';
 import { actionsOf } from './question.js';
-import { patientsDeciding, patientsOf } from './scope.js';
+import { consentCompartment, patientsIn } from './scope.js';
 import { createSearchRestriction } from './search-restriction.js';
+import { withheldDelete, withheldError } from './withheld.js';
 import type { ConsentData, ConsentDecision, ConsentDefault, ConsentQuestion } from './types.js';
 
 /** Deployment settings (CONSENT_DEFAULT, CONSENT_DENIED_READ_STATUS, CONSENT_APPLIES_TO_SYSTEM, CONSENT_BREAK_GLASS). */
@@ -27,6 +28,8 @@ export interface ConsentGateDeps {
   codec: StorageCodec;
   searchIndex: SearchIndex;
   patientCompartment: Compartment;
+  /** The served resource types (the registry's), for `consentCompartment`; default: the compartment's members. */
+  types?: readonly string[];
   clock: () => Date;
   settings: ConsentSettings;
 }
@@ -39,8 +42,13 @@ export interface ConsentNote {
 }
 
 export interface ConsentGate {
-  /** Pipeline step after authorization: checks targets known up front; returns a check of what the interaction returns. */
-  check(request: FhirRequest): Promise<ResultCheck | undefined>;
+  /**
+   * Pipeline step after authorization: checks targets known up front; returns a check of what the
+   * interaction returns, or the answer to give instead of running it (a withheld delete).
+   */
+  check(request: FhirRequest): Promise<ResultCheck | { answer: FhirResult } | undefined>;
+  /** An error of the interaction as the requester may see it: a 410 of a withheld resource becomes its 404. */
+  checkError(request: FhirRequest, error: FhirError): Promise<FhirError>;
   /** A search filter on `type` excluding (opt-out) or limiting to (opt-in) the compartments the actor may see; undefined when unrestricted. */
   searchFilter(context: RequestContext, type: string): Promise<Filter | undefined>;
   /** What the gate noted about a request (break-glass, deciding Consents), for audit. */
@@ -67,7 +75,10 @@ const OVERSIGHT: Readonly<Record<string, readonly string[]>> = { admin: ['AuditE
  */
 export function createConsentGate(deps: ConsentGateDeps): ConsentGate {
   const directory = createConsentDirectory(deps);
-  const restriction = createSearchRestriction({ ...deps, directory, defaultPolicy: deps.settings.defaultPolicy });
+  const compartment = consentCompartment(deps.patientCompartment, deps.searchIndex, deps.types ?? [...deps.patientCompartment.members.keys()]);
+  const patientsOf = (resource: Resource): string[] => patientsIn(compartment, deps.searchIndex, resource);
+  const patientsDeciding = (resource: Resource, self: string | undefined): string[] => patientsOf(resource).filter((p) => p !== self);
+  const restriction = createSearchRestriction({ ...deps, patientCompartment: compartment, patientsDeciding, directory, defaultPolicy: deps.settings.defaultPolicy });
   const notes = new WeakMap<RequestContext, ConsentNote>();
   const noteOn = (context: RequestContext): ConsentNote => {
     let note = notes.get(context);
@@ -111,10 +122,40 @@ export function createConsentGate(deps: ConsentGateDeps): ConsentGate {
     return true;
   }
 
-  function denied(what: string): FhirError {
-    return deps.settings.deniedReadStatus === 404
-      ? new FhirError('not-found', `${what} is not known`)
-      : new FhirError('forbidden', `${what} is withheld by the patient's consent`);
+  const denied = (request: FhirRequest, what: string): FhirError => withheldError(request, what, deps.settings.deniedReadStatus);
+
+  /** A version of a resource as stored (history), decoded; the newest live one without `versionId`. */
+  async function versionOf(type: string, id: string, versionId?: number): Promise<Resource | undefined> {
+    const filter = versionId === undefined ? { resourceType: type, id, deleted: false } : { resourceType: type, id, versionId };
+    const [record] = await deps.store.find('history', filter, { limit: 1, sort: { versionId: -1 } });
+    return record?.resource ? deps.codec.decode(record.resource) : undefined;
+  }
+
+  /** Whether a patient exists (a transaction's staged writes included). */
+  async function patientExists(request: FhirRequest, id: string): Promise<boolean> {
+    const staged = request.unit?.staged('Patient', id);
+    if (staged) return !staged.deleted;
+    return (await deps.store.find('current', { resourceType: 'Patient', id, deleted: false }, { limit: 1 })).length > 0;
+  }
+
+  /**
+   * What a create or update would store, decided before it is. A write naming a withheld patient is
+   * refused as one naming a patient that does not exist (with CONSENT_DENIED_READ_STATUS=404 both
+   * are `Patient/x is not known`), so writing is no way to learn who withholds what (issue 15).
+   */
+  async function checkIncoming(request: FhirRequest, incoming: Resource, who: { self?: string }): Promise<void> {
+    if (oversees(request.context, incoming.resourceType)) return;
+    const own = incoming.resourceType === 'Patient' ? incoming.id : undefined;
+    const patients = patientsDeciding(incoming, who.self).filter((p) => p !== own);
+    if (deps.settings.deniedReadStatus === 404) {
+      for (const p of patients) if (!(await patientExists(request, p))) throw denied(request, `Patient/${p}`);
+    }
+    const deciding = patientsDeciding(incoming, who.self);
+    if (deciding.length === 0) return;
+    const consents = await directory.forPatients(deciding, deps.clock());
+    const decisions = decideOnResource(incoming, deciding, consents, question(request.context, request, {}), deps.settings.defaultPolicy);
+    const refused = decisions.findIndex((d) => !enforce(request.context, d));
+    if (refused >= 0) throw denied(request, `Patient/${deciding[refused]}`);
   }
 
   const oversees = (context: RequestContext, type: string): boolean => rolesOf(context).some((role) => OVERSIGHT[role]?.includes(type));
@@ -130,11 +171,18 @@ export function createConsentGate(deps: ConsentGateDeps): ConsentGate {
   }
 
   async function checkResult(request: FhirRequest, who: { self?: string }, result: Awaited<ReturnType<ResultCheck>>) {
+    // A conditional read answered 304 must not confirm a withheld resource (issue 15): decided on the version it names.
+    if (result.kind === 'not-modified' && result.version) {
+      const { resourceType, id, versionId } = result.version;
+      const version = await versionOf(resourceType, id, Number(versionId));
+      if (version && !(await decideResource(request, version, who))) throw denied(request, `${resourceType}/${id}`);
+      return result;
+    }
     const resource = result.resource;
     // Writes were decided on their content before they were stored (`check`).
     if (!resource || resource.resourceType === 'OperationOutcome' || WRITES_WITH_BODY.has(request.interaction) || request.interaction === 'patch') return result;
     if (resource.resourceType !== 'Bundle') {
-      if (!(await decideResource(request, resource, who))) throw denied(`${resource.resourceType}/${resource.id}`);
+      if (!(await decideResource(request, resource, who))) throw denied(request, `${resource.resourceType}/${resource.id}`);
       return result;
     }
     // Search matches were filtered by the store (searchFilter); what remains to decide are includes, and every entry of a history.
@@ -146,6 +194,8 @@ export function createConsentGate(deps: ConsentGateDeps): ConsentGate {
     const byPatient = await directory.forPatients(patients, deps.clock());
     const keep = new Set<Resource>();
     for (const r of candidates) if (await decideResource(request, r, who, byPatient)) keep.add(r);
+    // An instance history is answered as a read: one withheld version withholds the resource (deleted or not).
+    if (request.interaction === 'history-instance' && keep.size < candidates.length) throw denied(request, `${request.resourceType}/${request.id}`);
     const entry = bundle.entry?.filter((e) => !e.resource || !candidates.includes(e.resource) || keep.has(e.resource));
     return { ...result, resource: { ...bundle, ...(entry ? { entry } : {}) } };
   }
@@ -156,7 +206,7 @@ export function createConsentGate(deps: ConsentGateDeps): ConsentGate {
     const consents = (await directory.forPatients([patient], deps.clock())).get(patient) ?? [];
     // Decided on the whole record, whatever the type: a patient who withholds only some types gets a filtered (maybe empty) search, not a 404 that contradicts a readable Patient.
     const answer = classifyConsents(consents, question(request.context, request, {}), deps.settings.defaultPolicy);
-    if (answer.kind === 'decided' && !enforce(request.context, answer.decision)) throw denied(`Patient/${patient}`);
+    if (answer.kind === 'decided' && !enforce(request.context, answer.decision)) throw denied(request, `Patient/${patient}`);
   }
 
   /**
@@ -187,11 +237,24 @@ export function createConsentGate(deps: ConsentGateDeps): ConsentGate {
       if (PATIENT_LEVEL.has(request.interaction) && request.id !== undefined && request.id !== who.self) await checkPatientLevel(request);
       if (TARGETS_BY_ID.has(request.interaction) && request.id !== undefined && request.resourceType) {
         const [record] = await deps.store.find('current', { resourceType: request.resourceType, id: request.id, deleted: false }, { limit: 1 });
-        if (record && !(await decideResource(request, await deps.codec.decode(record.resource!), who))) throw denied(`${request.resourceType}/${request.id}`);
+        if (record && !(await decideResource(request, await deps.codec.decode(record.resource!), who))) {
+          // Deleting what is withheld is answered as deleting what does not exist (delete.ts).
+          if (request.interaction === 'delete') return { answer: withheldDelete(request, deps.settings.deniedReadStatus) };
+          throw denied(request, `${request.resourceType}/${request.id}`);
+        }
       }
       const incoming = incomingResource(request);
-      if (incoming && !(await decideResource(request, incoming, who))) throw denied(`The ${incoming.resourceType}`);
+      if (incoming) await checkIncoming(request, incoming, who);
       return (result) => checkResult(request, who, result);
+    },
+
+    async checkError(request, error) {
+      // A deleted resource (read: 410) or a deletion version (vread: 410) is decided on its last live version, so 410 never confirms a withheld one.
+      if (error.code !== 'gone' || (request.interaction !== 'read' && request.interaction !== 'vread') || !request.resourceType || !request.id) return error;
+      const who = subject(request.context);
+      if (!who) return error;
+      const last = await versionOf(request.resourceType, request.id);
+      return last && !(await decideResource(request, last, who)) ? denied(request, `${request.resourceType}/${request.id}`) : error;
     },
 
     async searchFilter(context, type) {
