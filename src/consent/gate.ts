@@ -12,6 +12,7 @@ import { classifyConsents, decideOnResource } from './evaluate.js';
 import { actionsOf } from './question.js';
 import { consentCompartment, patientsIn } from './scope.js';
 import { createSearchRestriction } from './search-restriction.js';
+import { assertOwnAuditQuery, auditSearch, patientView } from './audit-view.js';
 import { withheldDelete, withheldError } from './withheld.js';
 import type { ConsentData, ConsentDecision, ConsentDefault, ConsentQuestion } from './types.js';
 
@@ -245,7 +246,8 @@ export function createConsentGate(deps: ConsentGateDeps): ConsentGate {
       }
       const incoming = incomingResource(request);
       if (incoming) await checkIncoming(request, incoming, who);
-      return (result) => checkResult(request, who, result);
+      if (who.self && auditSearch(request) && !oversees(request.context, 'AuditEvent')) assertOwnAuditQuery(request.params, who.self);
+      return async (result) => patientView(who, await checkResult(request, who, result));
     },
 
     async checkError(request, error) {

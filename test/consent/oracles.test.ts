@@ -48,7 +48,8 @@ describe('read and search decide alike (item 2)', () => {
 
 describe('conditional reads (item 3)', () => {
   it('If-None-Match and If-Modified-Since on a withheld resource are 404 with no ETag or Last-Modified', async () => {
-    for (const headers of [{ 'If-None-Match': 'W/"1"' }, { 'If-None-Match': '*' }, { 'If-Modified-Since': new Date(Date.now() + 86_400_000).toUTCString() }]) {
+    const variants: Array<Record<string, string>> = [{ 'If-None-Match': 'W/"1"' }, { 'If-None-Match': '*' }, { 'If-Modified-Since': new Date(Date.now() + 86_400_000).toUTCString() }];
+    for (const headers of variants) {
       const res = await d1.get('MedicationRequest/mr-p2', headers);
       expect([res.status, res.headers.get('etag'), res.headers.get('last-modified')]).toEqual([404, null, null]);
       expect((await d1.get('MedicationRequest/mr-p2/_history/1', headers)).status).toBe(404);
