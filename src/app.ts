@@ -14,6 +14,7 @@ import { createPipeline, type Pipeline } from './fhir/pipeline.js';
 import type { FhirRequest } from './fhir/request.js';
 import { createRegistry } from './fhir/registry.js';
 import { createHl7Adapter, type Hl7Adapter } from './hl7v2/index.js';
+import { answerClientErrors } from './http/client-error.js';
 import { createHttpApp } from './http/server.js';
 import { JSON_TYPES } from './http/media.js';
 import type { Logger } from './logger.js';
@@ -128,6 +129,7 @@ export async function createApp(config: Config, logger: Logger, clock: () => Dat
       await hl7.listen();
       return new Promise((resolve, reject) => {
         server = http.listen(config.port);
+        answerClientErrors(server);
         server.once('listening', () => resolve((server!.address() as AddressInfo).port));
         server.once('error', reject);
       });
