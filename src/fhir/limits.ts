@@ -8,6 +8,23 @@ import { FhirError } from './errors.js';
  */
 export const MAX_JSON_DEPTH = 100;
 export const MAX_ARRAY_LENGTH = 10_000;
+/**
+ * The most JSON one response may carry (characters), counted while it is built: a search page with
+ * its includes, a batch-response. Past it the request is a 413, before the heap is at risk (issue 15).
+ */
+export const MAX_RESPONSE_CHARS = 64 * 1024 * 1024;
+
+/** Counts the JSON of what a response will carry; throws `payload-too-large` once over MAX_RESPONSE_CHARS. */
+export function responseBudget(what: string): (value: unknown) => void {
+  let used = 0;
+  return (value) => {
+    used += value === undefined ? 0 : JSON.stringify(value).length;
+    if (used > MAX_RESPONSE_CHARS) {
+      throw new FhirError('payload-too-large', `The ${what} would exceed ${MAX_RESPONSE_CHARS / 1024 / 1024} MB; ask for less (a smaller _count, fewer entries, no _revinclude=*)`);
+    }
+  };
+}
+
 /** Longest query parameter name and value: longer ones are refused without being logged or echoed. */
 export const MAX_PARAM_NAME = 256;
 export const MAX_PARAM_VALUE = 8_192;
