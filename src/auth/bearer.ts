@@ -41,7 +41,13 @@ export const MAX_TOKEN_LIFETIME_SECONDS = 24 * 60 * 60;
  * Verifies SMART access tokens (JWTs): signature against the issuer's keys (RS256/ES256 only),
  * `iss` among the trusted issuers, `aud` the FHIR base URL, `exp`/`nbf` with a small clock skew.
  */
-export function createTokenVerifier(options: { issuers: readonly TrustedIssuer[]; audience: string; clockSkewSeconds: number }): TokenVerifier {
+export function createTokenVerifier(options: {
+  issuers: readonly TrustedIssuer[];
+  audience: string;
+  clockSkewSeconds: number;
+  /** Whether the token's grant was revoked (the embedded server's `grant_id` claim), checked on every request. */
+  isRevoked?: (payload: JWTPayload) => boolean;
+}): TokenVerifier {
   return async (token) => {
     let unverified: JWTPayload;
     try {
@@ -69,6 +75,7 @@ export function createTokenVerifier(options: { issuers: readonly TrustedIssuer[]
     if (payload.exp! - payload.iat! > MAX_TOKEN_LIFETIME_SECONDS || payload.exp! - now > MAX_TOKEN_LIFETIME_SECONDS + options.clockSkewSeconds) {
       throw new InvalidTokenError(`The access token lives longer than ${MAX_TOKEN_LIFETIME_SECONDS} seconds`);
     }
+    if (options.isRevoked?.(payload)) throw new InvalidTokenError('The access token has been revoked');
     return principalOf(payload, trusted.roleClaim);
   };
 }

@@ -10,6 +10,7 @@ import { createLoginAudit, type AuthAudit } from './login-audit.js';
 import { createOidcAdapter } from './oidc-adapter.js';
 import { createProvider } from './provider.js';
 import { embeddedSmartConfiguration } from './smart-configuration.js';
+import type { RevokedGrants } from './revoked-grants.js';
 
 export interface AuthServerDeps {
   issuer: string;
@@ -21,6 +22,8 @@ export interface AuthServerDeps {
   clients: ClientStore;
   launches: LaunchContexts;
   verify: TokenVerifier;
+  /** Grants revoked here, which the resource server refuses (issue 15). */
+  revokedGrants: RevokedGrants;
   /** Where sign-ins, sign-outs and token grants are recorded (the audit sink). */
   audit: AuthAudit;
   listPatients(): Promise<Array<{ id: string; label: string }>>;
@@ -44,6 +47,8 @@ export function createAuthServer(deps: AuthServerDeps): AuthServer {
   const mountPath = new URL(deps.issuer).pathname.replace(/\/$/, '');
   const adapter = createOidcAdapter(deps.dir, deps.clients);
   const provider = createProvider({ ...deps, adapter: adapter.factory });
+  // A revoked grant (token revocation, a user ending it) takes its access tokens with it on the next request.
+  provider.on('grant.revoked', (_ctx: unknown, grantId: string) => deps.revokedGrants.revoke(grantId));
   const audit = createLoginAudit(deps.audit, deps.accounts);
   provider.use(audit.middleware());
   provider.use(interactionRoutes({ provider, mountPath, accounts: deps.accounts, launches: deps.launches, audit, listPatients: deps.listPatients }));
