@@ -10,6 +10,7 @@ import { createLoginAudit, type AuthAudit } from './login-audit.js';
 import { createOidcAdapter } from './oidc-adapter.js';
 import { createProvider } from './provider.js';
 import { embeddedSmartConfiguration } from './smart-configuration.js';
+import { introspectAccessTokens } from './introspection.js';
 import type { RevokedGrants } from './revoked-grants.js';
 
 export interface AuthServerDeps {
@@ -49,6 +50,7 @@ export function createAuthServer(deps: AuthServerDeps): AuthServer {
   const provider = createProvider({ ...deps, adapter: adapter.factory });
   // A revoked grant (token revocation, a user ending it) takes its access tokens with it on the next request.
   provider.on('grant.revoked', (_ctx: unknown, grantId: string) => deps.revokedGrants.revoke(grantId));
+  provider.use(introspectAccessTokens(deps.verify, (grantId) => deps.revokedGrants.revoke(grantId)));
   const audit = createLoginAudit(deps.audit, deps.accounts);
   provider.use(audit.middleware());
   provider.use(interactionRoutes({ provider, mountPath, accounts: deps.accounts, launches: deps.launches, audit, listPatients: deps.listPatients }));
