@@ -85,6 +85,11 @@ export function adminApi(deps: AdminApiDeps) {
     if (path === '/admin/clients' && method === 'GET') return clients.list().map(({ client_secret, ...rest }) => rest);
     if (path === '/admin/clients' && method === 'POST') {
       const body = await json(ctx);
+      // A backend client acts without a user, with system/ scopes: an admin token registering one would
+      // grant its holder clinical access the admin role does not have (issue 15). Only the server's CLI does.
+      if (body.kind === 'backend') {
+        throw new ApiError(403, 'insufficient_scope', 'Backend clients (system/ scopes) are registered on the server with `npm run auth -- clients add --kind backend`, not through the admin API');
+      }
       const registered = clients.register(body as unknown as ClientRegistration);
       await audited('register-client', { kind: 'client', id: registered.metadata.client_id });
       ctx.status = 201;
