@@ -16,6 +16,7 @@ import { createPipeline, type Pipeline } from './fhir/pipeline.js';
 import type { FhirRequest } from './fhir/request.js';
 import { createRegistry, resourceTypesOf, SERVED_TYPES } from './fhir/registry.js';
 import { createHl7Adapter, type Hl7Adapter } from './hl7v2/index.js';
+import { answerClientErrors } from './http/client-error.js';
 import { createHttpApp } from './http/server.js';
 import { portalConfig } from './portal/client.js';
 import { JSON_TYPES } from './http/media.js';
@@ -85,7 +86,7 @@ export async function createApp(config: Config, logger: Logger, clock: () => Dat
     await store.close();
     throw err;
   });
-  const consent = createConsentGate({ store, codec: crypto.codec, searchIndex: crypto.searchIndex, patientCompartment, clock, settings: config.consent });
+  const consent = createConsentGate({ store, codec: crypto.codec, searchIndex: crypto.searchIndex, patientCompartment, types: registry.types, clock, settings: config.consent });
   const consentNote = (request: FhirRequest) => consent.noteOf(request.context);
   // Built before the authorization server, which records logins and token grants in it.
   const audit =
@@ -143,6 +144,7 @@ export async function createApp(config: Config, logger: Logger, clock: () => Dat
       await hl7.listen();
       return new Promise((resolve, reject) => {
         server = http.listen(config.port);
+        answerClientErrors(server);
         server.once('listening', () => resolve((server!.address() as AddressInfo).port));
         server.once('error', reject);
       });

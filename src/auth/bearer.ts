@@ -32,10 +32,22 @@ export class InvalidTokenError extends Error {
 export type TokenVerifier = (token: string) => Promise<Principal>;
 
 /**
+ * The longest an access token may live (issue 15): `iat` must be present and not in the future, and
+ * `exp` at most this far from `iat` and from now. A leaked token minted for year 9999 is worthless.
+ */
+export const MAX_TOKEN_LIFETIME_SECONDS = 24 * 60 * 60;
+
+/**
  * Verifies SMART access tokens (JWTs): signature against the issuer's keys (RS256/ES256 only),
  * `iss` among the trusted issuers, `aud` the FHIR base URL, `exp`/`nbf` with a small clock skew.
  */
-export function createTokenVerifier(options: { issuers: readonly TrustedIssuer[]; audience: string; clockSkewSeconds: number }): TokenVerifier {
+export function createTokenVerifier(options: {
+  issuers: readonly TrustedIssuer[];
+  audience: string;
+  clockSkewSeconds: number;
+  /** Whether the token's grant was revoked (the embedded server's `grant_id` claim), checked on every request. */
+  isRevoked?: (payload: JWTPayload) => boolean;
+}): TokenVerifier {
   return async (token) => {
     let unverified: JWTPayload;
     try {
@@ -52,11 +64,18 @@ export function createTokenVerifier(options: { issuers: readonly TrustedIssuer[]
         audience: options.audience,
         algorithms: [...ACCEPTED_ALGORITHMS],
         clockTolerance: options.clockSkewSeconds,
-        requiredClaims: ['exp'],
+        requiredClaims: ['exp', 'iat'],
+        // jose refuses an `iat` in the future (beyond the skew) and one older than this.
+        maxTokenAge: MAX_TOKEN_LIFETIME_SECONDS,
       }));
     } catch (err) {
       throw new InvalidTokenError(describe(err));
     }
+    const now = Math.floor(Date.now() / 1000);
+    if (payload.exp! - payload.iat! > MAX_TOKEN_LIFETIME_SECONDS || payload.exp! - now > MAX_TOKEN_LIFETIME_SECONDS + options.clockSkewSeconds) {
+      throw new InvalidTokenError(`The access token lives longer than ${MAX_TOKEN_LIFETIME_SECONDS} seconds`);
+    }
+    if (options.isRevoked?.(payload)) throw new InvalidTokenError('The access token has been revoked');
     return principalOf(payload, trusted.roleClaim);
   };
 }

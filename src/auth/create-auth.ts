@@ -17,6 +17,7 @@ import type { AuthAudit } from './server/login-audit.js';
 import { loadOrCreateCookieKeys, loadOrCreateSigningKeys } from './server/signing-keys.js';
 import { externalSmartConfiguration } from './server/smart-configuration.js';
 import { PORTAL_CLIENT_ID, portalRegistration } from '../portal/client.js';
+import { createRevokedGrants } from './server/revoked-grants.js';
 
 export interface Auth {
   /** Verifies Bearer tokens at the HTTP edge. */
@@ -56,7 +57,10 @@ export async function createAuth(options: { config: AuthConfig; audience: string
     loadCurrent: (resourceType, id) => load({ resourceType, id }, 'current'),
     loadVersion: (resourceType, id, versionId) => (/^[1-9][0-9]{0,15}$/.test(versionId) ? load({ resourceType, id, versionId: Number(versionId) }, 'history') : Promise.resolve(undefined)),
   });
-  const verify = createTokenVerifier({ issuers, audience: options.audience, clockSkewSeconds: config.clockSkewSeconds });
+  const revokedGrants = signingKeys ? createRevokedGrants(config.dir) : undefined;
+  const isRevoked = (payload: { iss?: string; grant_id?: unknown }): boolean =>
+    revokedGrants !== undefined && payload.iss === config.embeddedIssuer && typeof payload.grant_id === 'string' && revokedGrants.isRevoked(payload.grant_id);
+  const verify = createTokenVerifier({ issuers, audience: options.audience, clockSkewSeconds: config.clockSkewSeconds, isRevoked });
   const clients = signingKeys ? createClientStore(config.dir) : undefined;
   // The patient portal signs in here like any SMART app; its registration follows PUBLIC_URL.
   clients?.ensure(PORTAL_CLIENT_ID, portalRegistration(config.portalUrl));
@@ -73,6 +77,7 @@ export async function createAuth(options: { config: AuthConfig; audience: string
         portalUrl: config.portalUrl,
         launches: createLaunchContexts(config.dir),
         verify,
+        revokedGrants: revokedGrants!,
         audit: options.audit,
         listPatients: async () => {
           const records = await store.find('current', { resourceType: 'Patient', deleted: false }, { limit: 50 });

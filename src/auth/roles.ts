@@ -37,7 +37,7 @@ export const ROLE_TABLE: Readonly<Record<Role, RoleRule>> = {
   admin: { resources: { Practitioner: 'cruds', AuditEvent: 'rs' }, administers: true },
   // Only practitioners prescribe.
   practitioner: {
-    resources: { Patient: 'rs', Practitioner: 'rs', MedicationRequest: 'cruds', MedicationDispense: 'rs', Consent: 'crus', Appointment: 'rs', Schedule: 'rs', Slot: 'rs', ...CLINICAL_READ },
+    resources: { Patient: 'rs', Practitioner: 'rs', MedicationRequest: 'cruds', MedicationDispense: 'rs', Consent: 'cruds', Appointment: 'rs', Schedule: 'rs', Slot: 'rs', ...CLINICAL_READ },
   },
   // Only pharmacists dispense; they read the prescriptions they fill.
   pharmacist: { resources: { Patient: 'rs', Practitioner: 'rs', MedicationRequest: 'rs', MedicationDispense: 'cruds' } },

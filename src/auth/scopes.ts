@@ -8,6 +8,8 @@
  * v1 `read` = `rs`, `write` = `cud`, `*` = `cruds` (the v1 → v2 mapping of the spec).
  */
 
+import { paramsOf } from '../fhir/params.js';
+
 /** Who the scope acts for: the launch patient's compartment, the signed-in user, or a backend service. */
 export type ScopeLevel = 'patient' | 'user' | 'system';
 
@@ -40,8 +42,7 @@ export function parseScope(scope: string): ClinicalScope | undefined {
   if (rawQuery !== undefined && V1[verbs] !== undefined) return undefined;
   const parsed: ClinicalScope = { scope, level: level as ScopeLevel, resourceType, permissions: new Set(letters.split('') as Permission[]) };
   if (rawQuery !== undefined) {
-    const query: Record<string, string[]> = {};
-    for (const [name, value] of new URLSearchParams(rawQuery)) (query[name] ??= []).push(value);
+    const query = paramsOf(new URLSearchParams(rawQuery));
     if (Object.keys(query).length === 0) return undefined;
     parsed.query = query;
   }

@@ -1,16 +1,19 @@
-import type { Bundle, Resource } from '@medplum/fhirtypes';
+import type { Bundle, Consent, Resource } from '@medplum/fhirtypes';
 import type { ResultCheck } from '../auth/authorize.js';
 import type { StorageCodec } from '../fhir/codec.js';
 import { FhirError } from '../fhir/errors.js';
-import type { FhirRequest, RequestContext } from '../fhir/request.js';
+import type { FhirRequest, FhirResult, RequestContext } from '../fhir/request.js';
 import type { Compartment } from '../search/compartment.js';
 import type { SearchIndex } from '../search/types.js';
 import type { Filter, StorePort } from '../store/port.js';
+import { consentReadable, consentReadsConfinedTo, consentWriteRefusal } from './authority.js';
 import { createConsentDirectory, type ConsentsByPatient } from './directory.js';
 import { classifyConsents, decideOnResource } from './evaluate.js';
 import { actionsOf } from './question.js';
-import { patientsDeciding, patientsOf } from './scope.js';
+import { consentCompartment, patientsIn } from './scope.js';
 import { createSearchRestriction } from './search-restriction.js';
+import { assertOwnAuditQuery, auditSearch, patientView } from './audit-view.js';
+import { withheldDelete, withheldError } from './withheld.js';
 import type { ConsentData, ConsentDecision, ConsentDefault, ConsentQuestion } from './types.js';
 
 /** Deployment settings (CONSENT_DEFAULT, CONSENT_DENIED_READ_STATUS, CONSENT_APPLIES_TO_SYSTEM, CONSENT_BREAK_GLASS). */
@@ -26,6 +29,8 @@ export interface ConsentGateDeps {
   codec: StorageCodec;
   searchIndex: SearchIndex;
   patientCompartment: Compartment;
+  /** The served resource types (the registry's), for `consentCompartment`; default: the compartment's members. */
+  types?: readonly string[];
   clock: () => Date;
   settings: ConsentSettings;
 }
@@ -38,8 +43,13 @@ export interface ConsentNote {
 }
 
 export interface ConsentGate {
-  /** Pipeline step after authorization: checks targets known up front; returns a check of what the interaction returns. */
-  check(request: FhirRequest): Promise<ResultCheck | undefined>;
+  /**
+   * Pipeline step after authorization: checks targets known up front; returns a check of what the
+   * interaction returns, or the answer to give instead of running it (a withheld delete).
+   */
+  check(request: FhirRequest): Promise<ResultCheck | { answer: FhirResult } | undefined>;
+  /** An error of the interaction as the requester may see it: a 410 of a withheld resource becomes its 404. */
+  checkError(request: FhirRequest, error: FhirError): Promise<FhirError>;
   /** A search filter on `type` excluding (opt-out) or limiting to (opt-in) the compartments the actor may see; undefined when unrestricted. */
   searchFilter(context: RequestContext, type: string): Promise<Filter | undefined>;
   /** What the gate noted about a request (break-glass, deciding Consents), for audit. */
@@ -66,7 +76,10 @@ const OVERSIGHT: Readonly<Record<string, readonly string[]>> = { admin: ['AuditE
  */
 export function createConsentGate(deps: ConsentGateDeps): ConsentGate {
   const directory = createConsentDirectory(deps);
-  const restriction = createSearchRestriction({ ...deps, directory, defaultPolicy: deps.settings.defaultPolicy });
+  const compartment = consentCompartment(deps.patientCompartment, deps.searchIndex, deps.types ?? [...deps.patientCompartment.members.keys()]);
+  const patientsOf = (resource: Resource): string[] => patientsIn(compartment, deps.searchIndex, resource);
+  const patientsDeciding = (resource: Resource, self: string | undefined): string[] => patientsOf(resource).filter((p) => p !== self);
+  const restriction = createSearchRestriction({ ...deps, patientCompartment: compartment, patientsDeciding, directory, defaultPolicy: deps.settings.defaultPolicy });
   const notes = new WeakMap<RequestContext, ConsentNote>();
   const noteOn = (context: RequestContext): ConsentNote => {
     let note = notes.get(context);
@@ -110,16 +123,47 @@ export function createConsentGate(deps: ConsentGateDeps): ConsentGate {
     return true;
   }
 
-  function denied(what: string): FhirError {
-    return deps.settings.deniedReadStatus === 404
-      ? new FhirError('not-found', `${what} is not known`)
-      : new FhirError('forbidden', `${what} is withheld by the patient's consent`);
+  const denied = (request: FhirRequest, what: string): FhirError => withheldError(request, what, deps.settings.deniedReadStatus);
+
+  /** A version of a resource as stored (history), decoded; the newest live one without `versionId`. */
+  async function versionOf(type: string, id: string, versionId?: number): Promise<Resource | undefined> {
+    const filter = versionId === undefined ? { resourceType: type, id, deleted: false } : { resourceType: type, id, versionId };
+    const [record] = await deps.store.find('history', filter, { limit: 1, sort: { versionId: -1 } });
+    return record?.resource ? deps.codec.decode(record.resource) : undefined;
+  }
+
+  /** Whether a patient exists (a transaction's staged writes included). */
+  async function patientExists(request: FhirRequest, id: string): Promise<boolean> {
+    const staged = request.unit?.staged('Patient', id);
+    if (staged) return !staged.deleted;
+    return (await deps.store.find('current', { resourceType: 'Patient', id, deleted: false }, { limit: 1 })).length > 0;
+  }
+
+  /**
+   * What a create or update would store, decided before it is. A write naming a withheld patient is
+   * refused as one naming a patient that does not exist (with CONSENT_DENIED_READ_STATUS=404 both
+   * are `Patient/x is not known`), so writing is no way to learn who withholds what (issue 15).
+   */
+  async function checkIncoming(request: FhirRequest, incoming: Resource, who: { self?: string }): Promise<void> {
+    if (oversees(request.context, incoming.resourceType)) return;
+    const own = incoming.resourceType === 'Patient' ? incoming.id : undefined;
+    const patients = patientsDeciding(incoming, who.self).filter((p) => p !== own);
+    if (deps.settings.deniedReadStatus === 404) {
+      for (const p of patients) if (!(await patientExists(request, p))) throw denied(request, `Patient/${p}`);
+    }
+    const deciding = patientsDeciding(incoming, who.self);
+    if (deciding.length === 0) return;
+    const consents = await directory.forPatients(deciding, deps.clock());
+    const decisions = decideOnResource(incoming, deciding, consents, question(request.context, request, {}), deps.settings.defaultPolicy);
+    const refused = decisions.findIndex((d) => !enforce(request.context, d));
+    if (refused >= 0) throw denied(request, `Patient/${deciding[refused]}`);
   }
 
   const oversees = (context: RequestContext, type: string): boolean => rolesOf(context).some((role) => OVERSIGHT[role]?.includes(type));
 
   async function decideResource(request: FhirRequest, resource: Resource, who: { self?: string }, byPatient?: ConsentsByPatient): Promise<boolean> {
     if (oversees(request.context, resource.resourceType)) return true;
+    if (resource.resourceType === 'Consent' && rolesOf(request.context).length > 0 && !consentReadable(authorOf(request.context), resource as Consent)) return false;
     const patients = patientsDeciding(resource, who.self);
     if (patients.length === 0) return true;
     const consents = byPatient ?? (await directory.forPatients(patients, deps.clock()));
@@ -128,11 +172,18 @@ export function createConsentGate(deps: ConsentGateDeps): ConsentGate {
   }
 
   async function checkResult(request: FhirRequest, who: { self?: string }, result: Awaited<ReturnType<ResultCheck>>) {
+    // A conditional read answered 304 must not confirm a withheld resource (issue 15): decided on the version it names.
+    if (result.kind === 'not-modified' && result.version) {
+      const { resourceType, id, versionId } = result.version;
+      const version = await versionOf(resourceType, id, Number(versionId));
+      if (version && !(await decideResource(request, version, who))) throw denied(request, `${resourceType}/${id}`);
+      return result;
+    }
     const resource = result.resource;
     // Writes were decided on their content before they were stored (`check`).
     if (!resource || resource.resourceType === 'OperationOutcome' || WRITES_WITH_BODY.has(request.interaction) || request.interaction === 'patch') return result;
     if (resource.resourceType !== 'Bundle') {
-      if (!(await decideResource(request, resource, who))) throw denied(`${resource.resourceType}/${resource.id}`);
+      if (!(await decideResource(request, resource, who))) throw denied(request, `${resource.resourceType}/${resource.id}`);
       return result;
     }
     // Search matches were filtered by the store (searchFilter); what remains to decide are includes, and every entry of a history.
@@ -144,6 +195,8 @@ export function createConsentGate(deps: ConsentGateDeps): ConsentGate {
     const byPatient = await directory.forPatients(patients, deps.clock());
     const keep = new Set<Resource>();
     for (const r of candidates) if (await decideResource(request, r, who, byPatient)) keep.add(r);
+    // An instance history is answered as a read: one withheld version withholds the resource (deleted or not).
+    if (request.interaction === 'history-instance' && keep.size < candidates.length) throw denied(request, `${request.resourceType}/${request.id}`);
     const entry = bundle.entry?.filter((e) => !e.resource || !candidates.includes(e.resource) || keep.has(e.resource));
     return { ...result, resource: { ...bundle, ...(entry ? { entry } : {}) } };
   }
@@ -154,39 +207,85 @@ export function createConsentGate(deps: ConsentGateDeps): ConsentGate {
     const consents = (await directory.forPatients([patient], deps.clock())).get(patient) ?? [];
     // Decided on the whole record, whatever the type: a patient who withholds only some types gets a filtered (maybe empty) search, not a 404 that contradicts a readable Patient.
     const answer = classifyConsents(consents, question(request.context, request, {}), deps.settings.defaultPolicy);
-    if (answer.kind === 'decided' && !enforce(request.context, answer.decision)) throw denied(`Patient/${patient}`);
+    if (answer.kind === 'decided' && !enforce(request.context, answer.decision)) throw denied(request, `Patient/${patient}`);
+  }
+
+  /**
+   * Who may write a Consent (`authority.ts`), decided before whether the patient's Consents let
+   * the writer in: the answer depends only on the writer and the Consent, never on the patient's data.
+   */
+  async function checkConsentAuthority(request: FhirRequest): Promise<void> {
+    if (request.resourceType !== 'Consent' || !CONSENT_WRITES.has(request.interaction) || rolesOf(request.context).length === 0) return;
+    if (request.id === undefined && request.interaction !== 'create') {
+      throw new FhirError('forbidden', 'A Consent is changed or withdrawn by its id, not by search criteria');
+    }
+    if (request.interaction === 'patch') throw new FhirError('forbidden', 'A Consent is changed with PUT of the whole Consent, not with PATCH');
+    const [record] = request.id === undefined || request.interaction === 'create' ? [] : await deps.store.find('current', { resourceType: 'Consent', id: request.id, deleted: false }, { limit: 1 });
+    const before = record ? ((await deps.codec.decode(record.resource!)) as Consent) : undefined;
+    const body = request.body as Consent | undefined;
+    const after = request.interaction === 'delete' ? undefined : body && typeof body === 'object' ? body : undefined;
+    if (request.interaction === 'delete' && !before) return;
+    const refusal = consentWriteRefusal(authorOf(request.context), before, after);
+    if (refusal) throw new FhirError('forbidden', refusal);
   }
 
   return {
     async check(request) {
       if (request.interaction === 'capabilities' || request.interaction === 'transaction' || request.interaction === 'batch') return undefined;
+      await checkConsentAuthority(request);
       const who = subject(request.context);
       if (!who) return undefined;
       if (PATIENT_LEVEL.has(request.interaction) && request.id !== undefined && request.id !== who.self) await checkPatientLevel(request);
       if (TARGETS_BY_ID.has(request.interaction) && request.id !== undefined && request.resourceType) {
         const [record] = await deps.store.find('current', { resourceType: request.resourceType, id: request.id, deleted: false }, { limit: 1 });
-        if (record && !(await decideResource(request, await deps.codec.decode(record.resource!), who))) throw denied(`${request.resourceType}/${request.id}`);
+        if (record && !(await decideResource(request, await deps.codec.decode(record.resource!), who))) {
+          // Deleting what is withheld is answered as deleting what does not exist (delete.ts).
+          if (request.interaction === 'delete') return { answer: withheldDelete(request, deps.settings.deniedReadStatus) };
+          throw denied(request, `${request.resourceType}/${request.id}`);
+        }
       }
       const incoming = incomingResource(request);
-      if (incoming && !(await decideResource(request, incoming, who))) throw denied(`The ${incoming.resourceType}`);
-      return (result) => checkResult(request, who, result);
+      if (incoming) await checkIncoming(request, incoming, who);
+      if (who.self && auditSearch(request) && !oversees(request.context, 'AuditEvent')) assertOwnAuditQuery(request.params, who.self);
+      return async (result) => patientView(who, await checkResult(request, who, result));
+    },
+
+    async checkError(request, error) {
+      // A deleted resource (read: 410) or a deletion version (vread: 410) is decided on its last live version, so 410 never confirms a withheld one.
+      if (error.code !== 'gone' || (request.interaction !== 'read' && request.interaction !== 'vread') || !request.resourceType || !request.id) return error;
+      const who = subject(request.context);
+      if (!who) return error;
+      const last = await versionOf(request.resourceType, request.id);
+      return last && !(await decideResource(request, last, who)) ? denied(request, `${request.resourceType}/${request.id}`) : error;
     },
 
     async searchFilter(context, type) {
       const who = subject(context);
       if (!who || oversees(context, type)) return undefined;
-      const found = await restriction.restrict({ question: question(context, undefined, {}), ...who }, type, deps.clock());
-      noteConsents(context, found.denying);
-      if (found.filter && mayBreakGlass(context)) {
-        noteOn(context).breakGlass = true;
-        return undefined;
-      }
-      return found.filter;
+      const requests = type === 'Consent' ? consentReadsConfinedTo(authorOf(context)) : undefined;
+      const own = requests === undefined ? undefined : deps.searchIndex.compileReferenceIn('Consent', 'actor', [requests]);
+      const filter = await patientFilter(context, who, type);
+      return own && filter ? { $and: [own, filter] } : (own ?? filter);
     },
 
     noteOf: (context) => notes.get(context),
   };
+
+  /** What the patients' Consents withhold of `type` from this searcher (break-glass lifts it, flagged). */
+  async function patientFilter(context: RequestContext, who: { self?: string }, type: string): Promise<Filter | undefined> {
+    const found = await restriction.restrict({ question: question(context, undefined, {}), ...who }, type, deps.clock());
+    noteConsents(context, found.denying);
+    if (found.filter && mayBreakGlass(context)) {
+      noteOn(context).breakGlass = true;
+      return undefined;
+    }
+    return found.filter;
+  }
 }
+
+const CONSENT_WRITES = new Set(['create', 'update', 'patch', 'delete']);
+
+const authorOf = (context: RequestContext) => ({ roles: rolesOf(context), ...(context.actor ? { actor: context.actor } : {}) });
 
 /**
  * The FhirGate roles of the requester (`src/auth/roles.ts`), as the token granted them. Contexts the

@@ -6,9 +6,8 @@ import type { Filter } from '../store/port.js';
 const PATIENT_REFERENCE = /^Patient\/([A-Za-z0-9\-.]{1,64})$/;
 
 /**
- * The patients whose data a resource is: the Patient itself, and every patient it references
- * anywhere. Broader than the compartment definition on purpose: a Consent withholding a patient's
- * data then also covers resources that only mention them.
+ * Every patient a resource references anywhere, and the Patient itself: whom an AuditEvent of an
+ * access names. The consent gate decides on `patientsIn`, which searches can filter on.
  */
 export function patientsOf(resource: Resource): string[] {
   const found = new Set<string>();
@@ -29,9 +28,38 @@ export function patientsOf(resource: Resource): string[] {
   return [...found];
 }
 
-/** The patients whose Consents decide an access to `resource`: all of `patientsOf`, but the requester's own record. */
-export function patientsDeciding(resource: Resource, self: string | undefined): string[] {
-  return patientsOf(resource).filter((p) => p !== self);
+/**
+ * Where the consent gate looks for the patients whose data a resource is (issue 15): for each served
+ * type, every reference search parameter that can point at a Patient (the Patient compartment's and
+ * more, e.g. MedicationRequest `performer`); a Consent's only by its `patient`. Reads decide on the
+ * patients these parameters hold (`patientsIn`) and searches filter on the same parameters, so a
+ * read and a search can never disagree on one resource.
+ */
+export function consentCompartment(patientCompartment: Compartment, index: SearchIndex, types: readonly string[]): Compartment {
+  const members = new Map<string, readonly string[]>();
+  for (const type of types) {
+    const own = patientCompartment.members.get(type) ?? [];
+    const toPatient = [...index.params(type).values()].filter((p) => p.type === 'reference' && p.target?.includes(patientCompartment.type)).map((p) => p.code);
+    const params = type === 'Consent' ? own : [...new Set([...own, ...toPatient])];
+    if (params.length > 0 || type === patientCompartment.type) members.set(type, params);
+  }
+  return { type: patientCompartment.type, members };
+}
+
+/** The patients (ids) a resource names in the parameters of `compartment`, the Patient itself included. */
+export function patientsIn(compartment: Compartment, index: SearchIndex, resource: Resource): string[] {
+  const found = new Set<string>();
+  if (resource.resourceType === compartment.type && resource.id) found.add(resource.id);
+  const params = compartment.members.get(resource.resourceType) ?? [];
+  if (params.length === 0) return [...found];
+  const record = { resourceType: resource.resourceType, index: index.extract(resource) };
+  for (const code of params) {
+    for (const reference of index.referencesOf(record, code)) {
+      const match = PATIENT_REFERENCE.exec(reference);
+      if (match) found.add(match[1]);
+    }
+  }
+  return [...found];
 }
 
 /** Resources of `type` in none of these patients' compartments (opt-out: the denied are excluded). */

@@ -1,17 +1,21 @@
+import type { Resource } from '@medplum/fhirtypes';
 import type { StorageCodec } from '../fhir/codec.js';
 import type { Compartment } from '../search/compartment.js';
 import type { SearchIndex } from '../search/types.js';
 import { revisionOf, type Filter, type StorePort } from '../store/port.js';
 import type { ConsentDirectory, ConsentsByPatient } from './directory.js';
 import { classifyConsents, decideOnResource } from './evaluate.js';
-import { patientExclusion, patientInclusion, patientsDeciding } from './scope.js';
+import { patientExclusion, patientInclusion } from './scope.js';
 import type { ConsentDefault, ConsentQuestion } from './types.js';
 
 export interface SearchRestrictionDeps {
   store: StorePort;
   codec: StorageCodec;
   searchIndex: SearchIndex;
+  /** Where resources name their patients (`consentCompartment`): the same parameters reads decide on. */
   patientCompartment: Compartment;
+  /** The patients whose Consents decide on a resource, the searcher's own record left out. */
+  patientsDeciding: (resource: Resource, self: string | undefined) => string[];
   directory: ConsentDirectory;
   defaultPolicy: ConsentDefault;
 }
@@ -72,7 +76,7 @@ export function createSearchRestriction(deps: SearchRestrictionDeps) {
       const filter = { $and: [{ resourceType: type, deleted: false }, patientInclusion(deps.patientCompartment, deps.searchIndex, depends, type)!] };
       for (const record of await deps.store.find('current', filter)) {
         const resource = await deps.codec.decode(record.resource!);
-        const decisions = decideOnResource(resource, patientsDeciding(resource, searcher.self), consents, searcher.question, deps.defaultPolicy);
+        const decisions = decideOnResource(resource, deps.patientsDeciding(resource, searcher.self), consents, searcher.question, deps.defaultPolicy);
         const denied = decisions.filter((d) => d.decision === 'deny');
         denied.forEach((d) => d.consent && denying.add(d.consent));
         if (optIn ? denied.length === 0 : denied.length > 0) listed.push(record.id);

@@ -5,6 +5,7 @@ import { criteriaContext } from '../search/execute.js';
 import { parseSearch } from '../search/parse.js';
 import type { StoredRecord } from '../store/port.js';
 import { FhirError } from './errors.js';
+import { paramsOf } from './params.js';
 import type { InteractionDeps } from './pipeline.js';
 import type { FhirRequest, FhirResult, RequestContext } from './request.js';
 
@@ -16,9 +17,7 @@ import type { FhirRequest, FhirResult, RequestContext } from './request.js';
 
 /** Query text (`identifier=sys|1&active=true`, with or without a leading `?`) as search parameters. */
 export function parseCriteria(query: string): Record<string, string[]> {
-  const params: Record<string, string[]> = {};
-  for (const [name, value] of new URLSearchParams(query.replace(/^\?/, ''))) (params[name] ??= []).push(value);
-  return params;
+  return paramsOf(new URLSearchParams(query.replace(/^\?/, '')));
 }
 
 /** One string per criteria, whatever the order of the parameters: what conditional creates serialize on. */

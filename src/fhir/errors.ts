@@ -22,6 +22,7 @@ export const ERROR_CODES = {
   'unsupported-media-type': 'not-supported',
   'not-acceptable': 'not-supported',
   'payload-too-large': 'too-costly',
+  'headers-too-large': 'too-costly',
   'precondition-failed': 'conflict',
   'version-conflict': 'conflict',
   'patch-failed': 'processing',

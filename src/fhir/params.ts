@@ -1,4 +1,5 @@
 import { FhirError } from './errors.js';
+import { assertParamSize } from './limits.js';
 
 /** The single value of a parameter; repeating a parameter that takes one value is a 400. */
 export function single(params: Record<string, string[]>, name: string): string | undefined {
@@ -29,4 +30,21 @@ export function instantParam(params: Record<string, string[]>, name: string): st
     throw new FhirError('bad-request', `${name} must be an instant with time zone, e.g. 2024-03-05T10:00:00Z, got '${raw.slice(0, 40)}'`);
   }
   return new Date(ms).toISOString();
+}
+
+/**
+ * Query parameters as name → every value, in order. Built from a Map, so a parameter named
+ * `constructor`, `__proto__` or `toString` is a parameter like any other, never an Object builtin
+ * (issue 15).
+ */
+export function paramsOf(entries: Iterable<[string, string]>, keep: (name: string) => boolean = () => true): Record<string, string[]> {
+  const grouped = new Map<string, string[]>();
+  for (const [name, value] of entries) {
+    assertParamSize(name, value);
+    if (!keep(name)) continue;
+    const values = grouped.get(name);
+    if (values) values.push(value);
+    else grouped.set(name, [value]);
+  }
+  return Object.fromEntries(grouped);
 }

@@ -74,12 +74,15 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
         if (request.id !== undefined) assertValidId(request.id);
         const checkResult = await deps.authorize(request);
         const checkConsent = await deps.consent?.check(request);
+        if (checkConsent && typeof checkConsent !== 'function') return (result = checkConsent.answer);
         result = await INTERACTIONS[request.interaction](request, inner);
         if (checkResult) result = await checkResult(result);
         if (checkConsent) result = await checkConsent(result);
         return result;
       } catch (err) {
         error = translate(err, deps.logger, request);
+        // What the interaction could not find must not say more than the consent gate lets it (a 410 of a withheld resource).
+        if (deps.consent) error = await deps.consent.checkError(request, error).catch(() => error!);
         throw error;
       } finally {
         // An entry of a transaction is audited once the transaction's outcome is known (write-unit.ts);

@@ -1,3 +1,4 @@
+import { assertBoundedJson } from './limits.js';
 import type { OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
 import type { AuditEntry } from '../audit/audit-sink.js';
 import { SERVER_EXTENSIONS } from '../audit/audit-event.js';
@@ -40,6 +41,8 @@ export async function prepareWrite(deps: PipelineDeps, intent: WriteIntent): Pro
       meta: { ...intent.resource.meta, versionId: String(versionId), lastUpdated },
     } as Resource;
     assertNoServerExtensions(resource);
+    // Whatever the path (HTTP, a patch result, a bundle entry, HL7): nothing too deep or too long reaches the recursive walkers.
+    assertBoundedJson(resource);
     await assertValid(deps, resource);
   }
   const record: StoredRecord = {

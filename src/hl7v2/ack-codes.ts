@@ -26,6 +26,7 @@ export const HL7_ACK: Readonly<Record<ErrorCode, { ack: 'AE' | 'AR'; hl7Error: n
   'unsupported-media-type': { ack: 'AR', hl7Error: 207 },
   'not-acceptable': { ack: 'AR', hl7Error: 207 },
   'payload-too-large': { ack: 'AR', hl7Error: 207 },
+  'headers-too-large': { ack: 'AR', hl7Error: 207 },
   'precondition-failed': { ack: 'AE', hl7Error: 207 },
   'version-conflict': { ack: 'AR', hl7Error: 206 },
   'patch-failed': { ack: 'AE', hl7Error: 207 },

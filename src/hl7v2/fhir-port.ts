@@ -1,6 +1,7 @@
 import type { Bundle, Resource } from '@medplum/fhirtypes';
 import type { AuditSink } from '../audit/audit-sink.js';
 import { FhirError } from '../fhir/errors.js';
+import { paramsOf } from '../fhir/params.js';
 import type { Pipeline } from '../fhir/pipeline.js';
 import type { RequestContext } from '../fhir/request.js';
 
@@ -21,8 +22,7 @@ export interface FhirPort {
 export function pipelinePort(pipeline: Pipeline, audit: Pick<AuditSink, 'record'>): FhirPort {
   return {
     async search(resourceType, query, context) {
-      const params: Record<string, string[]> = {};
-      for (const [k, v] of new URLSearchParams(query)) (params[k] ??= []).push(v);
+      const params = paramsOf(new URLSearchParams(query));
       params._count = ['100'];
       const result = await pipeline.execute({ interaction: 'search-type', resourceType, params, preferHandling: 'strict', context });
       const bundle = result.resource as Bundle | undefined;

@@ -60,6 +60,7 @@ export function parseV2(input: Buffer | string): V2Message {
   if (!fieldSep || /[A-Za-z0-9\r\n]/.test(fieldSep) || encoding.length < 3 || encoding.length > 5 || new Set([fieldSep, ...encoding]).size !== encoding.length + 1) {
     throw new V2ParseError('MSH-1/MSH-2 do not hold valid, distinct encoding characters', 100, { segment: 'MSH', sequence: 1, field: 2 });
   }
+  assertRepetitionsBounded(raw, fieldSep, encoding[1]);
   let message: HL7Message;
   try {
     message = new HL7Message(undefined, VERBATIM);
@@ -69,6 +70,30 @@ export function parseV2(input: Buffer | string): V2Message {
     throw new V2ParseError(`The message could not be parsed: ${e.message}`, e.hl7ErrorCode ?? 100, { segment: e.segmentType ?? 'MSH', sequence: e.line ?? 1 });
   }
   return wrap(message);
+}
+
+/**
+ * Most repetitions one field may carry (issue 15): a PID-3 with 10,000 identifiers blocked the event
+ * loop for seconds while mapped. Real feeds repeat a field a handful of times.
+ */
+export const MAX_REPETITIONS = 100;
+
+/** Refuses a message with a field repeated more than MAX_REPETITIONS times, before the parser and mapping see it. */
+function assertRepetitionsBounded(raw: string, fieldSep: string, repetitionSep: string | undefined): void {
+  if (!repetitionSep) return;
+  const counts = new Map<string, number>();
+  for (const line of raw.split(/\r\n|\r|\n/)) {
+    const id = line.slice(0, 3);
+    const sequence = (counts.get(id) ?? 0) + 1;
+    counts.set(id, sequence);
+    // MSH-2 holds the repetition separator itself.
+    const fields = line.split(fieldSep).slice(id === 'MSH' ? 2 : 1);
+    fields.forEach((field, i) => {
+      if (field.split(repetitionSep).length > MAX_REPETITIONS) {
+        throw new V2ParseError(`${id}-${id === 'MSH' ? i + 2 : i + 1} repeats more than ${MAX_REPETITIONS} times`, 100, { segment: id, sequence, field: id === 'MSH' ? i + 2 : i + 1 });
+      }
+    });
+  }
 }
 
 function wrap(message: HL7Message): V2Message {

@@ -1,6 +1,8 @@
 import type { Context } from 'koa';
 import getRawBody from 'raw-body';
 import { FhirError } from '../fhir/errors.js';
+import { assertBoundedJson } from '../fhir/limits.js';
+import { paramsOf } from '../fhir/params.js';
 import { assertJsonBody } from './media.js';
 
 /**
@@ -20,13 +22,16 @@ export async function readJsonBody(ctx: Context, maxBytes: number, extraTypes: r
     throw new FhirError('bad-request', 'The request body could not be read completely');
   }
   if (text.trim() === '') throw new FhirError('bad-request', 'The request body is empty; a FHIR resource is required');
+  let parsed: unknown;
   try {
-    return JSON.parse(text);
+    parsed = JSON.parse(text);
   } catch (err) {
     // Name the position only: the parser's message quotes the body, which may hold patient data.
     const position = /position (\d+)/.exec((err as Error).message)?.[1];
     throw new FhirError('invalid-json', `The body is not valid JSON${position ? ` (error at character ${position})` : ''}`);
   }
+  assertBoundedJson(parsed);
+  return parsed;
 }
 
 /**
@@ -48,9 +53,7 @@ export async function readFormBody(ctx: Context, maxBytes: number): Promise<Reco
   if (!ctx.is('application/x-www-form-urlencoded')) {
     throw new FhirError('unsupported-media-type', `A search body must be application/x-www-form-urlencoded, not '${ctx.get('Content-Type').slice(0, 60)}'`);
   }
-  const params: Record<string, string[]> = {};
-  for (const [name, value] of new URLSearchParams(text)) (params[name] ??= []).push(value);
-  return params;
+  return paramsOf(new URLSearchParams(text));
 }
 
 function tooLarge(maxBytes: number): FhirError {

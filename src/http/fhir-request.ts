@@ -1,5 +1,6 @@
 import type { Context } from 'koa';
 import { FhirError } from '../fhir/errors.js';
+import { paramsOf } from '../fhir/params.js';
 import type { FhirRequest, Interaction, PreferHandling, PreferReturn, RequestContext } from '../fhir/request.js';
 
 // Handled at the edge, never passed to interactions (http.html#parameters).
@@ -7,18 +8,14 @@ const EDGE_PARAMS = new Set(['_format', '_pretty']);
 
 /** Query parameters as name → every value, in order. */
 export function queryParams(ctx: Context): Record<string, string[]> {
-  const params: Record<string, string[]> = {};
-  for (const [name, value] of ctx.URL.searchParams) {
-    if (!EDGE_PARAMS.has(name)) (params[name] ??= []).push(value);
-  }
-  return params;
+  return paramsOf(ctx.URL.searchParams, (name) => !EDGE_PARAMS.has(name));
 }
 
 /** Adds the parameters of a `POST _search` form body to those of the URL (http.html#search): both apply. */
 export function withFormParams(request: FhirRequest, form: Record<string, string[]>): FhirRequest {
   const params: Record<string, string[]> = { ...request.params };
   for (const [name, values] of Object.entries(form)) {
-    if (!EDGE_PARAMS.has(name)) params[name] = [...(params[name] ?? []), ...values];
+    if (!EDGE_PARAMS.has(name)) params[name] = [...(Object.hasOwn(params, name) ? params[name] : []), ...values];
   }
   return { ...request, params };
 }

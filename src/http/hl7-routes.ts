@@ -7,11 +7,20 @@ import { requestContext } from './fhir-request.js';
 
 const ER7_TYPES = ['x-application/hl7-v2+er7', 'text/plain'];
 
-/** Reading and replaying the archive is for operators: the admin role or a backend service (`system/` scopes). */
+/**
+ * The archive holds raw messages (names, MRNs): reading and replaying it needs an explicit grant
+ * (issue 15), `system/hl7v2.read` for a backend service (or its full wildcard `system/*.*`,
+ * `system/*.read`, `system/*.rs`), `user/hl7v2.read` for a user with the admin role. Other clinical
+ * `system/` scopes (`system/Practitioner.rs`) or the admin role alone do not reach it.
+ */
+const ARCHIVE_SYSTEM_SCOPES = new Set(['system/hl7v2.read', 'system/*.*', 'system/*.read', 'system/*.rs', 'system/*.cruds']);
+
 function assertOperator(ctx: Context): void {
   const auth = (ctx.state.auth ?? {}) as { roles?: readonly string[]; scopes?: readonly string[] };
-  if (auth.roles?.includes('admin') || auth.scopes?.some((s) => s.startsWith('system/'))) return;
-  throw new FhirError('forbidden', 'The HL7 v2 message archive needs the admin role or a system/ scope');
+  const scopes = auth.scopes ?? [];
+  if (scopes.some((s) => ARCHIVE_SYSTEM_SCOPES.has(s))) return;
+  if (auth.roles?.includes('admin') && scopes.includes('user/hl7v2.read')) return;
+  throw new FhirError('forbidden', 'The HL7 v2 message archive needs the scope system/hl7v2.read (or user/hl7v2.read with the admin role)');
 }
 
 /**

@@ -42,6 +42,8 @@ export function errorBoundary(logger: Logger): Middleware {
       await next();
       if (ctx.body === undefined || ctx.body === null) {
         if (ctx.status === 404) throw new FhirError('unknown-route', `No FHIR endpoint at ${ctx.method} ${ctx.path}`);
+        // @koa/router answers methods it does not know (TRACE, PROPFIND...) 501 without a body.
+        if (ctx.status === 501) throw new FhirError('not-supported', `${ctx.method.slice(0, 20)} is not supported by this server`);
         if (ctx.status === 405) {
           const allow = ctx.response.get('Allow');
           throw new FhirError('method-not-allowed', `${ctx.method} is not allowed here; allowed: ${allow}`, { hints: { allow } });

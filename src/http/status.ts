@@ -19,6 +19,7 @@ export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = {
   'unsupported-media-type': 415,
   'not-acceptable': 406,
   'payload-too-large': 413,
+  'headers-too-large': 431,
   'precondition-failed': 412,
   'version-conflict': 409,
   'patch-failed': 422,

@@ -12,6 +12,12 @@ const KEYS: SortKey[] = [
   { field: 'id', direction: 1 },
 ];
 
+/**
+ * Compartment members that are not the patient's record: the audit trail is about who looked at it,
+ * and names other people and patients (issue 15); `Patient/[id]/AuditEvent` and `AuditEvent?patient=` serve it.
+ */
+const NOT_THE_RECORD = new Set(['AuditEvent']);
+
 const INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
 
 interface EverythingParams {
@@ -79,7 +85,7 @@ export async function runEverything(deps: SearchDeps, options: SearchOptions, co
   assertNoIssues(issues, options.strict);
 
   const types = params.types ?? deps.registry.types;
-  const members = [...compartment.members.keys()].filter((t) => types.includes(t));
+  const members = [...compartment.members.keys()].filter((t) => types.includes(t) && !NOT_THE_RECORD.has(t));
   // Each type within what the requester may see (authorization, Consents), so the total and the pages count only that.
   const branches = await Promise.all(
     members.map(async (t): Promise<Filter> => {

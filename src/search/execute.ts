@@ -1,3 +1,4 @@
+import { responseBudget } from '../fhir/limits.js';
 import type { Bundle, Resource } from '@medplum/fhirtypes';
 import type { StorageCodec } from '../fhir/codec.js';
 import type { Registry } from '../fhir/registry.js';
@@ -82,13 +83,17 @@ function appliedParams(parsed: ParsedSearch, criteria: ParsedSearch['criteria'],
 
 /** Decodes records and shapes them for `_summary` / `_elements` (the latter only for the searched type's matches). */
 export async function present(deps: SearchDeps, records: readonly StoredRecord[], parsed: ParsedSearch, elementsFor?: string): Promise<Resource[]> {
-  return Promise.all(
-    records.map(async (record) => {
-      const resource = await deps.codec.decode(record.resource!);
-      const elements = record.resourceType === elementsFor ? parsed.elements : undefined;
-      return subsetResource(resource, rulesOf(deps.registry, record.resourceType), parsed.summary, elements);
-    }),
-  );
+  // One at a time, counted: a page of huge resources stops at the response budget instead of filling the heap.
+  const charge = responseBudget('search page');
+  const out: Resource[] = [];
+  for (const record of records) {
+    const resource = await deps.codec.decode(record.resource!);
+    const elements = record.resourceType === elementsFor ? parsed.elements : undefined;
+    const shown = subsetResource(resource, rulesOf(deps.registry, record.resourceType), parsed.summary, elements);
+    charge(shown);
+    out.push(shown);
+  }
+  return out;
 }
 
 /**

@@ -1,4 +1,6 @@
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createClientStore, type ClientRegistration } from '../../src/auth/server/clients.js';
 import * as oauth from 'openid-client';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { startServer, type TestServer } from '../support/server.js';
@@ -16,15 +18,22 @@ async function register(body: Record<string, unknown>): Promise<Response> {
   return fetch(`${server.origin}/auth/admin/clients`, { method: 'POST', headers: { Authorization: `Bearer ${admin}`, 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
 }
 
+/** Registers a backend client the way the server's CLI does (`npm run auth -- clients add`): in the auth folder. */
+function registerOnServer(registration: ClientRegistration): string {
+  return createClientStore(path.join(server.dataDir, 'auth')).register(registration).clientId;
+}
+
 beforeAll(async () => {
   server = await startServer();
   await seed(fhirClient(server.fhirUrl), [fixtures.patient('p1'), fixtures.medicationRequest('mr1', 'p1')]);
   const { privateKey, publicKey } = await generateKeyPair('RS384');
   const jwk = await exportJWK(publicKey);
   key = { privateKey, kid: await calculateJwkThumbprint(jwk) };
-  const res = await register({ name: 'Nightly export', kind: 'backend', scope: 'system/Patient.rs system/MedicationRequest.rs', jwks: { keys: [{ ...jwk, kid: key.kid, alg: 'RS384', use: 'sig' }] } });
-  expect(res.status).toBe(201);
-  clientId = ((await res.json()) as { client_id: string }).client_id;
+  const registration = { name: 'Nightly export', kind: 'backend' as const, scope: 'system/Patient.rs system/MedicationRequest.rs', jwks: { keys: [{ ...jwk, kid: key.kid, alg: 'RS384', use: 'sig' }] } };
+  // An admin token cannot register a backend client (issue 15): that would grant itself clinical access.
+  const refused = await register(registration);
+  expect(refused.status).toBe(403);
+  clientId = registerOnServer(registration as ClientRegistration);
 });
 afterAll(() => server.destroy());
 
@@ -76,7 +85,8 @@ describe('SMART Backend Services', () => {
     const res = await fetch(`${server.origin}/auth/admin/clients`, { method: 'POST', headers: { Authorization: `Bearer ${practitioner}`, 'Content-Type': 'application/json' }, body: '{}' });
     expect(res.status).toBe(403);
     expect((await fetch(`${server.origin}/auth/admin/clients`)).status).toBe(401);
-    const bad = await register({ name: 'x', kind: 'backend', scope: 'user/*.rs', jwks: { keys: [] } });
-    expect(bad.status).toBe(400);
+    expect((await register({ name: 'x', kind: 'backend', scope: 'system/*.cruds', jwks: { keys: [] } })).status).toBe(403);
+    // The server's CLI validates a backend registration: only system/ scopes.
+    expect(() => registerOnServer({ name: 'x', kind: 'backend', scope: 'user/*.rs', jwks: { keys: [] } })).toThrow(/system/);
   });
 });

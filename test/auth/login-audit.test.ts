@@ -1,6 +1,8 @@
+import path from 'node:path';
 import type { AuditEvent, Bundle } from '@medplum/fhirtypes';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair } from 'jose';
 import * as oauth from 'openid-client';
+import { createClientStore } from '../../src/auth/server/clients.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AUTHENTICATION_METHOD } from '../../src/audit/authentication-event.js';
 import { linkOf } from '../../src/audit/chain.js';
@@ -96,8 +98,8 @@ describe('logins and token grants are audited (DCM 110114 User Authentication)',
     const { privateKey, publicKey } = await generateKeyPair('RS384');
     const jwk = await exportJWK(publicKey);
     const kid = await calculateJwkThumbprint(jwk);
-    const registered = await adminApi(server, 'POST', '/admin/clients', { name: 'Feed', kind: 'backend', scope: 'system/Patient.rs', jwks: { keys: [{ ...jwk, kid, alg: 'RS384', use: 'sig' }] } });
-    const backend = registered.json.client_id as string;
+    // Registered as the server's CLI does: the admin API does not register backend clients (issue 15).
+    const backend = createClientStore(path.join(server.dataDir, 'auth')).register({ name: 'Feed', kind: 'backend', scope: 'system/Patient.rs', jwks: { keys: [{ ...jwk, kid, alg: 'RS384', use: 'sig' }] } as never }).clientId;
     const config = await oauth.discovery(new URL(`${server.origin}/auth`), backend, undefined, oauth.PrivateKeyJwt({ key: privateKey, kid }), { execute: [oauth.allowInsecureRequests] });
     await oauth.clientCredentialsGrant(config, { scope: 'system/Patient.rs' });
     const grants = (await authentications('0')).filter((e) => method(e) === 'client_credentials');

@@ -13,9 +13,18 @@ const ids: Record<string, string> = {};
 
 beforeAll(async () => {
   server = await startServer();
-  const stored = await seed(fhirClient(server.fhirUrl), [...recordOf('p1'), fixtures.practitioner('d1')]);
-  for (const r of stored) ids[r.resourceType] = r.id!;
+  const stored = await seed(fhirClient(server.fhirUrl), [...recordOf('p1'), fixtures.practitioner('d1'), accessRequest('d1-request')]);
+  for (const r of stored) ids[r.resourceType] ??= r.id!;
 });
+
+// What a practitioner may write of Consent is an access request naming themselves (src/consent/authority.ts, tested in test/consent/authority.test.ts).
+const accessRequest = (id?: string): Resource => ({
+  ...fixtures.consent(id ?? '', 'p1'),
+  ...(id ? {} : { id: undefined }),
+  status: 'proposed',
+  provision: { type: 'permit', actor: [{ role: { text: 'requester' }, reference: { reference: 'Practitioner/d1' } }] },
+} as Resource);
+const requestOf = (role: string, type: string) => role === 'practitioner' && type === 'Consent';
 afterAll(() => server.destroy());
 
 const TYPES = ['Patient', 'Practitioner', 'MedicationRequest', 'MedicationDispense', 'Consent', 'Appointment', 'AuditEvent'];
@@ -24,7 +33,7 @@ const TYPES = ['Patient', 'Practitioner', 'MedicationRequest', 'MedicationDispen
 const EXPECTED: Record<string, string[]> = {
   //             Patient  Practitioner MedReq   MedDisp  Consent  Appt     AuditEvent
   admin:        ['',      'cruds',     '',      '',      '',      '',      'rs'],
-  practitioner: ['rs',    'rs',        'cruds', 'rs',    'crus',  'rs',    ''],
+  practitioner: ['rs',    'rs',        'cruds', 'rs',    'cruds', 'rs',    ''],
   pharmacist:   ['rs',    'rs',        'rs',    'cruds', '',      '',      ''],
   receptionist: ['crus',  'rs',        '',      '',      'rs',    'cruds', ''],
   patient:      ['rs',    'rs',        'rs',    'rs',    'cruds', 'crus',  'rs'],
@@ -35,11 +44,12 @@ const body = (type: string): Resource => {
   const { id, ...rest } = all[type];
   return rest as Resource;
 };
-const OPS: Array<{ letter: string; ok: number; run: (f: ReturnType<typeof fhirClient>, type: string) => Promise<{ status: number; body: any; text: string }> }> = [
-  { letter: 'c', ok: 201, run: (f, type) => f.post(type, body(type)) },
-  { letter: 'r', ok: 200, run: (f, type) => f.get(`${type}/${ids[type]}`) },
+const idFor = (role: string, type: string) => (requestOf(role, type) ? 'd1-request' : ids[type]);
+const OPS: Array<{ letter: string; ok: number; run: (f: ReturnType<typeof fhirClient>, type: string, role: string) => Promise<{ status: number; body: any; text: string }> }> = [
+  { letter: 'c', ok: 201, run: (f, type, role) => f.post(type, requestOf(role, type) ? accessRequest() : body(type)) },
+  { letter: 'r', ok: 200, run: (f, type, role) => f.get(`${type}/${idFor(role, type)}`) },
   { letter: 's', ok: 200, run: (f, type) => f.get(type) },
-  { letter: 'u', ok: 200, run: async (f, type) => f.put(`${type}/${ids[type]}`, (await fhirClient(server.fhirUrl).get(`${type}/${ids[type]}`)).body) },
+  { letter: 'u', ok: 200, run: async (f, type, role) => f.put(`${type}/${idFor(role, type)}`, (await fhirClient(server.fhirUrl).get(`${type}/${idFor(role, type)}`)).body) },
   { letter: 'd', ok: 200, run: (f, type) => f.delete(`${type}/not-there`) },
 ];
 
@@ -48,7 +58,7 @@ const tokenFor = (role: string | string[]) => server.token({ scope: 'user/*.crud
 describe('role × interaction (user/*.cruds tokens)', () => {
   const cases = ROLES.flatMap((role) => TYPES.flatMap((type, column) => OPS.map((op) => [role, op.letter, type, EXPECTED[role][column].includes(op.letter), op] as const)));
   it.each(cases)('%s %s %s', async (role, _letter, type, allowed, op) => {
-    const res = await op.run(fhirClient(server.fhirUrl, { token: await tokenFor(role) }), type);
+    const res = await op.run(fhirClient(server.fhirUrl, { token: await tokenFor(role) }), type, role);
     // AuditEvents are append-only whatever the role: update and delete are refused by authorization first.
     if (allowed) expect(res.status, res.text).toBe(op.ok);
     else {

@@ -84,8 +84,13 @@ describe('consent gate: Patient p2 denies Practitioner d1 (opt-out deployment)',
   });
 
   it('writes to p2 data are refused for d1', async () => {
-    const consentWrite = await d1.put('Consent/p2-consent', { ...fixtures.consent('p2-consent', 'p2') });
-    expect(consentWrite.status).toBe(404);
+    const writer = fhirClient(server.fhirUrl, { token: await server.token({ ...practitioner('d1'), scope: 'user/*.cruds' }) });
+    expect((await writer.put('MedicationRequest/p2-mr', { ...fixtures.medicationRequest('p2-mr', 'p2') })).status).toBe(404);
+    // Deleting what is withheld is answered as deleting what does not exist, and deletes nothing.
+    expect((await writer.delete('MedicationRequest/p2-mr')).status).toBe(200);
+    expect((await admin.get('MedicationRequest/p2-mr')).status).toBe(200);
+    // A practitioner never writes an active Consent (403, whoever the patient: test/consent/authority.test.ts).
+    expect((await d1.put('Consent/p2-consent', { ...fixtures.consent('p2-consent', 'p2') })).status).toBe(403);
   });
 
   it('the patient always reaches their own records and Consents; backend services are not filtered', async () => {

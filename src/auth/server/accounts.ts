@@ -17,13 +17,20 @@ export interface Account {
   /** TOTP secret (base32); `confirmed` once the user proved their authenticator with a code. */
   totp?: { secret: string; confirmed: boolean; lastCounter?: number };
   failedLogins: number;
+  /** Wrong TOTP codes since the last right one, across sign-ins (issue 15). */
+  failedCodes?: number;
   lockedUntil?: string;
 }
 
 /** Roles whose users must use a second factor (issue 7); others may enrol. */
 export const MFA_ROLES: readonly Role[] = ['admin', 'practitioner'];
-/** Failed sign-ins in a row before the account locks, and for how long. */
-export const LOCKOUT = { attempts: 5, minutes: 15 } as const;
+/**
+ * Failed sign-ins in a row before the account locks, wrong TOTP codes in a row (across sign-ins)
+ * before it locks, and for how long.
+ */
+export const LOCKOUT = { attempts: 5, codes: 10, minutes: 15 } as const;
+/** Unknown usernames whose failures are counted too, so that "locked" tells nothing about which accounts exist. */
+const MAX_UNKNOWN_TRACKED = 10_000;
 export const MIN_PASSWORD_LENGTH = 12;
 
 // OWASP's argon2id baseline (m=19 MiB, t=2, p=1).
@@ -54,6 +61,24 @@ export function createAccountStore(authDir: string, clock: () => Date = () => ne
     });
   // A hash to verify against for unknown usernames, so timing does not tell which usernames exist.
   const decoy = hash(randomUUID(), ARGON2);
+  // Failures of usernames that do not exist, counted like an account's, so the 6th says "locked" alike (issue 15).
+  const unknown = new Map<string, { failedLogins: number; lockedUntil?: number }>();
+  const lockUntil = (): string => new Date(clock().getTime() + LOCKOUT.minutes * 60_000).toISOString();
+  const isLocked = (until: string | number | undefined): boolean => until !== undefined && new Date(until).getTime() > clock().getTime();
+
+  async function signInUnknown(username: string, password: string): Promise<SignIn> {
+    const key = username.toLowerCase();
+    const entry = unknown.get(key) ?? { failedLogins: 0 };
+    if (isLocked(entry.lockedUntil)) return { ok: false, reason: 'locked' };
+    if (entry.lockedUntil !== undefined) entry.failedLogins = 0;
+    entry.failedLogins += 1;
+    entry.lockedUntil = entry.failedLogins >= LOCKOUT.attempts ? Date.parse(lockUntil()) : undefined;
+    unknown.delete(key);
+    if (unknown.size >= MAX_UNKNOWN_TRACKED) unknown.delete(unknown.keys().next().value!);
+    unknown.set(key, entry);
+    await verify(await decoy, password).catch(() => false);
+    return { ok: false, reason: entry.lockedUntil !== undefined ? 'locked' : 'invalid' };
+  }
 
   return {
     findById: (id: string): Account | undefined => file.read()[id],
@@ -86,23 +111,52 @@ export function createAccountStore(authDir: string, clock: () => Date = () => ne
       return { account, password };
     },
 
-    /** Checks a password; counts failures and locks the account after `LOCKOUT.attempts` in a row. */
+    /**
+     * Checks a password; locks the account after `LOCKOUT.attempts` failures in a row. Each attempt
+     * is counted as a failure before the (slow) check and forgiven when it succeeds, so concurrent
+     * guesses cannot all be checked while the count lags behind (issue 15): the attempt that
+     * reaches the limit locks the account up front, and only its own success unlocks it.
+     */
     async signIn(username: string, password: string): Promise<SignIn> {
       const account = byUsername(username);
-      if (!account) {
-        await verify(await decoy, password).catch(() => false);
-        return { ok: false, reason: 'invalid' };
-      }
-      if (account.lockedUntil && Date.parse(account.lockedUntil) > clock().getTime()) return { ok: false, reason: 'locked' };
-      const valid = await verify(account.passwordHash, password).catch(() => false);
+      if (!account) return signInUnknown(username, password);
+      let refused = false;
       change(account.id, (a) => {
-        a.failedLogins = valid ? 0 : a.failedLogins + 1;
-        if (valid) delete a.lockedUntil;
-        else if (a.failedLogins >= LOCKOUT.attempts) a.lockedUntil = new Date(clock().getTime() + LOCKOUT.minutes * 60_000).toISOString();
+        if (isLocked(a.lockedUntil)) {
+          refused = true;
+          return;
+        }
+        if (a.lockedUntil !== undefined) {
+          // A lock that ran out starts a fresh count.
+          a.failedLogins = 0;
+          delete a.lockedUntil;
+        }
+        a.failedLogins += 1;
+        if (a.failedLogins >= LOCKOUT.attempts) a.lockedUntil = lockUntil();
       });
-      const after = file.read()[account.id];
-      if (valid) return { ok: true, account: after };
-      return { ok: false, reason: after.lockedUntil ? 'locked' : 'invalid' };
+      if (refused) return { ok: false, reason: 'locked' };
+      const valid = await verify(account.passwordHash, password).catch(() => false);
+      if (!valid) return { ok: false, reason: file.read()[account.id]?.lockedUntil ? 'locked' : 'invalid' };
+      change(account.id, (a) => {
+        a.failedLogins = 0;
+        delete a.lockedUntil;
+      });
+      return { ok: true, account: file.read()[account.id] };
+    },
+
+    /** Whether the account is locked now (a sign-in in progress stops at its next step). */
+    isLocked: (id: string): boolean => isLocked(file.read()[id]?.lockedUntil),
+
+    /** Counts a wrong TOTP code; the account locks after `LOCKOUT.codes` in a row, whatever the sign-ins. Returns whether it is now locked. */
+    codeFailed(id: string): boolean {
+      change(id, (a) => {
+        a.failedCodes = (a.failedCodes ?? 0) + 1;
+        if (a.failedCodes >= LOCKOUT.codes) {
+          a.lockedUntil = lockUntil();
+          a.failedCodes = 0;
+        }
+      });
+      return isLocked(file.read()[id]?.lockedUntil);
     },
 
     async setPassword(id: string, password: string): Promise<void> {
@@ -114,10 +168,16 @@ export function createAccountStore(authDir: string, clock: () => Date = () => ne
       });
     },
 
-    setTotp: (id: string, totp: Account['totp']): void => change(id, (a) => (totp ? (a.totp = totp) : delete a.totp)),
+    setTotp: (id: string, totp: Account['totp']): void =>
+      change(id, (a) => {
+        if (totp) a.totp = totp;
+        else delete a.totp;
+        delete a.failedCodes;
+      }),
     unlock: (id: string): void =>
       change(id, (a) => {
         a.failedLogins = 0;
+        delete a.failedCodes;
         delete a.lockedUntil;
       }),
     remove: (id: string): boolean =>

@@ -4,12 +4,16 @@ import { AccountError, type Account, type AccountStore } from './accounts.js';
 import { RegistrationError, type ClientRegistration, type ClientStore } from './clients.js';
 import type { LaunchContexts } from './launch-context.js';
 import { readText } from './request-body.js';
+import { adminEventOf, type AdminAction } from '../../audit/admin-event.js';
+import type { AuditSink } from '../../audit/audit-sink.js';
 
 export interface AdminApiDeps {
   verify: TokenVerifier;
   accounts: AccountStore;
   clients: ClientStore;
   launches: LaunchContexts;
+  /** Where administrative actions are recorded (the audit sink), issue 15. */
+  audit?: Pick<AuditSink, 'recordEvent'>;
 }
 
 class ApiError extends Error {
@@ -70,11 +74,24 @@ export function adminApi(deps: AdminApiDeps) {
       ctx.status = 201;
       return { launch: launches.createLaunch({ patient }) };
     }
-    await principal(ctx, ['admin']);
+    const admin = await principal(ctx, ['admin']);
+    /** Every change an admin makes is audited (issue 15); one that cannot be recorded is answered 503 (it was made). */
+    const audited = async (action: AdminAction['action'], target: AdminAction['target']): Promise<void> => {
+      const who = { ...(admin.actor ? { fhirUser: admin.actor } : {}), ...(admin.subject ? { subject: admin.subject } : {}), ...(admin.clientId ? { clientId: admin.clientId } : {}) };
+      await deps.audit?.recordEvent(adminEventOf({ action, target, admin: who, address: ctx.ip })).catch(() => {
+        throw new ApiError(503, 'temporarily_unavailable', `The ${action} was done but could not be recorded in the audit trail`);
+      });
+    };
     if (path === '/admin/clients' && method === 'GET') return clients.list().map(({ client_secret, ...rest }) => rest);
     if (path === '/admin/clients' && method === 'POST') {
       const body = await json(ctx);
+      // A backend client acts without a user, with system/ scopes: an admin token registering one would
+      // grant its holder clinical access the admin role does not have (issue 15). Only the server's CLI does.
+      if (body.kind === 'backend') {
+        throw new ApiError(403, 'insufficient_scope', 'Backend clients (system/ scopes) are registered on the server with `npm run auth -- clients add --kind backend`, not through the admin API');
+      }
       const registered = clients.register(body as unknown as ClientRegistration);
+      await audited('register-client', { kind: 'client', id: registered.metadata.client_id });
       ctx.status = 201;
       return { ...registered.metadata, ...(registered.clientSecret ? { client_secret: registered.clientSecret } : {}) };
     }
@@ -82,6 +99,7 @@ export function adminApi(deps: AdminApiDeps) {
     if (path === '/admin/users' && method === 'POST') {
       const body = await json(ctx);
       const { account, password } = await accounts.create({ username: String(body.username ?? ''), roles: Array.isArray(body.roles) ? body.roles.map(String) : [], ...(typeof body.fhirUser === 'string' ? { fhirUser: body.fhirUser } : {}) });
+      await audited('create-user', { kind: 'user', id: account.id });
       ctx.status = 201;
       return { ...publicAccount(account), oneTimePassword: password };
     }
@@ -90,6 +108,7 @@ export function adminApi(deps: AdminApiDeps) {
       const [, kind, id, action] = one;
       if (kind === 'clients' && method === 'DELETE' && !action) {
         if (!clients.remove(id)) throw new ApiError(404, 'not_found', 'No such client');
+        await audited('remove-client', { kind: 'client', id });
         ctx.status = 204;
         return undefined;
       }
@@ -98,6 +117,7 @@ export function adminApi(deps: AdminApiDeps) {
         else if (method === 'POST' && action === 'unlock') accounts.unlock(id);
         else if (method === 'POST' && action === 'reset-mfa') accounts.setTotp(id, undefined);
         else throw new ApiError(405, 'invalid_request', 'Method not allowed');
+        await audited(method === 'DELETE' ? 'remove-user' : action === 'unlock' ? 'unlock-user' : 'reset-mfa', { kind: 'user', id });
         ctx.status = 204;
         return undefined;
       }

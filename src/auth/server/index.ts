@@ -12,6 +12,8 @@ import { createOidcAdapter } from './oidc-adapter.js';
 import { createProvider } from './provider.js';
 import { publicClientRefresh } from './public-refresh.js';
 import { embeddedSmartConfiguration } from './smart-configuration.js';
+import { introspectAccessTokens } from './introspection.js';
+import type { RevokedGrants } from './revoked-grants.js';
 
 export interface AuthServerDeps {
   issuer: string;
@@ -27,6 +29,8 @@ export interface AuthServerDeps {
   corsOrigins?: string[] | '*';
   /** The patient portal (`PUBLIC_URL/portal/`): SMART's management_endpoint, where users see and revoke their apps. */
   portalUrl: string;
+  /** Grants revoked here, which the resource server refuses (issue 15). */
+  revokedGrants: RevokedGrants;
   /** Where sign-ins, sign-outs and token grants are recorded (the audit sink). */
   audit: AuthAudit;
   listPatients(): Promise<Array<{ id: string; label: string }>>;
@@ -52,12 +56,20 @@ export function createAuthServer(deps: AuthServerDeps): AuthServer {
   const mountPath = new URL(deps.issuer).pathname.replace(/\/$/, '');
   const adapter = createOidcAdapter(deps.dir, deps.clients);
   const provider = createProvider({ ...deps, adapter: adapter.factory });
+  // A revoked grant (token revocation, a user ending it) takes its access tokens with it on the next request.
+  provider.on('grant.revoked', (_ctx: unknown, grantId: string) => deps.revokedGrants.revoke(grantId));
+  provider.use(introspectAccessTokens(deps.verify, (grantId) => deps.revokedGrants.revoke(grantId)));
   const audit = createLoginAudit(deps.audit, deps.accounts);
   provider.use(publicClientRefresh(provider));
   provider.use(audit.middleware());
   provider.use(interactionRoutes({ provider, mountPath, accounts: deps.accounts, launches: deps.launches, audit, listPatients: deps.listPatients, describePatient: deps.describePatient, portalUrl: deps.portalUrl }));
   provider.use(adminApi(deps));
-  provider.use(accountApi({ ...deps, grants: adapter }));
+  // An app the user disconnects in the portal loses its access tokens too, not only its refresh tokens.
+  const revokeGrant = (grantId: string): boolean => {
+    deps.revokedGrants.revoke(grantId);
+    return adapter.revokeGrant(grantId);
+  };
+  provider.use(accountApi({ ...deps, grants: { grantsOf: adapter.grantsOf, revokeGrant } }));
   const origin = new URL(deps.issuer).origin;
   const url = (name: string): string => `${origin}${provider.pathFor(name)}`;
   const handler = provider.callback();

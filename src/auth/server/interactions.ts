@@ -168,10 +168,16 @@ export function interactionRoutes(deps: InteractionDeps) {
     const account = state ? accounts.findById(state.accountId) : undefined;
     if (!state || !account || state.stage !== step) return html(ctx, errorPage('invalid_request', 'Sign in first'), 400);
     if (step === 'totp' || step === 'enrol') {
+      if (accounts.isLocked(account.id)) {
+        pending.delete(uid);
+        await deps.audit.recordFailure(ctx, { method: step === 'totp' ? 'totp' : 'totp-enrolment', reason: 'locked', user: userOf(account), clientId });
+        return finish(ctx, { error: 'access_denied', error_description: 'account locked' });
+      }
       const secret = step === 'totp' ? account.totp!.secret : state.enrolSecret!;
       const counter = checkTotp(secret, form.get('code') ?? '', step === 'totp' ? account.totp!.lastCounter : -1);
       if (counter === undefined) {
-        const tooMany = ++state.failures >= MAX_CODE_FAILURES;
+        // Per sign-in, and per account across sign-ins (issue 15): the account locks after LOCKOUT.codes wrong codes in a row.
+        const tooMany = accounts.codeFailed(account.id) || ++state.failures >= MAX_CODE_FAILURES;
         await deps.audit.recordFailure(ctx, { method: step === 'totp' ? 'totp' : 'totp-enrolment', reason: tooMany ? 'too-many-codes' : 'invalid-code', user: userOf(account), clientId });
         if (tooMany) {
           pending.delete(uid);

@@ -119,6 +119,8 @@ export function createProvider(deps: ProviderDeps): Provider {
         if (account.fhirUser) claims.fhirUser = account.fhirUser;
         claims.role = account.roles;
       }
+      // The grant, so the resource server can refuse the token once the grant is revoked (issue 15).
+      if (grantId) claims.grant_id = grantId;
       const context = grantId ? launches.ofGrant(grantId) : undefined;
       if (context?.patient) claims.patient = context.patient;
       return claims;

@@ -1,5 +1,6 @@
 import type { Binary, Bundle, BundleEntry } from '@medplum/fhirtypes';
 import { FhirError } from '../errors.js';
+import { paramsOf } from '../params.js';
 import { INSTANCE_OPERATIONS, TYPE_OPERATIONS } from '../interactions/index.js';
 import type { Registry } from '../registry.js';
 import type { FhirRequest, Interaction } from '../request.js';
@@ -119,8 +120,7 @@ function splitUrl(url: string, baseUrl: string): { segments: string[]; params: R
   }
   const q = rest.indexOf('?');
   const path = q < 0 ? rest : rest.slice(0, q);
-  const params: Record<string, string[]> = {};
-  if (q >= 0) for (const [name, value] of new URLSearchParams(rest.slice(q + 1))) if (name !== '_format' && name !== '_pretty') (params[name] ??= []).push(value);
+  const params = q >= 0 ? paramsOf(new URLSearchParams(rest.slice(q + 1)), (name) => name !== '_format' && name !== '_pretty') : {};
   try {
     return { segments: path.split('/').filter(Boolean).map(decodeURIComponent), params };
   } catch {

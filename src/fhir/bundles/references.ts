@@ -1,6 +1,7 @@
 import type { Resource } from '@medplum/fhirtypes';
 import { findMatches } from '../conditional.js';
 import { FhirError } from '../errors.js';
+import { paramsOf } from '../params.js';
 import type { InteractionDeps } from '../pipeline.js';
 import type { RequestContext } from '../request.js';
 
@@ -90,8 +91,7 @@ export async function resolveConditionalReferences(deps: InteractionDeps, contex
     if (cache.has(reference)) continue;
     const [, type, query] = CONDITIONAL.exec(reference)!;
     if (!deps.registry.has(type)) throw new FhirError('unknown-type', `The conditional reference '${reference.slice(0, 120)}' names ${type}, which this server does not serve`);
-    const params: Record<string, string[]> = {};
-    for (const [name, value] of new URLSearchParams(query)) (params[name] ??= []).push(value);
+    const params = paramsOf(new URLSearchParams(query));
     const searchContext = { ...context };
     await deps.authorize({ interaction: 'search-type', resourceType: type, params, context: searchContext });
     const matches = await findMatches(deps, searchContext, type, params, 2);

@@ -4,6 +4,7 @@ import { processingOrder } from '../bundles/order.js';
 import { applyConditionalReferences, conditionalReferences, resolveConditionalReferences, type IdentityMap } from '../bundles/references.js';
 import { errorEntry, responseBundle, successEntry } from '../bundles/response.js';
 import { FhirError } from '../errors.js';
+import { responseBudget } from '../limits.js';
 import type { InteractionDeps } from '../pipeline.js';
 import type { FhirRequest, FhirResult } from '../request.js';
 
@@ -18,7 +19,11 @@ export async function batch(request: FhirRequest, deps: InteractionDeps): Promis
   const bundle = parseBundle(request.body, 'batch', deps.rest.maxBundleEntries);
   const planned = planEntries(bundle, request, deps.registry);
   const entries: BundleEntry[] = new Array(planned.length);
-  for (const plan of processingOrder(planned)) entries[plan.index] = await runEntry(deps, plan, request.context.baseUrl);
+  const charge = responseBudget('batch-response');
+  for (const plan of processingOrder(planned)) {
+    entries[plan.index] = await runEntry(deps, plan, request.context.baseUrl);
+    charge(entries[plan.index].resource);
+  }
   return { kind: 'ok', resource: responseBundle('batch-response', entries, deps.clock()) };
 }
 
