@@ -2,7 +2,7 @@ import { Query } from 'mingo';
 import type { CollectionName, Filter, FindOptions, StoredRecord } from '../port.js';
 import { IRREGULAR } from './search-values.js';
 import { sortRecords } from './sort.js';
-import { translateFilter, type Driver, type PathIds, type SqlCondition } from './sql-filter.js';
+import { translateFilter, type Driver, type PathIds, type SqlCondition, type SqlParam } from './sql-filter.js';
 import { orderBy } from './sql-order.js';
 import type { StatementCache } from './statement-cache.js';
 
@@ -61,8 +61,8 @@ export function findSql(ctx: QueryContext, collection: CollectionName, filter: F
   const order = sort ? orderBy(sort, ctx.pathIds) : 'ORDER BY r.vid';
   const ordered = order !== undefined;
   const driver = pickDriver(ctx, translated);
-  const from = driver ? `FROM (SELECT DISTINCT vid FROM (${driver.sql})) d ${FROM_DRIVER[collection]}` : FROM[collection];
-  const where = driver ? { ...translated, params: [...driver.params, ...translated.params] } : translated;
+  const from = driver ? `FROM ${driverTable(driver)} ${FROM_DRIVER[collection]}` : FROM[collection];
+  const where = driver ? { ...translated, params: [...driverParams(driver), ...translated.params] } : translated;
   const sql = `SELECT ${RECORD[collection]} AS record ${from} WHERE ${translated.sql} ${order ?? ''}${ordered && where.exact && limit !== Infinity ? ` LIMIT ${limit}` : ''}`;
   return { sql, where, ordered };
 }
@@ -71,12 +71,30 @@ export function findSql(ctx: QueryContext, collection: CollectionName, filter: F
 function pickDriver(ctx: QueryContext, where: SqlCondition): Driver | undefined {
   let best: { driver: Driver; size: number } | undefined;
   for (const driver of where.drivers ?? []) {
-    const estimate = ctx.statements.get(`SELECT count(*) FROM (${driver.sql} LIMIT ${DRIVER_LIMIT})`).pluck();
-    const size = estimate.get(...driver.params) as number;
+    const size = estimate(ctx, driver);
     if (size < DRIVER_LIMIT && (!best || size < best.size)) best = { driver, size };
     if (size === 0) break;
   }
   return best?.driver;
+}
+
+/** Index entries a driver reads, counted part by part and no further than DRIVER_LIMIT in all. */
+function estimate(ctx: QueryContext, driver: Driver): number {
+  let size = 0;
+  for (const part of driver.parts) {
+    size += ctx.statements.get(`SELECT count(*) FROM (${part.sql} LIMIT ${DRIVER_LIMIT})`).pluck().get(...part.params) as number;
+    if (size >= DRIVER_LIMIT) break;
+  }
+  return size;
+}
+
+/** The driver's distinct version ids, as the table `d`. */
+function driverTable(driver: Driver): string {
+  return `(SELECT DISTINCT vid FROM (${driver.parts.map((p) => p.sql).join(' UNION ALL ')})) d`;
+}
+
+function driverParams(driver: Driver): SqlParam[] {
+  return driver.parts.flatMap((p) => p.params);
 }
 
 /** Records matching the filter, sorted and limited; fresh objects the caller owns. */
@@ -100,12 +118,12 @@ export function countRecords(ctx: QueryContext, collection: CollectionName, filt
   const translated = translate(ctx, filter);
   if (translated.sql === '0') return 0;
   const driver = pickDriver(ctx, translated);
-  const where = driver ? { ...translated, params: [...driver.params, ...translated.params] } : translated;
+  const where = driver ? { ...translated, params: [...driverParams(driver), ...translated.params] } : translated;
   if (where.exact) {
-    const from = driver ? `FROM (SELECT DISTINCT vid FROM (${driver.sql})) d ${COUNT_FROM_DRIVER[collection]}` : COUNT_FROM[collection];
+    const from = driver ? `FROM ${driverTable(driver)} ${COUNT_FROM_DRIVER[collection]}` : COUNT_FROM[collection];
     return ctx.statements.get(`SELECT count(*) AS n ${from} WHERE ${translated.sql}`).pluck().get(...where.params) as number;
   }
-  const from = driver ? `FROM (SELECT DISTINCT vid FROM (${driver.sql})) d ${FROM_DRIVER[collection]}` : FROM[collection];
+  const from = driver ? `FROM ${driverTable(driver)} ${FROM_DRIVER[collection]}` : FROM[collection];
   let count = 0;
   for (const _ of matching(ctx, `SELECT ${RECORD[collection]} AS record ${from} WHERE ${translated.sql}`, where, filter)) count++;
   return count;

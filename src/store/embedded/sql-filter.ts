@@ -22,10 +22,12 @@ export interface SqlCondition {
   drivers?: Driver[];
 }
 
-/** A `SELECT vid ...` over the search-value index. */
+/**
+ * Version ids from the search-value index: the union of `SELECT vid ...` parts (one for a plain
+ * condition, one per branch for a disjunction), each estimated on its own (query.ts).
+ */
 export interface Driver {
-  sql: string;
-  params: SqlParam[];
+  parts: Array<{ sql: string; params: SqlParam[] }>;
 }
 
 export type SqlParam = string | number | Buffer;
@@ -79,7 +81,7 @@ class Translator {
     if (branches.some((b) => b.sql === '1')) return { ...TRUE, exact: branches.every((b) => b.exact) };
     const live = branches.filter((b) => b.sql !== '0');
     // Every branch narrowed by the index: the union of one driver of each is a driver of the disjunction.
-    const drivers = live.length > 0 && live.every((b) => b.drivers?.length) ? [{ sql: live.map((b) => b.drivers![0].sql).join(' UNION '), params: live.flatMap((b) => b.drivers![0].params) }] : undefined;
+    const drivers = live.length > 0 && live.every((b) => b.drivers?.length) ? [{ parts: live.flatMap((b) => b.drivers![0].parts) }] : undefined;
     return { sql: `(${branches.map((b) => b.sql).join(' OR ')})`, params: branches.flatMap((b) => b.params), exact: branches.every((b) => b.exact), ...(drivers ? { drivers } : {}) };
   }
 
@@ -160,7 +162,7 @@ class Translator {
     // Correlated, so a candidate costs one index probe whatever the number of matches; the same
     // values uncorrelated are a driver the query may start from instead.
     const sql = `EXISTS (SELECT 1 FROM search_values WHERE vid = r.vid AND pid = ${pid} AND ${predicate})`;
-    const driver = { sql: `SELECT vid FROM search_values WHERE pid = ${pid} AND ${predicate}`, params: params as SqlValue[] };
+    const driver = { parts: [{ sql: `SELECT vid FROM search_values WHERE pid = ${pid} AND ${predicate}`, params: params as SqlValue[] }] };
     return { sql, params: params as SqlValue[], exact: true, drivers: [driver] };
   }
 
