@@ -64,12 +64,13 @@ describe('two ORC groups with the same order number', () => {
 
   it('RDS^O13: a dispense in each group, without RXD-1: both dispenses are kept', async () => {
     const ack = await send(
+      // RXE-12: one refill, so the order allows both fills (the dispensing rules of issue 17 count them).
       msg('RDS^O13^RDS_O13', 'OG-3', 'MRN-OG-3',
         'ORC|RE|ORD-OG-3^FAC',
-        'RXE||RX1^Amoxicillin^NDC|500||mg^mg^UCUM',
+        'RXE||RX1^Amoxicillin^NDC|500||mg^mg^UCUM|||||||1',
         'RXD||RX1^Amoxicillin^NDC|20240102|10|tab^tab^UCUM',
         'ORC|RE|ORD-OG-3^FAC',
-        'RXE||RX1^Amoxicillin^NDC|500||mg^mg^UCUM',
+        'RXE||RX1^Amoxicillin^NDC|500||mg^mg^UCUM|||||||1',
         'RXD||RX1^Amoxicillin^NDC|20240109|6|tab^tab^UCUM'),
     );
     expect(ackCode(ack)).toMatchObject({ code: 'AA', controlId: 'OG-3' });
@@ -132,7 +133,7 @@ describe('pharmacy mapping completeness', () => {
     const ack = await send(
       msg('RDS^O13^RDS_O13', 'PX-3', 'MRN-PX-3',
         'ORC|RE|ORD-PX-3^FAC',
-        'RXE||RX1^Amoxicillin^NDC|500||mg^mg^UCUM',
+        'RXE||RX1^Amoxicillin^NDC|500||mg^mg^UCUM|||||||1',
         'RXR|IV^Intravenous^HL70162',
         'RXD|1|RX1^Amoxicillin^NDC|20240102|10|tab^tab^UCUM',
         'RXR|PO^Oral^HL70162',

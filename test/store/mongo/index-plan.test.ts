@@ -51,7 +51,7 @@ describe('mongodb index plan', () => {
 
   it('derives sort indexes for date, number, quantity and string parameters, once per code', () => {
     const codes = sortableCodes(REGISTRY);
-    expect(codes.slice(0, 8)).toEqual(['authoredon', 'birthdate', 'date', 'death-date', 'period', 'whenhandedover', 'whenprepared', 'address']);
+    expect(codes.slice(0, 8)).toEqual(['authoredon', 'birthdate', 'date', 'death-date', 'period', 'start', 'whenhandedover', 'whenprepared']);
     expect(codes).toEqual(expect.arrayContaining(['family', 'given', 'name', 'phonetic', 'address-city']));
     expect(codes).not.toContain('_lastUpdated');
     expect(codes).not.toContain('gender');
