@@ -1,35 +1,18 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fhirClient, type FhirClient } from '../support/fhir-client.js';
-import { startServer, type TestServer } from '../support/server.js';
-import { ADT, ackCode, rawConnection } from './support.js';
+import { describe, expect, it } from 'vitest';
+import { ADT, ackCode, useMllpServer } from './support.js';
 
 /**
  * Issue 19 item 3, through a real MLLP socket: after ADT^A40, messages naming the merged-away
  * identifier update the survivor (following `replaced-by`, over several merges), and a repeated
  * A40 leaves one link each way.
  */
-let server: TestServer;
-let fhir: FhirClient;
-let conn: Awaited<ReturnType<typeof rawConnection>>;
-beforeAll(async () => {
-  server = await startServer();
-  fhir = fhirClient(server.fhirUrl);
-  conn = await rawConnection(server.app.hl7.port()!);
-});
-afterAll(async () => {
-  conn.end();
-  await server.destroy();
-});
+const hl7 = useMllpServer();
 
 let n = 0;
-async function send(message: string): Promise<string | undefined> {
-  conn.send(message);
-  return conn.frame();
-}
 const A40 = (id: string, survivor: string, old: string): string =>
   [`MSH|^~\\&|TESTAPP|TESTFAC|FHIRGATE|HOSP|20240101120000||ADT^A40^ADT_A39|${id}|P|2.5.1`, 'EVN|A40|20240101120000', `PID|1||${survivor}^^^TESTFAC^MR||Survivor^Ada||19800101|F`, `MRG|${old}^^^TESTFAC^MR`].join('\r') + '\r';
-const patient = async (mrn: string): Promise<any[]> => (await fhir.get(`Patient?identifier=${encodeURIComponent(mrn)}`)).body.entry?.map((e: any) => e.resource) ?? [];
-const ok = async (message: string): Promise<void> => expect(ackCode(await send(message)).code).toBe('AA');
+const patient = async (mrn: string): Promise<any[]> => (await hl7.fhir.get(`Patient?identifier=${encodeURIComponent(mrn)}`)).body.entry?.map((e: any) => e.resource) ?? [];
+const ok = async (message: string): Promise<void> => expect(ackCode(await hl7.send(message)).code).toBe('AA');
 
 describe('after ADT^A40', () => {
   it('an A08 with the old identifier updates the survivor, not the inactive Patient', async () => {
@@ -55,7 +38,7 @@ describe('after ADT^A40', () => {
       ['MSH|^~\\&|TESTAPP|TESTFAC|FHIRGATE|HOSP|20240101120000||RDE^O11^RDE_O11|M2-1|P|2.5.1', 'PID|1||MRN-M1-OLD^^^TESTFAC^MR||Old^Ada', 'ORC|NW|ORD-M2^TESTFAC', 'RXE||RX1^Amoxicillin^NDC|500||mg^mg^UCUM'].join('\r') + '\r',
     );
     const [survivor] = await patient('MRN-M1-NEW');
-    const [order] = (await fhir.get('MedicationRequest?identifier=ORD-M2')).body.entry.map((e: any) => e.resource);
+    const [order] = (await hl7.fhir.get('MedicationRequest?identifier=ORD-M2')).body.entry.map((e: any) => e.resource);
     expect(order.subject.reference).toBe(`Patient/${survivor.id}`);
   });
 

@@ -1,8 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { markersOnDisk } from '../crypto/support.js';
-import { fhirClient, type FhirClient } from '../support/fhir-client.js';
-import { startServer, type TestServer } from '../support/server.js';
-import { ackCode, rawConnection } from './support.js';
+import { ackCode, useMllpServer } from './support.js';
 
 /**
  * Issue 19 item 6, through a real MLLP socket: PID-7 time, PID-12, PID-15, PID-19, PID-20, PID-23,
@@ -12,23 +10,12 @@ import { ackCode, rawConnection } from './support.js';
 const RUN = Math.random().toString(36).slice(2, 8).toUpperCase();
 const SSN = `SSN${RUN}`;
 const DL = `DLN${RUN}`;
-let server: TestServer;
-let fhir: FhirClient;
-let conn: Awaited<ReturnType<typeof rawConnection>>;
-beforeAll(async () => {
-  server = await startServer();
-  fhir = fhirClient(server.fhirUrl);
-  conn = await rawConnection(server.app.hl7.port()!);
-});
-afterAll(async () => {
-  conn.end();
-  await server.destroy();
-});
+const hl7 = useMllpServer();
 
 const pid = (f: Record<number, string>): string => `PID${Array.from({ length: 30 }, (_, i) => `|${f[i + 1] ?? ''}`).join('').replace(/\|+$/, '')}`;
 const adt = (id: string, event: string, fields: Record<number, string>): string =>
   [`MSH|^~\\&|TESTAPP|TESTFAC|FHIRGATE|HOSP|20240101120000||ADT^${event}^ADT_A01|${id}|P|2.5.1`, `EVN|${event}`, pid(fields), 'PV1|1|I'].join('\r') + '\r';
-const patient = async (mrn: string): Promise<any> => (await fhir.get(`Patient?identifier=${mrn}`)).body.entry?.[0]?.resource;
+const patient = async (mrn: string): Promise<any> => (await hl7.fhir.get(`Patient?identifier=${mrn}`)).body.entry?.[0]?.resource;
 
 const FULL = {
   3: `MRN-PM-${RUN}^^^TESTFAC^MR`,
@@ -48,7 +35,7 @@ const FULL = {
 
 describe('PID fields beyond the core demographics', () => {
   it('are mapped as the IG tables say', async () => {
-    expect(ackCode(await (conn.send(adt(`PM-1-${RUN}`, 'A01', FULL)), conn.frame())).code).toBe('AA');
+    expect(ackCode(await (hl7.conn.send(adt(`PM-1-${RUN}`, 'A01', FULL)), hl7.conn.frame())).code).toBe('AA');
     const p = await patient(`MRN-PM-${RUN}`);
     expect(p.birthDate).toBe('1988-08-18');
     expect(p._birthDate).toEqual({ extension: [{ url: 'http://hl7.org/fhir/StructureDefinition/patient-birthTime', valueDateTime: '1988-08-18T11:26:00+02:15' }] });
@@ -70,13 +57,13 @@ describe('PID fields beyond the core demographics', () => {
   });
 
   it('the SSN and the driver’s licence number are encrypted at rest by default', () => {
-    expect(markersOnDisk(server.dataDir, [SSN, DL])).toEqual([]);
-    expect(server.logs.filter((l) => l.includes(SSN) || l.includes(DL))).toEqual([]);
+    expect(markersOnDisk(hl7.server.dataDir, [SSN, DL])).toEqual([]);
+    expect(hl7.server.logs.filter((l) => l.includes(SSN) || l.includes(DL))).toEqual([]);
   });
 
   it('a new SSN replaces the stored one (PID-19 holds one number)', async () => {
     const update = { 3: FULL[3], 19: `${SSN}-2` };
-    expect(ackCode(await (conn.send(adt(`PM-1b-${RUN}`, 'A08', update)), conn.frame())).code).toBe('AA');
+    expect(ackCode(await (hl7.conn.send(adt(`PM-1b-${RUN}`, 'A08', update)), hl7.conn.frame())).code).toBe('AA');
     const p = await patient(`MRN-PM-${RUN}`);
     expect(p.identifier.filter((i: any) => i.type?.coding?.[0]?.code === 'SS').map((i: any) => i.value)).toEqual([`${SSN}-2`]);
     expect(p.identifier.filter((i: any) => i.type?.coding?.[0]?.code === 'DL').map((i: any) => i.value)).toEqual([DL]);
@@ -84,7 +71,7 @@ describe('PID fields beyond the core demographics', () => {
 
   it('an update with "" clears those elements; fields left empty keep theirs', async () => {
     const update = { 3: FULL[3], 7: '""', 12: '""', 15: '""', 16: '""', 19: '""', 20: '""', 23: '""', 26: '""' };
-    expect(ackCode(await (conn.send(adt(`PM-2-${RUN}`, 'A08', update)), conn.frame())).code).toBe('AA');
+    expect(ackCode(await (hl7.conn.send(adt(`PM-2-${RUN}`, 'A08', update)), hl7.conn.frame())).code).toBe('AA');
     const p = await patient(`MRN-PM-${RUN}`);
     for (const gone of ['birthDate', '_birthDate', 'communication', 'maritalStatus']) expect(p[gone], gone).toBeUndefined();
     expect(p.identifier.map((i: any) => i.type?.coding?.[0]?.code)).toEqual(['MR']);

@@ -1,7 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fhirClient, type FhirClient } from '../support/fhir-client.js';
-import { startServer, type TestServer } from '../support/server.js';
-import { ackCode, rawConnection } from './support.js';
+import { describe, expect, it } from 'vitest';
+import { ackCode, useMllpServer } from './support.js';
 
 /**
  * Issue 19 items 4 and 5, through a real MLLP socket: ORC groups repeating an order number in one
@@ -9,31 +7,16 @@ import { ackCode, rawConnection } from './support.js';
  * never is one of them dropped with AA; the pharmacy fields the mapping had lost reach the
  * MedicationRequest and MedicationDispense (field tables: mapping-units.test.ts).
  */
-let server: TestServer;
-let fhir: FhirClient;
-let conn: Awaited<ReturnType<typeof rawConnection>>;
-beforeAll(async () => {
-  server = await startServer();
-  fhir = fhirClient(server.fhirUrl);
-  conn = await rawConnection(server.app.hl7.port()!);
-});
-afterAll(async () => {
-  conn.end();
-  await server.destroy();
-});
+const hl7 = useMllpServer();
 
 const msg = (type: string, id: string, mrn: string, ...segments: string[]): string =>
   [`MSH|^~\\&|PHARM|FAC|FHIRGATE|HOSP|20240101120000||${type}|${id}|P|2.5.1`, `PID|1||${mrn}^^^FAC^MR||Doe^Jane||19700101|F`, ...segments].join('\r') + '\r';
 
-async function send(message: string): Promise<string | undefined> {
-  conn.send(message);
-  return conn.frame();
-}
-const search = async (query: string): Promise<any[]> => (await fhir.get(query)).body.entry?.map((e: any) => e.resource) ?? [];
+const search = async (query: string): Promise<any[]> => (await hl7.fhir.get(query)).body.entry?.map((e: any) => e.resource) ?? [];
 
 describe('two ORC groups with the same order number', () => {
   it('OMP^O09: the second group updates the order the first created, in one version', async () => {
-    const ack = await send(
+    const ack = await hl7.send(
       msg('OMP^O09^OMP_O09', 'OG-1', 'MRN-OG-1',
         'ORC|NW|ORD-OG-1^FAC',
         'RXO|RX1^Amoxicillin^NDC|500||mg^mg^UCUM|||||||20|tab^tab^UCUM',
@@ -49,7 +32,7 @@ describe('two ORC groups with the same order number', () => {
   });
 
   it('OMP^O09: groups naming different medications under one number: AE 205, nothing written', async () => {
-    const ack = await send(
+    const ack = await hl7.send(
       msg('OMP^O09^OMP_O09', 'OG-2', 'MRN-OG-2',
         'ORC|NW|ORD-OG-2^FAC',
         'RXO|RX1^Amoxicillin^NDC|500||mg^mg^UCUM',
@@ -63,7 +46,7 @@ describe('two ORC groups with the same order number', () => {
   });
 
   it('RDS^O13: a dispense in each group, without RXD-1: both dispenses are kept', async () => {
-    const ack = await send(
+    const ack = await hl7.send(
       // RXE-12: one refill, so the order allows both fills (the dispensing rules of issue 17 count them).
       msg('RDS^O13^RDS_O13', 'OG-3', 'MRN-OG-3',
         'ORC|RE|ORD-OG-3^FAC',
@@ -83,7 +66,7 @@ describe('two ORC groups with the same order number', () => {
   });
 
   it('RDS^O13: the same RXD-1 twice for one order: AE 205 at RXD-1', async () => {
-    const ack = await send(
+    const ack = await hl7.send(
       msg('RDS^O13^RDS_O13', 'OG-4', 'MRN-OG-4',
         'ORC|RE|ORD-OG-4^FAC',
         'RXE||RX1^Amoxicillin^NDC|500||mg^mg^UCUM',
@@ -99,7 +82,7 @@ describe('two ORC groups with the same order number', () => {
 
 describe('pharmacy mapping completeness', () => {
   it('RDE^O11: requester from RXE-13 when ORC-12 is empty; instructions, rate, daily maximum, route of the RXE group', async () => {
-    const ack = await send(
+    const ack = await hl7.send(
       msg('RDE^O11^RDE_O11', 'PX-1', 'MRN-PX-1',
         'ORC|NW|ORD-PX-1^FAC',
         'RXO|RX1^Heparin^NDC',
@@ -109,7 +92,7 @@ describe('pharmacy mapping completeness', () => {
     );
     expect(ackCode(ack)).toMatchObject({ code: 'AA', controlId: 'PX-1' });
     const [order] = await search('MedicationRequest?identifier=ORD-PX-1');
-    const requester = (await fhir.get(order.requester.reference)).body;
+    const requester = (await hl7.fhir.get(order.requester.reference)).body;
     expect(requester).toMatchObject({ resourceType: 'Practitioner', identifier: [{ value: 'DEA-77' }], name: [{ family: 'House' }] });
     const [d] = order.dosageInstruction;
     expect(d).toMatchObject({
@@ -123,14 +106,14 @@ describe('pharmacy mapping completeness', () => {
   });
 
   it('OMP^O09: requester from RXO-14 when ORC-12 is empty', async () => {
-    const ack = await send(msg('OMP^O09^OMP_O09', 'PX-2', 'MRN-PX-2', 'ORC|NW|ORD-PX-2^FAC', 'RXO|RX1^Amoxicillin^NDC|500||mg^mg^UCUM||||||||||DOC-9^Who^John'));
+    const ack = await hl7.send(msg('OMP^O09^OMP_O09', 'PX-2', 'MRN-PX-2', 'ORC|NW|ORD-PX-2^FAC', 'RXO|RX1^Amoxicillin^NDC|500||mg^mg^UCUM||||||||||DOC-9^Who^John'));
     expect(ackCode(ack).code).toBe('AA');
     const [order] = await search('MedicationRequest?identifier=ORD-PX-2');
-    expect((await fhir.get(order.requester.reference)).body).toMatchObject({ identifier: [{ value: 'DOC-9' }] });
+    expect((await hl7.fhir.get(order.requester.reference)).body).toMatchObject({ identifier: [{ value: 'DOC-9' }] });
   });
 
   it('RDS^O13: each dispense takes the route of the RXR after its RXD', async () => {
-    const ack = await send(
+    const ack = await hl7.send(
       msg('RDS^O13^RDS_O13', 'PX-3', 'MRN-PX-3',
         'ORC|RE|ORD-PX-3^FAC',
         'RXE||RX1^Amoxicillin^NDC|500||mg^mg^UCUM|||||||1',

@@ -1,7 +1,9 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { CORPUS_DIR } from '../support/server.js';
+import { afterAll, beforeAll } from 'vitest';
+import { fhirClient, type FhirClient } from '../support/fhir-client.js';
+import { CORPUS_DIR, startServer, type TestServer } from '../support/server.js';
 
 export const HL7_CORPUS = path.join(CORPUS_DIR, 'hl7v2');
 
@@ -88,3 +90,44 @@ export function ackCode(ack: string | undefined): { code?: string; error?: strin
 
 export const ADT = (controlId: string, mrn: string, family: string, event = 'A01'): string =>
   [`MSH|^~\\&|TESTAPP|TESTFAC|FHIRGATE|HOSP|20240101120000||ADT^${event}^ADT_A01|${controlId}|P|2.5.1`, `EVN|${event}|20240101120000`, `PID|1||${mrn}^^^TESTFAC^MR||${family}^Ada||19800101|F`, 'PV1|1|I'].join('\r') + '\r';
+
+/** A test file's server, a FHIR client on it, and one raw MLLP connection to its listener. */
+export interface MllpServer {
+  readonly server: TestServer;
+  readonly fhir: FhirClient;
+  readonly conn: Awaited<ReturnType<typeof rawConnection>>;
+  /** Sends one message on the connection and resolves with the next frame (its ACK). */
+  send(message: string): Promise<string | undefined>;
+}
+
+/** Registers beforeAll/afterAll hooks starting a server and connecting to its MLLP port; read through getters. */
+export function useMllpServer(): MllpServer {
+  let state: { server: TestServer; fhir: FhirClient; conn: Awaited<ReturnType<typeof rawConnection>> } | undefined;
+  beforeAll(async () => {
+    const server = await startServer();
+    state = { server, fhir: fhirClient(server.fhirUrl), conn: await rawConnection(server.app.hl7.port()!) };
+  });
+  afterAll(async () => {
+    state?.conn.end();
+    await state?.server.destroy();
+  });
+  const current = () => {
+    if (!state) throw new Error('no MLLP server outside the tests');
+    return state;
+  };
+  return {
+    get server() {
+      return current().server;
+    },
+    get fhir() {
+      return current().fhir;
+    },
+    get conn() {
+      return current().conn;
+    },
+    async send(message) {
+      current().conn.send(message);
+      return current().conn.frame();
+    },
+  };
+}
