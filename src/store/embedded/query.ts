@@ -52,18 +52,29 @@ function translate(ctx: QueryContext, filter: Filter): SqlCondition {
   return ctx.pathIds(IRREGULAR) === undefined ? translated : { ...translated, exact: false };
 }
 
+/** The filter as SQL, the driver it starts from (if one is selective), and the parameters in SQL order. */
+function plan(ctx: QueryContext, filter: Filter): { where: SqlCondition; driver?: Driver } {
+  const translated = translate(ctx, filter);
+  const driver = translated.sql === '0' ? undefined : pickDriver(ctx, translated);
+  if (!driver) return { where: translated };
+  return { where: { ...translated, params: [...driverParams(driver), ...translated.params] }, driver };
+}
+
+/** The FROM clause: the record table, or the driver's version ids joined to it. */
+function fromClause(driver: Driver | undefined, plain: string, driven: string): string {
+  return driver ? `FROM ${driverTable(driver)} ${driven}` : plain;
+}
+
 /** Builds the query of a find (exported for the plan tests). */
 export function findSql(ctx: QueryContext, collection: CollectionName, filter: Filter, options: FindOptions = {}): FindSql {
   const limit = options.limit ? Math.abs(options.limit) : Infinity;
   const sort = options.sort && Object.keys(options.sort).length ? options.sort : undefined;
-  const translated = translateFilter(filter, ctx.pathIds);
   // Unsorted finds come in commit order, MongoDB's natural order for an insert-only collection.
   const order = sort ? orderBy(sort, ctx.pathIds) : 'ORDER BY r.vid';
   const ordered = order !== undefined;
-  const driver = pickDriver(ctx, translated);
-  const from = driver ? `FROM ${driverTable(driver)} ${FROM_DRIVER[collection]}` : FROM[collection];
-  const where = driver ? { ...translated, params: [...driverParams(driver), ...translated.params] } : translated;
-  const sql = `SELECT ${RECORD[collection]} AS record ${from} WHERE ${translated.sql} ${order ?? ''}${ordered && where.exact && limit !== Infinity ? ` LIMIT ${limit}` : ''}`;
+  const { where, driver } = plan(ctx, filter);
+  const from = fromClause(driver, FROM[collection], FROM_DRIVER[collection]);
+  const sql = `SELECT ${RECORD[collection]} AS record ${from} WHERE ${where.sql} ${order ?? ''}${ordered && where.exact && limit !== Infinity ? ` LIMIT ${limit}` : ''}`;
   return { sql, where, ordered };
 }
 
@@ -115,17 +126,15 @@ export function findRecords(ctx: QueryContext, collection: CollectionName, filte
 
 /** Number of records matching the filter: in SQL when the translation is exact. */
 export function countRecords(ctx: QueryContext, collection: CollectionName, filter: Filter): number {
-  const translated = translate(ctx, filter);
-  if (translated.sql === '0') return 0;
-  const driver = pickDriver(ctx, translated);
-  const where = driver ? { ...translated, params: [...driverParams(driver), ...translated.params] } : translated;
+  const { where, driver } = plan(ctx, filter);
+  if (where.sql === '0') return 0;
   if (where.exact) {
-    const from = driver ? `FROM ${driverTable(driver)} ${COUNT_FROM_DRIVER[collection]}` : COUNT_FROM[collection];
-    return ctx.statements.get(`SELECT count(*) AS n ${from} WHERE ${translated.sql}`).pluck().get(...where.params) as number;
+    const from = fromClause(driver, COUNT_FROM[collection], COUNT_FROM_DRIVER[collection]);
+    return ctx.statements.get(`SELECT count(*) AS n ${from} WHERE ${where.sql}`).pluck().get(...where.params) as number;
   }
-  const from = driver ? `FROM ${driverTable(driver)} ${FROM_DRIVER[collection]}` : FROM[collection];
+  const from = fromClause(driver, FROM[collection], FROM_DRIVER[collection]);
   let count = 0;
-  for (const _ of matching(ctx, `SELECT ${RECORD[collection]} AS record ${from} WHERE ${translated.sql}`, where, filter)) count++;
+  for (const _ of matching(ctx, `SELECT ${RECORD[collection]} AS record ${from} WHERE ${where.sql}`, where, filter)) count++;
   return count;
 }
 
