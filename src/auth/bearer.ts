@@ -1,6 +1,7 @@
 import { decodeJwt, errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import { isRole } from './roles.js';
 import { ACCEPTED_ALGORITHMS } from './jwks.js';
+import { createTokenCache, DEFAULT_TOKEN_CACHE_SIZE } from './token-cache.js';
 
 /** An issuer whose access tokens FhirGate accepts: the embedded server, an external OpenID provider, or both. */
 export interface TrustedIssuer {
@@ -40,6 +41,8 @@ export const MAX_TOKEN_LIFETIME_SECONDS = 24 * 60 * 60;
 /**
  * Verifies SMART access tokens (JWTs): signature against the issuer's keys (RS256/ES256 only),
  * `iss` among the trusted issuers, `aud` the FHIR base URL, `exp`/`nbf` with a small clock skew.
+ * A token that verified is cached by its hash until `exp` (token-cache.ts); revocation is checked
+ * on every request, cached or not.
  */
 export function createTokenVerifier(options: {
   issuers: readonly TrustedIssuer[];
@@ -47,37 +50,53 @@ export function createTokenVerifier(options: {
   clockSkewSeconds: number;
   /** Whether the token's grant was revoked (the embedded server's `grant_id` claim), checked on every request. */
   isRevoked?: (payload: JWTPayload) => boolean;
+  /** How many verified tokens to keep (LRU); 0 verifies every request. Default 10,000. */
+  cacheSize?: number;
 }): TokenVerifier {
+  const size = options.cacheSize ?? DEFAULT_TOKEN_CACHE_SIZE;
+  const cache = size > 0 ? createTokenCache({ max: size, clockSkewSeconds: options.clockSkewSeconds }) : undefined;
   return async (token) => {
-    let unverified: JWTPayload;
-    try {
-      unverified = decodeJwt(token);
-    } catch {
-      throw new InvalidTokenError('The access token is not a JWT');
+    const cached = cache?.get(token);
+    if (cached) {
+      if (options.isRevoked?.(cached)) throw new InvalidTokenError('The access token has been revoked');
+      return principalOf(cached, options.issuers.find((i) => i.issuer === cached.iss)!.roleClaim);
     }
-    const trusted = options.issuers.find((i) => i.issuer === unverified.iss);
-    if (!trusted) throw new InvalidTokenError('The token issuer is not trusted');
-    let payload: JWTPayload;
-    try {
-      ({ payload } = await jwtVerify(token, trusted.keys, {
-        issuer: trusted.issuer,
-        audience: options.audience,
-        algorithms: [...ACCEPTED_ALGORITHMS],
-        clockTolerance: options.clockSkewSeconds,
-        requiredClaims: ['exp', 'iat'],
-        // jose refuses an `iat` in the future (beyond the skew) and one older than this.
-        maxTokenAge: MAX_TOKEN_LIFETIME_SECONDS,
-      }));
-    } catch (err) {
-      throw new InvalidTokenError(describe(err));
-    }
-    const now = Math.floor(Date.now() / 1000);
-    if (payload.exp! - payload.iat! > MAX_TOKEN_LIFETIME_SECONDS || payload.exp! - now > MAX_TOKEN_LIFETIME_SECONDS + options.clockSkewSeconds) {
-      throw new InvalidTokenError(`The access token lives longer than ${MAX_TOKEN_LIFETIME_SECONDS} seconds`);
-    }
+    const payload = await verifyToken(token, options);
     if (options.isRevoked?.(payload)) throw new InvalidTokenError('The access token has been revoked');
-    return principalOf(payload, trusted.roleClaim);
+    cache?.set(token, payload);
+    return principalOf(payload, options.issuers.find((i) => i.issuer === payload.iss)!.roleClaim);
   };
+}
+
+/** The full check of a token (signature, issuer, audience, lifetime); its payload when it passes. */
+async function verifyToken(token: string, options: { issuers: readonly TrustedIssuer[]; audience: string; clockSkewSeconds: number }): Promise<JWTPayload> {
+  let unverified: JWTPayload;
+  try {
+    unverified = decodeJwt(token);
+  } catch {
+    throw new InvalidTokenError('The access token is not a JWT');
+  }
+  const trusted = options.issuers.find((i) => i.issuer === unverified.iss);
+  if (!trusted) throw new InvalidTokenError('The token issuer is not trusted');
+  let payload: JWTPayload;
+  try {
+    ({ payload } = await jwtVerify(token, trusted.keys, {
+      issuer: trusted.issuer,
+      audience: options.audience,
+      algorithms: [...ACCEPTED_ALGORITHMS],
+      clockTolerance: options.clockSkewSeconds,
+      requiredClaims: ['exp', 'iat'],
+      // jose refuses an `iat` in the future (beyond the skew) and one older than this.
+      maxTokenAge: MAX_TOKEN_LIFETIME_SECONDS,
+    }));
+  } catch (err) {
+    throw new InvalidTokenError(describe(err));
+  }
+  const now = Math.floor(Date.now() / 1000);
+  if (payload.exp! - payload.iat! > MAX_TOKEN_LIFETIME_SECONDS || payload.exp! - now > MAX_TOKEN_LIFETIME_SECONDS + options.clockSkewSeconds) {
+    throw new InvalidTokenError(`The access token lives longer than ${MAX_TOKEN_LIFETIME_SECONDS} seconds`);
+  }
+  return payload;
 }
 
 function describe(err: unknown): string {
