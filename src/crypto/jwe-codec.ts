@@ -49,8 +49,8 @@ function jweOf(resource: Resource): string | undefined {
 
 /**
  * The StorageCodec of issue 9: before storage, the sensitive elements are removed and encrypted
- * together, one JWE per resource version (A256GCM; A256KW or dir under the ring's current key,
- * whose kid is in the header); after loading, they are decrypted and put back. A read costs at
+ * together, one JWE per resource version (A256GCM; `dir` under the ring's current key, or A256KW
+ * for keys made before issue 14, the kid in the header); after loading, they are decrypted and put back. A read costs at
  * most one decryption. A JWE that cannot be decrypted (unknown kid, wrong key, tampering) fails
  * the read with a 500 and a log line: partial data is never returned.
  */

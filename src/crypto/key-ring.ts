@@ -163,18 +163,26 @@ function octKey(kind: string, alg: string, now: Date): Jwk {
   return { kty: 'oct', kid: newKid(kind, now), use: kind === 'index' ? 'sig' : 'enc', alg, k: randomBytes(32).toString('base64url') };
 }
 
-/** A fresh key ring: an A256KW at-rest key, an HS256 index key and a P-256 exchange key pair. */
+/**
+ * The algorithm of at-rest keys FhirGate makes (issue 14): `dir`, the ring key being the A256GCM
+ * content key itself, so a read costs one AES-GCM decryption and no key unwrap (A256KW unwraps a
+ * fresh content key per version: about 3× the cost of a decode in node-jose). Sound as long as one
+ * key encrypts fewer than 2^32 versions (random 96-bit IVs, NIST SP 800-38D §8.3); every rotation
+ * starts a new key. Rings with A256KW keys keep working, and move to `dir` at their next rotation.
+ */
+export const AT_REST_ALG = 'dir';
+
+/** A fresh key ring: a `dir` at-rest key, an HS256 index key and a P-256 exchange key pair. */
 export async function generateJwkSet(now = new Date()): Promise<JwkSet> {
   const exchange = await jose.JWK.createKey('EC', 'P-256', { kid: newKid('exchange', now), use: 'enc', alg: 'ECDH-ES+A256KW' });
-  return { keys: [octKey('rest', 'A256KW', now), octKey('index', 'HS256', now), exchange.toJSON(true) as Jwk] };
+  return { keys: [octKey('rest', AT_REST_ALG, now), octKey('index', 'HS256', now), exchange.toJSON(true) as Jwk] };
 }
 
 /**
- * The set with a new current at-rest key (same algorithm as the current one) and a new index
+ * The set with a new current at-rest key (`dir`, whatever the current one is) and a new index
  * key put first; every older key stays, decrypt-only, until a rotation has moved the data off it.
  */
 export function withNewCurrentKeys(set: JwkSet, now = new Date()): JwkSet {
-  const checked = checkJwkSet(set, 'being rotated');
-  const currentAlg = checked.find((k) => k.kind === 'at-rest')?.jwk.alg ?? 'A256KW';
-  return { keys: [octKey('rest', String(currentAlg), now), octKey('index', 'HS256', now), ...set.keys] };
+  checkJwkSet(set, 'being rotated');
+  return { keys: [octKey('rest', AT_REST_ALG, now), octKey('index', 'HS256', now), ...set.keys] };
 }

@@ -98,7 +98,7 @@ describe('a configured key ring that is missing or wrong is a clear start-up err
     const set = await generateJwkSet();
     await fhirClient((await start({ FHIRGATE_KEYS: JSON.stringify(set) }, dataDir)).fhirUrl).create(phonePatient('555-2'));
     await servers.pop()!.stop();
-    const forged: JwkSet = { keys: set.keys.map((k) => (k.alg === 'A256KW' ? { ...k, k: Buffer.alloc(32, 9).toString('base64url') } : k)) };
+    const forged: JwkSet = { keys: set.keys.map((k) => (k.kid === set.keys[0].kid ? { ...k, k: Buffer.alloc(32, 9).toString('base64url') } : k)) };
     const err = await start({ FHIRGATE_KEYS: JSON.stringify(forged) }, dataDir).catch((e: unknown) => e);
     expect((err as Error).message).toMatch(/cannot decrypt the stored data .*does not decrypt with key/);
   });

@@ -19,7 +19,7 @@ const ids: string[] = [];
 
 const keyFile = (): string => path.join(server.dataDir, 'crypto', 'keys.json');
 const readSet = (): JwkSet => JSON.parse(readFileSync(keyFile(), 'utf8')) as JwkSet;
-const kidOfAlg = (set: JwkSet, alg: string): string => String(set.keys.find((k) => k.alg === alg)!.kid);
+const kidOfAlg = (set: JwkSet, alg: string): string => String(set.keys.find((k) => (alg === 'at-rest' ? k.alg === 'dir' || k.alg === 'A256KW' : k.alg === alg))!.kid);
 
 function patient(i: number, version: number): Patient {
   return { resourceType: 'Patient', name: [{ family: `Rot${i}`, given: [`v${version}`] }], telecom: [{ system: 'phone', value: `555-${i}` }] };
@@ -56,7 +56,7 @@ describe('rotate-keys --new-key against a running server', () => {
   let oldIndex: string;
 
   it('re-encrypts every version under the new key while the server keeps serving, with a progress bar', async () => {
-    oldRest = kidOfAlg(readSet(), 'A256KW');
+    oldRest = kidOfAlg(readSet(), 'at-rest');
     oldIndex = kidOfAlg(readSet(), 'HS256');
     expect((await storedKids()).atRest.get(oldRest)).toBe(120);
 
@@ -81,7 +81,7 @@ describe('rotate-keys --new-key against a running server', () => {
     expect(written.length).toBeGreaterThan(0);
 
     const set = readSet();
-    const newRest = kidOfAlg(set, 'A256KW');
+    const newRest = kidOfAlg(set, 'at-rest');
     const newIndex = kidOfAlg(set, 'HS256');
     expect(newRest).not.toBe(oldRest);
     expect(set.keys.map((k) => k.kid)).toEqual(expect.arrayContaining([oldRest, oldIndex]));
@@ -109,7 +109,7 @@ describe('rotate-keys --new-key against a running server', () => {
 
   it('refuses to rotate when the key file lost a key the server still uses', async () => {
     const set = readSet();
-    const inUse = kidOfAlg(set, 'A256KW');
+    const inUse = kidOfAlg(set, 'at-rest');
     const replaced = withNewCurrentKeys(set).keys.filter((k) => k.kid !== inUse);
     writeFileSync(keyFile(), JSON.stringify({ keys: replaced }), { mode: 0o600 });
     const result = await runCli('rotate-keys', [], { DATA_DIR: server.dataDir });
@@ -122,11 +122,11 @@ describe('rotate-keys --new-key against a running server', () => {
 describe('rotate-keys with the server stopped', () => {
   it('opens the store itself and rotates', async () => {
     await server.stop();
-    const before = kidOfAlg(readSet(), 'A256KW');
+    const before = kidOfAlg(readSet(), 'at-rest');
     const result = await runCli('rotate-keys', ['--new-key'], { DATA_DIR: server.dataDir });
     expect(result.code, result.stderr).toBe(0);
     expect(result.stderr).toMatch(/No server answers/);
-    const after = kidOfAlg(readSet(), 'A256KW');
+    const after = kidOfAlg(readSet(), 'at-rest');
     expect(after).not.toBe(before);
     server = await server.restart();
     fhir = fhirClient(server.fhirUrl);

@@ -38,14 +38,22 @@ function encodings(marker: string): Buffer[] {
 
 const COMPACT_JWE = /eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+/g;
 
+/** Every compact JWE found in the bytes of the files below `dir`. */
+export function jwesOnDisk(dir: string): string[] {
+  return filesBelow(dir).flatMap((file) => readFileSync(file, 'latin1').match(COMPACT_JWE) ?? []);
+}
+
+/** The protected header of a compact JWE. */
+export function jweHeader(jwe: string): { alg?: string; enc?: string; kid?: string } {
+  return JSON.parse(Buffer.from(jwe.split('.')[0], 'base64url').toString('utf8')) as { alg?: string; enc?: string; kid?: string };
+}
+
 /** The `kid` of every JWE found in the files below `dir`, with how often it appears. */
 export function jweKidsOnDisk(dir: string): Map<string, number> {
   const kids = new Map<string, number>();
-  for (const file of filesBelow(dir)) {
-    for (const jwe of readFileSync(file, 'latin1').match(COMPACT_JWE) ?? []) {
-      const kid = String((JSON.parse(Buffer.from(jwe.split('.')[0], 'base64url').toString('utf8')) as { kid?: string }).kid);
-      kids.set(kid, (kids.get(kid) ?? 0) + 1);
-    }
+  for (const jwe of jwesOnDisk(dir)) {
+    const kid = String(jweHeader(jwe).kid);
+    kids.set(kid, (kids.get(kid) ?? 0) + 1);
   }
   return kids;
 }
