@@ -2,15 +2,19 @@ import fhirpath from 'fhirpath';
 import r4Model from 'fhirpath/fhir-context/r4';
 import type { SearchParameter } from '@medplum/fhirtypes';
 import type { SearchParamDef, SearchParamType } from '../types.js';
+import { directBranch } from './direct-values.js';
 import { extractComposite, type CompiledComponent } from './extract-composite.js';
 import { extractPhonetic } from './extract-string.js';
 import type { Extractor } from './extracted.js';
+import type { TypedValue } from './node.js';
 import { EXTRACTORS } from './extractors.js';
 import { prepareBranch, restrictToType } from './expression.js';
 
 /** One `|` branch of a parameter's expression, compiled once. */
 export interface CompiledBranch {
   evaluate(resource: unknown): unknown[];
+  /** The branch's typed values read directly from the JSON, without fhirpath.js (direct-values.ts), when it has such a path. */
+  direct?: (resource: unknown) => TypedValue[];
   /** Only references of this type (from `.where(resolve() is T)`). */
   targetType?: string;
   /** Skip evaluation when the resource lacks this top-level element. */
@@ -57,9 +61,10 @@ function compileExpression(expression: string | { base: string; expression: stri
   };
 }
 
-function compileBranch(branch: string, code: string): CompiledBranch {
+function compileBranch(branch: string, code: string, resourceType: string): CompiledBranch {
   const { expression, targetType, rootElement } = prepareBranch(branch);
-  return { evaluate: compileExpression(expression, code), ...(targetType ? { targetType } : {}), ...(rootElement ? { rootElement } : {}) };
+  const direct = directBranch(resourceType, expression);
+  return { evaluate: compileExpression(expression, code), ...(direct ? { direct } : {}), ...(targetType ? { targetType } : {}), ...(rootElement ? { rootElement } : {}) };
 }
 
 /**
@@ -107,7 +112,7 @@ function toParam(sp: SearchParameter, resourceType: string, byUrl: ReadonlyMap<s
   return {
     def,
     ...(recordField ? { recordField } : {}),
-    branches: branches.map((b) => compileBranch(b, code)),
+    branches: branches.map((b) => compileBranch(b, code, resourceType)),
     phonetic,
     ...(components ? { components } : {}),
     ...(extractor && !recordField ? { extractor } : {}),

@@ -1,0 +1,124 @@
+import type { AuditEvent, Resource } from '@medplum/fhirtypes';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { adminEventOf } from '../../src/audit/admin-event.js';
+import { sourceOf } from '../../src/audit/audit-event.js';
+import { authenticationEventOf } from '../../src/audit/authentication-event.js';
+import { messageAgent, messageEntity, messageSubtypes } from '../../src/audit/inbound-message.js';
+import { IMPORT } from '../../src/audit/vocabulary.js';
+import { r4Definitions } from '../../src/fhir/definitions.js';
+import { extractIndex } from '../../src/search/index/extract.js';
+import { createImpliedSystems } from '../../src/search/index/implied-system.js';
+import { typedValues } from '../../src/search/index/node.js';
+import { buildParamTable, type IndexedParam } from '../../src/search/index/param-table.js';
+import { adminApi } from '../auth/support/oauth.js';
+import { fhirClient } from '../support/fhir-client.js';
+import { startServer, type TestServer } from '../support/server.js';
+
+/**
+ * Issue 14: an AuditEvent's search values are read directly from its JSON (direct-values.ts), not
+ * through fhirpath.js. They must equal what the generic FHIRPath extraction stores, for the events
+ * the server really writes (reads, writes, failures, admin actions, recorded by a running server),
+ * the HL7 v2 import and login shapes, and hand-made edge cases (a client may POST an AuditEvent).
+ */
+
+const definitions = r4Definitions();
+const params = [...buildParamTable(definitions.searchParameters, ['AuditEvent']).get('AuditEvent')!.values()];
+const generic: IndexedParam[] = params.map((p) => ({ ...p, branches: p.branches.map(({ direct: _direct, ...b }) => b) }));
+const context = { baseUrl: 'http://localhost:8080/fhir', impliedSystem: createImpliedSystems(definitions.structureDefinitions) };
+
+const recorded = '2026-12-04T10:00:00.123Z';
+const finish = (draft: Omit<AuditEvent, 'recorded' | 'source'>): AuditEvent => ({ ...draft, recorded, source: sourceOf('fhirgate') });
+const message = { messageCode: 'ADT', triggerEvent: 'A01', controlId: 'MSG-1', sendingApplication: 'EPIC', sendingFacility: 'GENHOSP', version: '2.5.1' };
+
+const BUILT: Array<[string, AuditEvent]> = [
+  ['login ok, password, user with fhirUser', finish(authenticationEventOf({ method: 'password', ok: true, user: { id: 'u1', username: 'alice', fhirUser: 'Practitioner/p1' }, clientId: 'portal', address: '10.0.0.1' }))],
+  ['login failed, unknown user', finish(authenticationEventOf({ method: 'password', ok: false, reason: 'invalid', user: { username: 'mallory' }, address: '10.0.0.2' }))],
+  ['logout', finish(authenticationEventOf({ method: 'password', ok: true, logout: true, user: { id: 'u1', username: 'alice' } }))],
+  ['token request, client credentials', finish(authenticationEventOf({ method: 'client_credentials', ok: true, clientId: 'backend' }))],
+  ['admin: create user', finish(adminEventOf({ action: 'create-user', target: { kind: 'user', id: 'u9' }, admin: { fhirUser: 'Practitioner/admin', subject: 'admin', clientId: 'console' }, address: '::1' }))],
+  ['admin: remove client, admin without fhirUser', finish(adminEventOf({ action: 'remove-client', target: { kind: 'client', id: 'c1' }, admin: { subject: 'root' } }))],
+  [
+    'HL7 v2 import',
+    {
+      resourceType: 'AuditEvent',
+      type: IMPORT,
+      subtype: [{ system: 'http://hl7.org/fhir/restful-interaction', code: 'transaction' }, ...messageSubtypes(message)],
+      action: 'E',
+      recorded,
+      outcome: '0',
+      agent: [messageAgent(message, '192.168.1.5')],
+      source: sourceOf('fhirgate'),
+      entity: [{ what: { reference: 'Patient/p7/_history/1' }, type: { system: 'http://terminology.hl7.org/CodeSystem/audit-entity-type', code: '1' } }, { what: { reference: 'Patient/p7' } }, messageEntity(message)],
+    },
+  ],
+  [
+    'client-made: meta, policies, an absolute reference, primitives with extensions only, nulls in arrays',
+    {
+      resourceType: 'AuditEvent',
+      meta: { profile: ['http://example.org/p'], security: [{ system: 'http://s', code: 'R' }], source: 'urn:src', tag: [{ code: 't' }] },
+      type: { code: 'x' },
+      _action: { extension: [{ url: 'http://x', valueString: 'y' }] },
+      recorded,
+      agent: [
+        { who: { reference: 'http://localhost:8080/fhir/Patient/abs' }, requestor: true, policy: ['http://pol/1', null, 'http://pol/2'], role: [{ text: 'nurse' }, { coding: [{ system: 'r', code: 'n' }] }], name: 'Nurse' },
+        { who: { reference: 'Device/d1' }, requestor: false, network: { address: 'host.example' } },
+      ],
+      source: { site: 'Ward 5', observer: { reference: 'Device/d1' } },
+      entity: [{ what: { reference: 'Patient/p1' }, role: { code: '1' }, type: { code: '1' }, name: 'Patient p1' }, {}],
+    } as unknown as AuditEvent,
+  ],
+  ['minimal', { resourceType: 'AuditEvent', type: { code: 'x' }, recorded, agent: [{ requestor: true }], source: { observer: { display: 'o' } } }],
+];
+
+const STORED: Array<[string, AuditEvent]> = [];
+let server: TestServer;
+
+beforeAll(async () => {
+  server = await startServer({ AUDIT_SINK: 'store' });
+  const fhir = fhirClient(server.fhirUrl);
+  const patient = await fhir.create({ resourceType: 'Patient', name: [{ family: 'Audited' }] });
+  await fhir.get(`Patient/${patient.id}`);
+  await fhir.put(`Patient/${patient.id}`, { resourceType: 'Patient', id: patient.id, name: [{ family: 'Audited2' }] });
+  await fhir.create({ resourceType: 'Observation', status: 'final', code: { text: 'x' }, subject: { reference: `Patient/${patient.id}` } });
+  await fhir.get(`Observation?subject=Patient/${patient.id}`);
+  await fhir.get('Patient/missing'); // a failure: 404
+  const limited = fhirClient(server.fhirUrl, { token: await server.token({ scope: 'patient/*.rs', patient: 'other', fhirUser: 'Patient/other', role: 'patient' }) });
+  await limited.get(`Patient/${patient.id}`); // a failure: refused
+  await adminApi(server, 'POST', '/admin/users', { username: 'audit-direct', roles: ['patient'], fhirUser: `Patient/${patient.id}` });
+  for (const record of await server.app.store.find('current', { resourceType: 'AuditEvent' })) {
+    const event = (await server.app.crypto.codec.decode(record.resource!)) as AuditEvent;
+    STORED.push([`stored ${event.type?.code} ${event.subtype?.map((s) => s.code).join('/')} outcome ${event.outcome}`, event]);
+  }
+});
+afterAll(() => server.destroy());
+
+describe('AuditEvent search values read directly equal the FHIRPath extraction', () => {
+  it('every AuditEvent parameter with a branch has a direct path (none falls back to fhirpath.js)', () => {
+    const missing = params.flatMap((p) => p.branches.filter((b) => !b.direct).map(() => p.def.code));
+    expect(missing).toEqual([]);
+  });
+
+  it('the running server recorded reads, writes, searches, failures and admin actions', () => {
+    const outcomes = new Set(STORED.map(([, e]) => e.outcome));
+    const actions = new Set(STORED.map(([, e]) => e.action));
+    expect(STORED.length).toBeGreaterThanOrEqual(8);
+    expect([...outcomes].sort()).toEqual(expect.arrayContaining(['0', '4']));
+    expect([...actions]).toEqual(expect.arrayContaining(['C', 'R', 'U', 'E']));
+  });
+
+  it.each(BUILT.map(([name, event]) => ({ name, event })))('$name', ({ event }) => expectSameValues(event));
+
+  // STORED is filled in beforeAll, after it.each has made its cases: one test walks it.
+  it('each AuditEvent the running server stored', () => {
+    for (const [name, event] of STORED) expectSameValues(event, name);
+  });
+});
+
+function expectSameValues(event: AuditEvent, name = ''): void {
+  // Whole index first: what the store keeps.
+  const direct = extractIndex(event as Resource, params, context);
+  expect(direct, name).toEqual(extractIndex(event as Resource, generic, context));
+  expect(Object.keys(direct).length, name).toBeGreaterThan(3);
+  // Then each branch's typed values, types and element paths included (bindings hang off them).
+  for (const param of params) for (const branch of param.branches) expect(branch.direct!(event), `${name} ${param.def.code}`).toEqual(typedValues(branch.evaluate(event)));
+}
