@@ -1,4 +1,5 @@
-import type { AuditEvent, Resource } from '@medplum/fhirtypes';
+import path from 'node:path';
+import type { AuditEvent, Patient, Resource } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { adminEventOf } from '../../src/audit/admin-event.js';
 import { sourceOf } from '../../src/audit/audit-event.js';
@@ -6,13 +7,15 @@ import { authenticationEventOf } from '../../src/audit/authentication-event.js';
 import { messageAgent, messageEntity, messageSubtypes } from '../../src/audit/inbound-message.js';
 import { IMPORT } from '../../src/audit/vocabulary.js';
 import { r4Definitions } from '../../src/fhir/definitions.js';
+import { loadTerminology } from '../../src/validation/terminology.js';
 import { extractIndex } from '../../src/search/index/extract.js';
+import type { ExtractContext } from '../../src/search/index/extracted.js';
 import { createImpliedSystems } from '../../src/search/index/implied-system.js';
 import { typedValues } from '../../src/search/index/node.js';
 import { buildParamTable, type IndexedParam } from '../../src/search/index/param-table.js';
 import { adminApi } from '../auth/support/oauth.js';
 import { fhirClient } from '../support/fhir-client.js';
-import { startServer, type TestServer } from '../support/server.js';
+import { ROOT_DIR, startServer, type TestServer } from '../support/server.js';
 
 /**
  * Issue 14: an AuditEvent's search values are read directly from its JSON (direct-values.ts), not
@@ -24,7 +27,8 @@ import { startServer, type TestServer } from '../support/server.js';
 const definitions = r4Definitions();
 const params = [...buildParamTable(definitions.searchParameters, ['AuditEvent']).get('AuditEvent')!.values()];
 const generic: IndexedParam[] = params.map((p) => ({ ...p, branches: p.branches.map(({ direct: _direct, ...b }) => b) }));
-const context = { baseUrl: 'http://localhost:8080/fhir', impliedSystem: createImpliedSystems(definitions.structureDefinitions) };
+// The terminology the server loads (its required bindings give plain codes their implied system).
+let context: ExtractContext;
 
 const recorded = '2026-12-04T10:00:00.123Z';
 const finish = (draft: Omit<AuditEvent, 'recorded' | 'source'>): AuditEvent => ({ ...draft, recorded, source: sourceOf('fhirgate') });
@@ -74,9 +78,10 @@ const STORED: Array<[string, AuditEvent]> = [];
 let server: TestServer;
 
 beforeAll(async () => {
+  context = { baseUrl: 'http://localhost:8080/fhir', impliedSystem: createImpliedSystems(definitions.structureDefinitions, await loadTerminology(path.join(ROOT_DIR, 'terminology'))) };
   server = await startServer({ AUDIT_SINK: 'store' });
   const fhir = fhirClient(server.fhirUrl);
-  const patient = await fhir.create({ resourceType: 'Patient', name: [{ family: 'Audited' }] });
+  const patient = await fhir.create<Patient>({ resourceType: 'Patient', name: [{ family: 'Audited' }] });
   await fhir.get(`Patient/${patient.id}`);
   await fhir.put(`Patient/${patient.id}`, { resourceType: 'Patient', id: patient.id, name: [{ family: 'Audited2' }] });
   await fhir.create({ resourceType: 'Observation', status: 'final', code: { text: 'x' }, subject: { reference: `Patient/${patient.id}` } });
