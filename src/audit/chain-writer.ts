@@ -44,10 +44,17 @@ export function chainId(sequence: number): string {
  * concurrent reads cost one fsync, not one each. Jobs writing the same resource never share a
  * commit; when a shared commit fails on one job's data (a version conflict names the resource),
  * that job gets the error and the others go again, first in line.
+ *
+ * Where the store applies commits in call order before they are durable (`StorePort.stage`, the
+ * embedded store), the next commit is linked and applied while the previous one's fsync is in
+ * flight (pipelining, issue 14); each job still resolves only once its commit is durable. A failed
+ * fsync stops the store, so no later commit is acknowledged either: the durable chain has no gap.
  */
 export function createChainWriter(deps: ChainWriterDeps): ChainWriter {
   const queue: Job[] = [];
   let running = false;
+  // Staged batches whose jobs are not answered yet (their fsync pending), oldest first.
+  const unsettled: Array<Promise<void>> = [];
   // The last durable link; undefined when unknown (start, or a failure that may or may not have stored).
   let tail: ChainLink | undefined;
 
@@ -99,16 +106,35 @@ export function createChainWriter(deps: ChainWriterDeps): ChainWriter {
     return batch;
   }
 
-  async function commit(batch: Job[]): Promise<void> {
+  /**
+   * Commits one batch. With a staging store it resolves once the batch is applied, with `settled`:
+   * its jobs answered once durable (never rejects). Wrapped, since an async function would adopt a
+   * returned promise and wait for it.
+   */
+  async function commit(batch: Job[]): Promise<{ settled?: Promise<void> }> {
     for (let relinks = 0; ; relinks++) {
       let previous: ChainLink | undefined;
       try {
         previous = tail ?? (await lastLink());
         const { ops, last } = await link(previous, batch.flatMap((j) => j.events));
-        await deps.store.commit([...batch.flatMap((j) => j.data), ...ops]);
+        const writes = [...batch.flatMap((j) => j.data), ...ops];
+        if (deps.store.stage) {
+          const { durable } = await deps.store.stage(writes);
+          tail = last;
+          const settled = durable.then(
+            () => batch.forEach((job) => job.resolve()),
+            (err: unknown) => {
+              // Written but not known to be on disk: the store has stopped; the tail is unknown.
+              tail = undefined;
+              batch.forEach((job) => job.reject(err));
+            },
+          );
+          return { settled };
+        }
+        await deps.store.commit(writes);
         tail = last;
         for (const job of batch) job.resolve();
-        return;
+        return {};
       } catch (err) {
         // A version conflict stored nothing: the tail holds. Any other failure may have stored the commit or not.
         tail = err instanceof VersionConflictError ? previous : undefined;
@@ -118,7 +144,8 @@ export function createChainWriter(deps: ChainWriterDeps): ChainWriter {
           await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(2 ** relinks, 100)));
           continue;
         }
-        return failed(batch, err);
+        failed(batch, err);
+        return {};
       }
     }
   }
@@ -135,7 +162,19 @@ export function createChainWriter(deps: ChainWriterDeps): ChainWriter {
   async function run(): Promise<void> {
     running = true;
     try {
-      while (queue.length > 0) await commit(take());
+      while (queue.length > 0) {
+        // At most one batch applied ahead of the one being fsync'd: jobs arriving meanwhile queue and
+        // go as one batch (one transaction, one link pass), applied while the next fsync runs.
+        if (unsettled.length >= 2) {
+          await unsettled[0];
+          continue;
+        }
+        const { settled } = await commit(take());
+        if (settled) {
+          unsettled.push(settled);
+          void settled.then(() => unsettled.splice(unsettled.indexOf(settled), 1));
+        }
+      }
     } finally {
       running = false;
     }

@@ -86,6 +86,15 @@ export interface StorePort {
    */
   commit(writes: WriteOp[]): Promise<void>;
   /**
+   * `commit` in two steps, for a store that applies commits in call order before they are durable
+   * (the embedded store: written to the WAL at once, fsync'd by group). Resolves once the writes are
+   * applied and visible, with `durable` resolving once they are on disk (or rejecting, the outcome
+   * then unknown); rejects as `commit` does. Lets a single writer (the audit chain) prepare and apply
+   * its next commit while the previous one's fsync is in flight (group commit pipelining, issue 14).
+   * Optional: without it, writers wait for `commit`.
+   */
+  stage?(writes: WriteOp[]): Promise<{ durable: Promise<void> }>;
+  /**
    * A number that changes whenever a version of `resourceType` is committed, so callers can tell
    * that what they derived from those resources (the consent gate's decisions) is stale. Optional:
    * `revisionOf` falls back to counting the type's history, which only ever grows.

@@ -78,6 +78,10 @@ export class EmbeddedStore implements StorePort {
     return this.#live().commit(writes);
   }
 
+  async stage(writes: WriteOp[]): Promise<{ durable: Promise<void> }> {
+    return this.#live().stage(writes);
+  }
+
   async rewrite(records: StoredRecord[]): Promise<void> {
     return this.#live().rewrite(records);
   }

@@ -95,12 +95,20 @@ export class OpenStore {
    * the commit was written but its WAL sync failed, so it may or may not survive a restart.
    */
   async commit(writes: WriteOp[]): Promise<void> {
+    await this.stage(writes).durable;
+  }
+
+  /**
+   * See StorePort.stage: the writes are applied now, synchronously, in call order; `durable` waits
+   * for the group fdatasync that covers them. Throws (before writing anything) as `commit` rejects.
+   */
+  stage(writes: WriteOp[]): { durable: Promise<void> } {
     this.#assertHealthy();
-    if (writes.length === 0) return;
+    if (writes.length === 0) return { durable: Promise.resolve() };
     assertWellFormed(writes);
     this.#write(() => this.#writer.commit(writes));
     for (const { record } of writes) this.#revisions.set(record.resourceType, this.revision(record.resourceType) + 1);
-    await this.#durable();
+    return { durable: this.#durable() };
   }
 
   /** See StorePort.rewrite. */
