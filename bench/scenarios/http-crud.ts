@@ -6,8 +6,11 @@ import { startFhirGate } from '../lib/fhirgate.js';
 import type { ProcessGroup, Service } from '../lib/processes.js';
 import type { Scenario, ScenarioContext } from '../lib/scenario.js';
 import { fixed, markdownTable } from '../lib/table.js';
+import { loadAverage, targetsTable } from './http-crud-targets.js';
 
 const CONNECTIONS = [1, 16, 64];
+// A quick run skips 64 connections: the issue 14 targets need 1 and 16.
+const QUICK_CONNECTIONS = [1, 16];
 const WARMUP_CONNECTIONS = 16;
 const FHIR_JSON = 'application/fhir+json';
 // Lets a store finish work a cell queued (group commit, compaction) before the next cell starts.
@@ -23,15 +26,23 @@ interface Shape {
 
 export const httpCrud: Scenario = {
   name: 'http-crud',
-  description: 'create (POST) and read by id (GET) of a Patient, FhirGate vs a bare Koa handler, at 1/16/64 connections',
+  description: 'create (POST) and read by id (GET) of a Patient, FhirGate vs a bare Koa handler, at 1/16/64 connections; secure defaults vs encryption off + audit to the log; the issue 14 targets',
   async run(context) {
     const { settings, processes, log } = context;
-    log('starting FhirGate and the bare Koa baseline');
-    const [{ service: fhirgate, authorization }, bare] = await Promise.all([startFhirGate(processes, { clientId: 'bench-http-crud' }), startBareKoa(processes)]);
+    const loadBefore = loadAverage();
+    log('starting FhirGate (defaults, and encryption off + AUDIT_SINK=log) and the bare Koa baseline');
+    const [{ service: fhirgate, authorization }, bare, relaxedGate] = await Promise.all([
+      startFhirGate(processes, { clientId: 'bench-http-crud' }),
+      startBareKoa(processes),
+      startFhirGate(processes, { clientId: 'bench-http-crud', name: 'FhirGate relaxed', env: { FHIRGATE_ENCRYPTED_ELEMENTS: '{}', AUDIT_SINK: 'log' } }),
+    ]);
+    const relaxed = relaxedGate.service;
     const seedCount = settings.quick ? 200 : 1_000;
-    log(`creating ${seedCount} patients to read`);
+    log(`creating ${seedCount} patients to read, on each FhirGate`);
     const ids = await seedPatients(fhirgate.origin, authorization, seedCount);
+    const relaxedIds = await seedPatients(relaxed.origin, relaxedGate.authorization, seedCount);
     await preflight(fhirgate.origin, authorization, ids[0]);
+    await preflight(relaxed.origin, relaxedGate.authorization, relaxedIds[0]);
 
     const shapes: Shape[] = [readShape(ids, authorization), createShape(authorization)];
     const targets = [bare, fhirgate];
@@ -44,22 +55,48 @@ export const httpCrud: Scenario = {
     }
 
     const rows: string[][] = [];
+    const cells = new Map<string, { measured: Measurement; baseline: Measurement }>();
     for (const shape of shapes) {
-      for (const connections of CONNECTIONS) {
+      for (const connections of settings.quick ? QUICK_CONNECTIONS : CONNECTIONS) {
         // Each pair runs back to back, so both sides of a ratio see the same machine state.
         const baseline = await cell(context, bare, shape, connections, settings.seconds);
         const measured = await cell(context, fhirgate, shape, connections, settings.seconds);
         if (shape.name === 'create') created += measured.requests;
         rows.push(row(shape, connections, measured, baseline));
+        cells.set(`${shape.name}@${connections}`, { measured, baseline });
       }
     }
+    // Secure defaults vs encryption off and audit to the log, reads at 16 connections, back to back.
+    const relaxedRead = readShape(relaxedIds, relaxedGate.authorization);
+    await cell(context, relaxed, relaxedRead, WARMUP_CONNECTIONS, settings.warmupSeconds, 'warm-up ');
+    const relaxedRead16 = await cell(context, relaxed, relaxedRead, 16, settings.seconds);
+    const secureRead16 = await cell(context, fhirgate, shapes[0], 16, settings.seconds);
+
+    const goals = targetsTable({
+      read1: cells.get('read@1')!.measured,
+      read16: cells.get('read@16')!.measured,
+      bareRead16: cells.get('read@16')!.baseline,
+      create16: cells.get('create@16')!.measured,
+      bareCreate16: cells.get('create@16')!.baseline,
+      relaxedRead16,
+      secureRead16,
+    });
+    const secureRow = [String(Math.round(secureRead16.requestsPerSecond)), fixed(secureRead16.p50, 2), String(Math.round(relaxedRead16.requestsPerSecond)), fixed(relaxedRead16.p50, 2), `${fixed(secureRead16.requestsPerSecond / relaxedRead16.requestsPerSecond, 2)}×`];
+    const right = (header: string) => ({ header, align: 'right' as const });
+    const secureTable = markdownTable([right('Defaults read/s @16'), right('p50 ms'), right('Relaxed read/s @16'), right('p50 ms'), right('Defaults / relaxed')], [secureRow]);
 
     return {
       title: 'HTTP create and read: FhirGate vs bare Koa',
       body: [
         table(rows),
         '',
+        secureTable,
+        '',
+        goals,
+        '',
         notes(shapes, seedCount, created, fhirgate),
+        `- **Relaxed**: a second FhirGate with \`FHIRGATE_ENCRYPTED_ELEMENTS={}\` (nothing encrypted at rest) and \`AUDIT_SINK=log\` (no AuditEvent committed, no fsync per read); **Defaults / relaxed** is what the secure defaults keep of its read throughput.`,
+        `- Load average (1 / 5 / 15 min) at the start: ${loadBefore}; at the end: ${loadAverage()} (the machine's other work competes for the same cores).`,
       ].join('\n'),
     };
   },
