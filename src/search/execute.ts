@@ -121,7 +121,8 @@ export async function runSearch(deps: SearchDeps, options: SearchOptions, scope:
   // larger result is counted by the store, which reads the index only; a window count over the page
   // query (SQL `count(*) OVER ()`) would read every matching record instead of stopping at the page.
   // `estimate` is answered exactly too: the store has no cheaper estimate to offer.
-  const complete = !countOnly && cursor === undefined && page.next === undefined;
+  // (`_count=0` reads no page: its empty page says nothing.)
+  const complete = !countOnly && count > 0 && cursor === undefined && page.next === undefined;
   const total = totalMode === 'none' ? undefined : complete ? page.records.length : await deps.store.count('current', filter);
   const included = page.records.length === 0 ? { records: [], truncated: false } : await resolveIncludes(includeContext(deps), page.records, includes.applied, revincludes.applied);
 

@@ -38,6 +38,7 @@ describe('_total counted in the same pass as the page', () => {
     { query: '_count=3', total: 7, entries: 3, counts: 1, why: 'more than a page: the store counts' },
     { query: '_count=50&_total=accurate', total: 7, entries: 7, counts: 0, why: 'explicit accurate, complete page' },
     { query: '_summary=count', total: 7, entries: 0, counts: 1, why: 'count only: no page is read' },
+    { query: '_count=0', total: 7, entries: 0, counts: 1, why: 'an empty page size: the store counts' },
     { query: '_count=3&_total=none', total: undefined, entries: 3, counts: 0, why: 'no total asked' },
   ])('$query: $why', async ({ query, total, entries, counts }) => {
     const result = await search(query);
