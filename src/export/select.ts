@@ -98,10 +98,13 @@ const PATIENT_REFERENCE = /^Patient\/([A-Za-z0-9\-.]{1,64})$/;
 
 /**
  * The patients of a Group export (export.html#endpoint---group-of-patients): the Group's active
- * members that are Patients. The Group must exist and be readable by the requester (404 otherwise).
+ * members that are Patients. The Group must exist and its type be granted to the requester (404 otherwise).
  */
 export async function groupPatients(deps: ExportDeps, context: RequestContext, id: string): Promise<string[]> {
-  const granted = await accessFilter(deps, contextFor(context, 'Group'), 'Group');
+  // The Group is read under the requester's grant but not under the members' Consents: one member
+  // withholding from the requester would otherwise withhold the whole Group (it names them) and fail
+  // the export of everyone else. That member's data is still withheld, type by type, in `recordsOf`.
+  const granted = await accessFilter({ ...deps, consent: undefined }, contextFor(context, 'Group'), 'Group');
   const [record] = await deps.store.find('current', { $and: [{ resourceType: 'Group', id, deleted: false }, ...(granted ? [granted] : [])] }, { limit: 1 });
   if (!record?.resource) throw new FhirError('not-found', `Group/${id} is not known`);
   const group = (await deps.codec.decode(record.resource)) as { member?: Array<{ entity?: { reference?: string }; inactive?: boolean }> };
