@@ -167,12 +167,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, rootDir: string): Config {
     mongodb: loadMongoConfig(env),
     consent: loadConsentConfig(env),
     auditSink: auditSinkOf(env),
-    bulkExport: {
-      dir: path.join(dataDir, 'export'),
-      ttlSeconds: int(env, 'EXPORT_FILE_TTL_SECONDS', 3600, 1, 30 * 24 * 3600),
-      maxConcurrent: int(env, 'EXPORT_MAX_CONCURRENT', 1, 1, 16),
-      fileMaxResources: int(env, 'EXPORT_FILE_MAX_RESOURCES', 100_000, 1, 10_000_000),
-    },
+    bulkExport: { dir: path.join(dataDir, 'export'), ttlSeconds: int(env, 'EXPORT_FILE_TTL_SECONDS', 3600, 1, 2_592_000), maxConcurrent: int(env, 'EXPORT_MAX_CONCURRENT', 1, 1, 16), fileMaxResources: int(env, 'EXPORT_FILE_MAX_RESOURCES', 100_000, 1, 10_000_000) },
   };
 }
 

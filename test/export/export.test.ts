@@ -61,6 +61,15 @@ describe('$export kick-off', () => {
     expect(errorCode((await fhirClient(server.fhirUrl, { token: false }).get('$export', ASYNC)).body)).toBe('unauthorized');
   });
 
+  it('is listed in the CapabilityStatement (system, Patient and Group level)', async () => {
+    const metadata = (await fhirClient(server.fhirUrl).get('metadata')).body;
+    expect(metadata.instantiates).toContain('http://hl7.org/fhir/uv/bulkdata/CapabilityStatement/bulk-data');
+    expect(metadata.rest[0].operation).toContainEqual({ name: 'export', definition: 'http://hl7.org/fhir/uv/bulkdata/OperationDefinition/export' });
+    const byType = (type: string) => metadata.rest[0].resource.find((r: any) => r.type === type).operation;
+    expect(byType('Patient')).toContainEqual({ name: 'export', definition: 'http://hl7.org/fhir/uv/bulkdata/OperationDefinition/patient-export' });
+    expect(byType('Group')).toContainEqual({ name: 'export', definition: 'http://hl7.org/fhir/uv/bulkdata/OperationDefinition/group-export' });
+  });
+
   it('answers 404 for a Group that does not exist', async () => {
     expect((await clientWith(server.fhirUrl, token).get('Group/nope/$export', ASYNC)).status).toBe(404);
   });
