@@ -130,6 +130,7 @@ export async function createApp(config: Config, logger: Logger, clock: () => Dat
   });
   // Bulk Data $export (issue 18): jobs under DATA_DIR/export, read with the same access and consent filters as search.
   const exports = createExportService({ store, codec: crypto.codec, searchIndex: crypto.searchIndex, registry, clock, paging: { defaultPageSize: config.defaultPageSize, maxPageSize: config.maxPageSize }, patientCompartment, consent, audit, sealer: crypto.sealer, logger: logger.child({ component: 'export' }), settings: config.bulkExport });
+  crypto.addRotationStep('export', (rotation) => exports.rotate(rotation));
   const hl7 = await createHl7Adapter({ config: config.hl7, dataDir: config.dataDir, pipeline, audit, sealer: crypto.sealer, logger, baseUrl: config.fhirBaseUrl, clock });
   // The archive's JWEs move to the current key with the store's (README "Rotating keys").
   crypto.addRotationStep('hl7v2-archive', (rotation) => hl7.archive.rotate(rotation));

@@ -20,7 +20,8 @@ export interface SealedNdjsonWriter {
 // About 256 KiB of ndjson per JWE: few seals per file, bounded memory per running job.
 const CHUNK_CHARS = 256 * 1024;
 
-const chunkBinding = (binding: string, index: number): string => `${binding}#${index}`;
+/** The binding of a file's `index`th chunk. */
+export const chunkBinding = (binding: string, index: number): string => `${binding}#${index}`;
 
 export async function createSealedNdjsonWriter(sealer: Sealer, file: string, binding: string): Promise<SealedNdjsonWriter> {
   const handle: FileHandle = await open(file, 'w', 0o600);

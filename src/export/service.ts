@@ -7,6 +7,7 @@ import { FILE_NAME, requesterOf, sameRequester, type ExportJob, type ExportLevel
 import { createJobStore } from './job-store.js';
 import { manifestOf, progressOf, type Manifest } from './manifest.js';
 import { parseExportParams } from './params.js';
+import { rotateExports } from './rotation.js';
 import { fileBinding, runJob } from './runner.js';
 import { groupPatients, typesToExport } from './select.js';
 import { openSealedNdjson } from './sealed-ndjson.js';
@@ -39,6 +40,8 @@ export interface ExportService {
   download(id: string, name: string, context: RequestContext): Promise<AsyncIterable<string>>;
   /** Fails the jobs a previous process left running, and starts the expiry sweep. */
   start(): Promise<void>;
+  /** Re-seals jobs and files under the current at-rest key (a key rotation step); returns how many it rewrote. */
+  rotate(options: { all: boolean }): Promise<number>;
   /** Stops taking jobs and waits for the running ones to stop. */
   close(): Promise<void>;
 }
@@ -209,6 +212,8 @@ export function createExportService(deps: ExportDeps): ExportService {
       sweeper = setInterval(() => void sweep().catch((err: unknown) => deps.logger.error({ err }, 'export: expiry sweep failed')), every);
       sweeper.unref();
     },
+
+    rotate: ({ all }) => rotateExports(deps.sealer, jobs, deps.settings.dir, (id) => running.has(id), all),
 
     async close() {
       closed = true;

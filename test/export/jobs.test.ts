@@ -7,6 +7,7 @@ import { createClientStore, type ClientRegistration } from '../../src/auth/serve
 import { fixtures, seed } from '../auth/fixtures.js';
 import { errorCode, fhirClient } from '../support/fhir-client.js';
 import { freePort, startServer, type TestServer } from '../support/server.js';
+import { jweKidsOnDisk, markersOnDisk, runCli } from '../crypto/support.js';
 import { clientWith, exportAll, exported, kickOff, poll } from './support.js';
 
 // Export jobs over time: a token from the SMART Backend Services flow, expiry, and a restart.
@@ -74,4 +75,20 @@ describe('export jobs', () => {
     const { manifest } = await exportAll(clientWith(second.fhirUrl, token), '$export?_type=Patient');
     expect(await exported(manifest, token)).toEqual(['Patient/p1']);
   });
+
+  it('moves finished jobs to the new key on rotate-keys --new-key; files still download', async () => {
+    const server = await started();
+    const token = await server.token({ scope: 'system/*.rs' });
+    const { statusUrl, manifest } = await exportAll(clientWith(server.fhirUrl, token), '$export?_type=Patient,MedicationRequest');
+    const before = server.app.crypto.sealer.currentKid();
+    expect([...jweKidsOnDisk(jobDir(server, statusUrl)).keys()]).toEqual([before]);
+    const result = await runCli('rotate-keys', ['--new-key'], { DATA_DIR: server.dataDir });
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stderr).toMatch(/export: 3 record\(s\) re-encrypted/);
+    const after = server.app.crypto.sealer.currentKid();
+    expect(after).not.toBe(before);
+    expect([...jweKidsOnDisk(jobDir(server, statusUrl)).keys()]).toEqual([after]);
+    expect(markersOnDisk(jobDir(server, statusUrl), ['Family-p1', 'amoxicillin'])).toEqual([]);
+    expect(await exported(manifest, token)).toEqual(['MedicationRequest/mr1', 'Patient/p1']);
+  }, 120_000);
 });
