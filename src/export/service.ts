@@ -47,6 +47,7 @@ export interface ExportService {
 }
 
 const RETRY_AFTER_SECONDS = 2;
+const BREAK_GLASS_PURPOSE = 'ETREAT';
 const AUDIT_BATCH = 100;
 const RESTARTED = 'The server restarted while this export was running; kick it off again';
 
@@ -139,7 +140,8 @@ export function createExportService(deps: ExportDeps): ExportService {
     async kickOff(request) {
       const { context, level } = request;
       if (!context.authenticated) throw new FhirError('unauthorized', 'A valid Bearer token is required');
-      const requester = requesterOf(context);
+      // Break-glass is for treating one patient now, never for taking many records out: an export decides without it.
+      const requester = { ...requesterOf(context), purposeOfUse: context.purposeOfUse.filter((p) => p !== BREAK_GLASS_PURPOSE) };
       const id = randomUUID();
       const base = { id, requester, level, ...(request.groupId ? { groupId: request.groupId } : {}) };
       try {

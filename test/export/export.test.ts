@@ -140,6 +140,20 @@ describe('patient- and group-level $export', () => {
   });
 });
 
+describe('$export by a user', () => {
+  it('a practitioner exports what they may search, and break-glass (ETREAT) does not lift a Consent in an export', async () => {
+    const practitioner = await server.token({ scope: 'user/*.rs', role: 'practitioner', fhirUser: 'Practitioner/d1', clientId: 'ehr', subject: 'd1' });
+    const fhir = clientWith(server.fhirUrl, practitioner);
+    // The same practitioner reads p3 by breaking the glass...
+    expect((await fhir.get('Patient/p3', { 'X-Purpose-Of-Use': 'ETREAT' })).status).toBe(200);
+    // ...but an export with that purpose still leaves p3 out.
+    const statusUrl = await kickOff(fhir, 'Patient/$export?_type=Patient,MedicationRequest', undefined, { 'X-Purpose-Of-Use': 'ETREAT' });
+    const res = await poll(fhir, statusUrl);
+    expect(res.status).toBe(200);
+    expect(await exported(res.body, practitioner)).toEqual(['MedicationRequest/p1-mr1', 'MedicationRequest/p2-mr1', 'Patient/p1', 'Patient/p2']);
+  });
+});
+
 describe('job lifecycle', () => {
   it('serves status and files to the requester only, with a token', async () => {
     const { statusUrl, manifest } = await exportAll(clientWith(server.fhirUrl, token), '$export?_type=Patient');

@@ -13,8 +13,8 @@ export interface Manifest {
 }
 
 /** Kicks off an export (GET, or POST with a Parameters body) and returns its status URL. */
-export async function kickOff(fhir: FhirClient, path: string, body?: unknown): Promise<string> {
-  const res = body === undefined ? await fhir.get(path, ASYNC) : await fhir.post(path, body, ASYNC);
+export async function kickOff(fhir: FhirClient, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<string> {
+  const res = body === undefined ? await fhir.get(path, { ...ASYNC, ...headers }) : await fhir.post(path, body, { ...ASYNC, ...headers });
   expect(res.status, res.text).toBe(202);
   const location = res.headers.get('Content-Location');
   expect(location).toMatch(/\/fhir\/\$export-status\/[0-9a-f-]{36}$/);
