@@ -3,14 +3,12 @@ import { FhirError } from '../fhir/errors.js';
 import type { RequestContext } from '../fhir/request.js';
 import { patientInclusion } from '../consent/scope.js';
 import { accessFilter } from '../search/access-filter.js';
-import { readPage, type Cursor, type SortKey } from '../search/keyset.js';
 import type { Filter, StoredRecord } from '../store/port.js';
 import type { ExportDeps } from './deps.js';
 import type { ExportLevel } from './job.js';
 
 /** The audit trail is not the patient's record (as for $everything): patient and group exports leave it out. */
 const NOT_THE_RECORD = new Set(['AuditEvent']);
-const BY_ID: SortKey[] = [{ field: 'id', direction: 1 }];
 const PAGE = 500;
 // Patients whose compartments one query covers: a bounded `$in` per reference parameter.
 const PATIENT_BATCH = 200;
@@ -48,15 +46,20 @@ export function typesToExport(deps: ExportDeps, context: RequestContext, level: 
   return granted;
 }
 
-/** Reads every record matching `filter`, page by page in id order; `stop` is asked between pages. */
+/**
+ * Reads every record matching `filter` (one type), page by page in id order, by keyset (no skip):
+ * concurrent writes shift nothing. `stop` is asked between pages.
+ */
 async function* pages(deps: ExportDeps, filter: Filter, stop: () => boolean): AsyncGenerator<StoredRecord> {
-  let cursor: Cursor | undefined;
-  do {
+  let after: string | undefined;
+  for (;;) {
     if (stop()) return;
-    const page = await readPage(deps.store, 'current', filter, BY_ID, PAGE, cursor);
-    yield* page.records;
-    cursor = page.next;
-  } while (cursor);
+    const scoped = after === undefined ? filter : { $and: [filter, { id: { $gt: after } }] };
+    const found = await deps.store.find('current', scoped, { sort: { id: 1 }, limit: PAGE });
+    yield* found;
+    if (found.length < PAGE) return;
+    after = found[found.length - 1].id;
+  }
 }
 
 /** The Patient ids a patient-level export covers: every Patient the requester may see (their own only, for a patient). */

@@ -91,4 +91,26 @@ describe('export jobs', () => {
     expect(markersOnDisk(jobDir(server, statusUrl), ['Family-p1', 'amoxicillin'])).toEqual([]);
     expect(await exported(manifest, token)).toEqual(['MedicationRequest/mr1', 'Patient/p1']);
   }, 120_000);
+
+  it('pages through more records than a page and more patients than a batch, rolling files over', async () => {
+    const server = await started({ EXPORT_FILE_MAX_RESOURCES: '200', FHIR_MAX_BUNDLE_ENTRIES: '2000' });
+    // 520 more patients, each with a prescription: past a 500-record page and three 200-patient batches.
+    const entry = Array.from({ length: 520 }, (_, i) => [
+      { resource: fixtures.patient(`bulk-${i}`), request: { method: 'PUT', url: `Patient/bulk-${i}` } },
+      { resource: fixtures.medicationRequest(`bulk-mr-${i}`, `bulk-${i}`), request: { method: 'PUT', url: `MedicationRequest/bulk-mr-${i}` } },
+    ]).flat();
+    const res = await fhirClient(server.fhirUrl).post('', { resourceType: 'Bundle', type: 'transaction', entry });
+    expect(res.status, res.text.slice(0, 300)).toBe(200);
+    const token = await server.token({ scope: 'system/*.rs' });
+    for (const level of ['$export', 'Patient/$export']) {
+      const { manifest } = await exportAll(clientWith(server.fhirUrl, token), `${level}?_type=Patient,MedicationRequest`);
+      const patients = manifest.output.filter((f) => f.type === 'Patient');
+      expect(patients.map((f) => f.count)).toEqual([200, 200, 121]);
+      expect(patients.map((f) => f.url.split('/').pop())).toEqual(['Patient-1.ndjson', 'Patient-2.ndjson', 'Patient-3.ndjson']);
+      const all = await exported(manifest, token);
+      expect(new Set(all).size).toBe(all.length);
+      expect(all.filter((r) => r.startsWith('MedicationRequest/'))).toHaveLength(521);
+      expect(all.filter((r) => r.startsWith('Patient/'))).toHaveLength(521);
+    }
+  }, 180_000);
 });
