@@ -112,7 +112,10 @@ export function createExportService(deps: ExportDeps): ExportService {
         .catch((err: unknown) => deps.logger.error({ err, job: job.id }, 'export: job state could not be saved'))
         .finally(async () => {
           running.delete(job.id);
-          if (cancelled.has(job.id)) await jobs.remove(job.id).catch(() => undefined);
+          if (cancelled.has(job.id)) {
+            await jobs.remove(job.id).catch(() => undefined);
+            cancelled.delete(job.id);
+          }
           pump();
         });
       running.set(job.id, done);
@@ -188,7 +191,10 @@ export function createExportService(deps: ExportDeps): ExportService {
       const queued = queue.findIndex((j) => j.id === id);
       if (queued >= 0) queue.splice(queued, 1);
       // A running job removes its own folder once it has stopped (pump); anything else goes now.
-      if (!running.has(id)) await jobs.remove(id);
+      if (!running.has(id)) {
+        await jobs.remove(id);
+        cancelled.delete(id);
+      }
       if (job.status === 'queued' || job.status === 'running') await audit(job, { ok: false, reason: 'cancelled' }).catch(() => undefined);
     },
 
