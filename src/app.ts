@@ -10,6 +10,7 @@ import { createAuth } from './auth/create-auth.js';
 import type { Config } from './config.js';
 import { createConsentGate } from './consent/gate.js';
 import { createCrypto, type Crypto } from './crypto/index.js';
+import { createExportService } from './export/service.js';
 import { buildCapabilityStatement } from './fhir/capability-statement.js';
 import { r4Definitions } from './fhir/definitions.js';
 import { createPipeline, type Pipeline } from './fhir/pipeline.js';
@@ -127,10 +128,13 @@ export async function createApp(config: Config, logger: Logger, clock: () => Dat
     consent,
     ...(config.workflowRules ? { workflow: createWorkflow() } : {}),
   });
+  // Bulk Data $export (issue 18): jobs under DATA_DIR/export, read with the same access and consent filters as search.
+  const exports = createExportService({ store, codec: crypto.codec, searchIndex: crypto.searchIndex, registry, clock, paging: { defaultPageSize: config.defaultPageSize, maxPageSize: config.maxPageSize }, patientCompartment, consent, audit, sealer: crypto.sealer, logger: logger.child({ component: 'export' }), settings: config.bulkExport });
+  crypto.addRotationStep('export', (rotation) => exports.rotate(rotation));
   const hl7 = await createHl7Adapter({ config: config.hl7, dataDir: config.dataDir, pipeline, audit, sealer: crypto.sealer, logger, baseUrl: config.fhirBaseUrl, clock });
   // The archive's JWEs move to the current key with the store's (README "Rotating keys").
   crypto.addRotationStep('hl7v2-archive', (rotation) => hl7.archive.rotate(rotation));
-  const http = createHttpApp({ pipeline, store, logger, fhirBaseUrl: config.fhirBaseUrl, maxBodyBytes: config.maxBodyBytes, verifyToken: auth.verify, corsAllows: auth.corsAllows, auth, exchange: crypto.exchange, hl7, portal: auth.server ? { dir: PORTAL_DIR, config: portalConfig({ fhirBaseUrl: config.fhirBaseUrl, portalUrl: config.auth.portalUrl }), authOrigin: new URL(config.auth.embeddedIssuer).origin } : undefined });
+  const http = createHttpApp({ pipeline, store, logger, fhirBaseUrl: config.fhirBaseUrl, maxBodyBytes: config.maxBodyBytes, verifyToken: auth.verify, corsAllows: auth.corsAllows, auth, exchange: crypto.exchange, hl7, exports, portal: auth.server ? { dir: PORTAL_DIR, config: portalConfig({ fhirBaseUrl: config.fhirBaseUrl, portalUrl: config.auth.portalUrl }), authOrigin: new URL(config.auth.embeddedIssuer).origin } : undefined });
   let server: Server | undefined;
 
   return {
@@ -142,6 +146,7 @@ export async function createApp(config: Config, logger: Logger, clock: () => Dat
     listen: async () => {
       await crypto.listen();
       await hl7.listen();
+      await exports.start();
       return new Promise((resolve, reject) => {
         server = http.listen(config.port);
         answerClientErrors(server);
@@ -156,6 +161,7 @@ export async function createApp(config: Config, logger: Logger, clock: () => Dat
         await closing;
       }
       await hl7.close();
+      await exports.close();
       auth.server?.close();
       await crypto.close();
       await store.close();

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import tls from 'node:tls';
 import type { ConsentSettings } from './consent/gate.js';
+import type { ExportSettings } from './export/deps.js';
 import type { CryptoSettings } from './crypto/index.js';
 
 /** Everything FhirGate can be configured with; built from the environment once, in `main.ts`. */
@@ -44,6 +45,8 @@ export interface Config {
   crypto: CryptoSettings;
   /** Consent gate (issue 8; CONSENT_DEFAULT, CONSENT_DENIED_READ_STATUS, CONSENT_APPLIES_TO_SYSTEM, CONSENT_BREAK_GLASS). */
   consent: ConsentSettings;
+  /** Bulk Data $export (issue 18; EXPORT_FILE_TTL_SECONDS, EXPORT_MAX_CONCURRENT, EXPORT_FILE_MAX_RESOURCES). */
+  bulkExport: ExportSettings;
   /** Where audit records go (AUDIT_SINK): `store`, hash-chained AuditEvents committed with the data (default), or `log` lines only. */
   auditSink: 'store' | 'log';
 }
@@ -164,6 +167,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, rootDir: string): Config {
     mongodb: loadMongoConfig(env),
     consent: loadConsentConfig(env),
     auditSink: auditSinkOf(env),
+    bulkExport: { dir: path.join(dataDir, 'export'), ttlSeconds: int(env, 'EXPORT_FILE_TTL_SECONDS', 3600, 1, 2_592_000), maxConcurrent: int(env, 'EXPORT_MAX_CONCURRENT', 1, 1, 16), fileMaxResources: int(env, 'EXPORT_FILE_MAX_RESOURCES', 100_000, 1, 10_000_000) },
   };
 }
 

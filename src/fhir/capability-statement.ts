@@ -1,4 +1,5 @@
 import type { CapabilityStatement, CapabilityStatementRestResource, CapabilityStatementRestResourceSearchParam, ResourceType } from '@medplum/fhirtypes';
+import { BULK_DATA_CAPABILITY, SYSTEM_EXPORT, TYPE_EXPORTS } from '../export/operations.js';
 import type { SearchIndex } from '../search/types.js';
 import { INSTANCE_OPERATIONS, TYPE_OPERATIONS } from './interactions/index.js';
 import type { Registry } from './registry.js';
@@ -63,6 +64,7 @@ export function buildCapabilityStatement(options: CapabilityOptions): Capability
         ...Object.entries(INSTANCE_OPERATIONS)
           .filter(([, op]) => op.types.includes(type))
           .map(([name, op]) => ({ name, definition: op.definition })),
+        ...(TYPE_EXPORTS[type] ? [TYPE_EXPORTS[type]] : []),
       ],
     };
   });
@@ -75,6 +77,7 @@ export function buildCapabilityStatement(options: CapabilityOptions): Capability
     software: { name: 'FhirGate', version: options.softwareVersion },
     implementation: { description: 'FhirGate FHIR R4 server', url: options.fhirBaseUrl },
     fhirVersion: '4.0.1',
+    instantiates: [BULK_DATA_CAPABILITY],
     format: [...options.formats],
     // Compartment search and $everything use the official Patient compartment.
     rest: [
@@ -83,6 +86,7 @@ export function buildCapabilityStatement(options: CapabilityOptions): Capability
         resource,
         interaction: [{ code: 'transaction' }, { code: 'batch' }, { code: 'history-system' }],
         compartment: ['http://hl7.org/fhir/CompartmentDefinition/patient'],
+        operation: [SYSTEM_EXPORT],
       },
     ],
   };

@@ -9,7 +9,7 @@ export type OriginPolicy = (origin: string) => boolean;
 const ALLOW_HEADERS = ['Authorization', 'Accept', 'Content-Type', 'If-Match', 'If-None-Match', 'If-Modified-Since', 'If-None-Exist', 'Prefer', 'X-Request-Id', 'X-Purpose-Of-Use'];
 // Response headers a script may read beyond the CORS-safelisted ones: versioning and created locations
 // (http.html#versioning), the request id, and why a token was refused.
-const EXPOSE_HEADERS = ['ETag', 'Location', 'Content-Location', 'Last-Modified', 'X-Request-Id', 'WWW-Authenticate', 'Retry-After'];
+const EXPOSE_HEADERS = ['ETag', 'Location', 'Content-Location', 'Last-Modified', 'X-Request-Id', 'WWW-Authenticate', 'Retry-After', 'X-Progress'];
 
 /**
  * CORS for the FHIR API (Fetch standard, `/fhir` and below): an allowed origin gets its

@@ -9,6 +9,8 @@ import { authenticate } from './authenticate.js';
 import { authRoutes, type AuthRoutesOptions } from './auth-routes.js';
 import { fhirCors, type OriginPolicy } from './cors.js';
 import { exchangeEdge, exchangeJwks } from './exchange.js';
+import { exportRoutes } from './export-routes.js';
+import type { ExportService } from '../export/service.js';
 import { fhirRoutes } from './fhir-routes.js';
 import { healthRoutes } from './health-routes.js';
 import { hl7Routes } from './hl7-routes.js';
@@ -33,6 +35,8 @@ export interface HttpAppOptions {
   portal?: PortalRoutesOptions;
   /** The HL7 v2 adapter: `POST /hl7/v2` and the message archive (issue 6). */
   hl7?: Hl7Adapter;
+  /** Bulk Data `$export` (issue 18): kick-off, status, cancel, download under `/fhir`. */
+  exports?: ExportService;
 }
 
 /** The Koa application: the HTTP edge of FhirGate. Koa is imported nowhere but `http/`. */
@@ -60,6 +64,7 @@ export function createHttpApp(options: HttpAppOptions): Koa {
     }),
   );
   app.use(exchangeEdge(options));
+  if (options.exports) app.use(exportRoutes({ exports: options.exports, fhirBaseUrl: options.fhirBaseUrl, maxBodyBytes: options.maxBodyBytes }));
   app.use(fhir.routes());
   app.use(fhir.allowedMethods());
   if (options.hl7) app.use(hl7Routes(options.hl7, options.fhirBaseUrl).routes());
