@@ -92,10 +92,12 @@ function unpack(root: string, written: Map<string, number>): Writable {
     const target = path.join(root, ...header.name.split('/'));
     mkdir(path.dirname(target), { recursive: true, mode: 0o700 })
       .then(() => pipeline(stream, createWriteStream(target, { mode: 0o600, flush: true })))
-      .then(async () => {
-        written.set(header.name, (await stat(target)).size);
+      .then(() => stat(target))
+      .then(({ size }) => {
+        written.set(header.name, size);
         next();
-      }, next);
+      })
+      .catch(next);
   });
   return extract as unknown as Writable; // a streamx Writable, which Node's pipeline drives like its own
 }
