@@ -3,6 +3,7 @@ import path from 'node:path';
 import tls from 'node:tls';
 import type { ConsentSettings } from './consent/gate.js';
 import type { CryptoSettings } from './crypto/index.js';
+import { loadMetricsConfig, type MetricsConfig } from './metrics/metrics-config.js';
 
 /** Everything FhirGate can be configured with; built from the environment once, in `main.ts`. */
 export interface Config {
@@ -46,7 +47,10 @@ export interface Config {
   consent: ConsentSettings;
   /** Where audit records go (AUDIT_SINK): `store`, hash-chained AuditEvents committed with the data (default), or `log` lines only. */
   auditSink: 'store' | 'log';
+  /** Prometheus metrics (issue 18; METRICS_ENABLED, METRICS_TOKEN, METRICS_PORT, METRICS_HOST). */
+  metrics: MetricsConfig;
 }
+
 
 /** Which issuers' access tokens the FHIR API accepts, and how they are read. */
 export interface AuthConfig {
@@ -164,8 +168,10 @@ export function loadConfig(env: NodeJS.ProcessEnv, rootDir: string): Config {
     mongodb: loadMongoConfig(env),
     consent: loadConsentConfig(env),
     auditSink: auditSinkOf(env),
+    metrics: loadMetricsConfig(env),
   };
 }
+
 
 function auditSinkOf(env: NodeJS.ProcessEnv): 'store' | 'log' {
   // `store` by default: issue 8 asks for a durable, tamper-evident trail; `log` is for deployments that ship audit elsewhere.
