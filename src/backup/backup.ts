@@ -23,6 +23,8 @@ export interface BackupOptions {
   softwareVersion: string;
   clock?: () => Date;
   onProgress?(doneBytes: number, totalBytes: number): void;
+  /** A step is starting or done (the database copy shows no progress of its own: it is one step). */
+  onStep?(message: string): void;
 }
 
 export interface BackupSummary {
@@ -52,9 +54,11 @@ export async function createBackup(options: BackupOptions): Promise<BackupSummar
   try {
     let store: DatabaseCounts | undefined;
     if (!options.mongodb) {
+      options.onStep?.('Copying the database as of one commit (SQLite online backup)…');
       store = await snapshotDatabase(dataDir, snapshot);
       const db = store ? await captureFile(snapshot, DATABASE_FILE) : undefined;
       if (db) files.unshift(db);
+      if (db && store) options.onStep?.(`Database copied: ${store.resources} resources, ${store.versions} versions (${(db.size / 1024 / 1024).toFixed(1)} MiB); packing and encrypting…`);
     }
     const manifest: Manifest = {
       format: 1,

@@ -54,6 +54,7 @@ async function main(args: string[]): Promise<number> {
     mongodb: Boolean(config.mongodbUri),
     softwareVersion,
     onProgress: (done, total) => bar.update(Math.round(done / 1024), Math.round(total / 1024), 'KiB '),
+    onStep: (message) => process.stderr.write(`${message}\n`),
   });
   const { counts, files } = summary.manifest;
   bar.finish(
