@@ -7,7 +7,7 @@
  * Exit code 0 on success, 1 on failure (nothing restored), 2 on a usage or configuration error.
  */
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { restoreBackup } from '../backup/restore.js';
 import { ConfigError, loadConfig } from '../config.js';
 import { KeyRingError } from '../crypto/key-ring.js';
@@ -20,20 +20,20 @@ const USAGE = 'Usage: npm run restore -- <backup file> [--force]';
 
 class UsageError extends Error {}
 
-async function main(args: string[]): Promise<number> {
+async function main(args: string[], env: NodeJS.ProcessEnv, stderr: NodeJS.WriteStream): Promise<number> {
   if (args.includes('--help')) {
-    process.stderr.write(`${USAGE}\n`);
+    stderr.write(`${USAGE}\n`);
     return 0;
   }
   const rest = args.filter((a) => a !== '--' && a !== '--force');
   if (rest.length !== 1 || rest[0].startsWith('--')) throw new UsageError('name one backup file');
-  const file = path.resolve(process.env.INIT_CWD ?? process.cwd(), rest[0]);
-  const config = loadConfig(process.env, rootDir);
+  const file = path.resolve(env.INIT_CWD ?? process.cwd(), rest[0]);
+  const config = loadConfig(env, rootDir);
   const ring = await readKeyRing(config.crypto.keys).catch((err: unknown) => {
     throw err instanceof KeyRingError ? new ConfigError(`${err.message}. A restore needs the key ring the backup was encrypted with`) : err;
   });
-  process.stderr.write(`Restoring ${file} → ${config.dataDir}\n`);
-  const bar = createProgressBar(process.stderr);
+  stderr.write(`Restoring ${file} → ${config.dataDir}\n`);
+  const bar = createProgressBar(stderr);
   const { manifest, replaced } = await restoreBackup({
     file,
     dataDir: config.dataDir,
@@ -56,11 +56,20 @@ async function main(args: string[]): Promise<number> {
   return 0;
 }
 
-main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
-  (err: unknown) => {
+/**
+ * The command with its exit code, for the entry point below and for tests (which run it in
+ * process: a tsx child per case is seconds each).
+ */
+export async function runRestore(args: string[], env: NodeJS.ProcessEnv, stderr: NodeJS.WriteStream): Promise<number> {
+  try {
+    return await main(args, env, stderr);
+  } catch (err) {
     const usage = err instanceof UsageError;
-    process.stderr.write(`\nrestore failed: ${err instanceof Error ? err.message : String(err)}\n${usage ? `${USAGE}\n` : ''}`);
-    process.exit(usage || err instanceof ConfigError ? 2 : 1);
-  },
-);
+    stderr.write(`\nrestore failed: ${err instanceof Error ? err.message : String(err)}\n${usage ? `${USAGE}\n` : ''}`);
+    return usage || err instanceof ConfigError ? 2 : 1;
+  }
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  void runRestore(process.argv.slice(2), process.env, process.stderr).then((code) => process.exit(code));
+}

@@ -2,10 +2,12 @@ import { execFile } from 'node:child_process';
 import { cp, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { Writable } from 'node:stream';
 import { promisify } from 'node:util';
 import type { Patient } from '@medplum/fhirtypes';
 import Sqlite from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runRestore } from '../../src/cli/restore.js';
 import { generateJwkSet } from '../../src/crypto/key-ring.js';
 import { fhirClient, type FhirClient } from '../support/fhir-client.js';
 import { ROOT_DIR, startServer, type TestServer } from '../support/server.js';
@@ -40,6 +42,22 @@ interface VersionRow {
   id: string;
   version: number;
   record: string;
+}
+
+/**
+ * `npm run restore` run in this process (the command's own function, as its entry point calls it):
+ * the refusals below need no tsx child of their own.
+ */
+async function restoreInProcess(dataDir: string, args: string[]): Promise<Run> {
+  let output = '';
+  const stderr = new Writable({
+    write(chunk, _encoding, done) {
+      output += String(chunk);
+      done();
+    },
+  }) as unknown as NodeJS.WriteStream;
+  const code = await runRestore(args, { DATA_DIR: dataDir, LOG_LEVEL: 'warn' }, stderr);
+  return { code, output };
 }
 
 /** Every version the embedded store of a data folder holds, in commit order (read beside a running server: WAL). */
@@ -162,7 +180,7 @@ describe.skipIf(SKIP)('npm run backup / npm run restore', () => {
     await mkdir(path.join(target, 'crypto'), { recursive: true });
     // The key ring of another installation.
     await writeFile(path.join(target, 'crypto', 'keys.json'), JSON.stringify(await generateJwkSet()), { mode: 0o600 });
-    const restore = await run('restore', target, [file]);
+    const restore = await restoreInProcess(target, [file]);
     expect(restore.output).toMatch(/restore failed: .*full\.fgbak was encrypted with at-rest key 'rest-[^']+', which this key ring does not hold; restore with the key ring the backup was made with/);
     expect(restore.code).toBe(1);
     expect(await readdir(target)).toEqual(['crypto']);
@@ -171,7 +189,7 @@ describe.skipIf(SKIP)('npm run backup / npm run restore', () => {
   it('refuses a non-empty DATA_DIR unless --force, refuses a tampered backup before changing anything, and replaces the contents with --force', { timeout: 60_000 }, async () => {
     const file = path.join(work, 'full.fgbak');
     const target = path.join(work, 'restored'); // restored by the first test, served since
-    const refused = await run('restore', target, [file]);
+    const refused = await restoreInProcess(target, [file]);
     expect(refused.output).toMatch(/is not empty \(it holds .*fhirgate\.db.*\); restore into an empty DATA_DIR, or pass --force/);
     expect(refused.code).toBe(1);
 
@@ -180,14 +198,14 @@ describe.skipIf(SKIP)('npm run backup / npm run restore', () => {
     bytes[bytes.length - 40] ^= 0x01;
     await writeFile(tampered, bytes);
     const rowsBefore = versionRows(target);
-    const forcedTampered = await run('restore', target, [tampered, '--force']);
+    const forcedTampered = await restoreInProcess(target, [tampered, '--force']);
     expect(forcedTampered.output).toMatch(/restore failed: chunk \d+ \(from byte \d+ of the encrypted body\) does not decrypt: the file was altered or is damaged/);
     expect(forcedTampered.code).toBe(1);
     expect(versionRows(target)).toEqual(rowsBefore);
     expect((await readdir(target)).filter((n) => n.startsWith('.restore-'))).toEqual([]);
 
     // --force with the intact backup: the AuditEvents the served copy added since are gone again.
-    const forced = await run('restore', target, [file, '--force']);
+    const forced = await restoreInProcess(target, [file, '--force']);
     expect(forced.output).toMatch(/Replaced: .*fhirgate\.db/);
     expect(forced.code).toBe(0);
     const rows = versionRows(target);
