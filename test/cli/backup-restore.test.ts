@@ -9,7 +9,9 @@ import Sqlite from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runRestore } from '../../src/cli/restore.js';
 import { generateJwkSet } from '../../src/crypto/key-ring.js';
+import { ADT } from '../hl7v2/support.js';
 import { fhirClient, type FhirClient } from '../support/fhir-client.js';
+import { authHeaders } from '../support/tokens.js';
 import { ROOT_DIR, startServer, type TestServer } from '../support/server.js';
 
 /**
@@ -96,6 +98,9 @@ describe.skipIf(SKIP)('npm run backup / npm run restore', () => {
     source = await startServer();
     work = await mkdtemp(path.join(os.tmpdir(), 'fhirgate-backup-'));
     ids = await populate(fhirClient(source.fhirUrl));
+    // One HL7 v2 message, for the archive (DATA_DIR/hl7v2/messages.jsonl, raw text sealed under the key ring).
+    const posted = await fetch(`${source.origin}/hl7/v2`, { method: 'POST', headers: { 'Content-Type': 'x-application/hl7-v2+er7', ...authHeaders(source.fhirUrl) }, body: ADT('BK-1', 'MRN-BK-1', 'Archived') });
+    expect(posted.headers.get('x-hl7-ack-code')).toBe('AA');
   }, 60_000);
   afterAll(async () => {
     await source.destroy();
@@ -165,6 +170,11 @@ describe.skipIf(SKIP)('npm run backup / npm run restore', () => {
       expect((await copy.get(`Patient/${ids[0]}`)).body.telecom).toEqual([{ system: 'phone', value: '+41 44 000 00 00' }]);
       expect((await copy.get(`Patient/${ids[5]}`)).status).toBe(410);
       expect((await copy.get(`Patient/${ids[1]}/_history`)).body.entry).toHaveLength(3);
+      // The HL7 v2 archive came along, its raw text readable with the same key ring.
+      const listed = (await (await fetch(`${restored.origin}/hl7/messages?controlId=BK-1`, { headers: authHeaders(restored.fhirUrl) })).json()) as { messages: Array<{ id: string; outcome: string }> };
+      expect(listed.messages).toMatchObject([{ outcome: 'applied' }]);
+      const message = (await (await fetch(`${restored.origin}/hl7/messages/${listed.messages[0].id}`, { headers: authHeaders(restored.fhirUrl) })).json()) as { raw: string };
+      expect(message.raw).toBe(ADT('BK-1', 'MRN-BK-1', 'Archived'));
     } finally {
       await restored.stop();
     }
