@@ -22,6 +22,9 @@ import { createHttpApp } from './http/server.js';
 import { portalConfig } from './portal/client.js';
 import { JSON_TYPES } from './http/media.js';
 import type { Logger } from './logger.js';
+import { createMetricsServer } from './http/metrics-server.js';
+import { createMetrics, type Metrics } from './metrics/metrics.js';
+import { withCommitMetrics } from './metrics/store-metrics.js';
 import { compartmentOf } from './search/compartment.js';
 import { createSearchIndex } from './search/index/index.js';
 import { createStore } from './store/create-store.js';
@@ -39,6 +42,8 @@ export interface App {
   crypto: Crypto;
   /** The HL7 v2 adapter (issue 6): MLLP listener, message archive and handler. */
   hl7: Hl7Adapter;
+  /** Prometheus metrics (issue 18); `addQueue` is the hook for other features' queue depths. */
+  metrics: Metrics;
   /** Starts listening on `config.port` (0 picks a free port); resolves with the bound port. */
   listen(): Promise<number>;
   /** Stops accepting requests, lets in-flight ones finish, then closes the store. */
@@ -74,7 +79,8 @@ export async function createApp(config: Config, logger: Logger, clock: () => Dat
   });
   const patientCompartment = compartmentOf(definitions.patientCompartment, searchIndex, registry.types);
   // MongoDB sort indexes for the core types only: one pair per sortable parameter of ~150 types would pass MongoDB's 64 indexes per collection.
-  const store = createStore(config, logger, { resourceTypes: registry.coreTypes, params: (type) => searchIndex.params(type) });
+  const metrics = createMetrics();
+  const store = withCommitMetrics(createStore(config, logger, { resourceTypes: registry.coreTypes, params: (type) => searchIndex.params(type) }), metrics);
   await store.open();
   const crypto = await createCrypto({
     settings: config.crypto,
@@ -131,10 +137,11 @@ export async function createApp(config: Config, logger: Logger, clock: () => Dat
   // Bulk Data $export (issue 18): jobs under DATA_DIR/export, read with the same access and consent filters as search.
   const exports = createExportService({ store, codec: crypto.codec, searchIndex: crypto.searchIndex, registry, clock, paging: { defaultPageSize: config.defaultPageSize, maxPageSize: config.maxPageSize }, patientCompartment, consent, audit, sealer: crypto.sealer, logger: logger.child({ component: 'export' }), settings: config.bulkExport });
   crypto.addRotationStep('export', (rotation) => exports.rotate(rotation));
-  const hl7 = await createHl7Adapter({ config: config.hl7, dataDir: config.dataDir, pipeline, audit, sealer: crypto.sealer, logger, baseUrl: config.fhirBaseUrl, clock });
+  const hl7 = await createHl7Adapter({ config: config.hl7, dataDir: config.dataDir, pipeline, audit, sealer: crypto.sealer, logger, baseUrl: config.fhirBaseUrl, clock, observer: metrics });
   // The archive's JWEs move to the current key with the store's (README "Rotating keys").
   crypto.addRotationStep('hl7v2-archive', (rotation) => hl7.archive.rotate(rotation));
-  const http = createHttpApp({ pipeline, store, logger, fhirBaseUrl: config.fhirBaseUrl, maxBodyBytes: config.maxBodyBytes, verifyToken: auth.verify, corsAllows: auth.corsAllows, auth, exchange: crypto.exchange, hl7, exports, portal: auth.server ? { dir: PORTAL_DIR, config: portalConfig({ fhirBaseUrl: config.fhirBaseUrl, portalUrl: config.auth.portalUrl }), authOrigin: new URL(config.auth.embeddedIssuer).origin } : undefined });
+  const http = createHttpApp({ pipeline, store, logger, fhirBaseUrl: config.fhirBaseUrl, maxBodyBytes: config.maxBodyBytes, verifyToken: auth.verify, corsAllows: auth.corsAllows, auth, exchange: crypto.exchange, hl7, exports, portal: auth.server ? { dir: PORTAL_DIR, config: portalConfig({ fhirBaseUrl: config.fhirBaseUrl, portalUrl: config.auth.portalUrl }), authOrigin: new URL(config.auth.embeddedIssuer).origin } : undefined, metrics: config.metrics.enabled ? { metrics, servedTypes: new Set(registry.types), onMainPort: config.metrics.port === undefined, token: config.metrics.token } : undefined });
+  const metricsServer = config.metrics.enabled && config.metrics.port !== undefined ? createMetricsServer({ metrics, token: config.metrics.token, logger }) : undefined;
   let server: Server | undefined;
 
   return {
@@ -143,10 +150,12 @@ export async function createApp(config: Config, logger: Logger, clock: () => Dat
     store,
     hl7,
     crypto,
+    metrics,
     listen: async () => {
       await crypto.listen();
       await hl7.listen();
       await exports.start();
+      if (metricsServer) logger.info({ port: await metricsServer.listen(config.metrics.port!, config.metrics.host), host: config.metrics.host }, 'metrics listening');
       return new Promise((resolve, reject) => {
         server = http.listen(config.port);
         answerClientErrors(server);
@@ -162,6 +171,7 @@ export async function createApp(config: Config, logger: Logger, clock: () => Dat
       }
       await hl7.close();
       await exports.close();
+      await metricsServer?.close();
       auth.server?.close();
       await crypto.close();
       await store.close();

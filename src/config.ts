@@ -4,6 +4,11 @@ import tls from 'node:tls';
 import type { ConsentSettings } from './consent/gate.js';
 import type { ExportSettings } from './export/deps.js';
 import type { CryptoSettings } from './crypto/index.js';
+import { bool, ConfigError, int } from './config-env.js';
+import { loadExportConfig } from './export/export-config.js';
+import { loadMetricsConfig, type MetricsConfig } from './metrics/metrics-config.js';
+
+export { ConfigError };
 
 /** Everything FhirGate can be configured with; built from the environment once, in `main.ts`. */
 export interface Config {
@@ -49,6 +54,8 @@ export interface Config {
   bulkExport: ExportSettings;
   /** Where audit records go (AUDIT_SINK): `store`, hash-chained AuditEvents committed with the data (default), or `log` lines only. */
   auditSink: 'store' | 'log';
+  /** Prometheus metrics (issue 18; METRICS_ENABLED, METRICS_TOKEN, METRICS_PORT, METRICS_HOST). */
+  metrics: MetricsConfig;
 }
 
 /** Which issuers' access tokens the FHIR API accepts, and how they are read. */
@@ -92,29 +99,7 @@ export interface MongoConfig {
   searchReadPreference: ReadPreferenceMode;
 }
 
-/** A configuration error: printed at start-up, the process exits without serving. */
-export class ConfigError extends Error {
-  override name = 'ConfigError';
-}
-
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
-
-function int(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw new ConfigError(`${name} must be an integer between ${min} and ${max}, got '${raw}'`);
-  }
-  return value;
-}
-
-function bool(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return fallback;
-  if (raw !== 'true' && raw !== 'false') throw new ConfigError(`${name} must be true or false, got '${raw}'`);
-  return raw === 'true';
-}
 
 /**
  * Reads and validates the configuration. All errors are reported at once, with the variable's name.
@@ -167,9 +152,11 @@ export function loadConfig(env: NodeJS.ProcessEnv, rootDir: string): Config {
     mongodb: loadMongoConfig(env),
     consent: loadConsentConfig(env),
     auditSink: auditSinkOf(env),
-    bulkExport: { dir: path.join(dataDir, 'export'), ttlSeconds: int(env, 'EXPORT_FILE_TTL_SECONDS', 3600, 1, 2_592_000), maxConcurrent: int(env, 'EXPORT_MAX_CONCURRENT', 1, 1, 16), fileMaxResources: int(env, 'EXPORT_FILE_MAX_RESOURCES', 100_000, 1, 10_000_000) },
+    bulkExport: loadExportConfig(env, dataDir),
+    metrics: loadMetricsConfig(env),
   };
 }
+
 
 function auditSinkOf(env: NodeJS.ProcessEnv): 'store' | 'log' {
   // `store` by default: issue 8 asks for a durable, tamper-evident trail; `log` is for deployments that ship audit elsewhere.

@@ -7,6 +7,7 @@ import { MessageArchive } from './archive.js';
 import { pipelinePort } from './fhir-port.js';
 import { createHandler, type MessageHandler } from './handle.js';
 import { createMllpListener, parseAllowList, type MllpListener } from './listener.js';
+import { observedHandler, type MllpObserver } from './observed-handler.js';
 
 /** The HL7 v2 adapter as the app composes it: archive, handler (shared by MLLP and HTTP), MLLP listener. */
 export interface Hl7Adapter {
@@ -21,7 +22,7 @@ export interface Hl7Adapter {
 }
 
 /** `sealer` encrypts the archive's raw and error texts with the at-rest key ring (src/crypto/sealed.ts). */
-export async function createHl7Adapter(options: { config: Hl7Config; dataDir: string; pipeline: Pipeline; audit: AuditSink; sealer: Sealer; logger: Logger; baseUrl: string; clock?: () => Date }): Promise<Hl7Adapter> {
+export async function createHl7Adapter(options: { config: Hl7Config; dataDir: string; pipeline: Pipeline; audit: AuditSink; sealer: Sealer; logger: Logger; baseUrl: string; clock?: () => Date; observer?: MllpObserver }): Promise<Hl7Adapter> {
   const { config } = options;
   const logger = options.logger.child({ component: 'hl7v2' });
   const archive = new MessageArchive(options.dataDir, options.sealer, options.clock);
@@ -46,7 +47,7 @@ export async function createHl7Adapter(options: { config: Hl7Config; dataDir: st
     port: () => port,
     async listen() {
       if (!config.mllpEnabled) return;
-      listener = createMllpListener(handler, { ...config, port: config.mllpPort, host: config.mllpHost, allow: parseAllowList(config.allow) }, logger);
+      listener = createMllpListener(options.observer ? observedHandler(handler, options.observer) : handler, { ...config, port: config.mllpPort, host: config.mllpHost, allow: parseAllowList(config.allow) }, logger);
       port = await listener.listen();
       logger.info({ port, allow: config.allow }, 'HL7 v2 MLLP listening');
     },

@@ -63,6 +63,9 @@ export function toFhirRequest(
   interaction: Interaction,
   parts: { resourceType?: string; id?: string; versionId?: string; body?: unknown; compartmentTarget?: string } = {},
 ): FhirRequest {
+  // For the metrics recorded at the edge (metrics-middleware.ts).
+  ctx.state.fhirInteraction = interaction;
+  ctx.state.fhirResourceType = parts.resourceType;
   if (parts.resourceType !== undefined && !/^[A-Z][A-Za-z]{0,63}$/.test(parts.resourceType)) {
     throw new FhirError('unknown-type', `'${parts.resourceType.slice(0, 64)}' is not a resource type`);
   }

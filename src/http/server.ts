@@ -4,6 +4,7 @@ import type { Exchange } from '../crypto/index.js';
 import type { Pipeline } from '../fhir/pipeline.js';
 import type { Hl7Adapter } from '../hl7v2/index.js';
 import type { Logger } from '../logger.js';
+import type { Metrics } from '../metrics/metrics.js';
 import type { StorePort } from '../store/port.js';
 import { authenticate } from './authenticate.js';
 import { authRoutes, type AuthRoutesOptions } from './auth-routes.js';
@@ -16,6 +17,8 @@ import { healthRoutes } from './health-routes.js';
 import { hl7Routes } from './hl7-routes.js';
 import { portalRoutes, type PortalRoutesOptions } from './portal-routes.js';
 import { accessLog, errorBoundary, requestId } from './middleware.js';
+import { httpMetrics } from './metrics-middleware.js';
+import { metricsRoute } from './metrics-routes.js';
 
 export interface HttpAppOptions {
   pipeline: Pipeline;
@@ -37,6 +40,8 @@ export interface HttpAppOptions {
   hl7?: Hl7Adapter;
   /** Bulk Data `$export` (issue 18): kick-off, status, cancel, download under `/fhir`. */
   exports?: ExportService;
+  /** Prometheus metrics (issue 18): recorded for every request; `onMainPort` serves `/metrics` here, protected. */
+  metrics?: { metrics: Metrics; servedTypes: ReadonlySet<string>; onMainPort: boolean; token?: string };
 }
 
 /** The Koa application: the HTTP edge of FhirGate. Koa is imported nowhere but `http/`. */
@@ -48,10 +53,12 @@ export function createHttpApp(options: HttpAppOptions): Koa {
   const health = healthRoutes(options.store);
   app.use(requestId());
   app.use(accessLog(options.logger));
+  if (options.metrics) app.use(httpMetrics(options.metrics.metrics, options.metrics.servedTypes));
   const openPaths = ['/fhir/metadata', '/fhir/.well-known/smart-configuration'];
   app.use(fhirCors(options.corsAllows, openPaths));
   app.use(errorBoundary(options.logger));
   app.use(health.routes());
+  if (options.metrics?.onMainPort) app.use(metricsRoute({ ...options.metrics, verifyToken: options.verifyToken, realm: options.fhirBaseUrl }).routes());
   if (options.portal) app.use(portalRoutes(options.portal));
   app.use(authRoutes(options.auth));
   app.use(exchangeJwks(options.exchange));

@@ -1,0 +1,33 @@
+import type { StorePort, WriteOp } from '../store/port.js';
+import type { CommitContent, Metrics } from './metrics.js';
+
+/**
+ * The store with the latency of every commit recorded (until durable: the group fsync of the
+ * embedded store, the majority write concern of MongoDB). A decorator around any adapter, so
+ * neither the adapters nor the pipeline know about metrics; every other member is the store's own.
+ */
+export function withCommitMetrics(store: StorePort, metrics: Pick<Metrics, 'storeCommit'>): StorePort {
+  const commit = async (writes: WriteOp[]): Promise<void> => {
+    const started = performance.now();
+    let ok = false;
+    try {
+      await store.commit(writes);
+      ok = true;
+    } finally {
+      if (writes.length > 0) metrics.storeCommit(contentOf(writes), (performance.now() - started) / 1000, ok);
+    }
+  };
+  return new Proxy(store, {
+    get(target, property) {
+      if (property === 'commit') return commit;
+      const value: unknown = Reflect.get(target, property, target);
+      // Adapters are classes with private fields: their methods must run with the adapter as `this`.
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+}
+
+function contentOf(writes: WriteOp[]): CommitContent {
+  const audit = writes.filter((w) => w.record.resourceType === 'AuditEvent').length;
+  return audit === 0 ? 'data' : audit === writes.length ? 'audit' : 'data+audit';
+}
