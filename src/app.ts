@@ -27,6 +27,7 @@ import { createStore } from './store/create-store.js';
 import type { StorePort } from './store/port.js';
 import { createValidator } from './validation/create-validator.js';
 import { loadTerminology } from './validation/terminology.js';
+import { createSubscriptions, withBreakGlassSearch } from './subscriptions/index.js';
 import { withPublicAvailability } from './workflow/availability.js';
 import { createWorkflow } from './workflow/index.js';
 
@@ -53,7 +54,7 @@ const SOFTWARE_VERSION = (JSON.parse(readFileSync(new URL('../package.json', imp
  * Nothing below this file reads the environment or reaches for a global.
  */
 export async function createApp(config: Config, logger: Logger, clock: () => Date = () => new Date()): Promise<App> {
-  const definitions = withPublicAvailability(r4Definitions());
+  const definitions = withBreakGlassSearch(withPublicAvailability(r4Definitions()));
   const registry = createRegistry(definitions, SERVED_TYPES, resourceTypesOf(definitions, config.resourceTypes));
   const validator = await createValidator({
     definitions,
@@ -73,7 +74,9 @@ export async function createApp(config: Config, logger: Logger, clock: () => Dat
   });
   const patientCompartment = compartmentOf(definitions.patientCompartment, searchIndex, registry.types);
   // MongoDB sort indexes for the core types only: one pair per sortable parameter of ~150 types would pass MongoDB's 64 indexes per collection.
-  const store = createStore(config, logger, { resourceTypes: registry.coreTypes, params: (type) => searchIndex.params(type) });
+  // Subscriptions (issue 18): every durable commit is reported to them; they deliver from their own queue.
+  const subscriptions = createSubscriptions({ settings: config.subscriptions, dataDir: config.dataDir, logger, clock });
+  const store = subscriptions.observe(createStore(config, logger, { resourceTypes: registry.coreTypes, params: (type) => searchIndex.params(type) }));
   await store.open();
   const crypto = await createCrypto({
     settings: config.crypto,
@@ -125,8 +128,9 @@ export async function createApp(config: Config, logger: Logger, clock: () => Dat
     patientCompartment,
     rest: { maxBundleEntries: config.maxBundleEntries, conditionalDeleteMultiple: config.conditionalDeleteMultiple },
     consent,
-    ...(config.workflowRules ? { workflow: createWorkflow() } : {}),
+    workflow: subscriptions.check(config.workflowRules ? createWorkflow() : undefined, (type) => registry.has(type)),
   });
+  await subscriptions.start({ pipeline, store, codec: crypto.codec, baseUrl: config.fhirBaseUrl });
   const hl7 = await createHl7Adapter({ config: config.hl7, dataDir: config.dataDir, pipeline, audit, sealer: crypto.sealer, logger, baseUrl: config.fhirBaseUrl, clock });
   // The archive's JWEs move to the current key with the store's (README "Rotating keys").
   crypto.addRotationStep('hl7v2-archive', (rotation) => hl7.archive.rotate(rotation));
@@ -156,6 +160,7 @@ export async function createApp(config: Config, logger: Logger, clock: () => Dat
         await closing;
       }
       await hl7.close();
+      await subscriptions.close();
       auth.server?.close();
       await crypto.close();
       await store.close();
