@@ -9,6 +9,8 @@ export interface Received {
   headers: IncomingHttpHeaders;
   body: string;
   json?: any;
+  /** When it arrived (epoch ms). */
+  at: number;
 }
 
 /** A real rest-hook endpoint on 127.0.0.1: records every call and answers with `status` (changeable). */
@@ -39,7 +41,7 @@ export async function startReceiver(port = 0): Promise<Receiver> {
       } catch {
         json = undefined;
       }
-      received.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, body, json });
+      received.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, body, json, at: Date.now() });
       res.statusCode = receiver.status;
       res.end();
     });
