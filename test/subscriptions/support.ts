@@ -11,6 +11,8 @@ export interface Received {
   json?: any;
   /** When it arrived (epoch ms). */
   at: number;
+  /** The status the receiver answered. */
+  answered: number;
 }
 
 /** A real rest-hook endpoint on 127.0.0.1: records every call and answers with `status` (changeable). */
@@ -41,7 +43,7 @@ export async function startReceiver(port = 0): Promise<Receiver> {
       } catch {
         json = undefined;
       }
-      received.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, body, json, at: Date.now() });
+      received.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, body, json, at: Date.now(), answered: receiver.status });
       res.statusCode = receiver.status;
       res.end();
     });
