@@ -1,4 +1,4 @@
-import type { Subscription } from '@medplum/fhirtypes';
+import type { Patient, Practitioner, Subscription } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixtures } from '../auth/fixtures.js';
 import { errorCode, fhirClient, type FhirClient } from '../support/fhir-client.js';
@@ -26,8 +26,8 @@ describe('rest-hook notifications', () => {
     expect(handshake.json.entry[0].resource.parameter.find((p: any) => p.name === 'type').valueCode).toBe('handshake');
     await expect.poll(async () => (await root.get<Subscription>(`Subscription/${sub.id}`)).body.status).toBe('active');
 
-    const other = await root.create({ resourceType: 'Patient', name: [{ family: 'Other' }] });
-    const hooked = await root.create({ resourceType: 'Patient', name: [{ family: 'Hook' }] });
+    const other = await root.create<Patient>({ resourceType: 'Patient', name: [{ family: 'Other' }] });
+    const hooked = await root.create<Patient>({ resourceType: 'Patient', name: [{ family: 'Hook' }] });
     const [note] = await receiver.waitFor((r) => r.url === '/a' && focusOf(r.json).length > 0);
     expect(note.method).toBe('POST');
     expect(note.headers['content-type']).toBe('application/fhir+json');
@@ -45,7 +45,7 @@ describe('rest-hook notifications', () => {
     await root.create(restHook('Practitioner?family=Pinged', `${receiver.url}/full`, { payload: 'application/fhir+json', content: 'full-resource' }));
     await receiver.waitFor((r) => r.url === '/ping');
     await receiver.waitFor((r) => r.url === '/full');
-    const p = await root.create({ resourceType: 'Practitioner', name: [{ family: 'Pinged' }] });
+    const p = await root.create<Practitioner>({ resourceType: 'Practitioner', name: [{ family: 'Pinged' }] });
     const pings = await receiver.waitFor((r) => r.url === '/ping', 2);
     expect(pings[1].body).toBe('');
     const [put] = await receiver.waitFor((r) => r.url === `/full/Practitioner/${p.id}`);

@@ -1,4 +1,4 @@
-import type { Subscription } from '@medplum/fhirtypes';
+import type { Patient, Practitioner, Subscription } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fhirClient } from '../support/fhir-client.js';
 import { startServer, type TestServer } from '../support/server.js';
@@ -25,8 +25,8 @@ describe('the delivery queue survives a restart', () => {
     await expect.poll(async () => (await root.get<Subscription>(`Subscription/${sub.id}`)).body.status).toBe('active');
 
     receiver.status = 503;
-    const first = await root.create({ resourceType: 'Practitioner', name: [{ family: 'Queued' }] });
-    const second = await root.create({ resourceType: 'Practitioner', name: [{ family: 'Queued' }] });
+    const first = await root.create<Practitioner>({ resourceType: 'Practitioner', name: [{ family: 'Queued' }] });
+    const second = await root.create<Practitioner>({ resourceType: 'Practitioner', name: [{ family: 'Queued' }] });
     await receiver.waitFor(notified, 1);
     await server.stop();
     expect(await server.app.store.ping().catch(() => false)).toBe(false);
@@ -44,7 +44,7 @@ describe('the delivery queue survives a restart', () => {
 
   it('a Subscription created before the restart keeps notifying after it', async () => {
     const root = fhirClient(server.fhirUrl);
-    const third = await root.create({ resourceType: 'Practitioner', name: [{ family: 'Queued' }] });
+    const third = await root.create<Practitioner>({ resourceType: 'Practitioner', name: [{ family: 'Queued' }] });
     const [note] = await receiver.waitFor((r) => notified(r) && focusOf(r.json)[0].endsWith(`/Practitioner/${third.id}`));
     expect(note.json.entry[0].resource.parameter.find((p: any) => p.name === 'status').valueCode).toBe('active');
   });

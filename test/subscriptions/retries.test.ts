@@ -1,4 +1,4 @@
-import type { Subscription } from '@medplum/fhirtypes';
+import type { Patient, Practitioner, Subscription } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fhirClient, type FhirClient } from '../support/fhir-client.js';
 import { startServer, type TestServer } from '../support/server.js';
@@ -35,7 +35,7 @@ describe('retries', () => {
     // The handshake that kept failing finally goes through, and the Subscription is active.
     await expect.poll(async () => (await statusOf(sub.id!)).status, { timeout: 5000 }).toBe('active');
     expect((await statusOf(sub.id!)).error).toBeUndefined();
-    const p = await root.create({ resourceType: 'Practitioner', name: [{ family: 'Retry' }] });
+    const p = await root.create<Practitioner>({ resourceType: 'Practitioner', name: [{ family: 'Retry' }] });
     const [note] = await receiver.waitFor((r) => r.url === '/flaky' && r.headers['content-type'] === 'application/fhir+json' && focusOf(r.json).length > 0);
     expect(focusOf(note.json)).toEqual([`${server.fhirUrl}/Practitioner/${p.id}`]);
   });
@@ -48,7 +48,7 @@ describe('retries', () => {
     expect(calls).toBe(5);
     expect((await statusOf(sub.id!)).error).toMatch(/turned off after 5 failed deliveries/);
     receiver.status = 200;
-    await root.create({ resourceType: 'Practitioner', name: [{ family: 'Dead' }] });
+    await root.create<Practitioner>({ resourceType: 'Practitioner', name: [{ family: 'Dead' }] });
     await new Promise((r) => setTimeout(r, 600));
     expect(receiver.at('/dead').length).toBe(calls);
   });
