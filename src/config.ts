@@ -3,8 +3,7 @@ import path from 'node:path';
 import tls from 'node:tls';
 import type { ConsentSettings } from './consent/gate.js';
 import type { CryptoSettings } from './crypto/index.js';
-import { parseEndpointRules } from './subscriptions/endpoints.js';
-import type { SubscriptionSettings } from './subscriptions/types.js';
+import { loadSubscriptionSettings, type SubscriptionSettings } from './subscriptions/settings.js';
 
 /** Everything FhirGate can be configured with; built from the environment once, in `main.ts`. */
 export interface Config {
@@ -168,27 +167,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, rootDir: string): Config {
     mongodb: loadMongoConfig(env),
     consent: loadConsentConfig(env),
     auditSink: auditSinkOf(env),
-    subscriptions: loadSubscriptionSettings(env),
-  };
-}
-
-function loadSubscriptionSettings(env: NodeJS.ProcessEnv): SubscriptionSettings {
-  let endpoints;
-  try {
-    // Empty by default: the server calls no endpoint until the deployment names the ones it may (SSRF).
-    endpoints = parseEndpointRules(env.SUBSCRIPTION_ENDPOINTS ?? '');
-  } catch (err) {
-    throw new ConfigError(`SUBSCRIPTION_ENDPOINTS: ${(err as Error).message}`);
-  }
-  const retryBaseMs = int(env, 'SUBSCRIPTION_RETRY_BASE_MS', 5000, 10, 3_600_000);
-  const errorAfter = int(env, 'SUBSCRIPTION_ERROR_AFTER', 3, 1, 1000);
-  return {
-    endpoints,
-    retryBaseMs,
-    retryMaxMs: int(env, 'SUBSCRIPTION_RETRY_MAX_MS', 3_600_000, retryBaseMs, 86_400_000),
-    errorAfter,
-    offAfter: int(env, 'SUBSCRIPTION_OFF_AFTER', 20, errorAfter, 10_000),
-    timeoutMs: int(env, 'SUBSCRIPTION_TIMEOUT_MS', 10_000, 100, 600_000),
+    subscriptions: loadSubscriptionSettings(env, (message) => new ConfigError(message)),
   };
 }
 
