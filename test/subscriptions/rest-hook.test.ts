@@ -67,6 +67,24 @@ describe('rest-hook notifications', () => {
   });
 });
 
+describe('the end of a Subscription', () => {
+  it('a deleted Subscription notifies no more', async () => {
+    const sub = await root.create(restHook('Practitioner?family=Gone', `${receiver.url}/gone`, { payload: 'application/fhir+json' }));
+    await expect.poll(async () => (await root.get<Subscription>(`Subscription/${sub.id}`)).body.status).toBe('active');
+    expect((await root.delete(`Subscription/${sub.id}`)).status).toBe(200);
+    await root.create<Practitioner>({ resourceType: 'Practitioner', name: [{ family: 'Gone' }] });
+    await new Promise((r) => setTimeout(r, 400));
+    expect(receiver.at('/gone').filter((r) => focusOf(r.json).length > 0)).toEqual([]);
+  });
+
+  it('a Subscription past its end is turned off without calling the endpoint', async () => {
+    const sub = await root.create({ ...restHook('Practitioner?family=Ended', `${receiver.url}/ended`), end: '2020-01-01T00:00:00Z' });
+    await expect.poll(async () => (await root.get<Subscription>(`Subscription/${sub.id}`)).body.status).toBe('off');
+    expect((await root.get<Subscription>(`Subscription/${sub.id}`)).body.error).toMatch(/end time/);
+    expect(receiver.at('/ended')).toEqual([]);
+  });
+});
+
 describe('what a Subscription may be', () => {
   it.each([
     ['a websocket channel', { ...restHook('Patient', 'http://127.0.0.1:1/x'), channel: { type: 'websocket' } }, 'Subscription.channel.type'],
