@@ -3,6 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixtures } from '../auth/fixtures.js';
 import { errorCode, fhirClient, type FhirClient } from '../support/fhir-client.js';
 import { startServer, type TestServer } from '../support/server.js';
+import { authHeaders } from '../support/tokens.js';
+import { ADT, ackCode } from '../hl7v2/support.js';
 import { focusOf, restHook, startReceiver, SUBSCRIPTION_ENV, type Receiver } from './support.js';
 
 let server: TestServer;
@@ -64,6 +66,16 @@ describe('rest-hook notifications', () => {
     expect(res.status).toBe(200);
     const [note] = await receiver.waitFor((r) => r.url === '/tx' && focusOf(r.json).length > 0);
     expect(focusOf(note.json)).toEqual([`${server.fhirUrl}/Practitioner/tx-1`]);
+  });
+
+  it('an HL7 v2 message notifies like a REST write', async () => {
+    await root.create(restHook('Patient?family=Seven', `${receiver.url}/v2`, { payload: 'application/fhir+json' }));
+    await receiver.waitFor((r) => r.url === '/v2');
+    const res = await fetch(`${server.origin}/hl7/v2`, { method: 'POST', headers: { 'Content-Type': 'x-application/hl7-v2+er7', ...authHeaders(server.fhirUrl) }, body: ADT('SUB-1', 'MRN-SUB1', 'Seven') });
+    expect(ackCode(await res.text()).code).toBe('AA');
+    const [note] = await receiver.waitFor((r) => r.url === '/v2' && focusOf(r.json).length > 0);
+    const patient = (await root.get(`${focusOf(note.json)[0]}`)).body;
+    expect(patient.name[0].family).toBe('Seven');
   });
 });
 
