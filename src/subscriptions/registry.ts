@@ -83,7 +83,10 @@ export class SubscriptionRegistry {
     if (now.status === 'off') await this.deps.queue.drop(record.id);
     // A new Subscription, or one asked for again (`requested` after `off` or `error`), is confirmed by a handshake.
     const created = before === undefined && now.status === 'active';
-    return created || (now.status === 'requested' && before !== 'requested') ? [{ subscriptionId: record.id, kind: 'handshake' }] : [];
+    if (!created && !(now.status === 'requested' && before !== 'requested')) return [];
+    // Asked for again: the failures that turned it off or to error no longer count.
+    await this.deps.queue.setFailures(record.id, 0);
+    return [{ subscriptionId: record.id, kind: 'handshake' }];
   }
 
   async #remember(record: StoredRecord): Promise<Subscription | undefined> {

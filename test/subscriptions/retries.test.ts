@@ -51,6 +51,14 @@ describe('retries', () => {
     await root.create<Practitioner>({ resourceType: 'Practitioner', name: [{ family: 'Dead' }] });
     await new Promise((r) => setTimeout(r, 600));
     expect(receiver.at('/dead').length).toBe(calls);
+    // Asked for again (`requested`), it starts afresh: one failure does not turn it off again.
+    receiver.status = 500;
+    const off = await statusOf(sub.id!);
+    expect((await root.put(`Subscription/${sub.id}`, { ...off, status: 'requested' })).status).toBe(200);
+    await receiver.waitFor((r) => r.url === '/dead', calls + 2);
+    expect((await statusOf(sub.id!)).status).not.toBe('off');
+    receiver.status = 200;
+    await expect.poll(async () => (await statusOf(sub.id!)).status, { timeout: 5000 }).toBe('active');
   });
 
   it('the delays between attempts grow (exponential backoff)', async () => {
