@@ -130,7 +130,6 @@ export async function createApp(config: Config, logger: Logger, clock: () => Dat
     consent,
     workflow: subscriptions.check(config.workflowRules ? createWorkflow() : undefined, (type) => registry.has(type)),
   });
-  await subscriptions.start({ pipeline, store, codec: crypto.codec, baseUrl: config.fhirBaseUrl });
   const hl7 = await createHl7Adapter({ config: config.hl7, dataDir: config.dataDir, pipeline, audit, sealer: crypto.sealer, logger, baseUrl: config.fhirBaseUrl, clock });
   // The archive's JWEs move to the current key with the store's (README "Rotating keys").
   crypto.addRotationStep('hl7v2-archive', (rotation) => hl7.archive.rotate(rotation));
@@ -144,6 +143,8 @@ export async function createApp(config: Config, logger: Logger, clock: () => Dat
     hl7,
     crypto,
     listen: async () => {
+      // Only the serving process delivers (the maintenance commands build the app without listening).
+      await subscriptions.start({ pipeline, store, codec: crypto.codec, baseUrl: config.fhirBaseUrl });
       await crypto.listen();
       await hl7.listen();
       return new Promise((resolve, reject) => {
