@@ -16,6 +16,9 @@ const JSON_PAYLOADS = new Set(['application/fhir+json', 'application/json']);
 // Result and paging parameters say nothing about whether one resource matches; they are dropped from the criteria.
 const RESULT_PARAMS = new Set(['_count', '_sort', '_include', '_revinclude', '_summary', '_elements', '_total', '_contained', '_containedType', '_format', '_pretty']);
 
+// Framing and routing are the server's: a subscriber may not redirect or desynchronize the call.
+const RESERVED_HEADERS = new Set(['host', 'content-length', 'transfer-encoding', 'connection', 'content-type', 'expect', 'upgrade', 'te', 'trailer', 'keep-alive']);
+
 /** A rest-hook Subscription as the delivery needs it. */
 export interface Channel {
   /** The criteria's resource type and search parameters (`MedicationDispense?status=completed`). */
@@ -44,6 +47,7 @@ export function channelOf(subscription: Subscription, rules: readonly EndpointRu
   const headers = (channel.header ?? []).map((line): [string, string] => {
     const h = /^([!#$%&'*+.^_`|~0-9A-Za-z-]+):\s*(.*)$/.exec(line);
     if (!h || /[\r\n]/.test(line)) refuse(`A channel header must be one 'Name: value' line, not '${line}'`, 'Subscription.channel.header');
+    if (RESERVED_HEADERS.has(h[1].toLowerCase())) refuse(`The header ${h[1]} is set by the server`, 'Subscription.channel.header');
     return [h[1], h[2]];
   });
   const payload = channel.payload;

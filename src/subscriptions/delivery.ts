@@ -65,9 +65,9 @@ export async function deliver(deps: DeliveryDeps, item: QueueItem): Promise<Outc
       notice = { type: 'event-notification', eventNumber: item.eventNumber ?? 0, focus: item.focus!, resource };
     }
   } catch (err) {
-    // The store is unavailable (or the like): try again later, without counting it against the endpoint.
+    // The store is unavailable (or the like): try again later, backing off, without counting it against the endpoint.
     deps.logger.warn({ err, subscription: item.subscriptionId }, 'subscriptions: could not evaluate a notification; retrying');
-    await deps.queue.retry(item.seq, item.attempts, deps.clock().getTime() + deps.settings.retryBaseMs);
+    await deps.queue.retry(item.seq, item.attempts + 1, deps.clock().getTime() + backoff(deps.settings, item.attempts + 1));
     return 'later';
   }
   return send(deps, watched, item, notice);
@@ -102,10 +102,14 @@ async function send(deps: DeliveryDeps, { subscription, channel }: Watched, item
     return 'failed';
   }
   const attempts = item.attempts + 1;
-  const delay = Math.min(deps.settings.retryBaseMs * 2 ** (attempts - 1), deps.settings.retryMaxMs);
-  await deps.queue.retry(item.seq, attempts, deps.clock().getTime() + delay);
+  await deps.queue.retry(item.seq, attempts, deps.clock().getTime() + backoff(deps.settings, attempts));
   if (failures >= deps.settings.errorAfter && subscription.status !== 'error') await setStatus(deps, subscription, 'error', failure);
   return 'failed';
+}
+
+/** The delay before attempt `attempts + 1`: the base delay, doubled after each attempt, at most the maximum. */
+function backoff(settings: SubscriptionSettings, attempts: number): number {
+  return Math.min(settings.retryBaseMs * 2 ** (attempts - 1), settings.retryMaxMs);
 }
 
 /** Whether the committed resource meets the criteria, as the owner searches (consent and scopes applied). */

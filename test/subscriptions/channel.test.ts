@@ -73,6 +73,8 @@ describe('channelOf', () => {
   it.each([
     ['unknown payload content', ext('everything'), 'Subscription.channel.payload'],
     ['a header with a line break', restHook('Patient', 'http://127.0.0.1:1/x', { header: ['X-A: 1\r\nX-B: 2'] }), 'Subscription.channel.header'],
+    ['a Host header', restHook('Patient', 'http://127.0.0.1:1/x', { header: ['Host: 169.254.169.254'] }), 'Subscription.channel.header'],
+    ['a Content-Length header', restHook('Patient', 'http://127.0.0.1:1/x', { header: ['content-length: 0'] }), 'Subscription.channel.header'],
     ['a lower-case type', restHook('patient?x=1', 'http://127.0.0.1:1/x'), 'Subscription.criteria'],
     ['no endpoint', { ...restHook('Patient', ''), channel: { type: 'rest-hook' } } as Subscription, 'Subscription.channel.endpoint'],
   ])('refuses %s', (_name, subscription, expression) => {
