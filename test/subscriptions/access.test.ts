@@ -5,7 +5,7 @@ import { aboutActor, privacyConsent } from '../consent/support.js';
 import { fhirClient, type FhirClient } from '../support/fhir-client.js';
 import { startServer, type TestServer } from '../support/server.js';
 import { seed } from '../workflow/support.js';
-import { restHook, startReceiver, SUBSCRIPTION_ENV, sleep, type Receiver } from './support.js';
+import { restHook, startReceiver, SUBSCRIPTION_ENV, sleep, POLL, type Receiver } from './support.js';
 
 /**
  * A subscriber learns only what the Subscription's owner may read at delivery time: the owner's
@@ -29,7 +29,7 @@ afterAll(async () => {
   await receiver.close();
 });
 
-const active = async (id: string) => expect.poll(async () => (await root.get<Subscription>(`Subscription/${id}`)).body.status).toBe('active');
+const active = async (id: string) => expect.poll(async () => (await root.get<Subscription>(`Subscription/${id}`)).body.status, POLL).toBe('active');
 const prescription = (id: string, patient: string) => ({ ...fixtures.medicationRequest(id, patient), medicationCodeableConcept: { text: `secret-${id}` } });
 
 describe('consent and scopes decide what a subscriber learns', () => {

@@ -6,7 +6,7 @@ import { aboutActor, privacyConsent } from '../consent/support.js';
 import { fhirClient, type FhirClient } from '../support/fhir-client.js';
 import { startServer, type TestServer } from '../support/server.js';
 import { dispense, prescription, seed } from '../workflow/support.js';
-import { focusOf, restHook, sleep, startReceiver, SUBSCRIPTION_ENV, type Receiver } from './support.js';
+import { focusOf, restHook, sleep, startReceiver, SUBSCRIPTION_ENV, POLL, type Receiver } from './support.js';
 
 /**
  * The alerts users asked for (issue 18), each a Subscription its user creates with their own token:
@@ -29,7 +29,7 @@ afterAll(async () => {
 });
 
 const user = async (role: string, fhirUser: string, scope = 'user/*.cruds') => fhirClient(server.fhirUrl, { token: await server.token({ scope, role, fhirUser }) });
-const activeSoon = (id: string) => expect.poll(async () => (await root.get<Subscription>(`Subscription/${id}`)).body.status).toBe('active');
+const activeSoon = (id: string) => expect.poll(async () => (await root.get<Subscription>(`Subscription/${id}`)).body.status, POLL).toBe('active');
 const notifiedAt = (path: string) => (r: { url: string; json?: unknown }) => r.url === path && focusOf(r.json).length > 0;
 const idOf = (reference: string) => reference.split('/').slice(-2).join('/');
 

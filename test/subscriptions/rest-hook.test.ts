@@ -5,7 +5,7 @@ import { errorCode, fhirClient, type FhirClient } from '../support/fhir-client.j
 import { startServer, type TestServer } from '../support/server.js';
 import { authHeaders } from '../support/tokens.js';
 import { ADT, ackCode } from '../hl7v2/support.js';
-import { focusOf, restHook, startReceiver, SUBSCRIPTION_ENV, type Receiver } from './support.js';
+import { focusOf, restHook, startReceiver, SUBSCRIPTION_ENV, POLL, type Receiver } from './support.js';
 
 let server: TestServer;
 let receiver: Receiver;
@@ -26,7 +26,7 @@ describe('rest-hook notifications', () => {
     const sub = await root.create(restHook('Patient?family=Hook', `${receiver.url}/a`, { payload: 'application/fhir+json', header: ['Authorization: Bearer receiver-secret'] }));
     const [handshake] = await receiver.waitFor((r) => r.url === '/a');
     expect(handshake.json.entry[0].resource.parameter.find((p: any) => p.name === 'type').valueCode).toBe('handshake');
-    await expect.poll(async () => (await root.get<Subscription>(`Subscription/${sub.id}`)).body.status).toBe('active');
+    await expect.poll(async () => (await root.get<Subscription>(`Subscription/${sub.id}`)).body.status, POLL).toBe('active');
 
     const other = await root.create<Patient>({ resourceType: 'Patient', name: [{ family: 'Other' }] });
     const hooked = await root.create<Patient>({ resourceType: 'Patient', name: [{ family: 'Hook' }] });
@@ -82,7 +82,7 @@ describe('rest-hook notifications', () => {
 describe('the end of a Subscription', () => {
   it('a deleted Subscription notifies no more', async () => {
     const sub = await root.create(restHook('Practitioner?family=Gone', `${receiver.url}/gone`, { payload: 'application/fhir+json' }));
-    await expect.poll(async () => (await root.get<Subscription>(`Subscription/${sub.id}`)).body.status).toBe('active');
+    await expect.poll(async () => (await root.get<Subscription>(`Subscription/${sub.id}`)).body.status, POLL).toBe('active');
     expect((await root.delete(`Subscription/${sub.id}`)).status).toBe(200);
     await root.create<Practitioner>({ resourceType: 'Practitioner', name: [{ family: 'Gone' }] });
     await new Promise((r) => setTimeout(r, 400));
@@ -91,7 +91,7 @@ describe('the end of a Subscription', () => {
 
   it('a Subscription past its end is turned off without calling the endpoint', async () => {
     const sub = await root.create({ ...restHook('Practitioner?family=Ended', `${receiver.url}/ended`), end: '2020-01-01T00:00:00Z' });
-    await expect.poll(async () => (await root.get<Subscription>(`Subscription/${sub.id}`)).body.status).toBe('off');
+    await expect.poll(async () => (await root.get<Subscription>(`Subscription/${sub.id}`)).body.status, POLL).toBe('off');
     expect((await root.get<Subscription>(`Subscription/${sub.id}`)).body.error).toMatch(/end time/);
     expect(receiver.at('/ended')).toEqual([]);
   });

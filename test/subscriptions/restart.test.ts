@@ -2,7 +2,7 @@ import type { Patient, Practitioner, Subscription } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fhirClient } from '../support/fhir-client.js';
 import { startServer, type TestServer } from '../support/server.js';
-import { focusOf, restHook, startReceiver, SUBSCRIPTION_ENV, type Receiver } from './support.js';
+import { focusOf, restHook, startReceiver, SUBSCRIPTION_ENV, POLL, type Receiver } from './support.js';
 
 let server: TestServer;
 let receiver: Receiver;
@@ -22,7 +22,7 @@ describe('the delivery queue survives a restart', () => {
   it('notifications that could not be delivered before the server stopped are delivered after it starts again, in order', async () => {
     const root = fhirClient(server.fhirUrl);
     const sub = await root.create(restHook('Practitioner?family=Queued', `${receiver.url}/queue`, { payload: 'application/fhir+json' }));
-    await expect.poll(async () => (await root.get<Subscription>(`Subscription/${sub.id}`)).body.status).toBe('active');
+    await expect.poll(async () => (await root.get<Subscription>(`Subscription/${sub.id}`)).body.status, POLL).toBe('active');
 
     receiver.status = 503;
     const first = await root.create<Practitioner>({ resourceType: 'Practitioner', name: [{ family: 'Queued' }] });

@@ -2,9 +2,9 @@ import type { Patient, Practitioner, Subscription } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fhirClient, type FhirClient } from '../support/fhir-client.js';
 import { startServer, type TestServer } from '../support/server.js';
-import { focusOf, restHook, startReceiver, SUBSCRIPTION_ENV, type Receiver } from './support.js';
+import { focusOf, restHook, startReceiver, SUBSCRIPTION_ENV, POLL, type Receiver } from './support.js';
 
-/** SUBSCRIPTION_ENV: retries from 50 ms doubling to 400 ms, `error` after 2 failures in a row, `off` after 5. */
+/** SUBSCRIPTION_ENV: retries from 50 ms doubling to 400 ms, `error` after 2 failures in a row, `off` after 8. */
 let server: TestServer;
 let receiver: Receiver;
 let root: FhirClient;
@@ -29,11 +29,11 @@ describe('retries', () => {
     // Exponential backoff: 50 ms, then 100 ms.
     expect(attempts[2].at - attempts[1].at).toBeGreaterThanOrEqual(90);
     expect(attempts[1].at - attempts[0].at).toBeGreaterThanOrEqual(40);
-    await expect.poll(async () => (await statusOf(sub.id!)).status).toBe('error');
+    await expect.poll(async () => (await statusOf(sub.id!)).status, POLL).toBe('error');
     expect((await statusOf(sub.id!)).error).toContain('503');
     receiver.status = 200;
     // The handshake that kept failing finally goes through, and the Subscription is active.
-    await expect.poll(async () => (await statusOf(sub.id!)).status, { timeout: 5000 }).toBe('active');
+    await expect.poll(async () => (await statusOf(sub.id!)).status, POLL).toBe('active');
     expect((await statusOf(sub.id!)).error).toBeUndefined();
     const p = await root.create<Practitioner>({ resourceType: 'Practitioner', name: [{ family: 'Retry' }] });
     const [note] = await receiver.waitFor((r) => r.url === '/flaky' && r.headers['content-type'] === 'application/fhir+json' && focusOf(r.json).length > 0);
@@ -43,10 +43,10 @@ describe('retries', () => {
   it('an endpoint that keeps failing turns the Subscription off, and nothing more is sent', async () => {
     receiver.status = 500;
     const sub = await root.create(restHook('Practitioner?family=Dead', `${receiver.url}/dead`));
-    await expect.poll(async () => (await statusOf(sub.id!)).status, { timeout: 8000 }).toBe('off');
+    await expect.poll(async () => (await statusOf(sub.id!)).status, POLL).toBe('off');
     const calls = receiver.at('/dead').length;
-    expect(calls).toBe(5);
-    expect((await statusOf(sub.id!)).error).toMatch(/turned off after 5 failed deliveries/);
+    expect(calls).toBe(8);
+    expect((await statusOf(sub.id!)).error).toMatch(/turned off after 8 failed deliveries/);
     receiver.status = 200;
     await root.create<Practitioner>({ resourceType: 'Practitioner', name: [{ family: 'Dead' }] });
     await new Promise((r) => setTimeout(r, 600));
@@ -58,7 +58,7 @@ describe('retries', () => {
     await receiver.waitFor((r) => r.url === '/dead', calls + 2);
     expect((await statusOf(sub.id!)).status).not.toBe('off');
     receiver.status = 200;
-    await expect.poll(async () => (await statusOf(sub.id!)).status, { timeout: 5000 }).toBe('active');
+    await expect.poll(async () => (await statusOf(sub.id!)).status, POLL).toBe('active');
   });
 
   it('the delays between attempts grow (exponential backoff)', async () => {

@@ -24,7 +24,7 @@ export interface Receiver {
   status: number;
   /** Calls whose url starts with `path`. */
   at(path: string): Received[];
-  /** Resolves once `count` calls matched `predicate` (5 s at most). */
+  /** Resolves once `count` calls matched `predicate` (10 s at most). */
   waitFor(predicate: (r: Received) => boolean, count?: number, timeoutMs?: number): Promise<Received[]>;
   close(): Promise<void>;
 }
@@ -55,7 +55,7 @@ export async function startReceiver(port = 0): Promise<Receiver> {
     port: bound,
     received,
     at: (path: string) => received.filter((r) => r.url.startsWith(path)),
-    async waitFor(predicate: (r: Received) => boolean, count = 1, timeoutMs = 5000) {
+    async waitFor(predicate: (r: Received) => boolean, count = 1, timeoutMs = 10_000) {
       const deadline = Date.now() + timeoutMs;
       for (;;) {
         const hits = received.filter(predicate);
@@ -68,13 +68,13 @@ export async function startReceiver(port = 0): Promise<Receiver> {
   });
 }
 
-/** Settings for fast tests: endpoints on loopback, retries every 50 ms doubling to 400 ms, error after 2 failures, off after 5. */
+/** Settings for fast tests: endpoints on loopback, retries every 50 ms doubling to 400 ms, error after 2 failures, off after 8. */
 export const SUBSCRIPTION_ENV = {
   SUBSCRIPTION_ENDPOINTS: 'http://127.0.0.1:*',
   SUBSCRIPTION_RETRY_BASE_MS: '50',
   SUBSCRIPTION_RETRY_MAX_MS: '400',
   SUBSCRIPTION_ERROR_AFTER: '2',
-  SUBSCRIPTION_OFF_AFTER: '5',
+  SUBSCRIPTION_OFF_AFTER: '8',
   SUBSCRIPTION_TIMEOUT_MS: '2000',
 };
 
@@ -102,3 +102,6 @@ export function focusOf(bundle: any): string[] {
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** How long a test waits for the delivery worker (generous: the whole suite runs on a busy machine). */
+export const POLL = { timeout: 10_000, interval: 50 };
