@@ -27,7 +27,7 @@ import { createStore } from './store/create-store.js';
 import type { StorePort } from './store/port.js';
 import { createValidator } from './validation/create-validator.js';
 import { loadTerminology } from './validation/terminology.js';
-import { createSubscriptions, withBreakGlassSearch } from './subscriptions/index.js';
+import { createSubscriptions, withBreakGlassSearch, type Subscriptions } from './subscriptions/index.js';
 import { withPublicAvailability } from './workflow/availability.js';
 import { createWorkflow } from './workflow/index.js';
 
@@ -39,6 +39,8 @@ export interface App {
   crypto: Crypto;
   /** The HL7 v2 adapter (issue 6): MLLP listener, message archive and handler. */
   hl7: Hl7Adapter;
+  /** Subscriptions (issue 18): `depth()` is the delivery queue's length. */
+  subscriptions: Subscriptions;
   /** Starts listening on `config.port` (0 picks a free port); resolves with the bound port. */
   listen(): Promise<number>;
   /** Stops accepting requests, lets in-flight ones finish, then closes the store. */
@@ -142,6 +144,7 @@ export async function createApp(config: Config, logger: Logger, clock: () => Dat
     store,
     hl7,
     crypto,
+    subscriptions,
     listen: async () => {
       // Only the serving process delivers (the maintenance commands build the app without listening).
       await subscriptions.start({ pipeline, store, codec: crypto.codec, baseUrl: config.fhirBaseUrl });

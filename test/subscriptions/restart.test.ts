@@ -28,6 +28,8 @@ describe('the delivery queue survives a restart', () => {
     const first = await root.create<Practitioner>({ resourceType: 'Practitioner', name: [{ family: 'Queued' }] });
     const second = await root.create<Practitioner>({ resourceType: 'Practitioner', name: [{ family: 'Queued' }] });
     await receiver.waitFor(notified, 1);
+    // Both wait in the queue: the first failed, the second is behind it.
+    expect(await server.app.subscriptions.depth()).toBe(2);
     await server.stop();
     expect(await server.app.store.ping().catch(() => false)).toBe(false);
     const failedBefore = receiver.received.filter(notified).length;
@@ -40,6 +42,7 @@ describe('the delivery queue survives a restart', () => {
     // Numbered in the order they were committed (events-since-subscription-start).
     const numbers = delivered.map((r) => r.json.entry[0].resource.parameter.find((p: any) => p.name === 'events-since-subscription-start').valueString);
     expect(numbers).toEqual(['1', '2']);
+    await expect.poll(() => server.app.subscriptions.depth(), POLL).toBe(0);
   });
 
   it('a Subscription created before the restart keeps notifying after it', async () => {
