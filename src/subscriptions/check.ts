@@ -1,4 +1,5 @@
 import type { Subscription } from '@medplum/fhirtypes';
+import type { InteractionDeps } from '../fhir/pipeline.js';
 import type { RequestContext } from '../fhir/request.js';
 import type { StoredRecord } from '../store/port.js';
 import type { WorkflowStep } from '../workflow/types.js';
@@ -27,8 +28,13 @@ export function withSubscriptionChecks(
       // The allow-list judges a new endpoint; a Subscription whose endpoint was allowed when written may still be edited (turned off).
       const before = write.current?.resource && !write.current.deleted ? ((await deps.codec.decode(write.current.resource)) as Subscription) : undefined;
       const endpoint = (write.resource as Subscription).channel?.endpoint;
-      channelOf(write.resource as Subscription, before?.channel?.endpoint === endpoint ? undefined : options.settings.endpoints, served);
-      if (!write.current || write.current.deleted) options.owners.set(write.op.record, ownerOf(request.context));
+      const channel = channelOf(write.resource as Subscription, before?.channel?.endpoint === endpoint ? undefined : options.settings.endpoints, served);
+      if (write.current && !write.current.deleted) continue;
+      // A new Subscription's criteria are searched once as its creator, strictly: a parameter the server does not know
+      // (which a lenient search would drop, widening the criteria) is a 400, a search the creator may not make a 403.
+      const execute = (deps as Partial<InteractionDeps>).execute;
+      if (execute) await execute({ interaction: 'search-type', resourceType: channel.resourceType, params: { ...channel.params, _count: ['1'] }, preferHandling: 'strict', context: request.context });
+      options.owners.set(write.op.record, ownerOf(request.context));
     }
     return next ? next(deps, request, writes) : [];
   };

@@ -115,7 +115,8 @@ function backoff(settings: SubscriptionSettings, attempts: number): number {
 /** Whether the committed resource meets the criteria, as the owner searches (consent and scopes applied). */
 async function matches(deps: DeliveryDeps, { channel }: Watched, owner: SubscriptionOwner, item: QueueItem): Promise<boolean> {
   const params = { ...channel.params, _id: [...(channel.params._id ?? []), item.focus!.id], _count: ['1'] };
-  const result = await asOwner(deps, owner, item, { interaction: 'search-type', resourceType: channel.resourceType, params });
+  // Strict: a parameter the server stopped knowing must not widen the criteria (it fails the match instead).
+  const result = await asOwner(deps, owner, item, { interaction: 'search-type', resourceType: channel.resourceType, params, preferHandling: 'strict' });
   const bundle = result?.resourceType === 'Bundle' ? (result as Bundle) : undefined;
   return (bundle?.entry ?? []).some((e) => e.search?.mode !== 'outcome' && e.resource?.id === item.focus!.id);
 }

@@ -98,6 +98,20 @@ describe('the end of a Subscription', () => {
 });
 
 describe('what a Subscription may be', () => {
+  it('criteria with a parameter the server does not know are refused (400), not widened to every resource', async () => {
+    const res = await root.post('Subscription', restHook('Patient?no-such-param=1', `${receiver.url}/unknown`));
+    expect(res.status).toBe(400);
+    expect(res.body.resourceType).toBe('OperationOutcome');
+  });
+
+  it('criteria the creator may not search are refused (403)', async () => {
+    const patient = fhirClient(server.fhirUrl, { token: await server.token({ scope: 'user/*.cruds', role: 'patient', fhirUser: 'Patient/somebody' }) });
+    // A patient searches the audit trail by a few parameters only (issue 15), never by agent.
+    const res = await patient.post('Subscription', restHook('AuditEvent?agent=Practitioner/d1', `${receiver.url}/spy`));
+    expect(res.status).toBe(403);
+    expect(res.body.resourceType).toBe('OperationOutcome');
+  });
+
   it.each([
     ['a websocket channel', { ...restHook('Patient', 'http://127.0.0.1:1/x'), channel: { type: 'websocket' } }, 'Subscription.channel.type'],
     ['an email channel', { ...restHook('Patient', 'http://127.0.0.1:1/x'), channel: { type: 'email', endpoint: 'mailto:a@b.c' } }, 'Subscription.channel.type'],
