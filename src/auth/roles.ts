@@ -41,7 +41,7 @@ const SUBSCRIBE: Readonly<Record<string, string>> = { Subscription: 'c' };
 
 export const ROLE_TABLE: Readonly<Record<Role, RoleRule>> = {
   // Admins run the installation: users, clients, staff directory, the audit trail; no clinical data.
-  admin: { resources: { Practitioner: 'cruds', AuditEvent: 'rs', Subscription: 'c' }, administers: true },
+  admin: { resources: { Practitioner: 'cruds', AuditEvent: 'rs', ...SUBSCRIBE }, administers: true },
   // Only practitioners prescribe.
   practitioner: {
     resources: { Patient: 'rs', Practitioner: 'rs', MedicationRequest: 'cruds', MedicationDispense: 'rs', Consent: 'cruds', Appointment: 'rs', Schedule: 'rs', Slot: 'rs', ...CLINICAL_READ, ...SUBSCRIBE },
