@@ -31,6 +31,7 @@ import { createStore } from './store/create-store.js';
 import type { StorePort } from './store/port.js';
 import { createValidator } from './validation/create-validator.js';
 import { loadTerminology } from './validation/terminology.js';
+import { createSubscriptions, withBreakGlassSearch, type Subscriptions } from './subscriptions/index.js';
 import { withPublicAvailability } from './workflow/availability.js';
 import { createWorkflow } from './workflow/index.js';
 
@@ -44,6 +45,8 @@ export interface App {
   hl7: Hl7Adapter;
   /** Prometheus metrics (issue 18); `addQueue` is the hook for other features' queue depths. */
   metrics: Metrics;
+  /** Subscriptions (issue 18): `depth()` is the delivery queue's length. */
+  subscriptions: Subscriptions;
   /** Starts listening on `config.port` (0 picks a free port); resolves with the bound port. */
   listen(): Promise<number>;
   /** Stops accepting requests, lets in-flight ones finish, then closes the store. */
@@ -59,7 +62,7 @@ const SOFTWARE_VERSION = (JSON.parse(readFileSync(new URL('../package.json', imp
  * Nothing below this file reads the environment or reaches for a global.
  */
 export async function createApp(config: Config, logger: Logger, clock: () => Date = () => new Date()): Promise<App> {
-  const definitions = withPublicAvailability(r4Definitions());
+  const definitions = withBreakGlassSearch(withPublicAvailability(r4Definitions()));
   const registry = createRegistry(definitions, SERVED_TYPES, resourceTypesOf(definitions, config.resourceTypes));
   const validator = await createValidator({
     definitions,
@@ -80,7 +83,9 @@ export async function createApp(config: Config, logger: Logger, clock: () => Dat
   const patientCompartment = compartmentOf(definitions.patientCompartment, searchIndex, registry.types);
   // MongoDB sort indexes for the core types only: one pair per sortable parameter of ~150 types would pass MongoDB's 64 indexes per collection.
   const metrics = createMetrics();
-  const store = withCommitMetrics(createStore(config, logger, { resourceTypes: registry.coreTypes, params: (type) => searchIndex.params(type) }), metrics);
+  // Subscriptions (issue 18): every durable commit is reported to them; they deliver from their own queue.
+  const subscriptions = createSubscriptions({ settings: config.subscriptions, dataDir: config.dataDir, logger, clock });
+  const store = withCommitMetrics(subscriptions.observe(createStore(config, logger, { resourceTypes: registry.coreTypes, params: (type) => searchIndex.params(type) })), metrics);
   await store.open();
   const crypto = await createCrypto({
     settings: config.crypto,
@@ -132,7 +137,7 @@ export async function createApp(config: Config, logger: Logger, clock: () => Dat
     patientCompartment,
     rest: { maxBundleEntries: config.maxBundleEntries, conditionalDeleteMultiple: config.conditionalDeleteMultiple },
     consent,
-    ...(config.workflowRules ? { workflow: createWorkflow() } : {}),
+    workflow: subscriptions.check(config.workflowRules ? createWorkflow() : undefined, (type) => registry.has(type)),
   });
   // Bulk Data $export (issue 18): jobs under DATA_DIR/export, read with the same access and consent filters as search.
   const exports = createExportService({ store, codec: crypto.codec, searchIndex: crypto.searchIndex, registry, clock, paging: { defaultPageSize: config.defaultPageSize, maxPageSize: config.maxPageSize }, patientCompartment, consent, audit, sealer: crypto.sealer, logger: logger.child({ component: 'export' }), settings: config.bulkExport });
@@ -151,7 +156,10 @@ export async function createApp(config: Config, logger: Logger, clock: () => Dat
     hl7,
     crypto,
     metrics,
+    subscriptions,
     listen: async () => {
+      // Only the serving process delivers (the maintenance commands build the app without listening).
+      await subscriptions.start({ pipeline, store, codec: crypto.codec, baseUrl: config.fhirBaseUrl });
       await crypto.listen();
       await hl7.listen();
       await exports.start();
@@ -172,6 +180,7 @@ export async function createApp(config: Config, logger: Logger, clock: () => Dat
       await hl7.close();
       await exports.close();
       await metricsServer?.close();
+      await subscriptions.close();
       auth.server?.close();
       await crypto.close();
       await store.close();

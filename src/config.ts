@@ -9,6 +9,7 @@ import { loadExportConfig } from './export/export-config.js';
 import { loadMetricsConfig, type MetricsConfig } from './metrics/metrics-config.js';
 
 export { ConfigError };
+import { loadSubscriptionSettings, type SubscriptionSettings } from './subscriptions/settings.js';
 
 /** Everything FhirGate can be configured with; built from the environment once, in `main.ts`. */
 export interface Config {
@@ -56,6 +57,8 @@ export interface Config {
   auditSink: 'store' | 'log';
   /** Prometheus metrics (issue 18; METRICS_ENABLED, METRICS_TOKEN, METRICS_PORT, METRICS_HOST). */
   metrics: MetricsConfig;
+  /** Subscriptions (issue 18; SUBSCRIPTION_ENDPOINTS, SUBSCRIPTION_RETRY_*, SUBSCRIPTION_ERROR_AFTER, SUBSCRIPTION_OFF_AFTER, SUBSCRIPTION_TIMEOUT_MS). */
+  subscriptions: SubscriptionSettings;
 }
 
 /** Which issuers' access tokens the FHIR API accepts, and how they are read. */
@@ -154,6 +157,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, rootDir: string): Config {
     auditSink: auditSinkOf(env),
     bulkExport: loadExportConfig(env, dataDir),
     metrics: loadMetricsConfig(env),
+    subscriptions: loadSubscriptionSettings(env, (message) => new ConfigError(message)),
   };
 }
 

@@ -32,20 +32,27 @@ const CLINICAL_READ: Readonly<Record<string, string>> = {
   AllergyIntolerance: 'rs',
 };
 
+/**
+ * Users create Subscriptions and are notified as themselves (issue 18, `src/subscriptions/`). Only
+ * create: a Subscription's `channel.header` may carry the endpoint's credentials and nothing yet
+ * confines reads to the Subscription's owner, so reading, changing or deleting one is for backend services.
+ */
+const SUBSCRIBE: Readonly<Record<string, string>> = { Subscription: 'c' };
+
 export const ROLE_TABLE: Readonly<Record<Role, RoleRule>> = {
   // Admins run the installation: users, clients, staff directory, the audit trail; no clinical data.
-  admin: { resources: { Practitioner: 'cruds', AuditEvent: 'rs' }, administers: true },
+  admin: { resources: { Practitioner: 'cruds', AuditEvent: 'rs', ...SUBSCRIBE }, administers: true },
   // Only practitioners prescribe.
   practitioner: {
-    resources: { Patient: 'rs', Practitioner: 'rs', MedicationRequest: 'cruds', MedicationDispense: 'rs', Consent: 'cruds', Appointment: 'rs', Schedule: 'rs', Slot: 'rs', ...CLINICAL_READ },
+    resources: { Patient: 'rs', Practitioner: 'rs', MedicationRequest: 'cruds', MedicationDispense: 'rs', Consent: 'cruds', Appointment: 'rs', Schedule: 'rs', Slot: 'rs', ...CLINICAL_READ, ...SUBSCRIBE },
   },
   // Only pharmacists dispense; they read the prescriptions they fill.
-  pharmacist: { resources: { Patient: 'rs', Practitioner: 'rs', MedicationRequest: 'rs', MedicationDispense: 'cruds' } },
+  pharmacist: { resources: { Patient: 'rs', Practitioner: 'rs', MedicationRequest: 'rs', MedicationDispense: 'cruds', ...SUBSCRIBE } },
   // Front desk: demographics and the schedule, no medication data.
   receptionist: { resources: { Patient: 'crus', Practitioner: 'rs', Appointment: 'cruds', Consent: 'rs', Schedule: 'cruds', Slot: 'cruds' } },
   // Patients read their own record, manage their own consents, find free slots and book or cancel their own appointments (issue 17).
   patient: {
-    resources: { Patient: 'rs', Practitioner: 'rs', MedicationRequest: 'rs', MedicationDispense: 'rs', Consent: 'cruds', Appointment: 'crus', AuditEvent: 'rs', Schedule: 'rs', Slot: 'rs', ...CLINICAL_READ },
+    resources: { Patient: 'rs', Practitioner: 'rs', MedicationRequest: 'rs', MedicationDispense: 'rs', Consent: 'cruds', Appointment: 'crus', AuditEvent: 'rs', Schedule: 'rs', Slot: 'rs', ...CLINICAL_READ, ...SUBSCRIBE },
     ownCompartment: true,
   },
 };

@@ -4,7 +4,7 @@ import { FhirError } from '../fhir/errors.js';
 import type { FhirRequest, FhirResult } from '../fhir/request.js';
 
 /** What a patient may ask of the audit trail (issue 15): their own events, by when, what and how it ended. */
-export const OWN_AUDIT_PARAMS = new Set(['patient', 'date', 'type', 'subtype', 'action', 'outcome', '_id', '_lastUpdated', '_count', '_sort', '_total', '_summary', '_format', '_pretty', '_cursor']);
+export const OWN_AUDIT_PARAMS = new Set(['patient', 'date', 'type', 'subtype', 'action', 'outcome', 'break-glass', '_id', '_lastUpdated', '_count', '_sort', '_total', '_summary', '_format', '_pretty', '_cursor']);
 
 export const auditSearch = (request: FhirRequest): boolean =>
   (request.interaction === 'search-type' && request.resourceType === 'AuditEvent') || (request.interaction === 'search-compartment' && request.compartmentTarget === 'AuditEvent');
