@@ -68,7 +68,8 @@ export function fhirRoutes(options: FhirRoutesOptions): Router {
   router.get('/:type/:id', async (ctx) => {
     // `GET [type]/$op` of operations that change nothing (reports, issue 18); ids never start with `$`.
     const op = ctx.params.id.startsWith('$') ? TYPE_OPERATIONS[ctx.params.id.slice(1)] : undefined;
-    if (!op?.get || (op.types && !op.types.includes(ctx.params.type))) return run(ctx, 'read');
+    if (!op?.get) return run(ctx, 'read');
+    if (op.types && !op.types.includes(ctx.params.type)) throw new FhirError('not-supported', `Operation ${ctx.params.id.slice(0, 64)} is not supported on ${ctx.params.type.slice(0, 64)}`);
     const mediaType = responseType(ctx);
     respondResult(ctx, await pipeline.execute(toFhirRequest(ctx, fhirBaseUrl, op.interaction, { resourceType: ctx.params.type })), fhirBaseUrl, mediaType);
   });

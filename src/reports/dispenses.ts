@@ -8,9 +8,11 @@ import { buckets, intervalInput, periodParameter, reportPeriod } from './period.
 import { periodFilter } from './per-practitioner.js';
 
 const OP = 'MedicationDispense/$dispenses-by-medication';
+/** Dispenses that hand medication over (the statuses that use up a fill, src/workflow/dispensing.ts). */
+const DISPENSED = ['completed', 'in-progress'];
 
 /**
- * Dispenses by medication and period: MedicationDispenses handed over in the period (or in each
+ * Dispenses by medication and period: MedicationDispenses handed over (completed or in progress) in the period (or in each
  * `interval` of it), per medication code (`medicationCodeableConcept`) and per Medication
  * referenced (`medicationReference`), counted on the search index.
  */
@@ -19,7 +21,7 @@ export async function dispensesByMedication(request: FhirRequest, deps: Interact
   const period = reportPeriod(input, OP, deps.clock());
   const parts = await Promise.all(
     buckets(period, intervalInput(input, OP)).map(async (bucket) => {
-      const filter = periodFilter(deps, 'MedicationDispense', 'whenhandedover', bucket);
+      const filter = periodFilter(deps, 'MedicationDispense', 'whenhandedover', bucket, { status: DISPENSED });
       const [codes, references] = await Promise.all([
         groupCountOf(deps.store, 'current', filter, `${entriesPath('code')}.c`),
         groupCountOf(deps.store, 'current', filter, `${entriesPath('medication')}.r`),
