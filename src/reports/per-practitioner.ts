@@ -2,7 +2,7 @@ import type { ParametersParameter } from '@medplum/fhirtypes';
 import { operationInput } from '../fhir/operation-parameters.js';
 import type { InteractionDeps } from '../fhir/pipeline.js';
 import type { FhirRequest, FhirResult } from '../fhir/request.js';
-import { entriesPath } from '../search/index/fields.js';
+import { entriesPath, sortKey } from '../search/index/fields.js';
 import { groupCountOf, type Filter } from '../store/port.js';
 import { periodParameter, reportPeriod, type ReportPeriod } from './period.js';
 
@@ -24,12 +24,16 @@ interface PerPractitioner {
 const PRESCRIPTIONS: PerPractitioner = { operation: 'MedicationRequest/$prescriptions-by-practitioner', type: 'MedicationRequest', date: 'authoredon', reference: 'requester' };
 const APPOINTMENTS: PerPractitioner = { operation: 'Appointment/$appointment-load', type: 'Appointment', date: 'date', reference: 'actor', where: { status: ACTIVE_APPOINTMENT } };
 
-/** The filter of a report's resources in a period: current, live, dated within it, and the report's criteria; all on the search index. */
+/**
+ * The filter of a report's resources in a period: current, live, the report's criteria, and the
+ * date starting within the period. The start is the date parameter's ascending sort value (the
+ * earliest instant of the value; src/search/index/fields.ts), one scalar the store compares
+ * exactly in its index, where a FHIR date search (`ge`/`le` on ranges) needs a re-check of every match.
+ */
 export function periodFilter(deps: InteractionDeps, type: string, date: string, period: ReportPeriod, where: PerPractitioner['where'] = {}): Filter {
   const compile = (code: string, values: readonly string[]): Filter => deps.searchIndex.compile(type, code, undefined, [...values]);
-  return {
-    $and: [{ resourceType: type, deleted: false }, compile(date, [`ge${period.start}`]), compile(date, [`le${period.end}`]), ...Object.entries(where).map(([code, values]) => compile(code, values))],
-  };
+  const starts = { [`index.${sortKey(date, 1)}`]: { $gte: period.from, $lt: period.to } };
+  return { $and: [{ resourceType: type, deleted: false }, starts, ...Object.entries(where).map(([code, values]) => compile(code, values))] };
 }
 
 async function perPractitioner(report: PerPractitioner, request: FhirRequest, deps: InteractionDeps): Promise<FhirResult> {
