@@ -36,11 +36,12 @@ export async function merge(request: FhirRequest, deps: InteractionDeps): Promis
   const planned = resolveFullUrls(bundle);
   const moved = planned.filter((r) => r.resourceType !== 'Patient').map((r) => `${r.resourceType}/${r.id}`);
   if (booleanInput(input, 'preview', OP)) {
-    return answer(request, input, planned.find((r) => r.resourceType === 'Patient' && r.id === target.id) as Patient, source.id, target.id, moved, true);
+    const result = planned.find((r) => r.resourceType === 'Patient' && r.id === target.id) as Patient;
+    return answer(request, input, await readable(request, deps, result), source.id, target.id, moved, true);
   }
   const response = await deps.execute({ interaction: 'transaction', params: {}, body: bundle, context: writerContext(request.context) });
   const written = ((response.resource as Bundle).entry ?? []).map((e) => e.resource).find((r) => r?.resourceType === 'Patient' && r.id === target.id) as Patient | undefined;
-  return answer(request, input, written, source.id, target.id, moved, false);
+  return answer(request, input, written && (await readable(request, deps, written)), source.id, target.id, moved, false);
 }
 
 /** `result-patient`: the target as the client wants it after the merge (its links are the merge's own). */
@@ -79,7 +80,7 @@ function resolveFullUrls(bundle: Bundle): Resource[] {
   return JSON.parse(json.replace(/"urn:uuid:[0-9a-f-]{36}"/g, (m) => JSON.stringify(ids.get(m.slice(1, -1)) ?? m.slice(1, -1)))) as Resource[];
 }
 
-/** The output parameters (R5 patient-merge): the input, an outcome saying what was (or would be) done, and the result Patient where the requester may read it. */
+/** The output parameters (R5 patient-merge): the input, an outcome saying what was (or would be) done, and the result Patient if readable. */
 function answer(request: FhirRequest, input: Parameters, result: Patient | undefined, sourceId: string, targetId: string, moved: string[], preview: boolean): FhirResult {
   const verb = preview ? 'would be' : 'was';
   const outcome: OperationOutcome = {
@@ -89,17 +90,25 @@ function answer(request: FhirRequest, input: Parameters, result: Patient | undef
   const parameter: ParametersParameter[] = [
     { name: 'input', resource: input },
     { name: 'outcome', resource: outcome },
-    ...(result && mayRead(request.context) ? [{ name: 'result', resource: result }] : []),
+    ...(result ? [{ name: 'result', resource: result }] : []),
   ];
   return { kind: 'ok', resource: { resourceType: 'Parameters', parameter } };
 }
 
-/** Whether the requester may read Patients at all: admins merge without seeing demographics (role table). */
-function mayRead(context: RequestContext): boolean {
+/**
+ * The merged Patient if the requester may read it as a read would: a role reading Patients (admins
+ * merge without seeing demographics, role table) and the patient's Consents letting them (the
+ * consent gate decides a read of it). Otherwise the answer leaves it out.
+ */
+async function readable(request: FhirRequest, deps: InteractionDeps, patient: Patient): Promise<Patient | undefined> {
   try {
-    decideAccess(context, 'Patient', 'r');
-    return true;
-  } catch {
-    return false;
+    decideAccess(request.context, 'Patient', 'r');
+    const read: FhirRequest = { interaction: 'read', resourceType: 'Patient', id: patient.id, params: {}, context: request.context };
+    const check = await deps.consent?.check(read);
+    if (typeof check === 'function') await check({ kind: 'ok', resource: patient });
+    return patient;
+  } catch (err) {
+    if (err instanceof FhirError) return undefined;
+    throw err;
   }
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { fixtures } from '../auth/fixtures.js';
+import { aboutActor, privacyConsent } from '../consent/support.js';
 import { errorCode, fhirClient } from '../support/fhir-client.js';
 import { ADT, ackCode, useMllpServer } from '../hl7v2/support.js';
 
@@ -100,6 +101,16 @@ describe('Patient/$merge', () => {
     const res = await (await as('admin')).post('Patient/$merge', mergeBody(old.id, survivor.id));
     expect(res.status, res.text).toBe(200);
     expect(res.body.parameter.map((p: any) => p.name)).toEqual(['input', 'outcome']);
+  });
+
+  it('leaves the merged Patient out of the answer when the target withholds it from the practitioner by Consent', async () => {
+    const { old, survivor } = await duplicates('R8');
+    const deny = privacyConsent('R8-deny', survivor.id, aboutActor('deny', 'Practitioner/doc'));
+    expect((await hl7.fhir.put('Consent/R8-deny', deny)).status).toBeLessThan(300);
+    const res = await (await as('practitioner')).post('Patient/$merge', mergeBody(old.id, survivor.id));
+    expect(res.status, res.text).toBe(200);
+    expect(res.body.parameter.map((p: any) => p.name)).toEqual(['input', 'outcome']);
+    expect((await hl7.fhir.get(`Patient/${old.id}`)).body.link[0].other.reference).toBe(`Patient/${survivor.id}`);
   });
 
   it.each([
