@@ -3,6 +3,7 @@ import { FhirError } from '../fhir/errors.js';
 import type { FhirRequest, FhirResult } from '../fhir/request.js';
 import { decideAccess, type Access } from './access.js';
 import type { CompartmentCheck } from './compartment.js';
+import { authorizeOperation, OPERATION_NEEDS } from './operation-access.js';
 import type { ScopeQueryMatcher } from './scope-query.js';
 import { parseScopes, type ClinicalScope, type Permission } from './scopes.js';
 
@@ -42,6 +43,8 @@ const NEEDS: Readonly<Record<string, readonly Permission[]>> = {
   delete: ['d'],
   validate: ['c', 'u'],
   'history-system': ['s'],
+  // Patient/$match is a search of Patient (issue 18): its matches are filtered as a search's are.
+  match: ['s'],
 };
 
 // Bundles: the envelope needs only authentication; every entry runs through the pipeline, and so
@@ -62,6 +65,8 @@ export function createSmartAuthorizer(deps: SmartAuthorizerDeps): Authorizer {
     const ctx = request.context;
     if (!ctx.authenticated) throw new FhirError('unauthorized', 'A valid Bearer token is required');
     if (ENVELOPES.has(request.interaction)) return;
+    const operation = OPERATION_NEEDS[request.interaction];
+    if (operation) return authorizeOperation(request, operation);
     const needs = NEEDS[request.interaction];
     if (!needs) throw forbidden(`Interaction '${request.interaction}' is not covered by any scope`);
     const type = request.interaction === 'search-compartment' ? (request.compartmentTarget ?? '*') : (request.resourceType ?? '*');

@@ -15,7 +15,12 @@ export interface RoleRule {
   ownCompartment?: boolean;
   /** Manages user accounts and OAuth clients of the embedded authorization server. */
   administers?: boolean;
+  /** Operations beyond the type permissions (`$merge`, reports; issue 18), by name without `$`; see `src/auth/operation-access.ts`. */
+  operations?: readonly string[];
 }
+
+/** The report operations (src/reports), for the role table below. */
+const REPORTS = { newPatients: 'new-patients', prescriptions: 'prescriptions-by-practitioner', dispenses: 'dispenses-by-medication', appointments: 'appointment-load' } as const;
 
 /**
  * Types beyond the core ones that clinicians and patients read (issue 17: records loaded from EHRs
@@ -41,13 +46,15 @@ const SUBSCRIBE: Readonly<Record<string, string>> = { Subscription: 'c' };
 
 export const ROLE_TABLE: Readonly<Record<Role, RoleRule>> = {
   // Admins run the installation: users, clients, staff directory, the audit trail; no clinical data.
-  admin: { resources: { Practitioner: 'cruds', AuditEvent: 'rs', ...SUBSCRIBE }, administers: true },
+  // Admins also merge duplicate Patients and read every report: counts, not clinical records.
+  admin: { resources: { Practitioner: 'cruds', AuditEvent: 'rs', ...SUBSCRIBE }, administers: true, operations: ['merge', ...Object.values(REPORTS)] },
   // Only practitioners prescribe.
   practitioner: {
     resources: { Patient: 'rs', Practitioner: 'rs', MedicationRequest: 'cruds', MedicationDispense: 'rs', Consent: 'cruds', Appointment: 'rs', Schedule: 'rs', Slot: 'rs', ...CLINICAL_READ, ...SUBSCRIBE },
+    operations: ['merge'],
   },
   // Only pharmacists dispense; they read the prescriptions they fill.
-  pharmacist: { resources: { Patient: 'rs', Practitioner: 'rs', MedicationRequest: 'rs', MedicationDispense: 'cruds', ...SUBSCRIBE } },
+  pharmacist: { resources: { Patient: 'rs', Practitioner: 'rs', MedicationRequest: 'rs', MedicationDispense: 'cruds', ...SUBSCRIBE }, operations: [REPORTS.prescriptions, REPORTS.dispenses] },
   // Front desk: demographics and the schedule, no medication data.
   receptionist: { resources: { Patient: 'crus', Practitioner: 'rs', Appointment: 'cruds', Consent: 'rs', Schedule: 'cruds', Slot: 'cruds' } },
   // Patients read their own record, manage their own consents, find free slots and book or cancel their own appointments (issue 17).
@@ -66,6 +73,11 @@ export function rolePermits(roles: readonly Role[], resourceType: string, permis
   return roles.some((role) => ROLE_TABLE[role].resources[resourceType]?.includes(permission) ?? false);
 }
 
+/** Whether any of `roles` may run the operation `name` (without `$`). */
+export function roleRunsOperation(roles: readonly Role[], name: string): boolean {
+  return roles.some((role) => ROLE_TABLE[role].operations?.includes(name) ?? false);
+}
+
 /** Every type some role may use, in the order given (the core types), then as the table names them. */
 export function roleTypes(first: readonly string[]): string[] {
   return [...new Set([...first, ...ROLES.flatMap((role) => Object.keys(ROLE_TABLE[role].resources))])];
@@ -79,6 +91,7 @@ export function roleTableMarkdown(resourceTypes: readonly string[]): string {
   const notes = [
     `| *own compartment only* | ${ROLES.map((r) => (ROLE_TABLE[r].ownCompartment ? 'yes' : '')).join(' | ')} |`,
     `| *users and clients* | ${ROLES.map((r) => (ROLE_TABLE[r].administers ? 'manage' : '')).join(' | ')} |`,
+    `| *operations* | ${ROLES.map((r) => (ROLE_TABLE[r].operations ?? []).map((o) => `$${o}`).join(', ')).join(' | ')} |`,
   ];
   return [header, rule, ...rows, ...notes].join('\n');
 }

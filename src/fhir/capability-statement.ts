@@ -60,7 +60,9 @@ export function buildCapabilityStatement(options: CapabilityOptions): Capability
       conditionalDelete: !info.interactions.has('delete') ? 'not-supported' : options.conditionalDeleteMultiple ? 'multiple' : 'single',
       ...searchCapabilities(options.searchIndex, registry.types, type),
       operation: [
-        ...Object.entries(TYPE_OPERATIONS).map(([name, op]) => ({ name, definition: op.definition })),
+        ...Object.entries(TYPE_OPERATIONS)
+          .filter(([, op]) => !op.types || op.types.includes(type))
+          .map(([name, op]) => ({ name, definition: op.definition })),
         ...Object.entries(INSTANCE_OPERATIONS)
           .filter(([, op]) => op.types.includes(type))
           .map(([name, op]) => ({ name, definition: op.definition })),

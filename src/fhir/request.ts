@@ -77,7 +77,14 @@ export type Interaction =
   | 'patch'
   | 'history-system'
   | 'transaction'
-  | 'batch';
+  | 'batch'
+  // Patient matching and merge, reports (issue 18; src/patient-match, src/patient-merge, src/reports).
+  | 'match'
+  | 'merge'
+  | 'report-new-patients'
+  | 'report-prescriptions'
+  | 'report-dispenses'
+  | 'report-appointment-load';
 
 /** The `Prefer: return=` choices of the spec (http.html#ops). */
 export type PreferReturn = 'minimal' | 'representation' | 'OperationOutcome';

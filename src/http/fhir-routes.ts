@@ -54,6 +54,7 @@ export function fhirRoutes(options: FhirRoutesOptions): Router {
   router.post('/:type/:operation', async (ctx) => {
     const { operation } = ctx.params;
     const op = operation.startsWith('$') ? TYPE_OPERATIONS[operation.slice(1)] : undefined;
+    if (op?.types && !op.types.includes(ctx.params.type)) throw new FhirError('not-supported', `Operation ${operation.slice(0, 64)} is not supported on ${ctx.params.type.slice(0, 64)}`);
     if (!op) {
       if (operation.startsWith('$')) throw new FhirError('not-supported', `Operation ${operation.slice(0, 64)} is not supported`);
       throw new FhirError('method-not-allowed', 'POST is not allowed on a resource instance; use PUT to update', { hints: { allow: 'GET, HEAD, PUT, DELETE' } });
@@ -64,7 +65,14 @@ export function fhirRoutes(options: FhirRoutesOptions): Router {
   router.put('/:type', (ctx) => run(ctx, 'update', true));
   router.patch('/:type', (ctx) => run(ctx, 'patch', true));
   router.delete('/:type', (ctx) => run(ctx, 'delete'));
-  router.get('/:type/:id', (ctx) => run(ctx, 'read'));
+  router.get('/:type/:id', async (ctx) => {
+    // `GET [type]/$op` of operations that change nothing (reports, issue 18); ids never start with `$`.
+    const op = ctx.params.id.startsWith('$') ? TYPE_OPERATIONS[ctx.params.id.slice(1)] : undefined;
+    if (!op?.get) return run(ctx, 'read');
+    if (op.types && !op.types.includes(ctx.params.type)) throw new FhirError('not-supported', `Operation ${ctx.params.id.slice(0, 64)} is not supported on ${ctx.params.type.slice(0, 64)}`);
+    const mediaType = responseType(ctx);
+    respondResult(ctx, await pipeline.execute(toFhirRequest(ctx, fhirBaseUrl, op.interaction, { resourceType: ctx.params.type })), fhirBaseUrl, mediaType);
+  });
   router.put('/:type/:id', (ctx) => run(ctx, 'update', true));
   router.patch('/:type/:id', (ctx) => run(ctx, 'patch', true));
   router.delete('/:type/:id', (ctx) => run(ctx, 'delete'));

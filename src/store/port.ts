@@ -80,6 +80,13 @@ export interface StorePort {
   /** Number of records matching the filter. */
   count(collection: CollectionName, filter: Filter): Promise<number>;
   /**
+   * Records matching the filter, counted per distinct value at `path` (`index.<field>.<key>`: one
+   * key of a search parameter's entries, e.g. `index.requester.r`); a record holding several
+   * values counts once for each, one holding none is left out. For reports (issue 18), answered
+   * from the store's indexes. Optional: `groupCountOf` falls back to reading the matches.
+   */
+  groupCount?(collection: CollectionName, filter: Filter, path: string): Promise<GroupCount[]>;
+  /**
    * Applies all writes atomically: either every write becomes visible (current + history) or none does.
    * Resolves only once the writes are durable (fsync for the embedded store, majority write concern for MongoDB).
    * Rejects with VersionConflictError when any expectedVersion does not hold.
@@ -120,6 +127,34 @@ export interface StorePort {
    * since FHIR deletes keep history. Optional: without it, archiving refuses to run.
    */
   purge?(records: ReadonlyArray<ResourceKey>): Promise<void>;
+}
+
+/** One group of `StorePort.groupCount`. */
+export interface GroupCount {
+  value: string | number;
+  count: number;
+}
+
+/** The path `groupCount` takes: a key of a search parameter's entries. */
+export const GROUP_PATH = /^index\.[A-Za-z0-9_-]+\.[A-Za-z]+$/;
+
+/** `StorePort.groupCount`, or the same answer from the matching records where the store has none. */
+export async function groupCountOf(store: StorePort, collection: CollectionName, filter: Filter, path: string): Promise<GroupCount[]> {
+  if (!GROUP_PATH.test(path)) throw new Error(`groupCount takes index.<field>.<key>, not ${path}`);
+  if (store.groupCount) return store.groupCount(collection, filter, path);
+  return groupRecords(await store.find(collection, filter), path);
+}
+
+/** Groups records by the distinct values at `path` (`index.<field>.<key>`), in memory: the fallback of `groupCount`. */
+export function groupRecords(records: Iterable<StoredRecord>, path: string): GroupCount[] {
+  const [, field, key] = path.split('.');
+  const counts = new Map<string | number, number>();
+  for (const record of records) {
+    const entries = record.index?.[field];
+    const values = new Set((Array.isArray(entries) ? entries : [entries]).map((e) => (e && typeof e === 'object' ? (e as Record<string, unknown>)[key] : undefined)));
+    for (const v of values) if (typeof v === 'string' || typeof v === 'number') counts.set(v, (counts.get(v) ?? 0) + 1);
+  }
+  return [...counts].map(([value, count]) => ({ value, count }));
 }
 
 /** The identity of a resource, all of whose versions `purge` removes. */

@@ -1,4 +1,5 @@
 import { describe } from 'vitest';
+import { describeGroupCountContract } from './contract-group-count.js';
 import { describeQueryContract } from './contract-queries.js';
 import { useFreshStore, type StoreFactory } from './contract-support.js';
 import { describeWriteContract } from './contract-writes.js';
@@ -15,5 +16,6 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
     const ctx = useFreshStore(factory);
     describeWriteContract(ctx);
     describeQueryContract(ctx);
+    describeGroupCountContract(ctx);
   });
 }

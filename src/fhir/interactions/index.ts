@@ -11,6 +11,9 @@ import { everything, searchCompartment, searchType } from './search.js';
 import { transaction } from './transaction.js';
 import { update } from './update.js';
 import { validate } from './validate.js';
+import { match } from '../../patient-match/operation.js';
+import { merge } from '../../patient-merge/operation.js';
+import { REPORT_INTERACTIONS, REPORT_OPERATIONS } from '../../reports/index.js';
 
 export type InteractionHandler = (request: FhirRequest, deps: InteractionDeps) => Promise<FhirResult>;
 
@@ -32,11 +35,26 @@ export const INTERACTIONS: Readonly<Record<Interaction, InteractionHandler>> = {
   'history-system': historySystem,
   transaction,
   batch,
+  match,
+  merge,
+  ...REPORT_INTERACTIONS,
 };
 
+/** A type-level operation: on every served type unless `types` says which; `get` when it changes nothing and so may be invoked by GET (operations.html#request). */
+export interface TypeOperation {
+  interaction: Interaction;
+  definition: string;
+  types?: readonly string[];
+  get?: boolean;
+}
+
 /** Type-level operations, by name as it appears after `$` in the URL; the CapabilityStatement lists exactly these. */
-export const TYPE_OPERATIONS: Readonly<Record<string, { interaction: Interaction; definition: string }>> = {
+export const TYPE_OPERATIONS: Readonly<Record<string, TypeOperation>> = {
   validate: { interaction: 'validate', definition: 'http://hl7.org/fhir/OperationDefinition/Resource-validate' },
+  match: { interaction: 'match', definition: 'http://hl7.org/fhir/OperationDefinition/Patient-match', types: ['Patient'] },
+  // R5's Patient/$merge (patient.html#merge), served on R4 (issue 18).
+  merge: { interaction: 'merge', definition: 'http://hl7.org/fhir/OperationDefinition/Patient-merge', types: ['Patient'] },
+  ...REPORT_OPERATIONS,
 };
 
 /**

@@ -1,4 +1,5 @@
-import type { Patient, Resource } from '@medplum/fhirtypes';
+import type { Patient } from '@medplum/fhirtypes';
+import { writeMerge } from '../../patient-merge/merge-writes.js';
 import type { V2Message, V2Segment } from '../message.js';
 import { identifierQuery, TransactionBuilder, type AnyReference } from './bundle.js';
 import type { MapContext } from './context.js';
@@ -49,18 +50,10 @@ export const mapAdtPatient: MessageMapper = async (message, ctx, lookup) => {
   return tx.bundle();
 };
 
-// Resource types whose references to a merged-away Patient move to the survivor, with the search parameter finding them.
-const REFERRERS: ReadonlyArray<[string, string]> = [
-  ['MedicationRequest', 'subject'],
-  ['MedicationDispense', 'subject'],
-  ['Appointment', 'actor'],
-  ['Consent', 'patient'],
-];
-
 /**
  * ADT^A40 (merge patient, patient identifier list): for each PID/MRG pair the Patient of MRG-1 is
- * marked inactive with `link` `replaced-by` the surviving Patient of PID-3 (which gets `replaces`),
- * and every stored reference to the old Patient moves to the survivor (patient.html#merge).
+ * merged into the surviving Patient of PID-3 by the writes `Patient/$merge` makes too
+ * (`src/patient-merge/merge-writes.ts`: inactive, `replaced-by`/`replaces` links, references moved).
  * An old Patient not stored yet is recorded as such an inactive stub, so later references resolve.
  */
 export const mapAdtMerge: MessageMapper = async (message, ctx, lookup) => {
@@ -83,33 +76,8 @@ export const mapAdtMerge: MessageMapper = async (message, ctx, lookup) => {
       throw new MappingError('MRG-1 names the surviving patient itself', HL7_ERROR.applicationError, { segment: 'MRG', sequence: mrg.sequence, field: 1 });
     }
     const [stored] = (await lookup('Patient', identifierQuery(oldKey))) as Patient[];
-    const old: Patient = stored ? { ...stored } : compact({ resourceType: 'Patient' as const, identifier: oldIds, name: mrg.reps(7).map(humanName).filter((n) => !!n) })!;
-    old.active = false;
-    old.link = [...(old.link ?? []).filter((l) => l.type !== 'replaced-by'), { other: survivor, type: 'replaced-by' }];
-    const oldRef = stored ? tx.update({ ...old, id: stored.id!, meta: undefined }, stored.meta?.versionId) : tx.upsert(old, oldKey);
-    const surviving = tx.get<Patient>(survivor)!;
-    // A repeated A40 replaces the link rather than adding a second one (issue 19).
-    const sameOld = (ref: string | undefined): boolean => ref === oldRef.reference || (!!stored && ref === `Patient/${stored.id}`);
-    tx.replace(survivor, { ...surviving, link: [...(surviving.link ?? []).filter((l) => !sameOld(l.other.reference)), { other: oldRef, type: 'replaces' }] });
-    if (stored) await moveReferences(`Patient/${stored.id}`, survivor, tx, lookup);
+    const old: Patient = stored ?? compact({ resourceType: 'Patient' as const, identifier: oldIds, name: mrg.reps(7).map(humanName).filter((n) => !!n) })!;
+    await writeMerge(tx, lookup, { patient: old, key: oldKey }, survivor);
   }
   return tx.bundle();
 };
-
-async function moveReferences(from: string, to: AnyReference, tx: TransactionBuilder, lookup: Lookup): Promise<void> {
-  for (const [type, param] of REFERRERS) {
-    for (const resource of await lookup(type, `${param}=${encodeURIComponent(from)}`)) {
-      const moved = replaceReference(resource, from, to.reference!) as Resource & { id: string };
-      tx.update({ ...moved, meta: undefined } as Resource & { id: string }, resource.meta?.versionId);
-    }
-  }
-}
-
-/** A deep copy of `value` with every `reference: from` replaced by `to`. */
-export function replaceReference(value: unknown, from: string, to: string): unknown {
-  if (Array.isArray(value)) return value.map((v) => replaceReference(v, from, to));
-  if (value && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, k === 'reference' && v === from ? to : replaceReference(v, from, to)]));
-  }
-  return value;
-}

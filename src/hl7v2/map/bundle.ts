@@ -20,7 +20,8 @@ export class TransactionBuilder {
   private readonly entries: BundleEntry[] = [];
   private readonly byUrl = new Map<string, BundleEntry>();
 
-  constructor(private readonly ctx: MapContext) {}
+  /** `ctx.source` (the message) stamps `meta.source` of every entry; `Patient/$merge` builds one without it. */
+  constructor(private readonly ctx: Pick<MapContext, 'uuid'> & Partial<Pick<MapContext, 'source'>>) {}
 
   /** Upsert by identifier: a conditional update `PUT Type?identifier=system|value`. Returns a reference to it. */
   upsert(resource: Resource, by: Identifier): AnyReference {
@@ -70,6 +71,7 @@ export class TransactionBuilder {
   }
 
   private stamp(resource: Resource): Resource {
+    if (this.ctx.source === undefined) return resource;
     return { ...resource, meta: { ...resource.meta, source: this.ctx.source } };
   }
 }

@@ -1,5 +1,5 @@
 import type { Logger } from '../../logger.js';
-import { StoreUnavailableError, type CollectionName, type Filter, type FindOptions, type ResourceKey, type StorePort, type StoredRecord, type WriteOp } from '../port.js';
+import { StoreUnavailableError, type CollectionName, type Filter, type FindOptions, type GroupCount, type ResourceKey, type StorePort, type StoredRecord, type WriteOp } from '../port.js';
 import { OpenStore } from './open-store.js';
 
 /** Options of the embedded store. */
@@ -68,6 +68,10 @@ export class EmbeddedStore implements StorePort {
 
   async count(collection: CollectionName, filter: Filter): Promise<number> {
     return this.#live().count(collection, filter);
+  }
+
+  async groupCount(collection: CollectionName, filter: Filter, path: string): Promise<GroupCount[]> {
+    return this.#live().groupCount(collection, filter, path);
   }
 
   async revision(resourceType: string): Promise<number> {

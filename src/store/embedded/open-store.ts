@@ -2,12 +2,12 @@ import { mkdir } from 'node:fs/promises';
 import Sqlite, { type Database } from 'better-sqlite3';
 import type { Logger } from '../../logger.js';
 import { legacyFormatError } from '../legacy/legacy-files.js';
-import { StoreUnavailableError, VersionConflictError, type CollectionName, type Filter, type FindOptions, type ResourceKey, type StoredRecord, type WriteOp } from '../port.js';
+import { StoreUnavailableError, VersionConflictError, type CollectionName, type Filter, type FindOptions, type GroupCount, type ResourceKey, type StoredRecord, type WriteOp } from '../port.js';
 import { assertWellFormed } from '../write-checks.js';
 import { RecordWriter } from './commit.js';
 import { databasePath, fsyncDirectory } from './files.js';
 import { acquireLock, releaseLock, type LockOwner } from './lock.js';
-import { countRecords, findRecords, type QueryContext } from './query.js';
+import { countRecords, findRecords, groupCountRecords, type QueryContext } from './query.js';
 import { configure, migrateSchema } from './schema.js';
 import { StatementCache } from './statement-cache.js';
 import { WalSync } from './wal-sync.js';
@@ -83,6 +83,10 @@ export class OpenStore {
 
   count(collection: CollectionName, filter: Filter): number {
     return countRecords(this.#query, collection, filter);
+  }
+
+  groupCount(collection: CollectionName, filter: Filter, path: string): GroupCount[] {
+    return groupCountRecords(this.#query, collection, filter, path);
   }
 
   /** Versions of a type committed since the store opened (StorePort.revision). */

@@ -1,5 +1,5 @@
 import { Query } from 'mingo';
-import type { CollectionName, Filter, FindOptions, StoredRecord } from '../port.js';
+import { groupRecords, type CollectionName, type Filter, type FindOptions, type GroupCount, type StoredRecord } from '../port.js';
 import { IRREGULAR } from './search-values.js';
 import { sortRecords } from './sort.js';
 import { translateFilter, type Driver, type PathIds, type SqlCondition, type SqlParam } from './sql-filter.js';
@@ -136,6 +136,25 @@ export function countRecords(ctx: QueryContext, collection: CollectionName, filt
   let count = 0;
   for (const _ of matching(ctx, `SELECT ${RECORD[collection]} AS record ${from} WHERE ${where.sql}`, where, filter)) count++;
   return count;
+}
+
+/**
+ * `groupCount`: the matches' values at `path` read from `search_values` and grouped in SQL when
+ * the translation is exact; otherwise the matches are read and grouped in memory.
+ */
+export function groupCountRecords(ctx: QueryContext, collection: CollectionName, filter: Filter, path: string): GroupCount[] {
+  const pid = ctx.pathIds(path);
+  const { where, driver } = plan(ctx, filter);
+  if (pid === undefined || where.sql === '0') return [];
+  if (!where.exact) {
+    const from = fromClause(driver, FROM[collection], FROM_DRIVER[collection]);
+    return groupRecords(matching(ctx, `SELECT ${RECORD[collection]} AS record ${from} WHERE ${where.sql}`, where, filter), path);
+  }
+  const from = fromClause(driver, COUNT_FROM[collection], COUNT_FROM_DRIVER[collection]);
+  // `pid` is the store's own integer, so it is written into the SQL and the parameters keep their order.
+  const sql = `SELECT g.value AS value, count(DISTINCT r.vid) AS n ${from} JOIN search_values g ON g.vid = r.vid AND g.pid = ${Number(pid)} WHERE ${where.sql} GROUP BY g.value`;
+  const rows = ctx.statements.get(sql).all(...where.params) as Array<{ value: number | Buffer; n: number }>;
+  return rows.map((row) => ({ value: typeof row.value === 'number' ? row.value : Buffer.from(row.value).swap16().toString('utf16le'), count: row.n }));
 }
 
 function* matching(ctx: QueryContext, sql: string, where: SqlCondition, filter: Filter): Iterable<StoredRecord> {

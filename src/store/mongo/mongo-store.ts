@@ -1,6 +1,6 @@
 import type { Filter as MongoFilter } from 'mongodb';
 import type { Logger } from '../../logger.js';
-import { StoreUnavailableError, type CollectionName, type Filter, type FindOptions, type ResourceKey, type StorePort, type StoredRecord, type WriteOp } from '../port.js';
+import { StoreUnavailableError, type CollectionName, type Filter, type FindOptions, type GroupCount, type ResourceKey, type StorePort, type StoredRecord, type WriteOp } from '../port.js';
 import { assertWellFormed } from '../write-checks.js';
 import { connectMongo, type ConnectionSettings, type MongoHandle } from './client.js';
 import { commitWrites, rewriteVersions } from './commit.js';
@@ -9,6 +9,7 @@ import { ConnectionKeeper } from './connection.js';
 import { describeTarget } from './deployment.js';
 import { findCommand, readPreferenceFor, type ReadPreferenceName } from './documents.js';
 import { toStoreError } from './errors.js';
+import { groupCountPipeline, groupsOf } from './group-count.js';
 import type { IndexPlan } from './index-plan.js';
 import type { RetryPolicy } from './transaction.js';
 
@@ -83,6 +84,11 @@ export class MongoStore implements StorePort {
   count(collection: CollectionName, filter: Filter): Promise<number> {
     const readPreference = readPreferenceFor(collection, filter, this.options.searchReadPreference ?? 'primary');
     return this.#run(({ collections }) => collections[collection].countDocuments(filter as RecordFilter, { readPreference }));
+  }
+
+  groupCount(collection: CollectionName, filter: Filter, path: string): Promise<GroupCount[]> {
+    const readPreference = readPreferenceFor(collection, filter, this.options.searchReadPreference ?? 'primary');
+    return this.#run(async ({ collections }) => groupsOf(await collections[collection].aggregate(groupCountPipeline(filter, path), { readPreference }).toArray()));
   }
 
   commit(writes: WriteOp[]): Promise<void> {
