@@ -14,7 +14,7 @@ import type { WorkflowRule, WorkflowStep, WriteKind } from './types.js';
  */
 export const WORKFLOW_RULES: readonly WorkflowRule[] = [
   { resourceType: 'MedicationRequest', on: ['create', 'update'], name: 'prescriber is the signed-in user', rule: prescriberIsSignedIn },
-  { resourceType: 'MedicationDispense', on: ['create', 'update'], name: 'dispense within the prescription', rule: dispenseWithinPrescription },
+  { resourceType: 'MedicationDispense', on: ['create', 'update', 'delete'], name: 'dispense within the prescription', rule: dispenseWithinPrescription },
   { resourceType: 'Appointment', on: ['create', 'update', 'delete'], name: 'book free slots, no overlaps', rule: bookAppointment },
 ];
 
