@@ -1,4 +1,4 @@
-import type { Appointment, Reference, Schedule, Slot } from '@medplum/fhirtypes';
+import type { Appointment, Reference, Resource, Schedule, Slot } from '@medplum/fhirtypes';
 import { FhirError } from '../fhir/errors.js';
 import type { WriteOp } from '../store/port.js';
 import { deriveWrite, findLive, readLive, targetId } from './reads.js';
@@ -46,6 +46,19 @@ export async function bookAppointment(input: RuleInput): Promise<WriteOp[]> {
   }
   await checkOverlaps(input, appointment, [...now, ...before]);
   return derived;
+}
+
+/**
+ * Lock keys of a booking: one per practitioner it holds time of. Two bookings without slots that
+ * overlap for one practitioner each check against what is committed; holding the practitioner's key
+ * from the check to the commit makes the second see the first (exactly one 201). Lower-case, so
+ * these keys sort after the conditional-create keys (`Type?criteria`) a request may already hold.
+ */
+export function bookingLocks(resource: Resource): string[] {
+  const appointment = resource as Appointment;
+  // A transaction takes its keys before its entries are validated: anything malformed here is refused later, not here.
+  if (!holds(appointment) || !Array.isArray(appointment.participant)) return [];
+  return practitionersOf({ ...appointment, participant: appointment.participant.filter((p) => typeof p === 'object' && p !== null) }).map((p) => `booking:${p}`);
 }
 
 /** The appointment lies within each slot it books. */
