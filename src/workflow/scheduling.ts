@@ -99,7 +99,7 @@ async function checkOverlaps(input: RuleInput, appointment: Appointment, ownSlot
       (a) => a.id !== input.id && holds(a) && practitionersOf(a).includes(practitioner) && overlaps(a.start, a.end),
     );
     if (other) throw new FhirError('appointment-overlap', `${practitioner} already has Appointment/${other.id} from ${other.start} to ${other.end}`, { expression: ['Appointment.participant'] });
-    const busy = (await busySlotsOf(input, practitioner, appointment.end)).find((s) => !ownSlots.includes(s.id!) && overlaps(s.start, s.end));
+    const busy = (await busySlotsOf(input, practitioner, earliest, appointment.end)).find((s) => !ownSlots.includes(s.id!) && overlaps(s.start, s.end));
     if (busy) throw new FhirError('appointment-overlap', `${practitioner} is ${busy.status} from ${busy.start} to ${busy.end} (Slot/${busy.id})`, { expression: ['Appointment.participant'] });
   }
 }
@@ -113,8 +113,12 @@ function practitionersOf(appointment: Appointment): string[] {
     .map((id) => `Practitioner/${id}`);
 }
 
-/** Busy slots of the practitioner's schedules starting before `end`. */
-async function busySlotsOf(input: RuleInput, practitioner: string, end: string): Promise<Slot[]> {
+/**
+ * Busy slots of the practitioner's schedules starting from `earliest` and before `end`. Slot has no
+ * `end` search parameter; a slot is assumed shorter than an appointment may be (24 hours), so the
+ * lower bound keeps the search to the day around the booking instead of every slot ever taken.
+ */
+async function busySlotsOf(input: RuleInput, practitioner: string, earliest: string, end: string): Promise<Slot[]> {
   const { deps, request } = input;
   if (!deps.registry.has('Slot') || !deps.registry.has('Schedule')) return [];
   const schedules = await findLive<Schedule>(deps, request, 'Schedule', deps.searchIndex.compileReferenceIn('Schedule', 'actor', [practitioner]));
@@ -124,6 +128,7 @@ async function busySlotsOf(input: RuleInput, practitioner: string, end: string):
       deps.searchIndex.compileReferenceIn('Slot', 'schedule', schedules.map((s) => `Schedule/${s.id}`)),
       deps.searchIndex.compile('Slot', 'status', undefined, BUSY),
       deps.searchIndex.compile('Slot', 'start', undefined, [`lt${end}`]),
+      deps.searchIndex.compile('Slot', 'start', undefined, [`ge${earliest}`]),
     ],
   };
   return findLive<Slot>(deps, request, 'Slot', filter);
