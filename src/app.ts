@@ -105,7 +105,8 @@ export async function createApp(config: Config, logger: Logger, clock: () => Dat
     config.auditSink === 'store'
       ? createAuditEventSink({ store, codec: crypto.codec, searchIndex: crypto.searchIndex, clock, logger: logger.child({ component: 'audit' }), observer: config.fhirBaseUrl, consentNote })
       : createLogAuditSink(logger.child({ component: 'audit' }), store, consentNote);
-  const auth = await createAuth({ config: config.auth, audience: config.fhirBaseUrl, definitions, store, codec: crypto.codec, audit });
+  // The sign-in's patient picker searches through the pipeline, which is built below with this authorization.
+  const auth = await createAuth({ config: config.auth, audience: config.fhirBaseUrl, definitions, store, codec: crypto.codec, audit, execute: (request) => pipeline.execute(request) });
   const startedAt = clock();
   let capabilities: CapabilityStatement | undefined;
   const capabilityStatement = (): CapabilityStatement =>

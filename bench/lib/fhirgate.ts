@@ -25,3 +25,18 @@ export async function startFhirGate(processes: ProcessGroup, options: { clientId
   const token = await mintToken(embeddedIssuer(dataDir, service.origin), { clientId: options.clientId, expiresIn: 24 * 3600 });
   return { service, dataDir, authorization: `Bearer ${token}` };
 }
+
+/**
+ * Two FhirGates started together for a ratio cell, the same but for the settings of each variant
+ * (the workflow rules on and off, encryption on and off): each in its own DATA_DIR, embedded store,
+ * generated key ring, so only the variants' settings differ.
+ */
+export async function startPair<K extends string>(
+  processes: ProcessGroup,
+  options: { name: string; clientId: string; env?: Record<string, string>; variants: Record<K, Record<string, string>> },
+): Promise<Record<K, FhirGateUnderTest>> {
+  const base = { FHIRGATE_KEYS: '', FHIRGATE_KEYS_FILE: '', MONGODB_URI: '', ...options.env };
+  const names = Object.keys(options.variants) as K[];
+  const gates = await Promise.all(names.map((variant) => startFhirGate(processes, { name: `${options.name} ${variant}`, clientId: options.clientId, env: { ...base, ...options.variants[variant] } })));
+  return Object.fromEntries(names.map((variant, i) => [variant, gates[i]])) as Record<K, FhirGateUnderTest>;
+}

@@ -7,10 +7,10 @@ import { createJweCodec } from '../../src/crypto/jwe-codec.js';
 import { buildKeyRing, generateJwkSet } from '../../src/crypto/key-ring.js';
 import { r4Definitions } from '../../src/fhir/definitions.js';
 import { createLogger } from '../../src/logger.js';
-import { startFhirGate } from '../lib/fhirgate.js';
+import { startPair } from '../lib/fhirgate.js';
 import { benchPatient, benchPatientJson } from '../fixtures/patient.js';
 import { measure, type Measurement } from '../lib/load.js';
-import type { ProcessGroup, Service } from '../lib/processes.js';
+import type { Service } from '../lib/processes.js';
 import type { Scenario, ScenarioContext } from '../lib/scenario.js';
 import { fixed, markdownTable } from '../lib/table.js';
 
@@ -38,7 +38,8 @@ export const encryption: Scenario = {
   async run(context) {
     const { settings, processes, log } = context;
     log('starting FhirGate with encryption on and off');
-    const [on, off] = await Promise.all([start(processes, 'encryption on', ''), start(processes, 'encryption off', '{}')]);
+    const gates = await startPair(processes, { name: 'encryption', clientId: 'bench-encryption', variants: { on: { FHIRGATE_ENCRYPTED_ELEMENTS: '' }, off: { FHIRGATE_ENCRYPTED_ELEMENTS: '{}' } } });
+    const [on, off] = (['on', 'off'] as const).map((variant): Target => ({ name: `encryption ${variant}`, service: gates[variant].service, authorization: gates[variant].authorization, ids: [] }));
     const seed = settings.quick ? 200 : 1_000;
     for (const target of [on, off]) {
       log(`${target.name}: creating ${seed} patients to read`);
@@ -59,15 +60,6 @@ export const encryption: Scenario = {
     return { title: 'Encryption at rest: overhead on read and create', body: [table(rows), '', codecTable(codec), '', notes(seed)].join('\n') };
   },
 };
-
-async function start(processes: ProcessGroup, name: string, elements: string): Promise<Target> {
-  const { service, authorization } = await startFhirGate(processes, {
-    name,
-    clientId: 'bench-encryption',
-    env: { FHIRGATE_ENCRYPTED_ELEMENTS: elements, FHIRGATE_KEYS: '', FHIRGATE_KEYS_FILE: '', MONGODB_URI: '' },
-  });
-  return { name, service, authorization, ids: [] };
-}
 
 async function seedPatients(target: Target, count: number): Promise<string[]> {
   const ids: string[] = [];

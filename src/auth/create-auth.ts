@@ -3,6 +3,7 @@ import type { JSONWebKeySet } from 'jose';
 import type { AuthConfig } from '../config.js';
 import type { StorageCodec } from '../fhir/codec.js';
 import type { R4Definitions } from '../fhir/definitions.js';
+import type { FhirRequest, FhirResult } from '../fhir/request.js';
 import type { StorePort } from '../store/port.js';
 import { createSmartAuthorizer, type Authorizer } from './authorize.js';
 import { createTokenVerifier, type TokenVerifier, type TrustedIssuer } from './bearer.js';
@@ -13,6 +14,7 @@ import { createAccountStore } from './server/accounts.js';
 import { createClientStore } from './server/clients.js';
 import { createAuthServer, type AuthServer } from './server/index.js';
 import { createLaunchContexts } from './server/launch-context.js';
+import { createPatientPicker } from './server/patient-picker.js';
 import type { AuthAudit } from './server/login-audit.js';
 import { loadOrCreateCookieKeys, loadOrCreateSigningKeys } from './server/signing-keys.js';
 import { externalSmartConfiguration } from './server/smart-configuration.js';
@@ -35,7 +37,16 @@ export interface Auth {
 }
 
 /** Builds the resource-server side of authorization from the configuration: trusted issuers, verifier, authorizer. */
-export async function createAuth(options: { config: AuthConfig; audience: string; definitions: R4Definitions; store: StorePort; codec: StorageCodec; audit: AuthAudit }): Promise<Auth> {
+export async function createAuth(options: {
+  config: AuthConfig;
+  audience: string;
+  definitions: R4Definitions;
+  store: StorePort;
+  codec: StorageCodec;
+  audit: AuthAudit;
+  /** The pipeline (built after this, which it needs for authorization): the sign-in's patient picker searches through it. */
+  execute: (request: FhirRequest) => Promise<FhirResult>;
+}): Promise<Auth> {
   const { config, store, codec, definitions } = options;
   const issuers: TrustedIssuer[] = [];
   let signingKeys: JSONWebKeySet | undefined;
@@ -79,10 +90,7 @@ export async function createAuth(options: { config: AuthConfig; audience: string
         verify,
         revokedGrants: revokedGrants!,
         audit: options.audit,
-        listPatients: async () => {
-          const records = await store.find('current', { resourceType: 'Patient', deleted: false }, { limit: 50 });
-          return Promise.all(records.map(async (r) => ({ id: r.id, label: patientLabel(await codec.decode(r.resource!), r.id) })));
-        },
+        picker: createPatientPicker({ execute: options.execute, baseUrl: options.audience }),
         describePatient: async (id) => {
           const patient = await load({ resourceType: 'Patient', id }, 'current');
           return patient ? patientLabel(patient, id) : id;

@@ -5,7 +5,7 @@ import { SERVER_EXTENSIONS } from '../audit/audit-event.js';
 import { VersionConflictError, type StoredRecord, type WriteOp } from '../store/port.js';
 import { FhirError } from './errors.js';
 import { hasErrors } from './outcome.js';
-import type { PipelineDeps } from './pipeline.js';
+import type { InteractionDeps, PipelineDeps } from './pipeline.js';
 import type { FhirRequest } from './request.js';
 
 /** One intended write: a new version of a resource, or its deletion when `resource` is absent. */
@@ -66,17 +66,24 @@ export async function prepareWrite(deps: PipelineDeps, intent: WriteIntent): Pro
  * A failed commit throws the store's error unchanged (`runVersioned` retries conflicts) and the
  * pipeline then records the failure.
  */
-export async function commitWrites(deps: PipelineDeps, request: FhirRequest, writes: readonly PreparedWrite[]): Promise<void> {
+export async function commitWrites(deps: InteractionDeps, request: FhirRequest, writes: readonly PreparedWrite[]): Promise<void> {
   const ops = writes.map((w) => w.op);
   // The workflow rules (issue 17) check the writes and derive writes of their own (a prescription
   // completed, a slot busy), version-checked against what they read: all of it commits together or not at all.
-  const derived = deps.workflow ? await deps.workflow(deps, request, writes) : [];
   if (request.unit) {
+    const derived = deps.workflow ? await deps.workflow(deps, request, writes) : [];
     request.unit.stage(ops);
     return request.unit.stageDerived(derived);
   }
-  const all = [...ops, ...derived];
-  await commitAudited(deps, request, all, [{ request, startedAt: request.audit?.startedAt ?? deps.clock(), written: all.map((op) => op.record) }]);
+  // What a rule checks but does not write (overlapping bookings) is held from its check to the commit; a transaction took these keys up front.
+  const keys = deps.workflow?.lockKeys(writes.map((w) => w.resource)) ?? [];
+  const release = keys.length > 0 ? await deps.locks.acquire(keys) : undefined;
+  try {
+    const all = [...ops, ...(deps.workflow ? await deps.workflow(deps, request, writes) : [])];
+    await commitAudited(deps, request, all, [{ request, startedAt: request.audit?.startedAt ?? deps.clock(), written: all.map((op) => op.record) }]);
+  } finally {
+    release?.();
+  }
 }
 
 /** Commits `ops` with the audit `entries` in one commit, and marks the request as recorded so the pipeline does not record it again. */

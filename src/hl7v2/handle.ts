@@ -11,7 +11,7 @@ import { ContentHashes, contentHash } from './dedupe.js';
 import { ackTarget, checkInbound, enhancedMode, normalizeSegments, subjectKeys } from './inbound.js';
 import { KeyedMutex } from './keyed-mutex.js';
 import { MAPPERS, MappingError, type MapContext } from './map/index.js';
-import { dropUnchanged } from './map/unchanged.js';
+import { dropUnchanged, upsertsOf } from './map/unchanged.js';
 import type { V2Message } from './message.js';
 
 export interface HandlerOptions {
@@ -51,7 +51,9 @@ const SEGMENT_OF_TYPE: Record<string, string> = { Patient: 'PID', Practitioner: 
 export function createHandler(options: HandlerOptions) {
   const { archive, fhir, logger } = options;
   const clock = options.clock ?? (() => new Date());
+  // Two levels, always taken in this order, so they cannot deadlock: a message's subjects (`subjectKeys`), then the shared resources it upserts.
   const locks = new KeyedMutex();
+  const upsertLocks = new KeyedMutex();
   const hashes = new ContentHashes((id) => archive.raw(id));
   const normalize = (raw: string): string => normalizeSegments(Buffer.from(raw, 'utf8')).toString('utf8');
   /** `meta.source` of a record's writes: its dedupe key, or its own when it reused a control id. */
@@ -80,9 +82,19 @@ export function createHandler(options: HandlerOptions) {
       const lookup = (type: string, query: string) => fhir.search(type, query, context);
       const bundle = await MAPPERS[`${message.messageCode}^${message.triggerEvent}`](message, ctx, lookup);
       const unchanged = await dropUnchanged(bundle, lookup);
-      // The transaction's AuditEvents name the message and its sender (README "Consent and audit").
-      submitted = true;
-      const resources = [...(await fhir.transaction(bundle, { ...context, inboundMessage })), ...unchanged];
+      // Messages about other patients run concurrently even when they name the same practitioners
+      // (issue 19 item 8). Most name them unchanged, and the upsert was dropped; one that creates or
+      // changes a shared resource holds it by its criteria and compares again under that lock, so two
+      // messages naming a new practitioner at once write it once, not a second, identical version.
+      // (The Patient is held already, by the message's subject keys.)
+      const shared = upsertsOf(bundle).filter((url) => !url.startsWith('Patient?'));
+      const submit = async (): Promise<string[]> => {
+        if (shared.length) unchanged.push(...(await dropUnchanged(bundle, lookup)));
+        // The transaction's AuditEvents name the message and its sender (README "Consent and audit").
+        submitted = true;
+        return [...(await fhir.transaction(bundle, { ...context, inboundMessage })), ...unchanged];
+      };
+      const resources = shared.length === 0 ? await submit() : await upsertLocks.run(shared.map((url) => `upsert:${url}`), submit);
       return { code: 'AA', record: await archive.update(record.id, { outcome: 'applied', ack: 'AA', resources, attempts, error: undefined }) };
     } catch (err) {
       const { code, error } = describe(err, record);

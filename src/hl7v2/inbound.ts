@@ -111,9 +111,13 @@ export function checkInbound(received: Buffer, processingIds: ReadonlySet<string
   return { ok: true, message };
 }
 
-const PRACTITIONER_FIELDS: Record<string, number[]> = { PV1: [7, 8, 9, 17], ROL: [4], PD1: [4], ORC: [12], RXO: [14], RXD: [10], AIP: [3] };
-
-/** Keys that serialize messages about the same patient, order or appointment across connections. */
+/**
+ * Keys that serialize messages about the same patient, order or appointment across connections.
+ * Not the practitioners a message names: nearly every ADT names an attending physician, and keying
+ * on them made messages about different patients take turns (issue 19 item 8); the handler holds
+ * a shared resource only while it creates or changes it (`upsertsOf`), and the pipeline serializes
+ * conditional upserts on the same criteria.
+ */
 export function subjectKeys(message: V2Message): string[] {
   const keys: string[] = [];
   const add = (kind: string, value: string | null | undefined): void => void (value && keys.push(`${kind}:${value}`));
@@ -121,6 +125,5 @@ export function subjectKeys(message: V2Message): string[] {
   for (const mrg of message.all('MRG')) for (const rep of mrg.reps(1)) add('pid', rep[0]?.[0]);
   for (const orc of message.all('ORC')) add('order', orc.get(2) ?? orc.get(3));
   for (const sch of message.all('SCH')) add('appointment', sch.get(2) ?? sch.get(1));
-  for (const seg of message.segments) for (const f of PRACTITIONER_FIELDS[seg.id] ?? []) for (const rep of seg.reps(f)) add('practitioner', rep[0]?.[0]);
   return keys;
 }

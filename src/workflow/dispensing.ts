@@ -1,32 +1,32 @@
 import type { MedicationDispense, MedicationRequest, Reference } from '@medplum/fhirtypes';
 import { FhirError } from '../fhir/errors.js';
 import type { WriteOp } from '../store/port.js';
+import { combine, contribution, countedAgainst, counts, othersTally, usesFill, withTally, type Tally } from './dispense-tally.js';
 import { sameMedication } from './medication.js';
-import { addQuantities, toDays, withinLimit } from './quantities.js';
-import { deriveWrite, findLive, readLive, targetId, type Read } from './reads.js';
+import { toDays, withinLimit } from './quantities.js';
+import { deriveWrite, readLive, targetId, type Read } from './reads.js';
 import type { RuleInput } from './types.js';
-
-/** Dispense statuses that use up a fill (medicationdispense.html#status); the others (preparation, on-hold, cancelled, ...) do not. */
-const COUNTED = new Set(['completed', 'in-progress']);
-
-const counted = (d: MedicationDispense, prescriptionId: string): boolean =>
-  COUNTED.has(d.status) && (d.authorizingPrescription ?? []).some((r) => targetId(r, 'MedicationRequest') === prescriptionId);
 
 /**
  * Issue 17, item 1: a MedicationDispense that uses up a fill needs an active prescription for the
  * same patient and medication with fills and quantity left (1 + numberOfRepeatsAllowed fills of
  * dispenseRequest.quantity, within expectedSupplyDuration and validityPeriod). Every such dispense
- * writes a new version of its prescription, `completed` with the last fill: that version is the
- * precondition that makes racing dispenses conflict and re-check instead of over-dispensing.
+ * writes a new version of its prescription, `completed` with the last fill and carrying the running
+ * total of what was dispensed (`dispense-tally.ts`): that version is the precondition that makes
+ * racing dispenses conflict and re-check instead of over-dispensing. A dispense that stops counting
+ * (cancelled, entered-in-error, deleted, moved to another prescription) gives its fill back.
  */
 export async function dispenseWithinPrescription(input: RuleInput): Promise<WriteOp[]> {
-  const dispense = input.resource as MedicationDispense;
-  if (!COUNTED.has(dispense.status)) return [];
+  const dispense = input.resource as MedicationDispense | undefined;
+  const previous = input.previous as MedicationDispense | undefined;
+  const now = countedAgainst(dispense);
+  const derived: WriteOp[] = [];
+  for (const id of countedAgainst(previous).filter((p) => !now.includes(p))) derived.push(...(await giveBack(input, id, previous)));
+  if (dispense === undefined || !usesFill(dispense)) return derived;
   const prescriptions = dispense.authorizingPrescription ?? [];
   if (prescriptions.length === 0) {
     throw new FhirError('prescription-not-found', `A ${dispense.status} MedicationDispense needs an authorizingPrescription`, { expression: ['MedicationDispense.authorizingPrescription'] });
   }
-  const derived: WriteOp[] = [];
   for (const [index, reference] of prescriptions.entries()) derived.push(await checkPrescription(input, dispense, reference, index));
   return derived;
 }
@@ -38,8 +38,9 @@ async function checkPrescription(input: RuleInput, dispense: MedicationDispense,
   const read = id ? await readLive<MedicationRequest>(deps, request, 'MedicationRequest', id) : undefined;
   if (!id || !read) throw new FhirError('prescription-not-found', `The prescription ${reference.reference ?? '(no reference)'} does not exist on this server`, { expression: where });
   const prescription = read.resource;
+  const previous = input.previous as MedicationDispense | undefined;
   // A correction of a dispense already counted against this prescription does not take a new fill.
-  const already = input.previous !== undefined && counted(input.previous as MedicationDispense, id);
+  const already = counts(previous, id);
   if (!already && prescription.status !== 'active') {
     throw new FhirError('prescription-not-active', `MedicationRequest/${id} is ${prescription.status}; only an active prescription can be dispensed`, { expression: where });
   }
@@ -50,15 +51,21 @@ async function checkPrescription(input: RuleInput, dispense: MedicationDispense,
     throw new FhirError('prescription-mismatch', `The dispensed medication is not the one MedicationRequest/${id} prescribes`, { expression: ['MedicationDispense.medication'] });
   }
   checkValidity(dispense, prescription, id, deps.clock());
-  const others = (await findLive<MedicationDispense>(deps, request, 'MedicationDispense', deps.searchIndex.compileReferenceIn('MedicationDispense', 'prescription', [`MedicationRequest/${id}`]))).filter(
-    (d) => d.id !== input.id && counted(d, id),
-  );
+  const others = await othersTally(input, read, previous);
   const fills = 1 + (prescription.dispenseRequest?.numberOfRepeatsAllowed ?? 0);
-  if (!already && others.length >= fills) {
+  if (!already && others.fills >= fills) {
     throw new FhirError('prescription-exhausted', `MedicationRequest/${id} allows ${fills} fill(s); all have been dispensed`, { expression: where });
   }
-  const exhausted = checkAmounts(dispense, prescription, others, fills, id);
-  return completeOrTouch(input, read, others.length + 1 >= fills || exhausted);
+  const total = combine(others, contribution(dispense, prescription));
+  const exhausted = checkAmounts(dispense, prescription, total, fills, id);
+  return completeOrTouch(input, read, total, total.fills >= fills || exhausted);
+}
+
+/** A dispense that no longer counts against the prescription: its new version keeps the total without it. */
+async function giveBack(input: RuleInput, id: string, previous: MedicationDispense | undefined): Promise<WriteOp[]> {
+  const read = await readLive<MedicationRequest>(input.deps, input.request, 'MedicationRequest', id);
+  if (!read) return [];
+  return [withTally(await deriveWrite(input.deps, input.request, read, read.resource), await othersTally(input, read, previous))];
 }
 
 /** Throws when the dispense falls outside dispenseRequest.validityPeriod (handed over, else prepared, else now). */
@@ -75,36 +82,32 @@ function checkValidity(dispense: MedicationDispense, prescription: MedicationReq
 }
 
 /**
- * Throws when the total dispensed quantity or days' supply would exceed what the prescription
- * allows (per fill × fills); returns whether this dispense reaches the quantity limit.
+ * Throws when the total dispensed quantity or days' supply, this dispense included, would exceed
+ * what the prescription allows (per fill × fills); returns whether the quantity limit is reached.
  */
-function checkAmounts(dispense: MedicationDispense, prescription: MedicationRequest, others: readonly MedicationDispense[], fills: number, id: string): boolean {
+function checkAmounts(dispense: MedicationDispense, prescription: MedicationRequest, total: Tally, fills: number, id: string): boolean {
   const perFill = prescription.dispenseRequest?.quantity;
   let reached = false;
   if (perFill?.value !== undefined && dispense.quantity?.value !== undefined) {
-    const total = addQuantities([...others.map((d) => d.quantity), dispense.quantity], perFill);
-    if (total === undefined) throw new FhirError('prescription-mismatch', `The dispensed quantity's unit differs from MedicationRequest/${id}'s`, { expression: ['MedicationDispense.quantity'] });
+    if (total.quantity === undefined) throw new FhirError('prescription-mismatch', `The dispensed quantity's unit differs from MedicationRequest/${id}'s`, { expression: ['MedicationDispense.quantity'] });
     const limit = perFill.value * fills;
-    if (!withinLimit(total, limit)) {
-      throw new FhirError('prescription-exhausted', `Dispensing ${dispense.quantity.value} would make ${total} of MedicationRequest/${id}'s ${limit} ${perFill.unit ?? perFill.code ?? ''}`.trim(), {
+    if (!withinLimit(total.quantity, limit)) {
+      throw new FhirError('prescription-exhausted', `Dispensing ${dispense.quantity.value} would make ${total.quantity} of MedicationRequest/${id}'s ${limit} ${perFill.unit ?? perFill.code ?? ''}`.trim(), {
         expression: ['MedicationDispense.quantity'],
       });
     }
-    reached = total >= limit;
+    reached = total.quantity >= limit - 1e-9;
   }
   const duration = toDays(prescription.dispenseRequest?.expectedSupplyDuration);
   const days = toDays(dispense.daysSupply);
-  if (duration !== undefined && days !== undefined) {
-    const total = others.reduce((sum, d) => sum + (toDays(d.daysSupply) ?? 0), days);
-    if (!withinLimit(total, duration * fills)) {
-      throw new FhirError('prescription-exhausted', `A supply of ${days} day(s) would make ${total} of MedicationRequest/${id}'s ${duration * fills}`, { expression: ['MedicationDispense.daysSupply'] });
-    }
+  if (duration !== undefined && days !== undefined && !withinLimit(total.days, duration * fills)) {
+    throw new FhirError('prescription-exhausted', `A supply of ${days} day(s) would make ${total.days} of MedicationRequest/${id}'s ${duration * fills}`, { expression: ['MedicationDispense.daysSupply'] });
   }
   return reached;
 }
 
-/** The prescription's new version: completed when this is its last fill, else unchanged (the version is the lock). */
-async function completeOrTouch(input: RuleInput, read: Read<MedicationRequest>, last: boolean): Promise<WriteOp> {
+/** The prescription's new version with its new total: completed when this is its last fill, else unchanged (the version is the lock). */
+async function completeOrTouch(input: RuleInput, read: Read<MedicationRequest>, total: Tally, last: boolean): Promise<WriteOp> {
   const next: MedicationRequest = last ? { ...read.resource, status: 'completed' } : read.resource;
-  return deriveWrite(input.deps, input.request, read, next);
+  return withTally(await deriveWrite(input.deps, input.request, read, next), total);
 }

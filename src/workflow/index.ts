@@ -1,10 +1,12 @@
 import type { Resource } from '@medplum/fhirtypes';
 import { resourceOf } from '../fhir/load.js';
+import type { PipelineDeps } from '../fhir/pipeline.js';
+import type { FhirRequest } from '../fhir/request.js';
 import type { PreparedWrite } from '../fhir/write.js';
 import type { WriteOp } from '../store/port.js';
 import { dispenseWithinPrescription } from './dispensing.js';
 import { prescriberIsSignedIn } from './prescribing.js';
-import { bookAppointment } from './scheduling.js';
+import { bookAppointment, bookingLocks } from './scheduling.js';
 import type { WorkflowRule, WorkflowStep, WriteKind } from './types.js';
 
 /**
@@ -14,15 +16,15 @@ import type { WorkflowRule, WorkflowStep, WriteKind } from './types.js';
  */
 export const WORKFLOW_RULES: readonly WorkflowRule[] = [
   { resourceType: 'MedicationRequest', on: ['create', 'update'], name: 'prescriber is the signed-in user', rule: prescriberIsSignedIn },
-  { resourceType: 'MedicationDispense', on: ['create', 'update'], name: 'dispense within the prescription', rule: dispenseWithinPrescription },
-  { resourceType: 'Appointment', on: ['create', 'update', 'delete'], name: 'book free slots, no overlaps', rule: bookAppointment },
+  { resourceType: 'MedicationDispense', on: ['create', 'update', 'delete'], name: 'dispense within the prescription', rule: dispenseWithinPrescription },
+  { resourceType: 'Appointment', on: ['create', 'update', 'delete'], name: 'book free slots, no overlaps', rule: bookAppointment, locks: bookingLocks },
 ];
 
 /** The pipeline step running `rules` on every prepared write; the writes they derive join the same commit. */
 export function createWorkflow(rules: readonly WorkflowRule[] = WORKFLOW_RULES): WorkflowStep {
   const table = new Map<string, WorkflowRule[]>();
   for (const row of rules) for (const kind of row.on) table.set(`${row.resourceType}:${kind}`, [...(table.get(`${row.resourceType}:${kind}`) ?? []), row]);
-  return async (deps, request, writes) => {
+  const step = async (deps: PipelineDeps, request: FhirRequest, writes: readonly PreparedWrite[]): Promise<WriteOp[]> => {
     const derived: WriteOp[] = [];
     for (const write of writes) {
       const { resourceType, id } = write.op.record;
@@ -34,6 +36,9 @@ export function createWorkflow(rules: readonly WorkflowRule[] = WORKFLOW_RULES):
     }
     return derived;
   };
+  const lockKeys = (resources: ReadonlyArray<Resource | undefined>): string[] =>
+    resources.flatMap((resource) => (typeof resource === 'object' && resource !== null ? rules.filter((r) => r.resourceType === resource.resourceType).flatMap((r) => r.locks?.(resource) ?? []) : []));
+  return Object.assign(step, { lockKeys });
 }
 
 function kindOf(write: PreparedWrite): WriteKind {

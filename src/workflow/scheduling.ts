@@ -1,4 +1,4 @@
-import type { Appointment, Reference, Schedule, Slot } from '@medplum/fhirtypes';
+import type { Appointment, Reference, Resource, Schedule, Slot } from '@medplum/fhirtypes';
 import { FhirError } from '../fhir/errors.js';
 import type { WriteOp } from '../store/port.js';
 import { deriveWrite, findLive, readLive, targetId } from './reads.js';
@@ -48,6 +48,19 @@ export async function bookAppointment(input: RuleInput): Promise<WriteOp[]> {
   return derived;
 }
 
+/**
+ * Lock keys of a booking: one per practitioner it holds time of. Two bookings without slots that
+ * overlap for one practitioner each check against what is committed; holding the practitioner's key
+ * from the check to the commit makes the second see the first (exactly one 201). Lower-case, so
+ * these keys sort after the conditional-create keys (`Type?criteria`) a request may already hold.
+ */
+export function bookingLocks(resource: Resource): string[] {
+  const appointment = resource as Appointment;
+  // A transaction takes its keys before its entries are validated: anything malformed here is refused later, not here.
+  if (!holds(appointment) || !Array.isArray(appointment.participant)) return [];
+  return practitionersOf({ ...appointment, participant: appointment.participant.filter((p) => typeof p === 'object' && p !== null) }).map((p) => `booking:${p}`);
+}
+
 /** The appointment lies within each slot it books. */
 function checkWithin(appointment: Appointment, slot: Slot, index: number): void {
   if (!appointment.start || !appointment.end) return;
@@ -86,7 +99,7 @@ async function checkOverlaps(input: RuleInput, appointment: Appointment, ownSlot
       (a) => a.id !== input.id && holds(a) && practitionersOf(a).includes(practitioner) && overlaps(a.start, a.end),
     );
     if (other) throw new FhirError('appointment-overlap', `${practitioner} already has Appointment/${other.id} from ${other.start} to ${other.end}`, { expression: ['Appointment.participant'] });
-    const busy = (await busySlotsOf(input, practitioner, appointment.end)).find((s) => !ownSlots.includes(s.id!) && overlaps(s.start, s.end));
+    const busy = (await busySlotsOf(input, practitioner, earliest, appointment.end)).find((s) => !ownSlots.includes(s.id!) && overlaps(s.start, s.end));
     if (busy) throw new FhirError('appointment-overlap', `${practitioner} is ${busy.status} from ${busy.start} to ${busy.end} (Slot/${busy.id})`, { expression: ['Appointment.participant'] });
   }
 }
@@ -100,8 +113,12 @@ function practitionersOf(appointment: Appointment): string[] {
     .map((id) => `Practitioner/${id}`);
 }
 
-/** Busy slots of the practitioner's schedules starting before `end`. */
-async function busySlotsOf(input: RuleInput, practitioner: string, end: string): Promise<Slot[]> {
+/**
+ * Busy slots of the practitioner's schedules starting from `earliest` and before `end`. Slot has no
+ * `end` search parameter; a slot is assumed shorter than an appointment may be (24 hours), so the
+ * lower bound keeps the search to the day around the booking instead of every slot ever taken.
+ */
+async function busySlotsOf(input: RuleInput, practitioner: string, earliest: string, end: string): Promise<Slot[]> {
   const { deps, request } = input;
   if (!deps.registry.has('Slot') || !deps.registry.has('Schedule')) return [];
   const schedules = await findLive<Schedule>(deps, request, 'Schedule', deps.searchIndex.compileReferenceIn('Schedule', 'actor', [practitioner]));
@@ -111,6 +128,7 @@ async function busySlotsOf(input: RuleInput, practitioner: string, end: string):
       deps.searchIndex.compileReferenceIn('Slot', 'schedule', schedules.map((s) => `Schedule/${s.id}`)),
       deps.searchIndex.compile('Slot', 'status', undefined, BUSY),
       deps.searchIndex.compile('Slot', 'start', undefined, [`lt${end}`]),
+      deps.searchIndex.compile('Slot', 'start', undefined, [`ge${earliest}`]),
     ],
   };
   return findLive<Slot>(deps, request, 'Slot', filter);

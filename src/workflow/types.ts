@@ -5,7 +5,15 @@ import type { PreparedWrite } from '../fhir/write.js';
 import type { WriteOp } from '../store/port.js';
 
 /** The pipeline step: checks prepared writes and returns the writes the rules derive from them (issue 17). */
-export type WorkflowStep = (deps: PipelineDeps, request: FhirRequest, writes: readonly PreparedWrite[]) => Promise<WriteOp[]>;
+export interface WorkflowStep {
+  (deps: PipelineDeps, request: FhirRequest, writes: readonly PreparedWrite[]): Promise<WriteOp[]>;
+  /**
+   * The keys (`KeyedLocks`) to hold from the rules' reads to the commit of these resources: what a
+   * rule checks against resources it does not write (no overlapping booking) cannot be guarded
+   * by a version, so writers that could break it for each other take turns.
+   */
+  lockKeys(resources: ReadonlyArray<Resource | undefined>): string[];
+}
 
 /** What kind of write a rule runs on: a new resource, a new version of a live one, or a deletion. */
 export type WriteKind = 'create' | 'update' | 'delete';
@@ -35,4 +43,6 @@ export interface WorkflowRule {
   on: readonly WriteKind[];
   name: string;
   rule: Rule;
+  /** Keys of the writes that must not run the rule concurrently with this one (see `WorkflowStep.lockKeys`). */
+  locks?: (resource: Resource) => string[];
 }

@@ -71,8 +71,11 @@ describe('SMART App Launch with fhirclient', () => {
     user.password = 'a much better passphrase';
     const consent = await agent.submit(change, { password: user.password, repeat: user.password });
     expect(consent.html).toContain('patient/*.rs');
-    expect(consent.html).toContain('value="p2"');
-    const done = await agent.submit(consent, { decision: 'allow', patient: 'p1' });
+    // The picker is a search (issue 15 item 5; test/auth/patient-picker.test.ts).
+    expect(consent.html).not.toContain('value="p2"');
+    const found = await agent.submit(consent, { decision: 'search', name: 'Family' });
+    expect(found.html).toContain('value="p2"');
+    const done = await agent.submit(found, { decision: 'allow', patient: 'p1' });
     expect(done.callback?.searchParams.get('code')).toBeTruthy();
 
     const client = await complete(storage, done.callback!);

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Appointment, Bundle, Slot } from '@medplum/fhirtypes';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { errorCode, fhirClient, type FhirClient } from '../support/fhir-client.js';
 import { CORPUS_DIR, startServer, type TestServer } from '../support/server.js';
 import { ackCode, rawConnection } from '../hl7v2/support.js';
@@ -73,6 +73,32 @@ describe('no overlapping appointments per practitioner (issue 17, item 2)', () =
     // Cancelling the first makes room.
     expect((await reception.put(`Appointment/${first.body.id}`, { ...first.body, status: 'cancelled' })).status).toBe(200);
     expect((await reception.post('Appointment', appointment('p3', 'd1', '11:00', '11:30'))).status).toBe(201);
+  });
+
+  it('racing overlapping bookings without slots (REST and transactions): exactly one 201', async () => {
+    const times: Array<[string, string]> = [['16:00', '16:30'], ['16:10', '16:40'], ['16:20', '16:50'], ['15:50', '16:20'], ['16:05', '16:35'], ['16:15', '16:45'], ['16:00', '16:30'], ['16:25', '16:55']];
+    const clients = await Promise.all(times.map((_, i) => userClient(server, 'receptionist', `Practitioner/r${i}`)));
+    // A slow disk: every commit takes 50 ms more, so each booking's check would see none of the others' commits without the practitioner's key.
+    const commit = server.app.store.commit.bind(server.app.store);
+    const slow = vi.spyOn(server.app.store, 'commit').mockImplementation(async (writes) => {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      return commit(writes);
+    });
+    const results = await Promise.all(
+      times.map(([from, to], i) => {
+        const body = appointment(`p${(i % 6) + 1}`, 'd2', from, to);
+        // Every other one comes as a transaction entry, which takes the practitioner's key for the whole transaction.
+        return i % 2 === 0 ? clients[i].post('Appointment', body) : clients[i].post('', { resourceType: 'Bundle', type: 'transaction', entry: [{ resource: body, request: { method: 'POST', url: 'Appointment' } }] });
+      }),
+    ).finally(() => slow.mockRestore());
+    const statuses = results.map((r) => r.status);
+    expect(statuses.filter((s) => s === 201 || s === 200), JSON.stringify(statuses)).toHaveLength(1);
+    for (const refused of results.filter((r) => r.status !== 201 && r.status !== 200)) {
+      expect(refused.status).toBe(409);
+      expect(errorCode(refused.body)).toBe('appointment-overlap');
+    }
+    const stored = await backend.get<Bundle>(`Appointment?practitioner=Practitioner/d2&status=booked&date=ge${DAY}T15:00:00Z&date=lt${DAY}T17:00:00Z`);
+    expect(stored.body.entry, stored.text).toHaveLength(1);
   });
 
   it('refuses an appointment over a busy slot of the practitioner\'s schedule', async () => {

@@ -5,6 +5,7 @@ import type { AccountStore } from './accounts.js';
 import { accountApi } from './account-api.js';
 import { adminApi } from './admin-api.js';
 import type { ClientStore } from './clients.js';
+import type { PatientPicker } from './patient-picker.js';
 import { interactionRoutes } from './interactions.js';
 import type { LaunchContexts } from './launch-context.js';
 import { createLoginAudit, type AuthAudit } from './login-audit.js';
@@ -33,7 +34,8 @@ export interface AuthServerDeps {
   revokedGrants: RevokedGrants;
   /** Where sign-ins, sign-outs and token grants are recorded (the audit sink). */
   audit: AuthAudit;
-  listPatients(): Promise<Array<{ id: string; label: string }>>;
+  /** The patient picker of standalone `launch/patient` sign-ins by clinicians: a search through the pipeline (issue 15 item 5). */
+  picker: PatientPicker;
   /** A patient's name for the consent page. */
   describePatient(id: string): Promise<string>;
 }
@@ -62,7 +64,7 @@ export function createAuthServer(deps: AuthServerDeps): AuthServer {
   const audit = createLoginAudit(deps.audit, deps.accounts);
   provider.use(publicClientRefresh(provider));
   provider.use(audit.middleware());
-  provider.use(interactionRoutes({ provider, mountPath, accounts: deps.accounts, launches: deps.launches, audit, listPatients: deps.listPatients, describePatient: deps.describePatient, portalUrl: deps.portalUrl }));
+  provider.use(interactionRoutes({ provider, mountPath, accounts: deps.accounts, launches: deps.launches, audit, picker: deps.picker, describePatient: deps.describePatient, portalUrl: deps.portalUrl }));
   provider.use(adminApi(deps));
   // An app the user disconnects in the portal loses its access tokens too, not only its refresh tokens.
   const revokeGrant = (grantId: string): boolean => {

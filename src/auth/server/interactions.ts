@@ -4,6 +4,7 @@ import { MIN_PASSWORD_LENGTH, requiresMfa, type Account, type AccountStore } fro
 import type { LaunchContexts } from './launch-context.js';
 import type { LoginAudit } from './login-audit.js';
 import { changePasswordPage, consentPage, enrolPage, errorPage, loginPage, pageCsp, totpPage } from './pages.js';
+import type { PatientPicker, PatientQuery, PickerAnswer } from './patient-picker.js';
 import { readForm } from './request-body.js';
 import { checkTotp, enrolment, newTotpSecret } from './totp.js';
 
@@ -14,8 +15,8 @@ export interface InteractionDeps {
   launches: LaunchContexts;
   /** Records every sign-in step, successful or not (issue 8). */
   audit: LoginAudit;
-  /** Patients to offer in the picker of a standalone `launch/patient` login. */
-  listPatients(): Promise<Array<{ id: string; label: string }>>;
+  /** The picker of a standalone `launch/patient` login by a clinician: a search as the user (issue 15 item 5). */
+  picker: PatientPicker;
   /** A patient's name for the consent page ("Ana Silva (p1)"), or the id when unknown. */
   describePatient(id: string): Promise<string>;
   /** The patient portal, where users revoke apps (named on the consent page). */
@@ -103,20 +104,30 @@ export function interactionRoutes(deps: InteractionDeps) {
       needsPicker = !own;
     }
     const action = `${mountPath}/interaction/${uid}/consent`;
-    const view = async (message?: string) =>
+    const caller = { account, clientId: client.clientId, source: ctx.ip };
+    const view = async (message?: string, search?: { query: PatientQuery; answer?: PickerAnswer }) =>
       consentPage({
         action,
         appName: client.clientName ?? client.clientId,
         scopes,
         portalUrl: deps.portalUrl,
-        ...(needsPicker ? { patients: await deps.listPatients() } : patient ? { patient: { label: await deps.describePatient(patient), own: !params.launch && account.fhirUser === `Patient/${patient}` } } : {}),
+        ...(needsPicker ? { picker: { query: search?.query ?? {}, ...(search?.answer && 'patients' in search.answer ? { results: search.answer.patients, more: search.answer.more } : {}) } } : {}),
+        ...(patient ? { patient: { label: await deps.describePatient(patient), own: !params.launch && account.fhirUser === `Patient/${patient}` } } : {}),
         ...(message ? { message } : {}),
       });
     if (!form) return html(ctx, await view());
+    if (needsPicker && form.get('decision') === 'search') {
+      // The picker searches (issue 15 item 5): as the user, through the role table and the consent gate, audited.
+      const query = { name: form.get('name') ?? undefined, birthdate: form.get('birthdate') ?? undefined, identifier: form.get('identifier') ?? undefined };
+      const answer = await deps.picker.search(caller, query);
+      if ('refused' in answer) return html(ctx, await view(answer.refused, { query }), 400);
+      return html(ctx, await view(answer.patients.length ? undefined : 'No patient found; change the search.', { query, answer }));
+    }
     if (form.get('decision') !== 'allow') return finish(ctx, { error: 'access_denied', error_description: 'The user denied access' });
     if (needsPicker) {
-      patient = form.get('patientId') || form.get('patient') || undefined;
-      if (!patient || !/^[A-Za-z0-9.-]{1,64}$/.test(patient)) return html(ctx, await view('Choose a patient'), 400);
+      // Only a patient the user may open: the same read the app will make, so a typed-in id is no way around the picker's gate.
+      patient = form.get('patient') || undefined;
+      if (!patient || !(await deps.picker.mayOpen(caller, patient))) return html(ctx, await view('Search for the patient and choose one of the results.'), 400);
     }
     const grant = details.grantId ? await provider.Grant.find(details.grantId) : new provider.Grant({ accountId: account.id, clientId: client.clientId });
     if (!grant) return html(ctx, errorPage('invalid_request', 'Grant expired'), 400);

@@ -79,26 +79,32 @@ export interface ConsentView {
   scopes: readonly string[];
   /** The patient whose record the app opens (EHR launch, or the user's own record); undefined with the picker. */
   patient?: { label: string; own: boolean };
-  /** Patients to choose from (standalone launch by a clinician). */
-  patients?: ReadonlyArray<{ id: string; label: string }>;
+  /** The patient search (standalone launch by a clinician): what was searched, and what was found, if it ran. */
+  picker?: { query: { name?: string; birthdate?: string; identifier?: string }; results?: ReadonlyArray<{ id: string; label: string }>; more?: boolean };
   /** The patient portal, where access is revoked later. */
   portalUrl: string;
   message?: string;
 }
 
 export function consentPage(view: ConsentView): string {
-  const { patients } = view;
-  const picker = patients
-    ? `<fieldset><legend>Patient</legend>${patients.length ? '' : '<p>No patients found.</p>'}${patients
+  const { picker } = view;
+  const field = (name: 'name' | 'birthdate' | 'identifier', label: string, extra = ''): string =>
+    `<label>${label} <input name="${name}" value="${escapeHtml(picker?.query[name] ?? '')}" maxlength="100"${extra}></label>`;
+  const results = picker?.results
+    ? picker.results
         .map((p, i) => `<label><input type="radio" name="patient" value="${escapeHtml(p.id)}"${i === 0 ? ' checked' : ''}> ${escapeHtml(p.label)}</label>`)
-        .join('')}<label>Or patient id <input name="patientId" pattern="[A-Za-z0-9.-]{1,64}"></label></fieldset>`
+        .join('') + (picker.more ? '<p>More patients match; narrow the search to see them.</p>' : '')
+    : '';
+  const pickerHtml = picker
+    ? `<fieldset><legend>Patient</legend>${field('name', 'Name')}${field('birthdate', 'Birth date', ' placeholder="YYYY-MM-DD"')}${field('identifier', 'Identifier (MRN)')}
+<button type="submit" name="decision" value="search">Search</button>${results}</fieldset>`
     : '';
   const own = view.patient?.own ?? false;
   const can = view.scopes.flatMap((s) => describeScope(s, { ownRecord: own }) ?? []);
   const opened = view.patient
     ? `<p>It will open ${own ? 'your own record' : 'the record of'} <strong>${escapeHtml(view.patient.label)}</strong>.</p>`
-    : patients
-      ? '<p>Choose the patient whose record it will open.</p>'
+    : picker
+      ? '<p>Search for the patient whose record it will open, and choose one.</p>'
       : '';
   return page(
     'Allow access',
@@ -107,7 +113,7 @@ export function consentPage(view: ConsentView): string {
 <details><summary>Technical scopes</summary><ul>${view.scopes.map((s) => `<li><code>${escapeHtml(s)}</code></li>`).join('')}</ul></details>
 <h2>For how long</h2><p>${escapeHtml(durationWords(view.scopes))}</p>
 <h2>Changing your mind</h2><p>You can revoke this access at any time under “Connected apps” in your <a href="${escapeHtml(view.portalUrl)}">FhirGate portal</a>.</p>${notice(view.message)}
-<form method="post" action="${escapeHtml(view.action)}">${picker}
+<form method="post" action="${escapeHtml(view.action)}">${pickerHtml}
 <button type="submit" name="decision" value="allow">Allow</button>
 <button type="submit" name="decision" value="deny">Deny</button></form>`,
   );

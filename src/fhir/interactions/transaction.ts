@@ -1,4 +1,4 @@
-import type { BundleEntry } from '@medplum/fhirtypes';
+import type { BundleEntry, Resource } from '@medplum/fhirtypes';
 import { VersionConflictError } from '../../store/port.js';
 import { entryError, isProblem, parseBundle, planEntries, type EntryPlan } from '../bundles/entries.js';
 import { conditionalLockKeys, EntryIdentityError, planIdentities } from '../bundles/identities.js';
@@ -44,7 +44,8 @@ export async function transaction(request: FhirRequest, deps: InteractionDeps): 
   assertUniqueFullUrls(plans);
   let keys: string[];
   try {
-    keys = conditionalLockKeys(plans);
+    // The workflow rules' keys (issue 17: bookings of one practitioner) are held to the commit too, all taken at once (no deadlock).
+    keys = [...conditionalLockKeys(plans), ...(deps.workflow?.lockKeys(plans.map((p) => p.request.body as Resource | undefined)) ?? [])];
   } catch (err) {
     throw failureOf(err, false) ?? err;
   }

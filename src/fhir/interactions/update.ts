@@ -4,7 +4,7 @@ import { authorizeCreate, conditionalKey, findSingle, withCreateLock } from '../
 import { FhirError } from '../errors.js';
 import { newId } from '../ids.js';
 import { loadCurrent } from '../load.js';
-import type { InteractionDeps, PipelineDeps } from '../pipeline.js';
+import type { InteractionDeps } from '../pipeline.js';
 import { checkIfMatch } from '../preconditions.js';
 import type { FhirRequest, FhirResult } from '../request.js';
 import { writeResult } from '../respond.js';
@@ -50,7 +50,7 @@ function assertSameId(type: string, id: string, resource: Resource): void {
 }
 
 /** Writes a new version of `type/id` (creating it when absent), retried or 412 on a race as If-Match says. */
-export async function updateById(request: FhirRequest, deps: PipelineDeps, type: string, id: string, resource: Resource): Promise<FhirResult> {
+export async function updateById(request: FhirRequest, deps: InteractionDeps, type: string, id: string, resource: Resource): Promise<FhirResult> {
   const attempt = async (): Promise<FhirResult> => {
     const current = await loadCurrent(deps, type, id, request.unit);
     checkIfMatch(request.ifMatch, current);

@@ -69,4 +69,12 @@ export async function dropUnchanged(bundle: Bundle, lookup: Lookup): Promise<str
   return unchanged;
 }
 
+/**
+ * The conditional upserts a transaction still writes (`Type?criteria`), after `dropUnchanged`:
+ * the resources it creates or changes by identifier rather than by id.
+ */
+export function upsertsOf(bundle: Bundle): string[] {
+  return (bundle.entry ?? []).filter(isConditionalPut).map((e) => e.request!.url);
+}
+
 const isConditionalPut = (e: BundleEntry): boolean => e.request?.method === 'PUT' && (e.request.url ?? '').includes('?') && !!e.resource;
