@@ -22,7 +22,7 @@ export function withSubscriptionChecks(
   options: { settings: SubscriptionSettings; served: (type: string) => boolean; owners: WeakMap<StoredRecord, SubscriptionOwner> },
 ): WorkflowStep {
   const served = (type: string): boolean => options.served(type) && !UNWATCHABLE.has(type);
-  return async (deps, request, writes) => {
+  const step = async (deps: Parameters<WorkflowStep>[0], request: Parameters<WorkflowStep>[1], writes: Parameters<WorkflowStep>[2]): ReturnType<WorkflowStep> => {
     for (const write of writes) {
       if (write.op.record.resourceType !== 'Subscription' || !write.resource) continue;
       // The allow-list judges a new endpoint; a Subscription whose endpoint was allowed when written may still be edited (turned off).
@@ -38,6 +38,8 @@ export function withSubscriptionChecks(
     }
     return next ? next(deps, request, writes) : [];
   };
+  // The workflow rules' lock keys pass through: Subscriptions need no lock of their own.
+  return Object.assign(step, { lockKeys: (resources: Parameters<WorkflowStep['lockKeys']>[0]) => next?.lockKeys(resources) ?? [] });
 }
 
 function ownerOf(context: RequestContext): SubscriptionOwner {
