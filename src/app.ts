@@ -13,7 +13,6 @@ import { createCrypto, type Crypto } from './crypto/index.js';
 import { buildCapabilityStatement } from './fhir/capability-statement.js';
 import { r4Definitions } from './fhir/definitions.js';
 import { createPipeline, type Pipeline } from './fhir/pipeline.js';
-import type { FhirRequest } from './fhir/request.js';
 import { createRegistry, resourceTypesOf, SERVED_TYPES } from './fhir/registry.js';
 import { createHl7Adapter, type Hl7Adapter } from './hl7v2/index.js';
 import { answerClientErrors } from './http/client-error.js';
@@ -87,12 +86,11 @@ export async function createApp(config: Config, logger: Logger, clock: () => Dat
     throw err;
   });
   const consent = createConsentGate({ store, codec: crypto.codec, searchIndex: crypto.searchIndex, patientCompartment, types: registry.types, clock, settings: config.consent });
-  const consentNote = (request: FhirRequest) => consent.noteOf(request.context);
   // Built before the authorization server, which records logins and token grants in it.
   const audit =
     config.auditSink === 'store'
-      ? createAuditEventSink({ store, codec: crypto.codec, searchIndex: crypto.searchIndex, clock, logger: logger.child({ component: 'audit' }), observer: config.fhirBaseUrl, consentNote })
-      : createLogAuditSink(logger.child({ component: 'audit' }), store, consentNote);
+      ? createAuditEventSink({ store, codec: crypto.codec, searchIndex: crypto.searchIndex, clock, logger: logger.child({ component: 'audit' }), observer: config.fhirBaseUrl })
+      : createLogAuditSink(logger.child({ component: 'audit' }), store);
   const auth = await createAuth({ config: config.auth, audience: config.fhirBaseUrl, definitions, store, codec: crypto.codec, audit });
   const startedAt = clock();
   let capabilities: CapabilityStatement | undefined;

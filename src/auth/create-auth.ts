@@ -47,15 +47,9 @@ export async function createAuth(options: { config: AuthConfig; audience: string
     const keys = remoteKeys(config.external.jwksUrl, { cooldownMs: config.jwksCooldownSeconds * 1000 });
     issuers.push({ issuer: config.external.issuer, keys, roleClaim: config.roleClaim });
   }
-  const load = async (filter: Record<string, unknown>, collection: 'current' | 'history') => {
-    const [record] = await store.find(collection, filter, { limit: 1 });
-    return record?.resource && !record.deleted ? codec.decode(record.resource) : undefined;
-  };
   const authorize = createSmartAuthorizer({
     compartment: createCompartmentCheck(definitions.patientCompartment, definitions.searchParameters),
     matchQuery: createScopeQueryMatcher(definitions.searchParameters),
-    loadCurrent: (resourceType, id) => load({ resourceType, id }, 'current'),
-    loadVersion: (resourceType, id, versionId) => (/^[1-9][0-9]{0,15}$/.test(versionId) ? load({ resourceType, id, versionId: Number(versionId) }, 'history') : Promise.resolve(undefined)),
   });
   const revokedGrants = signingKeys ? createRevokedGrants(config.dir) : undefined;
   const isRevoked = (payload: { iss?: string; grant_id?: unknown }): boolean =>
@@ -84,8 +78,8 @@ export async function createAuth(options: { config: AuthConfig; audience: string
           return Promise.all(records.map(async (r) => ({ id: r.id, label: patientLabel(await codec.decode(r.resource!), r.id) })));
         },
         describePatient: async (id) => {
-          const patient = await load({ resourceType: 'Patient', id }, 'current');
-          return patient ? patientLabel(patient, id) : id;
+          const [record] = await store.find('current', { resourceType: 'Patient', id }, { limit: 1 });
+          return record?.resource && !record.deleted ? patientLabel(await codec.decode(record.resource), id) : id;
         },
       })
     : undefined;

@@ -2,6 +2,8 @@ import type { Bundle, Consent, Resource } from '@medplum/fhirtypes';
 import type { ResultCheck } from '../auth/authorize.js';
 import type { StorageCodec } from '../fhir/codec.js';
 import { FhirError } from '../fhir/errors.js';
+import type { Exchange } from '../fhir/exchange.js';
+import { interactionOf } from '../fhir/interactions/table.js';
 import type { FhirRequest, FhirResult, RequestContext } from '../fhir/request.js';
 import type { Compartment } from '../search/compartment.js';
 import type { SearchIndex } from '../search/types.js';
@@ -14,7 +16,7 @@ import { consentCompartment, patientsIn } from './scope.js';
 import { createSearchRestriction } from './search-restriction.js';
 import { assertOwnAuditQuery, auditSearch, patientView } from './audit-view.js';
 import { withheldDelete, withheldError } from './withheld.js';
-import type { ConsentData, ConsentDecision, ConsentDefault, ConsentQuestion } from './types.js';
+import type { ConsentData, ConsentDecision, ConsentDefault, ConsentNote, ConsentQuestion } from './types.js';
 
 /** Deployment settings (CONSENT_DEFAULT, CONSENT_DENIED_READ_STATUS, CONSENT_APPLIES_TO_SYSTEM, CONSENT_BREAK_GLASS). */
 export interface ConsentSettings {
@@ -35,32 +37,28 @@ export interface ConsentGateDeps {
   settings: ConsentSettings;
 }
 
-/** What the gate noted about one request, for the audit trail. */
-export interface ConsentNote {
-  breakGlass: boolean;
-  /** `Consent/id`s that decided: a permit, a deny, a break-glass override, what a search withheld. */
-  consents: string[];
-}
-
 export interface ConsentGate {
   /**
    * Pipeline step after authorization: checks targets known up front; returns a check of what the
    * interaction returns, or the answer to give instead of running it (a withheld delete).
    */
-  check(request: FhirRequest): Promise<ResultCheck | { answer: FhirResult } | undefined>;
+  check(exchange: Exchange): Promise<ResultCheck | { answer: FhirResult } | undefined>;
   /** An error of the interaction as the requester may see it: a 410 of a withheld resource becomes its 404. */
-  checkError(request: FhirRequest, error: FhirError): Promise<FhirError>;
-  /** A search filter on `type` excluding (opt-out) or limiting to (opt-in) the compartments the actor may see; undefined when unrestricted. */
-  searchFilter(context: RequestContext, type: string): Promise<Filter | undefined>;
-  /** What the gate noted about a request (break-glass, deciding Consents), for audit. */
-  noteOf(context: RequestContext): ConsentNote | undefined;
+  checkError(exchange: Exchange, error: FhirError): Promise<FhirError>;
+  /**
+   * A search filter on `type` excluding (opt-out) or limiting to (opt-in) the compartments the actor
+   * may see; undefined when unrestricted. What decided is noted on `note` (the exchange's), for audit.
+   */
+  searchFilter(context: RequestContext, type: string, note: ConsentNote): Promise<Filter | undefined>;
 }
 
-const PATIENT_LEVEL = new Set(['everything', 'search-compartment']);
-// Targets decided before the interaction runs: writes must not happen, an instance history is answered as a read would be.
-const TARGETS_BY_ID = new Set(['update', 'patch', 'delete', 'history-instance']);
-// Writes whose new content is decided before it is stored: no one writes into the record of a patient who denies them.
-const WRITES_WITH_BODY = new Set(['create', 'update']);
+// What each interaction asks of consent is a column of the interaction table (`ConsentMode`):
+// `patient` decides on the whole record first; `target` on the resource named by id before running
+// (writes must not happen, an instance history is answered as a read would be); `body` on what a
+// write would store (no one writes into the record of a patient who denies them).
+const modeOf = (request: FhirRequest) => interactionOf(request.interaction).consent;
+const decidesTarget = (request: FhirRequest): boolean => modeOf(request).startsWith('target');
+const decidesBody = (request: FhirRequest): boolean => modeOf(request).endsWith('body');
 const BREAK_GLASS_PURPOSE = 'ETREAT';
 /**
  * Oversight: the audit trail is not the patient's clinical record, and the people who review it
@@ -80,14 +78,8 @@ export function createConsentGate(deps: ConsentGateDeps): ConsentGate {
   const patientsOf = (resource: Resource): string[] => patientsIn(compartment, deps.searchIndex, resource);
   const patientsDeciding = (resource: Resource, self: string | undefined): string[] => patientsOf(resource).filter((p) => p !== self);
   const restriction = createSearchRestriction({ ...deps, patientCompartment: compartment, patientsDeciding, directory, defaultPolicy: deps.settings.defaultPolicy });
-  const notes = new WeakMap<RequestContext, ConsentNote>();
-  const noteOn = (context: RequestContext): ConsentNote => {
-    let note = notes.get(context);
-    if (!note) notes.set(context, (note = { breakGlass: false, consents: [] }));
-    return note;
-  };
-  const noteConsents = (context: RequestContext, consents: readonly string[]): void => {
-    const note = noteOn(context);
+  // What decided is noted on the exchange's note (issue 16: no side table keyed by the context).
+  const noteConsents = (note: ConsentNote, consents: readonly string[]): void => {
     for (const c of consents) if (!note.consents.includes(c)) note.consents.push(c);
   };
 
@@ -114,12 +106,12 @@ export function createConsentGate(deps: ConsentGateDeps): ConsentGate {
     deps.settings.breakGlass && rolesOf(context).includes('practitioner') && context.purposeOfUse.includes(BREAK_GLASS_PURPOSE);
 
   /** Applies break-glass to a deny: a practitioner with ETREAT goes through, flagged. */
-  function enforce(context: RequestContext, decision: ConsentDecision): boolean {
+  function enforce(ex: Exchange, decision: ConsentDecision): boolean {
     // The audit trail names the Consent that decided, permit (opt-in grants) or deny.
-    if (decision.consent) noteConsents(context, [decision.consent]);
+    if (decision.consent) noteConsents(ex.consent, [decision.consent]);
     if (decision.decision === 'permit') return true;
-    if (!mayBreakGlass(context)) return false;
-    noteOn(context).breakGlass = true;
+    if (!mayBreakGlass(ex.request.context)) return false;
+    ex.consent.breakGlass = true;
     return true;
   }
 
@@ -133,8 +125,8 @@ export function createConsentGate(deps: ConsentGateDeps): ConsentGate {
   }
 
   /** Whether a patient exists (a transaction's staged writes included). */
-  async function patientExists(request: FhirRequest, id: string): Promise<boolean> {
-    const staged = request.unit?.staged('Patient', id);
+  async function patientExists(ex: Exchange, id: string): Promise<boolean> {
+    const staged = ex.unit?.staged('Patient', id);
     if (staged) return !staged.deleted;
     return (await deps.store.find('current', { resourceType: 'Patient', id, deleted: false }, { limit: 1 })).length > 0;
   }
@@ -144,46 +136,49 @@ export function createConsentGate(deps: ConsentGateDeps): ConsentGate {
    * refused as one naming a patient that does not exist (with CONSENT_DENIED_READ_STATUS=404 both
    * are `Patient/x is not known`), so writing is no way to learn who withholds what (issue 15).
    */
-  async function checkIncoming(request: FhirRequest, incoming: Resource, who: { self?: string }): Promise<void> {
+  async function checkIncoming(ex: Exchange, incoming: Resource, who: { self?: string }): Promise<void> {
+    const request = ex.request;
     if (oversees(request.context, incoming.resourceType)) return;
     const own = incoming.resourceType === 'Patient' ? incoming.id : undefined;
     const patients = patientsDeciding(incoming, who.self).filter((p) => p !== own);
     if (deps.settings.deniedReadStatus === 404) {
-      for (const p of patients) if (!(await patientExists(request, p))) throw denied(request, `Patient/${p}`);
+      for (const p of patients) if (!(await patientExists(ex, p))) throw denied(request, `Patient/${p}`);
     }
     const deciding = patientsDeciding(incoming, who.self);
     if (deciding.length === 0) return;
     const consents = await directory.forPatients(deciding, deps.clock());
     const decisions = decideOnResource(incoming, deciding, consents, question(request.context, request, {}), deps.settings.defaultPolicy);
-    const refused = decisions.findIndex((d) => !enforce(request.context, d));
+    const refused = decisions.findIndex((d) => !enforce(ex, d));
     if (refused >= 0) throw denied(request, `Patient/${deciding[refused]}`);
   }
 
   const oversees = (context: RequestContext, type: string): boolean => rolesOf(context).some((role) => OVERSIGHT[role]?.includes(type));
 
-  async function decideResource(request: FhirRequest, resource: Resource, who: { self?: string }, byPatient?: ConsentsByPatient): Promise<boolean> {
+  async function decideResource(ex: Exchange, resource: Resource, who: { self?: string }, byPatient?: ConsentsByPatient): Promise<boolean> {
+    const request = ex.request;
     if (oversees(request.context, resource.resourceType)) return true;
     if (resource.resourceType === 'Consent' && rolesOf(request.context).length > 0 && !consentReadable(authorOf(request.context), resource as Consent)) return false;
     const patients = patientsDeciding(resource, who.self);
     if (patients.length === 0) return true;
     const consents = byPatient ?? (await directory.forPatients(patients, deps.clock()));
     const decisions = decideOnResource(resource, patients, consents, question(request.context, request, {}), deps.settings.defaultPolicy);
-    return decisions.every((d) => enforce(request.context, d));
+    return decisions.every((d) => enforce(ex, d));
   }
 
-  async function checkResult(request: FhirRequest, who: { self?: string }, result: Awaited<ReturnType<ResultCheck>>) {
+  async function checkResult(ex: Exchange, who: { self?: string }, result: Awaited<ReturnType<ResultCheck>>) {
+    const request = ex.request;
     // A conditional read answered 304 must not confirm a withheld resource (issue 15): decided on the version it names.
     if (result.kind === 'not-modified' && result.version) {
       const { resourceType, id, versionId } = result.version;
       const version = await versionOf(resourceType, id, Number(versionId));
-      if (version && !(await decideResource(request, version, who))) throw denied(request, `${resourceType}/${id}`);
+      if (version && !(await decideResource(ex, version, who))) throw denied(request, `${resourceType}/${id}`);
       return result;
     }
     const resource = result.resource;
     // Writes were decided on their content before they were stored (`check`).
-    if (!resource || resource.resourceType === 'OperationOutcome' || WRITES_WITH_BODY.has(request.interaction) || request.interaction === 'patch') return result;
+    if (!resource || resource.resourceType === 'OperationOutcome' || decidesBody(request) || request.interaction === 'patch') return result;
     if (resource.resourceType !== 'Bundle') {
-      if (!(await decideResource(request, resource, who))) throw denied(request, `${resource.resourceType}/${resource.id}`);
+      if (!(await decideResource(ex, resource, who))) throw denied(request, `${resource.resourceType}/${resource.id}`);
       return result;
     }
     // Search matches were filtered by the store (searchFilter); what remains to decide are includes, and every entry of a history.
@@ -194,7 +189,7 @@ export function createConsentGate(deps: ConsentGateDeps): ConsentGate {
     if (patients.length === 0) return result;
     const byPatient = await directory.forPatients(patients, deps.clock());
     const keep = new Set<Resource>();
-    for (const r of candidates) if (await decideResource(request, r, who, byPatient)) keep.add(r);
+    for (const r of candidates) if (await decideResource(ex, r, who, byPatient)) keep.add(r);
     // An instance history is answered as a read: one withheld version withholds the resource (deleted or not).
     if (request.interaction === 'history-instance' && keep.size < candidates.length) throw denied(request, `${request.resourceType}/${request.id}`);
     const entry = bundle.entry?.filter((e) => !e.resource || !candidates.includes(e.resource) || keep.has(e.resource));
@@ -202,26 +197,28 @@ export function createConsentGate(deps: ConsentGateDeps): ConsentGate {
   }
 
   /** A whole patient's data (compartment search, $everything): refused only when every resource would be. */
-  async function checkPatientLevel(request: FhirRequest): Promise<void> {
+  async function checkPatientLevel(ex: Exchange): Promise<void> {
+    const request = ex.request;
     const patient = request.id!;
     const consents = (await directory.forPatients([patient], deps.clock())).get(patient) ?? [];
     // Decided on the whole record, whatever the type: a patient who withholds only some types gets a filtered (maybe empty) search, not a 404 that contradicts a readable Patient.
     const answer = classifyConsents(consents, question(request.context, request, {}), deps.settings.defaultPolicy);
-    if (answer.kind === 'decided' && !enforce(request.context, answer.decision)) throw denied(request, `Patient/${patient}`);
+    if (answer.kind === 'decided' && !enforce(ex, answer.decision)) throw denied(request, `Patient/${patient}`);
   }
 
   /**
    * Who may write a Consent (`authority.ts`), decided before whether the patient's Consents let
    * the writer in: the answer depends only on the writer and the Consent, never on the patient's data.
    */
-  async function checkConsentAuthority(request: FhirRequest): Promise<void> {
+  async function checkConsentAuthority(ex: Exchange): Promise<void> {
+    const request = ex.request;
     if (request.resourceType !== 'Consent' || !CONSENT_WRITES.has(request.interaction) || rolesOf(request.context).length === 0) return;
     if (request.id === undefined && request.interaction !== 'create') {
       throw new FhirError('forbidden', 'A Consent is changed or withdrawn by its id, not by search criteria');
     }
     if (request.interaction === 'patch') throw new FhirError('forbidden', 'A Consent is changed with PUT of the whole Consent, not with PATCH');
-    const [record] = request.id === undefined || request.interaction === 'create' ? [] : await deps.store.find('current', { resourceType: 'Consent', id: request.id, deleted: false }, { limit: 1 });
-    const before = record ? ((await deps.codec.decode(record.resource!)) as Consent) : undefined;
+    const record = request.id === undefined || request.interaction === 'create' ? undefined : await ex.records.current('Consent', request.id);
+    const before = record && !record.deleted ? ((await ex.records.resource(record)) as Consent) : undefined;
     const body = request.body as Consent | undefined;
     const after = request.interaction === 'delete' ? undefined : body && typeof body === 'object' ? body : undefined;
     if (request.interaction === 'delete' && !before) return;
@@ -230,53 +227,55 @@ export function createConsentGate(deps: ConsentGateDeps): ConsentGate {
   }
 
   return {
-    async check(request) {
-      if (request.interaction === 'capabilities' || request.interaction === 'transaction' || request.interaction === 'batch') return undefined;
-      await checkConsentAuthority(request);
+    async check(ex) {
+      const request = ex.request;
+      if (modeOf(request) === 'none') return undefined;
+      await checkConsentAuthority(ex);
       const who = subject(request.context);
       if (!who) return undefined;
-      if (PATIENT_LEVEL.has(request.interaction) && request.id !== undefined && request.id !== who.self) await checkPatientLevel(request);
-      if (TARGETS_BY_ID.has(request.interaction) && request.id !== undefined && request.resourceType) {
-        const [record] = await deps.store.find('current', { resourceType: request.resourceType, id: request.id, deleted: false }, { limit: 1 });
-        if (record && !(await decideResource(request, await deps.codec.decode(record.resource!), who))) {
+      if (modeOf(request) === 'patient' && request.id !== undefined && request.id !== who.self) await checkPatientLevel(ex);
+      if (decidesTarget(request) && request.id !== undefined && request.resourceType) {
+        // Through the exchange's loader: what authorization loaded is not read again, and the interaction reuses it (issue 14).
+        const record = await ex.records.current(request.resourceType, request.id);
+        if (record && !record.deleted && !(await decideResource(ex, await ex.records.resource(record), who))) {
           // Deleting what is withheld is answered as deleting what does not exist (delete.ts).
           if (request.interaction === 'delete') return { answer: withheldDelete(request, deps.settings.deniedReadStatus) };
           throw denied(request, `${request.resourceType}/${request.id}`);
         }
       }
       const incoming = incomingResource(request);
-      if (incoming) await checkIncoming(request, incoming, who);
+      if (incoming) await checkIncoming(ex, incoming, who);
       if (who.self && auditSearch(request) && !oversees(request.context, 'AuditEvent')) assertOwnAuditQuery(request.params, who.self);
-      return async (result) => patientView(who, await checkResult(request, who, result));
+      return async (result) => patientView(who, await checkResult(ex, who, result));
     },
 
-    async checkError(request, error) {
+    async checkError(ex, error) {
+      const request = ex.request;
       // A deleted resource (read: 410) or a deletion version (vread: 410) is decided on its last live version, so 410 never confirms a withheld one.
       if (error.code !== 'gone' || (request.interaction !== 'read' && request.interaction !== 'vread') || !request.resourceType || !request.id) return error;
       const who = subject(request.context);
       if (!who) return error;
       const last = await versionOf(request.resourceType, request.id);
-      return last && !(await decideResource(request, last, who)) ? denied(request, `${request.resourceType}/${request.id}`) : error;
+      return last && !(await decideResource(ex, last, who)) ? denied(request, `${request.resourceType}/${request.id}`) : error;
     },
 
-    async searchFilter(context, type) {
+    async searchFilter(context, type, note) {
       const who = subject(context);
       if (!who || oversees(context, type)) return undefined;
       const requests = type === 'Consent' ? consentReadsConfinedTo(authorOf(context)) : undefined;
       const own = requests === undefined ? undefined : deps.searchIndex.compileReferenceIn('Consent', 'actor', [requests]);
-      const filter = await patientFilter(context, who, type);
+      const filter = await patientFilter(context, note, who, type);
       return own && filter ? { $and: [own, filter] } : (own ?? filter);
     },
 
-    noteOf: (context) => notes.get(context),
   };
 
   /** What the patients' Consents withhold of `type` from this searcher (break-glass lifts it, flagged). */
-  async function patientFilter(context: RequestContext, who: { self?: string }, type: string): Promise<Filter | undefined> {
+  async function patientFilter(context: RequestContext, note: ConsentNote, who: { self?: string }, type: string): Promise<Filter | undefined> {
     const found = await restriction.restrict({ question: question(context, undefined, {}), ...who }, type, deps.clock());
-    noteConsents(context, found.denying);
+    noteConsents(note, found.denying);
     if (found.filter && mayBreakGlass(context)) {
-      noteOn(context).breakGlass = true;
+      note.breakGlass = true;
       return undefined;
     }
     return found.filter;
@@ -301,7 +300,7 @@ function rolesOf(context: RequestContext): readonly string[] {
  * an access request (issue 8), which asks for nothing to be disclosed yet: not decided.
  */
 function incomingResource(request: FhirRequest): Resource | undefined {
-  if (!WRITES_WITH_BODY.has(request.interaction)) return undefined;
+  if (!decidesBody(request)) return undefined;
   const body = request.body as Resource | undefined;
   if (!body || typeof body !== 'object' || typeof body.resourceType !== 'string') return undefined;
   if (body.resourceType === 'Consent' && (body as { status?: string }).status === 'proposed') return undefined;

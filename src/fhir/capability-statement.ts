@@ -1,6 +1,6 @@
 import type { CapabilityStatement, CapabilityStatementRestResource, CapabilityStatementRestResourceSearchParam, ResourceType } from '@medplum/fhirtypes';
 import type { SearchIndex } from '../search/types.js';
-import { INSTANCE_OPERATIONS, TYPE_OPERATIONS } from './interactions/index.js';
+import { INTERACTIONS } from './interactions/table.js';
 import type { Registry } from './registry.js';
 
 export interface CapabilityOptions {
@@ -59,10 +59,10 @@ export function buildCapabilityStatement(options: CapabilityOptions): Capability
       conditionalDelete: !info.interactions.has('delete') ? 'not-supported' : options.conditionalDeleteMultiple ? 'multiple' : 'single',
       ...searchCapabilities(options.searchIndex, registry.types, type),
       operation: [
-        ...Object.entries(TYPE_OPERATIONS).map(([name, op]) => ({ name, definition: op.definition })),
-        ...Object.entries(INSTANCE_OPERATIONS)
-          .filter(([, op]) => op.types.includes(type))
-          .map(([name, op]) => ({ name, definition: op.definition })),
+        // The operations of the interaction table offered on this type, each once (type and instance level alike).
+        ...Object.values(INTERACTIONS)
+          .flatMap((spec) => (spec.operation && (!spec.operation.types || spec.operation.types.includes(type)) ? [spec.operation] : []))
+          .map((op) => ({ name: op.name, definition: op.definition })),
       ],
     };
   });

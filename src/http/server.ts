@@ -60,8 +60,7 @@ export function createHttpApp(options: HttpAppOptions): Koa {
     }),
   );
   app.use(exchangeEdge(options));
-  app.use(fhir.routes());
-  app.use(fhir.allowedMethods());
+  app.use(fhir);
   if (options.hl7) app.use(hl7Routes(options.hl7, options.fhirBaseUrl).routes());
   return app;
 }

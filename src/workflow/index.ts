@@ -1,5 +1,5 @@
 import type { Resource } from '@medplum/fhirtypes';
-import { resourceOf } from '../fhir/load.js';
+import { decode as resourceOf } from '../fhir/loader.js';
 import type { PreparedWrite } from '../fhir/write.js';
 import type { WriteOp } from '../store/port.js';
 import { dispenseWithinPrescription } from './dispensing.js';
