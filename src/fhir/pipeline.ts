@@ -11,7 +11,7 @@ import type { WorkflowStep } from '../workflow/types.js';
 import type { StorageCodec } from './codec.js';
 import { FhirError } from './errors.js';
 import { createExchange, type Exchange } from './exchange.js';
-import { interactionOf } from './interactions/table.js';
+import { INTERACTIONS, interactionOf } from './interactions/table.js';
 import { createKeyedLocks, type KeyedLocks } from './keyed-locks.js';
 import { auditStep } from './pipeline/audit-step.js';
 import { authorizeSteps } from './pipeline/authorize-step.js';
@@ -20,6 +20,7 @@ import { consentStep } from './pipeline/consent-step.js';
 import { errorsStep } from './pipeline/errors-step.js';
 import { requestStep } from './pipeline/request-step.js';
 import type { Registry } from './registry.js';
+import { createRouter, type Router } from './routes.js';
 import type { FhirRequest, FhirResult } from './request.js';
 import type { WriteUnit } from './write-unit.js';
 
@@ -54,6 +55,8 @@ export interface InteractionDeps extends PipelineDeps {
   execute(request: FhirRequest, unit?: WriteUnit): Promise<FhirResult>;
   /** Serializes conditional creates on the same criteria (one per process). */
   locks: KeyedLocks;
+  /** The router of the interaction table, for bundle entries (the HTTP edge uses the same). */
+  router: Router;
 }
 
 export interface Pipeline {
@@ -73,7 +76,7 @@ export interface Pipeline {
  * the interaction (validate → encode → store, committed with its audit record).
  */
 export function createPipeline(deps: PipelineDeps): Pipeline {
-  const inner: InteractionDeps = { ...deps, locks: createKeyedLocks(), execute: (request, unit) => pipeline.execute(request, unit) };
+  const inner: InteractionDeps = { ...deps, locks: createKeyedLocks(), router: createRouter(INTERACTIONS), execute: (request, unit) => pipeline.execute(request, unit) };
   const authorize = authorizeSteps(deps.authorize);
   const steps: Step[] = [
     auditStep(deps.audit),

@@ -1,5 +1,5 @@
 import { FhirError } from './errors.js';
-import { INTERACTIONS, type RouteMethod } from './interactions/table.js';
+import type { InteractionSpec, RouteMethod } from './interactions/table.js';
 import type { FhirRequest, Interaction } from './request.js';
 
 /** What a method and path name: the interaction and the parts of its URL. */
@@ -26,15 +26,13 @@ interface Compiled {
  * patterns differ, a literal (`_history`, `$validate`) wins over a placeholder, as the REST API
  * summary reads (http.html#summary).
  */
-function compileRoutes(): Compiled[] {
-  const all = Object.entries(INTERACTIONS).flatMap(([interaction, spec]) =>
+function compileRoutes(table: Readonly<Record<string, InteractionSpec>>): Compiled[] {
+  const all = Object.entries(table).flatMap(([interaction, spec]) =>
     spec.routes.map((r) => ({ interaction, method: r.method, segments: r.path.split('/').filter(Boolean), inEntries: r.inEntries !== false, ...(spec.operation?.types ? { types: spec.operation.types } : {}) })),
   );
   const rank = (s: string): string => (s.startsWith('[') ? '1' : '0');
   return all.sort((a, b) => a.segments.map(rank).join('').localeCompare(b.segments.map(rank).join('')));
 }
-
-let routes: Compiled[] | undefined;
 
 function matches(pattern: Compiled, segments: readonly string[]): Route | undefined {
   if (pattern.segments.length !== segments.length) return undefined;
@@ -54,12 +52,19 @@ function matches(pattern: Compiled, segments: readonly string[]): Route | undefi
   return route as unknown as Route;
 }
 
+/** Resolves a method and the path segments after the FHIR base to an interaction. HEAD is GET. */
+export type Router = (method: string, segments: readonly string[], where: 'http' | 'entry') => Route | RouteMiss;
+
 /**
- * The one router (issue 16): resolves a method and the path segments after the FHIR base to an
- * interaction, for the HTTP edge and for bundle entries alike. HEAD is GET.
+ * The one router (issue 16), built from the interaction table's route patterns, for the HTTP edge
+ * and for bundle entries alike. The table is passed in: the bundle interactions are rows of it.
  */
-export function resolveRoute(method: string, segments: readonly string[], where: 'http' | 'entry'): Route | RouteMiss {
-  routes ??= compileRoutes();
+export function createRouter(table: Readonly<Record<string, InteractionSpec>>): Router {
+  const routes = compileRoutes(table);
+  return (method, segments, where) => resolveRoute(routes, method, segments, where);
+}
+
+function resolveRoute(routes: readonly Compiled[], method: string, segments: readonly string[], where: 'http' | 'entry'): Route | RouteMiss {
   const wanted = method === 'HEAD' ? 'GET' : method;
   const candidates = routes.filter((r) => where === 'http' || r.inEntries);
   const allow = new Set<string>();

@@ -1,9 +1,9 @@
 import type { Context, Middleware, Next } from 'koa';
 import { FhirError } from '../fhir/errors.js';
-import { bundleInteraction } from '../fhir/interactions/table.js';
+import { bundleInteraction, INTERACTIONS } from '../fhir/interactions/table.js';
 import type { Pipeline } from '../fhir/pipeline.js';
 import type { FhirRequest } from '../fhir/request.js';
-import { isMiss, resolveRoute, TYPE_NAME, type Route } from '../fhir/routes.js';
+import { createRouter, isMiss, TYPE_NAME, type Route } from '../fhir/routes.js';
 import { readFormBody, readJsonBody } from './body.js';
 import { toFhirRequest, withFormParams } from './fhir-request.js';
 import { JSON_PATCH, responseType } from './media.js';
@@ -26,6 +26,7 @@ const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE']);
  */
 export function fhirRoutes(options: FhirRoutesOptions): Middleware {
   const { pipeline, fhirBaseUrl, maxBodyBytes } = options;
+  const resolveRoute = createRouter(INTERACTIONS);
   return async (ctx: Context, next: Next) => {
     if (ctx.path !== PREFIX && !ctx.path.startsWith(`${PREFIX}/`)) return next();
     const segments = segmentsOf(ctx.path.slice(PREFIX.length));

@@ -3,7 +3,7 @@ import { FhirError } from '../errors.js';
 import { paramsOf } from '../params.js';
 import type { Registry } from '../registry.js';
 import type { FhirRequest } from '../request.js';
-import { assertTypeName, isMiss, resolveRoute, type Route } from '../routes.js';
+import { assertTypeName, isMiss, type Route, type Router } from '../routes.js';
 
 export type EntryMethod = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
@@ -61,12 +61,12 @@ export function entryError(problem: { index: number; method?: string; url?: stri
  * Turns every entry into its request. Requests inherit the bundle's context and its `Prefer`; the entry's own
  * preconditions (ifMatch, ifNoneMatch, ifModifiedSince, ifNoneExist) apply to it alone.
  */
-export function planEntries(bundle: Bundle, parent: FhirRequest, registry: Registry): Array<EntryPlan | EntryProblem> {
+export function planEntries(bundle: Bundle, parent: FhirRequest, registry: Registry, router: Router): Array<EntryPlan | EntryProblem> {
   return (bundle.entry ?? []).map((entry, index) => {
     const method = typeof entry?.request?.method === 'string' ? entry.request.method.toUpperCase() : undefined;
     const url = entry?.request?.url;
     try {
-      return planEntry(entry, index, parent, registry);
+      return planEntry(entry, index, parent, registry, router);
     } catch (err) {
       if (!(err instanceof FhirError)) throw err;
       return { index, method, url, error: err };
@@ -80,7 +80,7 @@ export function isProblem(plan: EntryPlan | EntryProblem): plan is EntryProblem 
 
 const METHODS = new Set<string>(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE']);
 
-function planEntry(entry: BundleEntry, index: number, parent: FhirRequest, registry: Registry): EntryPlan {
+function planEntry(entry: BundleEntry, index: number, parent: FhirRequest, registry: Registry, router: Router): EntryPlan {
   if (typeof entry !== 'object' || entry === null) throw new FhirError('invalid-structure', 'A Bundle entry must be an object');
   const method = entry.request?.method?.toUpperCase();
   const url = entry.request?.url;
@@ -92,7 +92,7 @@ function planEntry(entry: BundleEntry, index: number, parent: FhirRequest, regis
     assertTypeName(first);
     registry.get(first); // 404 for a type this server does not serve, before any entry runs
   }
-  const route = routeOf(method as EntryMethod, segments);
+  const route = routeOf(router, method as EntryMethod, segments);
   const body = ['POST', 'PUT', 'PATCH'].includes(method) ? bodyOf(method as EntryMethod, entry) : undefined;
   const request: FhirRequest = {
     ...route,
@@ -127,8 +127,8 @@ function splitUrl(url: string, baseUrl: string): { segments: string[]; params: R
 }
 
 /** The interaction an entry's method and URL name, by the router HTTP uses (http.html#summary); a Bundle may not nest one. */
-function routeOf(method: EntryMethod, segments: string[]): Route {
-  const route = resolveRoute(method, segments, 'entry');
+function routeOf(router: Router, method: EntryMethod, segments: string[]): Route {
+  const route = router(method, segments, 'entry');
   if (isMiss(route)) throw new FhirError('not-supported', `${method} ${segments.join('/').slice(0, 120) || '[base]'} is not supported in a bundle entry`);
   return route;
 }

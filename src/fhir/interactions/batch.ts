@@ -18,7 +18,7 @@ import type { FhirRequest, FhirResult } from '../request.js';
  */
 export async function batch(request: FhirRequest, deps: InteractionDeps, exchange: Exchange): Promise<FhirResult> {
   const bundle = parseBundle(request.body, 'batch', deps.rest.maxBundleEntries);
-  const planned = planEntries(bundle, request, deps.registry);
+  const planned = planEntries(bundle, request, deps.registry, deps.router);
   const entries: BundleEntry[] = new Array(planned.length);
   const charge = responseBudget('batch-response');
   for (const plan of processingOrder(planned)) {

@@ -37,7 +37,7 @@ class EntryFailure extends Error {
  */
 export async function transaction(request: FhirRequest, deps: InteractionDeps, exchange: Exchange): Promise<FhirResult> {
   const bundle = parseBundle(request.body, 'transaction', deps.rest.maxBundleEntries);
-  const planned = planEntries(bundle, request, deps.registry);
+  const planned = planEntries(bundle, request, deps.registry, deps.router);
   const problem = planned.find(isProblem);
   if (problem) throw entryError(problem, problem.error);
   const plans = planned as EntryPlan[];
