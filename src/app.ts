@@ -24,7 +24,7 @@ import { compartmentOf } from './search/compartment.js';
 import { createSearchIndex } from './search/index/index.js';
 import { createStore } from './store/create-store.js';
 import type { StorePort } from './store/port.js';
-import { createValidator } from './validation/create-validator.js';
+import { sharedValidator } from './validation/create-validator.js';
 import { loadTerminology } from './validation/terminology.js';
 import { withPublicAvailability } from './workflow/availability.js';
 import { createWorkflow } from './workflow/index.js';
@@ -54,7 +54,7 @@ const SOFTWARE_VERSION = (JSON.parse(readFileSync(new URL('../package.json', imp
 export async function createApp(config: Config, logger: Logger, clock: () => Date = () => new Date()): Promise<App> {
   const definitions = withPublicAvailability(r4Definitions());
   const registry = createRegistry(definitions, SERVED_TYPES, resourceTypesOf(definitions, config.resourceTypes));
-  const validator = await createValidator({
+  const validator = await sharedValidator({
     definitions,
     resourceTypes: registry.types,
     warmTypes: registry.coreTypes,
