@@ -91,7 +91,7 @@ export async function createApp(config: Config, logger: Logger, clock: () => Dat
     config.auditSink === 'store'
       ? createAuditEventSink({ store, codec: crypto.codec, searchIndex: crypto.searchIndex, clock, logger: logger.child({ component: 'audit' }), observer: config.fhirBaseUrl })
       : createLogAuditSink(logger.child({ component: 'audit' }), store);
-  const auth = await createAuth({ config: config.auth, audience: config.fhirBaseUrl, definitions, store, codec: crypto.codec, audit });
+  const auth = await createAuth({ config: config.auth, audience: config.fhirBaseUrl, definitions, patientCompartment, store, codec: crypto.codec, audit });
   const startedAt = clock();
   let capabilities: CapabilityStatement | undefined;
   const capabilityStatement = (): CapabilityStatement =>

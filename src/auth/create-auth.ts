@@ -3,6 +3,7 @@ import type { JSONWebKeySet } from 'jose';
 import type { AuthConfig } from '../config.js';
 import type { StorageCodec } from '../fhir/codec.js';
 import type { R4Definitions } from '../fhir/definitions.js';
+import type { Compartment } from '../search/compartment.js';
 import type { StorePort } from '../store/port.js';
 import { createSmartAuthorizer, type Authorizer } from './authorize.js';
 import { createTokenVerifier, type TokenVerifier, type TrustedIssuer } from './bearer.js';
@@ -35,7 +36,7 @@ export interface Auth {
 }
 
 /** Builds the resource-server side of authorization from the configuration: trusted issuers, verifier, authorizer. */
-export async function createAuth(options: { config: AuthConfig; audience: string; definitions: R4Definitions; store: StorePort; codec: StorageCodec; audit: AuthAudit }): Promise<Auth> {
+export async function createAuth(options: { config: AuthConfig; audience: string; definitions: R4Definitions; patientCompartment: Compartment; store: StorePort; codec: StorageCodec; audit: AuthAudit }): Promise<Auth> {
   const { config, store, codec, definitions } = options;
   const issuers: TrustedIssuer[] = [];
   let signingKeys: JSONWebKeySet | undefined;
@@ -48,7 +49,7 @@ export async function createAuth(options: { config: AuthConfig; audience: string
     issuers.push({ issuer: config.external.issuer, keys, roleClaim: config.roleClaim });
   }
   const authorize = createSmartAuthorizer({
-    compartment: createCompartmentCheck(definitions.patientCompartment, definitions.searchParameters),
+    compartment: createCompartmentCheck(options.patientCompartment, definitions.searchParameters),
     matchQuery: createScopeQueryMatcher(definitions.searchParameters),
   });
   const revokedGrants = signingKeys ? createRevokedGrants(config.dir) : undefined;

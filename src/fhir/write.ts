@@ -2,6 +2,7 @@ import { assertBoundedJson } from './limits.js';
 import type { OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
 import { SERVER_EXTENSIONS } from '../audit/audit-event.js';
 import { VersionConflictError, type StoredRecord, type WriteOp } from '../store/port.js';
+import { conflictError } from './conflicts.js';
 import { FhirError } from './errors.js';
 import { hasErrors } from './outcome.js';
 import type { PipelineDeps } from './pipeline.js';
@@ -121,9 +122,7 @@ export async function runVersioned<T>(ifMatch: string | undefined, attempt: (fre
       return await attempt(i > 1);
     } catch (err) {
       if (!(err instanceof VersionConflictError)) throw err;
-      if (ifMatch !== undefined) {
-        throw new FhirError('precondition-failed', `${err.resourceType}/${err.id} was changed by another request; If-Match no longer holds`);
-      }
+      if (ifMatch !== undefined) throw conflictError(err, true);
       if (i >= attempts) throw err;
     }
   }

@@ -5,6 +5,7 @@ import { conditionalLockKeys, EntryIdentityError, planIdentities } from '../bund
 import { processingOrder } from '../bundles/order.js';
 import { applyConditionalReferences, baseOf, conditionalReferences, resolveConditionalReferences, rewriteReferences, type IdentityMap } from '../bundles/references.js';
 import { responseBundle, successEntry } from '../bundles/response.js';
+import { conflictError } from '../conflicts.js';
 import { FhirError } from '../errors.js';
 import type { Exchange } from '../exchange.js';
 import type { InteractionDeps } from '../pipeline.js';
@@ -110,10 +111,7 @@ async function runOnce(request: FhirRequest, deps: InteractionDeps, exchange: Ex
 /** The FhirError a failed run answers with; undefined for unexpected errors (the pipeline logs and hides those). */
 function failureOf(err: unknown, pinned: boolean): FhirError | undefined {
   if (err instanceof EntryFailure || err instanceof EntryIdentityError) return entryError(err.plan, err.error);
-  if (err instanceof VersionConflictError) {
-    const what = `${err.resourceType}/${err.id} was changed by another request while the transaction ran`;
-    return pinned ? new FhirError('precondition-failed', `${what}; an If-Match of the transaction no longer holds`) : new FhirError('version-conflict', what);
-  }
+  if (err instanceof VersionConflictError) return conflictError(err, pinned, `${err.resourceType}/${err.id} was changed by another request while the transaction ran`);
   return err instanceof FhirError ? err : undefined;
 }
 

@@ -1,5 +1,6 @@
 import type { Logger } from '../../logger.js';
 import { StoreUnavailableError, VersionConflictError } from '../../store/port.js';
+import { conflictError } from '../conflicts.js';
 import { FhirError, toFhirError } from '../errors.js';
 import type { Step } from './compose.js';
 
@@ -23,9 +24,7 @@ export function errorsStep(logger: Logger): Step {
  */
 export function translateError(err: unknown, logger: Logger, requestId: string, interaction: string): FhirError {
   if (err instanceof FhirError) return err;
-  if (err instanceof VersionConflictError) {
-    return new FhirError('version-conflict', `${err.resourceType}/${err.id} was changed by another request; read it again and retry`);
-  }
+  if (err instanceof VersionConflictError) return conflictError(err, false);
   if (err instanceof StoreUnavailableError) {
     logger.error({ err, requestId }, 'store unavailable');
     return new FhirError('store-unavailable', 'The data store is temporarily unavailable; retry later', { hints: { retryAfter: '5' } });
