@@ -72,7 +72,7 @@ export class WriteUnit {
     this.#audits.push(written.length > 0 && !entry.error ? { ...entry, written } : entry);
   }
 
-  /** The entries' audit records, for the transaction's commit (`commitAudited`). */
+  /** The entries' audit records, for the transaction's commit (`exchange.audit.commit`). */
   get audits(): readonly AuditEntry[] {
     return this.#audits;
   }
