@@ -37,6 +37,12 @@ export interface ExchangeAudit {
   commit(ops: readonly WriteOp[], record?: { result?: FhirResult; written?: readonly StoredRecord[] }, entries?: readonly AuditEntry[]): Promise<void>;
   /** Records of other runs this one reports with its own, whatever its outcome (entries of a failed transaction attempt). */
   readonly settled: AuditEntry[];
+  /**
+   * What the interaction returned, as the grant's check last shaped it: what the record of a run
+   * refused after the interaction names (a read withheld by consent names what was withheld, so
+   * it reaches that patient's trail).
+   */
+  result?: FhirResult;
 }
 
 /** A narrower view for code that only needs who is asking and what they were granted (search filters, conditional matches). */

@@ -39,11 +39,13 @@ export function auditStep(sink: AuditSink): Step {
       error = err as FhirError;
       throw err;
     } finally {
-      if (exchange.unit) exchange.unit.deferAudit(entryOf({ result, error }));
+      // A run refused after its interaction ran is recorded with what it would have returned (see `ExchangeAudit.result`).
+      const outcome = { result: result ?? (error ? exchange.audit.result : undefined), error };
+      if (exchange.unit) exchange.unit.deferAudit(entryOf(outcome));
       else if (error || !committed) {
         const settled = exchange.audit.settled.splice(0);
         if (settled.length > 0) await sink.commitWith([], settled);
-        await sink.record(entryOf({ result, error }));
+        await sink.record(entryOf(outcome));
       }
     }
   };

@@ -14,8 +14,8 @@ export function authorizeSteps(authorize: Authorizer): { decide: Step; filter: S
       return next();
     },
     async filter(exchange, next) {
-      const result = await next();
-      return exchange.access.check ? exchange.access.check(result) : result;
+      const result = (exchange.audit.result = await next());
+      return (exchange.audit.result = exchange.access.check ? await exchange.access.check(result) : result);
     },
   };
 }
