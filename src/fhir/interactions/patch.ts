@@ -36,7 +36,7 @@ export async function patch(request: FhirRequest, deps: InteractionDeps, exchang
     // What the grant and the patient's Consents cover is decided on the result too: a patch is checked as the update it amounts to.
     const asUpdate: FhirRequest = { ...request, interaction: 'update', id: target, params: {}, body: patched };
     await deps.authorize(asUpdate, exchange.records);
-    await deps.consent?.check({ ...exchange, request: asUpdate } as Exchange);
+    await deps.consent?.check({ ...exchange, request: asUpdate });
     const prepared = await prepareWrite(deps, { resourceType: type, id: target, resource: patched, current });
     await commitWrites(deps, exchange, [prepared]);
     return writeResult(request, 'ok', prepared.op.record, prepared.resource, `Patched ${type}/${target}`);
