@@ -14,7 +14,6 @@ import { createExportService } from './export/service.js';
 import { buildCapabilityStatement } from './fhir/capability-statement.js';
 import { r4Definitions } from './fhir/definitions.js';
 import { createPipeline, type Pipeline } from './fhir/pipeline.js';
-import type { FhirRequest } from './fhir/request.js';
 import { createRegistry, resourceTypesOf, SERVED_TYPES } from './fhir/registry.js';
 import { createHl7Adapter, type Hl7Adapter } from './hl7v2/index.js';
 import { answerClientErrors } from './http/client-error.js';
@@ -29,7 +28,7 @@ import { compartmentOf } from './search/compartment.js';
 import { createSearchIndex } from './search/index/index.js';
 import { createStore } from './store/create-store.js';
 import type { StorePort } from './store/port.js';
-import { createValidator } from './validation/create-validator.js';
+import { sharedValidator } from './validation/create-validator.js';
 import { loadTerminology } from './validation/terminology.js';
 import { createSubscriptions, withBreakGlassSearch, type Subscriptions } from './subscriptions/index.js';
 import { withPublicAvailability } from './workflow/availability.js';
@@ -64,7 +63,7 @@ const SOFTWARE_VERSION = (JSON.parse(readFileSync(new URL('../package.json', imp
 export async function createApp(config: Config, logger: Logger, clock: () => Date = () => new Date()): Promise<App> {
   const definitions = withBreakGlassSearch(withPublicAvailability(r4Definitions()));
   const registry = createRegistry(definitions, SERVED_TYPES, resourceTypesOf(definitions, config.resourceTypes));
-  const validator = await createValidator({
+  const validator = await sharedValidator({
     definitions,
     resourceTypes: registry.types,
     warmTypes: registry.coreTypes,
@@ -99,14 +98,13 @@ export async function createApp(config: Config, logger: Logger, clock: () => Dat
     throw err;
   });
   const consent = createConsentGate({ store, codec: crypto.codec, searchIndex: crypto.searchIndex, patientCompartment, types: registry.types, clock, settings: config.consent });
-  const consentNote = (request: FhirRequest) => consent.noteOf(request.context);
   // Built before the authorization server, which records logins and token grants in it.
   const audit =
     config.auditSink === 'store'
-      ? createAuditEventSink({ store, codec: crypto.codec, searchIndex: crypto.searchIndex, clock, logger: logger.child({ component: 'audit' }), observer: config.fhirBaseUrl, consentNote })
-      : createLogAuditSink(logger.child({ component: 'audit' }), store, consentNote);
+      ? createAuditEventSink({ store, codec: crypto.codec, searchIndex: crypto.searchIndex, clock, logger: logger.child({ component: 'audit' }), observer: config.fhirBaseUrl })
+      : createLogAuditSink(logger.child({ component: 'audit' }), store);
   // The sign-in's patient picker searches through the pipeline, which is built below with this authorization.
-  const auth = await createAuth({ config: config.auth, audience: config.fhirBaseUrl, definitions, store, codec: crypto.codec, audit, execute: (request) => pipeline.execute(request) });
+  const auth = await createAuth({ config: config.auth, audience: config.fhirBaseUrl, definitions, patientCompartment, store, codec: crypto.codec, audit, execute: (request) => pipeline.execute(request) });
   const startedAt = clock();
   let capabilities: CapabilityStatement | undefined;
   const capabilityStatement = (): CapabilityStatement =>

@@ -51,3 +51,62 @@ describe('architecture', () => {
     expect(long).toEqual([]);
   });
 });
+
+/** Runtime imports between source files (type-only imports are erased, so they cannot form a cycle at run time). */
+function runtimeEdges(): Map<string, string[]> {
+  const edges = new Map<string, string[]>();
+  for (const f of files) {
+    const targets = [...f.text.matchAll(/^import\s+(?!type\b)[^;]*?from\s+['"](\.{1,2}\/[^'"]+)['"]/gm)]
+      .map((m) => path.normalize(path.join(path.dirname(f.rel), m[1].replace(/\.js$/, '.ts'))));
+    edges.set(f.rel, targets.filter((t) => files.some((g) => g.rel === t)));
+  }
+  return edges;
+}
+
+/** The first import cycle found among `edges`, as the files on it; empty when there is none. */
+function findCycle(edges: Map<string, string[]>): string[] {
+  const state = new Map<string, 'open' | 'done'>();
+  const stack: string[] = [];
+  const visit = (node: string): string[] => {
+    state.set(node, 'open');
+    stack.push(node);
+    for (const next of edges.get(node) ?? []) {
+      if (state.get(next) === 'open') return [...stack.slice(stack.indexOf(next)), next];
+      if (!state.has(next)) {
+        const cycle = visit(next);
+        if (cycle.length > 0) return cycle;
+      }
+    }
+    stack.pop();
+    state.set(node, 'done');
+    return [];
+  };
+  for (const node of edges.keys()) {
+    if (state.has(node)) continue;
+    const cycle = visit(node);
+    if (cycle.length > 0) return cycle;
+  }
+  return [];
+}
+
+describe('pipeline shape (issue 16)', () => {
+  it('has no runtime import cycle (the interaction table, the router and the bundles import one way)', () => {
+    expect(findCycle(runtimeEdges())).toEqual([]);
+  });
+
+  it('writes audit records in one place: only the pipeline audit step calls the sink for interactions', () => {
+    const callers = files.filter((f) => /\.(record|commitWith)\(/.test(f.text) && /audit/i.test(f.text)).map((f) => f.rel);
+    expect(callers.filter((f) => !f.startsWith('audit/') && !f.startsWith('auth/server/'))).toEqual(['fhir/pipeline/audit-step.ts']);
+  });
+
+  it('keeps FhirRequest plain data: request.ts imports nothing of the pipeline', () => {
+    const request = files.find((f) => f.rel === 'fhir/request.ts')!;
+    expect(imports(request.text).filter((m) => m.startsWith('.'))).toEqual([]);
+  });
+
+  it('resolves FHIR URLs in one router: no route table outside the interaction table', () => {
+    const routers = files.filter((f) => /createRouter\(/.test(f.text)).map((f) => f.rel).sort();
+    expect(routers).toEqual(['fhir/pipeline.ts', 'fhir/routes.ts', 'http/fhir-routes.ts']);
+    expect(files.filter((f) => /@koa\/router/.test(f.text) && /fhir-routes/.test(f.rel))).toEqual([]);
+  });
+});

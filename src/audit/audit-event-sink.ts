@@ -1,8 +1,6 @@
 import type { AuditEvent, Resource } from '@medplum/fhirtypes';
-import type { ConsentNote } from '../consent/gate.js';
 import type { StorageCodec } from '../fhir/codec.js';
 import { FhirError } from '../fhir/errors.js';
-import type { FhirRequest } from '../fhir/request.js';
 import type { Logger } from '../logger.js';
 import type { SearchIndex } from '../search/types.js';
 import type { StorePort } from '../store/port.js';
@@ -18,7 +16,6 @@ export interface AuditEventSinkDeps {
   logger: Logger;
   /** Names the server in `AuditEvent.source.observer`. */
   observer: string;
-  consentNote?: (request: FhirRequest) => ConsentNote | undefined;
 }
 
 /**
@@ -34,7 +31,7 @@ export function createAuditEventSink(deps: AuditEventSinkDeps): AuditSink {
     // The patients of what was written are read from its plaintext: the stored form may be encrypted.
     const written: Resource[] = [];
     for (const record of entry.written ?? []) if (record.resource) written.push(await deps.codec.decode(record.resource));
-    return auditEventOf(entry, deps.consentNote?.(entry.request), deps.observer, deps.clock().toISOString(), written);
+    return auditEventOf(entry, entry.consent, deps.observer, deps.clock().toISOString(), written);
   }
 
   async function durably(events: AuditEvent[], requestId: string | undefined): Promise<void> {

@@ -1,5 +1,5 @@
 import type { AuditEvent, AuditEventAgent, AuditEventEntity, AuditEventSource, Bundle, Resource } from '@medplum/fhirtypes';
-import type { ConsentNote } from '../consent/gate.js';
+import type { ConsentNote } from '../consent/types.js';
 import { patientsOf } from '../consent/scope.js';
 import type { RequestContext } from '../fhir/request.js';
 import type { AuditEntry } from './audit-sink.js';
@@ -18,15 +18,6 @@ const ENTITY_TYPE = 'http://terminology.hl7.org/CodeSystem/audit-entity-type';
 const MAX_ENTITIES = 200;
 // A literal relative reference (`Practitioner/123`); other actors (an HL7 sender) are named by display.
 const RELATIVE_REFERENCE = /^[A-Z][A-Za-z]+\/[A-Za-z0-9\-.]{1,64}$/;
-
-const ACTION: Readonly<Record<string, AuditEvent['action']>> = {
-  create: 'C',
-  read: 'R',
-  vread: 'R',
-  update: 'U',
-  patch: 'U',
-  delete: 'D',
-};
 
 /** `AuditEvent.source` of every event this server records. */
 export function sourceOf(observer: string): AuditEventSource {
@@ -50,7 +41,7 @@ export function auditEventOf(entry: AuditEntry, note: ConsentNote | undefined, o
     resourceType: 'AuditEvent',
     type: message && request.interaction === 'transaction' ? IMPORT : { system: 'http://terminology.hl7.org/CodeSystem/audit-event-type', code: 'rest', display: 'Restful Operation' },
     subtype: [{ system: 'http://hl7.org/fhir/restful-interaction', code: request.interaction }, ...(message ? messageSubtypes(message) : [])],
-    action: ACTION[request.interaction] ?? 'E',
+    action: entry.action ?? 'E',
     recorded,
     outcome: error ? (error.code === 'store-unavailable' ? '8' : '4') : '0',
     ...(error ? { outcomeDesc: error.code } : {}),

@@ -1,5 +1,5 @@
 import type { AuditEvent } from '@medplum/fhirtypes';
-import type { ConsentNote } from '../consent/gate.js';
+import type { ConsentNote } from '../consent/types.js';
 import type { Logger } from '../logger.js';
 import type { FhirError } from '../fhir/errors.js';
 import type { FhirRequest, FhirResult } from '../fhir/request.js';
@@ -13,15 +13,19 @@ export interface AuditEntry {
   startedAt: Date;
   /** The versions the interaction wrote (as stored), when its record is committed with them: the entities of its event. */
   written?: readonly StoredRecord[];
+  /** `AuditEvent.action`, from the interaction table (C, R, U, D; E for searches and operations). */
+  action?: 'C' | 'R' | 'U' | 'D' | 'E';
+  /** What the consent step decided on (break-glass, deciding Consents); from the request's exchange. */
+  consent?: ConsentNote;
 }
 
 /** An event outside the FHIR interactions (login, token grant); the sink sets `recorded` and `source`. */
 export type AuditEventDraft = Omit<AuditEvent, 'recorded' | 'source'>;
 
 /**
- * Where audit records go. Every interaction is recorded exactly once: a write together with its
- * data (`commitWith`, called by `commitWrites`, the one place interactions commit), anything else
- * by the pipeline's `finally` (`record`), before the response leaves.
+ * Where audit records go. Every interaction is recorded exactly once, by the pipeline's audit step
+ * (`src/fhir/pipeline/audit-step.ts`): a write together with its data (`commitWith`), anything else
+ * after the run (`record`), before the response leaves.
  */
 export interface AuditSink {
   /** Records an interaction that wrote nothing, or failed; durable before it resolves. */
@@ -37,8 +41,8 @@ export interface AuditSink {
 }
 
 /** Logs who did what to which resource and how it ended: type and id only, never content. */
-export function createLogAuditSink(logger: Logger, store: StorePort, consentNote?: (request: FhirRequest) => ConsentNote | undefined): AuditSink {
-  const log = ({ request, result, error, startedAt, written }: AuditEntry): void => {
+export function createLogAuditSink(logger: Logger, store: StorePort): AuditSink {
+  const log = ({ request, result, error, startedAt, written, consent }: AuditEntry): void => {
     const version = result?.version ?? (written?.length === 1 ? { id: written[0].id, versionId: String(written[0].versionId) } : undefined);
     logger.info(
       {
@@ -53,7 +57,7 @@ export function createLogAuditSink(logger: Logger, store: StorePort, consentNote
           clientId: request.context.clientId,
           source: request.context.source,
           purposeOfUse: request.context.purposeOfUse,
-          consent: consentNote?.(request),
+          consent,
           outcome: error ? error.code : (result?.kind ?? 'ok'),
           ms: Date.now() - startedAt.getTime(),
         },

@@ -1,79 +1,67 @@
 import type { Bundle, Resource } from '@medplum/fhirtypes';
 import { FhirError } from '../fhir/errors.js';
+import { interactionOf } from '../fhir/interactions/table.js';
+import type { Loader } from '../fhir/loader.js';
 import type { FhirRequest, FhirResult } from '../fhir/request.js';
 import { decideAccess, type Access } from './access.js';
 import type { CompartmentCheck } from './compartment.js';
-import { authorizeOperation, OPERATION_NEEDS } from './operation-access.js';
+import { authorizeOperation, type OperationNeed } from './operation-access.js';
 import type { ScopeQueryMatcher } from './scope-query.js';
 import { parseScopes, type ClinicalScope, type Permission } from './scopes.js';
 
 /** Checks (and may narrow) the result of a permitted interaction: what it returns must be granted too. */
 export type ResultCheck = (result: FhirResult) => Promise<FhirResult>;
 
+/** What authorization decided: what the request is confined to (search applies it as filters), and a check of its result. */
+export interface AccessDecision extends Access {
+  check?: ResultCheck;
+}
+
 /**
  * The authorization step of the pipeline: throws FhirError `unauthorized`/`forbidden` to stop a
- * request; may return a check the pipeline applies to the interaction's result.
+ * request, else RETURNS its decision (issue 16: nothing is written onto the request). Records it
+ * must look inside are read through the request's loader, which hands them on to the interaction.
  */
-export type Authorizer = (request: FhirRequest) => Promise<ResultCheck | void>;
+export type Authorizer = (request: FhirRequest, records: Loader) => Promise<AccessDecision>;
 
 /** Permits everything: for pipelines built without authorization (unit tests of interactions). */
-export const permitAll: Authorizer = async () => {};
+export const permitAll: Authorizer = async () => ({});
 
-/** What the SMART authorizer reads: resources as stored (decoded), for compartment and query checks. */
+/** What the SMART authorizer reads resources with, for compartment and query checks. */
 export interface SmartAuthorizerDeps {
   compartment: CompartmentCheck;
   matchQuery: ScopeQueryMatcher;
-  /** The current version, undefined when it never existed or is deleted. */
-  loadCurrent(resourceType: string, id: string): Promise<Resource | undefined>;
-  loadVersion(resourceType: string, id: string, versionId: string): Promise<Resource | undefined>;
 }
-
-// What each interaction needs (SMART v2 letters; any one suffices). Unlisted interactions are refused.
-const NEEDS: Readonly<Record<string, readonly Permission[]>> = {
-  read: ['r'],
-  vread: ['r'],
-  'history-instance': ['r'],
-  'history-type': ['s'],
-  'search-type': ['s'],
-  'search-compartment': ['s'],
-  everything: ['r'],
-  create: ['c'],
-  update: ['u'],
-  patch: ['u'],
-  delete: ['d'],
-  validate: ['c', 'u'],
-  'history-system': ['s'],
-  // Patient/$match is a search of Patient (issue 18): its matches are filtered as a search's are.
-  match: ['s'],
-};
-
-// Bundles: the envelope needs only authentication; every entry runs through the pipeline, and so
-// through this step, on its own (src/fhir/write-unit.ts).
-const ENVELOPES = new Set(['transaction', 'batch']);
 
 const forbidden = (message: string): FhirError => new FhirError('forbidden', message);
 
 /**
  * SMART on FHIR scopes + FhirGate roles + patient compartment, as one pipeline step. Decides from
- * the request context the HTTP edge filled from a verified token; puts the confinement on the
- * context (`compartment`, `grantedQueries`) for search to apply as filters, checks single
- * resources itself before the interaction, and filters what bundles return.
+ * the request context the HTTP edge filled from a verified token and the scope letters of the
+ * interaction table; returns the confinement for search to apply as filters, checks single
+ * resources itself before the interaction, and filters what bundles return. It loads a resource
+ * only when the grant depends on its content (a compartment or query-restricted scopes, issue 14).
  */
 export function createSmartAuthorizer(deps: SmartAuthorizerDeps): Authorizer {
-  return async (request) => {
-    if (request.interaction === 'capabilities') return;
+  return async (request, records) => {
+    const scopes = scopesOf(request.interaction);
+    if (scopes === 'open') return {};
     const ctx = request.context;
     if (!ctx.authenticated) throw new FhirError('unauthorized', 'A valid Bearer token is required');
-    if (ENVELOPES.has(request.interaction)) return;
-    const operation = OPERATION_NEEDS[request.interaction];
-    if (operation) return authorizeOperation(request, operation);
-    const needs = NEEDS[request.interaction];
-    if (!needs) throw forbidden(`Interaction '${request.interaction}' is not covered by any scope`);
+    // Bundles: the envelope needs only authentication; every entry runs through the pipeline, and so through this step, on its own.
+    if (scopes === 'envelope') return {};
+    // $merge and reports reach beyond one type's permission: the role table and an unrestricted scope decide.
+    const operation = accessOf(request.interaction);
+    if (operation) {
+      authorizeOperation(request, operation);
+      return {};
+    }
+    const needs = scopes;
+    if (!needs || needs.length === 0) throw forbidden(`Interaction '${request.interaction}' is not covered by any scope`);
     const type = request.interaction === 'search-compartment' ? (request.compartmentTarget ?? '*') : (request.resourceType ?? '*');
     const parsed = parseScopes(ctx.scopes);
     const access = decideFirst(ctx, type, needs, parsed);
-    ctx.compartment = access.compartment;
-    ctx.grantedQueries = access.queries;
+    const confined = access.compartment !== undefined || access.queries !== undefined;
     const check = (resource: Resource | undefined, what: string): void => {
       if (resource && !withinAccess(deps, access, resource)) throw forbidden(`${what} is outside the granted compartment or scope`);
     };
@@ -83,20 +71,62 @@ export function createSmartAuthorizer(deps: SmartAuthorizerDeps): Authorizer {
     }
     // Conditional writes (no id) pick their target by search, and a patch is only known after it is applied:
     // neither can be checked against the compartment or a query restriction before it happens, so confined grants may not use them.
-    const confined = access.compartment !== undefined || access.queries !== undefined;
     if (confined && (request.interaction === 'patch' || (['update', 'delete'].includes(request.interaction) && request.id === undefined))) {
       throw forbidden(`A ${request.id === undefined ? 'conditional ' : ''}${request.interaction} cannot be confined to a compartment or query; use read then update by id`);
     }
     if (request.id !== undefined && ['read', 'history-instance', 'update', 'delete'].includes(request.interaction)) {
-      const current = await deps.loadCurrent(type, request.id);
-      check(current, `${type}/${request.id}`);
-      if (!current && request.interaction === 'update') decideFirst(ctx, type, ['c'], parsed);
+      // An update of what does not exist creates it: the grant must permit create too. Known without loading when it does.
+      const mayCreate = request.interaction === 'update' && permits(ctx, type, ['c'], parsed);
+      if (confined || (request.interaction === 'update' && !mayCreate)) {
+        const current = await liveResource(records, type, request.id);
+        check(current, `${type}/${request.id}`);
+        if (!current && request.interaction === 'update') decideFirst(ctx, type, ['c'], parsed);
+      }
     }
-    if (request.interaction === 'vread') check(await deps.loadVersion(type, request.id!, request.versionId!), `${type}/${request.id}`);
+    if (request.interaction === 'vread' && confined) check(await versionResource(records, type, request.id!, request.versionId!), `${type}/${request.id}`);
     if (['create', 'update'].includes(request.interaction) && isResourceOf(request.body, type)) check(request.body, 'The submitted resource');
 
-    return async (result) => filterResult(deps, request, needs, parsed, result);
+    return { ...access, check: async (result) => filterResult(deps, request, access, needs, parsed, result) };
   };
+}
+
+/** The permission letters the interaction table asks for. */
+function scopesOf(interaction: string): readonly Permission[] | 'envelope' | 'open' | undefined {
+  try {
+    return interactionOf(interaction).scopes;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The operation access rule of the interaction's row, if it has one. */
+function accessOf(interaction: string): OperationNeed | undefined {
+  try {
+    return interactionOf(interaction).access;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The current, non-deleted version's resource, or undefined. */
+async function liveResource(records: Loader, type: string, id: string): Promise<Resource | undefined> {
+  const record = await records.current(type, id);
+  return record && !record.deleted && record.resource ? records.resource(record) : undefined;
+}
+
+async function versionResource(records: Loader, type: string, id: string, versionId: string): Promise<Resource | undefined> {
+  if (!/^[1-9][0-9]{0,15}$/.test(versionId)) return undefined;
+  const record = await records.version(type, id, Number(versionId));
+  return record && !record.deleted && record.resource ? records.resource(record) : undefined;
+}
+
+function permits(ctx: FhirRequest['context'], type: string, needs: readonly Permission[], parsed: readonly ClinicalScope[]): boolean {
+  try {
+    decideFirst(ctx, type, needs, parsed);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function decideFirst(ctx: FhirRequest['context'], type: string, needs: readonly Permission[], parsed: readonly ClinicalScope[]): Access {
@@ -121,7 +151,7 @@ function isResourceOf(body: unknown, type: string): body is Resource {
 }
 
 /** Drops what the grantee may not see from bundles (includes of other types, other patients' data); re-checks single reads. */
-async function filterResult(deps: SmartAuthorizerDeps, request: FhirRequest, needs: readonly Permission[], parsed: readonly ClinicalScope[], result: FhirResult): Promise<FhirResult> {
+async function filterResult(deps: SmartAuthorizerDeps, request: FhirRequest, access: Access, needs: readonly Permission[], parsed: readonly ClinicalScope[], result: FhirResult): Promise<FhirResult> {
   const resource = result.resource;
   if (!resource || resource.resourceType === 'OperationOutcome') return result;
   const visible = (r: Resource): boolean => {
@@ -135,7 +165,7 @@ async function filterResult(deps: SmartAuthorizerDeps, request: FhirRequest, nee
   };
   if (resource.resourceType === 'Bundle' && !['create', 'update'].includes(request.interaction)) {
     const bundle = resource as Bundle;
-    const confined = request.context.compartment !== undefined;
+    const confined = access.compartment !== undefined;
     const entry = bundle.entry?.filter((e) => (e.resource ? visible(e.resource) : !confined));
     return { ...result, resource: { ...bundle, ...(entry ? { entry } : {}) } };
   }

@@ -1,4 +1,5 @@
-import type { CompartmentDefinition, Resource, SearchParameter } from '@medplum/fhirtypes';
+import type { Resource, SearchParameter } from '@medplum/fhirtypes';
+import type { Compartment } from '../search/compartment.js';
 import { createParamPaths, pointsTo, referencesIn, type ParamPath } from './resource-paths.js';
 
 /**
@@ -18,13 +19,17 @@ export interface CompartmentCheck {
   contains(resource: Resource, compartment: CompartmentRef): boolean;
 }
 
-/** Builds the membership check from the official Patient CompartmentDefinition and the search parameters it names. */
-export function createCompartmentCheck(definition: CompartmentDefinition, searchParameters: readonly SearchParameter[]): CompartmentCheck {
+/**
+ * Builds the membership check from THE compartment (`src/search/compartment.ts`, the one search
+ * and consent use too, issue 16): which types are members and by which parameters is decided there
+ * once; here those parameters are evaluated on a resource before it is returned or written.
+ */
+export function createCompartmentCheck(compartment: Compartment, searchParameters: readonly SearchParameter[]): CompartmentCheck {
   const paths = createParamPaths(searchParameters);
   const members = new Map<string, ParamPath[]>();
-  for (const entry of definition.resource ?? []) {
-    const linking = (entry.param ?? []).flatMap((code) => paths(entry.code, code) ?? []);
-    if (linking.length > 0 || entry.code === definition.code) members.set(entry.code, linking);
+  for (const [type, params] of compartment.members) {
+    const linking = params.flatMap((code) => paths(type, code) ?? []);
+    if (linking.length > 0 || type === compartment.type) members.set(type, linking);
   }
   return {
     hasMembers: (resourceType) => members.has(resourceType),

@@ -4,6 +4,7 @@ import type { AuthConfig } from '../config.js';
 import type { StorageCodec } from '../fhir/codec.js';
 import type { R4Definitions } from '../fhir/definitions.js';
 import type { FhirRequest, FhirResult } from '../fhir/request.js';
+import type { Compartment } from '../search/compartment.js';
 import type { StorePort } from '../store/port.js';
 import { createSmartAuthorizer, type Authorizer } from './authorize.js';
 import { createTokenVerifier, type TokenVerifier, type TrustedIssuer } from './bearer.js';
@@ -41,6 +42,7 @@ export async function createAuth(options: {
   config: AuthConfig;
   audience: string;
   definitions: R4Definitions;
+  patientCompartment: Compartment;
   store: StorePort;
   codec: StorageCodec;
   audit: AuthAudit;
@@ -58,15 +60,9 @@ export async function createAuth(options: {
     const keys = remoteKeys(config.external.jwksUrl, { cooldownMs: config.jwksCooldownSeconds * 1000 });
     issuers.push({ issuer: config.external.issuer, keys, roleClaim: config.roleClaim });
   }
-  const load = async (filter: Record<string, unknown>, collection: 'current' | 'history') => {
-    const [record] = await store.find(collection, filter, { limit: 1 });
-    return record?.resource && !record.deleted ? codec.decode(record.resource) : undefined;
-  };
   const authorize = createSmartAuthorizer({
-    compartment: createCompartmentCheck(definitions.patientCompartment, definitions.searchParameters),
+    compartment: createCompartmentCheck(options.patientCompartment, definitions.searchParameters),
     matchQuery: createScopeQueryMatcher(definitions.searchParameters),
-    loadCurrent: (resourceType, id) => load({ resourceType, id }, 'current'),
-    loadVersion: (resourceType, id, versionId) => (/^[1-9][0-9]{0,15}$/.test(versionId) ? load({ resourceType, id, versionId: Number(versionId) }, 'history') : Promise.resolve(undefined)),
   });
   const revokedGrants = signingKeys ? createRevokedGrants(config.dir) : undefined;
   const isRevoked = (payload: { iss?: string; grant_id?: unknown }): boolean =>
@@ -92,8 +88,8 @@ export async function createAuth(options: {
         audit: options.audit,
         picker: createPatientPicker({ execute: options.execute, baseUrl: options.audience }),
         describePatient: async (id) => {
-          const patient = await load({ resourceType: 'Patient', id }, 'current');
-          return patient ? patientLabel(patient, id) : id;
+          const [record] = await store.find('current', { resourceType: 'Patient', id }, { limit: 1 });
+          return record?.resource && !record.deleted ? patientLabel(await codec.decode(record.resource), id) : id;
         },
       })
     : undefined;

@@ -44,3 +44,15 @@ export interface ConsentDecision {
 
 /** Coding system for FhirGate roles in `Consent.provision.actor.role`, so a Consent can name a role rather than a person. */
 export const ROLE_SYSTEM = 'https://fhirgate.dev/fhir/CodeSystem/role';
+
+/** What the consent step noted about one request, for its audit record (kept on the request's exchange). */
+export interface ConsentNote {
+  breakGlass: boolean;
+  /** `Consent/id`s that decided: a permit, a deny, a break-glass override, what a search withheld. */
+  consents: string[];
+}
+
+/** An empty note, for a new exchange. */
+export function emptyConsentNote(): ConsentNote {
+  return { breakGlass: false, consents: [] };
+}

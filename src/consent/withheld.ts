@@ -10,7 +10,7 @@ import type { FhirRequest, FhirResult } from '../fhir/request.js';
  */
 export function withheldError(request: FhirRequest, what: string, status: 403 | 404): FhirError {
   if (status === 403) return new FhirError('forbidden', `${what} is withheld by the patient's consent`);
-  // vread of a missing version (read.ts), anything else as loadLive / history say.
+  // vread of a missing version (read.ts), anything else as the loader (`live`) and history say.
   if (request.interaction === 'vread' && what === `${request.resourceType}/${request.id}`) {
     return new FhirError('not-found', `${what} has no version ${request.versionId}`);
   }

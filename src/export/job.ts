@@ -55,6 +55,6 @@ export function sameRequester(job: ExportJob, context: RequestContext): boolean 
 
 /** The part of a request context a job keeps: who asked and under which grant (not the per-request confinement). */
 export function requesterOf(context: RequestContext): RequestContext {
-  const { compartment: _c, grantedQueries: _q, inboundMessage: _m, ...rest } = context;
+  const { inboundMessage: _m, ...rest } = context;
   return { ...rest, scopes: [...rest.scopes], purposeOfUse: [...rest.purposeOfUse], ...(rest.roles ? { roles: [...rest.roles] } : {}) };
 }

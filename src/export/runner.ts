@@ -76,7 +76,7 @@ export async function runJob(deps: ExportDeps, jobs: JobStore, job: ExportJob, c
       }
     }
     await files.close();
-    for (const c of deps.consent?.noteOf(typed)?.consents ?? []) if (!report.consents.includes(c)) report.consents.push(c);
+    for (const c of typed.consent.consents) if (!report.consents.includes(c)) report.consents.push(c);
     job.progress = { typesDone: job.progress.typesDone + 1, resources: job.progress.resources + count };
     if (!cancelled()) await jobs.save(job);
   }

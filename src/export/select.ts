@@ -1,6 +1,8 @@
 import { decideAccess } from '../auth/access.js';
 import { FhirError } from '../fhir/errors.js';
+import type { AccessScope } from '../fhir/exchange.js';
 import type { RequestContext } from '../fhir/request.js';
+import { emptyConsentNote } from '../consent/types.js';
 import { patientInclusion } from '../consent/scope.js';
 import { accessFilter } from '../search/access-filter.js';
 import type { Filter, StoredRecord } from '../store/port.js';
@@ -18,10 +20,11 @@ const PATIENT_BATCH = 200;
  * pipeline's authorization step decides it for a search (compartment, query-restricted scopes).
  * Throws FhirError `forbidden` when no granted scope and role permit searching and reading it.
  */
-export function contextFor(context: RequestContext, type: string): RequestContext {
+export function contextFor(context: RequestContext, type: string): AccessScope {
   const access = decideAccess(context, type, 's');
   decideAccess(context, type, 'r');
-  return { ...context, ...(access.compartment ? { compartment: access.compartment } : {}), ...(access.queries ? { grantedQueries: access.queries } : {}) };
+  // A search of the type, as the pipeline would run it; the consent gate notes on `consent` which Consents withheld data.
+  return { request: { interaction: 'search-type', resourceType: type, params: {}, context }, access, consent: emptyConsentNote() };
 }
 
 /** The types a kick-off exports: `_type`, or every type of the level the token grants. Refuses a named type it does not grant. */
@@ -75,9 +78,9 @@ export async function visiblePatients(deps: ExportDeps, context: RequestContext,
  * The records of one type an export holds: current, not deleted, changed since `_since`, within
  * what authorization and the patients' Consents let the requester see (`accessFilter`, the filter
  * every search applies), and for patient and group exports in the given patients' compartments.
- * `typed` is the requester's context for the type (`contextFor`): the consent gate notes on it which Consents withheld data.
+ * `typed` is the requester's grant for the type (`contextFor`): the consent gate notes on it which Consents withheld data.
  */
-export async function* recordsOf(deps: ExportDeps, typed: RequestContext, type: string, since: string | undefined, patients: readonly string[] | undefined, stop: () => boolean): AsyncGenerator<StoredRecord> {
+export async function* recordsOf(deps: ExportDeps, typed: AccessScope, type: string, since: string | undefined, patients: readonly string[] | undefined, stop: () => boolean): AsyncGenerator<StoredRecord> {
   const granted = await accessFilter(deps, typed, type);
   const base: Filter[] = [{ resourceType: type, deleted: false }, ...(since ? [{ lastUpdated: { $gte: since } }] : []), ...(granted ? [granted] : [])];
   if (!patients) {

@@ -1,7 +1,7 @@
 import type { CapabilityStatement, CapabilityStatementRestResource, CapabilityStatementRestResourceSearchParam, ResourceType } from '@medplum/fhirtypes';
 import { BULK_DATA_CAPABILITY, SYSTEM_EXPORT, TYPE_EXPORTS } from '../export/operations.js';
 import type { SearchIndex } from '../search/types.js';
-import { INSTANCE_OPERATIONS, TYPE_OPERATIONS } from './interactions/index.js';
+import { INTERACTIONS } from './interactions/table.js';
 import type { Registry } from './registry.js';
 
 export interface CapabilityOptions {
@@ -60,12 +60,10 @@ export function buildCapabilityStatement(options: CapabilityOptions): Capability
       conditionalDelete: !info.interactions.has('delete') ? 'not-supported' : options.conditionalDeleteMultiple ? 'multiple' : 'single',
       ...searchCapabilities(options.searchIndex, registry.types, type),
       operation: [
-        ...Object.entries(TYPE_OPERATIONS)
-          .filter(([, op]) => !op.types || op.types.includes(type))
-          .map(([name, op]) => ({ name, definition: op.definition })),
-        ...Object.entries(INSTANCE_OPERATIONS)
-          .filter(([, op]) => op.types.includes(type))
-          .map(([name, op]) => ({ name, definition: op.definition })),
+        // The operations of the interaction table offered on this type, each once (type and instance level alike).
+        ...Object.values(INTERACTIONS)
+          .flatMap((spec) => (spec.operation && (!spec.operation.types || spec.operation.types.includes(type)) ? [spec.operation] : []))
+          .map((op) => ({ name: op.name, definition: op.definition })),
         ...(TYPE_EXPORTS[type] ? [TYPE_EXPORTS[type]] : []),
       ],
     };

@@ -5,16 +5,24 @@ import type { ConsentGate } from '../consent/gate.js';
 import type { Logger } from '../logger.js';
 import type { Compartment } from '../search/compartment.js';
 import type { SearchIndex } from '../search/types.js';
-import { StoreUnavailableError, VersionConflictError, type StorePort } from '../store/port.js';
+import type { StorePort } from '../store/port.js';
 import type { Validator } from '../validation/validator.js';
 import type { WorkflowStep } from '../workflow/types.js';
 import type { StorageCodec } from './codec.js';
-import { FhirError, toFhirError } from './errors.js';
-import { assertValidId } from './ids.js';
-import { INTERACTIONS } from './interactions/index.js';
+import { FhirError } from './errors.js';
+import { createExchange, type Exchange } from './exchange.js';
+import { INTERACTIONS, interactionOf } from './interactions/table.js';
 import { createKeyedLocks, type KeyedLocks } from './keyed-locks.js';
+import { auditStep } from './pipeline/audit-step.js';
+import { authorizeSteps } from './pipeline/authorize-step.js';
+import { compose, type Step } from './pipeline/compose.js';
+import { consentStep } from './pipeline/consent-step.js';
+import { errorsStep } from './pipeline/errors-step.js';
+import { requestStep } from './pipeline/request-step.js';
 import type { Registry } from './registry.js';
+import { createRouter, type Router } from './routes.js';
 import type { FhirRequest, FhirResult } from './request.js';
+import type { WriteUnit } from './write-unit.js';
 
 /** Everything an interaction may use; built once in `app.ts` and passed down explicitly. */
 export interface PipelineDeps {
@@ -43,68 +51,48 @@ export interface PipelineDeps {
 
 /** What interactions get: the dependencies, plus the pipeline itself for nested requests (bundle entries). */
 export interface InteractionDeps extends PipelineDeps {
-  /** Runs a request through the whole pipeline (checks, authorization, interaction, audit). */
-  execute: Pipeline['execute'];
+  /** Runs a request through the whole pipeline (checks, authorization, interaction, audit); `unit` makes it an entry of that transaction. */
+  execute(request: FhirRequest, unit?: WriteUnit): Promise<FhirResult>;
   /** Serializes conditional creates on the same criteria (one per process). */
   locks: KeyedLocks;
+  /** The router of the interaction table, for bundle entries (the HTTP edge uses the same). */
+  router: Router;
 }
 
 export interface Pipeline {
-  /** Runs one FHIR interaction: checks, authorization, the interaction, audit. Throws FhirError only. */
-  execute(request: FhirRequest): Promise<FhirResult>;
+  /** Runs one FHIR interaction: checks, authorization, consent, the interaction, audit. Throws FhirError only. */
+  execute(request: FhirRequest, unit?: WriteUnit): Promise<FhirResult>;
+  /**
+   * Records a request that never ran (an HL7 v2 message refused before its transaction) as failed
+   * with `cause`, through the same audit step as every other outcome. Never throws.
+   */
+  refuse(request: FhirRequest, cause: FhirError): Promise<void>;
 }
 
 /**
- * The one pipeline every interaction goes through, whoever calls it (HTTP, bundles, HL7 v2):
- * request checks → authorize → consent → interaction (validate → encode → store + audit) → audit, written once:
- * with the data for a write (`commitWrites`), else in `finally`.
+ * The one pipeline every interaction goes through, whoever calls it (HTTP, bundles, HL7 v2), as
+ * an onion of steps over a per-run exchange (issue 16): audit (outermost: one record for every
+ * outcome) → errors → request checks → authorize → consent → the interaction's result checks →
+ * the interaction (validate → encode → store, committed with its audit record).
  */
 export function createPipeline(deps: PipelineDeps): Pipeline {
-  const inner: InteractionDeps = { ...deps, locks: createKeyedLocks(), execute: (request) => pipeline.execute(request) };
+  const inner: InteractionDeps = { ...deps, locks: createKeyedLocks(), router: createRouter(INTERACTIONS), execute: (request, unit) => pipeline.execute(request, unit) };
+  const authorize = authorizeSteps(deps.authorize);
+  const steps: Step[] = [
+    auditStep(deps.audit),
+    errorsStep(deps.logger),
+    requestStep(deps.registry),
+    authorize.decide,
+    ...(deps.consent ? [consentStep(deps.consent)] : []),
+    authorize.filter,
+  ];
+  const run = compose(steps, (exchange: Exchange) => interactionOf(exchange.request.interaction).handler(exchange.request, inner, exchange));
+  const audit = auditStep(deps.audit);
   const pipeline: Pipeline = {
-    async execute(incoming) {
-      const startedAt = deps.clock();
-      // A copy per run: whether its writes were committed with their audit record belongs to this run only.
-      const audit = { startedAt, committed: false };
-      const request: FhirRequest = { ...incoming, audit };
-      let result: FhirResult | undefined;
-      let error: FhirError | undefined;
-      try {
-        if (request.resourceType !== undefined) deps.registry.get(request.resourceType);
-        if (request.id !== undefined) assertValidId(request.id);
-        const checkResult = await deps.authorize(request);
-        const checkConsent = await deps.consent?.check(request);
-        if (checkConsent && typeof checkConsent !== 'function') return (result = checkConsent.answer);
-        result = await INTERACTIONS[request.interaction](request, inner);
-        if (checkResult) result = await checkResult(result);
-        if (checkConsent) result = await checkConsent(result);
-        return result;
-      } catch (err) {
-        error = translate(err, deps.logger, request);
-        // What the interaction could not find must not say more than the consent gate lets it (a 410 of a withheld resource).
-        if (deps.consent) error = await deps.consent.checkError(request, error).catch(() => error!);
-        throw error;
-      } finally {
-        // An entry of a transaction is audited once the transaction's outcome is known (write-unit.ts);
-        // a write was recorded in its own commit (write.ts), unless it failed after committing.
-        if (request.unit) request.unit.deferAudit({ request, result, error, startedAt });
-        else if (error || !audit.committed) await deps.audit.record({ request, result, error, startedAt });
-      }
+    execute: (request, unit) => run(createExchange(deps, request, deps.clock(), unit)),
+    async refuse(request, cause) {
+      await compose([audit], () => Promise.reject(cause))(createExchange(deps, request, deps.clock())).catch(() => undefined);
     },
   };
   return pipeline;
-}
-
-/** Maps store failures to FHIR errors; unknown errors are logged here and hidden from the client. */
-function translate(err: unknown, logger: Logger, request: FhirRequest): FhirError {
-  if (err instanceof FhirError) return err;
-  if (err instanceof VersionConflictError) {
-    return new FhirError('version-conflict', `${err.resourceType}/${err.id} was changed by another request; read it again and retry`);
-  }
-  if (err instanceof StoreUnavailableError) {
-    logger.error({ err, requestId: request.context.requestId }, 'store unavailable');
-    return new FhirError('store-unavailable', 'The data store is temporarily unavailable; retry later', { hints: { retryAfter: '5' } });
-  }
-  logger.error({ err, requestId: request.context.requestId, interaction: request.interaction }, 'unexpected error');
-  return toFhirError(err);
 }

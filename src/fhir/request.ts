@@ -1,11 +1,12 @@
 import type { OperationOutcome, Resource } from '@medplum/fhirtypes';
-import type { WriteUnit } from './write-unit.js';
 
 /**
  * Who is asking, and why. Every interaction runs with one, even while everything is permitted,
  * so authorization, consent and audit are steps added to the pipeline rather than rewrites.
+ * Plain data, never changed once built: what the pipeline's steps decide about a request lives
+ * in its exchange (`src/fhir/exchange.ts`), not here (issue 16).
  */
-export interface RequestContext {
+export interface RequestContextData {
   /** Correlates logs, audit records and responses (`X-Request-Id`). */
   requestId: string;
   /** FHIR base URL as clients see it (PUBLIC_URL + /fhir), for Location headers and Bundle links. */
@@ -31,16 +32,6 @@ export interface RequestContext {
   /** OAuth subject (`sub`) of the token, for audit. */
   subject?: string;
   /**
-   * Set by authorization: the request may reach only this patient's compartment. Search must add
-   * the compartment as an extra filter (`src/search/compartment.ts`); single resources are checked by authorization.
-   */
-  compartment?: { type: 'Patient'; id: string };
-  /**
-   * Set by authorization for SMART v2 query-restricted scopes (`patient/Observation.rs?category=laboratory`):
-   * a resource is granted only when it matches one of these queries (OR); search must AND them, OR-ed, with the criteria.
-   */
-  grantedQueries?: ReadonlyArray<Readonly<Record<string, readonly string[]>>>;
-  /**
    * Set on the transaction of an inbound HL7 v2 message (and so on its entries): what the message
    * was and who sent it, for the AuditEvents (`src/audit/inbound-message.ts`).
    */
@@ -61,7 +52,8 @@ export interface InboundMessage {
   version: string;
 }
 
-export type Interaction =
+/** The interactions of the REST API (http.html#summary) and the operations built in; an operation added to the table (`interactions/table.ts`) names its own. */
+export type CoreInteraction =
   | 'capabilities'
   | 'read'
   | 'vread'
@@ -86,14 +78,26 @@ export type Interaction =
   | 'report-dispenses'
   | 'report-appointment-load';
 
+/** Any interaction the table knows: a core one, or an operation's own name. */
+export type Interaction = CoreInteraction | (string & {});
+
 /** The `Prefer: return=` choices of the spec (http.html#ops). */
 export type PreferReturn = 'minimal' | 'representation' | 'OperationOutcome';
 
 /** The `Prefer: handling=` choices of search (search.html#errors): lenient ignores bad parameters, strict rejects them. */
 export type PreferHandling = 'strict' | 'lenient';
 
-/** A FHIR interaction, free of any HTTP framework: built by the HTTP edge, bundles and the HL7 adapter alike. */
-export interface FhirRequest {
+/** Who is asking, read-only: no step of the pipeline writes its decisions onto the context. */
+export type RequestContext = Readonly<RequestContextData>;
+
+/**
+ * A FHIR interaction, free of any HTTP framework: built by the HTTP edge, bundles and the HL7
+ * adapter alike. Plain, immutable data (issue 16): a step that needs a different request (a patch
+ * checked as the update it amounts to) builds a new one.
+ */
+export type FhirRequest = Readonly<FhirRequestData>;
+
+export interface FhirRequestData {
   interaction: Interaction;
   resourceType?: string;
   /**
@@ -118,16 +122,6 @@ export interface FhirRequest {
   preferReturn?: PreferReturn;
   preferHandling?: PreferHandling;
   context: RequestContext;
-  /**
-   * Set on the entries of a transaction: writes are staged in the unit instead of committed, reads
-   * see what earlier entries staged, and audit waits for the transaction's outcome (`src/fhir/write-unit.ts`).
-   */
-  unit?: WriteUnit;
-  /**
-   * Set by the pipeline on the request it runs: when the interaction's writes were committed with
-   * its audit record (`commitWrites`), `committed` is set and the pipeline does not record it again.
-   */
-  audit?: { startedAt: Date; committed: boolean };
 }
 
 /** Outcome kinds of a successful interaction; the HTTP edge maps them to 200/201/304. */

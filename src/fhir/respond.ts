@@ -2,7 +2,7 @@ import type { Resource } from '@medplum/fhirtypes';
 import { informational } from './outcome.js';
 import type { FhirRequest, FhirResult, ResultKind } from './request.js';
 import type { StoredRecord } from '../store/port.js';
-import { versionOf } from './load.js';
+import { versionOf } from './loader.js';
 
 /**
  * The result of a write, shaped by `Prefer: return=` (http.html#ops):

@@ -1,4 +1,4 @@
-import type { AuditEntry, AuditSink } from '../audit/audit-sink.js';
+import type { AuditEntry } from '../audit/audit-sink.js';
 import type { StoredRecord, WriteOp } from '../store/port.js';
 import { FhirError } from './errors.js';
 
@@ -8,9 +8,9 @@ import { FhirError } from './errors.js';
  * Entries of a transaction run through the pipeline like any request, with this unit on the
  * request: interactions stage their version-checked WriteOps here instead of committing them
  * (`commitWrites`), later entries read what earlier ones staged (`loadCurrent`), and the audit
- * record of each entry waits until the transaction's outcome is known. The transaction then makes
- * all staged ops durable in ONE `store.commit`, with the entries' audit records, so atomicity
- * comes from the store, not from here.
+ * step hands each entry's record here until the transaction's outcome is known. The transaction
+ * then makes all staged ops durable in ONE `store.commit`, with the entries' audit records (through
+ * its own audit step), so atomicity comes from the store, not from here. The unit writes nothing.
  */
 export class WriteUnit {
   readonly #ops: WriteOp[] = [];
@@ -66,30 +66,23 @@ export class WriteUnit {
     return this.#staged.get(keyOf(resourceType, id))?.record;
   }
 
-  /** Keeps an entry's audit record, with the versions it staged, until the transaction ends (the pipeline's `finally`). */
+  /** Keeps an entry's audit record, with the versions it staged, until the transaction ends (called by the audit step). */
   deferAudit(entry: AuditEntry): void {
     const written = [...this.#staged.values()].filter((s) => s.entry === this.entry).map((s) => s.record);
     this.#audits.push(written.length > 0 && !entry.error ? { ...entry, written } : entry);
   }
 
-  /** The entries' audit records, for the transaction's commit (`commitAudited`). */
+  /** The entries' audit records, for the transaction's commit (`exchange.audit.commit`). */
   get audits(): readonly AuditEntry[] {
     return this.#audits;
   }
 
-  /** The staged ops and the entries' records were committed together: nothing is left to settle. */
-  committed(): void {
-    this.#audits.length = 0;
-  }
-
   /**
-   * Writes the deferred audit records of a transaction that failed: every entry is recorded as
-   * failed, even those that succeeded on their own, since nothing of them was kept.
+   * The entries' records of a transaction attempt that failed: every entry as failed, even those
+   * that succeeded on their own, since nothing of them was kept. Taken once.
    */
-  async settle(audit: AuditSink, failure: FhirError): Promise<void> {
-    const entries = this.#audits.splice(0).map((entry) => ({ ...entry, result: undefined, written: undefined, error: entry.error ?? failure }));
-    // One commit of audit records only, however many entries the transaction had.
-    await audit.commitWith([], entries);
+  failed(failure: FhirError): AuditEntry[] {
+    return this.#audits.splice(0).map((entry) => ({ ...entry, result: undefined, written: undefined, error: entry.error ?? failure }));
   }
 }
 

@@ -1,12 +1,12 @@
 import { assertBoundedJson } from './limits.js';
 import type { OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
-import type { AuditEntry } from '../audit/audit-sink.js';
 import { SERVER_EXTENSIONS } from '../audit/audit-event.js';
 import { VersionConflictError, type StoredRecord, type WriteOp } from '../store/port.js';
+import { conflictError } from './conflicts.js';
 import { FhirError } from './errors.js';
 import { hasErrors } from './outcome.js';
 import type { InteractionDeps, PipelineDeps } from './pipeline.js';
-import type { FhirRequest } from './request.js';
+import type { Exchange } from './exchange.js';
 
 /** One intended write: a new version of a resource, or its deletion when `resource` is absent. */
 export interface WriteIntent {
@@ -62,34 +62,29 @@ export async function prepareWrite(deps: PipelineDeps, intent: WriteIntent): Pro
 /**
  * Makes prepared writes durable, all or nothing, with the interaction's audit record in the same
  * commit (issue 8: an access whose audit record cannot be written does not happen): committed at
- * once, or, for an entry of a transaction, staged in its unit for the transaction's single commit.
- * A failed commit throws the store's error unchanged (`runVersioned` retries conflicts) and the
- * pipeline then records the failure.
+ * once through the audit step (`exchange.audit.commit`), or, for an entry of a transaction, staged
+ * in its unit for the transaction's single commit. A failed commit throws the store's error
+ * unchanged (`runVersioned` retries conflicts) and the audit step then records the failure.
  */
-export async function commitWrites(deps: InteractionDeps, request: FhirRequest, writes: readonly PreparedWrite[]): Promise<void> {
+export async function commitWrites(deps: InteractionDeps, exchange: Exchange, writes: readonly PreparedWrite[]): Promise<void> {
   const ops = writes.map((w) => w.op);
+  const request = { ...exchange.request, unit: exchange.unit };
   // The workflow rules (issue 17) check the writes and derive writes of their own (a prescription
   // completed, a slot busy), version-checked against what they read: all of it commits together or not at all.
-  if (request.unit) {
+  if (exchange.unit) {
     const derived = deps.workflow ? await deps.workflow(deps, request, writes) : [];
-    request.unit.stage(ops);
-    return request.unit.stageDerived(derived);
+    exchange.unit.stage(ops);
+    return exchange.unit.stageDerived(derived);
   }
   // What a rule checks but does not write (overlapping bookings) is held from its check to the commit; a transaction took these keys up front.
   const keys = deps.workflow?.lockKeys(writes.map((w) => w.resource)) ?? [];
   const release = keys.length > 0 ? await deps.locks.acquire(keys) : undefined;
   try {
     const all = [...ops, ...(deps.workflow ? await deps.workflow(deps, request, writes) : [])];
-    await commitAudited(deps, request, all, [{ request, startedAt: request.audit?.startedAt ?? deps.clock(), written: all.map((op) => op.record) }]);
+    await exchange.audit.commit(all, { written: all.map((op) => op.record) });
   } finally {
     release?.();
   }
-}
-
-/** Commits `ops` with the audit `entries` in one commit, and marks the request as recorded so the pipeline does not record it again. */
-export async function commitAudited(deps: PipelineDeps, request: FhirRequest, ops: readonly WriteOp[], entries: readonly AuditEntry[]): Promise<void> {
-  await deps.audit.commitWith(ops, entries);
-  if (request.audit) request.audit.committed = true;
 }
 
 /** Refuses what only the server may write (the audit chain link, the break-glass flag), so neither can be forged (issue 8). */
@@ -120,22 +115,22 @@ function nextInstant(now: Date, current: StoredRecord | undefined): string {
 }
 
 /**
- * Runs a read-check-prepare-commit attempt against the version it read.
+ * Runs a read-check-prepare-commit attempt against the version it read. The one place a version
+ * conflict of a single write is decided: re-run, or 412; the errors step answers what escapes with 409.
  * Without If-Match the client did not pin a version: when another writer commits in between,
  * the attempt is re-run on the new version (last writer wins, nothing is merged away).
  * With If-Match, a writer slipping in between makes the client's version stale: 412.
  */
-export async function runVersioned<T>(ifMatch: string | undefined, attempt: () => Promise<T>, attempts = 12): Promise<T> {
+export async function runVersioned<T>(ifMatch: string | undefined, attempt: (fresh: boolean) => Promise<T>, attempts = 12): Promise<T> {
   for (let i = 1; ; i++) {
     // Jittered exponential backoff, so writers racing on one resource spread out instead of colliding again.
     if (i > 1) await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(2 ** i, 200)));
     try {
-      return await attempt();
+      // A re-run reads afresh: what the request loaded before is the version that lost the race.
+      return await attempt(i > 1);
     } catch (err) {
       if (!(err instanceof VersionConflictError)) throw err;
-      if (ifMatch !== undefined) {
-        throw new FhirError('precondition-failed', `${err.resourceType}/${err.id} was changed by another request; If-Match no longer holds`);
-      }
+      if (ifMatch !== undefined) throw conflictError(err, true);
       if (i >= attempts) throw err;
     }
   }

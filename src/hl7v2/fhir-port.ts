@@ -1,5 +1,4 @@
 import type { Bundle, Resource } from '@medplum/fhirtypes';
-import type { AuditSink } from '../audit/audit-sink.js';
 import { FhirError } from '../fhir/errors.js';
 import { paramsOf } from '../fhir/params.js';
 import type { Pipeline } from '../fhir/pipeline.js';
@@ -19,7 +18,7 @@ export interface FhirPort {
  * The adapter's only way into FHIR: the same `pipeline.execute()` REST uses (authorization,
  * validation, consent, encryption, audit), never the store and never HTTP.
  */
-export function pipelinePort(pipeline: Pipeline, audit: Pick<AuditSink, 'record'>): FhirPort {
+export function pipelinePort(pipeline: Pipeline): FhirPort {
   return {
     async search(resourceType, query, context) {
       const params = paramsOf(new URLSearchParams(query));
@@ -37,10 +36,10 @@ export function pipelinePort(pipeline: Pipeline, audit: Pick<AuditSink, 'record'
         .map((l) => l.replace(/^.*?\b([A-Z][A-Za-z]+\/[A-Za-z0-9\-.]{1,64})(\/_history\/.*)?$/, '$1'));
     },
     async refused(context, cause) {
-      // Recorded as the transaction the message would have been, failed: every message leaves an AuditEvent.
-      // A failure to record is logged by the sink; the sender is answered AR/AE either way.
+      // Recorded as the transaction the message would have been, failed, by the pipeline's audit step:
+      // every message leaves an AuditEvent. A failure to record is logged by the sink; the sender is answered AR/AE either way.
       const error = cause instanceof FhirError ? cause : new FhirError('bad-request', 'The HL7 v2 message was not applied');
-      await audit.record({ request: { interaction: 'transaction', params: {}, context }, error, startedAt: new Date() }).catch(() => undefined);
+      await pipeline.refuse({ interaction: 'transaction', params: {}, context }, error);
     },
   };
 }

@@ -29,7 +29,7 @@ export async function createHl7Adapter(options: { config: Hl7Config; dataDir: st
   await archive.open();
   const handler = createHandler({
     archive,
-    fhir: pipelinePort(options.pipeline, options.audit),
+    fhir: pipelinePort(options.pipeline),
     logger,
     baseUrl: options.baseUrl,
     processingIds: new Set(config.processingIds),

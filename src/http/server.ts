@@ -72,8 +72,7 @@ export function createHttpApp(options: HttpAppOptions): Koa {
   );
   app.use(exchangeEdge(options));
   if (options.exports) app.use(exportRoutes({ exports: options.exports, fhirBaseUrl: options.fhirBaseUrl, maxBodyBytes: options.maxBodyBytes }));
-  app.use(fhir.routes());
-  app.use(fhir.allowedMethods());
+  app.use(fhir);
   if (options.hl7) app.use(hl7Routes(options.hl7, options.fhirBaseUrl).routes());
   return app;
 }

@@ -1,7 +1,7 @@
 import type { Patient } from '@medplum/fhirtypes';
 import type { PipelineDeps } from '../fhir/pipeline.js';
-import type { RequestContext } from '../fhir/request.js';
 import { tokenValue } from '../patient-merge/resolve.js';
+import type { AccessScope } from '../fhir/exchange.js';
 import { accessFilter } from '../search/access-filter.js';
 import type { Filter } from '../store/port.js';
 
@@ -34,8 +34,8 @@ export function candidateQueries(deps: PipelineDeps, input: Patient): Filter[] {
  * The current Patients any candidate query finds, within what the requester may see: the access
  * filter applies the granted compartment, query-restricted scopes and the patients' Consents.
  */
-export async function findCandidates(deps: PipelineDeps, context: RequestContext, queries: readonly Filter[]): Promise<Patient[]> {
-  const access = await accessFilter(deps, context, 'Patient');
+export async function findCandidates(deps: PipelineDeps, scope: AccessScope, queries: readonly Filter[]): Promise<Patient[]> {
+  const access = await accessFilter(deps, scope, 'Patient');
   const found = new Map<string, Promise<Patient>>();
   for (const query of queries) {
     const filter: Filter = { $and: [{ resourceType: 'Patient', deleted: false }, ...(access ? [access] : []), query] };

@@ -1,6 +1,7 @@
 import type { Bundle, BundleEntry, Patient } from '@medplum/fhirtypes';
 import { FhirError } from '../fhir/errors.js';
 import { booleanInput, inputNamed, integerInput, operationInput } from '../fhir/operation-parameters.js';
+import type { Exchange } from '../fhir/exchange.js';
 import type { InteractionDeps } from '../fhir/pipeline.js';
 import type { FhirRequest, FhirResult } from '../fhir/request.js';
 import { candidateQueries, findCandidates } from './candidates.js';
@@ -19,7 +20,7 @@ export const DEFAULT_MATCH_COUNT = 10;
  * restricted by scopes, compartment and Consents (the access filter here; authorization and the
  * consent gate check the entries again), and the pipeline audits the matches returned.
  */
-export async function match(request: FhirRequest, deps: InteractionDeps): Promise<FhirResult> {
+export async function match(request: FhirRequest, deps: InteractionDeps, exchange: Exchange): Promise<FhirResult> {
   const input = operationInput(request, OP);
   const patient = inputNamed(input, 'resource', OP)?.resource as Patient | undefined;
   if (!patient || patient.resourceType !== 'Patient') throw new FhirError('bad-request', `${OP} needs the parameter 'resource' holding a Patient`);
@@ -28,7 +29,7 @@ export async function match(request: FhirRequest, deps: InteractionDeps): Promis
   const queries = candidateQueries(deps, patient);
   if (queries.length === 0) throw new FhirError('bad-request', `${OP}: the Patient needs an identifier, or a name with a birth date, or a family and a given name`);
 
-  const scored = (await findCandidates(deps, request.context, queries))
+  const scored = (await findCandidates(deps, exchange, queries))
     .filter((p) => !p.link?.some((l) => l.type === 'replaced-by'))
     .map((p) => ({ patient: p, ...scoreMatch(patient, p) }))
     .filter((m): m is { patient: Patient } & MatchScore & { grade: NonNullable<MatchScore['grade']> } => m.grade !== undefined)

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Bundle, OperationOutcome, Parameters, ParametersParameter, Patient, Resource } from '@medplum/fhirtypes';
 import { decideAccess } from '../auth/access.js';
+import { createExchange } from '../fhir/exchange.js';
 import { FhirError } from '../fhir/errors.js';
 import { booleanInput, inputNamed, operationInput } from '../fhir/operation-parameters.js';
 import type { InteractionDeps, PipelineDeps } from '../fhir/pipeline.js';
@@ -71,7 +72,7 @@ function referrerLookup(deps: PipelineDeps): ReferrerLookup {
  */
 function writerContext(context: RequestContext): RequestContext {
   const types = ['Patient', ...REFERRERS.map(([type]) => type)];
-  return { ...context, roles: [], scopes: types.map((t) => `system/${t}.ru`), compartment: undefined, grantedQueries: undefined };
+  return { ...context, roles: [], scopes: types.map((t) => `system/${t}.ru`) };
 }
 
 function resolveFullUrls(bundle: Bundle): Resource[] {
@@ -104,7 +105,7 @@ async function readable(request: FhirRequest, deps: InteractionDeps, patient: Pa
   try {
     decideAccess(request.context, 'Patient', 'r');
     const read: FhirRequest = { interaction: 'read', resourceType: 'Patient', id: patient.id, params: {}, context: request.context };
-    const check = await deps.consent?.check(read);
+    const check = await deps.consent?.check(createExchange(deps, read, deps.clock()));
     if (typeof check === 'function') await check({ kind: 'ok', resource: patient });
     return patient;
   } catch (err) {

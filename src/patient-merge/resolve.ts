@@ -1,6 +1,6 @@
 import type { Identifier, Parameters, Patient } from '@medplum/fhirtypes';
 import { FhirError } from '../fhir/errors.js';
-import { loadLive, resourceOf } from '../fhir/load.js';
+import { decode, liveOf, loadCurrent } from '../fhir/loader.js';
 import { inputNamed, inputsNamed } from '../fhir/operation-parameters.js';
 import type { PipelineDeps } from '../fhir/pipeline.js';
 
@@ -24,7 +24,7 @@ export async function resolvePatient(deps: PipelineDeps, input: Parameters, role
   if (reference !== undefined) {
     const id = /^Patient\/([A-Za-z0-9\-.]{1,64})$/.exec(reference)?.[1];
     if (!id) throw new FhirError('bad-request', `${OP}: ${role}-patient must be a reference of the form Patient/[id]`);
-    return { ...((await resourceOf(deps, await loadLive(deps, 'Patient', id))) as Patient), id };
+    return { ...((await decode(deps, liveOf('Patient', id, await loadCurrent(deps, 'Patient', id)))) as Patient), id };
   }
   if (identifiers.length === 0) throw new FhirError('bad-request', `${OP}: ${role}-patient or ${role}-patient-identifier is required`);
   if (identifiers.some((i) => !i?.value)) throw new FhirError('bad-request', `${OP}: every ${role}-patient-identifier needs a value`);
@@ -32,5 +32,5 @@ export async function resolvePatient(deps: PipelineDeps, input: Parameters, role
   const records = await deps.store.find('current', { $and: [{ resourceType: 'Patient', deleted: false }, ...filters] }, { limit: 2 });
   if (records.length === 0) throw new FhirError('not-found', `${OP}: no Patient has the ${role}-patient-identifier given`);
   if (records.length > 1) throw new FhirError('invalid-resource', `${OP}: several Patients have the ${role}-patient-identifier given; name the ${role} by reference`);
-  return { ...((await resourceOf(deps, records[0])) as Patient), id: records[0].id };
+  return { ...((await decode(deps, records[0])) as Patient), id: records[0].id };
 }

@@ -2,7 +2,12 @@ import type { CompartmentDefinition } from '@medplum/fhirtypes';
 import type { Filter } from '../store/port.js';
 import type { SearchIndex } from './types.js';
 
-/** A compartment definition reduced to what search needs: for each member type, the parameters linking it. */
+/**
+ * A compartment definition reduced to its members: for each member type, the parameters linking it.
+ * THE compartment of FhirGate (issue 16): built once in `app.ts`, it decides membership for
+ * authorization (`auth/compartment.ts` evaluates these parameters on a resource), search (as a
+ * filter, below) and consent (`consent/scope.ts` widens it to every reference to a patient).
+ */
 export interface Compartment {
   /** The compartment's type, e.g. `Patient`. */
   type: string;

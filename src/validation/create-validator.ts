@@ -96,3 +96,24 @@ export async function createValidator(options: ValidatorOptions): Promise<Valida
     },
   };
 }
+
+// Validators built in this process, by definitions object and by what else makes two differ.
+const built = new WeakMap<R4Definitions, Map<string, Promise<Validator>>>();
+
+/**
+ * `createValidator`, once per process for the same definitions, folders and settings: an app boot
+ * reuses what an earlier boot compiled (tests start dozens of servers per worker, issue 16). The
+ * folders are read when first built; a deployment reads them once at start-up anyway.
+ */
+export function sharedValidator(options: ValidatorOptions): Promise<Validator> {
+  let byKey = built.get(options.definitions);
+  if (!byKey) built.set(options.definitions, (byKey = new Map()));
+  const key = JSON.stringify([options.profilesDir, options.terminologyDir, options.strict ?? false, options.resourceTypes, options.warmTypes ?? null]);
+  let validator = byKey.get(key);
+  if (!validator) {
+    validator = createValidator(options);
+    validator.catch(() => byKey.delete(key));
+    byKey.set(key, validator);
+  }
+  return validator;
+}

@@ -8,6 +8,15 @@ import type { R4Definitions } from '../fhir/definitions.js';
  * for authorization, search and Consents alike. Everything else of the official definition stays.
  */
 export function withPublicAvailability(definitions: R4Definitions): R4Definitions {
-  const resource = (definitions.patientCompartment.resource ?? []).map((entry) => (entry.code === 'Schedule' ? { code: entry.code } : entry));
-  return { ...definitions, patientCompartment: { ...definitions.patientCompartment, resource } };
+  // One result per definitions object: what is compiled from the definitions (validator, `sharedModels`)
+  // is cached by the object, so a new copy per app boot would compile everything again (issue 16).
+  let adjusted = adjustedOf.get(definitions);
+  if (!adjusted) {
+    const resource = (definitions.patientCompartment.resource ?? []).map((entry) => (entry.code === 'Schedule' ? { code: entry.code } : entry));
+    adjusted = { ...definitions, patientCompartment: { ...definitions.patientCompartment, resource } };
+    adjustedOf.set(definitions, adjusted);
+  }
+  return adjusted;
 }
+
+const adjustedOf = new WeakMap<R4Definitions, R4Definitions>();

@@ -1,7 +1,7 @@
 import type { Resource } from '@medplum/fhirtypes';
-import { resourceOf } from '../fhir/load.js';
+import { decode as resourceOf } from '../fhir/loader.js';
 import type { PipelineDeps } from '../fhir/pipeline.js';
-import type { FhirRequest } from '../fhir/request.js';
+import type { WorkflowRequest } from './types.js';
 import type { PreparedWrite } from '../fhir/write.js';
 import type { WriteOp } from '../store/port.js';
 import { dispenseWithinPrescription } from './dispensing.js';
@@ -24,7 +24,7 @@ export const WORKFLOW_RULES: readonly WorkflowRule[] = [
 export function createWorkflow(rules: readonly WorkflowRule[] = WORKFLOW_RULES): WorkflowStep {
   const table = new Map<string, WorkflowRule[]>();
   for (const row of rules) for (const kind of row.on) table.set(`${row.resourceType}:${kind}`, [...(table.get(`${row.resourceType}:${kind}`) ?? []), row]);
-  const step = async (deps: PipelineDeps, request: FhirRequest, writes: readonly PreparedWrite[]): Promise<WriteOp[]> => {
+  const step = async (deps: PipelineDeps, request: WorkflowRequest, writes: readonly PreparedWrite[]): Promise<WriteOp[]> => {
     const derived: WriteOp[] = [];
     for (const write of writes) {
       const { resourceType, id } = write.op.record;

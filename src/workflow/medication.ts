@@ -1,6 +1,6 @@
 import type { CodeableConcept, Medication, MedicationDispense, MedicationRequest } from '@medplum/fhirtypes';
 import type { PipelineDeps } from '../fhir/pipeline.js';
-import type { FhirRequest } from '../fhir/request.js';
+import type { WorkflowRequest as FhirRequest } from './types.js';
 import { readLive, targetId } from './reads.js';
 
 type MedicationHolder = Pick<MedicationDispense | MedicationRequest, 'medicationCodeableConcept' | 'medicationReference'>;

@@ -1,7 +1,7 @@
 import type { Reference, Resource } from '@medplum/fhirtypes';
-import { loadCurrent, resourceOf } from '../fhir/load.js';
+import { decode as resourceOf, loadCurrent } from '../fhir/loader.js';
 import type { PipelineDeps } from '../fhir/pipeline.js';
-import type { FhirRequest } from '../fhir/request.js';
+import type { WorkflowRequest as FhirRequest } from './types.js';
 import { prepareWrite } from '../fhir/write.js';
 import type { Filter, StoredRecord, WriteOp } from '../store/port.js';
 

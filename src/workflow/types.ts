@@ -2,11 +2,15 @@ import type { Resource } from '@medplum/fhirtypes';
 import type { PipelineDeps } from '../fhir/pipeline.js';
 import type { FhirRequest } from '../fhir/request.js';
 import type { PreparedWrite } from '../fhir/write.js';
+import type { WriteUnit } from '../fhir/write-unit.js';
 import type { WriteOp } from '../store/port.js';
+
+/** The request a rule sees: the request, and the transaction it is an entry of (its staged writes are current). */
+export type WorkflowRequest = FhirRequest & { readonly unit?: WriteUnit };
 
 /** The pipeline step: checks prepared writes and returns the writes the rules derive from them (issue 17). */
 export interface WorkflowStep {
-  (deps: PipelineDeps, request: FhirRequest, writes: readonly PreparedWrite[]): Promise<WriteOp[]>;
+  (deps: PipelineDeps, request: WorkflowRequest, writes: readonly PreparedWrite[]): Promise<WriteOp[]>;
   /**
    * The keys (`KeyedLocks`) to hold from the rules' reads to the commit of these resources: what a
    * rule checks against resources it does not write (no overlapping booking) cannot be guarded
@@ -21,7 +25,7 @@ export type WriteKind = 'create' | 'update' | 'delete';
 /** One write as a rule sees it: plaintext, before and after. */
 export interface RuleInput {
   deps: PipelineDeps;
-  request: FhirRequest;
+  request: WorkflowRequest;
   resourceType: string;
   id: string;
   /** The resource as it will be stored; undefined for a deletion. */

@@ -2,6 +2,7 @@ import type { Bundle } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixtures, seed } from '../auth/fixtures.js';
 import { fhirClient, type FhirClient } from '../support/fhir-client.js';
+import { testClock } from '../support/clock.js';
 import { startServer, type TestServer } from '../support/server.js';
 import { CODES, d1Actor, ids, medicationRequest, privacyConsent } from './support.js';
 
@@ -11,6 +12,7 @@ import { CODES, d1Actor, ids, medicationRequest, privacyConsent } from './suppor
  * of the searched type written, a provision period ending.
  */
 let server: TestServer;
+const clock = testClock();
 let admin: FhirClient;
 let d1: FhirClient;
 let patient: FhirClient;
@@ -18,7 +20,7 @@ let patient: FhirClient;
 const searchIds = async (path = 'MedicationRequest?_count=100'): Promise<string[]> => ids((await d1.get<Bundle>(path)).body).sort();
 
 beforeAll(async () => {
-  server = await startServer();
+  server = await startServer({}, undefined, { clock: clock.now });
   admin = fhirClient(server.fhirUrl);
   await seed(admin, [fixtures.practitioner('d1'), fixtures.patient('k'), medicationRequest('k', 'mr1'), medicationRequest('k', 'mr2')]);
   d1 = fhirClient(server.fhirUrl, { token: await server.token({ scope: 'user/*.cruds', role: 'practitioner', fhirUser: 'Practitioner/d1' }) });
@@ -51,11 +53,12 @@ describe('what the consent gate keeps is never stale', () => {
   });
 
   it('a provision period ending is honoured without any write', async () => {
-    const end = new Date(Date.now() + 1500).toISOString();
+    const end = new Date(clock.now().getTime() + 60_000).toISOString();
     const timed = privacyConsent('k-until', 'k', d1Actor({ period: { end } }));
     expect((await patient.put('Consent/k-until', timed)).status).toBe(201);
     expect(await searchIds()).toEqual([]);
-    await new Promise((resolve) => setTimeout(resolve, Math.max(0, Date.parse(end) - Date.now()) + 200));
+    // The server's clock passes the end; nothing is written meanwhile.
+    clock.passTo(Date.parse(end));
     expect(await searchIds()).toEqual(['MedicationRequest/k-mr1']);
   });
 });

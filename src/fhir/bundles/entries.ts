@@ -1,9 +1,9 @@
 import type { Binary, Bundle, BundleEntry } from '@medplum/fhirtypes';
 import { FhirError } from '../errors.js';
 import { paramsOf } from '../params.js';
-import { INSTANCE_OPERATIONS, TYPE_OPERATIONS } from '../interactions/index.js';
 import type { Registry } from '../registry.js';
-import type { FhirRequest, Interaction } from '../request.js';
+import type { FhirRequest } from '../request.js';
+import { assertTypeName, isMiss, type Route, type Router } from '../routes.js';
 
 export type EntryMethod = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
@@ -14,7 +14,7 @@ export interface EntryPlan {
   method: EntryMethod;
   url: string;
   fullUrl?: string;
-  /** The request, without a write unit; a transaction copies it for each attempt. */
+  /** The request (immutable); a transaction's planning replaces it with the identity it decided, per attempt. */
   request: FhirRequest;
 }
 
@@ -58,16 +58,15 @@ export function entryError(problem: { index: number; method?: string; url?: stri
 }
 
 /**
- * Turns every entry into its request. Requests inherit the bundle's context (copied: authorization
- * writes the confinement it decides onto the context) and its `Prefer`; the entry's own
+ * Turns every entry into its request. Requests inherit the bundle's context and its `Prefer`; the entry's own
  * preconditions (ifMatch, ifNoneMatch, ifModifiedSince, ifNoneExist) apply to it alone.
  */
-export function planEntries(bundle: Bundle, parent: FhirRequest, registry: Registry): Array<EntryPlan | EntryProblem> {
+export function planEntries(bundle: Bundle, parent: FhirRequest, registry: Registry, router: Router): Array<EntryPlan | EntryProblem> {
   return (bundle.entry ?? []).map((entry, index) => {
     const method = typeof entry?.request?.method === 'string' ? entry.request.method.toUpperCase() : undefined;
     const url = entry?.request?.url;
     try {
-      return planEntry(entry, index, parent, registry);
+      return planEntry(entry, index, parent, registry, router);
     } catch (err) {
       if (!(err instanceof FhirError)) throw err;
       return { index, method, url, error: err };
@@ -80,9 +79,8 @@ export function isProblem(plan: EntryPlan | EntryProblem): plan is EntryProblem 
 }
 
 const METHODS = new Set<string>(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE']);
-const TYPE_NAME = /^[A-Z][A-Za-z]{0,63}$/;
 
-function planEntry(entry: BundleEntry, index: number, parent: FhirRequest, registry: Registry): EntryPlan {
+function planEntry(entry: BundleEntry, index: number, parent: FhirRequest, registry: Registry, router: Router): EntryPlan {
   if (typeof entry !== 'object' || entry === null) throw new FhirError('invalid-structure', 'A Bundle entry must be an object');
   const method = entry.request?.method?.toUpperCase();
   const url = entry.request?.url;
@@ -91,10 +89,10 @@ function planEntry(entry: BundleEntry, index: number, parent: FhirRequest, regis
   const { segments, params } = splitUrl(url, parent.context.baseUrl);
   const [first] = segments;
   if (first !== undefined && first !== 'metadata' && first !== '_history') {
-    if (!TYPE_NAME.test(first)) throw new FhirError('unknown-type', `'${first.slice(0, 64)}' is not a resource type`);
+    assertTypeName(first);
     registry.get(first); // 404 for a type this server does not serve, before any entry runs
   }
-  const route = routeOf(method as EntryMethod, segments);
+  const route = routeOf(router, method as EntryMethod, segments);
   const body = ['POST', 'PUT', 'PATCH'].includes(method) ? bodyOf(method as EntryMethod, entry) : undefined;
   const request: FhirRequest = {
     ...route,
@@ -106,7 +104,7 @@ function planEntry(entry: BundleEntry, index: number, parent: FhirRequest, regis
     ...(entry.request?.ifNoneExist ? { ifNoneExist: entry.request.ifNoneExist } : {}),
     ...(parent.preferReturn ? { preferReturn: parent.preferReturn } : {}),
     ...(parent.preferHandling ? { preferHandling: parent.preferHandling } : {}),
-    context: { ...parent.context },
+    context: parent.context,
   };
   return { index, method: method as EntryMethod, url, ...(entry.fullUrl ? { fullUrl: entry.fullUrl } : {}), request };
 }
@@ -128,42 +126,11 @@ function splitUrl(url: string, baseUrl: string): { segments: string[]; params: R
   }
 }
 
-type Route = Pick<FhirRequest, 'interaction' | 'resourceType' | 'id' | 'versionId' | 'compartmentTarget'>;
-
-/** The interaction an entry's method and URL name, as the HTTP routes would (http.html#summary). */
-function routeOf(method: EntryMethod, s: string[]): Route {
-  const unsupported = (): never => {
-    throw new FhirError('not-supported', `${method} ${s.join('/').slice(0, 120) || '[base]'} is not supported in a bundle entry`);
-  };
-  const is = (interaction: Interaction, extra: Partial<Route> = {}): Route => ({ interaction, ...extra });
-  if (method === 'GET' || method === 'HEAD') {
-    if (s.length === 1 && s[0] === 'metadata') return is('capabilities');
-    if (s.length === 1 && s[0] === '_history') return is('history-system');
-    if (s.length === 1) return is('search-type', { resourceType: s[0] });
-    if (s.length === 2 && s[1] === '_history') return is('history-type', { resourceType: s[0] });
-    if (s.length === 2) return is('read', { resourceType: s[0], id: s[1] });
-    if (s.length === 3 && s[2] === '_history') return is('history-instance', { resourceType: s[0], id: s[1] });
-    if (s.length === 4 && s[2] === '_history') return is('vread', { resourceType: s[0], id: s[1], versionId: s[3] });
-    if (s.length === 3 && s[2].startsWith('$')) {
-      const op = INSTANCE_OPERATIONS[s[2].slice(1)];
-      return op && op.types.includes(s[0]) ? is(op.interaction, { resourceType: s[0], id: s[1] }) : unsupported();
-    }
-    if (s.length === 3) return is('search-compartment', { resourceType: s[0], id: s[1], compartmentTarget: s[2] });
-    return unsupported();
-  }
-  if (method === 'POST') {
-    if (s.length === 1) return is('create', { resourceType: s[0] });
-    if (s.length === 2 && s[1] === '_search') return is('search-type', { resourceType: s[0] });
-    if (s.length === 2 && s[1].startsWith('$')) {
-      const op = TYPE_OPERATIONS[s[1].slice(1)];
-      return op ? is(op.interaction, { resourceType: s[0] }) : unsupported();
-    }
-    return unsupported();
-  }
-  const interaction: Interaction = method === 'PUT' ? 'update' : method === 'PATCH' ? 'patch' : 'delete';
-  if (s.length === 1) return is(interaction, { resourceType: s[0] }); // conditional: the query holds the criteria
-  if (s.length === 2) return is(interaction, { resourceType: s[0], id: s[1] });
-  return unsupported();
+/** The interaction an entry's method and URL name, by the router HTTP uses (http.html#summary); a Bundle may not nest one. */
+function routeOf(router: Router, method: EntryMethod, segments: string[]): Route {
+  const route = router(method, segments, 'entry');
+  if (isMiss(route)) throw new FhirError('not-supported', `${method} ${segments.join('/').slice(0, 120) || '[base]'} is not supported in a bundle entry`);
+  return route;
 }
 
 /**

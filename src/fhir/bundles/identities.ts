@@ -1,5 +1,6 @@
 import type { Resource } from '@medplum/fhirtypes';
-import { conditionalKey, findMatches, findSingle, parseCriteria } from '../conditional.js';
+import { authorizedScope, conditionalKey, findMatches, findSingle, parseCriteria } from '../conditional.js';
+import type { Exchange } from '../exchange.js';
 import { FhirError } from '../errors.js';
 import { newId } from '../ids.js';
 import type { InteractionDeps } from '../pipeline.js';
@@ -32,12 +33,12 @@ export function conditionalLockKeys(plans: readonly EntryPlan[]): string[] {
 /**
  * Decides the identity of every write entry before any runs, so references can be rewritten:
  * a POST gets a new id; a conditional create the id of its match, or a new one; a conditional
- * update or patch the id of its match (or, for an update, the body's id or a new one). The entry
- * requests are changed in place to name their target (a conditional update becomes an update of
+ * update or patch the id of its match (or, for an update, the body's id or a new one). Each plan's
+ * request is replaced by one naming its target (a conditional update becomes an update of
  * that id). Conditional deletes stay conditional: nothing can reference what they remove.
  * Returns fullUrl → `Type/id` for every entry with a fullUrl and an identity.
  */
-export async function planIdentities(deps: InteractionDeps, plans: readonly EntryPlan[]): Promise<IdentityMap> {
+export async function planIdentities(deps: InteractionDeps, exchange: Exchange, plans: readonly EntryPlan[]): Promise<IdentityMap> {
   const map: IdentityMap = new Map();
   const name = (plan: EntryPlan): void => {
     const { resourceType, id } = plan.request;
@@ -45,17 +46,17 @@ export async function planIdentities(deps: InteractionDeps, plans: readonly Entr
   };
   // Plain entries first: conditional criteria may reference them (`Observation?subject=urn:uuid:...`).
   for (const plan of plans) {
-    if (plan.request.interaction === 'create' && plan.request.ifNoneExist === undefined) plan.request.id = newId();
+    if (plan.request.interaction === 'create' && plan.request.ifNoneExist === undefined) plan.request = { ...plan.request, id: newId() };
     if (!createsConditionally(plan.request) && !(plan.request.interaction === 'patch' && plan.request.id === undefined)) name(plan);
   }
   for (const plan of plans) {
     try {
-      if (await resolveConditional(deps, plan, map)) name(plan);
+      if (await resolveConditional(deps, exchange, plan, map)) name(plan);
     } catch (err) {
       throw err instanceof FhirError ? new EntryIdentityError(plan, err) : err;
     }
   }
-  for (const plan of plans) plan.request.params = rewriteParams(plan.request.params, map);
+  for (const plan of plans) plan.request = { ...plan.request, params: rewriteParams(plan.request.params, map) };
   assertNoOverlap(plans);
   return map;
 }
@@ -82,51 +83,42 @@ function assertNoOverlap(plans: readonly EntryPlan[]): void {
 }
 
 /** Resolves a conditional create, update or patch entry to its target id; false for other entries. */
-async function resolveConditional(deps: InteractionDeps, plan: EntryPlan, map: IdentityMap): Promise<boolean> {
+async function resolveConditional(deps: InteractionDeps, exchange: Exchange, plan: EntryPlan, map: IdentityMap): Promise<boolean> {
   const request = plan.request;
   if (request.interaction === 'create' && request.ifNoneExist !== undefined) {
     const criteria = rewriteParams(parseCriteria(request.ifNoneExist), map);
-    request.ifNoneExist = new URLSearchParams(Object.entries(criteria).flatMap(([k, vs]) => vs.map((v) => [k, v]))).toString();
-    const matches = await findMatches(deps, await authorized(deps, request), request.resourceType!, criteria, 2);
+    const ifNoneExist = new URLSearchParams(Object.entries(criteria).flatMap(([k, vs]) => vs.map((v) => [k, v]))).toString();
+    const matches = await findMatches(deps, await authorizedScope(deps, exchange, request), request.resourceType!, criteria, 2);
     if (matches.length > 1) throw new FhirError('precondition-failed', `If-None-Exist matches more than one ${request.resourceType}; make the criteria more selective`);
-    request.id = matches[0]?.id ?? newId();
+    plan.request = { ...request, ifNoneExist, id: matches[0]?.id ?? newId() };
     return true;
   }
   if ((request.interaction === 'update' || request.interaction === 'patch') && request.id === undefined) {
-    request.params = rewriteParams(request.params, map);
-    const context = await authorized(deps, request);
-    const match = await findSingle(deps, { ...request, context }, request.resourceType!, request.params, `conditional ${request.interaction}`);
-    request.id = request.interaction === 'update' ? targetOfUpdate(plan, match?.id) : patchTarget(plan, match?.id);
-    request.params = {};
+    const params = rewriteParams(request.params, map);
+    const scope = await authorizedScope(deps, exchange, { ...request, params });
+    const match = await findSingle(deps, scope, request.resourceType!, params, `conditional ${request.interaction}`);
+    if (request.interaction === 'update') {
+      const { id, body } = targetOfUpdate(plan, match?.id);
+      plan.request = { ...request, id, body, params: {} };
+    } else plan.request = { ...request, id: patchTarget(plan, match?.id), params: {} };
     return true;
   }
   return false;
 }
 
 /** A conditional update's target: its match (the body's id must agree), else the body's id, else a new one. */
-function targetOfUpdate(plan: EntryPlan, matchId: string | undefined): string {
+function targetOfUpdate(plan: EntryPlan, matchId: string | undefined): { id: string; body: Resource } {
   const body = plan.request.body as Resource;
   if (matchId && body.id !== undefined && body.id !== matchId) {
     throw new FhirError('id-mismatch', `The body's id '${String(body.id).slice(0, 64)}' differs from the id '${matchId}' the criteria match`);
   }
   const id = matchId ?? body.id ?? newId();
-  plan.request.body = { ...body, id };
-  return id;
+  return { id, body: { ...body, id } as Resource };
 }
 
 function patchTarget(plan: EntryPlan, matchId: string | undefined): string {
   if (!matchId) throw new FhirError('not-found', `No ${plan.request.resourceType} matches the conditional patch criteria`);
   return matchId;
-}
-
-/**
- * Authorizes the entry as it stands, for the confinement its grant implies, so the match search
- * sees what the entry could see; the entry is authorized again when it runs.
- */
-async function authorized(deps: InteractionDeps, request: FhirRequest): Promise<FhirRequest['context']> {
-  const context = { ...request.context };
-  await deps.authorize({ ...request, context });
-  return context;
 }
 
 /** A failure while planning an entry's identity, naming the entry. */

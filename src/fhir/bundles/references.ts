@@ -1,9 +1,9 @@
 import type { Resource } from '@medplum/fhirtypes';
-import { findMatches } from '../conditional.js';
+import { authorizedScope, findMatches } from '../conditional.js';
+import type { Exchange } from '../exchange.js';
 import { FhirError } from '../errors.js';
 import { paramsOf } from '../params.js';
 import type { InteractionDeps } from '../pipeline.js';
-import type { RequestContext } from '../request.js';
 
 /**
  * References between the entries of a transaction (http.html#trules, bundle.html#references):
@@ -86,15 +86,14 @@ export function conditionalReferences(resource: unknown): string[] {
  * a search of that type for the caller, within the caller's grant. Exactly one match becomes
  * `Type/id`; none is a 404, several a 412, both naming the reference. Distinct references resolve once.
  */
-export async function resolveConditionalReferences(deps: InteractionDeps, context: RequestContext, references: string[], cache: IdentityMap): Promise<void> {
+export async function resolveConditionalReferences(deps: InteractionDeps, exchange: Exchange, references: string[], cache: IdentityMap): Promise<void> {
   for (const reference of references) {
     if (cache.has(reference)) continue;
     const [, type, query] = CONDITIONAL.exec(reference)!;
     if (!deps.registry.has(type)) throw new FhirError('unknown-type', `The conditional reference '${reference.slice(0, 120)}' names ${type}, which this server does not serve`);
     const params = paramsOf(new URLSearchParams(query));
-    const searchContext = { ...context };
-    await deps.authorize({ interaction: 'search-type', resourceType: type, params, context: searchContext });
-    const matches = await findMatches(deps, searchContext, type, params, 2);
+    const scope = await authorizedScope(deps, exchange, { interaction: 'search-type', resourceType: type, params, context: exchange.request.context });
+    const matches = await findMatches(deps, scope, type, params, 2);
     if (matches.length === 0) throw new FhirError('not-found', `The conditional reference '${reference.slice(0, 120)}' matches no ${type}`);
     if (matches.length > 1) throw new FhirError('precondition-failed', `The conditional reference '${reference.slice(0, 120)}' matches more than one ${type}`);
     cache.set(reference, `${type}/${matches[0].id}`);

@@ -5,6 +5,7 @@ import { applyConditionalReferences, conditionalReferences, resolveConditionalRe
 import { errorEntry, responseBundle, successEntry } from '../bundles/response.js';
 import { FhirError } from '../errors.js';
 import { responseBudget } from '../limits.js';
+import type { Exchange } from '../exchange.js';
 import type { InteractionDeps } from '../pipeline.js';
 import type { FhirRequest, FhirResult } from '../request.js';
 
@@ -15,26 +16,26 @@ import type { FhirRequest, FhirResult } from '../request.js';
  * rewritten; conditional references are resolved per entry. Entries run one after another, in
  * the transaction processing order.
  */
-export async function batch(request: FhirRequest, deps: InteractionDeps): Promise<FhirResult> {
+export async function batch(request: FhirRequest, deps: InteractionDeps, exchange: Exchange): Promise<FhirResult> {
   const bundle = parseBundle(request.body, 'batch', deps.rest.maxBundleEntries);
-  const planned = planEntries(bundle, request, deps.registry);
+  const planned = planEntries(bundle, request, deps.registry, deps.router);
   const entries: BundleEntry[] = new Array(planned.length);
   const charge = responseBudget('batch-response');
   for (const plan of processingOrder(planned)) {
-    entries[plan.index] = await runEntry(deps, plan, request.context.baseUrl);
+    entries[plan.index] = await runEntry(deps, exchange, plan, request.context.baseUrl);
     charge(entries[plan.index].resource);
   }
   return { kind: 'ok', resource: responseBundle('batch-response', entries, deps.clock()) };
 }
 
-async function runEntry(deps: InteractionDeps, plan: EntryPlan | EntryProblem, baseUrl: string): Promise<BundleEntry> {
+async function runEntry(deps: InteractionDeps, exchange: Exchange, plan: EntryPlan | EntryProblem, baseUrl: string): Promise<BundleEntry> {
   if (isProblem(plan)) return errorEntry(entryError(plan, plan.error));
   try {
-    const request = plan.request;
+    let request = plan.request;
     if (request.body !== undefined) {
       const resolved: IdentityMap = new Map();
-      await resolveConditionalReferences(deps, request.context, conditionalReferences(request.body), resolved);
-      request.body = applyConditionalReferences(request.body, resolved);
+      await resolveConditionalReferences(deps, exchange, conditionalReferences(request.body), resolved);
+      request = { ...request, body: applyConditionalReferences(request.body, resolved) };
     }
     return successEntry(await deps.execute(request), plan.method, baseUrl);
   } catch (err) {

@@ -4,7 +4,8 @@ import { decodeCursor, readPage, type SortKey } from '../../search/keyset.js';
 import type { Filter, StoredRecord } from '../../store/port.js';
 import { pageLinks } from '../bundles/links.js';
 import { newId } from '../ids.js';
-import { loadCurrent, resourceOf } from '../load.js';
+import type { Exchange } from '../exchange.js';
+import { decode as resourceOf } from '../loader.js';
 import { instantParam, pageSize, single } from '../params.js';
 import type { PipelineDeps } from '../pipeline.js';
 import { etagOf } from '../preconditions.js';
@@ -21,24 +22,24 @@ const TYPE_KEYS: SortKey[] = [
 ];
 
 /** history of one resource (`GET [type]/[id]/_history`): every version, deletions included. */
-export async function historyInstance(request: FhirRequest, deps: PipelineDeps): Promise<FhirResult> {
+export async function historyInstance(request: FhirRequest, deps: PipelineDeps, exchange: Exchange): Promise<FhirResult> {
   const type = request.resourceType!;
   const id = request.id!;
   deps.registry.assertSupports(type, 'history-instance');
-  if (!(await loadCurrent(deps, type, id))) throw new FhirError('not-found', `${type}/${id} is not known`);
+  if (!(await exchange.records.current(type, id))) throw new FhirError('not-found', `${type}/${id} is not known`);
   return history(request, deps, { resourceType: type, id }, INSTANCE_KEYS, `${type}/${id}/_history`);
 }
 
 /** history of a type (`GET [type]/_history`). */
-export async function historyType(request: FhirRequest, deps: PipelineDeps): Promise<FhirResult> {
+export async function historyType(request: FhirRequest, deps: PipelineDeps, exchange: Exchange): Promise<FhirResult> {
   const type = request.resourceType!;
   deps.registry.assertSupports(type, 'history-type');
-  return history(request, deps, await visibleOf(request, deps, type), TYPE_KEYS, `${type}/_history`);
+  return history(request, deps, await visibleOf(exchange, deps, type), TYPE_KEYS, `${type}/_history`);
 }
 
 /** The history of every served type (`GET _history`, http.html#history): newest first, deletions included. */
-export async function historySystem(request: FhirRequest, deps: PipelineDeps): Promise<FhirResult> {
-  const branches = await Promise.all(deps.registry.types.map((type) => visibleOf(request, deps, type)));
+export async function historySystem(request: FhirRequest, deps: PipelineDeps, exchange: Exchange): Promise<FhirResult> {
+  const branches = await Promise.all(deps.registry.types.map((type) => visibleOf(exchange, deps, type)));
   const restricted = branches.some((b) => Object.keys(b).length > 1);
   return history(request, deps, restricted ? { $or: branches } : { resourceType: { $in: [...deps.registry.types] } }, TYPE_KEYS, '_history');
 }
@@ -48,8 +49,8 @@ export async function historySystem(request: FhirRequest, deps: PipelineDeps): P
  * each version's own search values, so pages and their links never count what is withheld.
  * A deletion carries the search values of the version it deleted (write.ts), so it is withheld alike.
  */
-async function visibleOf(request: FhirRequest, deps: PipelineDeps, type: string): Promise<Filter> {
-  const restriction = await accessFilter(deps, request.context, type);
+async function visibleOf(exchange: Exchange, deps: PipelineDeps, type: string): Promise<Filter> {
+  const restriction = await accessFilter(deps, exchange, type);
   return restriction ? { resourceType: type, $and: [restriction] } : { resourceType: type };
 }
 

@@ -1,7 +1,7 @@
 import type { Resource } from '@medplum/fhirtypes';
 import { findSingle } from '../conditional.js';
 import { FhirError } from '../errors.js';
-import { loadLive, resourceOf } from '../load.js';
+import type { Exchange } from '../exchange.js';
 import { applyFhirPathPatch, isFhirPathPatch } from '../patch/fhirpath-patch.js';
 import { applyJsonPatch, isJsonPatch } from '../patch/json-patch.js';
 import type { InteractionDeps } from '../pipeline.js';
@@ -16,29 +16,29 @@ import { commitWrites, prepareWrite, runVersioned } from '../write.js';
  * 412; without it a concurrent writer makes the patch re-apply to the new version, so nothing is
  * lost). Without an id it is a conditional patch: no match 404, one match patched, several 412.
  */
-export async function patch(request: FhirRequest, deps: InteractionDeps): Promise<FhirResult> {
+export async function patch(request: FhirRequest, deps: InteractionDeps, exchange: Exchange): Promise<FhirResult> {
   const type = request.resourceType!;
   deps.registry.assertSupports(type, 'update');
   const apply = patcher(request.body);
   let id = request.id;
   if (id === undefined) {
-    const match = await findSingle(deps, request, type, request.params, 'conditional patch');
+    const match = await findSingle(deps, exchange, type, request.params, 'conditional patch');
     if (!match) throw new FhirError('not-found', `No ${type} matches the conditional patch criteria`);
     id = match.id;
   }
   const target = id;
-  const attempt = async (): Promise<FhirResult> => {
-    const current = await loadLive(deps, type, target, request.unit);
+  const attempt = async (fresh: boolean): Promise<FhirResult> => {
+    const current = await exchange.records.live(type, target, fresh);
     checkIfMatch(request.ifMatch, current);
-    const patched = apply(await resourceOf(deps, current));
+    const patched = apply(structuredClone(await exchange.records.resource(current)));
     if (patched.resourceType !== type) throw new FhirError('type-mismatch', 'A patch may not change the resourceType');
     if (patched.id !== target) throw new FhirError('id-mismatch', 'A patch may not change the id');
     // What the grant and the patient's Consents cover is decided on the result too: a patch is checked as the update it amounts to.
     const asUpdate: FhirRequest = { ...request, interaction: 'update', id: target, params: {}, body: patched };
-    await deps.authorize({ ...asUpdate, context: { ...request.context } });
-    await deps.consent?.check(asUpdate);
+    await deps.authorize(asUpdate, exchange.records);
+    await deps.consent?.check({ ...exchange, request: asUpdate });
     const prepared = await prepareWrite(deps, { resourceType: type, id: target, resource: patched, current });
-    await commitWrites(deps, request, [prepared]);
+    await commitWrites(deps, exchange, [prepared]);
     return writeResult(request, 'ok', prepared.op.record, prepared.resource, `Patched ${type}/${target}`);
   };
   return runVersioned(request.ifMatch, attempt);

@@ -5,11 +5,12 @@ import { conditionalLockKeys, EntryIdentityError, planIdentities } from '../bund
 import { processingOrder } from '../bundles/order.js';
 import { applyConditionalReferences, baseOf, conditionalReferences, resolveConditionalReferences, rewriteReferences, type IdentityMap } from '../bundles/references.js';
 import { responseBundle, successEntry } from '../bundles/response.js';
+import { conflictError } from '../conflicts.js';
 import { FhirError } from '../errors.js';
+import type { Exchange } from '../exchange.js';
 import type { InteractionDeps } from '../pipeline.js';
 import type { FhirRequest, FhirResult } from '../request.js';
 import { WriteUnit } from '../write-unit.js';
-import { commitAudited } from '../write.js';
 
 /** Attempts of a transaction that lost a race with another writer (only when no entry pins a version with If-Match). */
 const MAX_ATTEMPTS = 5;
@@ -35,9 +36,9 @@ class EntryFailure extends Error {
  * `urn:oid:`, absolute URLs; conditional references). Conditional creates on the same criteria are
  * serialized against other requests by locks held from planning to commit.
  */
-export async function transaction(request: FhirRequest, deps: InteractionDeps): Promise<FhirResult> {
+export async function transaction(request: FhirRequest, deps: InteractionDeps, exchange: Exchange): Promise<FhirResult> {
   const bundle = parseBundle(request.body, 'transaction', deps.rest.maxBundleEntries);
-  const planned = planEntries(bundle, request, deps.registry);
+  const planned = planEntries(bundle, request, deps.registry, deps.router);
   const problem = planned.find(isProblem);
   if (problem) throw entryError(problem, problem.error);
   const plans = planned as EntryPlan[];
@@ -51,22 +52,23 @@ export async function transaction(request: FhirRequest, deps: InteractionDeps): 
   }
   const release = await deps.locks.acquire(keys);
   try {
-    return await attempts(request, deps, plans);
+    return await attempts(request, deps, exchange, plans);
   } finally {
     release();
   }
 }
 
-async function attempts(request: FhirRequest, deps: InteractionDeps, plans: EntryPlan[]): Promise<FhirResult> {
+async function attempts(request: FhirRequest, deps: InteractionDeps, exchange: Exchange, plans: EntryPlan[]): Promise<FhirResult> {
   const pinned = plans.some((p) => p.request.ifMatch !== undefined);
   for (let attempt = 1; ; attempt++) {
     if (attempt > 1) await new Promise((resolve) => setTimeout(resolve, Math.random() * 20 * attempt));
     const unit = new WriteUnit();
     try {
-      return await runOnce(request, deps, plans, unit);
+      return await runOnce(request, deps, exchange, plans, unit);
     } catch (err) {
       const failure = failureOf(err, pinned);
-      await unit.settle(deps.audit, failure ?? new FhirError('internal', 'The transaction failed; nothing was stored'));
+      // Every entry of the failed attempt is recorded as failed, by the audit step, with the transaction's own record.
+      exchange.audit.settled.push(...unit.failed(failure ?? new FhirError('internal', 'The transaction failed; nothing was stored')));
       // Lost a race with another writer: nothing was stored, so the whole transaction can run again.
       if (failure?.code === 'version-conflict' && !pinned && attempt < MAX_ATTEMPTS) continue;
       throw failure ?? err;
@@ -75,26 +77,26 @@ async function attempts(request: FhirRequest, deps: InteractionDeps, plans: Entr
 }
 
 /** One run of the transaction: plan identities, rewrite references, run every entry staged, commit once. */
-async function runOnce(request: FhirRequest, deps: InteractionDeps, template: readonly EntryPlan[], unit: WriteUnit): Promise<FhirResult> {
-  // Planning changes the requests (ids, rewritten bodies): each attempt starts from the bundle as sent.
-  const plans = template.map((p) => ({ ...p, request: { ...p.request, params: { ...p.request.params }, context: { ...p.request.context } } }));
-  const map = await planIdentities(deps, plans);
+async function runOnce(request: FhirRequest, deps: InteractionDeps, exchange: Exchange, template: readonly EntryPlan[], unit: WriteUnit): Promise<FhirResult> {
+  // Planning replaces the plans' requests (ids, rewritten bodies): each attempt starts from the bundle as sent.
+  const plans = template.map((p) => ({ ...p }));
+  const map = await planIdentities(deps, exchange, plans);
   const resolved: IdentityMap = new Map();
   for (const plan of plans) {
     if (plan.request.body === undefined) continue;
     const body = rewriteReferences(plan.request.body, map, baseOf(plan.fullUrl));
     try {
-      await resolveConditionalReferences(deps, plan.request.context, conditionalReferences(body), resolved);
+      await resolveConditionalReferences(deps, exchange, conditionalReferences(body), resolved);
     } catch (err) {
       throw err instanceof FhirError ? new EntryFailure(plan, err) : err;
     }
-    plan.request.body = applyConditionalReferences(body, resolved);
+    plan.request = { ...plan.request, body: applyConditionalReferences(body, resolved) };
   }
   const results = new Map<number, FhirResult>();
   for (const plan of processingOrder(plans)) {
     unit.entry = plan.index;
     try {
-      results.set(plan.index, await deps.execute({ ...plan.request, unit }));
+      results.set(plan.index, await deps.execute(plan.request, unit));
     } catch (err) {
       throw err instanceof FhirError ? new EntryFailure(plan, err) : err;
     }
@@ -103,19 +105,14 @@ async function runOnce(request: FhirRequest, deps: InteractionDeps, template: re
   const result: FhirResult = { kind: 'ok', resource: responseBundle('transaction-response', entries, deps.clock()) };
   // The entries' AuditEvents and the transaction's own go into the data's commit: a stored
   // transaction always has its audit trail, and a client never sees a 503 for a stored transaction.
-  const startedAt = request.audit?.startedAt ?? deps.clock();
-  await commitAudited(deps, request, unit.ops, [...unit.audits, { request, result, startedAt }]);
-  unit.committed();
+  await exchange.audit.commit(unit.ops, { result }, unit.audits);
   return result;
 }
 
 /** The FhirError a failed run answers with; undefined for unexpected errors (the pipeline logs and hides those). */
 function failureOf(err: unknown, pinned: boolean): FhirError | undefined {
   if (err instanceof EntryFailure || err instanceof EntryIdentityError) return entryError(err.plan, err.error);
-  if (err instanceof VersionConflictError) {
-    const what = `${err.resourceType}/${err.id} was changed by another request while the transaction ran`;
-    return pinned ? new FhirError('precondition-failed', `${what}; an If-Match of the transaction no longer holds`) : new FhirError('version-conflict', what);
-  }
+  if (err instanceof VersionConflictError) return conflictError(err, pinned, `${err.resourceType}/${err.id} was changed by another request while the transaction ran`);
   return err instanceof FhirError ? err : undefined;
 }
 
