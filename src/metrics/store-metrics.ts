@@ -1,4 +1,5 @@
 import type { StorePort, WriteOp } from '../store/port.js';
+import { observeCommits } from '../store/observed-store.js';
 import type { CommitContent, Metrics } from './metrics.js';
 
 /**
@@ -7,23 +8,15 @@ import type { CommitContent, Metrics } from './metrics.js';
  * neither the adapters nor the pipeline know about metrics; every other member is the store's own.
  */
 export function withCommitMetrics(store: StorePort, metrics: Pick<Metrics, 'storeCommit'>): StorePort {
-  const commit = async (writes: WriteOp[]): Promise<void> => {
+  return observeCommits(store, async (writes, durably) => {
     const started = performance.now();
     let ok = false;
     try {
-      await store.commit(writes);
+      await durably();
       ok = true;
     } finally {
       if (writes.length > 0) metrics.storeCommit(contentOf(writes), (performance.now() - started) / 1000, ok);
     }
-  };
-  return new Proxy(store, {
-    get(target, property) {
-      if (property === 'commit') return commit;
-      const value: unknown = Reflect.get(target, property, target);
-      // Adapters are classes with private fields: their methods must run with the adapter as `this`.
-      return typeof value === 'function' ? value.bind(target) : value;
-    },
   });
 }
 

@@ -1,5 +1,6 @@
 import type { Pipeline } from '../fhir/pipeline.js';
 import type { Logger } from '../logger.js';
+import { observeCommits } from '../store/observed-store.js';
 import type { StoredRecord, StorePort } from '../store/port.js';
 import type { StorageCodec } from '../fhir/codec.js';
 import type { WorkflowStep } from '../workflow/types.js';
@@ -42,21 +43,13 @@ export function createSubscriptions(deps: { settings: SubscriptionSettings; data
 
   return {
     observe(store) {
-      const commit: StorePort['commit'] = async (writes) => {
-        await store.commit(writes);
+      return observeCommits(store, async (writes, durably) => {
+        await durably();
         // Before the caller hears of the commit: what it wrote is in the durable queue by then.
         if (registry && !closed) {
           await registry.committed(writes.map((w) => w.record));
           wake();
         }
-      };
-      // Only `commit` is observed; everything else is the store's own (bound, for adapters with private fields).
-      return new Proxy(store, {
-        get(target, property) {
-          if (property === 'commit') return commit;
-          const value: unknown = Reflect.get(target, property, target);
-          return typeof value === 'function' ? value.bind(target) : value;
-        },
       });
     },
     check: (next, served) => withSubscriptionChecks(next, { settings: deps.settings, served, owners }),

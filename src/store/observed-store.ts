@@ -1,0 +1,27 @@
+import type { StorePort, WriteOp } from './port.js';
+
+/**
+ * Runs `durably(writes)` (which resolves once the writes are on disk) inside `around`, for both ways
+ * a commit reaches the store: `commit`, and `stage` (group-commit pipelining, issue 14), whose writes
+ * are durable when its `durable` resolves. Decorators that must see every commit (metrics' commit
+ * latency, Subscriptions' post-commit matching) wrap the store with this, so neither misses the
+ * audit chain's staged commits.
+ */
+export function observeCommits(store: StorePort, around: (writes: WriteOp[], durably: () => Promise<void>) => Promise<void>): StorePort {
+  const commit: StorePort['commit'] = (writes) => around(writes, () => store.commit(writes));
+  const stage: StorePort['stage'] = store.stage
+    ? async (writes) => {
+        const staged = await store.stage!(writes);
+        return { durable: around(writes, () => staged.durable) };
+      }
+    : undefined;
+  return new Proxy(store, {
+    get(target, property) {
+      if (property === 'commit') return commit;
+      if (property === 'stage') return stage;
+      const value: unknown = Reflect.get(target, property, target);
+      // Adapters are classes with private fields: their methods must run with the adapter as `this`.
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+}
