@@ -131,7 +131,7 @@ export async function createApp(config: Config, logger: Logger, clock: () => Dat
     logger,
     capabilityStatement,
     clock,
-    paging: { defaultPageSize: config.defaultPageSize, maxPageSize: config.maxPageSize },
+    paging: { defaultPageSize: config.defaultPageSize, maxPageSize: config.maxPageSize, maxResponseChars: config.maxResponseBytes },
     searchIndex: crypto.searchIndex,
     patientCompartment,
     rest: { maxBundleEntries: config.maxBundleEntries, conditionalDeleteMultiple: config.conditionalDeleteMultiple },

@@ -5,6 +5,7 @@ import type { ConsentSettings } from './consent/gate.js';
 import type { ExportSettings } from './export/deps.js';
 import type { CryptoSettings } from './crypto/index.js';
 import { bool, ConfigError, int } from './config-env.js';
+import { MAX_RESPONSE_CHARS } from './fhir/limits.js';
 import { loadExportConfig } from './export/export-config.js';
 import { loadMetricsConfig, type MetricsConfig } from './metrics/metrics-config.js';
 
@@ -38,6 +39,8 @@ export interface Config {
   /** Default and maximum page size of history (and later search) bundles. */
   defaultPageSize: number;
   maxPageSize: number;
+  /** The most JSON one response (search page, batch-response) may carry before it is a 413 (FHIR_MAX_RESPONSE_BYTES, default 64 MiB). */
+  maxResponseBytes: number;
   /** Folders of the shipped profiles and terminology. */
   profilesDir: string;
   /** FHIR_VALIDATION_STRICT: unknown `meta.profile`s and References to disallowed types are rejected, not warned about (issue 20). */
@@ -146,6 +149,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, rootDir: string): Config {
     resourceTypes: resourceTypesSetting(env.FHIR_RESOURCE_TYPES),
     defaultPageSize,
     maxPageSize,
+    maxResponseBytes: int(env, 'FHIR_MAX_RESPONSE_BYTES', MAX_RESPONSE_CHARS, 65_536, 1024 * 1024 * 1024),
     profilesDir: path.resolve(rootDir, env.PROFILES_DIR || 'profiles'),
     validationStrict: bool(env, 'FHIR_VALIDATION_STRICT', false),
     terminologyDir: path.resolve(rootDir, env.TERMINOLOGY_DIR || 'terminology'),

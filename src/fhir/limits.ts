@@ -14,13 +14,13 @@ export const MAX_ARRAY_LENGTH = 10_000;
  */
 export const MAX_RESPONSE_CHARS = 64 * 1024 * 1024;
 
-/** Counts the JSON of what a response will carry; throws `payload-too-large` once over MAX_RESPONSE_CHARS. */
-export function responseBudget(what: string): (value: unknown) => void {
+/** Counts the JSON of what a response will carry; throws `payload-too-large` once over `limit` (FHIR_MAX_RESPONSE_BYTES). */
+export function responseBudget(what: string, limit = MAX_RESPONSE_CHARS): (value: unknown) => void {
   let used = 0;
   return (value) => {
     used += value === undefined ? 0 : JSON.stringify(value).length;
-    if (used > MAX_RESPONSE_CHARS) {
-      throw new FhirError('payload-too-large', `The ${what} would exceed ${MAX_RESPONSE_CHARS / 1024 / 1024} MB; ask for less (a smaller _count, fewer entries, no _revinclude=*)`);
+    if (used > limit) {
+      throw new FhirError('payload-too-large', `The ${what} would exceed ${+(limit / 1024 / 1024).toFixed(2)} MB; ask for less (a smaller _count, fewer entries, no _revinclude=*)`);
     }
   };
 }

@@ -36,7 +36,7 @@ export interface PipelineDeps {
   /** The server's CapabilityStatement, generated from the registry once, when first asked for (it compiles every type's search parameters). */
   capabilityStatement: () => CapabilityStatement;
   clock: () => Date;
-  paging: { defaultPageSize: number; maxPageSize: number };
+  paging: { defaultPageSize: number; maxPageSize: number; maxResponseChars?: number };
   /** Search parameters, write-time extraction and query compilation (issue 3). */
   searchIndex: SearchIndex;
   /** The official Patient CompartmentDefinition, for compartment search and $everything. */

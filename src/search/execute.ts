@@ -19,7 +19,8 @@ export interface SearchDeps {
   registry: Registry;
   codec: StorageCodec;
   clock: () => Date;
-  paging: { defaultPageSize: number; maxPageSize: number };
+  /** Page sizes, and the most JSON one response may carry (FHIR_MAX_RESPONSE_BYTES; default MAX_RESPONSE_CHARS). */
+  paging: { defaultPageSize: number; maxPageSize: number; maxResponseChars?: number };
 }
 
 export interface SearchOptions {
@@ -84,7 +85,7 @@ function appliedParams(parsed: ParsedSearch, criteria: ParsedSearch['criteria'],
 /** Decodes records and shapes them for `_summary` / `_elements` (the latter only for the searched type's matches). */
 export async function present(deps: SearchDeps, records: readonly StoredRecord[], parsed: ParsedSearch, elementsFor?: string): Promise<Resource[]> {
   // One at a time, counted: a page of huge resources stops at the response budget instead of filling the heap.
-  const charge = responseBudget('search page');
+  const charge = responseBudget('search page', deps.paging.maxResponseChars);
   const out: Resource[] = [];
   for (const record of records) {
     const resource = await deps.codec.decode(record.resource!);

@@ -28,6 +28,7 @@ export class BaseWalker {
   private readonly texts: NativeTexts;
   private readonly narrative: NarrativeChecker;
   private readonly strict: boolean;
+  private readonly compartmentPaths: ReadonlySet<string>;
   private readonly extensions?: ExtensionChecker;
 
   /**
@@ -38,9 +39,10 @@ export class BaseWalker {
   constructor(
     private readonly registry: ModelRegistry,
     private readonly terminology: Terminology,
-    options: { strict?: boolean; extensions?: ExtensionChecker } = {},
+    options: { strict?: boolean; extensions?: ExtensionChecker; compartmentPaths?: ReadonlySet<string> } = {},
   ) {
     this.strict = options.strict ?? false;
+    this.compartmentPaths = options.compartmentPaths ?? new Set();
     this.extensions = options.extensions;
     this.texts = {
       ele1: registry.constraintText('Element', 'ele-1'),
@@ -128,7 +130,8 @@ export class BaseWalker {
    * checked: a literal `Type/id`, a contained `#id` (looked up in the container) or `type`;
    * a type R4 does not have is left alone (a contained one is reported by the schema layer).
    *
-   * A warning unless strict (FHIR_VALIDATION_STRICT): the official R4 example
+   * An error where the Reference decides the Patient compartment (`compartment-references.ts`);
+   * elsewhere a warning unless strict (FHIR_VALIDATION_STRICT): the official R4 example
    * MedicationRequest/medrx0301 itself points `dispenseRequest.performer` (Reference(Organization))
    * at a Practitioner, and what the specification publishes as an example must stay storable.
    */
@@ -136,7 +139,8 @@ export class BaseWalker {
     const allowed = node.targetTypes as ReadonlySet<string>;
     const target = referencedType(reference, env.rootResource as JsonObject);
     if (target === undefined || allowed.has(target) || !this.registry.isResourceType(target)) return undefined;
-    return makeIssue(this.strict ? 'error' : 'warning', 'value', `${node.path} cannot refer to a ${target} (allowed: ${[...allowed].join(', ')})`, location);
+    const error = this.strict || this.compartmentPaths.has(node.path);
+    return makeIssue(error ? 'error' : 'warning', 'value', `${node.path} cannot refer to a ${target} (allowed: ${[...allowed].join(', ')})`, location);
   }
 
   private push(env: WalkEnv, issue: OperationOutcomeIssue | undefined): void {

@@ -1,3 +1,4 @@
+import { compartmentReferencePaths } from './compartment-references.js';
 import type { OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
 import type { R4Definitions } from '../fhir/definitions.js';
 import { BaseWalker, type WalkEnv } from './base-walker.js';
@@ -42,7 +43,7 @@ export async function createValidator(options: ValidatorOptions): Promise<Valida
   const strict = options.strict ?? false;
   const profileWalker = new ProfileWalker(profiles, terminology);
   const extensions = new ExtensionChecker(new ExtensionDefinitions(profiles, options.definitions.extensionDefinitions), profileWalker, (t) => registry.baseTypes(t));
-  const walker = new BaseWalker(registry, terminology, { strict, extensions });
+  const walker = new BaseWalker(registry, terminology, { strict, extensions, compartmentPaths: compartmentReferencePaths(options.definitions) });
   const served = new Set(options.resourceTypes);
   // Compile now what every request needs; types met only inside `contained` compile on first use.
   structure.warm(options.warmTypes ?? options.resourceTypes);

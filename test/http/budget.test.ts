@@ -28,6 +28,25 @@ describe('response budget', () => {
     expect((await fhir.get('metadata')).status).toBe(200);
     expect((await fhir.get('Patient/big')).status).toBe(200);
   });
+
+  it('a search page over FHIR_MAX_RESPONSE_BYTES is a 413, smaller pages are served, and the server keeps serving', async () => {
+    // A server with a 1 MiB budget and Patients of about 300 KB: four of them pass it.
+    const small = await startServer({ AUDIT_SINK: 'log', FHIR_MAX_RESPONSE_BYTES: String(1024 * 1024) });
+    try {
+      const client = fhirClient(small.fhirUrl);
+      const ids = ['b0', 'b1', 'b2', 'b3'];
+      for (const id of ids) {
+        const res = await client.put(`Patient/${id}`, { resourceType: 'Patient', id, name: Array.from({ length: 300 }, (_, i) => ({ family: `F${i}`.padEnd(1000, 'x') })) });
+        expect(res.status).toBe(201);
+      }
+      const res = await client.get(`Patient?_id=${ids.join(',')}&_count=4`);
+      expect([res.status, errorCode(res.body)]).toEqual([413, 'payload-too-large']);
+      expect((await client.get(`Patient?_id=${ids.join(',')}&_count=2`)).status).toBe(200);
+      expect((await client.get('metadata')).status).toBe(200);
+    } finally {
+      await small.destroy();
+    }
+  });
 });
 
 describe('HL7 v2 repetitions', () => {

@@ -62,8 +62,9 @@ describe('writes decided by the new checks', () => {
     { name: 'empty url', body: patient({ extension: [{ url: '', valueString: 'x' }] }), status: 400, code: 'invalid-structure', at: 'Patient.extension[0].url' },
     { name: 'empty system', body: patient({ identifier: [{ system: '', value: '1' }] }), status: 400, code: 'invalid-structure', at: 'Patient.identifier[0].system' },
     { name: 'empty object', body: patient({ maritalStatus: {} }), status: 400, code: 'invalid-structure', at: 'Patient.maritalStatus' },
-    // item 4: reference targets (a warning unless strict) and unknown profiles
-    { name: 'subject that is a Practitioner (warning)', body: order({ subject: { reference: 'Practitioner/x' } }), status: 201 },
+    // item 4: reference targets (an error where they decide the Patient compartment, else a warning unless strict) and unknown profiles
+    { name: 'subject that is a Practitioner (error: it decides the compartment)', body: order({ subject: { reference: 'Practitioner/x' } }), status: 422, code: 'invalid-resource', at: 'MedicationRequest.subject' },
+    { name: 'requester that is a Medication (warning)', body: order({ requester: { reference: 'Medication/x' } }), status: 201 },
     { name: 'unknown meta.profile (warning)', body: patient({ meta: { profile: ['http://example.org/fhir/StructureDefinition/unheard-of'] } }), status: 201 },
     // item 5: nesting no recursion survives
   ];
@@ -87,7 +88,7 @@ describe('writes decided by the new checks', () => {
 
 describe('FHIR_VALIDATION_STRICT=true', () => {
   it.each([
-    ['subject that is a Practitioner', order({ subject: { reference: 'Practitioner/x' } }), 'MedicationRequest.subject'],
+    ['requester that is a Medication', order({ requester: { reference: 'Medication/x' } }), 'MedicationRequest.requester'],
     ['unknown meta.profile', patient({ meta: { profile: ['http://example.org/fhir/StructureDefinition/unheard-of'] } }), 'Patient.meta.profile[0]'],
   ])('%s is rejected (422)', async (_name, body, at) => {
     const res = await strict.post(body.resourceType, body);
@@ -105,10 +106,10 @@ describe('FHIR_VALIDATION_STRICT=true', () => {
 describe('$validate', () => {
   it('answers 200 with the findings as issues, stores nothing', async () => {
     const before = await server.app.store.count('history', { resourceType: 'MedicationRequest' });
-    const res = await fhir.post('MedicationRequest/$validate', order({ subject: { reference: 'Practitioner/x' }, modifierExtension: [{ url: 'http://example.org/x', valueBoolean: true }] }));
+    const res = await fhir.post('MedicationRequest/$validate', order({ requester: { reference: 'Medication/x' }, modifierExtension: [{ url: 'http://example.org/x', valueBoolean: true }] }));
     expect(res.status).toBe(200);
     expect(issuesAt(res.body, 'error')).toEqual(['MedicationRequest.modifierExtension[0]']);
-    expect(issuesAt(res.body, 'warning')).toContain('MedicationRequest.subject');
+    expect(issuesAt(res.body, 'warning')).toContain('MedicationRequest.requester');
     expect(await server.app.store.count('history', { resourceType: 'MedicationRequest' })).toBe(before);
   });
 

@@ -57,17 +57,17 @@ const EMPTY: Case[] = [
   { name: 'only an id is not empty, but breaks ele-1', base: patient, mutate: (r) => (r.maritalStatus = { id: 'm1' }), expected: [['error', 'invariant', 'Patient.maritalStatus']] },
 ];
 
-/** Issue 20, item 4: reference targets (warnings by default, errors when strict). */
+/** Issue 20, item 4: reference targets (errors where they decide the Patient compartment, else warnings by default, errors when strict). */
 const REFERENCES: Case[] = [
-  { name: 'subject is a Practitioner', base: medrx, mutate: (r) => (r.subject = { reference: 'Practitioner/f001' }), expected: [['warning', 'value', 'MedicationRequest.subject']] },
+  { name: 'subject is a Practitioner', base: medrx, mutate: (r) => (r.subject = { reference: 'Practitioner/f001' }), expected: [['error', 'value', 'MedicationRequest.subject']] },
   { name: 'subject is a Group (allowed)', base: medrx, mutate: (r) => (r.subject = { reference: 'Group/g1' }), expected: [] },
-  { name: 'absolute URL to a disallowed type', base: medrx, mutate: (r) => (r.subject = { reference: 'https://other.example.org/fhir/Device/d1' }), expected: [['warning', 'value', 'MedicationRequest.subject']] },
-  { name: 'versioned reference to a disallowed type', base: medrx, mutate: (r) => (r.subject = { reference: 'Device/d1/_history/2' }), expected: [['warning', 'value', 'MedicationRequest.subject']] },
-  { name: 'logical reference with a disallowed type', base: medrx, mutate: (r) => (r.subject = { type: 'Device', identifier: { value: 'd1' } }), expected: [['warning', 'value', 'MedicationRequest.subject']] },
+  { name: 'absolute URL to a disallowed type', base: medrx, mutate: (r) => (r.subject = { reference: 'https://other.example.org/fhir/Device/d1' }), expected: [['error', 'value', 'MedicationRequest.subject']] },
+  { name: 'versioned reference to a disallowed type', base: medrx, mutate: (r) => (r.subject = { reference: 'Device/d1/_history/2' }), expected: [['error', 'value', 'MedicationRequest.subject']] },
+  { name: 'logical reference with a disallowed type', base: medrx, mutate: (r) => (r.subject = { type: 'Device', identifier: { value: 'd1' } }), expected: [['error', 'value', 'MedicationRequest.subject']] },
   { name: 'contained target of a disallowed type', base: medrx, mutate: (r) => (r.requester = { reference: '#med0310' }), expected: [['warning', 'value', 'MedicationRequest.requester']] },
   { name: 'urn:uuid cannot be told', base: medrx, mutate: (r) => (r.subject = { reference: 'urn:uuid:2a1f0c6e-0e1c-4a7c-9a76-6b9b7c5b9a11' }), expected: [] },
   { name: 'reference in a datatype (Annotation.author)', base: medrx, mutate: (r) => (r.note = [{ authorReference: { reference: 'Medication/m1' }, text: 'x' }]), expected: [['warning', 'value', 'MedicationRequest.note[0].author.ofType(Reference)']] },
-  { name: 'Patient.link.other to a Device', base: patient, mutate: (r) => (r.link = [{ other: { reference: 'Device/d1' }, type: 'seealso' }]), expected: [['warning', 'value', 'Patient.link[0].other']] },
+  { name: 'Patient.link.other to a Device', base: patient, mutate: (r) => (r.link = [{ other: { reference: 'Device/d1' }, type: 'seealso' }]), expected: [['error', 'value', 'Patient.link[0].other']] },
   { name: 'Patient.generalPractitioner to an Organization (allowed)', base: patient, mutate: (r) => (r.generalPractitioner = [{ reference: 'Organization/1' }]), expected: [] },
 ];
 

@@ -20,7 +20,7 @@ export async function batch(request: FhirRequest, deps: InteractionDeps, exchang
   const bundle = parseBundle(request.body, 'batch', deps.rest.maxBundleEntries);
   const planned = planEntries(bundle, request, deps.registry, deps.router);
   const entries: BundleEntry[] = new Array(planned.length);
-  const charge = responseBudget('batch-response');
+  const charge = responseBudget('batch-response', deps.paging.maxResponseChars);
   for (const plan of processingOrder(planned)) {
     entries[plan.index] = await runEntry(deps, exchange, plan, request.context.baseUrl);
     charge(entries[plan.index].resource);
