@@ -1,4 +1,3 @@
-import type { AuditSink } from '../audit/audit-sink.js';
 import type { Hl7Config } from '../config.js';
 import type { Sealer } from '../crypto/sealed.js';
 import type { Pipeline } from '../fhir/pipeline.js';
@@ -22,7 +21,7 @@ export interface Hl7Adapter {
 }
 
 /** `sealer` encrypts the archive's raw and error texts with the at-rest key ring (src/crypto/sealed.ts). */
-export async function createHl7Adapter(options: { config: Hl7Config; dataDir: string; pipeline: Pipeline; audit: AuditSink; sealer: Sealer; logger: Logger; baseUrl: string; clock?: () => Date; observer?: MllpObserver }): Promise<Hl7Adapter> {
+export async function createHl7Adapter(options: { config: Hl7Config; dataDir: string; pipeline: Pipeline; sealer: Sealer; logger: Logger; baseUrl: string; clock?: () => Date; observer?: MllpObserver }): Promise<Hl7Adapter> {
   const { config } = options;
   const logger = options.logger.child({ component: 'hl7v2' });
   const archive = new MessageArchive(options.dataDir, options.sealer, options.clock);
