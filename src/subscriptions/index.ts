@@ -1,7 +1,7 @@
 import type { Pipeline } from '../fhir/pipeline.js';
 import type { Logger } from '../logger.js';
 import { observeCommits } from '../store/observed-store.js';
-import type { StoredRecord, StorePort } from '../store/port.js';
+import { StoreUnavailableError, type StoredRecord, type StorePort } from '../store/port.js';
 import type { StorageCodec } from '../fhir/codec.js';
 import type { WorkflowStep } from '../workflow/types.js';
 import { withSubscriptionChecks } from './check.js';
@@ -15,6 +15,7 @@ export { withBreakGlassSearch } from './break-glass-search.js';
 
 // How often the queue is looked at when nothing woke it; a commit that enqueues wakes it at once.
 const POLL_MS = 250;
+const LOAD_RETRY_MS = 1000;
 const BATCH = 20;
 
 /** Subscriptions (issue 18): R4 rest-hook notifications after commit, from a durable queue. */
@@ -40,6 +41,20 @@ export function createSubscriptions(deps: { settings: SubscriptionSettings; data
   let draining: Promise<void> | undefined;
   let closed = false;
   let wake: () => void = () => undefined;
+  // The Subscriptions are read from the store once it answers: the server starts while MongoDB is
+  // unreachable (503s meanwhile), and a commit, which proves the store is back, reads them first.
+  let loaded: Promise<void> | undefined;
+  let ready = false;
+  let loadStore: (() => Promise<void>) | undefined;
+  const ensureLoaded = (): Promise<void> => {
+    loaded ??= loadStore!().then(() => {
+      ready = true;
+    }, (err: unknown) => {
+      loaded = undefined;
+      throw err;
+    });
+    return loaded;
+  };
 
   return {
     observe(store) {
@@ -47,6 +62,7 @@ export function createSubscriptions(deps: { settings: SubscriptionSettings; data
         await durably();
         // Before the caller hears of the commit: what it wrote is in the durable queue by then.
         if (registry && !closed) {
+          await ensureLoaded().catch((err: unknown) => logger.error({ err }, 'subscriptions: the Subscriptions could not be read'));
           await registry.committed(writes.map((w) => w.record));
           wake();
         }
@@ -54,10 +70,27 @@ export function createSubscriptions(deps: { settings: SubscriptionSettings; data
     },
     check: (next, served) => withSubscriptionChecks(next, { settings: deps.settings, served, owners }),
     async start({ pipeline, store, codec, baseUrl }) {
-      registry = new SubscriptionRegistry({ queue, codec, owners, logger, clock: deps.clock });
-      await registry.load(store);
+      const known = new SubscriptionRegistry({ queue, codec, owners, logger, clock: deps.clock });
+      registry = known;
+      loadStore = () => known.load(store);
+      const retryLoad = (): void => {
+        if (closed) return;
+        ensureLoaded().catch((err: unknown) => {
+          if (!(err instanceof StoreUnavailableError)) throw err;
+          logger.warn('subscriptions: the store is not available yet; reading the Subscriptions again in a second');
+          setTimeout(retryLoad, LOAD_RETRY_MS).unref();
+        });
+      };
+      try {
+        await ensureLoaded();
+      } catch (err) {
+        if (!(err instanceof StoreUnavailableError)) throw err;
+        retryLoad();
+      }
       const delivery = { queue, registry, pipeline, settings: deps.settings, baseUrl, logger, clock: deps.clock };
       const drain = async (): Promise<void> => {
+        // Until the Subscriptions are read, a queued item's Subscription would look deleted.
+        if (!ready) return;
         for (let items = await queue.due(deps.clock().getTime(), BATCH); items.length > 0 && !closed; items = await queue.due(deps.clock().getTime(), BATCH)) {
           // Subscriptions are independent: their heads go out together; within one, order is kept by the queue.
           await Promise.all(items.map((item) => deliver(delivery, item).catch((err: unknown) => logger.error({ err }, 'subscriptions: delivery failed unexpectedly'))));
