@@ -84,9 +84,9 @@ describe('HL7 v2 archive accesses are audited', () => {
   });
 
   it.each([
-    ['read', 'GET', () => `/hl7/messages/${applied.id}`, ['read', 'read', 'R', '4']],
-    ['list', 'GET', () => '/hl7/messages', ['search', 'list', 'E', '4']],
-    ['replay', 'POST', () => `/hl7/messages/${rejected}/$replay`, ['operation', 'replay', 'E', '4']],
+    ['read', 'GET', (): string => `/hl7/messages/${applied.id}`, ['read', 'read', 'R', '4']],
+    ['list', 'GET', (): string => '/hl7/messages', ['search', 'list', 'E', '4']],
+    ['replay', 'POST', (): string => `/hl7/messages/${rejected}/$replay`, ['operation', 'replay', 'E', '4']],
   ] as const)('a %s without the archive grant is refused (403) and recorded once, outcome 4', async (_access, method, path, expected) => {
     const res = await call(CLINICAL, method, path());
     expect(res.status).toBe(403);
