@@ -114,7 +114,7 @@ export function adminApi(deps: AdminApiDeps) {
     return { status: 204 };
   };
 
-  /** The endpoint of a request; `undefined` for none (`405` when the path is one but not the method). */
+  /** The endpoint of a request; `undefined` for none (throws `405` when the path is one but not the method). */
   function resolve(method: string, path: string): Route | undefined {
     if (path === '/launch') return method === 'POST' ? { action: 'create-launch', roles: LAUNCHING_ROLES, run: launch } : undefined;
     if (path === '/admin/clients' && method === 'GET') return { action: 'list-clients', roles: ADMIN, run: async () => ({ status: 200, body: clients.list().map(({ client_secret, ...rest }) => rest) }) };
@@ -124,9 +124,9 @@ export function adminApi(deps: AdminApiDeps) {
     const one = /^\/admin\/(clients|users)\/([A-Za-z0-9-]{1,64})(?:\/(unlock|reset-mfa))?$/.exec(path);
     if (!one) return undefined;
     const [, kind, id, verb] = one;
-    const method_ = `${method} ${verb ?? ''}`.trim();
+    const request = `${method} ${verb ?? ''}`.trim();
     if (kind === 'clients') {
-      if (method_ !== 'DELETE') throw new ApiError(405, 'invalid_request', 'Method not allowed');
+      if (request !== 'DELETE') throw new ApiError(405, 'invalid_request', 'Method not allowed');
       const run = async (): Promise<Answer> => {
         if (!clients.remove(id)) throw new ApiError(404, 'not_found', 'No such client');
         return { status: 204 };
@@ -134,9 +134,9 @@ export function adminApi(deps: AdminApiDeps) {
       return { action: 'remove-client', roles: ADMIN, target: { kind: 'client', id }, run };
     }
     const target: Target = { kind: 'user', id };
-    if (method_ === 'DELETE') return { action: 'remove-user', roles: ADMIN, target, run: onUser(id, () => accounts.remove(id)) };
-    if (method_ === 'POST unlock') return { action: 'unlock-user', roles: ADMIN, target, run: onUser(id, () => accounts.unlock(id)) };
-    if (method_ === 'POST reset-mfa') return { action: 'reset-mfa', roles: ADMIN, target, run: onUser(id, () => accounts.setTotp(id, undefined)) };
+    if (request === 'DELETE') return { action: 'remove-user', roles: ADMIN, target, run: onUser(id, () => accounts.remove(id)) };
+    if (request === 'POST unlock') return { action: 'unlock-user', roles: ADMIN, target, run: onUser(id, () => accounts.unlock(id)) };
+    if (request === 'POST reset-mfa') return { action: 'reset-mfa', roles: ADMIN, target, run: onUser(id, () => accounts.setTotp(id, undefined)) };
     throw new ApiError(405, 'invalid_request', 'Method not allowed');
   }
 
