@@ -107,7 +107,7 @@ describe('pipeline shape (issue 16)', () => {
       expect(imports(file.text).some((m) => m.endsWith('audit/with-audit.js')), rel).toBe(true);
     }
     // The events of the admin API and the archive are built, never written, by their modules.
-    const eventBuilders = files.filter((f) => /(admin-event|archive-read-event)\.js['"]/.test(f.text)).map((f) => f.rel).sort();
+    const eventBuilders = files.filter((f) => /(admin-event|archive-access-event)\.js['"]/.test(f.text)).map((f) => f.rel).sort();
     expect(eventBuilders).toEqual(['auth/server/admin-api.ts', 'http/hl7-routes.ts']);
   });
 

@@ -1,7 +1,7 @@
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import getRawBody from 'raw-body';
-import { archiveAccessEventOf, type ArchiveAccess } from '../audit/archive-read-event.js';
+import { archiveAccessEventOf, type ArchiveAccess } from '../audit/archive-access-event.js';
 import type { AuditSink } from '../audit/audit-sink.js';
 import { withAudit } from '../audit/with-audit.js';
 import { FhirError } from '../fhir/errors.js';

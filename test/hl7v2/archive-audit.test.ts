@@ -1,6 +1,6 @@
 import type { AuditEvent, Bundle } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ARCHIVE_ACCESS, ARCHIVED_MESSAGE } from '../../src/audit/archive-read-event.js';
+import { ARCHIVE_ACCESS, ARCHIVED_MESSAGE } from '../../src/audit/archive-access-event.js';
 import { fhirClient } from '../support/fhir-client.js';
 import { startServer, type TestServer } from '../support/server.js';
 import { ADT, ackCode } from './support.js';
