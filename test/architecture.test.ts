@@ -94,9 +94,21 @@ describe('pipeline shape (issue 16)', () => {
     expect(findCycle(runtimeEdges())).toEqual([]);
   });
 
-  it('writes audit records in one place: only the pipeline audit step calls the sink for interactions', () => {
-    const callers = files.filter((f) => /\.(record|commitWith)\(/.test(f.text) && /audit/i.test(f.text)).map((f) => f.rel);
-    expect(callers.filter((f) => !f.startsWith('audit/') && !f.startsWith('auth/server/'))).toEqual(['fhir/pipeline/audit-step.ts']);
+  it('writes audit records in one place: only the audit writer (withAudit) calls the sink for a request', () => {
+    const callers = files.filter((f) => /\.(record|commitWith|recordEvent)\(/.test(f.text) && /audit/i.test(f.text)).map((f) => f.rel).sort();
+    // Besides it, events that are no request's run: sign-ins and token grants inside oidc-provider's flows
+    // (login-audit.ts; interactions.ts calls its `record`), and a bulk export job's (export/service.ts).
+    expect(callers).toEqual(['audit/with-audit.ts', 'auth/server/interactions.ts', 'auth/server/login-audit.ts', 'export/service.ts']);
+  });
+
+  it('records the pipeline and the doors beside it (admin API, HL7 v2 archive) through the one audit writer', () => {
+    for (const rel of ['fhir/pipeline/audit-step.ts', 'auth/server/admin-api.ts', 'http/hl7-routes.ts']) {
+      const file = files.find((f) => f.rel === rel)!;
+      expect(imports(file.text).some((m) => m.endsWith('audit/with-audit.js')), rel).toBe(true);
+    }
+    // The events of the admin API and the archive are built, never written, by their modules.
+    const eventBuilders = files.filter((f) => /(admin-event|archive-access-event)\.js['"]/.test(f.text)).map((f) => f.rel).sort();
+    expect(eventBuilders).toEqual(['auth/server/admin-api.ts', 'http/hl7-routes.ts']);
   });
 
   it('keeps FhirRequest plain data: request.ts imports nothing of the pipeline', () => {

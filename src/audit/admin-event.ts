@@ -1,50 +1,74 @@
-import type { AuditEventAgent } from '@medplum/fhirtypes';
+import type { AuditEventEntity, Coding } from '@medplum/fhirtypes';
 import type { AuditEventDraft } from './audit-sink.js';
-import { applicationAgent, DCM } from './vocabulary.js';
+import { requestingAgents, type Caller } from './audit-event.js';
+import { DCM, outcomeOf, requestIdEntity } from './vocabulary.js';
 
-/** Codes of `AuditEvent.subtype` naming an administrative action at the embedded authorization server. */
+/** Codes of `AuditEvent.subtype` naming an action of the admin API of the embedded authorization server. */
 export const ADMIN_ACTION = 'https://fhirgate.dev/fhir/CodeSystem/admin-action';
 
-/** One administrative action: a user or client created, changed or removed (issue 15). */
+export type AdminActionCode = 'create-user' | 'remove-user' | 'unlock-user' | 'reset-mfa' | 'register-client' | 'remove-client' | 'list-users' | 'list-clients' | 'create-launch';
+
+/** One request to the admin API (issue 15), as its one AuditEvent names it, done or refused (issue 16). */
 export interface AdminAction {
-  action: 'create-user' | 'remove-user' | 'unlock-user' | 'reset-mfa' | 'register-client' | 'remove-client';
-  /** The account or client acted on. */
-  target: { kind: 'user' | 'client'; id: string };
-  /** Who did it, as their token says. */
-  admin: { fhirUser?: string; subject?: string; clientId?: string };
-  address?: string;
+  action: AdminActionCode;
+  /** The account or client acted on, or the patient of a launch; unknown when refused before it was named. */
+  target?: { kind: 'user' | 'client' | 'patient'; id: string };
+  /** Who asked, as their verified token says, and from where. */
+  caller: Caller;
+  requestId?: string;
+  /** Why it was not done (`insufficient_scope`, `not_found`, ...); `server`: the server failed. Absent when done. */
+  failure?: { code: string; server?: boolean };
 }
 
-const CRUD: Record<AdminAction['action'], 'C' | 'U' | 'D'> = {
-  'create-user': 'C',
-  'register-client': 'C',
-  'unlock-user': 'U',
-  'reset-mfa': 'U',
-  'remove-user': 'D',
-  'remove-client': 'D',
-};
+const CHANGED: Coding = { system: DCM, code: '110137', display: 'User Security Attributes Changed' };
+const REST: Coding = { system: 'http://terminology.hl7.org/CodeSystem/audit-event-type', code: 'rest', display: 'Restful Operation' };
+const interaction = (code: string): Coding => ({ system: 'http://hl7.org/fhir/restful-interaction', code });
 
 /**
- * The AuditEvent of an administrative action, after DICOM: type 110137 User Security Attributes
- * Changed, the action as subtype, the admin as requesting agent (with the client used), and the
- * account or client as entity, by identifier (`urn:fhirgate:auth:user` / `urn:fhirgate:auth:client`).
+ * What each action is, after DICOM and BALP: a change of an account or client is DCM 110137 User
+ * Security Attributes Changed; reading the lists is a `rest` search; starting an EHR launch for a
+ * patient is a `rest` create (of the launch context).
+ */
+const ACTIONS: Record<AdminActionCode, { crud: 'C' | 'R' | 'U' | 'D' | 'E'; type: Coding; subtype?: Coding }> = {
+  'create-user': { crud: 'C', type: CHANGED },
+  'register-client': { crud: 'C', type: CHANGED },
+  'unlock-user': { crud: 'U', type: CHANGED },
+  'reset-mfa': { crud: 'U', type: CHANGED },
+  'remove-user': { crud: 'D', type: CHANGED },
+  'remove-client': { crud: 'D', type: CHANGED },
+  'list-users': { crud: 'E', type: REST, subtype: interaction('search') },
+  'list-clients': { crud: 'E', type: REST, subtype: interaction('search') },
+  'create-launch': { crud: 'C', type: REST, subtype: interaction('create') },
+};
+
+function targetEntity(target: NonNullable<AdminAction['target']>): AuditEventEntity {
+  if (target.kind === 'patient') {
+    return {
+      what: { reference: `Patient/${target.id}` },
+      type: { system: 'http://terminology.hl7.org/CodeSystem/audit-entity-type', code: '1' },
+      role: { system: 'http://terminology.hl7.org/CodeSystem/object-role', code: '1', display: 'Patient' },
+    };
+  }
+  return { what: { identifier: { system: `urn:fhirgate:auth:${target.kind}`, value: target.id } } };
+}
+
+/**
+ * The AuditEvent of a request to the admin API: the type of its action (`ACTIONS`), the action as
+ * subtype, the outcome (`4` with the OAuth error code for a refusal such as a token without the
+ * admin role), the caller as requesting agent (fhirUser, subject, roles, address) with their
+ * client, and as entities the account or client by identifier (`urn:fhirgate:auth:user`,
+ * `urn:fhirgate:auth:client`) or the launch's patient, and the request id.
  */
 export function adminEventOf(event: AdminAction): AuditEventDraft {
-  const network = event.address ? { network: { address: event.address, type: '2' as const } } : {};
-  const admin: AuditEventAgent = {
-    type: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/extra-security-role-type', code: 'humanuser', display: 'human user' }] },
-    requestor: true,
-    who: event.admin.fhirUser ? { reference: event.admin.fhirUser } : { display: event.admin.subject ?? 'unknown' },
-    ...(event.admin.subject ? { altId: event.admin.subject } : {}),
-    ...network,
-  };
+  const kind = ACTIONS[event.action];
+  const entity = [...(event.target ? [targetEntity(event.target)] : []), ...(event.requestId ? [requestIdEntity(event.requestId)] : [])];
   return {
     resourceType: 'AuditEvent',
-    type: { system: DCM, code: '110137', display: 'User Security Attributes Changed' },
-    subtype: [{ system: ADMIN_ACTION, code: event.action }],
-    action: CRUD[event.action],
-    outcome: '0',
-    agent: [admin, ...(event.admin.clientId ? [applicationAgent(event.admin.clientId, false)] : [])],
-    entity: [{ what: { identifier: { system: `urn:fhirgate:auth:${event.target.kind}`, value: event.target.id } } }],
+    type: kind.type,
+    subtype: [...(kind.subtype ? [kind.subtype] : []), { system: ADMIN_ACTION, code: event.action }],
+    action: kind.crud,
+    ...outcomeOf(event.failure),
+    agent: requestingAgents(event.caller),
+    ...(entity.length > 0 ? { entity } : {}),
   };
 }

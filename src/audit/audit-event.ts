@@ -46,19 +46,7 @@ export function auditEventOf(entry: AuditEntry, note: ConsentNote | undefined, o
     outcome: error ? (error.code === 'store-unavailable' ? '8' : '4') : '0',
     ...(error ? { outcomeDesc: error.code } : {}),
     ...(purposes.length > 0 ? { purposeOfEvent: purposes } : {}),
-    agent: [
-      {
-        type: { coding: [{ system: DCM, code: '110153', display: 'Source Role ID' }] },
-        requestor: true,
-        ...whoOf(ctx),
-        ...(ctx.subject ? { altId: ctx.subject } : {}),
-        ...((ctx.roles ?? []).length > 0 ? { role: (ctx.roles ?? []).map((r) => ({ coding: [{ system: 'https://fhirgate.dev/fhir/CodeSystem/role', code: r }] })) } : {}),
-        ...(purposes.length > 0 ? { purposeOfUse: purposes } : {}),
-        ...(ctx.source ? { network: { address: ctx.source, type: '2' as const } } : {}),
-      },
-      ...(ctx.clientId ? [applicationAgent(ctx.clientId, false)] : []),
-      ...(message ? [messageAgent(message, ctx.source)] : []),
-    ],
+    agent: [...requestingAgents(ctx), ...(message ? [messageAgent(message, ctx.source)] : [])],
     source: sourceOf(observer),
     entity: [
       ...entitiesOf(entry, written),
@@ -71,7 +59,27 @@ export function auditEventOf(entry: AuditEntry, note: ConsentNote | undefined, o
   return event;
 }
 
-function whoOf(ctx: RequestContext): Pick<AuditEventAgent, 'who'> {
+/** Who asked, as every event of a request names them: the requesting agent (fhirUser, token subject, roles, purpose of use, network address) and the client application. */
+export function requestingAgents(ctx: Caller): AuditEventAgent[] {
+  const purposes = (ctx.purposeOfUse ?? []).map((code) => ({ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ActReason', code }] }));
+  return [
+    {
+      type: { coding: [{ system: DCM, code: '110153', display: 'Source Role ID' }] },
+      requestor: true,
+      ...whoOf(ctx),
+      ...(ctx.subject ? { altId: ctx.subject } : {}),
+      ...((ctx.roles ?? []).length > 0 ? { role: (ctx.roles ?? []).map((r) => ({ coding: [{ system: 'https://fhirgate.dev/fhir/CodeSystem/role', code: r }] })) } : {}),
+      ...(purposes.length > 0 ? { purposeOfUse: purposes } : {}),
+      ...(ctx.source ? { network: { address: ctx.source, type: '2' as const } } : {}),
+    },
+    ...(ctx.clientId ? [applicationAgent(ctx.clientId, false)] : []),
+  ];
+}
+
+/** What the agents of an event are built from: a request's context, or the verified token of a caller of a door beside the pipeline. */
+export type Caller = Pick<RequestContext, 'actor' | 'clientId' | 'subject' | 'roles' | 'source'> & { purposeOfUse?: readonly string[] };
+
+function whoOf(ctx: Caller): Pick<AuditEventAgent, 'who'> {
   if (ctx.actor) return { who: RELATIVE_REFERENCE.test(ctx.actor) ? { reference: ctx.actor } : { display: ctx.actor } };
   return ctx.clientId ? { who: { display: ctx.clientId } } : {};
 }

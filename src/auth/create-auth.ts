@@ -16,7 +16,7 @@ import { createClientStore } from './server/clients.js';
 import { createAuthServer, type AuthServer } from './server/index.js';
 import { createLaunchContexts } from './server/launch-context.js';
 import { createPatientPicker } from './server/patient-picker.js';
-import type { AuthAudit } from './server/login-audit.js';
+import type { AuditSink } from '../audit/audit-sink.js';
 import { loadOrCreateCookieKeys, loadOrCreateSigningKeys } from './server/signing-keys.js';
 import { externalSmartConfiguration } from './server/smart-configuration.js';
 import { PORTAL_CLIENT_ID, portalRegistration } from '../portal/client.js';
@@ -45,7 +45,7 @@ export async function createAuth(options: {
   patientCompartment: Compartment;
   store: StorePort;
   codec: StorageCodec;
-  audit: AuthAudit;
+  audit: AuditSink;
   /** The pipeline (built after this, which it needs for authorization): the sign-in's patient picker searches through it. */
   execute: (request: FhirRequest) => Promise<FhirResult>;
 }): Promise<Auth> {

@@ -28,6 +28,8 @@ export function authRoutes(options: AuthRoutesOptions): Middleware {
       // oidc-provider derives its mount path from originalUrl minus url (as with koa-mount or Express).
       (req as IncomingMessage & { originalUrl?: string }).originalUrl = req.url;
       req.url = req.url!.slice(mount.length) || '/';
+      // The request's id (requestId()), for the audit records of the admin API: the client's only when sane.
+      req.headers['x-request-id'] = ctx.state.requestId;
       ctx.respond = false;
       const done = new Promise<void>((resolve) => {
         res.once('finish', resolve);

@@ -1,4 +1,5 @@
 import Koa from 'koa';
+import type { AuditSink } from '../audit/audit-sink.js';
 import type { TokenVerifier } from '../auth/bearer.js';
 import type { Exchange } from '../crypto/index.js';
 import type { Pipeline } from '../fhir/pipeline.js';
@@ -38,6 +39,8 @@ export interface HttpAppOptions {
   portal?: PortalRoutesOptions;
   /** The HL7 v2 adapter: `POST /hl7/v2` and the message archive (issue 6). */
   hl7?: Hl7Adapter;
+  /** The audit sink, for the doors beside the pipeline (the HL7 v2 archive), written through `withAudit` (issue 16). */
+  audit: AuditSink;
   /** Bulk Data `$export` (issue 18): kick-off, status, cancel, download under `/fhir`. */
   exports?: ExportService;
   /** Prometheus metrics (issue 18): recorded for every request; `onMainPort` serves `/metrics` here, protected. */
@@ -73,6 +76,6 @@ export function createHttpApp(options: HttpAppOptions): Koa {
   app.use(exchangeEdge(options));
   if (options.exports) app.use(exportRoutes({ exports: options.exports, fhirBaseUrl: options.fhirBaseUrl, maxBodyBytes: options.maxBodyBytes }));
   app.use(fhir);
-  if (options.hl7) app.use(hl7Routes(options.hl7, options.fhirBaseUrl).routes());
+  if (options.hl7) app.use(hl7Routes(options.hl7, options.fhirBaseUrl, options.audit).routes());
   return app;
 }

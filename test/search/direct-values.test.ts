@@ -39,8 +39,10 @@ const BUILT: Array<[string, AuditEvent]> = [
   ['login failed, unknown user', finish(authenticationEventOf({ method: 'password', ok: false, reason: 'invalid', user: { username: 'mallory' }, address: '10.0.0.2' }))],
   ['logout', finish(authenticationEventOf({ method: 'password', ok: true, logout: true, user: { id: 'u1', username: 'alice' } }))],
   ['token request, client credentials', finish(authenticationEventOf({ method: 'client_credentials', ok: true, clientId: 'backend' }))],
-  ['admin: create user', finish(adminEventOf({ action: 'create-user', target: { kind: 'user', id: 'u9' }, admin: { fhirUser: 'Practitioner/admin', subject: 'admin', clientId: 'console' }, address: '::1' }))],
-  ['admin: remove client, admin without fhirUser', finish(adminEventOf({ action: 'remove-client', target: { kind: 'client', id: 'c1' }, admin: { subject: 'root' } }))],
+  ['admin: create user', finish(adminEventOf({ action: 'create-user', target: { kind: 'user', id: 'u9' }, caller: { actor: 'Practitioner/admin', subject: 'admin', roles: ['admin'], clientId: 'console', source: '::1' }, requestId: 'r1' }))],
+  ['admin: remove client, admin without fhirUser', finish(adminEventOf({ action: 'remove-client', target: { kind: 'client', id: 'c1' }, caller: { subject: 'root' } }))],
+  ['admin: list users refused (403)', finish(adminEventOf({ action: 'list-users', caller: { actor: 'Practitioner/d1', roles: ['practitioner'] }, failure: { code: 'insufficient_scope' } }))],
+  ['admin: launch for a patient', finish(adminEventOf({ action: 'create-launch', target: { kind: 'patient', id: 'p7' }, caller: { actor: 'Practitioner/d1', roles: ['practitioner'] } }))],
   [
     'HL7 v2 import',
     {

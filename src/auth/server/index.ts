@@ -8,7 +8,8 @@ import type { ClientStore } from './clients.js';
 import type { PatientPicker } from './patient-picker.js';
 import { interactionRoutes } from './interactions.js';
 import type { LaunchContexts } from './launch-context.js';
-import { createLoginAudit, type AuthAudit } from './login-audit.js';
+import { createLoginAudit } from './login-audit.js';
+import type { AuditSink } from '../../audit/audit-sink.js';
 import { createOidcAdapter } from './oidc-adapter.js';
 import { createProvider } from './provider.js';
 import { publicClientRefresh } from './public-refresh.js';
@@ -32,8 +33,8 @@ export interface AuthServerDeps {
   portalUrl: string;
   /** Grants revoked here, which the resource server refuses (issue 15). */
   revokedGrants: RevokedGrants;
-  /** Where sign-ins, sign-outs and token grants are recorded (the audit sink). */
-  audit: AuthAudit;
+  /** Where sign-ins, sign-outs and token grants are recorded (the audit sink); the admin API records through the one audit writer (`withAudit`). */
+  audit: AuditSink;
   /** The patient picker of standalone `launch/patient` sign-ins by clinicians: a search through the pipeline (issue 15 item 5). */
   picker: PatientPicker;
   /** A patient's name for the consent page. */
