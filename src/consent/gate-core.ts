@@ -4,13 +4,12 @@ import type { FhirError } from '../fhir/errors.js';
 import type { Exchange } from '../fhir/exchange.js';
 import { interactionOf } from '../fhir/interactions/table.js';
 import type { FhirRequest, RequestContext } from '../fhir/request.js';
-import type { Compartment } from '../search/compartment.js';
+import { ownersOf, widenedCompartment, type Compartment } from '../search/compartment.js';
 import type { SearchIndex } from '../search/types.js';
 import type { StorePort } from '../store/port.js';
 import { createAffiliations } from './affiliations.js';
 import { createConsentDirectory, type ConsentDirectory } from './directory.js';
 import { actionsOf } from './question.js';
-import { consentCompartment, patientsIn } from './scope.js';
 import { createSearchRestriction } from './search-restriction.js';
 import type { ConsentDecision, ConsentDefault, ConsentNote, ConsentQuestion } from './types.js';
 import { withheldError } from './withheld.js';
@@ -28,7 +27,7 @@ export interface ConsentGateDeps {
   codec: StorageCodec;
   searchIndex: SearchIndex;
   patientCompartment: Compartment;
-  /** The served resource types (the registry's), for `consentCompartment`; default: the compartment's members. */
+  /** The served resource types (the registry's), for the widened compartment; default: the compartment's members. */
   types?: readonly string[];
   clock: () => Date;
   settings: ConsentSettings;
@@ -49,7 +48,7 @@ export interface GateCore {
   deps: ConsentGateDeps;
   directory: ConsentDirectory;
   restriction: ReturnType<typeof createSearchRestriction>;
-  /** The patients whose data a resource is (`consentCompartment`, issue 15). */
+  /** The patients whose data a resource is (the compartment widened to every reference to a Patient, `widenedCompartment`, issue 15). */
   patientsOf(resource: Resource): string[];
   /** The same without the requester: a patient's own Consents never keep them from their own record. */
   patientsDeciding(resource: Resource, self: string | undefined): string[];
@@ -91,8 +90,8 @@ export function noteConsents(note: ConsentNote, consents: readonly string[]): vo
 export function createGateCore(deps: ConsentGateDeps): GateCore {
   const directory = createConsentDirectory(deps);
   const affiliations = createAffiliations(deps);
-  const compartment = consentCompartment(deps.patientCompartment, deps.searchIndex, deps.types ?? [...deps.patientCompartment.members.keys()]);
-  const patientsOf = (resource: Resource): string[] => patientsIn(compartment, deps.searchIndex, resource);
+  const compartment = widenedCompartment(deps.patientCompartment, deps.searchIndex, deps.types ?? [...deps.patientCompartment.members.keys()]);
+  const patientsOf = (resource: Resource): string[] => ownersOf(compartment, deps.searchIndex, resource);
   const patientsDeciding = (resource: Resource, self: string | undefined): string[] => patientsOf(resource).filter((p) => p !== self);
   const restriction = createSearchRestriction({ ...deps, patientCompartment: compartment, patientsDeciding, directory, defaultPolicy: deps.settings.defaultPolicy });
   const mayBreakGlass = (context: RequestContext): boolean =>
