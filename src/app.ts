@@ -104,7 +104,7 @@ export async function createApp(config: Config, logger: Logger, clock: () => Dat
       ? createAuditEventSink({ store, codec: crypto.codec, searchIndex: crypto.searchIndex, clock, logger: logger.child({ component: 'audit' }), observer: config.fhirBaseUrl })
       : createLogAuditSink(logger.child({ component: 'audit' }), store);
   // The sign-in's patient picker searches through the pipeline, which is built below with this authorization.
-  const auth = await createAuth({ config: config.auth, audience: config.fhirBaseUrl, definitions, patientCompartment, store, codec: crypto.codec, audit, execute: (request) => pipeline.execute(request) });
+  const auth = await createAuth({ config: config.auth, audience: config.fhirBaseUrl, definitions, patientCompartment, searchIndex: crypto.searchIndex, store, codec: crypto.codec, audit, execute: (request) => pipeline.execute(request) });
   const startedAt = clock();
   let capabilities: CapabilityStatement | undefined;
   const capabilityStatement = (): CapabilityStatement =>

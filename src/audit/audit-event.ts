@@ -1,6 +1,6 @@
 import type { AuditEvent, AuditEventAgent, AuditEventEntity, AuditEventSource, Bundle, Resource } from '@medplum/fhirtypes';
 import type { ConsentNote } from '../consent/types.js';
-import { patientsOf } from '../consent/scope.js';
+import { patientsNamedBy } from '../search/compartment.js';
 import type { RequestContext } from '../fhir/request.js';
 import type { AuditEntry } from './audit-sink.js';
 import { messageAgent, messageEntity, messageSubtypes } from './inbound-message.js';
@@ -107,7 +107,7 @@ function entitiesOf({ request, result, written: records }: AuditEntry, written: 
   for (const r of touched) add(refOf(r), false);
   // The patients whose data it was, as plain references, so `AuditEvent?patient=` answers "who looked at my record".
   const patients = new Set(patientsTouched(entities));
-  for (const r of [...(resource && resource.resourceType !== 'Bundle' ? [resource] : []), ...touched, ...written]) for (const p of patientsOf(r)) patients.add(`Patient/${p}`);
+  for (const r of [...(resource && resource.resourceType !== 'Bundle' ? [resource] : []), ...touched, ...written]) for (const p of patientsNamedBy(r)) patients.add(`Patient/${p}`);
   if (request.interaction === 'everything' || request.interaction === 'search-compartment') patients.add(`Patient/${request.id}`);
   for (const patient of patients) add(patient, true);
   return entities;

@@ -1,5 +1,5 @@
 import { FhirError } from '../fhir/errors.js';
-import type { CompartmentRef } from './compartment.js';
+import type { CompartmentRef } from '../search/compartment.js';
 import { isRole, ROLE_TABLE, rolePermits, type Role } from './roles.js';
 import { grantsOf, parseScopes, type ClinicalScope, type Permission } from './scopes.js';
 

@@ -3,8 +3,9 @@ import { FhirError } from '../fhir/errors.js';
 import { interactionOf } from '../fhir/interactions/table.js';
 import type { Loader } from '../fhir/loader.js';
 import type { FhirRequest, FhirResult } from '../fhir/request.js';
+import { inCompartment, type Compartment } from '../search/compartment.js';
+import type { SearchIndex } from '../search/types.js';
 import { decideAccess, type Access } from './access.js';
-import type { CompartmentCheck } from './compartment.js';
 import { authorizeOperation, type OperationNeed } from './operation-access.js';
 import type { ScopeQueryMatcher } from './scope-query.js';
 import { parseScopes, type ClinicalScope, type Permission } from './scopes.js';
@@ -29,7 +30,10 @@ export const permitAll: Authorizer = async () => ({});
 
 /** What the SMART authorizer reads resources with, for compartment and query checks. */
 export interface SmartAuthorizerDeps {
-  compartment: CompartmentCheck;
+  /** THE Patient compartment (`src/search/compartment.ts`), the one search and consent use too. */
+  compartment: Compartment;
+  /** Membership is read with the index's extraction, as search filters on it. */
+  searchIndex: SearchIndex;
   matchQuery: ScopeQueryMatcher;
 }
 
@@ -142,7 +146,8 @@ function decideFirst(ctx: FhirRequest['context'], type: string, needs: readonly 
 }
 
 function withinAccess(deps: SmartAuthorizerDeps, access: Access, resource: Resource): boolean {
-  if (access.compartment && deps.compartment.hasMembers(resource.resourceType) && !deps.compartment.contains(resource, access.compartment)) return false;
+  // Types that cannot be in the compartment (Practitioner, Medication) are not confined by it.
+  if (access.compartment && deps.compartment.members.has(resource.resourceType) && !inCompartment(deps.compartment, deps.searchIndex, resource, access.compartment)) return false;
   return !access.queries || access.queries.some((q) => deps.matchQuery(resource, q));
 }
 

@@ -5,10 +5,10 @@ import type { StorageCodec } from '../fhir/codec.js';
 import type { R4Definitions } from '../fhir/definitions.js';
 import type { FhirRequest, FhirResult } from '../fhir/request.js';
 import type { Compartment } from '../search/compartment.js';
+import type { SearchIndex } from '../search/types.js';
 import type { StorePort } from '../store/port.js';
 import { createSmartAuthorizer, type Authorizer } from './authorize.js';
 import { createTokenVerifier, type TokenVerifier, type TrustedIssuer } from './bearer.js';
-import { createCompartmentCheck } from './compartment.js';
 import { localKeys, remoteKeys } from './jwks.js';
 import { createScopeQueryMatcher } from './scope-query.js';
 import { createAccountStore } from './server/accounts.js';
@@ -43,6 +43,7 @@ export async function createAuth(options: {
   audience: string;
   definitions: R4Definitions;
   patientCompartment: Compartment;
+  searchIndex: SearchIndex;
   store: StorePort;
   codec: StorageCodec;
   audit: AuditSink;
@@ -61,7 +62,8 @@ export async function createAuth(options: {
     issuers.push({ issuer: config.external.issuer, keys, roleClaim: config.roleClaim });
   }
   const authorize = createSmartAuthorizer({
-    compartment: createCompartmentCheck(options.patientCompartment, definitions.searchParameters),
+    compartment: options.patientCompartment,
+    searchIndex: options.searchIndex,
     matchQuery: createScopeQueryMatcher(definitions.searchParameters),
   });
   const revokedGrants = signingKeys ? createRevokedGrants(config.dir) : undefined;

@@ -13,7 +13,8 @@ const OPTIONS = { traceFn: () => undefined } as const;
 
 /**
  * Resolves search parameters of the official definitions to evaluators over a resource, for the
- * authorization checks that look inside resources (compartment membership, query-restricted scopes).
+ * authorization checks that look inside resources (query-restricted scopes; compartment membership is
+ * `src/search/compartment.ts`'s, read with the search index).
  * Only the expression's branches for the resource's own type are kept, and `.where(resolve() is X)`
  * is dropped: callers match the reference's type themselves, without resolving anything.
  */
@@ -48,10 +49,4 @@ function compile(searchParameters: readonly SearchParameter[], resourceType: str
 /** The reference strings among evaluated values (Reference.reference, or plain strings). */
 export function referencesIn(values: readonly unknown[]): string[] {
   return values.flatMap((v) => (typeof v === 'string' ? [v] : typeof (v as { reference?: unknown })?.reference === 'string' ? [(v as { reference: string }).reference] : []));
-}
-
-/** Whether `reference` (relative, absolute, or versioned) points at `type/id`. */
-export function pointsTo(reference: string, type: string, id: string): boolean {
-  const match = /(?:^|\/)([A-Z][A-Za-z]+)\/([A-Za-z0-9.-]{1,64})(?:\/_history\/[^/]+)?$/.exec(reference);
-  return match !== null && match[1] === type && match[2] === id;
 }

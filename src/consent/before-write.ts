@@ -4,7 +4,7 @@ import { FhirError } from '../fhir/errors.js';
 import type { FhirRequest } from '../fhir/request.js';
 import { consentWriteRefusal } from './authority.js';
 import { decideOnResource } from './evaluate.js';
-import { authorOf, decidesBody, rolesOf, type GateCore } from './gate-core.js';
+import { authorOf, decidesBody, rolesOf, type GateCore, type Requester } from './gate-core.js';
 
 /** Decisions before a write is stored: what it would store, and who may write a Consent at all. */
 
@@ -20,7 +20,7 @@ export async function patientExists(core: GateCore, ex: Exchange, id: string): P
  * refused as one naming a patient that does not exist (with CONSENT_DENIED_READ_STATUS=404 both
  * are `Patient/x is not known`), so writing is no way to learn who withholds what (issue 15).
  */
-export async function checkIncoming(core: GateCore, ex: Exchange, incoming: Resource, who: { self?: string }): Promise<void> {
+export async function checkIncoming(core: GateCore, ex: Exchange, incoming: Resource, who: Requester): Promise<void> {
   const request = ex.request;
   if (core.oversees(request.context, incoming.resourceType)) return;
   const own = incoming.resourceType === 'Patient' ? incoming.id : undefined;
@@ -31,7 +31,7 @@ export async function checkIncoming(core: GateCore, ex: Exchange, incoming: Reso
   const deciding = core.patientsDeciding(incoming, who.self);
   if (deciding.length === 0) return;
   const consents = await core.directory.forPatients(deciding, core.deps.clock());
-  const decisions = decideOnResource(incoming, deciding, consents, core.question(request.context, request, {}), core.deps.settings.defaultPolicy);
+  const decisions = decideOnResource(incoming, deciding, consents, core.question(request.context, request, who), core.deps.settings.defaultPolicy);
   const refused = decisions.findIndex((d) => !core.enforce(ex, d));
   if (refused >= 0) throw core.denied(request, `Patient/${deciding[refused]}`);
 }

@@ -4,24 +4,24 @@ import type { Exchange } from '../fhir/exchange.js';
 import { consentReadable } from './authority.js';
 import type { ConsentsByPatient } from './directory.js';
 import { classifyConsents, decideOnResource } from './evaluate.js';
-import { authorOf, decidesBody, rolesOf, type GateCore } from './gate-core.js';
+import { authorOf, decidesBody, rolesOf, type GateCore, type Requester } from './gate-core.js';
 
 /** Decisions on resources and results (README "Consent and audit"): what a requester may see of a patient's data. */
 
 /** Whether the requester may see `resource`: every patient it belongs to (but the requester) permits it, break-glass aside. */
-export async function decideResource(core: GateCore, ex: Exchange, resource: Resource, who: { self?: string }, byPatient?: ConsentsByPatient): Promise<boolean> {
+export async function decideResource(core: GateCore, ex: Exchange, resource: Resource, who: Requester, byPatient?: ConsentsByPatient): Promise<boolean> {
   const request = ex.request;
   if (core.oversees(request.context, resource.resourceType)) return true;
   if (resource.resourceType === 'Consent' && rolesOf(request.context).length > 0 && !consentReadable(authorOf(request.context), resource as Consent)) return false;
   const patients = core.patientsDeciding(resource, who.self);
   if (patients.length === 0) return true;
   const consents = byPatient ?? (await core.directory.forPatients(patients, core.deps.clock()));
-  const decisions = decideOnResource(resource, patients, consents, core.question(request.context, request, {}), core.deps.settings.defaultPolicy);
+  const decisions = decideOnResource(resource, patients, consents, core.question(request.context, request, who), core.deps.settings.defaultPolicy);
   return decisions.every((d) => core.enforce(ex, d));
 }
 
 /** What an interaction returns, as the requester may see it: a withheld resource is refused, withheld entries of a Bundle left out. */
-export async function checkResult(core: GateCore, ex: Exchange, who: { self?: string }, result: Awaited<ReturnType<ResultCheck>>) {
+export async function checkResult(core: GateCore, ex: Exchange, who: Requester, result: Awaited<ReturnType<ResultCheck>>) {
   const request = ex.request;
   // A conditional read answered 304 must not confirm a withheld resource (issue 15): decided on the version it names.
   if (result.kind === 'not-modified' && result.version) {
@@ -53,12 +53,12 @@ export async function checkResult(core: GateCore, ex: Exchange, who: { self?: st
 }
 
 /** A whole patient's data (compartment search, $everything): refused only when every resource would be. */
-export async function checkPatientLevel(core: GateCore, ex: Exchange): Promise<void> {
+export async function checkPatientLevel(core: GateCore, ex: Exchange, who: Requester): Promise<void> {
   const request = ex.request;
   const patient = request.id!;
   const consents = (await core.directory.forPatients([patient], core.deps.clock())).get(patient) ?? [];
   // Decided on the whole record, whatever the type: a patient who withholds only some types gets a filtered (maybe empty) search, not a 404 that contradicts a readable Patient.
-  const answer = classifyConsents(consents, core.question(request.context, request, {}), core.deps.settings.defaultPolicy);
+  const answer = classifyConsents(consents, core.question(request.context, request, who), core.deps.settings.defaultPolicy);
   if (answer.kind === 'decided' && !core.enforce(ex, answer.decision)) throw core.denied(request, `Patient/${patient}`);
 }
 

@@ -4,14 +4,14 @@ import type { FhirError } from '../fhir/errors.js';
 import type { Exchange } from '../fhir/exchange.js';
 import { interactionOf } from '../fhir/interactions/table.js';
 import type { FhirRequest, RequestContext } from '../fhir/request.js';
-import type { Compartment } from '../search/compartment.js';
+import { ownersOf, widenedCompartment, type Compartment } from '../search/compartment.js';
 import type { SearchIndex } from '../search/types.js';
 import type { StorePort } from '../store/port.js';
+import { createAffiliations } from './affiliations.js';
 import { createConsentDirectory, type ConsentDirectory } from './directory.js';
 import { actionsOf } from './question.js';
-import { consentCompartment, patientsIn } from './scope.js';
 import { createSearchRestriction } from './search-restriction.js';
-import type { ConsentData, ConsentDecision, ConsentDefault, ConsentNote, ConsentQuestion } from './types.js';
+import type { ConsentDecision, ConsentDefault, ConsentNote, ConsentQuestion } from './types.js';
 import { withheldError } from './withheld.js';
 
 /** Deployment settings (CONSENT_DEFAULT, CONSENT_DENIED_READ_STATUS, CONSENT_APPLIES_TO_SYSTEM, CONSENT_BREAK_GLASS). */
@@ -27,10 +27,20 @@ export interface ConsentGateDeps {
   codec: StorageCodec;
   searchIndex: SearchIndex;
   patientCompartment: Compartment;
-  /** The served resource types (the registry's), for `consentCompartment`; default: the compartment's members. */
+  /** The served resource types (the registry's), for the widened compartment; default: the compartment's members. */
   types?: readonly string[];
   clock: () => Date;
   settings: ConsentSettings;
+}
+
+/**
+ * Who asks, as Consents see them: the patient they are (who always reaches their own record) and
+ * every reference a `provision.actor` may name them by: their fhirUser, and the PractitionerRoles
+ * and Organizations they act for (`affiliations.ts`, issue 21). Found once per request.
+ */
+export interface Requester {
+  self?: string;
+  actor: readonly string[];
 }
 
 /** What every part of the consent step shares: its dependencies, the Consents in force, and the small decisions all of them make. */
@@ -38,13 +48,14 @@ export interface GateCore {
   deps: ConsentGateDeps;
   directory: ConsentDirectory;
   restriction: ReturnType<typeof createSearchRestriction>;
-  /** The patients whose data a resource is (`consentCompartment`, issue 15). */
+  /** The patients whose data a resource is (the compartment widened to every reference to a Patient, `widenedCompartment`, issue 15). */
   patientsOf(resource: Resource): string[];
   /** The same without the requester: a patient's own Consents never keep them from their own record. */
   patientsDeciding(resource: Resource, self: string | undefined): string[];
   /** Undefined when the actor is not subject to Consents at all (a backend service, by default). */
-  subject(context: RequestContext): { self?: string } | undefined;
-  question(context: RequestContext, request: FhirRequest | undefined, data: ConsentData): ConsentQuestion;
+  subject(context: RequestContext): Promise<Requester | undefined>;
+  /** The question `who` asks by this request (undefined: a search's, decided before any data), without data. */
+  question(context: RequestContext, request: FhirRequest | undefined, who: Requester): ConsentQuestion;
   /** Break-glass (issue 8): a practitioner stating emergency treatment, where the deployment allows it. */
   mayBreakGlass(context: RequestContext): boolean;
   /** Applies a decision, break-glass included, and notes what decided on the exchange for its audit record. */
@@ -78,8 +89,9 @@ export function noteConsents(note: ConsentNote, consents: readonly string[]): vo
 
 export function createGateCore(deps: ConsentGateDeps): GateCore {
   const directory = createConsentDirectory(deps);
-  const compartment = consentCompartment(deps.patientCompartment, deps.searchIndex, deps.types ?? [...deps.patientCompartment.members.keys()]);
-  const patientsOf = (resource: Resource): string[] => patientsIn(compartment, deps.searchIndex, resource);
+  const affiliations = createAffiliations(deps);
+  const compartment = widenedCompartment(deps.patientCompartment, deps.searchIndex, deps.types ?? [...deps.patientCompartment.members.keys()]);
+  const patientsOf = (resource: Resource): string[] => ownersOf(compartment, deps.searchIndex, resource);
   const patientsDeciding = (resource: Resource, self: string | undefined): string[] => patientsOf(resource).filter((p) => p !== self);
   const restriction = createSearchRestriction({ ...deps, patientCompartment: compartment, patientsDeciding, directory, defaultPolicy: deps.settings.defaultPolicy });
   const mayBreakGlass = (context: RequestContext): boolean =>
@@ -90,18 +102,19 @@ export function createGateCore(deps: ConsentGateDeps): GateCore {
     restriction,
     patientsOf,
     patientsDeciding,
-    subject(context) {
+    async subject(context) {
       if (rolesOf(context).length === 0 && !deps.settings.appliesToSystem) return undefined;
       const self = context.actor?.startsWith('Patient/') ? context.actor.slice('Patient/'.length) : undefined;
-      return { ...(self ? { self } : {}) };
+      const actor = context.actor ? [context.actor, ...(await affiliations.of(context.actor, deps.clock()))] : [];
+      return { ...(self ? { self } : {}), actor };
     },
-    question(context, request, data) {
+    question(context, request, who) {
       return {
-        actor: context.actor ? [context.actor] : [],
+        actor: who.actor,
         roles: rolesOf(context),
         actions: request ? actionsOf(request.interaction) : ['access'],
         purposeOfUse: context.purposeOfUse,
-        data,
+        data: {},
         now: deps.clock(),
       };
     },

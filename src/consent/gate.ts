@@ -7,7 +7,7 @@ import { assertOwnAuditQuery, auditSearch, patientView } from './audit-view.js';
 import { consentReadsConfinedTo } from './authority.js';
 import { checkConsentAuthority, checkIncoming, incomingResource } from './before-write.js';
 import { checkPatientLevel, checkResult, decideResource } from './decide.js';
-import { authorOf, createGateCore, decidesTarget, modeOf, noteConsents, type ConsentGateDeps, type GateCore } from './gate-core.js';
+import { authorOf, createGateCore, decidesTarget, modeOf, noteConsents, type ConsentGateDeps, type GateCore, type Requester } from './gate-core.js';
 import type { ConsentNote } from './types.js';
 import { withheldDelete } from './withheld.js';
 
@@ -42,9 +42,9 @@ export function createConsentGate(deps: ConsentGateDeps): ConsentGate {
       const request = ex.request;
       if (modeOf(request) === 'none') return undefined;
       await checkConsentAuthority(core, ex);
-      const who = core.subject(request.context);
+      const who = await core.subject(request.context);
       if (!who) return undefined;
-      if (modeOf(request) === 'patient' && request.id !== undefined && request.id !== who.self) await checkPatientLevel(core, ex);
+      if (modeOf(request) === 'patient' && request.id !== undefined && request.id !== who.self) await checkPatientLevel(core, ex, who);
       if (decidesTarget(request) && request.id !== undefined && request.resourceType) {
         // Through the exchange's loader: what authorization loaded is not read again, and the interaction reuses it (issue 14).
         const record = await ex.records.current(request.resourceType, request.id);
@@ -64,14 +64,14 @@ export function createConsentGate(deps: ConsentGateDeps): ConsentGate {
       const request = ex.request;
       // A deleted resource (read: 410) or a deletion version (vread: 410) is decided on its last live version, so 410 never confirms a withheld one.
       if (error.code !== 'gone' || (request.interaction !== 'read' && request.interaction !== 'vread') || !request.resourceType || !request.id) return error;
-      const who = core.subject(request.context);
+      const who = await core.subject(request.context);
       if (!who) return error;
       const last = await core.versionOf(request.resourceType, request.id);
       return last && !(await decideResource(core, ex, last, who)) ? core.denied(request, `${request.resourceType}/${request.id}`) : error;
     },
 
     async searchFilter(context, type, note) {
-      const who = core.subject(context);
+      const who = await core.subject(context);
       if (!who || core.oversees(context, type)) return undefined;
       const requests = type === 'Consent' ? consentReadsConfinedTo(authorOf(context)) : undefined;
       const own = requests === undefined ? undefined : deps.searchIndex.compileReferenceIn('Consent', 'actor', [requests]);
@@ -82,8 +82,8 @@ export function createConsentGate(deps: ConsentGateDeps): ConsentGate {
 }
 
 /** What the patients' Consents withhold of `type` from this searcher (break-glass lifts it, flagged). */
-async function patientFilter(core: GateCore, context: RequestContext, note: ConsentNote, who: { self?: string }, type: string): Promise<Filter | undefined> {
-  const found = await core.restriction.restrict({ question: core.question(context, undefined, {}), ...who }, type, core.deps.clock());
+async function patientFilter(core: GateCore, context: RequestContext, note: ConsentNote, who: Requester, type: string): Promise<Filter | undefined> {
+  const found = await core.restriction.restrict({ question: core.question(context, undefined, who), ...(who.self ? { self: who.self } : {}) }, type, core.deps.clock());
   noteConsents(note, found.denying);
   if (found.filter && core.mayBreakGlass(context)) {
     note.breakGlass = true;

@@ -1,18 +1,17 @@
 import type { Resource } from '@medplum/fhirtypes';
 import type { StorageCodec } from '../fhir/codec.js';
-import type { Compartment } from '../search/compartment.js';
+import { compartmentFilter, outsideCompartmentsFilter, type Compartment } from '../search/compartment.js';
 import type { SearchIndex } from '../search/types.js';
 import { revisionOf, type Filter, type StorePort } from '../store/port.js';
 import type { ConsentDirectory, ConsentsByPatient } from './directory.js';
 import { classifyConsents, decideOnResource } from './evaluate.js';
-import { patientExclusion, patientInclusion } from './scope.js';
 import type { ConsentDefault, ConsentQuestion } from './types.js';
 
 export interface SearchRestrictionDeps {
   store: StorePort;
   codec: StorageCodec;
   searchIndex: SearchIndex;
-  /** Where resources name their patients (`consentCompartment`): the same parameters reads decide on. */
+  /** Where resources name their patients (`widenedCompartment`): the same parameters reads decide on. */
   patientCompartment: Compartment;
   /** The patients whose Consents decide on a resource, the searcher's own record left out. */
   patientsDeciding: (resource: Resource, self: string | undefined) => string[];
@@ -73,7 +72,7 @@ export function createSearchRestriction(deps: SearchRestrictionDeps) {
     // Each depending patient's resources of the type, decided on their content: ids withheld (opt-out) or granted (opt-in).
     const listed: string[] = [];
     if (depends.length > 0) {
-      const filter = { $and: [{ resourceType: type, deleted: false }, patientInclusion(deps.patientCompartment, deps.searchIndex, depends, type)!] };
+      const filter = { $and: [{ resourceType: type, deleted: false }, compartmentFilter(deps.patientCompartment, deps.searchIndex, depends, type)!] };
       for (const record of await deps.store.find('current', filter)) {
         const resource = await deps.codec.decode(record.resource!);
         const decisions = decideOnResource(resource, deps.patientsDeciding(resource, searcher.self), consents, searcher.question, deps.defaultPolicy);
@@ -88,13 +87,13 @@ export function createSearchRestriction(deps: SearchRestrictionDeps) {
 
   function exclusionOf(type: string, patients: readonly string[], ids: readonly string[]): Filter | undefined {
     const parts: Filter[] = [];
-    if (patients.length > 0) parts.push(patientExclusion(deps.patientCompartment, deps.searchIndex, patients, type)!);
+    if (patients.length > 0) parts.push(outsideCompartmentsFilter(deps.patientCompartment, deps.searchIndex, patients, type)!);
     if (ids.length > 0) parts.push({ id: { $nin: [...ids] } });
     return parts.length === 0 ? undefined : parts.length === 1 ? parts[0] : { $and: parts };
   }
 
   function inclusionOf(type: string, patients: readonly string[], ids: readonly string[]): Filter {
-    const whole = patientInclusion(deps.patientCompartment, deps.searchIndex, patients, type)!;
+    const whole = compartmentFilter(deps.patientCompartment, deps.searchIndex, patients, type)!;
     return ids.length === 0 ? whole : { $or: [whole, { id: { $in: [...ids] } }] };
   }
 

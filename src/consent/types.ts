@@ -23,7 +23,7 @@ export interface ConsentData {
 
 /** Who asks what, why, about which data: the input of a consent decision. */
 export interface ConsentQuestion {
-  /** References that identify the requester (fhirUser, its Organization or PractitionerRole). */
+  /** References that identify the requester: fhirUser, and the PractitionerRoles and Organizations it acts for (`affiliations.ts`). */
   actor: readonly string[];
   /** FhirGate roles of the requester, matched against actor roles coded in ROLE_SYSTEM. */
   roles: readonly string[];

@@ -149,6 +149,8 @@ export function blindIndex(inner: SearchIndex, options: { ring: KeyRingRef; elem
     },
     // Blind entries hold no references, so `_include` and `_revinclude` find none through them.
     referencesOf: (record, code) => inner.referencesOf(record, code),
+    // From the clear resource: who a resource belongs to does not depend on how its index is stored.
+    referencesIn: (resource, codes) => inner.referencesIn(resource, codes),
     sortField(type, code, direction) {
       const def = blindParam(type, code);
       if (def) throw refuse(def, elements, 'it cannot be sorted on');

@@ -1,5 +1,5 @@
 import type { OperationOutcome } from '@medplum/fhirtypes';
-import { patientsOf } from '../consent/scope.js';
+import { patientsNamedBy } from '../search/compartment.js';
 import type { ExportDeps } from './deps.js';
 import type { ExportFile, ExportJob } from './job.js';
 import type { JobStore } from './job-store.js';
@@ -68,7 +68,7 @@ export async function runJob(deps: ExportDeps, jobs: JobStore, job: ExportJob, c
       try {
         const resource = await deps.codec.decode(record.resource!);
         await files.write(resource);
-        for (const p of patientsOf(resource)) report.patients.add(p);
+        for (const p of patientsNamedBy(resource)) report.patients.add(p);
         count++;
       } catch (err) {
         deps.logger.error({ err, job: job.id, resource: `${type}/${record.id}` }, 'export: a resource could not be decoded');

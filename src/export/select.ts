@@ -3,8 +3,8 @@ import { FhirError } from '../fhir/errors.js';
 import type { AccessScope } from '../fhir/exchange.js';
 import type { RequestContext } from '../fhir/request.js';
 import { emptyConsentNote } from '../consent/types.js';
-import { patientInclusion } from '../consent/scope.js';
 import { accessFilter } from '../search/access-filter.js';
+import { compartmentFilter } from '../search/compartment.js';
 import type { Filter, StoredRecord } from '../store/port.js';
 import type { ExportDeps } from './deps.js';
 import type { ExportLevel } from './job.js';
@@ -90,7 +90,7 @@ export async function* recordsOf(deps: ExportDeps, typed: AccessScope, type: str
   // A resource naming patients of two batches is found twice: written once.
   const seen = patients.length > PATIENT_BATCH ? new Set<string>() : undefined;
   for (let i = 0; i < patients.length; i += PATIENT_BATCH) {
-    const inclusion = patientInclusion(deps.patientCompartment, deps.searchIndex, patients.slice(i, i + PATIENT_BATCH), type);
+    const inclusion = compartmentFilter(deps.patientCompartment, deps.searchIndex, patients.slice(i, i + PATIENT_BATCH), type);
     if (!inclusion) return;
     for await (const record of pages(deps, { $and: [...base, inclusion] }, stop)) {
       if (seen?.has(record.id)) continue;

@@ -26,7 +26,7 @@ export async function accessFilter(deps: AccessDeps, scope: AccessScope, type: s
   const parts: Filter[] = [];
   const { compartment, queries } = scope.access;
   if (compartment) {
-    const inCompartment = compartmentFilter(deps.patientCompartment, deps.searchIndex, compartment.id, type);
+    const inCompartment = compartmentFilter(deps.patientCompartment, deps.searchIndex, [compartment.id], type);
     if (inCompartment) parts.push(inCompartment);
   }
   if (queries) {

@@ -90,7 +90,7 @@ export async function runEverything(deps: SearchDeps, options: SearchOptions, co
   const branches = await Promise.all(
     members.map(async (t): Promise<Filter> => {
       const restriction = await restrict(t);
-      return { resourceType: t, $and: [compartmentFilter(compartment, deps.searchIndex, id, t)!, ...(restriction ? [restriction] : [])] };
+      return { resourceType: t, $and: [compartmentFilter(compartment, deps.searchIndex, [id], t)!, ...(restriction ? [restriction] : [])] };
     }),
   );
   const filter: Filter = {

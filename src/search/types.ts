@@ -40,6 +40,13 @@ export interface SearchIndex {
   compileReferenceIn(resourceType: string, code: string, references: string[]): Filter;
   /** `Type/id` references a record's reference parameter holds (for `_include`, `_revinclude`, chains). */
   referencesOf(record: { resourceType: string; index?: Record<string, unknown> }, code: string): string[];
+  /**
+   * The `Type/id` references `resource` holds in the reference parameters `codes`, extracted as
+   * `extract` would (same expressions, same normalization of this server's absolute URLs) but only
+   * for these parameters, and always from the clear values, also where the stored index is blind.
+   * What compartment membership is decided on (`compartment.ts`).
+   */
+  referencesIn(resource: Resource, codes: readonly string[]): string[];
   /** The scalar field to sort on for a parameter and direction (keyset paging needs one value per record). */
   sortField(resourceType: string, code: string, direction: 1 | -1): string;
 }

@@ -36,7 +36,7 @@ export async function searchCompartment(request: FhirRequest, deps: PipelineDeps
   const target = request.compartmentTarget!;
   deps.registry.assertSupports(target, 'search-type');
   await assertCompartmentOwner(request, deps, exchange);
-  const filter = compartmentFilter(deps.patientCompartment, deps.searchIndex, request.id!, target);
+  const filter = compartmentFilter(deps.patientCompartment, deps.searchIndex, [request.id!], target);
   if (!filter) throw new FhirError('bad-request', `${target} resources are not in the ${deps.patientCompartment.type} compartment`);
   const path = `${request.resourceType}/${request.id}/${target}`;
   const granted = await accessFilter(deps, exchange, target);

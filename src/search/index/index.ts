@@ -81,6 +81,13 @@ export function createSearchIndex(options: SearchIndexOptions): SearchIndex {
     return found;
   }
 
+  function referencesOf(record: { resourceType: string; index?: Record<string, unknown> }, code: string): string[] {
+    const entries = record.index?.[indexKey(code)];
+    if (!Array.isArray(entries)) return [];
+    const refs = entries.map((e) => (e as { r?: unknown }).r).filter((r): r is string => typeof r === 'string' && RELATIVE_REFERENCE.test(r));
+    return [...new Set(refs)];
+  }
+
   return {
     params: (resourceType) => {
       paramsOf(resourceType);
@@ -96,11 +103,14 @@ export function createSearchIndex(options: SearchIndexOptions): SearchIndex {
       return { [`${entriesPath(code)}.r`]: { $in: [...new Set(references)] } };
     },
 
-    referencesOf(record, code) {
-      const entries = record.index?.[indexKey(code)];
-      if (!Array.isArray(entries)) return [];
-      const refs = entries.map((e) => (e as { r?: unknown }).r).filter((r): r is string => typeof r === 'string' && RELATIVE_REFERENCE.test(r));
-      return [...new Set(refs)];
+    referencesOf,
+
+    referencesIn(resource, codes) {
+      const params = paramsOf(resource.resourceType);
+      const chosen = codes.flatMap((code) => (params.get(code)?.def.type === 'reference' ? [params.get(code)!] : []));
+      if (chosen.length === 0) return [];
+      const record = { resourceType: resource.resourceType, index: extractIndex(resource, chosen, extractContext) };
+      return [...new Set(chosen.flatMap((p) => referencesOf(record, p.def.code)))];
     },
 
     sortField(resourceType, code, direction) {
