@@ -23,6 +23,9 @@ const INDEXES: Array<Record<string, unknown> | undefined> = [
   { tags: 'a', flag: true, identifier: [{ s: 'urn:mrn', c: '1', ty: [{ s: 'http://t', c: 'MR' }] }] },
   { identifier: [{ s: 'urn:mrn', c: '2' }, { s: 'urn:other', c: '1' }], subject: [{ r: 'Patient/1', t: 'Patient', i: '1' }] },
   { subject: [{ r: 'Group/1', t: 'Group', i: '1' }], value: [{ v: -3.25 }] },
+  // Presence without a presence row (issue 14): value rows tell, unless a null or no value row does.
+  { part: [{ c: 'x' }, null], empty: [], blank: [{}], bools: [true], flag: false },
+  { part: [{ c: 'y' }], empty: [{ c: 'z' }], blank: [{ s: 'http://b' }], bools: [1], flag: null },
   {},
   undefined,
 ];
@@ -72,6 +75,12 @@ const FILTERS: Filter[] = [
   { $and: [{ resourceType: 'Patient' }, { $or: [{ 'index.name__sort_asc': { $gt: 'p' } }, { 'index.name__sort_asc': 'jo smith', id: { $gt: 'r0' } }] }] },
   { $nor: [{ 'index.tags': 'a' }] },
   { 'index.unknown.x': 'y' },
+  ...['part', 'empty', 'blank', 'bools', 'flag'].flatMap((key): Filter[] => [
+    { [`index.${key}`]: null },
+    { [`index.${key}`]: { $ne: null } },
+    { [`index.${key}`]: { $exists: true } },
+    { [`index.${key}`]: { $exists: false } },
+  ]),
   { 'index.unknown': null },
   { 'index.unknown': { $exists: true } },
 ];

@@ -38,6 +38,20 @@ export class RecordWriter {
   /** The id of a search-value path (see sql-filter.ts `PathIds`). */
   readonly pathId = (path: string): number | undefined => this.#paths.get(path);
 
+  // The value paths of each top-level key, computed when asked and dropped when a path is added.
+  #keyPaths = new Map<string, readonly number[]>();
+
+  /** The ids of the value paths of a top-level key of `index` (see sql-filter.ts `KeyPathIds`). */
+  readonly keyPathIds = (path: string): readonly number[] => {
+    let ids = this.#keyPaths.get(path);
+    if (!ids) {
+      const below = `${path}.`;
+      ids = [...this.#paths].filter(([p]) => p === path || p.startsWith(below)).map(([, pid]) => pid);
+      this.#keyPaths.set(path, ids);
+    }
+    return ids;
+  };
+
   /**
    * Applies the writes in one transaction, checking each expectedVersion against the current
    * version as left by the writes before it. Throws VersionConflictError having stored nothing.
@@ -91,6 +105,7 @@ export class RecordWriter {
     if (fresh.size === 0) return;
     const ids = this.db.transaction(() => [...fresh].map((path) => [path, Number(this.#insertPath.run(path).lastInsertRowid)] as const))();
     for (const [path, pid] of ids) this.#paths.set(path, pid);
+    this.#keyPaths.clear();
   }
 }
 

@@ -43,7 +43,7 @@ export class OpenStore {
     private readonly wal: WalSync,
   ) {
     this.#writer = new RecordWriter(db);
-    this.#query = { statements: new StatementCache(db), pathIds: this.#writer.pathId };
+    this.#query = { statements: new StatementCache(db), pathIds: this.#writer.pathId, keyPathIds: this.#writer.keyPathIds };
   }
 
   /** Locks the directory and opens (creating or recovering) its database. */

@@ -2,7 +2,7 @@ import { Query } from 'mingo';
 import { groupRecords, type CollectionName, type Filter, type FindOptions, type GroupCount, type StoredRecord } from '../port.js';
 import { IRREGULAR } from './search-values.js';
 import { sortRecords } from './sort.js';
-import { translateFilter, type Driver, type PathIds, type SqlCondition, type SqlParam } from './sql-filter.js';
+import { translateFilter, type Driver, type KeyPathIds, type PathIds, type SqlCondition, type SqlParam } from './sql-filter.js';
 import { orderBy } from './sql-order.js';
 import type { StatementCache } from './statement-cache.js';
 
@@ -37,6 +37,7 @@ const RECORD: Record<CollectionName, string> = { current: 'v.record', history: '
 export interface QueryContext {
   statements: StatementCache;
   pathIds: PathIds;
+  keyPathIds: KeyPathIds;
 }
 
 /** The SQL of a find: `ordered` when SQL sorts (else the caller sorts every match). */
@@ -48,7 +49,7 @@ export interface FindSql {
 
 /** The filter as SQL; exact only while no stored version has an irregular index (search-values.ts). */
 function translate(ctx: QueryContext, filter: Filter): SqlCondition {
-  const translated = translateFilter(filter, ctx.pathIds);
+  const translated = translateFilter(filter, ctx.pathIds, ctx.keyPathIds);
   return ctx.pathIds(IRREGULAR) === undefined ? translated : { ...translated, exact: false };
 }
 
