@@ -141,3 +141,48 @@ describe('embedded store: query documents answered as mingo answers them', () =>
   });
 
 });
+
+describe('embedded store: keys some types keep out of the search-value table (issue 14) answer the same', () => {
+  // Observation records keep these keys in the record only: entries, a sort scalar, presence-only keys.
+  const unindexed = { Observation: ['name', 'name__sort_asc', 'gender', 'part', 'flag', 'value'] };
+  let sparseDir: string;
+  let sparse: StorePort;
+  const expectSame = async (target: StorePort, filter: Filter): Promise<void> => {
+    const expected = records.filter((r) => new Query(filter).test(r as unknown as Record<string, unknown>)).map((r) => r.id).sort();
+    expect((await target.find('current', filter)).map((r) => r.id).sort()).toEqual(expected);
+    expect(await target.count('current', filter)).toBe(expected.length);
+  };
+  // The full store also holds the irregular version `odd` another test added.
+  const sortedIds = async (target: StorePort, filter: Filter, direction: 1 | -1) => (await target.find('current', filter, { sort: { 'index.name__sort_asc': direction, id: 1 } })).map((r) => r.id).filter((id) => id !== 'odd');
+  const groups = async (target: StorePort, filter: Filter) => (await target.groupCount!('current', filter, 'index.gender.c')).sort((a, b) => String(a.value).localeCompare(String(b.value)));
+
+  beforeAll(async () => {
+    sparseDir = await tempDir();
+    sparse = createEmbeddedStore({ dir: sparseDir, unindexed });
+    await sparse.open();
+    for (const record of records) await sparse.commit([{ record, expectedVersion: 0 }]);
+  });
+  afterAll(async () => {
+    await sparse?.close();
+    await removeDir(sparseDir);
+  });
+
+  it.each(FILTERS.map((filter) => ({ filter, label: JSON.stringify(filter) })))('$label, across types and pinned to each', async ({ filter }) => {
+    await expectSame(sparse, filter);
+    await expectSame(sparse, { $and: [{ resourceType: 'Observation', deleted: false }, filter] });
+    await expectSame(sparse, { resourceType: { $in: ['Patient'] }, $and: [filter] });
+  });
+
+  it('sorts and groups by such a key as the full index does, and so does a later opener without the setting', async () => {
+    for (const filter of [{}, { resourceType: 'Observation' }] as Filter[]) {
+      for (const direction of [1, -1] as const) expect(await sortedIds(sparse, filter, direction)).toEqual(await sortedIds(store, filter, direction));
+      expect(await groups(sparse, filter)).toEqual(await groups(store, filter));
+    }
+    await sparse.close();
+    sparse = createEmbeddedStore({ dir: sparseDir });
+    await sparse.open();
+    await expectSame(sparse, { 'index.name.f': 'smith' });
+    await expectSame(sparse, { 'index.gender': null });
+    expect(await sortedIds(sparse, {}, -1)).toEqual(await sortedIds(store, {}, -1));
+  });
+});

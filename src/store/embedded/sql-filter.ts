@@ -1,5 +1,6 @@
 import type { Filter } from '../port.js';
 import { encodeString, PRESENCE, sqlValue, type SqlValue } from './search-values.js';
+import type { LackingTypes } from './unindexed.js';
 
 /**
  * Translates a MongoDB query document into a SQL condition over a record table aliased `r`
@@ -58,14 +59,15 @@ const COMPARISONS: Record<string, string> = { $gt: '>', $gte: '>=', $lt: '<', $l
 const EMPTY_BLOB = Buffer.alloc(0);
 
 /** Translates a filter (see the module comment). */
-export function translateFilter(filter: Filter, pathIds: PathIds, keyPathIds: KeyPathIds): SqlCondition {
-  return new Translator(pathIds, keyPathIds).document(filter, '');
+export function translateFilter(filter: Filter, pathIds: PathIds, keyPathIds: KeyPathIds, lacking: LackingTypes = () => []): SqlCondition {
+  return new Translator(pathIds, keyPathIds, lacking).document(filter, '');
 }
 
 class Translator {
   constructor(
     private readonly pathIds: PathIds,
     private readonly keyPathIds: KeyPathIds,
+    private readonly lacking: LackingTypes,
   ) {}
 
   /** A query document; `base` is the array path an `$elemMatch` document is relative to. */
@@ -98,7 +100,8 @@ class Translator {
     if (column) return and(operators.map(([op, operand]) => columnCondition(column.column, column.kind, op, operand)));
     if (!path.startsWith('index.')) return UNKNOWN;
     const options = isOperatorDocument(condition) ? condition.$options : undefined;
-    return and(operators.filter(([op]) => op !== '$options').map(([op, operand]) => this.valueCondition(path, op, operand, options)));
+    const translated = and(operators.filter(([op]) => op !== '$options').map(([op, operand]) => this.valueCondition(path, op, operand, options)));
+    return widen(translated, this.lacking(path));
   }
 
   /** One operator on a search-value path: one sub-select, so that each operator may hold on a different array element, as in MongoDB. */
@@ -243,6 +246,18 @@ function columnCondition(column: string, kind: Kind, op: string, operand: unknow
     default:
       return UNKNOWN;
   }
+}
+
+/**
+ * A condition on a path some types keep out of `search_values` (unindexed.ts): their records cannot
+ * be judged from rows, so all of them are candidates, re-checked on the record.
+ */
+function widen(condition: SqlCondition, types: readonly string[]): SqlCondition {
+  if (types.length === 0) return condition;
+  if (condition.sql === '1') return { ...condition, exact: false };
+  const ofTypes = `r.type IN (${types.map(() => '?').join(', ')})`;
+  if (condition.sql === '0') return { sql: ofTypes, params: [...types], exact: false };
+  return { sql: `(${ofTypes} OR ${condition.sql})`, params: [...types, ...condition.params], exact: false };
 }
 
 function and(parts: SqlCondition[]): SqlCondition {
