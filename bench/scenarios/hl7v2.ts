@@ -51,7 +51,8 @@ async function sender(port: number, type: string, tag: string, connection: numbe
   return { latencies, failures };
 }
 
-async function cell(port: number, type: string, connections: number, seconds: number, tag: string) {
+/** Sends `type` messages on `connections` connections for `seconds`, each waiting for its ACK; rate, latencies and non-AA count. */
+export async function sendMessages(port: number, type: string, connections: number, seconds: number, tag: string) {
   const until = Date.now() + seconds * 1000;
   const results = await Promise.all(Array.from({ length: connections }, (_, i) => sender(port, type, `${tag}-${i}`, i, until)));
   const latencies = results.flatMap((r) => r.latencies).sort((a, b) => a - b);
@@ -77,11 +78,11 @@ export const hl7v2: Scenario = {
     const rows: string[][] = [];
     for (const type of Object.keys(MESSAGES)) {
       log(`${type}: warm-up`);
-      await cell(port, type, 8, settings.warmupSeconds, `warm-${type}`);
+      await sendMessages(port, type, 8, settings.warmupSeconds, `warm-${type}`);
       let single = 0;
       for (const connections of CONNECTIONS) {
         log(`${type}: ${connections} connection(s)`);
-        const r = await cell(port, type, connections, settings.seconds, `${type}-${connections}`);
+        const r = await sendMessages(port, type, connections, settings.seconds, `${type}-${connections}`);
         if (connections === 1) single = r.rate;
         rows.push([type, String(connections), fixed(r.rate, 0), `${fixed(r.rate / single, 2)}×`, fixed(r.p50, 1), fixed(r.p99, 1), String(r.failures)]);
       }

@@ -3,6 +3,7 @@ import type { Logger } from '../logger.js';
 import { createEmbeddedStore } from './embedded/index.js';
 import { createMongoStore, indexPlan, type SearchParamSource } from './mongo/index.js';
 import type { StorePort } from './port.js';
+import { unindexedKeys } from '../search/index/value-index-plan.js';
 
 /**
  * Selects the storage adapter from the configuration: MongoDB when MONGODB_URI is set, the
@@ -13,7 +14,7 @@ import type { StorePort } from './port.js';
  */
 export function createStore(config: Config, logger: Logger, searchParams: SearchParamSource, kind: StoreKind = config.mongodbUri ? 'mongo' : 'embedded'): StorePort {
   const storeLogger = logger.child({ component: 'store' });
-  if (kind === 'embedded') return createEmbeddedStore({ dir: config.dataDir, logger: storeLogger });
+  if (kind === 'embedded') return createEmbeddedStore({ dir: config.dataDir, logger: storeLogger, unindexed: unindexedKeys(searchParams) });
   if (!config.mongodbUri) throw new Error('MONGODB_URI must be set to use the MongoDB store');
   return createMongoStore({
     uri: config.mongodbUri,

@@ -54,6 +54,33 @@ describe('AuditEvent trail (IHE BALP)', () => {
     expect(JSON.stringify(mine.body)).not.toContain('"Patient/p2');
   });
 
+  it('sorts and pages the trail by a parameter whose sort values the embedded store keeps out of its index (issue 14)', async () => {
+    await d1.get('Patient/p2');
+    await p1.get('Patient/p1');
+    // `subtype` sorts by its code; `outcome` tells refusals; the pages together are the whole trail of p1, in order.
+    for (const [sort, keyOf] of [
+      ['subtype', (a: AuditEvent) => a.subtype?.map((c) => c.code ?? '').sort()[0] ?? ''],
+      ['-outcome', (a: AuditEvent) => a.outcome ?? ''],
+    ] as const) {
+      // Each search is itself audited (about p1, as it lists p1's trail): the pages hold at least the events before them, each once.
+      const before = events((await admin.get<Bundle>('AuditEvent?patient=Patient/p1&_count=1000')).body);
+      const seen: AuditEvent[] = [];
+      for (let url: string | undefined = `AuditEvent?patient=Patient/p1&_sort=${sort}&_count=3`; url; ) {
+        const page: { status: number; body: Bundle } = await admin.get<Bundle>(url);
+        expect(page.status).toBe(200);
+        seen.push(...events(page.body));
+        const next: string | undefined = page.body.link?.find((l) => l.relation === 'next')?.url;
+        url = next ? next.slice(next.indexOf('AuditEvent')) : undefined;
+      }
+      const ids = seen.map((a) => a.id);
+      expect(new Set(ids).size).toBe(ids.length);
+      expect(ids).toEqual(expect.arrayContaining(before.map((a) => a.id)));
+      const keys = seen.map(keyOf);
+      const ordered = [...keys].sort();
+      expect(keys).toEqual(sort.startsWith('-') ? ordered.reverse() : ordered);
+    }
+  });
+
   it('AuditEvents cannot be updated, patched or deleted through the API, not even by a full-access client', async () => {
     const [one] = events((await admin.get<Bundle>('AuditEvent?patient=Patient/p1&_count=1000')).body).filter((e) => linkOf(e));
     const attempts = [

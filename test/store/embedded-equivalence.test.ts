@@ -23,6 +23,9 @@ const INDEXES: Array<Record<string, unknown> | undefined> = [
   { tags: 'a', flag: true, identifier: [{ s: 'urn:mrn', c: '1', ty: [{ s: 'http://t', c: 'MR' }] }] },
   { identifier: [{ s: 'urn:mrn', c: '2' }, { s: 'urn:other', c: '1' }], subject: [{ r: 'Patient/1', t: 'Patient', i: '1' }] },
   { subject: [{ r: 'Group/1', t: 'Group', i: '1' }], value: [{ v: -3.25 }] },
+  // Presence without a presence row (issue 14): value rows tell, unless a null or no value row does.
+  { part: [{ c: 'x' }, null], empty: [], blank: [{}], bools: [true], flag: false },
+  { part: [{ c: 'y' }], empty: [{ c: 'z' }], blank: [{ s: 'http://b' }], bools: [1], flag: null },
   {},
   undefined,
 ];
@@ -72,6 +75,12 @@ const FILTERS: Filter[] = [
   { $and: [{ resourceType: 'Patient' }, { $or: [{ 'index.name__sort_asc': { $gt: 'p' } }, { 'index.name__sort_asc': 'jo smith', id: { $gt: 'r0' } }] }] },
   { $nor: [{ 'index.tags': 'a' }] },
   { 'index.unknown.x': 'y' },
+  ...['part', 'empty', 'blank', 'bools', 'flag'].flatMap((key): Filter[] => [
+    { [`index.${key}`]: null },
+    { [`index.${key}`]: { $ne: null } },
+    { [`index.${key}`]: { $exists: true } },
+    { [`index.${key}`]: { $exists: false } },
+  ]),
   { 'index.unknown': null },
   { 'index.unknown': { $exists: true } },
 ];
@@ -131,4 +140,49 @@ describe('embedded store: query documents answered as mingo answers them', () =>
     }
   });
 
+});
+
+describe('embedded store: keys some types keep out of the search-value table (issue 14) answer the same', () => {
+  // Observation records keep these keys in the record only: entries, a sort scalar, presence-only keys.
+  const unindexed = { Observation: ['name', 'name__sort_asc', 'gender', 'part', 'flag', 'value'] };
+  let sparseDir: string;
+  let sparse: StorePort;
+  const expectSame = async (target: StorePort, filter: Filter): Promise<void> => {
+    const expected = records.filter((r) => new Query(filter).test(r as unknown as Record<string, unknown>)).map((r) => r.id).sort();
+    expect((await target.find('current', filter)).map((r) => r.id).sort()).toEqual(expected);
+    expect(await target.count('current', filter)).toBe(expected.length);
+  };
+  // The full store also holds the irregular version `odd` another test added.
+  const sortedIds = async (target: StorePort, filter: Filter, direction: 1 | -1) => (await target.find('current', filter, { sort: { 'index.name__sort_asc': direction, id: 1 } })).map((r) => r.id).filter((id) => id !== 'odd');
+  const groups = async (target: StorePort, filter: Filter) => (await target.groupCount!('current', filter, 'index.gender.c')).sort((a, b) => String(a.value).localeCompare(String(b.value)));
+
+  beforeAll(async () => {
+    sparseDir = await tempDir();
+    sparse = createEmbeddedStore({ dir: sparseDir, unindexed });
+    await sparse.open();
+    for (const record of records) await sparse.commit([{ record, expectedVersion: 0 }]);
+  });
+  afterAll(async () => {
+    await sparse?.close();
+    await removeDir(sparseDir);
+  });
+
+  it.each(FILTERS.map((filter) => ({ filter, label: JSON.stringify(filter) })))('$label, across types and pinned to each', async ({ filter }) => {
+    await expectSame(sparse, filter);
+    await expectSame(sparse, { $and: [{ resourceType: 'Observation', deleted: false }, filter] });
+    await expectSame(sparse, { resourceType: { $in: ['Patient'] }, $and: [filter] });
+  });
+
+  it('sorts and groups by such a key as the full index does, and so does a later opener without the setting', async () => {
+    for (const filter of [{}, { resourceType: 'Observation' }] as Filter[]) {
+      for (const direction of [1, -1] as const) expect(await sortedIds(sparse, filter, direction)).toEqual(await sortedIds(store, filter, direction));
+      expect(await groups(sparse, filter)).toEqual(await groups(store, filter));
+    }
+    await sparse.close();
+    sparse = createEmbeddedStore({ dir: sparseDir });
+    await sparse.open();
+    await expectSame(sparse, { 'index.name.f': 'smith' });
+    await expectSame(sparse, { 'index.gender': null });
+    expect(await sortedIds(sparse, {}, -1)).toEqual(await sortedIds(store, {}, -1));
+  });
 });

@@ -60,7 +60,8 @@ afterAll(async () => {
 
 function plan(filter: Filter, sort: Record<string, 1 | -1>): { detail: string; empty: boolean } {
   const paths = new Map((db.prepare('SELECT path, pid FROM paths').all() as Array<{ path: string; pid: number }>).map((r) => [r.path, r.pid]));
-  const { sql, where } = findSql({ statements: new StatementCache(db), pathIds: (p) => paths.get(p) }, 'current', filter, { sort, limit: 21 });
+  const keyPathIds = (key: string): number[] => [...paths].filter(([p]) => p === key || p.startsWith(`${key}.`)).map(([, pid]) => pid);
+  const { sql, where } = findSql({ statements: new StatementCache(db), pathIds: (p) => paths.get(p), keyPathIds, unindexed: {} }, 'current', filter, { sort, limit: 21 });
   const detail = (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...where.params) as Array<{ detail: string }>).map((r) => r.detail).join(' | ');
   return { detail, empty: where.sql === '0' };
 }

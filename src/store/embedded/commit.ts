@@ -1,6 +1,7 @@
 import type { Database, Statement } from 'better-sqlite3';
 import { VersionConflictError, type StoredRecord, type WriteOp } from '../port.js';
 import { searchValueRows, type SearchValueRow } from './search-values.js';
+import type { UnindexedKeys } from './unindexed.js';
 
 /**
  * The write side of the SQLite store: version-checked commits and in-place rewrites, each one
@@ -19,7 +20,11 @@ export class RecordWriter {
   /** The last commit number used. */
   #txn: number;
 
-  constructor(private readonly db: Database) {
+  /** @param unindexed keys of `index` written without search-value rows, by resource type (unindexed.ts) */
+  constructor(
+    private readonly db: Database,
+    private readonly unindexed: UnindexedKeys = {},
+  ) {
     this.#currentVersion = db.prepare('SELECT version FROM current WHERE type = ? AND id = ?').pluck();
     this.#insertVersion = db.prepare('INSERT INTO versions (type, id, version, last_updated, deleted, txn, record) VALUES (?, ?, ?, ?, ?, ?, ?)');
     this.#upsertCurrent = db.prepare(
@@ -38,12 +43,26 @@ export class RecordWriter {
   /** The id of a search-value path (see sql-filter.ts `PathIds`). */
   readonly pathId = (path: string): number | undefined => this.#paths.get(path);
 
+  // The value paths of each top-level key, computed when asked and dropped when a path is added.
+  #keyPaths = new Map<string, readonly number[]>();
+
+  /** The ids of the value paths of a top-level key of `index` (see sql-filter.ts `KeyPathIds`). */
+  readonly keyPathIds = (path: string): readonly number[] => {
+    let ids = this.#keyPaths.get(path);
+    if (!ids) {
+      const below = `${path}.`;
+      ids = [...this.#paths].filter(([p]) => p === path || p.startsWith(below)).map(([, pid]) => pid);
+      this.#keyPaths.set(path, ids);
+    }
+    return ids;
+  };
+
   /**
    * Applies the writes in one transaction, checking each expectedVersion against the current
    * version as left by the writes before it. Throws VersionConflictError having stored nothing.
    */
   commit(writes: readonly WriteOp[]): void {
-    const rows = writes.map((w) => searchValueRows(w.record.index));
+    const rows = writes.map((w) => this.#rowsOf(w.record));
     this.#registerPaths(rows);
     const txn = this.#txn + 1;
     this.db.transaction(() => {
@@ -64,7 +83,7 @@ export class RecordWriter {
    * search values replaced, versions that do not exist skipped.
    */
   rewrite(records: readonly StoredRecord[]): void {
-    const rows = records.map((r) => searchValueRows(r.index));
+    const rows = records.map((r) => this.#rowsOf(r));
     this.#registerPaths(rows);
     this.db.transaction(() => {
       records.forEach((record, i) => {
@@ -75,6 +94,12 @@ export class RecordWriter {
         this.#insertValues(rows[i], existing.vid);
       });
     })();
+  }
+
+  #rowsOf(record: StoredRecord): SearchValueRow[] {
+    const skip = this.unindexed[record.resourceType];
+    if (!skip || !record.index) return searchValueRows(record.index);
+    return searchValueRows(Object.fromEntries(Object.entries(record.index).filter(([key]) => !skip.includes(key))));
   }
 
   #insertValues(rows: readonly SearchValueRow[], vid: number | bigint): void {
@@ -91,6 +116,7 @@ export class RecordWriter {
     if (fresh.size === 0) return;
     const ids = this.db.transaction(() => [...fresh].map((path) => [path, Number(this.#insertPath.run(path).lastInsertRowid)] as const))();
     for (const [path, pid] of ids) this.#paths.set(path, pid);
+    this.#keyPaths.clear();
   }
 }
 

@@ -1,6 +1,7 @@
 import type { Logger } from '../../logger.js';
 import { StoreUnavailableError, type CollectionName, type Filter, type FindOptions, type GroupCount, type ResourceKey, type StorePort, type StoredRecord, type WriteOp } from '../port.js';
 import { OpenStore } from './open-store.js';
+import type { UnindexedKeys } from './unindexed.js';
 
 /** Options of the embedded store. */
 export interface EmbeddedStoreOptions {
@@ -14,6 +15,11 @@ export interface EmbeddedStoreOptions {
    * refuse the open. Only for `npm run migrate -- --from legacy`, which fills the new store from them.
    */
   allowLegacyFiles?: boolean;
+  /**
+   * Keys of `record.index` to keep out of the search-value table, by resource type (unindexed.ts):
+   * queries and sorts on them stay exact but read the records of those types.
+   */
+  unindexed?: UnindexedKeys;
 }
 
 const DEFAULT_CACHE_MIB = 64;
@@ -37,6 +43,7 @@ export class EmbeddedStore implements StorePort {
       logger: this.options.logger,
       cacheMiB: this.options.cacheMiB ?? DEFAULT_CACHE_MIB,
       allowLegacyFiles: this.options.allowLegacyFiles,
+      unindexed: this.options.unindexed,
     }).finally(() => {
       this.#opening = undefined;
     });

@@ -10,6 +10,7 @@ import { acquireLock, releaseLock, type LockOwner } from './lock.js';
 import { countRecords, findRecords, groupCountRecords, type QueryContext } from './query.js';
 import { configure, migrateSchema } from './schema.js';
 import { StatementCache } from './statement-cache.js';
+import { persistUnindexed, type UnindexedKeys } from './unindexed.js';
 import { WalSync } from './wal-sync.js';
 
 /** Settings of an open store. */
@@ -20,6 +21,8 @@ export interface OpenStoreSettings {
   cacheMiB: number;
   /** See EmbeddedStoreOptions.allowLegacyFiles. */
   allowLegacyFiles?: boolean;
+  /** See EmbeddedStoreOptions.unindexed. */
+  unindexed?: UnindexedKeys;
 }
 
 /**
@@ -42,8 +45,10 @@ export class OpenStore {
     private readonly db: Database,
     private readonly wal: WalSync,
   ) {
-    this.#writer = new RecordWriter(db);
-    this.#query = { statements: new StatementCache(db), pathIds: this.#writer.pathId };
+    this.#writer = new RecordWriter(db, settings.unindexed);
+    // Queries widen on every key some version was written without, whoever wrote it.
+    const unindexed = persistUnindexed(db, settings.unindexed ?? {});
+    this.#query = { statements: new StatementCache(db), pathIds: this.#writer.pathId, keyPathIds: this.#writer.keyPathIds, unindexed };
   }
 
   /** Locks the directory and opens (creating or recovering) its database. */

@@ -2,9 +2,10 @@ import { Query } from 'mingo';
 import { groupRecords, type CollectionName, type Filter, type FindOptions, type GroupCount, type StoredRecord } from '../port.js';
 import { IRREGULAR } from './search-values.js';
 import { sortRecords } from './sort.js';
-import { translateFilter, type Driver, type PathIds, type SqlCondition, type SqlParam } from './sql-filter.js';
+import { translateFilter, type Driver, type KeyPathIds, type PathIds, type SqlCondition, type SqlParam } from './sql-filter.js';
 import { orderBy } from './sql-order.js';
 import type { StatementCache } from './statement-cache.js';
+import { lackingTypes, type UnindexedKeys } from './unindexed.js';
 
 /**
  * Query evaluation: the filter becomes SQL over the record tables and the search-value index
@@ -37,6 +38,9 @@ const RECORD: Record<CollectionName, string> = { current: 'v.record', history: '
 export interface QueryContext {
   statements: StatementCache;
   pathIds: PathIds;
+  keyPathIds: KeyPathIds;
+  /** Keys some types keep out of `search_values` (unindexed.ts). */
+  unindexed: UnindexedKeys;
 }
 
 /** The SQL of a find: `ordered` when SQL sorts (else the caller sorts every match). */
@@ -48,7 +52,7 @@ export interface FindSql {
 
 /** The filter as SQL; exact only while no stored version has an irregular index (search-values.ts). */
 function translate(ctx: QueryContext, filter: Filter): SqlCondition {
-  const translated = translateFilter(filter, ctx.pathIds);
+  const translated = translateFilter(filter, ctx.pathIds, ctx.keyPathIds, lackingTypes(ctx.unindexed, filter));
   return ctx.pathIds(IRREGULAR) === undefined ? translated : { ...translated, exact: false };
 }
 
@@ -70,7 +74,7 @@ export function findSql(ctx: QueryContext, collection: CollectionName, filter: F
   const limit = options.limit ? Math.abs(options.limit) : Infinity;
   const sort = options.sort && Object.keys(options.sort).length ? options.sort : undefined;
   // Unsorted finds come in commit order, MongoDB's natural order for an insert-only collection.
-  const order = sort ? orderBy(sort, ctx.pathIds) : 'ORDER BY r.vid';
+  const order = sort ? orderBy(sort, ctx.pathIds, lackingTypes(ctx.unindexed, filter)) : 'ORDER BY r.vid';
   const ordered = order !== undefined;
   const { where, driver } = plan(ctx, filter);
   const from = fromClause(driver, FROM[collection], FROM_DRIVER[collection]);
@@ -145,8 +149,10 @@ export function countRecords(ctx: QueryContext, collection: CollectionName, filt
 export function groupCountRecords(ctx: QueryContext, collection: CollectionName, filter: Filter, path: string): GroupCount[] {
   const pid = ctx.pathIds(path);
   const { where, driver } = plan(ctx, filter);
-  if (pid === undefined || where.sql === '0') return [];
-  if (!where.exact) {
+  // Types keeping the path out of `search_values` have their values in the records only.
+  const inRecords = lackingTypes(ctx.unindexed, filter)(path).length > 0;
+  if ((pid === undefined && !inRecords) || where.sql === '0') return [];
+  if (!where.exact || inRecords) {
     const from = fromClause(driver, FROM[collection], FROM_DRIVER[collection]);
     return groupRecords(matching(ctx, `SELECT ${RECORD[collection]} AS record ${from} WHERE ${where.sql}`, where, filter), path);
   }

@@ -1,5 +1,6 @@
 import type { Filter } from '../port.js';
 import { encodeString, PRESENCE, sqlValue, type SqlValue } from './search-values.js';
+import type { LackingTypes } from './unindexed.js';
 
 /**
  * Translates a MongoDB query document into a SQL condition over a record table aliased `r`
@@ -35,6 +36,9 @@ export type SqlParam = string | number | Buffer;
 /** Looks up the id of a search-value path; undefined when no record has ever had a value there. */
 export type PathIds = (path: string) => number | undefined;
 
+/** The ids of a top-level key's value paths: `index.k` itself and every `index.k.<...>` (not its presence path). */
+export type KeyPathIds = (path: string) => readonly number[];
+
 const TRUE: SqlCondition = { sql: '1', params: [], exact: true };
 const FALSE: SqlCondition = { sql: '0', params: [], exact: true };
 /** "Some superset of the matches": nothing could be translated, the re-check decides. */
@@ -55,12 +59,16 @@ const COMPARISONS: Record<string, string> = { $gt: '>', $gte: '>=', $lt: '<', $l
 const EMPTY_BLOB = Buffer.alloc(0);
 
 /** Translates a filter (see the module comment). */
-export function translateFilter(filter: Filter, pathIds: PathIds): SqlCondition {
-  return new Translator(pathIds).document(filter, '');
+export function translateFilter(filter: Filter, pathIds: PathIds, keyPathIds: KeyPathIds, lacking: LackingTypes = () => []): SqlCondition {
+  return new Translator(pathIds, keyPathIds, lacking).document(filter, '');
 }
 
 class Translator {
-  constructor(private readonly pathIds: PathIds) {}
+  constructor(
+    private readonly pathIds: PathIds,
+    private readonly keyPathIds: KeyPathIds,
+    private readonly lacking: LackingTypes,
+  ) {}
 
   /** A query document; `base` is the array path an `$elemMatch` document is relative to. */
   document(filter: Filter, base: string): SqlCondition {
@@ -92,7 +100,8 @@ class Translator {
     if (column) return and(operators.map(([op, operand]) => columnCondition(column.column, column.kind, op, operand)));
     if (!path.startsWith('index.')) return UNKNOWN;
     const options = isOperatorDocument(condition) ? condition.$options : undefined;
-    return and(operators.filter(([op]) => op !== '$options').map(([op, operand]) => this.valueCondition(path, op, operand, options)));
+    const translated = and(operators.filter(([op]) => op !== '$options').map(([op, operand]) => this.valueCondition(path, op, operand, options)));
+    return widen(translated, this.lacking(path));
   }
 
   /** One operator on a search-value path: one sub-select, so that each operator may hold on a different array element, as in MongoDB. */
@@ -167,9 +176,9 @@ class Translator {
   }
 
   /**
-   * `null` (missing or null) and `$ne: null` on a top-level key of `index`, from its presence rows
-   * or, for a string or number, its value row (search-values.ts). Deeper paths would need
-   * MongoDB's per-element null rules, so they are re-checked instead.
+   * `null` (missing or null) and `$ne: null` on a top-level key of `index`, from its presence row
+   * or its value rows (search-values.ts: a key has a presence row only where its value rows do not
+   * tell). Deeper paths would need MongoDB's per-element null rules, so they are re-checked instead.
    */
   presence(path: string, nonNull: boolean): SqlCondition {
     return this.#present(path, nonNull, true);
@@ -183,11 +192,19 @@ class Translator {
   #present(path: string, wanted: boolean, nonNullOnly: boolean): SqlCondition {
     if (!isTopLevel(path)) return UNKNOWN;
     const marker = this.pathIds(PRESENCE + path);
-    const scalar = this.pathIds(path);
-    const branches = [...(marker === undefined ? [] : [nonNullOnly ? `(pid = ${marker} AND value = 1)` : `pid = ${marker}`]), ...(scalar === undefined ? [] : [`pid = ${scalar}`])];
-    if (branches.length === 0) return wanted ? FALSE : TRUE;
-    const some = `EXISTS (SELECT 1 FROM search_values WHERE vid = r.vid AND (${branches.join(' OR ')}))`;
-    return { sql: wanted ? some : `NOT ${some}`, params: [], exact: true };
+    const values = this.keyPathIds(path);
+    if (marker === undefined && values.length === 0) return wanted ? FALSE : TRUE;
+    const rows = (condition: string): string => `EXISTS (SELECT 1 FROM search_values WHERE vid = r.vid AND ${condition})`;
+    const valueRows = values.length === 0 ? undefined : rows(values.length === 1 ? `pid = ${values[0]}` : `pid IN (${values.join(', ')})`);
+    let some: string;
+    if (!nonNullOnly) some = [...(marker === undefined ? [] : [rows(`pid = ${marker}`)]), ...(valueRows ? [valueRows] : [])].join(' OR ');
+    else if (marker === undefined) some = valueRows!;
+    else {
+      // Value rows tell "non-null" unless the marker says null (an array holding a null has both).
+      const nonNullMarked = rows(`pid = ${marker} AND value = 1`);
+      some = valueRows ? `${nonNullMarked} OR (${valueRows} AND NOT ${rows(`pid = ${marker} AND value = 0`)})` : nonNullMarked;
+    }
+    return { sql: wanted ? `(${some})` : `NOT (${some})`, params: [], exact: true };
   }
 }
 
@@ -229,6 +246,18 @@ function columnCondition(column: string, kind: Kind, op: string, operand: unknow
     default:
       return UNKNOWN;
   }
+}
+
+/**
+ * A condition on a path some types keep out of `search_values` (unindexed.ts): their records cannot
+ * be judged from rows, so all of them are candidates, re-checked on the record.
+ */
+function widen(condition: SqlCondition, types: readonly string[]): SqlCondition {
+  if (types.length === 0) return condition;
+  if (condition.sql === '1') return { ...condition, exact: false };
+  const ofTypes = `r.type IN (${types.map(() => '?').join(', ')})`;
+  if (condition.sql === '0') return { sql: ofTypes, params: [...types], exact: false };
+  return { sql: `(${ofTypes} OR ${condition.sql})`, params: [...types, ...condition.params], exact: false };
 }
 
 function and(parts: SqlCondition[]): SqlCondition {

@@ -1,16 +1,17 @@
 import type { Sort } from '../port.js';
 import type { PathIds } from './sql-filter.js';
+import type { LackingTypes } from './unindexed.js';
 
 const COLUMNS: Record<string, string> = { resourceType: 'type', id: 'id', versionId: 'version', lastUpdated: 'last_updated', deleted: 'deleted' };
 
 /**
  * A MongoDB sort as SQL `ORDER BY`, or undefined when a field is neither a record column nor a
- * search-value path. A search-value path sorts by its smallest value ascending and its largest
+ * search-value path the matching types keep rows of. A search-value path sorts by its smallest value ascending and its largest
  * descending, MongoDB's rule for arrays; a record without one sorts as null, first ascending and
  * last descending in both. Strings are UTF-16BE blobs (search-values.ts), so the order is
  * JavaScript's and mingo's, and numbers sort before strings as in BSON.
  */
-export function orderBy(sort: Sort, pathIds: PathIds): string | undefined {
+export function orderBy(sort: Sort, pathIds: PathIds, lacking: LackingTypes = () => []): string | undefined {
   const terms: string[] = [];
   for (const [field, direction] of Object.entries(sort)) {
     const dir = direction === -1 ? 'DESC' : 'ASC';
@@ -19,7 +20,8 @@ export function orderBy(sort: Sort, pathIds: PathIds): string | undefined {
       terms.push(`r.${column} ${dir}`);
       continue;
     }
-    if (!field.startsWith('index.')) return undefined;
+    // Some matches may have no rows for it (unindexed.ts): sorted in memory from the records.
+    if (!field.startsWith('index.') || lacking(field).length > 0) return undefined;
     const pid = pathIds(field);
     if (pid === undefined) continue; // no record has a value: every record ties on this key
     terms.push(`(SELECT ${direction === -1 ? 'max' : 'min'}(value) FROM search_values WHERE vid = r.vid AND pid = ${pid}) ${dir}`);
