@@ -84,7 +84,7 @@ export async function createApp(config: Config, logger: Logger, clock: () => Dat
   const metrics = createMetrics();
   // Subscriptions (issue 18): every durable commit is reported to them; they deliver from their own queue.
   const subscriptions = createSubscriptions({ settings: config.subscriptions, dataDir: config.dataDir, logger, clock });
-  const store = withCommitMetrics(subscriptions.observe(createStore(config, logger, { resourceTypes: registry.coreTypes, params: (type) => searchIndex.params(type) })), metrics);
+  const store = withCommitMetrics(subscriptions.observe(await createStore(config, logger, { resourceTypes: registry.coreTypes, params: (type) => searchIndex.params(type) })), metrics);
   await store.open();
   const crypto = await createCrypto({
     settings: config.crypto,
@@ -160,15 +160,22 @@ export async function createApp(config: Config, logger: Logger, clock: () => Dat
       // Only the serving process delivers (the maintenance commands build the app without listening).
       await subscriptions.start({ pipeline, store, codec: crypto.codec, baseUrl: config.fhirBaseUrl });
       await crypto.listen();
-      await hl7.listen();
       await exports.start();
       if (metricsServer) logger.info({ port: await metricsServer.listen(config.metrics.port!, config.metrics.host), host: config.metrics.host }, 'metrics listening');
-      return new Promise((resolve, reject) => {
+      const port = await new Promise<number>((resolve, reject) => {
         server = http.listen(config.port);
         answerClientErrors(server);
         server.once('listening', () => resolve((server!.address() as AddressInfo).port));
         server.once('error', reject);
       });
+      // After the HTTP server: the HL7 adapter loads its parser then (issue 13), and binds MLLP before this resolves.
+      await hl7.listen().catch(async (err: unknown) => {
+        const listening = server!;
+        server = undefined;
+        await new Promise<void>((resolve) => listening.close(() => resolve()));
+        throw err;
+      });
+      return port;
     },
     async close() {
       if (server) {
