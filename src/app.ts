@@ -67,6 +67,8 @@ export async function createApp(config: Config, logger: Logger, clock: () => Dat
     definitions,
     resourceTypes: registry.types,
     warmTypes: registry.coreTypes,
+    // Compiled once the server listens (`listen()` below): off the path to ready (issue 13).
+    warmLater: true,
     profilesDir: config.profilesDir,
     terminologyDir: config.terminologyDir,
     strict: config.validationStrict,
@@ -168,7 +170,9 @@ export async function createApp(config: Config, logger: Logger, clock: () => Dat
         server.once('listening', () => resolve((server!.address() as AddressInfo).port));
         server.once('error', reject);
       });
-      // After the HTTP server: the HL7 adapter loads its parser then (issue 13), and binds MLLP before this resolves.
+      // After the HTTP server (issue 13): the core types' validators compile in the background, a
+      // type at a time; the HL7 adapter loads its parser and binds MLLP before this resolves.
+      validator.warm().catch((err: unknown) => logger.error({ err }, 'validation: compiling the core types failed; each compiles on its first use'));
       await hl7.listen().catch(async (err: unknown) => {
         const listening = server!;
         server = undefined;
