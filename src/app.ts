@@ -162,6 +162,7 @@ export async function createApp(config: Config, logger: Logger, clock: () => Dat
       // Only the serving process delivers (the maintenance commands build the app without listening).
       await subscriptions.start({ pipeline, store, codec: crypto.codec, baseUrl: config.fhirBaseUrl });
       await crypto.listen();
+      await hl7.listen();
       await exports.start();
       if (metricsServer) logger.info({ port: await metricsServer.listen(config.metrics.port!, config.metrics.host), host: config.metrics.host }, 'metrics listening');
       const port = await new Promise<number>((resolve, reject) => {
@@ -171,14 +172,9 @@ export async function createApp(config: Config, logger: Logger, clock: () => Dat
         server.once('error', reject);
       });
       // After the HTTP server (issue 13): the core types' validators compile in the background, a
-      // type at a time; the HL7 adapter loads its parser and binds MLLP before this resolves.
+      // type at a time, and the HL7 adapter loads its parser (MLLP, bound above, holds messages until then).
       validator.warm().catch((err: unknown) => logger.error({ err }, 'validation: compiling the core types failed; each compiles on its first use'));
-      await hl7.listen().catch(async (err: unknown) => {
-        const listening = server!;
-        server = undefined;
-        await new Promise<void>((resolve) => listening.close(() => resolve()));
-        throw err;
-      });
+      await hl7.load();
       return port;
     },
     async close() {

@@ -16,6 +16,8 @@ export interface Hl7Adapter {
   maxBytes: number;
   /** The bound MLLP port once listening (undefined when HL7_MLLP_ENABLED=false). */
   port(): number | undefined;
+  /** Loads the message handling (the parser and its dictionaries); messages received before wait for it. */
+  load(): Promise<void>;
   listen(): Promise<void>;
   close(): Promise<void>;
 }
@@ -27,9 +29,9 @@ export async function createHl7Adapter(options: { config: Hl7Config; dataDir: st
   const archive = new MessageArchive(options.dataDir, options.sealer, options.clock);
   await archive.open();
   // The handling (the hl7v2 package and its dictionaries of every v2 version, the mappers) takes
-  // ~0.8 s and ~26 MB to load: loaded when `listen()` starts the MLLP listener, which the app does
-  // once the HTTP server answers, so it is not on the path to ready (issue 13). A message sent
-  // over HTTP before then waits for the load.
+  // ~0.8 s and ~26 MB to load: loaded by `load()`, which the app calls once the HTTP server
+  // answers, so it is not on the path to ready (issue 13). A message received before then (MLLP
+  // or HTTP) waits for the load.
   let loading: Promise<MessageHandler> | undefined;
   const load = (): Promise<MessageHandler> =>
     (loading ??= import('./handle.js').then(({ createHandler }) =>
@@ -57,8 +59,10 @@ export async function createHl7Adapter(options: { config: Hl7Config; dataDir: st
     handler,
     maxBytes: config.maxBytes,
     port: () => port,
-    async listen() {
+    async load() {
       await load();
+    },
+    async listen() {
       if (!config.mllpEnabled) return;
       listener = createMllpListener(options.observer ? observedHandler(handler, options.observer) : handler, { ...config, port: config.mllpPort, host: config.mllpHost, allow: parseAllowList(config.allow) }, logger);
       port = await listener.listen();
