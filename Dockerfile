@@ -35,6 +35,9 @@ COPY portal ./portal
 # DATA_DIR holds the embedded store (when MONGODB_URI is unset), the embedded authorization
 # server's keys and the encryption key ring: the only place the process writes to.
 RUN mkdir -p /app/data && chown node:node /app/data
+# The trimmed R4 definitions, cached in node_modules/.cache/fhirgate: the unprivileged user cannot
+# write there, so the image carries the cache instead of every start deriving it (README "Start-up").
+RUN node -e "import('./dist/fhir/definitions.js').then((m) => m.r4Definitions())"
 USER node
 VOLUME ["/app/data"]
 EXPOSE 8080

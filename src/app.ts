@@ -67,6 +67,8 @@ export async function createApp(config: Config, logger: Logger, clock: () => Dat
     definitions,
     resourceTypes: registry.types,
     warmTypes: registry.coreTypes,
+    // Compiled once the server listens (`listen()` below): off the path to ready (issue 13).
+    warmLater: true,
     profilesDir: config.profilesDir,
     terminologyDir: config.terminologyDir,
     strict: config.validationStrict,
@@ -84,7 +86,7 @@ export async function createApp(config: Config, logger: Logger, clock: () => Dat
   const metrics = createMetrics();
   // Subscriptions (issue 18): every durable commit is reported to them; they deliver from their own queue.
   const subscriptions = createSubscriptions({ settings: config.subscriptions, dataDir: config.dataDir, logger, clock });
-  const store = withCommitMetrics(subscriptions.observe(createStore(config, logger, { resourceTypes: registry.coreTypes, params: (type) => searchIndex.params(type) })), metrics);
+  const store = withCommitMetrics(subscriptions.observe(await createStore(config, logger, { resourceTypes: registry.coreTypes, params: (type) => searchIndex.params(type) })), metrics);
   await store.open();
   const crypto = await createCrypto({
     settings: config.crypto,
@@ -163,12 +165,17 @@ export async function createApp(config: Config, logger: Logger, clock: () => Dat
       await hl7.listen();
       await exports.start();
       if (metricsServer) logger.info({ port: await metricsServer.listen(config.metrics.port!, config.metrics.host), host: config.metrics.host }, 'metrics listening');
-      return new Promise((resolve, reject) => {
+      const port = await new Promise<number>((resolve, reject) => {
         server = http.listen(config.port);
         answerClientErrors(server);
         server.once('listening', () => resolve((server!.address() as AddressInfo).port));
         server.once('error', reject);
       });
+      // After the HTTP server (issue 13): the core types' validators compile in the background, a
+      // type at a time, and the HL7 adapter loads its parser (MLLP, bound above, holds messages until then).
+      validator.warm().catch((err: unknown) => logger.error({ err }, 'validation: compiling the core types failed; each compiles on its first use'));
+      await hl7.load();
+      return port;
     },
     async close() {
       if (server) {

@@ -1,8 +1,12 @@
+import module from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createApp } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
 import { createLogger } from './logger.js';
+
+// Node 22.1+: V8's compiled code of every module is kept on disk, so later starts skip most of the
+// compiling (issue 13). Absent on Node 20, which starts as before. Enabled before the app's modules load.
+(module as { enableCompileCache?: () => unknown }).enableCompileCache?.();
 
 // src/main.ts and dist/main.js both sit one level below the project root.
 const rootDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -10,10 +14,10 @@ const rootDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 async function main(): Promise<void> {
   const config = loadConfig(process.env, rootDir);
   const logger = createLogger(config.logLevel);
+  const { createApp } = await import('./app.js');
   const app = await createApp(config, logger);
-  const port = await app.listen();
-  logger.info({ port, fhirBaseUrl: config.fhirBaseUrl, store: config.mongodbUri ? 'mongodb' : `embedded (${config.dataDir})` }, 'FhirGate listening');
 
+  // Installed before listening: the server answers (and may be told to stop) while the HL7 adapter still loads.
   let stopping = false;
   const stop = async (signal: string): Promise<void> => {
     if (stopping) return;
@@ -24,6 +28,8 @@ async function main(): Promise<void> {
   };
   process.once('SIGINT', () => void stop('SIGINT'));
   process.once('SIGTERM', () => void stop('SIGTERM'));
+  const port = await app.listen();
+  logger.info({ port, fhirBaseUrl: config.fhirBaseUrl, store: config.mongodbUri ? 'mongodb' : `embedded (${config.dataDir})` }, 'FhirGate listening');
 }
 
 main().catch((err: unknown) => {

@@ -71,7 +71,7 @@ async function migrateFromLegacy(config: Config, logger: Logger, params: SearchP
     process.stderr.write(`Finished moving the old files of an earlier conversion to ${moved}.\n`);
     return 0;
   }
-  const target = to === 'embedded' ? createEmbeddedStore({ dir, logger: logger.child({ component: 'store' }), allowLegacyFiles: true }) : createStore(config, logger, params, to);
+  const target = to === 'embedded' ? createEmbeddedStore({ dir, logger: logger.child({ component: 'store' }), allowLegacyFiles: true }) : await createStore(config, logger, params, to);
   let report: LegacyMigrationReport;
   try {
     await target.open();
@@ -106,8 +106,8 @@ async function main(args: string[]): Promise<number> {
   const searchIndex = createSearchIndex({ definitions, resourceTypes: types });
   const params = { resourceTypes: types, params: (type: string) => searchIndex.params(type) };
   if (from === 'legacy') return migrateFromLegacy(config, logger, params, to);
-  const source = createStore(config, logger, params, from);
-  const target = createStore(config, logger, params, to);
+  const source = await createStore(config, logger, params, from);
+  const target = await createStore(config, logger, params, to);
   try {
     const waitMs = config.mongodb.serverSelectionTimeoutMs + config.mongodb.connectTimeoutMs;
     for (const [store, kind] of [[source, from], [target, to]] as const) {

@@ -4,7 +4,7 @@ import type { Pipeline } from '../fhir/pipeline.js';
 import type { Logger } from '../logger.js';
 import { MessageArchive } from './archive.js';
 import { pipelinePort } from './fhir-port.js';
-import { createHandler, type MessageHandler } from './handle.js';
+import type { MessageHandler } from './handle.js';
 import { createMllpListener, parseAllowList, type MllpListener } from './listener.js';
 import { observedHandler, type MllpObserver } from './observed-handler.js';
 
@@ -16,6 +16,8 @@ export interface Hl7Adapter {
   maxBytes: number;
   /** The bound MLLP port once listening (undefined when HL7_MLLP_ENABLED=false). */
   port(): number | undefined;
+  /** Loads the message handling (the parser and its dictionaries); messages received before wait for it. */
+  load(): Promise<void>;
   listen(): Promise<void>;
   close(): Promise<void>;
 }
@@ -26,17 +28,30 @@ export async function createHl7Adapter(options: { config: Hl7Config; dataDir: st
   const logger = options.logger.child({ component: 'hl7v2' });
   const archive = new MessageArchive(options.dataDir, options.sealer, options.clock);
   await archive.open();
-  const handler = createHandler({
-    archive,
-    fhir: pipelinePort(options.pipeline),
-    logger,
-    baseUrl: options.baseUrl,
-    processingIds: new Set(config.processingIds),
-    identifierSystems: config.identifierSystems,
-    defaultIdentifierSystem: config.defaultIdentifierSystem,
-    controlIdReuse: config.controlIdReuse,
-    clock: options.clock,
-  });
+  // The handling (the hl7v2 package and its dictionaries of every v2 version, the mappers) takes
+  // ~0.8 s and ~26 MB to load: loaded by `load()`, which the app calls once the HTTP server
+  // answers, so it is not on the path to ready (issue 13). A message received before then (MLLP
+  // or HTTP) waits for the load.
+  let loading: Promise<MessageHandler> | undefined;
+  const load = (): Promise<MessageHandler> =>
+    (loading ??= import('./handle.js').then(({ createHandler }) =>
+      createHandler({
+        archive,
+        fhir: pipelinePort(options.pipeline),
+        logger,
+        baseUrl: options.baseUrl,
+        processingIds: new Set(config.processingIds),
+        identifierSystems: config.identifierSystems,
+        defaultIdentifierSystem: config.defaultIdentifierSystem,
+        controlIdReuse: config.controlIdReuse,
+        clock: options.clock,
+      }),
+    ));
+  const handler: MessageHandler = {
+    handle: async (inbound) => (await load()).handle(inbound),
+    oversized: async (inbound, limit) => (await load()).oversized(inbound, limit),
+    replay: async (id, context) => (await load()).replay(id, context),
+  };
   let listener: MllpListener | undefined;
   let port: number | undefined;
   return {
@@ -44,6 +59,9 @@ export async function createHl7Adapter(options: { config: Hl7Config; dataDir: st
     handler,
     maxBytes: config.maxBytes,
     port: () => port,
+    async load() {
+      await load();
+    },
     async listen() {
       if (!config.mllpEnabled) return;
       listener = createMllpListener(options.observer ? observedHandler(handler, options.observer) : handler, { ...config, port: config.mllpPort, host: config.mllpHost, allow: parseAllowList(config.allow) }, logger);

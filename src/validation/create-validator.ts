@@ -20,6 +20,11 @@ export interface ValidatorOptions {
   resourceTypes: readonly string[];
   /** Types compiled at start (default: all of `resourceTypes`); the others on first use (issue 17). */
   warmTypes?: readonly string[];
+  /**
+   * Leave the warm types to `warm()` (the app calls it once listening, issue 13: about 0.8 s of
+   * start-up); a request meeting a type before then compiles it, as for any other type.
+   */
+  warmLater?: boolean;
   /** Absolute path of `<root>/profiles`. */
   profilesDir: string;
   /** Absolute path of `<root>/terminology`. */
@@ -45,9 +50,13 @@ export async function createValidator(options: ValidatorOptions): Promise<Valida
   const extensions = new ExtensionChecker(new ExtensionDefinitions(profiles, options.definitions.extensionDefinitions), profileWalker, (t) => registry.baseTypes(t));
   const walker = new BaseWalker(registry, terminology, { strict, extensions, compartmentPaths: compartmentReferencePaths(options.definitions) });
   const served = new Set(options.resourceTypes);
-  // Compile now what every request needs; types met only inside `contained` compile on first use.
-  structure.warm(options.warmTypes ?? options.resourceTypes);
-  registry.warm(options.warmTypes ?? options.resourceTypes);
+  // Compile now (or in `warm()`) what every request needs; types met only inside `contained` compile on first use.
+  const warmTypes = options.warmTypes ?? options.resourceTypes;
+  const warmType = (type: string): void => {
+    structure.warm([type]);
+    registry.warm([type]);
+  };
+  if (!options.warmLater) warmTypes.forEach(warmType);
 
   const profileIssues = (resource: JsonObject, location: string, env: WalkEnv): void => {
     const meta = isObject(resource.meta) ? resource.meta : undefined;
@@ -76,6 +85,12 @@ export async function createValidator(options: ValidatorOptions): Promise<Valida
   const supported = profiles.resourceProfiles();
   return {
     supportedProfiles: () => supported,
+    async warm() {
+      for (const type of warmTypes) {
+        warmType(type);
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+    },
     async validate(resource: Resource): Promise<OperationOutcomeIssue[]> {
       const json = resource as unknown as JsonObject;
       if (!isObject(json) || typeof json.resourceType !== 'string') {
@@ -109,7 +124,7 @@ const built = new WeakMap<R4Definitions, Map<string, Promise<Validator>>>();
 export function sharedValidator(options: ValidatorOptions): Promise<Validator> {
   let byKey = built.get(options.definitions);
   if (!byKey) built.set(options.definitions, (byKey = new Map()));
-  const key = JSON.stringify([options.profilesDir, options.terminologyDir, options.strict ?? false, options.resourceTypes, options.warmTypes ?? null]);
+  const key = JSON.stringify([options.profilesDir, options.terminologyDir, options.strict ?? false, options.resourceTypes, options.warmTypes ?? null, options.warmLater ?? false]);
   let validator = byKey.get(key);
   if (!validator) {
     validator = createValidator(options);

@@ -1,5 +1,4 @@
 import { Secret, TOTP } from 'otpauth';
-import QRCode from 'qrcode';
 
 const PERIOD = 30;
 
@@ -33,5 +32,7 @@ export function currentTotp(secret: string, now = Date.now()): string {
 /** The `otpauth://` URI of the secret and its QR code as a PNG data URL, for enrolment. */
 export async function enrolment(secret: string, username: string): Promise<{ uri: string; qrDataUrl: string }> {
   const uri = totpOf(secret, username).toString();
+  // Loaded on the first enrolment, not at every start (issue 13).
+  const { default: QRCode } = await import('qrcode');
   return { uri, qrDataUrl: await QRCode.toDataURL(uri) };
 }

@@ -9,7 +9,7 @@ import { extractIndex } from './extract.js';
 import type { ExtractContext } from './extracted.js';
 import { entriesPath, indexKey, sortKey } from './fields.js';
 import { createImpliedSystems } from './implied-system.js';
-import { buildParamTable, type IndexedParam } from './param-table.js';
+import { buildParamTable, paramDefs, type IndexedParam } from './param-table.js';
 
 export type { TerminologySource } from './compile-token.js';
 
@@ -47,9 +47,18 @@ export function createSearchIndex(options: SearchIndexOptions): SearchIndex {
     if (!params) {
       params = buildParamTable(options.definitions.searchParameters, [type]).get(type)!;
       table.set(type, params);
-      defs.set(type, new Map([...params].map(([code, p]) => [code, p.def])));
+      if (!defs.has(type)) defs.set(type, new Map([...params].map(([code, p]) => [code, p.def])));
     }
     return params;
+  };
+  // The definitions alone need no compiling: compartments and the CapabilityStatement read them of every type.
+  const defsOf = (type: string): ReadonlyMap<string, SearchParamDef> => {
+    let found = defs.get(type);
+    if (!found) {
+      if (!served.has(type)) throw new FhirError('unknown-type', `Resource type '${type}' is not served by this server`);
+      defs.set(type, (found = paramDefs(options.definitions.searchParameters, type)));
+    }
+    return found;
   };
   for (const type of options.warmTypes ?? options.resourceTypes) tableOf(type);
   const baseUrl = options.baseUrl?.replace(/\/+$/, '');
@@ -89,10 +98,7 @@ export function createSearchIndex(options: SearchIndexOptions): SearchIndex {
   }
 
   return {
-    params: (resourceType) => {
-      paramsOf(resourceType);
-      return defs.get(resourceType) as ReadonlyMap<string, SearchParamDef>;
-    },
+    params: defsOf,
 
     extract: (resource: Resource) => extractIndex(resource, paramsOf(resource.resourceType).values(), extractContext),
 

@@ -66,6 +66,14 @@ function compileBranch(branch: string, code: string, resourceType: string): Comp
   const direct = directBranch(resourceType, expression);
   return { evaluate: compileExpression(expression, code), ...(direct ? { direct } : {}), ...(targetType ? { targetType } : {}), ...(rootElement ? { rootElement } : {}) };
 }
+/** A component of a composite before compiling: its parameter's code and type, its expression relative to the composite's element. */
+interface ComponentSource {
+  code: string;
+  type: SearchParamType;
+  expression: string | { base: string; expression: string };
+  /** The component's expression as the SearchParameter gives it. */
+  text: string;
+}
 
 /**
  * The components of a composite, each typed by the SearchParameter its `definition` names.
@@ -73,26 +81,35 @@ function compileBranch(branch: string, code: string, resourceType: string): Comp
  * element's path as `base` (for choice types such as `value`) when the composite's first branch
  * is a plain path. Undefined when a component's definition is unknown.
  */
-function compileComponents(sp: SearchParameter, branch: string, byUrl: ReadonlyMap<string, SearchParameter>): CompiledComponent[] | undefined {
+function componentSources(sp: SearchParameter, branch: string, byUrl: ReadonlyMap<string, SearchParameter>): ComponentSource[] | undefined {
   const base = /^[A-Za-z]+(\.[a-z][A-Za-z0-9]*)*$/.test(branch) ? branch : undefined;
-  const components: CompiledComponent[] = [];
+  const components: ComponentSource[] = [];
   for (const component of sp.component ?? []) {
     const target = byUrl.get(component.definition ?? '');
     if (!target?.code || !target.type || !component.expression || !INDEXED_TYPES.has(target.type) || target.type === 'composite') return undefined;
     const expression = base ? { base, expression: component.expression } : component.expression;
-    components.push({ code: target.code, type: target.type, evaluate: compileExpression(expression, `${sp.code}.${target.code}`) });
+    components.push({ code: target.code, type: target.type, expression, text: component.expression });
   }
   return components.length > 0 ? components : undefined;
 }
 
-function toParam(sp: SearchParameter, resourceType: string, byUrl: ReadonlyMap<string, SearchParameter>): IndexedParam | undefined {
+/** A parameter described from its SearchParameter, before any FHIRPath is compiled. */
+interface DescribedParam {
+  def: SearchParamDef;
+  recordField?: 'id' | 'lastUpdated';
+  branches: string[];
+  components?: ComponentSource[];
+  phonetic: boolean;
+}
+
+function describeParam(sp: SearchParameter, resourceType: string, byUrl: ReadonlyMap<string, SearchParameter>): DescribedParam | undefined {
   const code = sp.code as string;
   const type = sp.type as SearchParamType;
   if (NOT_INDEXED.has(code) || !INDEXED_TYPES.has(type)) return undefined;
   const recordField = RECORD_FIELDS[code];
   const branches = recordField || !sp.expression ? [] : restrictToType(sp.expression, resourceType);
   if (!recordField && branches.length === 0) return undefined;
-  const components = type === 'composite' ? compileComponents(sp, branches[0], byUrl) : undefined;
+  const components = type === 'composite' ? componentSources(sp, branches[0], byUrl) : undefined;
   if (type === 'composite' && !components) return undefined;
   const def: SearchParamDef = {
     code,
@@ -100,24 +117,44 @@ function toParam(sp: SearchParameter, resourceType: string, byUrl: ReadonlyMap<s
     resourceType,
     ...(recordField ? {} : { expression: branches.join(' | ') }),
     ...(sp.target?.length ? { target: [...sp.target] } : {}),
-    ...(components ? { component: components.map((c, i) => ({ code: c.code, type: c.type, expression: sp.component?.[i]?.expression as string })) } : {}),
+    ...(components ? { component: components.map((c) => ({ code: c.code, type: c.type, expression: c.text })) } : {}),
     ...(sp.url ? { definition: sp.url } : {}),
   };
   const phonetic = code === 'phonetic' || sp.xpathUsage === 'phonetic';
+  return { def, ...(recordField ? { recordField } : {}), branches, ...(components ? { components } : {}), phonetic };
+}
+
+function compileParam(described: DescribedParam): IndexedParam {
+  const { def, recordField, phonetic } = described;
+  const components = described.components?.map((c): CompiledComponent => ({ code: c.code, type: c.type, evaluate: compileExpression(c.expression, `${def.code}.${c.code}`) }));
   const extractor: Extractor | undefined = components
     ? (values, context) => extractComposite(components, values, context)
     : phonetic
       ? extractPhonetic
-      : EXTRACTORS[type];
+      : EXTRACTORS[def.type];
   return {
     def,
     ...(recordField ? { recordField } : {}),
-    branches: branches.map((b) => compileBranch(b, code, resourceType)),
+    branches: described.branches.map((b) => compileBranch(b, def.code, def.resourceType)),
     phonetic,
     ...(components ? { components } : {}),
     ...(extractor && !recordField ? { extractor } : {}),
   };
 }
+
+/** The parameters of a type, from the official SearchParameters whose base is the type, `Resource` or `DomainResource`. */
+function describeParams(searchParameters: readonly SearchParameter[], resourceType: string, byUrl: ReadonlyMap<string, SearchParameter>): DescribedParam[] {
+  const bases = new Set([resourceType, 'Resource', 'DomainResource']);
+  const params = new Map<string, DescribedParam>();
+  for (const sp of searchParameters) {
+    if (!sp.code || params.has(sp.code) || !sp.base?.some((b) => bases.has(b))) continue;
+    const param = describeParam(sp, resourceType, byUrl);
+    if (param) params.set(param.def.code, param);
+  }
+  return [...params.values()];
+}
+
+const byUrlOf = (searchParameters: readonly SearchParameter[]): Map<string, SearchParameter> => new Map(searchParameters.filter((sp) => sp.url).map((sp) => [sp.url as string, sp]));
 
 /**
  * The indexed parameters of each served type, from the official SearchParameters whose base
@@ -126,17 +163,16 @@ function toParam(sp: SearchParameter, resourceType: string, byUrl: ReadonlyMap<s
  * start-up rather than silently leaving the parameter unindexed.
  */
 export function buildParamTable(searchParameters: readonly SearchParameter[], resourceTypes: readonly string[]): Map<string, Map<string, IndexedParam>> {
-  const table = new Map<string, Map<string, IndexedParam>>();
-  const byUrl = new Map(searchParameters.filter((sp) => sp.url).map((sp) => [sp.url as string, sp]));
-  for (const resourceType of resourceTypes) {
-    const bases = new Set([resourceType, 'Resource', 'DomainResource']);
-    const params = new Map<string, IndexedParam>();
-    for (const sp of searchParameters) {
-      if (!sp.code || params.has(sp.code) || !sp.base?.some((b) => bases.has(b))) continue;
-      const param = toParam(sp, resourceType, byUrl);
-      if (param) params.set(param.def.code, param);
-    }
-    table.set(resourceType, params);
-  }
-  return table;
+  const byUrl = byUrlOf(searchParameters);
+  return new Map(resourceTypes.map((type) => [type, new Map(describeParams(searchParameters, type, byUrl).map((p) => [p.def.code, compileParam(p)]))]));
+}
+
+/**
+ * The parameter definitions of a type exactly as `buildParamTable` gives them, without compiling
+ * any expression: what compartments, consent and the CapabilityStatement read of a type whose
+ * table is compiled on first use (issue 13: compiling the ~60 member types of the Patient
+ * compartment at start-up took about a second).
+ */
+export function paramDefs(searchParameters: readonly SearchParameter[], resourceType: string): Map<string, SearchParamDef> {
+  return new Map(describeParams(searchParameters, resourceType, byUrlOf(searchParameters)).map((p) => [p.def.code, p.def]));
 }

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { r4Definitions } from '../../../src/fhir/definitions.js';
 import { navigationRoot, prepareBranch, restrictToType, splitUnion } from '../../../src/search/index/expression.js';
+import { createSearchIndex } from '../../../src/search/index/index.js';
+import { buildParamTable, paramDefs } from '../../../src/search/index/param-table.js';
 import { SERVED, testIndex } from './support.js';
 
 const index = testIndex();
@@ -50,6 +52,24 @@ describe('params: every official parameter of the served types', () => {
 
   it('rejects unserved types', () => {
     expect(() => index.params('Observation')).toThrow(expect.objectContaining({ code: 'unknown-type' }));
+  });
+
+  it('describes the parameters of every R4 type without compiling them, as the compiled table does (issue 13)', () => {
+    const { searchParameters, structureDefinitions } = r4Definitions();
+    const types = [...structureDefinitions.values()].filter((sd) => sd.kind === 'resource' && !sd.abstract).map((sd) => sd.type as string);
+    expect(types.length).toBeGreaterThan(140);
+    for (const type of types) {
+      const compiled = new Map([...buildParamTable(searchParameters, [type]).get(type)!].map(([code, p]) => [code, p.def]));
+      expect(paramDefs(searchParameters, type), type).toEqual(compiled);
+    }
+  });
+
+  it('answers params() of a type before and after its table is compiled with the same definitions', () => {
+    const lazy = createSearchIndex({ definitions: r4Definitions(), resourceTypes: ['Patient', 'Observation'], warmTypes: [] });
+    const before = lazy.params('Observation');
+    lazy.compile('Observation', 'code', undefined, ['http://loinc.org|1234-5']);
+    expect(lazy.params('Observation')).toBe(before);
+    expect(before.get('code')).toMatchObject({ type: 'token', expression: 'Observation.code' });
   });
 });
 
