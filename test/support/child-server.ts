@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
+import { nodeScript } from './node-script.js';
 import { ROOT_DIR, freePort } from './server.js';
 import { embeddedIssuer, registerDefaultToken } from './tokens.js';
 
@@ -17,7 +18,7 @@ export interface ChildServer {
  */
 export async function startChildServer(dataDir: string, options: { fileSizeLimitBlocks?: number } = {}): Promise<ChildServer> {
   const port = await freePort();
-  const args = ['--import', 'tsx', path.join(ROOT_DIR, 'src/main.ts')];
+  const args = nodeScript('src/main.ts');
   const [command, argv] = options.fileSizeLimitBlocks
     ? ['/bin/sh', ['-c', `ulimit -f ${options.fileSizeLimitBlocks} && exec "$0" "$@"`, process.execPath, ...args]]
     : [process.execPath, args];
