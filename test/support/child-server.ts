@@ -30,7 +30,8 @@ export async function startChildServer(dataDir: string, options: { fileSizeLimit
   let stderr = '';
   child.stderr!.on('data', (d) => (stderr += String(d)));
   const origin = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 30_000;
+  // Generous: on a loaded machine (two test workers, other jobs) a cold start took over 30 s.
+  const deadline = Date.now() + 60_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}: ${stderr}`);
     try {
