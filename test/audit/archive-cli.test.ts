@@ -13,6 +13,7 @@ import { patient } from '../bundles/support.js';
 import { fhirClient } from '../support/fhir-client.js';
 import { ROOT_DIR, startServer, type TestServer } from '../support/server.js';
 import { eventsOf } from './support.js';
+import { nodeScript } from '../support/node-script.js';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
@@ -20,7 +21,7 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 async function cli(dataDir: string, script: 'archive' | 'verify', args: string[] = []): Promise<{ code: number; output: string }> {
   const env = { ...process.env, DATA_DIR: dataDir, LOG_LEVEL: 'warn', HL7_MLLP_PORT: '0', MONGODB_URI: '' };
   try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, ['--import', 'tsx', path.join(ROOT_DIR, `src/cli/audit-${script}.ts`), ...args], { cwd: ROOT_DIR, env });
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, [...nodeScript(`src/cli/audit-${script}.ts`), ...args], { cwd: ROOT_DIR, env });
     return { code: 0, output: `${stdout}${stderr}` };
   } catch (err) {
     const failed = err as { code?: number; stdout?: string; stderr?: string };

@@ -7,6 +7,7 @@ import { patient } from '../bundles/support.js';
 import { fhirClient } from '../support/fhir-client.js';
 import { ROOT_DIR, startServer, type TestServer } from '../support/server.js';
 import { tamperStoreFiles } from './support.js';
+import { nodeScript } from '../support/node-script.js';
 
 let server: TestServer;
 
@@ -14,7 +15,7 @@ let server: TestServer;
 async function verify(): Promise<{ code: number; stdout: string }> {
   const env = { ...process.env, DATA_DIR: server.dataDir, LOG_LEVEL: 'warn', HL7_MLLP_PORT: '0', MONGODB_URI: '' };
   try {
-    const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', path.join(ROOT_DIR, 'src/cli/audit-verify.ts')], { cwd: ROOT_DIR, env });
+    const { stdout } = await promisify(execFile)(process.execPath, nodeScript('src/cli/audit-verify.ts'), { cwd: ROOT_DIR, env });
     return { code: 0, stdout };
   } catch (err) {
     const failed = err as { code?: number; stdout?: string; stderr?: string };

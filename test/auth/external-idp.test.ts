@@ -25,12 +25,17 @@ const keycloakToken = (key: JWK, claims: Record<string, unknown>) =>
   mintToken(idp(key), { scope: 'user/*.rs', fhirUser: 'Practitioner/d1', claims: { azp: 'ehr-app', ...claims } });
 
 beforeAll(async () => {
+  // nock patches Node's HTTP for the whole process; the worker runs other files after this one (isolate: false).
+  if (!nock.isActive()) nock.activate();
   // Both issuers are trusted: the embedded server (seeding below) and the external provider.
   server = await startServer({ AUTH_ISSUER: ISSUER, AUTH_JWKS_URL: `${IDP}${JWKS_PATH}`, AUTH_EMBEDDED: 'true', AUTH_ROLE_CLAIM: 'realm_access.roles', AUTH_JWKS_COOLDOWN_SECONDS: '0' });
   await seed(fhirClient(server.fhirUrl), [fixtures.patient('p1')]);
 });
 afterEach(() => nock.cleanAll());
-afterAll(() => server.destroy());
+afterAll(async () => {
+  nock.restore();
+  await server.destroy();
+});
 
 describe('an external identity provider (AUTH_ISSUER, AUTH_JWKS_URL)', () => {
   it('verifies its tokens against its JWKS, fetched once and cached, with the role from AUTH_ROLE_CLAIM', async () => {

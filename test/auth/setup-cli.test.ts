@@ -5,6 +5,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT_DIR, startServer, type TestServer } from '../support/server.js';
 import { fhirClient } from '../support/fhir-client.js';
+import { nodeScript } from '../support/node-script.js';
 
 const run = promisify(execFile);
 let server: TestServer;
@@ -12,7 +13,7 @@ let server: TestServer;
 /** `npm run setup` / `npm run auth` as an operator runs them: the real script, in its own process. */
 async function cli(args: string[]): Promise<{ stdout: string; stderr: string; code: number }> {
   try {
-    const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', path.join(ROOT_DIR, 'scripts/auth.ts'), ...args], {
+    const { stdout, stderr } = await run(process.execPath, [...nodeScript('scripts/auth.ts'), ...args], {
       cwd: ROOT_DIR,
       env: { ...process.env, DATA_DIR: server.dataDir, PUBLIC_URL: server.origin, LOG_LEVEL: 'silent' },
     });

@@ -13,6 +13,7 @@ import { ADT } from '../hl7v2/support.js';
 import { fhirClient, type FhirClient } from '../support/fhir-client.js';
 import { authHeaders } from '../support/tokens.js';
 import { ROOT_DIR, startServer, type TestServer } from '../support/server.js';
+import { nodeScript } from '../support/node-script.js';
 
 /**
  * `npm run backup` and `npm run restore` (issue 18 item 3), run as the real commands (tsx
@@ -29,7 +30,7 @@ interface Run {
 async function run(command: string, dataDir: string, args: string[] = []): Promise<Run> {
   const env = { ...process.env, DATA_DIR: dataDir, LOG_LEVEL: 'warn', HL7_MLLP_PORT: '0', MONGODB_URI: '' };
   try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, ['--import', 'tsx', path.join(ROOT_DIR, `src/cli/${command}.ts`), ...args], { cwd: ROOT_DIR, env });
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, [...nodeScript(`src/cli/${command}.ts`), ...args], { cwd: ROOT_DIR, env });
     return { code: 0, output: `${stdout}${stderr}` };
   } catch (err) {
     const failed = err as { code?: number; stdout?: string; stderr?: string };

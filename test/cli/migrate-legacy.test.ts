@@ -15,12 +15,13 @@ import { patient } from '../bundles/support.js';
 import { dropDatabase, MONGODB_URI, openMongoStore, testDatabase } from '../support/mongo.js';
 import { fhirClient } from '../support/fhir-client.js';
 import { ROOT_DIR, startServer, type TestServer } from '../support/server.js';
+import { nodeScript } from '../support/node-script.js';
 
 /** Runs a CLI of src/cli (as `npm run ...` does) on a DATA_DIR, the embedded store, no server running. */
 async function cli(script: string, dataDir: string, args: string[] = [], extraEnv: Record<string, string> = {}): Promise<{ code: number; output: string }> {
   const env = { ...process.env, DATA_DIR: dataDir, LOG_LEVEL: 'warn', HL7_MLLP_PORT: '0', MONGODB_URI: '', ...extraEnv };
   try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, ['--import', 'tsx', path.join(ROOT_DIR, 'src/cli', script), ...args], { cwd: ROOT_DIR, env });
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, [...nodeScript(`src/cli/${script}`), ...args], { cwd: ROOT_DIR, env });
     return { code: 0, output: `${stdout}${stderr}` };
   } catch (err) {
     const failed = err as { code?: number; stdout?: string; stderr?: string };
@@ -118,7 +119,7 @@ describe.skipIf(process.env.FHIRGATE_TEST_STORE === 'mongodb')('npm run migrate 
   it('the server refuses a directory still in the old format and names the command', { timeout: 120_000 }, async () => {
     // `npm start` as its own process: it must stop at once with the message, not serve.
     const env = { ...process.env, DATA_DIR: oldDir, PORT: '0', HL7_MLLP_PORT: '0', LOG_LEVEL: 'warn', MONGODB_URI: '' };
-    const started = await promisify(execFile)(process.execPath, ['--import', 'tsx', path.join(ROOT_DIR, 'src/main.ts')], { cwd: ROOT_DIR, env, timeout: 100_000 }).catch((e: { code: number; stdout: string; stderr: string }) => e);
+    const started = await promisify(execFile)(process.execPath, nodeScript('src/main.ts'), { cwd: ROOT_DIR, env, timeout: 100_000 }).catch((e: { code: number; stdout: string; stderr: string }) => e);
     expect('code' in started && started.code).not.toBe(0);
     expect(`${started.stdout}${started.stderr}`).toMatch(/old journal format; convert it once with `npm run migrate -- --from legacy --to embedded`/);
     expect(await listLegacyFiles(oldDir)).toHaveLength(3); // untouched

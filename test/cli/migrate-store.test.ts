@@ -9,6 +9,7 @@ import { describeMongo, dropDatabase, openMongoStore, testDatabase } from '../su
 import { ROOT_DIR } from '../support/server.js';
 import { record, seed } from '../store/contract-support.js';
 import { removeDir, tempDir } from '../store/embedded-support.js';
+import { nodeScript } from '../support/node-script.js';
 
 const opened: Array<{ store: StorePort; cleanup: () => Promise<void> }> = [];
 afterEach(async () => {
@@ -99,7 +100,7 @@ describe('migrate: command line', () => {
 
   it('needs MONGODB_URI and says so', async () => {
     const env = { ...process.env, MONGODB_URI: '', DATA_DIR: await tempDir() };
-    const run = promisify(execFile)(process.execPath, ['--import', 'tsx', path.join(ROOT_DIR, 'src/cli/migrate-store.ts'), '--from', 'embedded', '--to', 'mongo'], { cwd: ROOT_DIR, env });
+    const run = promisify(execFile)(process.execPath, [...nodeScript('src/cli/migrate-store.ts'), '--from', 'embedded', '--to', 'mongo'], { cwd: ROOT_DIR, env });
     const err = await run.catch((e: { code: number; stderr: string }) => e);
     expect(err).toMatchObject({ code: 2 });
     expect((err as { stderr: string }).stderr).toMatch(/migrate: MONGODB_URI must be set/);

@@ -7,6 +7,7 @@ import { createJweCodec, type JweCodec, type KeyRingRef } from '../../src/crypto
 import { buildKeyRing, generateJwkSet, type JwkSet } from '../../src/crypto/key-ring.js';
 import { r4Definitions } from '../../src/fhir/definitions.js';
 import { createLogger, type Logger } from '../../src/logger.js';
+import { nodeScript } from '../support/node-script.js';
 import { ROOT_DIR } from '../support/server.js';
 
 /** Every regular file below `dir` (sockets and the like skipped). */
@@ -90,7 +91,7 @@ export interface CliResult {
 /** Runs one of FhirGate's commands (`src/cli/<name>.ts`) as its own process, as `npm run <name>` does. */
 export function runCli(name: string, args: string[], env: Record<string, string>): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT_DIR, 'src/cli', `${name}.ts`), ...args], {
+    const child = spawn(process.execPath, [...nodeScript(`src/cli/${name}.ts`), ...args], {
       cwd: ROOT_DIR,
       // Only what the test says: nothing of the developer's own key ring, elements or database leaks in.
       env: { ...process.env, LOG_LEVEL: 'warn', FHIRGATE_KEYS: '', FHIRGATE_KEYS_FILE: '', FHIRGATE_ENCRYPTED_ELEMENTS: '', MONGODB_URI: '', ...env },

@@ -1,41 +1,25 @@
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
-import type { Bundle, Resource } from '@medplum/fhirtypes';
+import type { Bundle } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fhirClient } from '../support/fhir-client.js';
-import { CORPUS_DIR, startServer, type TestServer } from '../support/server.js';
+import { patientIdOf, providerDirectory, syntheaBundle } from '../support/corpus.js';
+import { startServer, type TestServer } from '../support/server.js';
 import { clientWith, download, exportAll } from './support.js';
 
 // A populated server: a Synthea patient (the shared corpus) loaded as one transaction, exported.
-const BUNDLE = path.join(CORPUS_DIR, 'fhir-r4/synthea/Bob965_Keeling57_3f6fd0bb-6cd3-eb3f-4401-cd38ace25f2b.json');
+const BUNDLE = 'Bob965_Keeling57_3f6fd0bb-6cd3-eb3f-4401-cd38ace25f2b.json';
 let server: TestServer;
 let patientId: string;
 let loaded: Map<string, number>;
 
-/** The provider directory the bundle's conditional references presuppose (as in test/workflow/r4-types.test.ts). */
-function directoryOf(bundle: Bundle): Resource[] {
-  const refs = new Set<string>();
-  JSON.stringify(bundle, (key, value) => {
-    if (key === 'reference' && typeof value === 'string' && /^[A-Z][A-Za-z]+\?identifier=/.test(value)) refs.add(value);
-    return value;
-  });
-  return [...refs].map((ref) => {
-    const [type, query] = ref.split('?identifier=');
-    const [system, value] = decodeURIComponent(query).split('|');
-    return type === 'Practitioner' ? { resourceType: 'Practitioner', identifier: [{ system, value }], name: [{ family: `Npi${value}` }] } : ({ resourceType: type, identifier: [{ system, value }], name: `${type} ${value}` } as Resource);
-  });
-}
-
 beforeAll(async () => {
   server = await startServer();
   const admin = fhirClient(server.fhirUrl);
-  const bundle = JSON.parse(readFileSync(BUNDLE, 'utf8')) as Bundle;
-  for (const resource of directoryOf(bundle)) expect((await admin.post(resource.resourceType, resource)).status).toBe(201);
+  const { bundle, perType } = syntheaBundle(BUNDLE);
+  for (const resource of providerDirectory(bundle)) expect((await admin.post(resource.resourceType, resource)).status).toBe(201);
   const res = await admin.post<Bundle>('', bundle);
   expect(res.status, res.text.slice(0, 500)).toBe(200);
-  patientId = res.body.entry![bundle.entry!.findIndex((e) => e.resource!.resourceType === 'Patient')].response!.location!.split('/')[1];
-  loaded = new Map();
-  for (const e of bundle.entry!) loaded.set(e.resource!.resourceType, (loaded.get(e.resource!.resourceType) ?? 0) + 1);
+  patientId = patientIdOf(bundle, res.body);
+  loaded = perType;
 }, 240_000);
 afterAll(() => server?.destroy());
 

@@ -1,17 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { fhirClient, type FhirClient } from '../support/fhir-client.js';
-import { startServer, type TestServer } from '../support/server.js';
-import { ackCode, rawConnection } from './support.js';
+import { describe, expect, it, vi } from 'vitest';
+import { ackCode, rawConnection, useHl7Server } from './support.js';
 
-let server: TestServer;
-let fhir: FhirClient;
-let port: number;
-beforeAll(async () => {
-  server = await startServer();
-  fhir = fhirClient(server.fhirUrl);
-  port = server.app.hl7.port()!;
-});
-afterAll(() => server.destroy());
+const hl7 = useHl7Server();
 
 /** An ADT^A01 about patient `mrn` whose attending physician (PV1-7) is `doctor`. */
 const admit = (controlId: string, mrn: string, doctor: string): string =>
@@ -24,7 +14,7 @@ const admit = (controlId: string, mrn: string, doctor: string): string =>
 
 /** Sends one message on each of `messages.length` connections at once; resolves with their ACKs. */
 async function sendConcurrently(messages: string[]): Promise<Array<string | undefined>> {
-  const conns = await Promise.all(messages.map(() => rawConnection(port)));
+  const conns = await Promise.all(messages.map(() => rawConnection(hl7.port)));
   conns.forEach((c, i) => c.send(messages[i]));
   const acks = await Promise.all(conns.map((c) => c.frame(1)));
   conns.forEach((c) => c.end());
@@ -37,7 +27,7 @@ async function sendConcurrently(messages: string[]): Promise<Array<string | unde
  * a time, the audit chain's group commit: concurrent transactions share one.)
  */
 async function withSlowCommits(ms: number, work: () => Promise<void>): Promise<number> {
-  const { store, pipeline } = server.app;
+  const { store, pipeline } = hl7.server.app;
   const commit = store.commit.bind(store);
   const execute = pipeline.execute.bind(pipeline);
   let inFlight = 0;
@@ -75,7 +65,7 @@ describe('messages on different connections (issue 19, item 8)', () => {
     expect(acks.map((a) => ackCode(a).code)).toEqual(['AA', 'AA', 'AA', 'AA']);
     // One at a time, no two transactions would ever overlap.
     expect(most).toBeGreaterThanOrEqual(2);
-    const doctors = (await fhir.get('Practitioner?identifier=DOC-CC')).body.entry ?? [];
+    const doctors = (await hl7.fhir.get('Practitioner?identifier=DOC-CC')).body.entry ?? [];
     expect(doctors).toHaveLength(1);
     expect(doctors[0].resource.meta.versionId).toBe('1');
   });
@@ -83,11 +73,11 @@ describe('messages on different connections (issue 19, item 8)', () => {
   it('write a practitioner that 8 concurrent messages name for the first time once, in one version', async () => {
     const acks = await sendConcurrently(Array.from({ length: 8 }, (_, n) => admit(`NEWDOC-${n}`, `MRN-NEWDOC-${n}`, 'DOC-NEW')));
     expect(acks.map((a) => ackCode(a).code)).toEqual(Array(8).fill('AA'));
-    const doctors = (await fhir.get('Practitioner?identifier=DOC-NEW')).body.entry ?? [];
+    const doctors = (await hl7.fhir.get('Practitioner?identifier=DOC-NEW')).body.entry ?? [];
     expect(doctors).toHaveLength(1);
     expect(doctors[0].resource.meta.versionId).toBe('1');
     for (let n = 0; n < 8; n++) {
-      const [patient] = (await fhir.get(`Patient?identifier=MRN-NEWDOC-${n}`)).body.entry ?? [];
+      const [patient] = (await hl7.fhir.get(`Patient?identifier=MRN-NEWDOC-${n}`)).body.entry ?? [];
       expect(patient.resource.meta.versionId).toBe('1');
     }
   });
@@ -99,7 +89,7 @@ describe('messages on different connections (issue 19, item 8)', () => {
     });
     expect(acks.map((a) => ackCode(a).code)).toEqual(['AA', 'AA', 'AA']);
     expect(most).toBe(1);
-    const [patient] = (await fhir.get('Patient?identifier=MRN-SAME')).body.entry ?? [];
+    const [patient] = (await hl7.fhir.get('Patient?identifier=MRN-SAME')).body.entry ?? [];
     expect(patient.resource.meta.versionId).toBe('1');
   });
 });

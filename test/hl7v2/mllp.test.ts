@@ -1,27 +1,17 @@
 import Client, { Message } from 'node-hl7-client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fhirClient, type FhirClient } from '../support/fhir-client.js';
-import { startServer, type TestServer } from '../support/server.js';
-import { ADT, ackCode, rawConnection } from './support.js';
+import { describe, expect, it } from 'vitest';
+import { ADT, ackCode, rawConnection, useHl7Server } from './support.js';
 
-let server: TestServer;
-let fhir: FhirClient;
-let port: number;
-beforeAll(async () => {
-  server = await startServer();
-  fhir = fhirClient(server.fhirUrl);
-  port = server.app.hl7.port()!;
-});
-afterAll(() => server.destroy());
+const hl7 = useHl7Server();
 
-const patientsWith = async (mrn: string) => (await fhir.get(`Patient?identifier=${encodeURIComponent(mrn)}`)).body.entry?.map((e: any) => e.resource) ?? [];
+const patientsWith = async (mrn: string) => (await hl7.fhir.get(`Patient?identifier=${encodeURIComponent(mrn)}`)).body.entry?.map((e: any) => e.resource) ?? [];
 
 describe('MLLP end to end, with a real MLLP client library (node-hl7-client)', () => {
   it('applies an ADT^A01 and answers AA echoing MSH-10', async () => {
     const acks: string[] = [];
     const client = new Client({ host: '127.0.0.1', version: '2.5.1' } as never);
     const got = new Promise<void>((resolve) => {
-      const conn = client.createConnection({ port, waitAck: true } as never, async (res: any) => {
+      const conn = client.createConnection({ port: hl7.port, waitAck: true } as never, async (res: any) => {
         acks.push(res.getMessage().toString());
         resolve();
       });
@@ -37,7 +27,7 @@ describe('MLLP end to end, with a real MLLP client library (node-hl7-client)', (
 
 describe('exactly once, in order', () => {
   it('acknowledges a redelivered message again without writing twice (MSH-7 restamped, LF terminators)', async () => {
-    const conn = await rawConnection(port);
+    const conn = await rawConnection(hl7.port);
     conn.send(ADT('DUP-1', 'MRN-DUP', 'First'));
     expect(ackCode(await conn.frame(1)).code).toBe('AA');
     // A resend is the same message: an engine may restamp MSH-7 and end segments differently.
@@ -47,11 +37,11 @@ describe('exactly once, in order', () => {
     const [patient] = await patientsWith('MRN-DUP');
     expect(patient.meta.versionId).toBe('1');
     expect(patient.name[0].family).toBe('First');
-    expect(server.app.hl7.archive.byDedupeKey('TESTAPP|TESTFAC|DUP-1')?.duplicates).toBe(1);
+    expect(hl7.server.app.hl7.archive.byDedupeKey('TESTAPP|TESTFAC|DUP-1')?.duplicates).toBe(1);
   });
 
   it('applies one message sent on 8 connections at once exactly once', async () => {
-    const conns = await Promise.all(Array.from({ length: 8 }, () => rawConnection(port)));
+    const conns = await Promise.all(Array.from({ length: 8 }, () => rawConnection(hl7.port)));
     conns.forEach((c) => c.send(ADT('RACE-1', 'MRN-RACE', 'Racer')));
     const acks = await Promise.all(conns.map((c) => c.frame(1)));
     conns.forEach((c) => c.end());
@@ -62,7 +52,7 @@ describe('exactly once, in order', () => {
   });
 
   it('applies the messages of each connection in arrival order, 8 connections concurrently', async () => {
-    const conns = await Promise.all(Array.from({ length: 8 }, () => rawConnection(port)));
+    const conns = await Promise.all(Array.from({ length: 8 }, () => rawConnection(hl7.port)));
     // Each connection sends 10 updates of its own patient back to back, without waiting for ACKs.
     conns.forEach((c, i) => {
       for (let n = 0; n < 10; n++) c.send(ADT(`ORD-${i}-${n}`, `MRN-ORD-${i}`, `Name${n}`, n === 0 ? 'A01' : 'A08'));

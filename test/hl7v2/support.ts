@@ -91,28 +91,23 @@ export function ackCode(ack: string | undefined): { code?: string; error?: strin
 export const ADT = (controlId: string, mrn: string, family: string, event = 'A01'): string =>
   [`MSH|^~\\&|TESTAPP|TESTFAC|FHIRGATE|HOSP|20240101120000||ADT^${event}^ADT_A01|${controlId}|P|2.5.1`, `EVN|${event}|20240101120000`, `PID|1||${mrn}^^^TESTFAC^MR||${family}^Ada||19800101|F`, 'PV1|1|I'].join('\r') + '\r';
 
-/** A test file's server, a FHIR client on it, and one raw MLLP connection to its listener. */
-export interface MllpServer {
+/** A test file's server, a FHIR client on it, and its MLLP listener's port. */
+export interface Hl7Server {
   readonly server: TestServer;
   readonly fhir: FhirClient;
-  readonly conn: Awaited<ReturnType<typeof rawConnection>>;
-  /** Sends one message on the connection and resolves with the next frame (its ACK). */
-  send(message: string): Promise<string | undefined>;
+  readonly port: number;
 }
 
-/** Registers beforeAll/afterAll hooks starting a server and connecting to its MLLP port; read through getters. */
-export function useMllpServer(): MllpServer {
-  let state: { server: TestServer; fhir: FhirClient; conn: Awaited<ReturnType<typeof rawConnection>> } | undefined;
+/** Registers beforeAll/afterAll hooks starting one server for the file; read through getters. */
+export function useHl7Server(): Hl7Server {
+  let state: { server: TestServer; fhir: FhirClient } | undefined;
   beforeAll(async () => {
     const server = await startServer();
-    state = { server, fhir: fhirClient(server.fhirUrl), conn: await rawConnection(server.app.hl7.port()!) };
+    state = { server, fhir: fhirClient(server.fhirUrl) };
   });
-  afterAll(async () => {
-    state?.conn.end();
-    await state?.server.destroy();
-  });
+  afterAll(() => state?.server.destroy());
   const current = () => {
-    if (!state) throw new Error('no MLLP server outside the tests');
+    if (!state) throw new Error('no HL7 v2 server outside the tests');
     return state;
   };
   return {
@@ -122,12 +117,49 @@ export function useMllpServer(): MllpServer {
     get fhir() {
       return current().fhir;
     },
+    get port() {
+      return current().server.app.hl7.port()!;
+    },
+  };
+}
+
+/** A test file's server, a FHIR client on it, and one raw MLLP connection to its listener. */
+export interface MllpServer extends Hl7Server {
+  readonly conn: Awaited<ReturnType<typeof rawConnection>>;
+  /** Sends one message on the connection and resolves with the next frame (its ACK). */
+  send(message: string): Promise<string | undefined>;
+}
+
+/** `useHl7Server()` plus one raw MLLP connection, opened after the server starts and closed before it stops. */
+export function useMllpServer(): MllpServer {
+  const hl7 = useHl7Server();
+  let conn: Awaited<ReturnType<typeof rawConnection>> | undefined;
+  beforeAll(async () => {
+    conn = await rawConnection(hl7.port);
+  });
+  afterAll(() => {
+    conn?.end();
+  });
+  const current = () => {
+    if (!conn) throw new Error('no MLLP server outside the tests');
+    return conn;
+  };
+  return {
+    get server() {
+      return hl7.server;
+    },
+    get fhir() {
+      return hl7.fhir;
+    },
+    get port() {
+      return hl7.port;
+    },
     get conn() {
-      return current().conn;
+      return current();
     },
     async send(message) {
-      current().conn.send(message);
-      return current().conn.frame();
+      current().send(message);
+      return current().frame();
     },
   };
 }

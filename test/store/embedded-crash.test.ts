@@ -1,10 +1,10 @@
 import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import type { StorePort } from '../../src/store/port.js';
+import { nodeScript } from '../support/node-script.js';
 import { openStore, removeDir, tempDir } from './embedded-support.js';
 
-const WRITER = fileURLToPath(new URL('./fixtures/crash-writer.ts', import.meta.url));
+const WRITER = 'test/store/fixtures/crash-writer.ts';
 const WORKERS = 4;
 
 /**
@@ -12,7 +12,7 @@ const WORKERS = 4;
  * Returns every commit id it acknowledged (lines already in the pipe included).
  */
 async function runAndKill(dir: string, acks: number): Promise<string[]> {
-  const child = spawn(process.execPath, ['--import', 'tsx', WRITER, dir, String(WORKERS)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [...nodeScript(WRITER), dir, String(WORKERS)], { stdio: ['ignore', 'pipe', 'inherit'] });
   const acked: string[] = [];
   let buffered = '';
   child.stdout.setEncoding('utf8');

@@ -1,18 +1,17 @@
 import { execFile } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import { nodeScript } from '../support/node-script.js';
 import { record, writeOf } from './contract-support.js';
 import { openStore, removeDir, tempDir } from './embedded-support.js';
 
-const WRITER = fileURLToPath(new URL('./fixtures/write-failure.ts', import.meta.url));
+const WRITER = 'test/store/fixtures/write-failure.ts';
 
 describe('embedded store: write failure', () => {
   it.skipIf(process.platform === 'win32')('keeps a failed commit invisible, stops accepting commits, and recovers on restart', { timeout: 20_000 }, async () => {
     const dir = await tempDir();
     // A real EFBIG from the kernel: no file may grow past 2048 blocks (1 MiB).
-    const script = `ulimit -f 2048 && exec "${process.execPath}" --import tsx "${WRITER}" "${dir}"`;
-    const { stdout } = await promisify(execFile)('/bin/sh', ['-c', script]);
+    const { stdout } = await promisify(execFile)('/bin/sh', ['-c', 'ulimit -f 2048 && exec "$0" "$@"', process.execPath, ...nodeScript(WRITER), dir]);
     const report = JSON.parse(stdout);
     expect(report.failed).toEqual({ id: `p${report.acked.length}`, error: 'StoreUnavailableError' });
     expect(report.acked.length).toBeGreaterThan(5);

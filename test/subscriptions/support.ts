@@ -1,6 +1,9 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Subscription } from '@medplum/fhirtypes';
+import { afterAll, beforeAll } from 'vitest';
+import { fhirClient, type FhirClient } from '../support/fhir-client.js';
+import { startServer, type TestServer } from '../support/server.js';
 
 /** One call the receiver got. */
 export interface Received {
@@ -105,3 +108,43 @@ export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** How long a test waits for the delivery worker (generous: the whole suite runs on a busy machine). */
 export const POLL = { timeout: 10_000, interval: 50 };
+
+/** A test file's rest-hook receiver, a server with SUBSCRIPTION_ENV, and a full-access FHIR client on it. */
+export interface SubscriptionServer {
+  readonly receiver: Receiver;
+  readonly server: TestServer;
+  readonly root: FhirClient;
+}
+
+/**
+ * Registers beforeAll/afterAll hooks starting the receiver and the server (then `setup`, e.g. seeding
+ * with `root`) once for the file; read through getters, like `useMllpServer()` in test/hl7v2/support.ts.
+ */
+export function useSubscriptionServer(setup?: (started: SubscriptionServer) => Promise<void>): SubscriptionServer {
+  let state: SubscriptionServer | undefined;
+  beforeAll(async () => {
+    const receiver = await startReceiver();
+    const server = await startServer(SUBSCRIPTION_ENV);
+    state = { receiver, server, root: fhirClient(server.fhirUrl) };
+    await setup?.(state);
+  });
+  afterAll(async () => {
+    await state?.server.destroy();
+    await state?.receiver.close();
+  });
+  const current = () => {
+    if (!state) throw new Error('no subscription server outside the tests');
+    return state;
+  };
+  return {
+    get receiver() {
+      return current().receiver;
+    },
+    get server() {
+      return current().server;
+    },
+    get root() {
+      return current().root;
+    },
+  };
+}

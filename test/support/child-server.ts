@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
+import { nodeScript } from './node-script.js';
 import { ROOT_DIR, freePort } from './server.js';
 import { embeddedIssuer, registerDefaultToken } from './tokens.js';
 
@@ -17,7 +18,7 @@ export interface ChildServer {
  */
 export async function startChildServer(dataDir: string, options: { fileSizeLimitBlocks?: number } = {}): Promise<ChildServer> {
   const port = await freePort();
-  const args = ['--import', 'tsx', path.join(ROOT_DIR, 'src/main.ts')];
+  const args = nodeScript('src/main.ts');
   const [command, argv] = options.fileSizeLimitBlocks
     ? ['/bin/sh', ['-c', `ulimit -f ${options.fileSizeLimitBlocks} && exec "$0" "$@"`, process.execPath, ...args]]
     : [process.execPath, args];
@@ -29,7 +30,8 @@ export async function startChildServer(dataDir: string, options: { fileSizeLimit
   let stderr = '';
   child.stderr!.on('data', (d) => (stderr += String(d)));
   const origin = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 30_000;
+  // Generous: on a loaded machine (two test workers, other jobs) a cold start took over 30 s.
+  const deadline = Date.now() + 60_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}: ${stderr}`);
     try {

@@ -1,13 +1,11 @@
-import { readdirSync, readFileSync } from 'node:fs';
-import path from 'node:path';
-import type { Bundle, BundleEntry, Observation, Resource } from '@medplum/fhirtypes';
+import type { Bundle, Observation } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { markersOnDisk } from '../crypto/support.js';
 import { errorCode, fhirClient, type FhirClient } from '../support/fhir-client.js';
-import { CORPUS_DIR, startServer, type TestServer } from '../support/server.js';
+import { patientIdOf, providerDirectory, syntheaBundle, syntheaFiles } from '../support/corpus.js';
+import { startServer, type TestServer } from '../support/server.js';
 import { seed, userClient } from './support.js';
 
-const SYNTHEA = path.join(CORPUS_DIR, 'fhir-r4/synthea');
 const MARKER = `Secret-note-${process.pid}`;
 const CONTROL = `Visible-code-${process.pid}`;
 
@@ -21,24 +19,6 @@ beforeAll(async () => {
 });
 afterAll(() => server.destroy());
 
-/**
- * The provider directory a Synthea patient bundle presupposes (Synthea ships it as separate
- * hospital and practitioner bundles): one resource per conditional reference `Type?identifier=sys|value`.
- */
-function directoryOf(bundle: Bundle): Resource[] {
-  const refs = new Set<string>();
-  JSON.stringify(bundle, (key, value) => {
-    if (key === 'reference' && typeof value === 'string' && /^[A-Z][A-Za-z]+\?identifier=/.test(value)) refs.add(value);
-    return value;
-  });
-  return [...refs].map((ref) => {
-    const [type, query] = ref.split('?identifier=');
-    const [system, value] = decodeURIComponent(query).split('|');
-    const identifier = [{ system, value }];
-    return type === 'Practitioner' ? { resourceType: 'Practitioner', identifier, name: [{ family: `Npi${value}` }] } : ({ resourceType: type, identifier, name: `${type} ${value}` } as Resource);
-  });
-}
-
 const countOf = async (query: string): Promise<number> => {
   const res = await backend.get<Bundle>(`${query}${query.includes('?') ? '&' : '?'}_summary=count`);
   expect(res.status, res.text).toBe(200);
@@ -46,15 +26,13 @@ const countOf = async (query: string): Promise<number> => {
 };
 
 describe('every R4 resource type is served (issue 17, item 3)', () => {
-  it.each(readdirSync(SYNTHEA).filter((f) => f.endsWith('.json')))('the Synthea patient bundle %s loads as one transaction', async (file) => {
-    const bundle = JSON.parse(readFileSync(path.join(SYNTHEA, file), 'utf8')) as Bundle;
-    for (const resource of directoryOf(bundle)) expect((await backend.post(resource.resourceType, resource)).status).toBe(201);
+  it.each(syntheaFiles())('the Synthea patient bundle %s loads as one transaction', async (file) => {
+    const { bundle, perType } = syntheaBundle(file);
+    for (const resource of providerDirectory(bundle)) expect((await backend.post(resource.resourceType, resource)).status).toBe(201);
     const res = await backend.post<Bundle>('', bundle);
     expect(res.status, res.text.slice(0, 2000)).toBe(200);
     expect(res.body.entry!.every((e) => e.response!.status.startsWith('201'))).toBe(true);
-    const patientId = res.body.entry![bundle.entry!.findIndex((e) => e.resource!.resourceType === 'Patient')].response!.location!.split('/')[1];
-    const perType = new Map<string, number>();
-    for (const e of bundle.entry as BundleEntry[]) perType.set(e.resource!.resourceType, (perType.get(e.resource!.resourceType) ?? 0) + 1);
+    const patientId = patientIdOf(bundle, res.body);
     for (const type of ['Encounter', 'Observation', 'Immunization', 'DiagnosticReport', 'Claim']) {
       expect(await countOf(`${type}?patient=Patient/${patientId}`), type).toBe(perType.get(type));
     }
