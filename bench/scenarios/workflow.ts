@@ -20,7 +20,7 @@ const PRACTITIONERS = 20;
 const SLOT_MINUTES = 15;
 const DAY0 = Date.parse('2030-01-01T00:00:00Z');
 
-interface Target {
+export interface Target {
   gate: FhirGateUnderTest;
   prescriptions: number;
   slots: number;
@@ -58,7 +58,7 @@ export const workflow: Scenario = {
 const slotStart = (i: number): string => new Date(DAY0 + Math.floor(i / PRACTITIONERS) * SLOT_MINUTES * 60_000).toISOString();
 const slotEnd = (i: number): string => new Date(DAY0 + (Math.floor(i / PRACTITIONERS) + 1) * SLOT_MINUTES * 60_000).toISOString();
 
-async function seed(target: Target): Promise<void> {
+export async function seed(target: Target): Promise<void> {
   const entries: unknown[] = [{ resourceType: 'Patient', id: 'wp', name: [{ family: 'Bench' }] }];
   for (let d = 0; d < PRACTITIONERS; d++) {
     entries.push({ resourceType: 'Practitioner', id: `wd${d}`, name: [{ family: `Bench${d}` }] }, { resourceType: 'Schedule', id: `ws${d}`, actor: [{ reference: `Practitioner/wd${d}` }] });
@@ -92,7 +92,7 @@ async function seed(target: Target): Promise<void> {
   }
 }
 
-function request(target: Target, shape: 'dispense' | 'booking'): autocannon.Request {
+export function request(target: Target, shape: 'dispense' | 'booking'): autocannon.Request {
   const headers = { 'Content-Type': FHIR_JSON, Accept: FHIR_JSON, Authorization: target.gate.authorization };
   let next = 0;
   const bodyOf = (): string => {

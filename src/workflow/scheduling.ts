@@ -42,7 +42,7 @@ export async function bookAppointment(input: RuleInput): Promise<WriteOp[]> {
     slots.push(read.resource);
     if (before.includes(id)) continue;
     if (read.resource.status !== 'free') throw new FhirError('slot-unavailable', `Slot/${id} is ${read.resource.status}, not free`, { expression: [`Appointment.slot[${index}]`] });
-    derived.push(await deriveWrite(input.deps, input.request, read, { ...read.resource, status: 'busy' }));
+    derived.push(await deriveWrite(input.deps, input.request, read, 'busy'));
   }
   await checkOverlaps(input, appointment, [...now, ...before]);
   return derived;
@@ -75,7 +75,7 @@ function checkWithin(appointment: Appointment, slot: Slot, index: number): void 
 async function setSlot(input: RuleInput, id: string, status: Slot['status']): Promise<WriteOp[]> {
   const read = await readLive<Slot>(input.deps, input.request, 'Slot', id);
   if (!read || read.resource.status === status) return [];
-  return [await deriveWrite(input.deps, input.request, read, { ...read.resource, status })];
+  return [await deriveWrite(input.deps, input.request, read, status)];
 }
 
 /** Throws when a practitioner of the appointment has another booked appointment or a busy slot (other than its own) overlapping it. */
