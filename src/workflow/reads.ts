@@ -3,6 +3,7 @@ import { decode as resourceOf, loadCurrent } from '../fhir/loader.js';
 import type { PipelineDeps } from '../fhir/pipeline.js';
 import type { WorkflowRequest as FhirRequest } from './types.js';
 import { prepareWrite } from '../fhir/write.js';
+import { withEnd } from './end-index.js';
 import type { Filter, StoredRecord, WriteOp } from '../store/port.js';
 
 /** `Type/id` of a reference to `type` (relative, absolute or versioned), or undefined for anything else. */
@@ -69,7 +70,7 @@ export async function deriveWrite(deps: PipelineDeps, request: FhirRequest, read
   const resource = status === undefined ? read.resource : ({ ...read.resource, status } as Resource);
   // A status the table does not vouch for is validated with everything else, as any write.
   const derivedFrom = status === undefined || DERIVED_STATUSES[resourceType]?.includes(status) ? { base: read.resource, elements: ['status'] } : undefined;
-  return (await prepareWrite(deps, { resourceType, id, resource, current: base, derivedFrom })).op;
+  return withEnd((await prepareWrite(deps, { resourceType, id, resource, current: base, derivedFrom })).op, resource);
 }
 
 /** Whether the caller is a person signed in with a FhirGate role (not a backend service such as the HL7 v2 feed). */
