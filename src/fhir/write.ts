@@ -15,6 +15,13 @@ export interface WriteIntent {
   resource?: Resource;
   /** The current record as read before the write (undefined when none exists). */
   current?: StoredRecord;
+  /**
+   * A server-derived change (issue 17, the workflow rules): `resource` is `base` (the live version,
+   * validated when it was stored) with only the top-level `elements` set by the server to values the
+   * caller guarantees valid. When nothing else differs (same values, by identity), the unchanged content
+   * is not validated again; anything else differing validates the whole resource as usual.
+   */
+  derivedFrom?: { base: Resource; elements: readonly string[] };
 }
 
 /** A write ready to commit, with the resource as the client will see it. */
@@ -43,7 +50,7 @@ export async function prepareWrite(deps: PipelineDeps, intent: WriteIntent): Pro
     assertNoServerExtensions(resource);
     // Whatever the path (HTTP, a patch result, a bundle entry, HL7): nothing too deep or too long reaches the recursive walkers.
     assertBoundedJson(resource);
-    await assertValid(deps, resource);
+    if (!changesOnly(intent)) await assertValid(deps, resource);
   }
   const record: StoredRecord = {
     resourceType,
@@ -85,6 +92,17 @@ export async function commitWrites(deps: InteractionDeps, exchange: Exchange, wr
   } finally {
     release?.();
   }
+}
+
+/** Whether `intent.resource` differs from `intent.derivedFrom.base` in the named server-owned elements only (meta too must be the same). */
+function changesOnly(intent: WriteIntent): boolean {
+  const { resource, derivedFrom } = intent;
+  if (!resource || !derivedFrom || derivedFrom.base.resourceType !== resource.resourceType) return false;
+  const base = derivedFrom.base as unknown as Record<string, unknown>;
+  const next = resource as unknown as Record<string, unknown>;
+  const free = new Set(derivedFrom.elements);
+  const keys = new Set([...Object.keys(base), ...Object.keys(next)]);
+  return [...keys].every((key) => free.has(key) || base[key] === next[key]);
 }
 
 /** Refuses what only the server may write (the audit chain link, the break-glass flag), so neither can be forged (issue 8). */

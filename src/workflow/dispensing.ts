@@ -65,7 +65,7 @@ async function checkPrescription(input: RuleInput, dispense: MedicationDispense,
 async function giveBack(input: RuleInput, id: string, previous: MedicationDispense | undefined): Promise<WriteOp[]> {
   const read = await readLive<MedicationRequest>(input.deps, input.request, 'MedicationRequest', id);
   if (!read) return [];
-  return [withTally(await deriveWrite(input.deps, input.request, read, read.resource), await othersTally(input, read, previous))];
+  return [withTally(await deriveWrite(input.deps, input.request, read), await othersTally(input, read, previous))];
 }
 
 /** Throws when the dispense falls outside dispenseRequest.validityPeriod (handed over, else prepared, else now). */
@@ -108,6 +108,5 @@ function checkAmounts(dispense: MedicationDispense, prescription: MedicationRequ
 
 /** The prescription's new version with its new total: completed when this is its last fill, else unchanged (the version is the lock). */
 async function completeOrTouch(input: RuleInput, read: Read<MedicationRequest>, total: Tally, last: boolean): Promise<WriteOp> {
-  const next: MedicationRequest = last ? { ...read.resource, status: 'completed' } : read.resource;
-  return withTally(await deriveWrite(input.deps, input.request, read, next), total);
+  return withTally(await deriveWrite(input.deps, input.request, read, last ? 'completed' : undefined), total);
 }

@@ -3,6 +3,7 @@ import { decode as resourceOf, loadCurrent } from '../fhir/loader.js';
 import type { PipelineDeps } from '../fhir/pipeline.js';
 import type { WorkflowRequest as FhirRequest } from './types.js';
 import { prepareWrite } from '../fhir/write.js';
+import { withEnd } from './end-index.js';
 import type { Filter, StoredRecord, WriteOp } from '../store/port.js';
 
 /** `Type/id` of a reference to `type` (relative, absolute or versioned), or undefined for anything else. */
@@ -45,15 +46,31 @@ export async function findLive<T extends Resource>(deps: PipelineDeps, request: 
 }
 
 /**
- * A write the rules derive (a prescription completed, a slot made busy): a new version on top of the
- * one read, so the commit fails when someone else changed it meanwhile. Within a transaction that
+ * Statuses the rules set on what they derive (issue 17): codes of the element's required value set
+ * (medicationrequest-status, slotstatus), and no invariant of these types or of FhirGate's profiles
+ * reads `status` (test/workflow/derived-writes.test.ts proves both against the real validator). So a
+ * derived write that sets one of them on a live version, validated when stored, is valid without
+ * validating the unchanged content again (`WriteIntent.derivedFrom`).
+ */
+export const DERIVED_STATUSES: Readonly<Record<string, readonly string[]>> = {
+  MedicationRequest: ['completed'],
+  Slot: ['busy', 'free'],
+};
+
+/**
+ * A write the rules derive (a prescription completed, a slot busy, or the same version again, which
+ * carries a prescription's running total): a new version on top of the one read, with `status` when
+ * given, so the commit fails when someone else changed it meanwhile. Within a transaction that
  * already writes the resource, it replaces that write and keeps its precondition (`WriteUnit.stageDerived`).
  */
-export async function deriveWrite(deps: PipelineDeps, request: FhirRequest, read: Read<Resource>, resource: Resource): Promise<WriteOp> {
+export async function deriveWrite(deps: PipelineDeps, request: FhirRequest, read: Read<Resource>, status?: string): Promise<WriteOp> {
   const { resourceType, id } = read.record;
   const expected = request.unit?.expectedOf(resourceType, id);
   const base = expected === undefined ? read.record : { ...read.record, versionId: expected, lastUpdated: new Date(Date.parse(read.record.lastUpdated) - 1).toISOString() };
-  return (await prepareWrite(deps, { resourceType, id, resource, current: base })).op;
+  const resource = status === undefined ? read.resource : ({ ...read.resource, status } as Resource);
+  // A status the table does not vouch for is validated with everything else, as any write.
+  const derivedFrom = status === undefined || DERIVED_STATUSES[resourceType]?.includes(status) ? { base: read.resource, elements: ['status'] } : undefined;
+  return withEnd((await prepareWrite(deps, { resourceType, id, resource, current: base, derivedFrom })).op, resource);
 }
 
 /** Whether the caller is a person signed in with a FhirGate role (not a backend service such as the HL7 v2 feed). */

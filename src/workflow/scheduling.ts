@@ -1,6 +1,7 @@
 import type { Appointment, Reference, Resource, Schedule, Slot } from '@medplum/fhirtypes';
 import { FhirError } from '../fhir/errors.js';
 import type { WriteOp } from '../store/port.js';
+import { mayEndAfter } from './end-index.js';
 import { deriveWrite, findLive, readLive, targetId } from './reads.js';
 import type { RuleInput } from './types.js';
 
@@ -42,7 +43,7 @@ export async function bookAppointment(input: RuleInput): Promise<WriteOp[]> {
     slots.push(read.resource);
     if (before.includes(id)) continue;
     if (read.resource.status !== 'free') throw new FhirError('slot-unavailable', `Slot/${id} is ${read.resource.status}, not free`, { expression: [`Appointment.slot[${index}]`] });
-    derived.push(await deriveWrite(input.deps, input.request, read, { ...read.resource, status: 'busy' }));
+    derived.push(await deriveWrite(input.deps, input.request, read, 'busy'));
   }
   await checkOverlaps(input, appointment, [...now, ...before]);
   return derived;
@@ -75,7 +76,7 @@ function checkWithin(appointment: Appointment, slot: Slot, index: number): void 
 async function setSlot(input: RuleInput, id: string, status: Slot['status']): Promise<WriteOp[]> {
   const read = await readLive<Slot>(input.deps, input.request, 'Slot', id);
   if (!read || read.resource.status === status) return [];
-  return [await deriveWrite(input.deps, input.request, read, { ...read.resource, status })];
+  return [await deriveWrite(input.deps, input.request, read, status)];
 }
 
 /** Throws when a practitioner of the appointment has another booked appointment or a busy slot (other than its own) overlapping it. */
@@ -93,13 +94,14 @@ async function checkOverlaps(input: RuleInput, appointment: Appointment, ownSlot
         deps.searchIndex.compile('Appointment', 'status', undefined, HOLDING),
         deps.searchIndex.compile('Appointment', 'date', undefined, [`lt${appointment.end}`]),
         deps.searchIndex.compile('Appointment', 'date', undefined, [`ge${earliest}`]),
+        mayEndAfter(start),
       ],
     };
     const other = (await findLive<Appointment>(deps, request, 'Appointment', filter)).find(
       (a) => a.id !== input.id && holds(a) && practitionersOf(a).includes(practitioner) && overlaps(a.start, a.end),
     );
     if (other) throw new FhirError('appointment-overlap', `${practitioner} already has Appointment/${other.id} from ${other.start} to ${other.end}`, { expression: ['Appointment.participant'] });
-    const busy = (await busySlotsOf(input, practitioner, earliest, appointment.end)).find((s) => !ownSlots.includes(s.id!) && overlaps(s.start, s.end));
+    const busy = (await busySlotsOf(input, practitioner, earliest, appointment.end, start)).find((s) => !ownSlots.includes(s.id!) && overlaps(s.start, s.end));
     if (busy) throw new FhirError('appointment-overlap', `${practitioner} is ${busy.status} from ${busy.start} to ${busy.end} (Slot/${busy.id})`, { expression: ['Appointment.participant'] });
   }
 }
@@ -114,11 +116,11 @@ function practitionersOf(appointment: Appointment): string[] {
 }
 
 /**
- * Busy slots of the practitioner's schedules starting from `earliest` and before `end`. Slot has no
+ * Busy slots of the practitioner's schedules starting from `earliest` and before `end`, that may end after `after`. Slot has no
  * `end` search parameter; a slot is assumed shorter than an appointment may be (24 hours), so the
  * lower bound keeps the search to the day around the booking instead of every slot ever taken.
  */
-async function busySlotsOf(input: RuleInput, practitioner: string, earliest: string, end: string): Promise<Slot[]> {
+async function busySlotsOf(input: RuleInput, practitioner: string, earliest: string, end: string, after: number): Promise<Slot[]> {
   const { deps, request } = input;
   if (!deps.registry.has('Slot') || !deps.registry.has('Schedule')) return [];
   const schedules = await findLive<Schedule>(deps, request, 'Schedule', deps.searchIndex.compileReferenceIn('Schedule', 'actor', [practitioner]));
@@ -129,6 +131,7 @@ async function busySlotsOf(input: RuleInput, practitioner: string, earliest: str
       deps.searchIndex.compile('Slot', 'status', undefined, BUSY),
       deps.searchIndex.compile('Slot', 'start', undefined, [`lt${end}`]),
       deps.searchIndex.compile('Slot', 'start', undefined, [`ge${earliest}`]),
+      mayEndAfter(after),
     ],
   };
   return findLive<Slot>(deps, request, 'Slot', filter);

@@ -6,6 +6,7 @@ import { errorCode, fhirClient, type FhirClient } from '../support/fhir-client.j
 import { CORPUS_DIR, startServer, type TestServer } from '../support/server.js';
 import { ackCode, rawConnection } from '../hl7v2/support.js';
 import { seed, userClient } from './support.js';
+import { END_KEY } from '../../src/workflow/end-index.js';
 
 let server: TestServer;
 let backend: FhirClient;
@@ -181,5 +182,34 @@ describe('the HL7 v2 scheduling feed goes through the same rules (issue 17, item
     }
     const stored = await backend.get<Bundle>('Appointment?identifier=46996');
     expect(stored.body.entry ?? []).toHaveLength(0);
+  });
+});
+
+describe('overlap checks ask the store for what may still run (end kept in the index)', () => {
+  const d3 = async (from: string, to: string) => reception.post<Appointment & { id: string }>('Appointment', appointment('p4', 'd3', from, to));
+
+  beforeAll(() => seed(backend, { resourceType: 'Practitioner', id: 'd3', name: [{ family: 'Three' }] }));
+
+  it('refuses a booking inside a longer, earlier appointment, and allows one back-to-back', async () => {
+    const long = await d3('06:00', '08:00');
+    expect(long.status, long.text).toBe(201);
+    const [record] = await server.app.store.find('current', { resourceType: 'Appointment', id: long.body.id });
+    expect(record.index?.[END_KEY]).toBe(`${DAY}T08:00:00.000Z`);
+    const inside = await d3('07:45', '08:15');
+    expect(inside.status).toBe(409);
+    expect(errorCode(inside.body)).toBe('appointment-overlap');
+    expect((await d3('08:00', '08:30')).status).toBe(201);
+  });
+
+  it('still finds an earlier appointment stored without its end in the index (before this was kept)', async () => {
+    const old = await d3('04:00', '05:30');
+    expect(old.status, old.text).toBe(201);
+    const [record] = await server.app.store.find('current', { resourceType: 'Appointment', id: old.body.id });
+    const { [END_KEY]: _dropped, ...index } = record.index ?? {};
+    await server.app.store.commit([{ record: { ...record, versionId: record.versionId + 1, index }, expectedVersion: record.versionId }]);
+    const res = await d3('05:00', '05:15');
+    expect(res.status).toBe(409);
+    expect(errorCode(res.body)).toBe('appointment-overlap');
+    expect(res.text).toContain(old.body.id);
   });
 });
