@@ -63,8 +63,8 @@ export function createSubscriptions(deps: { settings: SubscriptionSettings; data
         // Before the caller hears of the commit: what it wrote is in the durable queue by then.
         if (registry && !closed) {
           await ensureLoaded().catch((err: unknown) => logger.error({ err }, 'subscriptions: the Subscriptions could not be read'));
-          await registry.committed(writes.map((w) => w.record));
-          wake();
+          // Only a commit that queued something wakes the queue: most commits (every read's AuditEvent) queue nothing.
+          if ((await registry.committed(writes.map((w) => w.record))) > 0) wake();
         }
       });
     },

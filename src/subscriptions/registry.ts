@@ -45,8 +45,11 @@ export class SubscriptionRegistry {
     for (const record of await store.find('current', { resourceType: 'Subscription', deleted: false })) await this.#remember(record);
   }
 
-  /** What a durable commit means for the subscriptions; never throws (the data is committed whatever happens here). */
-  async committed(records: readonly StoredRecord[]): Promise<void> {
+  /**
+   * What a durable commit means for the subscriptions: the number of items it queued; never throws
+   * (the data is committed whatever happens here).
+   */
+  async committed(records: readonly StoredRecord[]): Promise<number> {
     try {
       const items: Array<Pick<QueueItem, 'subscriptionId' | 'kind' | 'focus'>> = [];
       for (const record of records) {
@@ -54,8 +57,10 @@ export class SubscriptionRegistry {
         else if (!record.deleted) items.push(...(await this.#candidates(record)));
       }
       if (items.length > 0) await this.deps.queue.enqueue(items, this.deps.clock().getTime());
+      return items.length;
     } catch (err) {
       this.deps.logger.error({ err }, 'subscriptions: a commit could not be queued for notification');
+      return 0;
     }
   }
 
