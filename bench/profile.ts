@@ -1,5 +1,5 @@
 /**
- * `npx tsx bench/profile.ts <read|create|adt> [connections] [seconds]`: a CPU profile of FhirGate
+ * `npx tsx bench/profile.ts <read|create|adt|rde> [connections] [seconds]`: a CPU profile of FhirGate
  * under one load shape (issue 14, issue 19 item 8). Starts FhirGate with `node --cpu-prof`, as the
  * benchmarks start it, seeds what the shape needs, warms up, measures, stops the server (which
  * writes the profile) and prints where the CPU went: self time by function and by source file,
@@ -54,13 +54,16 @@ async function main(): Promise<void> {
     let rate: number;
     let window: [number, number] = [0, 0];
     const now = (): number => Number(process.hrtime.bigint() / 1000n);
-    if (shape === 'adt') {
+    if (shape === 'adt' || shape === 'rde') {
+      const type = shape === 'adt' ? 'ADT^A01' : 'RDE^O11';
+      // The patients first, as the hl7v2 scenario does (its RDE^O11 cells follow the ADT^A01 ones).
       await sendMessages(mllpPort, 'ADT^A01', 4, 3, 'warm');
+      if (shape === 'rde') await sendMessages(mllpPort, type, 4, 3, 'warm-rde');
       const start = now();
-      const r = await sendMessages(mllpPort, 'ADT^A01', connections, seconds, 'measured');
+      const r = await sendMessages(mllpPort, type, connections, seconds, 'measured');
       window = [start, now()];
       rate = r.rate;
-      process.stderr.write(`ADT^A01 @${connections}: ${r.rate.toFixed(1)} msg/s, p50 ${r.p50.toFixed(1)} ms, not AA ${r.failures}\n`);
+      process.stderr.write(`${type} @${connections}: ${r.rate.toFixed(1)} msg/s, p50 ${r.p50.toFixed(1)} ms, not AA ${r.failures}\n`);
     } else {
       const ids = await seed(service.origin, authorization, 200);
       let next = 0;
