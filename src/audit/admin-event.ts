@@ -1,7 +1,7 @@
 import type { AuditEventEntity, Coding } from '@medplum/fhirtypes';
 import type { AuditEventDraft } from './audit-sink.js';
 import { requestingAgents, type Caller } from './audit-event.js';
-import { DCM, outcomeOf, requestIdEntity } from './vocabulary.js';
+import { DCM, outcomeOf, patientEntity, requestIdEntity, REST_OPERATION } from './vocabulary.js';
 
 /** Codes of `AuditEvent.subtype` naming an action of the admin API of the embedded authorization server. */
 export const ADMIN_ACTION = 'https://fhirgate.dev/fhir/CodeSystem/admin-action';
@@ -21,7 +21,6 @@ export interface AdminAction {
 }
 
 const CHANGED: Coding = { system: DCM, code: '110137', display: 'User Security Attributes Changed' };
-const REST: Coding = { system: 'http://terminology.hl7.org/CodeSystem/audit-event-type', code: 'rest', display: 'Restful Operation' };
 const interaction = (code: string): Coding => ({ system: 'http://hl7.org/fhir/restful-interaction', code });
 
 /**
@@ -36,19 +35,13 @@ const ACTIONS: Record<AdminActionCode, { crud: 'C' | 'R' | 'U' | 'D' | 'E'; type
   'reset-mfa': { crud: 'U', type: CHANGED },
   'remove-user': { crud: 'D', type: CHANGED },
   'remove-client': { crud: 'D', type: CHANGED },
-  'list-users': { crud: 'E', type: REST, subtype: interaction('search') },
-  'list-clients': { crud: 'E', type: REST, subtype: interaction('search') },
-  'create-launch': { crud: 'C', type: REST, subtype: interaction('create') },
+  'list-users': { crud: 'E', type: REST_OPERATION, subtype: interaction('search') },
+  'list-clients': { crud: 'E', type: REST_OPERATION, subtype: interaction('search') },
+  'create-launch': { crud: 'C', type: REST_OPERATION, subtype: interaction('create') },
 };
 
 function targetEntity(target: NonNullable<AdminAction['target']>): AuditEventEntity {
-  if (target.kind === 'patient') {
-    return {
-      what: { reference: `Patient/${target.id}` },
-      type: { system: 'http://terminology.hl7.org/CodeSystem/audit-entity-type', code: '1' },
-      role: { system: 'http://terminology.hl7.org/CodeSystem/object-role', code: '1', display: 'Patient' },
-    };
-  }
+  if (target.kind === 'patient') return patientEntity(`Patient/${target.id}`);
   return { what: { identifier: { system: `urn:fhirgate:auth:${target.kind}`, value: target.id } } };
 }
 

@@ -1,7 +1,7 @@
 import type { AuditEventEntity } from '@medplum/fhirtypes';
 import type { AuditEventDraft } from './audit-sink.js';
 import { requestingAgents, type Caller } from './audit-event.js';
-import { outcomeOf, requestIdEntity } from './vocabulary.js';
+import { ENTITY_TYPE, outcomeOf, patientEntity, requestIdEntity, REST_OPERATION } from './vocabulary.js';
 
 /** Codes of `AuditEvent.subtype` naming an access to the HL7 v2 message archive: `read`, `list`, `replay`. */
 export const ARCHIVE_ACCESS = 'https://fhirgate.dev/fhir/CodeSystem/hl7v2-archive-access';
@@ -38,22 +38,16 @@ export function archiveAccessEventOf(event: ArchiveAccess): AuditEventDraft {
     const type = message.messageType ? `${message.messageType} ` : '';
     entity.push({
       what: { identifier: { system: ARCHIVED_MESSAGE, value: message.id } },
-      type: { system: 'http://terminology.hl7.org/CodeSystem/audit-entity-type', code: '2', display: 'System Object' },
+      type: { system: ENTITY_TYPE, code: '2', display: 'System Object' },
       name: `HL7 v2 ${type}message${message.controlId ? ` ${message.controlId}` : ''}`.slice(0, 200),
     });
     for (const written of message.resources ?? []) if (written.startsWith('Patient/')) patients.add(written);
   }
-  for (const patient of [...patients].slice(0, MAX_ENTITIES)) {
-    entity.push({
-      what: { reference: patient },
-      type: { system: 'http://terminology.hl7.org/CodeSystem/audit-entity-type', code: '1' },
-      role: { system: 'http://terminology.hl7.org/CodeSystem/object-role', code: '1', display: 'Patient' },
-    });
-  }
+  for (const patient of [...patients].slice(0, MAX_ENTITIES)) entity.push(patientEntity(patient));
   if (event.requestId) entity.push(requestIdEntity(event.requestId));
   return {
     resourceType: 'AuditEvent',
-    type: { system: 'http://terminology.hl7.org/CodeSystem/audit-event-type', code: 'rest', display: 'Restful Operation' },
+    type: REST_OPERATION,
     subtype: [
       { system: 'http://hl7.org/fhir/restful-interaction', code: INTERACTION[event.access] },
       { system: ARCHIVE_ACCESS, code: event.access },

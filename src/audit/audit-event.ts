@@ -4,15 +4,13 @@ import { patientsNamedBy } from '../search/compartment.js';
 import type { RequestContext } from '../fhir/request.js';
 import type { AuditEntry } from './audit-sink.js';
 import { messageAgent, messageEntity, messageSubtypes } from './inbound-message.js';
-import { applicationAgent, DCM, IMPORT } from './vocabulary.js';
+import { applicationAgent, DCM, ENTITY_TYPE, IMPORT, patientEntity, REST_OPERATION } from './vocabulary.js';
 
 /** Extension URLs FhirGate puts on its AuditEvents. */
 export const CHAIN_EXTENSION = 'https://fhirgate.dev/fhir/StructureDefinition/audit-chain';
 export const BREAK_GLASS_EXTENSION = 'https://fhirgate.dev/fhir/StructureDefinition/break-glass';
 /** Extensions only the server sets: a client-submitted resource carrying one would forge the chain or a break-glass flag. */
 export const SERVER_EXTENSIONS: ReadonlySet<string> = new Set([CHAIN_EXTENSION, BREAK_GLASS_EXTENSION]);
-
-const ENTITY_TYPE = 'http://terminology.hl7.org/CodeSystem/audit-entity-type';
 
 // Entities listed for one search or history page: enough to say who saw what, bounded.
 const MAX_ENTITIES = 200;
@@ -39,7 +37,7 @@ export function auditEventOf(entry: AuditEntry, note: ConsentNote | undefined, o
   const message = ctx.inboundMessage;
   const event: AuditEvent = {
     resourceType: 'AuditEvent',
-    type: message && request.interaction === 'transaction' ? IMPORT : { system: 'http://terminology.hl7.org/CodeSystem/audit-event-type', code: 'rest', display: 'Restful Operation' },
+    type: message && request.interaction === 'transaction' ? IMPORT : REST_OPERATION,
     subtype: [{ system: 'http://hl7.org/fhir/restful-interaction', code: request.interaction }, ...(message ? messageSubtypes(message) : [])],
     action: entry.action ?? 'E',
     recorded,
@@ -90,11 +88,7 @@ function entitiesOf({ request, result, written: records }: AuditEntry, written: 
   const add = (reference: string, patient: boolean): void => {
     if (seen.has(reference) || entities.length >= MAX_ENTITIES) return;
     seen.add(reference);
-    entities.push({
-      what: { reference },
-      type: { system: ENTITY_TYPE, code: patient ? '1' : '2' },
-      ...(patient ? { role: { system: 'http://terminology.hl7.org/CodeSystem/object-role', code: '1', display: 'Patient' } } : {}),
-    });
+    entities.push(patient ? patientEntity(reference) : { what: { reference }, type: { system: ENTITY_TYPE, code: '2' } });
   };
   const version = result?.version;
   // A write recorded with its commit names every version it wrote (a conditional delete may write several).

@@ -6,6 +6,21 @@ export const DCM = 'http://dicom.nema.org/resources/ontology/DCM';
 /** Type of the event of an HL7 v2 message's transaction: data received from another system. */
 export const IMPORT: Coding = { system: DCM, code: '110107', display: 'Import' };
 
+/** Type of the event of a RESTful interaction (audit-event-type `rest`). */
+export const REST_OPERATION: Coding = { system: 'http://terminology.hl7.org/CodeSystem/audit-event-type', code: 'rest', display: 'Restful Operation' };
+
+/** System of `AuditEvent.entity.type`: `1` a person, `2` a system object. */
+export const ENTITY_TYPE = 'http://terminology.hl7.org/CodeSystem/audit-entity-type';
+
+/** The entity naming a Patient whose data the event is about (role Patient), which `AuditEvent?patient=` finds. */
+export function patientEntity(reference: string): AuditEventEntity {
+  return {
+    what: { reference },
+    type: { system: ENTITY_TYPE, code: '1' },
+    role: { system: 'http://terminology.hl7.org/CodeSystem/object-role', code: '1', display: 'Patient' },
+  };
+}
+
 /** The client application taking part in an event (DCM 110150), by its client id. */
 export function applicationAgent(clientId: string, requestor: boolean, extra: Partial<AuditEventAgent> = {}): AuditEventAgent {
   return { type: { coding: [{ system: DCM, code: '110150', display: 'Application' }] }, requestor, who: { display: clientId }, ...extra };

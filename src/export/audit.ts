@@ -1,6 +1,6 @@
 import type { AuditEventAgent, AuditEventEntity } from '@medplum/fhirtypes';
 import type { AuditEventDraft } from '../audit/audit-sink.js';
-import { applicationAgent, DCM } from '../audit/vocabulary.js';
+import { applicationAgent, DCM, patientEntity } from '../audit/vocabulary.js';
 import type { ExportJob } from './job.js';
 
 /** `AuditEvent.entity.what.identifier.system` naming an export job; its value is the job id. */
@@ -63,10 +63,5 @@ export function exportEventOf(job: Pick<ExportJob, 'id' | 'requester' | 'level' 
  */
 export function patientExportEventOf(job: Pick<ExportJob, 'id' | 'requester' | 'level' | 'groupId' | 'types' | 'since'>, patient: string): AuditEventDraft {
   return draft(job, { ok: true }, [
-    {
-      what: { reference: `Patient/${patient}` },
-      type: { system: 'http://terminology.hl7.org/CodeSystem/audit-entity-type', code: '1' },
-      role: { system: 'http://terminology.hl7.org/CodeSystem/object-role', code: '1', display: 'Patient' },
-    },
-  ]);
+patientEntity(`Patient/${patient}`)]);
 }
