@@ -23,8 +23,9 @@ export class RecordWriter {
   /** @param unindexed keys of `index` written without search-value rows, by resource type (unindexed.ts) */
   constructor(
     private readonly db: Database,
-    private readonly unindexed: UnindexedKeys = {},
+    unindexed: UnindexedKeys = {},
   ) {
+    this.#skip = new Map(Object.entries(unindexed).map(([type, keys]) => [type, new Set(keys)]));
     this.#currentVersion = db.prepare('SELECT version FROM current WHERE type = ? AND id = ?').pluck();
     this.#insertVersion = db.prepare('INSERT INTO versions (type, id, version, last_updated, deleted, txn, record) VALUES (?, ?, ?, ?, ?, ?, ?)');
     this.#upsertCurrent = db.prepare(
@@ -96,10 +97,13 @@ export class RecordWriter {
     })();
   }
 
+  // As sets: every AuditEvent (one per request) is filtered through its type's keys.
+  readonly #skip: ReadonlyMap<string, ReadonlySet<string>>;
+
   #rowsOf(record: StoredRecord): SearchValueRow[] {
-    const skip = this.unindexed[record.resourceType];
+    const skip = this.#skip.get(record.resourceType);
     if (!skip || !record.index) return searchValueRows(record.index);
-    return searchValueRows(Object.fromEntries(Object.entries(record.index).filter(([key]) => !skip.includes(key))));
+    return searchValueRows(Object.fromEntries(Object.entries(record.index).filter(([key]) => !skip.has(key))));
   }
 
   #insertValues(rows: readonly SearchValueRow[], vid: number | bigint): void {
