@@ -1,8 +1,9 @@
 import type { PractitionerRole } from '@medplum/fhirtypes';
 import type { StorageCodec } from '../fhir/codec.js';
 import type { SearchIndex } from '../search/types.js';
-import { revisionOf, type StorePort } from '../store/port.js';
+import type { StorePort } from '../store/port.js';
 import { periodCovers } from './applicable.js';
+import { createRevisionCache } from './revision-cache.js';
 
 export interface AffiliationsDeps {
   store: StorePort;
@@ -27,17 +28,18 @@ const MAX_KEPT = 4096;
 const ROLE_HOLDER = /(?:^|\/)(Practitioner|PractitionerRole)\/([A-Za-z0-9\-.]{1,64})$/;
 
 /**
- * PractitionerRoles are decoded once and kept until a PractitionerRole is written: every call first
- * asks the store for the revision of PractitionerRole (as `directory.ts` does for Consent), so a role
- * ended or deactivated takes effect on the next request. Periods are decided at each call, on `now`.
+ * PractitionerRoles are decoded once and kept until a PractitionerRole is written
+ * (`revision-cache.ts`), so a role ended or deactivated takes effect on the next request. Periods
+ * are decided at each call, on `now`.
  */
 export function createAffiliations(deps: AffiliationsDeps): Affiliations {
-  let kept = { revision: -1, byUser: new Map<string, Promise<PractitionerRole[]>>() };
+  const cache = createRevisionCache<PractitionerRole[]>(deps.store, 'PractitionerRole', MAX_KEPT);
 
-  async function rolesOf(type: string, id: string): Promise<PractitionerRole[]> {
+  async function rolesOf(type: string, id: string): Promise<Map<string, PractitionerRole[]>> {
     const filter = type === 'Practitioner' ? deps.searchIndex.compileReferenceIn('PractitionerRole', 'practitioner', [`Practitioner/${id}`]) : { id };
     const records = await deps.store.find('current', { $and: [{ resourceType: 'PractitionerRole', deleted: false }, filter] });
-    return Promise.all(records.map(async (r) => (await deps.codec.decode(r.resource!)) as PractitionerRole));
+    const roles = await Promise.all(records.map(async (r) => (await deps.codec.decode(r.resource!)) as PractitionerRole));
+    return new Map([[`${type}/${id}`, roles]]);
   }
 
   return {
@@ -45,20 +47,10 @@ export function createAffiliations(deps: AffiliationsDeps): Affiliations {
       const match = fhirUser === undefined ? null : ROLE_HOLDER.exec(fhirUser);
       if (!match) return [];
       const [, type, id] = match as unknown as [string, string, string];
-      // Read the revision before the roles: what is kept is never older than its revision says.
-      const revision = await revisionOf(deps.store, 'PractitionerRole');
-      if (revision !== kept.revision || kept.byUser.size >= MAX_KEPT) kept = { revision, byUser: new Map() };
       const key = `${type}/${id}`;
-      let loading = kept.byUser.get(key);
-      if (!loading) {
-        const byUser = kept.byUser;
-        loading = rolesOf(type, id);
-        byUser.set(key, loading);
-        // A failed load must not be kept: the next request tries again.
-        loading.catch(() => byUser.delete(key));
-      }
+      const roles = (await (await cache.view()).getMany([key], () => rolesOf(type, id), [])).get(key)!;
       const found = new Set<string>();
-      for (const role of await loading) {
+      for (const role of roles) {
         if (role.active === false || !periodCovers(role.period, now.getTime())) continue;
         if (type === 'Practitioner' && role.id) found.add(`PractitionerRole/${role.id}`);
         const organization = role.organization?.reference;

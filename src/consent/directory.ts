@@ -1,8 +1,9 @@
 import type { Consent, ConsentProvision } from '@medplum/fhirtypes';
 import type { StorageCodec } from '../fhir/codec.js';
 import type { SearchIndex } from '../search/types.js';
-import { revisionOf, type Filter, type StorePort } from '../store/port.js';
+import type { Filter, StorePort } from '../store/port.js';
 import { endOf, isConsentInForce, startOf } from './applicable.js';
+import { createRevisionCache } from './revision-cache.js';
 
 export interface ConsentDirectoryDeps {
   store: StorePort;
@@ -14,10 +15,8 @@ export interface ConsentDirectoryDeps {
 export type ConsentsByPatient = ReadonlyMap<string, readonly Consent[]>;
 
 /**
- * The patients' Consents, decoded once and kept until a Consent is written. Every call first asks
- * the store for the revision of Consent (`StorePort.revision`: a counter in the embedded store, a
- * count on MongoDB, so a write by another instance counts too): a changed revision drops all that
- * was kept, which is how a revocation takes effect on the very next request.
+ * The patients' Consents, decoded once and kept until a Consent is written (`revision-cache.ts`),
+ * which is how a revocation takes effect on the very next request.
  */
 export interface ConsentDirectory {
   /** The revision the answers below were read at (changes with every Consent write). */
@@ -31,22 +30,11 @@ export interface ConsentDirectory {
   everyone(now: Date): Promise<{ consents: ConsentsByPatient; until: number }>;
 }
 
-interface Kept {
-  revision: number;
-  /** Active patient-privacy Consents of every patient (periods are decided at use); loaded on demand. */
-  all?: Promise<{ byPatient: Map<string, Consent[]>; boundaries: number[] }>;
-  byPatient: Map<string, Promise<Consent[]>>;
-}
+// Patients whose Consents are kept decoded at once; the least recently asked about go first.
+const MAX_PATIENTS_KEPT = 20_000;
 
 export function createConsentDirectory(deps: ConsentDirectoryDeps): ConsentDirectory {
-  let kept: Kept = { revision: -1, byPatient: new Map() };
-
-  async function current(): Promise<Kept> {
-    const revision = await revisionOf(deps.store, 'Consent');
-    // Read the revision before the Consents: what is kept is never older than its revision says.
-    if (revision !== kept.revision) kept = { revision, byPatient: new Map() };
-    return kept;
-  }
+  const cache = createRevisionCache<Consent[]>(deps.store, 'Consent', MAX_PATIENTS_KEPT);
 
   async function load(filter: Filter): Promise<Map<string, Consent[]>> {
     const records = await deps.store.find('current', { $and: [{ resourceType: 'Consent', deleted: false }, filter] });
@@ -60,35 +48,32 @@ export function createConsentDirectory(deps: ConsentDirectoryDeps): ConsentDirec
     return grouped;
   }
 
+  // Active patient-privacy Consents of every patient (periods are decided at use), with the instants time changes them.
+  const everyConsent = () => load({}).then((byPatient) => ({ byPatient, boundaries: boundariesOf([...byPatient.values()].flat()) }));
+
   const inForce = (patient: string, consents: readonly Consent[], now: Date): Consent[] => consents.filter((c) => isConsentInForce(c, `Patient/${patient}`, now));
 
   return {
-    revision: async () => (await current()).revision,
+    revision: async () => (await cache.view()).revision,
 
     async forPatients(patients, now) {
-      const state = await current();
-      const found = new Map<string, Consent[]>();
-      if (state.all) {
-        const all = (await state.all).byPatient;
-        for (const p of patients) found.set(p, inForce(p, all.get(p) ?? [], now));
-        return found;
+      const view = await cache.view();
+      // Once every Consent is kept (`everyone`), it answers for any patient without another read.
+      const every = view.wholeIfKept<Awaited<ReturnType<typeof everyConsent>>>();
+      if (every) {
+        const { byPatient } = await every;
+        return new Map(patients.map((p) => [p, inForce(p, byPatient.get(p) ?? [], now)]));
       }
-      const missing = patients.filter((p) => !state.byPatient.has(p));
-      if (missing.length > 0) {
-        const loading = load(deps.searchIndex.compileReferenceIn('Consent', 'patient', missing.map((p) => `Patient/${p}`)));
-        for (const p of missing) state.byPatient.set(p, loading.then((m) => m.get(p) ?? []));
-        // A failed load must not be kept: the next request tries again.
-        loading.catch(() => missing.forEach((p) => state.byPatient.delete(p)));
-      }
-      for (const p of patients) found.set(p, inForce(p, await state.byPatient.get(p)!, now));
-      return found;
+      const found = await view.getMany(
+        patients,
+        (missing) => load(deps.searchIndex.compileReferenceIn('Consent', 'patient', missing.map((p) => `Patient/${p}`))),
+        [],
+      );
+      return new Map(patients.map((p) => [p, inForce(p, found.get(p)!, now)]));
     },
 
     async everyone(now) {
-      const state = await current();
-      state.all ??= load({}).then((byPatient) => ({ byPatient, boundaries: boundariesOf([...byPatient.values()].flat()) }));
-      state.all.catch(() => (state.all = undefined));
-      const { byPatient, boundaries } = await state.all;
+      const { byPatient, boundaries } = await (await cache.view()).whole(everyConsent);
       const consents = new Map<string, Consent[]>();
       for (const [p, all] of byPatient) {
         const active = inForce(p, all, now);
