@@ -14,6 +14,7 @@ import { createImpliedSystems } from '../../src/search/index/implied-system.js';
 import { typedValues } from '../../src/search/index/node.js';
 import { buildParamTable, type IndexedParam } from '../../src/search/index/param-table.js';
 import { adminApi } from '../auth/support/oauth.js';
+import { officialExamples, syntheaBundle, syntheaFiles } from '../support/corpus.js';
 import { fhirClient } from '../support/fhir-client.js';
 import { ROOT_DIR, startServer, type TestServer } from '../support/server.js';
 
@@ -120,6 +121,64 @@ describe('AuditEvent search values read directly equal the FHIRPath extraction',
     for (const [name, event] of STORED) expectSameValues(event, name);
   });
 });
+
+/**
+ * Issue 19 item 8: every branch of every type that only navigates (a path, a `.where(x='v')` filter,
+ * a cast choice) is read directly, AuditEvent or not. Each official example of the corpus and every
+ * resource of its Synthea bundles (~20 types) gives the same typed values and the same stored index
+ * both ways, plus hand-made edge cases of the shapes the direct reading handles.
+ */
+const tables = new Map<string, { direct: IndexedParam[]; generic: IndexedParam[] }>();
+function tableOf(type: string): { direct: IndexedParam[]; generic: IndexedParam[] } {
+  let table = tables.get(type);
+  if (!table) {
+    const direct = [...buildParamTable(definitions.searchParameters, [type]).get(type)!.values()];
+    tables.set(type, (table = { direct, generic: direct.map((p) => ({ ...p, branches: p.branches.map(({ direct: _direct, ...b }) => b) })) }));
+  }
+  return table;
+}
+
+const EDGES: Array<[string, Resource]> = [
+  ['telecom filtered by system: a value with extensions only, a system absent, nulls', { resourceType: 'Patient', telecom: [{ system: 'email', value: 'a@x' }, { system: 'phone', value: '1' }, { value: '2' }, { system: 'email', _value: { extension: [{ url: 'u', valueString: 'v' }] } }, null, { _system: { extension: [{ url: 'u', valueString: 'v' }] }, value: '3' }] } as unknown as Resource],
+  ['deceased as dateTime, and as boolean', { resourceType: 'Patient', deceasedDateTime: '2020-01-01' }],
+  ['deceased as boolean', { resourceType: 'Patient', deceasedBoolean: true }],
+  ['a choice with both types present (fhirpath.js takes the first of the model)', { resourceType: 'Patient', deceasedBoolean: false, deceasedDateTime: '2020-01-01' } as Resource],
+  ['a choice with only its extension', { resourceType: 'Patient', _deceasedDateTime: { extension: [{ url: 'u', valueString: 'v' }] } } as unknown as Resource],
+  ['medication as reference and as concept', { resourceType: 'MedicationRequest', status: 'active', intent: 'order', subject: { reference: 'Patient/1' }, medicationReference: { reference: 'Medication/m' } }],
+  ['medication as concept', { resourceType: 'MedicationRequest', status: 'active', intent: 'order', subject: { reference: 'Patient/1' }, medicationCodeableConcept: { coding: [{ system: 's', code: 'c' }] } }],
+  ['wrong JSON shapes: a string for an object, an object for a string, nested nulls', { resourceType: 'Patient', name: ['Smith', { family: { x: 1 }, given: [null, 'Ann'] }], address: [{ city: 'C', line: 'not a list' }], gender: 'other', birthDate: '1970' } as unknown as Resource],
+  ['meta and contact nesting', { resourceType: 'Practitioner', meta: { tag: [{ code: 't' }], security: [{ system: 's', code: 'R' }], profile: ['http://p'] }, name: [{ family: 'F', given: ['G'] }], address: [{ use: 'home', postalCode: '1234', country: 'NL' }], qualification: [{ code: { text: 'x' } }] }],
+];
+
+describe('every type: search values read directly equal the FHIRPath extraction (issue 19 item 8)', () => {
+  const examples = ['AuditEvent', 'Appointment', 'Consent', 'MedicationDispense', 'MedicationRequest', 'Patient', 'Practitioner'].flatMap((type) => officialExamples(type).map((e): [string, Resource] => [e.file, e.resource]));
+  const synthea = syntheaFiles().flatMap((file) => (syntheaBundle(file).bundle.entry ?? []).map((e, i): [string, Resource] => [`${file} #${i} ${e.resource!.resourceType}`, e.resource!]));
+
+  it('the types HL7 v2 and REST write most have every branch direct but those with logic', () => {
+    const generic = (type: string): string[] => tableOf(type).direct.flatMap((p) => p.branches.filter((b) => !b.direct).map(() => p.def.code));
+    expect(generic('Patient')).toEqual(['deceased']);
+    expect(generic('Practitioner')).toEqual([]);
+    expect(generic('MedicationRequest')).toEqual([]);
+    expect(generic('AuditEvent')).toEqual([]);
+  });
+
+  it.each(EDGES.map(([name, resource]) => ({ name, resource })))('$name', ({ resource }) => expectSameOf(resource));
+
+  it(`each official example of the corpus (${examples.length})`, () => {
+    for (const [name, resource] of examples) expectSameOf(resource, name);
+  });
+
+  it(`each resource of the Synthea bundles (${synthea.length}, ${new Set(synthea.map(([, r]) => r.resourceType)).size} types)`, () => {
+    expect(synthea.length).toBeGreaterThan(100);
+    for (const [name, resource] of synthea) expectSameOf(resource, name);
+  });
+});
+
+function expectSameOf(resource: Resource, name = ''): void {
+  const { direct, generic: viaFhirpath } = tableOf(resource.resourceType);
+  expect(extractIndex(resource, direct, context), name).toEqual(extractIndex(resource, viaFhirpath, context));
+  for (const param of direct) for (const branch of param.branches) if (branch.direct) expect(branch.direct(resource), `${name} ${param.def.code}`).toEqual(typedValues(branch.evaluate(resource)));
+}
 
 function expectSameValues(event: AuditEvent, name = ''): void {
   // Whole index first: what the store keeps.
