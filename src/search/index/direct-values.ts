@@ -103,10 +103,27 @@ function chosen(parent: unknown, choice: NonNullable<DirectPath['choice']>, out:
 }
 
 /**
- * The direct evaluation of one branch expression of a type, when it has one: a function from the
- * resource to its typed values; undefined when the expression must go through fhirpath.js.
+ * Computed (boolean) branches answered directly in their common case only; `undefined` from the
+ * function hands that resource to fhirpath.js. Patient `deceased` is `false` for a Patient without
+ * `deceased[x]` (the usual one), which fhirpath.js evaluated for every Patient written.
  */
-export function directBranch(resourceType: string, expression: string): ((resource: unknown) => TypedValue[]) | undefined {
+const COMPUTED: ReadonlyMap<string, (resource: unknown) => TypedValue[] | undefined> = new Map([
+  ['Patient.deceased.exists() and Patient.deceased != false', (r: unknown) => (hasChoice(r, 'deceased', ['Boolean', 'DateTime']) ? undefined : [{ type: undefined, value: false }])],
+]);
+
+function hasChoice(resource: unknown, element: string, suffixes: readonly string[]): boolean {
+  const object = resource as Record<string, unknown>;
+  return suffixes.some((s) => object[`${element}${s}`] !== undefined || object[`_${element}${s}`] !== undefined);
+}
+
+/**
+ * The direct evaluation of one branch expression of a type, when it has one: a function from the
+ * resource to its typed values (undefined: this resource needs fhirpath.js); undefined when the
+ * expression must always go through fhirpath.js.
+ */
+export function directBranch(resourceType: string, expression: string): ((resource: unknown) => TypedValue[] | undefined) | undefined {
+  const computed = COMPUTED.get(expression.trim());
+  if (computed) return computed;
   const direct = parse(resourceType, expression);
   if (!direct) return undefined;
   const { keys, choice, where, type, elementPath } = direct;

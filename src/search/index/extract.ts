@@ -20,7 +20,7 @@ function hasElement(resource: Record<string, unknown>, keys: string[], element: 
 function valuesOf(branch: CompiledBranch, resource: Resource, context: ExtractContext): TypedValue[] {
   let values: TypedValue[];
   try {
-    values = branch.direct ? branch.direct(resource) : typedValues(branch.evaluate(resource));
+    values = branch.direct?.(resource) ?? typedValues(branch.evaluate(resource));
   } catch {
     // An expression fhirpath.js cannot evaluate on this data yields no value rather than failing the write.
     return [];
