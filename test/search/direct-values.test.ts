@@ -6,7 +6,9 @@ import { sourceOf } from '../../src/audit/audit-event.js';
 import { authenticationEventOf } from '../../src/audit/authentication-event.js';
 import { messageAgent, messageEntity, messageSubtypes } from '../../src/audit/inbound-message.js';
 import { IMPORT } from '../../src/audit/vocabulary.js';
+import { BREAK_GLASS_EXTENSION } from '../../src/audit/audit-event.js';
 import { r4Definitions } from '../../src/fhir/definitions.js';
+import { withBreakGlassSearch } from '../../src/subscriptions/break-glass-search.js';
 import { loadTerminology } from '../../src/validation/terminology.js';
 import { extractIndex } from '../../src/search/index/extract.js';
 import type { ExtractContext } from '../../src/search/index/extracted.js';
@@ -25,7 +27,8 @@ import { ROOT_DIR, startServer, type TestServer } from '../support/server.js';
  * the HL7 v2 import and login shapes, and hand-made edge cases (a client may POST an AuditEvent).
  */
 
-const definitions = r4Definitions();
+// With the server's own AuditEvent parameter (break-glass: an extension's value), as app.ts builds them.
+const definitions = withBreakGlassSearch(r4Definitions());
 const params = [...buildParamTable(definitions.searchParameters, ['AuditEvent']).get('AuditEvent')!.values()];
 const generic: IndexedParam[] = params.map((p) => ({ ...p, branches: p.branches.map(({ direct: _direct, ...b }) => b) }));
 // The terminology the server loads (its required bindings give plain codes their implied system).
@@ -72,6 +75,24 @@ const BUILT: Array<[string, AuditEvent]> = [
       ],
       source: { site: 'Ward 5', observer: { reference: 'Device/d1' } },
       entity: [{ what: { reference: 'Patient/p1' }, role: { code: '1' }, type: { code: '1' }, name: 'Patient p1' }, {}],
+    } as unknown as AuditEvent,
+  ],
+  [
+    'extensions: break-glass true and false, another url, a value with extensions only, a value of another type, a null',
+    {
+      resourceType: 'AuditEvent',
+      extension: [
+        { url: BREAK_GLASS_EXTENSION, valueBoolean: true },
+        { url: 'https://fhirgate.dev/other', valueString: 'x' },
+        { url: BREAK_GLASS_EXTENSION, valueBoolean: false },
+        { url: BREAK_GLASS_EXTENSION, _valueBoolean: { extension: [{ url: 'u', valueString: 'v' }] } },
+        { url: BREAK_GLASS_EXTENSION, valueCoding: { system: 's', code: 'c' } },
+        null,
+      ],
+      type: { code: 'x' },
+      recorded,
+      agent: [{ requestor: true }],
+      source: { observer: { display: 'o' } },
     } as unknown as AuditEvent,
   ],
   ['minimal', { resourceType: 'AuditEvent', type: { code: 'x' }, recorded, agent: [{ requestor: true }], source: { observer: { display: 'o' } } }],

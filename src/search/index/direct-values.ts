@@ -10,7 +10,9 @@ import type { TypedValue } from './node.js';
  * MedicationRequest, Appointment, ...):
  * - a path: `Patient.name.family`, `Resource.meta.tag`;
  * - a path filtered on a primitive child: `Patient.telecom.where(system='email')`;
- * - a choice element cast to one of its types: `(MedicationRequest.medication as Reference)`.
+ * - a choice element cast to one of its types: `(MedicationRequest.medication as Reference)`;
+ * - the value of a resource's extension by url: `AuditEvent.extension.where(url='…').value` (the
+ *   server's break-glass parameter, on every AuditEvent, which carries the chain's extension).
  * Each yields exactly the typed values fhirpath.js yields (the FHIR type of the element and its
  * `Type.element` path, for bindings), found by the same rules fhirpath.js applies to its R4 model
  * (`makeChildResNodes`); `test/search/direct-values.test.ts` checks the two agree on the AuditEvents
@@ -116,6 +118,29 @@ function hasChoice(resource: unknown, element: string, suffixes: readonly string
   return suffixes.some((s) => object[`${element}${s}`] !== undefined || object[`_${element}${s}`] !== undefined);
 }
 
+const EXTENSION_VALUE = /^([A-Za-z]+)\.extension\.where\(url\s*=\s*'([^'\\]+)'\)\.value$/;
+const VALUE_SUFFIXES = MODEL.choiceTypePaths['Extension.value'];
+
+/** `Type.extension.where(url='u').value`: each such extension's `value[x]`, the first of the model's order present, as fhirpath.js picks it. */
+function extensionValue(resourceType: string, expression: string): ((resource: unknown) => TypedValue[]) | undefined {
+  const match = EXTENSION_VALUE.exec(expression.trim());
+  if (!match || (match[1] !== resourceType && match[1] !== 'DomainResource') || !VALUE_SUFFIXES) return undefined;
+  const url = match[2];
+  return (resource) => {
+    const out: TypedValue[] = [];
+    const extensions: unknown[] = [];
+    collect(resource, ['extension'], 0, extensions);
+    for (const extension of extensions) {
+      const object = extension as Record<string, unknown>;
+      if (typeof extension !== 'object' || object.url !== url) continue;
+      const suffix = VALUE_SUFFIXES.find((s) => object[`value${s}`] !== undefined || object[`_value${s}`] !== undefined);
+      const value = suffix === undefined ? undefined : object[`value${suffix}`];
+      if (value !== undefined && value !== null) out.push({ type: MODEL.path2Type[`Extension.value${suffix}`], value, elementPath: 'Extension.value' });
+    }
+    return out;
+  };
+}
+
 /**
  * The direct evaluation of one branch expression of a type, when it has one: a function from the
  * resource to its typed values (undefined: this resource needs fhirpath.js); undefined when the
@@ -124,6 +149,8 @@ function hasChoice(resource: unknown, element: string, suffixes: readonly string
 export function directBranch(resourceType: string, expression: string): ((resource: unknown) => TypedValue[] | undefined) | undefined {
   const computed = COMPUTED.get(expression.trim());
   if (computed) return computed;
+  const extension = extensionValue(resourceType, expression);
+  if (extension) return extension;
   const direct = parse(resourceType, expression);
   if (!direct) return undefined;
   const { keys, choice, where, type, elementPath } = direct;
