@@ -64,6 +64,33 @@ export const SURELY_HOLDS: Readonly<Record<string, (element: Json) => boolean>> 
   'start.hasValue().not() or end.hasValue().not() or (start <= end)': (e) => e.start === undefined || e.end === undefined,
 };
 
+/** Whether an element has no child `name`: neither the value nor its `_name` twin nor a choice variant (`nameQuantity`). */
+function lacks(element: Json, name: string): boolean {
+  for (const key of Object.keys(element)) {
+    const bare = key.charCodeAt(0) === 95 ? key.slice(1) : key; // `_name`
+    if (bare === name) return false;
+    if (bare.length > name.length && bare.startsWith(name)) {
+      const next = bare.charCodeAt(name.length);
+      if (next >= 65 && next <= 90) return false;
+    }
+  }
+  return true;
+}
+
+/**
+ * The two shapes most datatype invariants take (tim-1..10, qty-3, cpt-2 and many more):
+ * `x.empty() or …` and `x.exists() implies …` hold whatever follows when the element has no `x`
+ * (FHIRPath `true or {}` is true, `false implies {}` is true).
+ */
+const GUARD = /^([a-z][A-Za-z0-9]*)\.(empty\(\) or |exists\(\) implies )/;
+export function guardOf(expression: string): ((element: Json) => boolean) | undefined {
+  const match = GUARD.exec(expression);
+  // `implies` and `xor` bind looser than `or` or chain (`a or b implies c` is `(a or b) implies c`): then the guard decides nothing.
+  if (!match || /\b(implies|xor)\b/.test(expression.slice(match[0].length))) return undefined;
+  const name = match[1];
+  return (element) => lacks(element, name);
+}
+
 const UCUM = 'http://unitsofmeasure.org';
 const BEST_PRACTICE = 'http://hl7.org/fhir/StructureDefinition/elementdefinition-bestpractice';
 const quiet = { traceFn: () => undefined };
@@ -87,7 +114,7 @@ export function compileInvariant(constraint: ElementDefinitionConstraint, base: 
   } catch {
     return undefined;
   }
-  const holds = listOf ? undefined : SURELY_HOLDS[expression];
+  const holds = listOf ? undefined : (SURELY_HOLDS[expression] ?? guardOf(expression));
   return {
     key,
     severity: constraint.severity === 'warning' ? 'warning' : 'error',

@@ -1,7 +1,7 @@
 import fhirpath from 'fhirpath';
 import r4Model from 'fhirpath/fhir-context/r4';
 import { describe, expect, it } from 'vitest';
-import { failed, SURELY_HOLDS } from '../../src/validation/invariants.js';
+import { failed, guardOf, SURELY_HOLDS } from '../../src/validation/invariants.js';
 import { officialExamples, r4, SERVED_TYPES } from './support.js';
 
 /**
@@ -77,5 +77,50 @@ describe('SURELY_HOLDS agrees with fhirpath.js', () => {
     const elements = SERVED_TYPES.flatMap((type) => officialExamples(type).flatMap(([, resource]) => elementsUnder(resource, key)));
     expect(elements.length).toBeGreaterThan(10);
     for (const element of elements) if (SURELY_HOLDS[expression](element)) expect(failed(viaFhirpath(expression, base, element)), JSON.stringify(element)).toBe(false);
+  });
+});
+
+describe('guarded invariants (`x.empty() or …`, `x.exists() implies …`) hold without x (issue 19 item 8)', () => {
+  /** Every R4 constraint with such a guard, with the element it sits on. */
+  const guarded = [...r4().structureDefinitions.values()].flatMap((sd) =>
+    (sd.snapshot?.element ?? []).flatMap((el) => (el.constraint ?? []).filter((c) => c.expression && guardOf(c.expression)).map((c) => ({ key: c.key!, path: el.path!, expression: c.expression! }))),
+  );
+  const verdict = (expression: string, base: string, element: Json): unknown[] | undefined => {
+    try {
+      const result = fhirpath.evaluate(element, { base, expression }, { resource: element, rootResource: element, ucum: 'http://unitsofmeasure.org' }, r4Model as never);
+      return Array.isArray(result) ? result : [result];
+    } catch {
+      return undefined; // what the validator skips as well
+    }
+  };
+
+  it('finds them across R4 (tim-1..10, qty-3, ...), and none where implies or xor follows', () => {
+    const keys = new Set(guarded.map((g) => g.key));
+    expect(guarded.length).toBeGreaterThan(50);
+    for (const key of ['tim-1', 'tim-2', 'tim-4', 'tim-5', 'tim-8', 'tim-9', 'tim-10', 'qty-3']) expect(keys.has(key), key).toBe(true);
+    expect(guardOf('a.empty() or b implies c')).toBeUndefined();
+    expect(guardOf('a.exists() implies b implies c')).toBeUndefined();
+    expect(guardOf('a.empty() or b xor c')).toBeUndefined();
+    expect(guardOf('a.empty().not() or b')).toBeUndefined();
+  });
+
+  it('each holds for fhirpath.js on its element without that child, with other children or none', () => {
+    for (const { key, path, expression } of guarded) {
+      const name = /^([a-z][A-Za-z0-9]*)\./.exec(expression)![1];
+      for (const element of [{}, { id: 'x' }, { extension: [{ url: 'u', valueString: 'v' }] }]) {
+        expect(guardOf(expression)!(element), `${key} ${path}`).toBe(true);
+        expect(failed(verdict(expression, path, element)), `${key} ${path} ${expression}`).toBe(false);
+      }
+      // With the child (or its `_x` twin, or a choice variant of it) the guard leaves the decision to fhirpath.js.
+      expect([{ [name]: 1 }, { [`_${name}`]: { id: 'x' } }, { [`${name}Quantity`]: { value: 1 } }].map((e) => guardOf(expression)!(e))).toEqual([false, false, false]);
+    }
+  });
+
+  it('real failures still come from fhirpath.js: tim-1 and qty-3', () => {
+    const tim1 = guarded.find((g) => g.key === 'tim-1')!;
+    expect(guardOf(tim1.expression)!({ duration: 1 })).toBe(false);
+    expect(failed(verdict(tim1.expression, tim1.path, { duration: 1 }))).toBe(true);
+    const qty3 = guarded.find((g) => g.key === 'qty-3')!;
+    expect(failed(verdict(qty3.expression, qty3.path, { value: 1, code: 'mg' }))).toBe(true);
   });
 });
