@@ -2,6 +2,7 @@ import fhirpath from 'fhirpath';
 import r4Model from 'fhirpath/fhir-context/r4';
 import type { Resource, StructureDefinition } from '@medplum/fhirtypes';
 import { navigationRoot } from '../search/index/expression.js';
+import { nationalIdentifiers, wholeElementSelect, type DirectSelect } from './direct-select.js';
 import { pathOf, type Step } from './redact.js';
 
 /**
@@ -18,9 +19,12 @@ const NATIONAL_ID_SYSTEMS = [
   'urn:oid:1.2.250.1.213.1.4.8', // French INS-NIR
   'http://ns.electronichealth.net.au/id/hi/ihi/1.0',
 ];
+const NATIONAL_ID_TYPES = ['SS', 'NI', 'PPN', 'DL'];
 const NATIONAL_ID =
   `Patient.identifier.where(system in (${NATIONAL_ID_SYSTEMS.map((s) => `'${s}'`).join(' | ')})` +
-  " or type.coding.where(system = 'http://terminology.hl7.org/CodeSystem/v2-0203' and (code in ('SS' | 'NI' | 'PPN' | 'DL') or code.startsWith('NN'))).exists())";
+  ` or type.coding.where(system = 'http://terminology.hl7.org/CodeSystem/v2-0203' and (code in (${NATIONAL_ID_TYPES.map((c) => `'${c}'`).join(' | ')}) or code.startsWith('NN'))).exists())`;
+/** The default national-identifier rule, read without fhirpath.js (direct-select.ts). */
+const NATIONAL_ID_SELECT = nationalIdentifiers(NATIONAL_ID_SYSTEMS, NATIONAL_ID_TYPES);
 
 /**
  * The elements encrypted at rest unless FHIRGATE_ENCRYPTED_ELEMENTS says otherwise (issue 9).
@@ -50,6 +54,8 @@ export interface SensitiveElements {
 interface Compiled {
   root: string;
   evaluate: (resource: unknown) => unknown;
+  /** The same selection read from the JSON, when the expression has such a form (direct-select.ts). */
+  direct?: DirectSelect;
 }
 
 /** Whether a resource has the element: as is, as a primitive's `_x` twin, or as a choice variant (`source` → `sourceAttachment`). */
@@ -100,7 +106,8 @@ export function createSensitiveElements(
       if (!root || !element || element.min > 0 || NEVER_ENCRYPTED.has(root)) continue;
       try {
         const evaluate = fhirpath.compile(expression, r4Model, { resolveInternalTypes: false, traceFn: () => undefined }) as Compiled['evaluate'];
-        compiled.set(type, [...(compiled.get(type) ?? []), { root, evaluate }]);
+        const direct = type === 'Patient' && expression === NATIONAL_ID ? NATIONAL_ID_SELECT : wholeElementSelect(sd, type, expression);
+        compiled.set(type, [...(compiled.get(type) ?? []), { root, evaluate, ...(direct ? { direct } : {}) }]);
         roots.set(type, (roots.get(type) ?? new Set()).add(root));
       } catch (err) {
         problems.push(`'${expression}' does not compile: ${(err as Error).message}`);
@@ -119,9 +126,14 @@ export function createSensitiveElements(
         const record = resource as unknown as Record<string, unknown>;
         const keys = Object.keys(record);
         const paths: Step[][] = [];
-        for (const { root, evaluate } of expressions) {
+        for (const { root, evaluate, direct } of expressions) {
           // Most resources lack most sensitive elements: skip the FHIRPath engine for those.
           if (!present(record, keys, root)) continue;
+          const found = direct?.(record);
+          if (found) {
+            paths.push(...found);
+            continue;
+          }
           const result = evaluate(resource);
           for (const value of Array.isArray(result) ? result : [result]) paths.push(pathOf(value));
         }

@@ -2,6 +2,7 @@ import jose from 'node-jose';
 import { FhirError } from '../fhir/errors.js';
 import type { KeyRingRef } from './jwe-codec.js';
 import type { Recipient } from './recipients.js';
+import { gcmIv } from './sealed.js';
 
 /** The media type of a JWE compact serialization (RFC 7516 §9). */
 export const JOSE_MEDIA_TYPE = 'application/jose';
@@ -46,7 +47,7 @@ export function createExchange(options: { ring: KeyRingRef; recipients: { get(id
     },
 
     encryptFor: (recipient, fhirJson) =>
-      jose.JWE.createEncrypt({ format: 'compact', contentAlg: 'A256GCM', fields: { cty: 'application/fhir+json' } }, recipient.key).update(fhirJson, 'utf8').final(),
+      jose.JWE.createEncrypt({ format: 'compact', contentAlg: 'A256GCM', iv: gcmIv(), fields: { cty: 'application/fhir+json' } }, recipient.key).update(fhirJson, 'utf8').final(),
 
     async decryptInbound(jwe) {
       const decrypter = ring.current.exchangeDecrypter;

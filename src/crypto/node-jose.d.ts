@@ -38,6 +38,8 @@ declare module 'node-jose' {
       contentAlg?: string;
       fields?: Record<string, unknown>;
       zip?: boolean;
+      /** The content encryption's IV (default: node-jose draws one from node-forge's PRNG). */
+      iv?: Buffer | string;
     }
     interface Encrypter {
       update(data: Buffer | string, encoding?: BufferEncoding): Encrypter;

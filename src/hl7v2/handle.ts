@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { Resource } from '@medplum/fhirtypes';
 import { FhirError } from '../fhir/errors.js';
 import type { InboundMessage, RequestContext } from '../fhir/request.js';
 import type { Logger } from '../logger.js';
@@ -12,6 +13,7 @@ import { ackTarget, checkInbound, enhancedMode, normalizeSegments, subjectKeys }
 import { KeyedMutex } from './keyed-mutex.js';
 import { MAPPERS, MappingError, type MapContext } from './map/index.js';
 import { dropUnchanged, upsertsOf } from './map/unchanged.js';
+import type { Lookup } from './map/types.js';
 import type { V2Message } from './message.js';
 
 export interface HandlerOptions {
@@ -80,16 +82,22 @@ export function createHandler(options: HandlerOptions) {
     let submitted = false;
     try {
       const lookup = (type: string, query: string) => fhir.search(type, query, context);
-      const bundle = await MAPPERS[`${message.messageCode}^${message.triggerEvent}`](message, ctx, lookup);
-      const unchanged = await dropUnchanged(bundle, lookup);
+      // The mapper and the first comparison ask the same questions (the Patient by its identifier, an
+      // order by its number): each is searched once per message (issue 19 item 8; every search is a
+      // pipeline run with its own AuditEvent). What changes under the upsert lock is searched afresh below.
+      const once = onceLookup(lookup);
+      const bundle = await MAPPERS[`${message.messageCode}^${message.triggerEvent}`](message, ctx, once);
+      const unchanged = await dropUnchanged(bundle, once);
       // Messages about other patients run concurrently even when they name the same practitioners
       // (issue 19 item 8). Most name them unchanged, and the upsert was dropped; one that creates or
       // changes a shared resource holds it by its criteria and compares again under that lock, so two
       // messages naming a new practitioner at once write it once, not a second, identical version.
       // (The Patient is held already, by the message's subject keys.)
       const shared = upsertsOf(bundle).filter((url) => !url.startsWith('Patient?'));
+      // Under that lock the shared resources are searched afresh; the message's own Patient, held all along, is not.
+      const fresh: Lookup = (type, query) => (shared.includes(`${type}?${query}`) ? lookup(type, query) : once(type, query));
       const submit = async (): Promise<string[]> => {
-        if (shared.length) unchanged.push(...(await dropUnchanged(bundle, lookup)));
+        if (shared.length) unchanged.push(...(await dropUnchanged(bundle, fresh)));
         // The transaction's AuditEvents name the message and its sender (README "Consent and audit").
         submitted = true;
         return [...(await fhir.transaction(bundle, { ...context, inboundMessage })), ...unchanged];
@@ -244,6 +252,22 @@ export function createHandler(options: HandlerOptions) {
 }
 
 export type MessageHandler = ReturnType<typeof createHandler>;
+
+/**
+ * A lookup that searches each query once and answers repeats with a copy of the first answer, for
+ * the reads of one message's mapping: nothing it writes is stored before its transaction, and its
+ * Patient is held by the message's subject keys, so a repeat would find the same resources.
+ */
+export function onceLookup(lookup: Lookup): Lookup {
+  const answers = new Map<string, Promise<Resource[]>>();
+  return async (type, query) => {
+    const key = `${type}?${query}`;
+    let answer = answers.get(key);
+    if (!answer) answers.set(key, (answer = lookup(type, query)));
+    // A copy: a mapper may build on what it found, and the comparison needs the stored form.
+    return structuredClone(await answer);
+  };
+}
 
 /** The message as its AuditEvents name it: MSH-9, -10, -3, -4, -12 (best effort for one that did not parse). */
 function inboundOf(target: AckTarget, message: V2Message | undefined): InboundMessage {

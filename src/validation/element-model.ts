@@ -6,6 +6,8 @@ import { stripVersion } from './valueset-expander.js';
 export interface JsonKey {
   readonly key: string;
   readonly type: string;
+  /** `_key`, the primitive's companion (id and extensions); made once here, not per instance walked. */
+  readonly companion: string;
 }
 
 /** One element of a type's snapshot, prepared for walking instances. */
@@ -65,7 +67,8 @@ export function upperFirst(text: string): string {
 
 /** The JSON keys an element can appear under. */
 export function jsonKeys(name: string, choice: boolean, types: readonly string[]): JsonKey[] {
-  return choice ? types.map((t) => ({ key: `${name}${upperFirst(t)}`, type: t })) : [{ key: name, type: types[0] ?? 'Element' }];
+  const keyOf = (key: string, type: string): JsonKey => ({ key, type, companion: `_${key}` });
+  return choice ? types.map((t) => keyOf(`${name}${upperFirst(t)}`, t)) : [keyOf(name, types[0] ?? 'Element')];
 }
 
 /** `ElementDefinition.max` as a number (Infinity for `*`). */

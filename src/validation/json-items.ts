@@ -36,9 +36,10 @@ export function isObject(value: unknown): value is JsonObject {
  */
 export function itemsOf(parent: JsonObject, shape: ElementShape, parentLocation: string): ElementItem[] {
   const items: ElementItem[] = [];
-  for (const { key, type } of shape.keys) {
+  // Called for every element of every type walked: most are absent, so nothing is built for those.
+  for (const { key, type, companion: companionKey } of shape.keys) {
     const raw = parent[key];
-    const companion = parent[`_${key}`];
+    const companion = parent[companionKey];
     if (raw === undefined && companion === undefined) continue;
     const values = Array.isArray(raw) ? raw : raw === undefined ? [] : [raw];
     const extras = Array.isArray(companion) ? companion : companion === undefined ? [] : [companion];

@@ -1,4 +1,5 @@
 import type { Patient, Resource } from '@medplum/fhirtypes';
+import { compactDecrypt } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { createSensitiveElements } from '../../src/crypto/elements.js';
 import { ENCRYPTED_ELEMENTS_URL } from '../../src/crypto/jwe-codec.js';
@@ -147,6 +148,22 @@ describe('reads fail closed', () => {
     const stored = await codec.encode(patient);
     expect(JSON.parse(Buffer.from(jweOf(stored)!.split('.')[0], 'base64url').toString())).toMatchObject({ alg: 'A256KW', enc: 'A256GCM' });
     expect(await codec.decode(stored)).toEqual(patient);
+  });
+});
+
+describe('the IV of every at-rest JWE (issue 19 item 8: drawn from Node\'s CSPRNG, not node-forge\'s)', () => {
+  const patient = stamped<Patient>({ resourceType: 'Patient', telecom: [{ system: 'phone', value: '555-0199' }] }, 'p1', '1');
+
+  it('is 96 bits and never repeats, and the JWE opens with the jose package given only the ring key', async () => {
+    const { codec, set } = await testCodec();
+    const jwes = await Promise.all(Array.from({ length: 200 }, async () => jweOf(await codec.encode(patient))!));
+    const ivs = jwes.map((jwe) => jwe.split('.')[2]);
+    expect(ivs.every((iv) => Buffer.from(iv, 'base64url').length === 12)).toBe(true);
+    expect(new Set(ivs).size).toBe(ivs.length);
+    const header = JSON.parse(Buffer.from(jwes[0].split('.')[0], 'base64url').toString()) as { kid: string };
+    const key = Buffer.from(String(set.keys.find((k) => k.kid === header.kid)!.k), 'base64url');
+    const { plaintext } = await compactDecrypt(jwes[0], key);
+    expect(JSON.parse(new TextDecoder().decode(plaintext))).toMatchObject({ r: 'Patient/p1/_history/1', o: { telecom: [{ value: '555-0199' }] } });
   });
 });
 

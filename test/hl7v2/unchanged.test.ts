@@ -36,3 +36,29 @@ describe('no-op writes are skipped', () => {
     expect((await one('Practitioner?identifier=DOC-UC')).meta.versionId).toBe('1');
   });
 });
+
+describe('each question is searched once per message (issue 19 item 8)', () => {
+  /** How many searches the adapter has run in the name of the sender (each a pipeline run, audited). */
+  const adapterSearches = async (): Promise<number> => {
+    const { body } = await hl7.fhir.get('AuditEvent?subtype=http://hl7.org/fhir/restful-interaction|search-type&_count=1000');
+    return (body.entry ?? []).filter((e: any) => e.resource.agent?.some((a: any) => a.who?.display === 'hl7v2:TESTAPP@TESTFAC')).length;
+  };
+  const message = (id: string, family: string, event: string): string => adt(id, family, event).replace('MRN-UC', 'MRN-ONCE').replace('DOC-UC^', 'DOC-ONCE^').replace('DOC-UC2^', 'DOC-ONCE2^');
+  const searchesOf = async (raw: string): Promise<number> => {
+    const before = await adapterSearches();
+    hl7.conn.send(raw);
+    expect(ackCode(await hl7.conn.frame()).code).toBe('AA');
+    return (await adapterSearches()) - before;
+  };
+
+  it('the Patient found by the mapper is not searched again to compare it; new practitioners are compared again under their lock', async () => {
+    // Mapper: the Patient. First comparison: the two Practitioners (the Patient answered from the mapper's search).
+    // Both Practitioners are new: compared again, afresh, under their upsert lock; the Patient, held by the message, is not.
+    expect(await searchesOf(message('ONCE-1', 'Once', 'A01'))).toBe(5);
+    // The usual message: the same practitioners (dropped unchanged) and a changed Patient: three searches, one per resource.
+    expect(await searchesOf(message('ONCE-2', 'Twice', 'A08'))).toBe(3);
+    const patient = await one('Patient?identifier=MRN-ONCE');
+    expect([patient.name[0].family, patient.meta.versionId]).toEqual(['Twice', '2']);
+    expect((await one('Practitioner?identifier=DOC-ONCE')).meta.versionId).toBe('1');
+  });
+});

@@ -6,7 +6,9 @@ import { sourceOf } from '../../src/audit/audit-event.js';
 import { authenticationEventOf } from '../../src/audit/authentication-event.js';
 import { messageAgent, messageEntity, messageSubtypes } from '../../src/audit/inbound-message.js';
 import { IMPORT } from '../../src/audit/vocabulary.js';
+import { BREAK_GLASS_EXTENSION } from '../../src/audit/audit-event.js';
 import { r4Definitions } from '../../src/fhir/definitions.js';
+import { withBreakGlassSearch } from '../../src/subscriptions/break-glass-search.js';
 import { loadTerminology } from '../../src/validation/terminology.js';
 import { extractIndex } from '../../src/search/index/extract.js';
 import type { ExtractContext } from '../../src/search/index/extracted.js';
@@ -14,6 +16,7 @@ import { createImpliedSystems } from '../../src/search/index/implied-system.js';
 import { typedValues } from '../../src/search/index/node.js';
 import { buildParamTable, type IndexedParam } from '../../src/search/index/param-table.js';
 import { adminApi } from '../auth/support/oauth.js';
+import { officialExamples, syntheaBundle, syntheaFiles } from '../support/corpus.js';
 import { fhirClient } from '../support/fhir-client.js';
 import { ROOT_DIR, startServer, type TestServer } from '../support/server.js';
 
@@ -24,7 +27,8 @@ import { ROOT_DIR, startServer, type TestServer } from '../support/server.js';
  * the HL7 v2 import and login shapes, and hand-made edge cases (a client may POST an AuditEvent).
  */
 
-const definitions = r4Definitions();
+// With the server's own AuditEvent parameter (break-glass: an extension's value), as app.ts builds them.
+const definitions = withBreakGlassSearch(r4Definitions());
 const params = [...buildParamTable(definitions.searchParameters, ['AuditEvent']).get('AuditEvent')!.values()];
 const generic: IndexedParam[] = params.map((p) => ({ ...p, branches: p.branches.map(({ direct: _direct, ...b }) => b) }));
 // The terminology the server loads (its required bindings give plain codes their implied system).
@@ -71,6 +75,24 @@ const BUILT: Array<[string, AuditEvent]> = [
       ],
       source: { site: 'Ward 5', observer: { reference: 'Device/d1' } },
       entity: [{ what: { reference: 'Patient/p1' }, role: { code: '1' }, type: { code: '1' }, name: 'Patient p1' }, {}],
+    } as unknown as AuditEvent,
+  ],
+  [
+    'extensions: break-glass true and false, another url, a value with extensions only, a value of another type, a null',
+    {
+      resourceType: 'AuditEvent',
+      extension: [
+        { url: BREAK_GLASS_EXTENSION, valueBoolean: true },
+        { url: 'https://fhirgate.dev/other', valueString: 'x' },
+        { url: BREAK_GLASS_EXTENSION, valueBoolean: false },
+        { url: BREAK_GLASS_EXTENSION, _valueBoolean: { extension: [{ url: 'u', valueString: 'v' }] } },
+        { url: BREAK_GLASS_EXTENSION, valueCoding: { system: 's', code: 'c' } },
+        null,
+      ],
+      type: { code: 'x' },
+      recorded,
+      agent: [{ requestor: true }],
+      source: { observer: { display: 'o' } },
     } as unknown as AuditEvent,
   ],
   ['minimal', { resourceType: 'AuditEvent', type: { code: 'x' }, recorded, agent: [{ requestor: true }], source: { observer: { display: 'o' } } }],
@@ -120,6 +142,70 @@ describe('AuditEvent search values read directly equal the FHIRPath extraction',
     for (const [name, event] of STORED) expectSameValues(event, name);
   });
 });
+
+/**
+ * Issue 19 item 8: every branch of every type that only navigates (a path, a `.where(x='v')` filter,
+ * a cast choice) is read directly, AuditEvent or not. Each official example of the corpus and every
+ * resource of its Synthea bundles (~20 types) gives the same typed values and the same stored index
+ * both ways, plus hand-made edge cases of the shapes the direct reading handles.
+ */
+const tables = new Map<string, { direct: IndexedParam[]; generic: IndexedParam[] }>();
+function tableOf(type: string): { direct: IndexedParam[]; generic: IndexedParam[] } {
+  let table = tables.get(type);
+  if (!table) {
+    const direct = [...buildParamTable(definitions.searchParameters, [type]).get(type)!.values()];
+    tables.set(type, (table = { direct, generic: direct.map((p) => ({ ...p, branches: p.branches.map(({ direct: _direct, ...b }) => b) })) }));
+  }
+  return table;
+}
+
+const EDGES: Array<[string, Resource]> = [
+  ['telecom filtered by system: a value with extensions only, a system absent, nulls', { resourceType: 'Patient', telecom: [{ system: 'email', value: 'a@x' }, { system: 'phone', value: '1' }, { value: '2' }, { system: 'email', _value: { extension: [{ url: 'u', valueString: 'v' }] } }, null, { _system: { extension: [{ url: 'u', valueString: 'v' }] }, value: '3' }] } as unknown as Resource],
+  ['deceased as dateTime, and as boolean', { resourceType: 'Patient', deceasedDateTime: '2020-01-01' }],
+  ['deceased as boolean', { resourceType: 'Patient', deceasedBoolean: true }],
+  ['deceased false', { resourceType: 'Patient', deceasedBoolean: false }],
+  ['no deceased at all (deceased is false, computed directly)', { resourceType: 'Patient', name: [{ family: 'Alive' }] }],
+  ['a choice with both types present (fhirpath.js takes the first of the model)', { resourceType: 'Patient', deceasedBoolean: false, deceasedDateTime: '2020-01-01' } as Resource],
+  ['a choice with only its extension', { resourceType: 'Patient', _deceasedDateTime: { extension: [{ url: 'u', valueString: 'v' }] } } as unknown as Resource],
+  ['medication as reference and as concept', { resourceType: 'MedicationRequest', status: 'active', intent: 'order', subject: { reference: 'Patient/1' }, medicationReference: { reference: 'Medication/m' } }],
+  ['medication as concept', { resourceType: 'MedicationRequest', status: 'active', intent: 'order', subject: { reference: 'Patient/1' }, medicationCodeableConcept: { coding: [{ system: 's', code: 'c' }] } }],
+  ['wrong JSON shapes: a string for an object, an object for a string, nested nulls', { resourceType: 'Patient', name: ['Smith', { family: { x: 1 }, given: [null, 'Ann'] }], address: [{ city: 'C', line: 'not a list' }], gender: 'other', birthDate: '1970' } as unknown as Resource],
+  ['meta and contact nesting', { resourceType: 'Practitioner', meta: { tag: [{ code: 't' }], security: [{ system: 's', code: 'R' }], profile: ['http://p'] }, name: [{ family: 'F', given: ['G'] }], address: [{ use: 'home', postalCode: '1234', country: 'NL' }], qualification: [{ code: { text: 'x' } }] }],
+];
+
+describe('every type: search values read directly equal the FHIRPath extraction (issue 19 item 8)', () => {
+  const examples = ['AuditEvent', 'Appointment', 'Consent', 'MedicationDispense', 'MedicationRequest', 'Patient', 'Practitioner'].flatMap((type) => officialExamples(type).map((e): [string, Resource] => [e.file, e.resource]));
+  const synthea = syntheaFiles().flatMap((file) => (syntheaBundle(file).bundle.entry ?? []).map((e, i): [string, Resource] => [`${file} #${i} ${e.resource!.resourceType}`, e.resource!]));
+
+  it('the types HL7 v2 and REST write most have every branch read directly', () => {
+    const generic = (type: string): string[] => tableOf(type).direct.flatMap((p) => p.branches.filter((b) => !b.direct).map(() => p.def.code));
+    expect(generic('Patient')).toEqual([]);
+    // `deceased` is computed; without deceased[x] it is false, read directly, which fhirpath.js agrees with.
+    const deceased = tableOf('Patient').direct.find((p) => p.def.code === 'deceased')!.branches[0];
+    expect(deceased.direct!({ resourceType: 'Patient' })).toEqual(typedValues(deceased.evaluate({ resourceType: 'Patient' })));
+    expect(deceased.direct!({ resourceType: 'Patient', deceasedBoolean: true })).toBeUndefined();
+    expect(generic('Practitioner')).toEqual([]);
+    expect(generic('MedicationRequest')).toEqual([]);
+    expect(generic('AuditEvent')).toEqual([]);
+  });
+
+  it.each(EDGES.map(([name, resource]) => ({ name, resource })))('$name', ({ resource }) => expectSameOf(resource));
+
+  it(`each official example of the corpus (${examples.length})`, () => {
+    for (const [name, resource] of examples) expectSameOf(resource, name);
+  });
+
+  it(`each resource of the Synthea bundles (${synthea.length}, ${new Set(synthea.map(([, r]) => r.resourceType)).size} types)`, () => {
+    expect(synthea.length).toBeGreaterThan(100);
+    for (const [name, resource] of synthea) expectSameOf(resource, name);
+  });
+});
+
+function expectSameOf(resource: Resource, name = ''): void {
+  const { direct, generic: viaFhirpath } = tableOf(resource.resourceType);
+  expect(extractIndex(resource, direct, context), name).toEqual(extractIndex(resource, viaFhirpath, context));
+  for (const param of direct) for (const branch of param.branches) if (branch.direct) expect(branch.direct(resource) ?? typedValues(branch.evaluate(resource)), `${name} ${param.def.code}`).toEqual(typedValues(branch.evaluate(resource)));
+}
 
 function expectSameValues(event: AuditEvent, name = ''): void {
   // Whole index first: what the store keeps.

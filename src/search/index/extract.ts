@@ -5,22 +5,39 @@ import { indexKey, sortKey } from './fields.js';
 import { typedValues, type TypedValue } from './node.js';
 import type { CompiledBranch, IndexedParam } from './param-table.js';
 
-/** True when the resource has the element, directly or as a choice (`deceased` → `deceasedBoolean`). */
-function hasElement(resource: Record<string, unknown>, keys: string[], element: string): boolean {
-  if (resource[element] !== undefined) return true;
+/**
+ * The choice elements a resource has, by the stem of their keys (`deceased` for `deceasedBoolean`):
+ * every prefix of a key that ends before an upper-case letter. Made once per resource, so each of
+ * the ~30 parameters' absent elements is one lookup rather than a scan of the keys.
+ */
+function choiceStems(keys: readonly string[]): Set<string> {
+  const stems = new Set<string>();
   for (const key of keys) {
-    if (key.length > element.length && key.startsWith(element)) {
-      const next = key.charCodeAt(element.length);
-      if (next >= 65 && next <= 90) return true; // an upper-case letter: a choice type suffix
+    for (let i = 1; i < key.length; i++) {
+      const code = key.charCodeAt(i);
+      if (code >= 65 && code <= 90) stems.add(key.slice(0, i));
     }
   }
-  return false;
+  return stems;
+}
+
+/** The keys of a resource, and its choice stems once asked for. */
+interface Present {
+  keys: readonly string[];
+  stems?: Set<string>;
+}
+
+/** True when the resource has the element, directly or as a choice (`deceased` → `deceasedBoolean`). */
+function hasElement(resource: Record<string, unknown>, present: Present, element: string): boolean {
+  if (resource[element] !== undefined) return true;
+  present.stems ??= choiceStems(present.keys);
+  return present.stems.has(element);
 }
 
 function valuesOf(branch: CompiledBranch, resource: Resource, context: ExtractContext): TypedValue[] {
   let values: TypedValue[];
   try {
-    values = branch.direct ? branch.direct(resource) : typedValues(branch.evaluate(resource));
+    values = branch.direct?.(resource) ?? typedValues(branch.evaluate(resource));
   } catch {
     // An expression fhirpath.js cannot evaluate on this data yields no value rather than failing the write.
     return [];
@@ -36,7 +53,7 @@ function merge(a: Extracted | undefined, b: Extracted): Extracted {
 }
 
 /** The values of one parameter in a resource, over all its branches; undefined when it has none. */
-function extractParam(param: IndexedParam, resource: Resource, keys: string[], context: ExtractContext): Extracted | undefined {
+function extractParam(param: IndexedParam, resource: Resource, keys: Present, context: ExtractContext): Extracted | undefined {
   const { extractor } = param;
   if (!extractor) return undefined;
   let result: Extracted | undefined;
@@ -54,7 +71,7 @@ function extractParam(param: IndexedParam, resource: Resource, keys: string[], c
  */
 export function extractIndex(resource: Resource, params: Iterable<IndexedParam>, context: ExtractContext): Record<string, unknown> {
   const index: Record<string, unknown> = {};
-  const keys = Object.keys(resource);
+  const keys: Present = { keys: Object.keys(resource) };
   for (const param of params) {
     if (param.recordField) continue;
     const extracted = extractParam(param, resource, keys, context);

@@ -13,8 +13,8 @@ import { prepareBranch, restrictToType } from './expression.js';
 /** One `|` branch of a parameter's expression, compiled once. */
 export interface CompiledBranch {
   evaluate(resource: unknown): unknown[];
-  /** The branch's typed values read directly from the JSON, without fhirpath.js (direct-values.ts), when it has such a path. */
-  direct?: (resource: unknown) => TypedValue[];
+  /** The branch's typed values read directly from the JSON, without fhirpath.js (direct-values.ts), when it has such a path; undefined for a resource it leaves to fhirpath.js. */
+  direct?: (resource: unknown) => TypedValue[] | undefined;
   /** Only references of this type (from `.where(resolve() is T)`). */
   targetType?: string;
   /** Skip evaluation when the resource lacks this top-level element. */
