@@ -53,8 +53,8 @@ export class DeferredWrites {
     private readonly settings: DeferredSettings,
   ) {
     this.#types = new Set(settings.types);
-    this.#batch = settings.batch ?? 1000;
-    this.#delayMs = settings.delayMs ?? 1000;
+    this.#batch = settings.batch ?? 500;
+    this.#delayMs = settings.delayMs ?? 250;
     this.#currentVersion = db.prepare('SELECT version FROM current WHERE type = ? AND id = ?').pluck();
     this.#insert = db.prepare('INSERT INTO deferred (type, id, record) VALUES (?, ?, ?)');
     this.#deleteUpTo = db.prepare('DELETE FROM deferred WHERE seq <= ?');
