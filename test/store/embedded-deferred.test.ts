@@ -77,6 +77,28 @@ describe('embedded store: deferred creates', () => {
   });
 });
 
+describe('embedded store: schema 1 databases', () => {
+  it('are upgraded in place when opened: the deferred table is added, the data kept', async () => {
+    const dir = await tempDir();
+    const { store } = await openStore(dir);
+    await store.commit([writeOf(record('Patient', 'kept'))]);
+    await store.close();
+    // As FhirGate before schema 2 left it.
+    const db = new Sqlite(databasePath(dir));
+    db.exec("DROP TABLE deferred; UPDATE meta SET value = 1 WHERE key = 'schema'");
+    db.close();
+    const { store: upgraded } = await openStore(dir, { deferredTypes: ['AuditEvent'] });
+    await upgraded.commit([writeOf(record('AuditEvent', 'new'))]);
+    expect(pendingRows(dir)).toBe(1);
+    expect((await upgraded.find('current', {})).map((r) => r.id)).toEqual(['kept', 'new']);
+    await upgraded.close();
+    const check = new Sqlite(databasePath(dir));
+    expect(check.prepare("SELECT value FROM meta WHERE key = 'schema'").pluck().get()).toBe(2);
+    check.close();
+    await removeDir(dir);
+  });
+});
+
 const WRITER = 'test/store/fixtures/deferred-writer.ts';
 const WORKERS = 4;
 

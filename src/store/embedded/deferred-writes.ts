@@ -8,7 +8,7 @@ export interface DeferredSettings {
   types: readonly string[];
   /** Called (outside any transaction) when the pending rows should be moved: the store runs `drain`. */
   due: () => void;
-  /** Pending rows that make a move due at once (default 1000: ~0.1-0.2 s of work on the event loop). */
+  /** Pending rows that make a move due at once (default 250: ~50 ms of work on the event loop; larger batches save little more). */
   batch?: number;
   /** Milliseconds after the first pending row that a move is due (default 1000). */
   delayMs?: number;
@@ -39,9 +39,12 @@ export class DeferredWrites {
   readonly #deleteUpTo: Statement;
   readonly #batch: number;
   readonly #delayMs: number;
-  /** The pending records in `seq` order, mirroring the `deferred` table, and their stored text. */
-  #pending: StoredRecord[] = [];
-  #texts: string[] = [];
+  /**
+   * The pending records' stored text in `seq` order, mirroring the `deferred` table. Text, not the
+   * records: a thousand records of ~200 objects each, alive for a second, would be promoted to the
+   * old generation and traced by every major GC; a string is one object. Parsed again when moved.
+   */
+  #pending: string[] = [];
   readonly #pendingKeys = new Set<string>();
   readonly #pendingTypes = new Set<string>();
   #lastSeq = 0;
@@ -53,14 +56,15 @@ export class DeferredWrites {
     private readonly settings: DeferredSettings,
   ) {
     this.#types = new Set(settings.types);
-    this.#batch = settings.batch ?? 500;
-    this.#delayMs = settings.delayMs ?? 250;
+    this.#batch = settings.batch ?? 250;
+    this.#delayMs = settings.delayMs ?? 1000;
     this.#currentVersion = db.prepare('SELECT version FROM current WHERE type = ? AND id = ?').pluck();
     this.#insert = db.prepare('INSERT INTO deferred (type, id, record) VALUES (?, ?, ?)');
     this.#deleteUpTo = db.prepare('DELETE FROM deferred WHERE seq <= ?');
     // What a crash left (or a closed store could not move): pending again, moved by the first drain.
     for (const row of db.prepare('SELECT seq, record FROM deferred ORDER BY seq').iterate() as IterableIterator<{ seq: number; record: string }>) {
-      this.#add(JSON.parse(row.record) as StoredRecord, row.record);
+      const { resourceType, id } = JSON.parse(row.record) as StoredRecord;
+      this.#add(resourceType, id, row.record);
       this.#lastSeq = row.seq;
     }
   }
@@ -102,7 +106,7 @@ export class DeferredWrites {
     }
     const texts = writes.map(({ record }) => serialize(record));
     const seqs = this.db.transaction(() => writes.map(({ record }, i) => Number(this.#insert.run(record.resourceType, record.id, texts[i]).lastInsertRowid)))();
-    writes.forEach(({ record }, i) => this.#add(record, texts[i]));
+    writes.forEach(({ record }, i) => this.#add(record.resourceType, record.id, texts[i]));
     this.#lastSeq = seqs[seqs.length - 1];
     this.#schedule();
   }
@@ -113,11 +117,10 @@ export class DeferredWrites {
     if (this.#pending.length === 0) return;
     const lastSeq = this.#lastSeq;
     this.writer.commit(
-      this.#pending.map((record) => ({ record, expectedVersion: 0 })),
-      { also: () => this.#deleteUpTo.run(lastSeq), serialized: this.#texts },
+      this.#pending.map((text) => ({ record: JSON.parse(text) as StoredRecord, expectedVersion: 0 })),
+      { also: () => this.#deleteUpTo.run(lastSeq), serialized: this.#pending },
     );
     this.#pending = [];
-    this.#texts = [];
     this.#pendingKeys.clear();
     this.#pendingTypes.clear();
   }
@@ -127,11 +130,10 @@ export class DeferredWrites {
     this.#cancel();
   }
 
-  #add(record: StoredRecord, text: string): void {
-    this.#pending.push(record);
-    this.#texts.push(text);
-    this.#pendingKeys.add(keyOf(record));
-    this.#pendingTypes.add(record.resourceType);
+  #add(resourceType: string, id: string, text: string): void {
+    this.#pending.push(text);
+    this.#pendingKeys.add(`${resourceType}/${id}`);
+    this.#pendingTypes.add(resourceType);
   }
 
   #schedule(): void {
