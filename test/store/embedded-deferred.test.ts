@@ -125,7 +125,8 @@ describe('embedded store: deferred creates across kill -9', () => {
     const dir = await tempDir();
     const acked = new Set<string>();
     let pendingAtKill = 0;
-    for (let round = 0; round < 3; round++) {
+    // At least three rounds, and on until a kill has landed while rows were waiting (most do).
+    for (let round = 0; round < 3 || (pendingAtKill === 0 && round < 8); round++) {
       for (const id of await runAndKill(dir, 60 + Math.floor(Math.random() * 200))) acked.add(id);
       pendingAtKill += pendingRows(dir);
       // Opened as the CLIs open it, without deferring: what the crash left pending is moved all the same.
