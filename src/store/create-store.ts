@@ -15,7 +15,8 @@ import { unindexedKeys } from '../search/index/value-index-plan.js';
  */
 export async function createStore(config: Config, logger: Logger, searchParams: SearchParamSource, kind: StoreKind = config.mongodbUri ? 'mongo' : 'embedded'): Promise<StorePort> {
   const storeLogger = logger.child({ component: 'store' });
-  if (kind === 'embedded') return createEmbeddedStore({ dir: config.dataDir, logger: storeLogger, unindexed: unindexedKeys(searchParams) });
+  // The AuditEvent of every request is created once and never changed: its index rows are written in batches (README "The audit trail").
+  if (kind === 'embedded') return createEmbeddedStore({ dir: config.dataDir, logger: storeLogger, unindexed: unindexedKeys(searchParams), deferredTypes: ['AuditEvent'] });
   if (!config.mongodbUri) throw new Error('MONGODB_URI must be set to use the MongoDB store');
   // The driver is imported only when used (issue 13: ~0.13 s of every embedded start).
   const { createMongoStore, indexPlan } = await import('./mongo/index.js');

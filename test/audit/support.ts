@@ -27,6 +27,16 @@ export async function journalCommits(dataDir: string): Promise<StoredRecord[][]>
   }
 }
 
+/** The records of deferred creates still waiting in the database (src/store/embedded/deferred-writes.ts), in commit order. */
+export async function deferredRecords(dataDir: string): Promise<StoredRecord[]> {
+  const db = database(dataDir);
+  try {
+    return (db.prepare('SELECT record FROM deferred ORDER BY seq').pluck().all() as string[]).map((text) => JSON.parse(text) as StoredRecord);
+  } finally {
+    db.close();
+  }
+}
+
 /** Edits the stored form of one AuditEvent in the database file, as someone with access to the disk would. */
 export async function tamperStoreFiles(dataDir: string, id: string, edit: (event: AuditEvent) => AuditEvent): Promise<void> {
   const db = database(dataDir);

@@ -61,8 +61,11 @@ export class RecordWriter {
   /**
    * Applies the writes in one transaction, checking each expectedVersion against the current
    * version as left by the writes before it. Throws VersionConflictError having stored nothing.
+   * @param extra.also more work for the same transaction, run after the writes (deferred-writes.ts)
+   * @param extra.serialized each record's `serialize` text, when the caller has it already
    */
-  commit(writes: readonly WriteOp[]): void {
+  commit(writes: readonly WriteOp[], extra: { also?: () => void; serialized?: readonly string[] } = {}): void {
+    const { also, serialized } = extra;
     const rows = writes.map((w) => this.#rowsOf(w.record));
     this.#registerPaths(rows);
     const txn = this.#txn + 1;
@@ -71,10 +74,11 @@ export class RecordWriter {
         const actual = (this.#currentVersion.get(record.resourceType, record.id) as number | undefined) ?? 0;
         if (actual !== expectedVersion) throw new VersionConflictError(record.resourceType, record.id, expectedVersion, actual);
         const deleted = record.deleted ? 1 : 0;
-        const { lastInsertRowid } = this.#insertVersion.run(record.resourceType, record.id, record.versionId, record.lastUpdated, deleted, txn, serialize(record));
+        const { lastInsertRowid } = this.#insertVersion.run(record.resourceType, record.id, record.versionId, record.lastUpdated, deleted, txn, serialized?.[i] ?? serialize(record));
         this.#upsertCurrent.run(record.resourceType, record.id, record.versionId, record.lastUpdated, deleted, lastInsertRowid);
         this.#insertValues(rows[i], lastInsertRowid);
       });
+      also?.();
     })();
     this.#txn = txn;
   }
@@ -124,7 +128,8 @@ export class RecordWriter {
   }
 }
 
-function serialize(record: StoredRecord): string {
+/** The stored JSON of a record (the `record` column of `versions` and `deferred`). */
+export function serialize(record: StoredRecord): string {
   const { resourceType, id, versionId, lastUpdated, deleted, resource, index } = record;
   return JSON.stringify({ resourceType, id, versionId, lastUpdated, deleted, ...(resource ? { resource } : {}), ...(index ? { index } : {}) });
 }

@@ -20,6 +20,12 @@ export interface EmbeddedStoreOptions {
    * queries and sorts on them stay exact but read the records of those types.
    */
   unindexed?: UnindexedKeys;
+  /**
+   * Resource types whose plain creates are committed as one pending row each and indexed later in
+   * batches (deferred-writes.ts): the AuditEvent of every request. Queries and writes see them as
+   * if committed in full.
+   */
+  deferredTypes?: readonly string[];
 }
 
 const DEFAULT_CACHE_MIB = 64;
@@ -44,6 +50,7 @@ export class EmbeddedStore implements StorePort {
       cacheMiB: this.options.cacheMiB ?? DEFAULT_CACHE_MIB,
       allowLegacyFiles: this.options.allowLegacyFiles,
       unindexed: this.options.unindexed,
+      deferredTypes: this.options.deferredTypes,
     }).finally(() => {
       this.#opening = undefined;
     });

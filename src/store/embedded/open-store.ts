@@ -5,6 +5,7 @@ import { legacyFormatError } from '../legacy/legacy-files.js';
 import { StoreUnavailableError, VersionConflictError, type CollectionName, type Filter, type FindOptions, type GroupCount, type ResourceKey, type StoredRecord, type WriteOp } from '../port.js';
 import { assertWellFormed } from '../write-checks.js';
 import { RecordWriter } from './commit.js';
+import { DeferredWrites } from './deferred-writes.js';
 import { databasePath, fsyncDirectory } from './files.js';
 import { acquireLock, releaseLock, type LockOwner } from './lock.js';
 import { countRecords, findRecords, groupCountRecords, type QueryContext } from './query.js';
@@ -23,6 +24,8 @@ export interface OpenStoreSettings {
   allowLegacyFiles?: boolean;
   /** See EmbeddedStoreOptions.unindexed. */
   unindexed?: UnindexedKeys;
+  /** See EmbeddedStoreOptions.deferredTypes. */
+  deferredTypes?: readonly string[];
 }
 
 /**
@@ -35,6 +38,7 @@ export interface OpenStoreSettings {
 export class OpenStore {
   readonly #writer: RecordWriter;
   readonly #query: QueryContext;
+  readonly #deferred: DeferredWrites;
   readonly #revisions = new Map<string, number>();
   #failure: unknown;
   #failureLogged = false;
@@ -49,6 +53,9 @@ export class OpenStore {
     // Queries widen on every key some version was written without, whoever wrote it.
     const unindexed = persistUnindexed(db, settings.unindexed ?? {});
     this.#query = { statements: new StatementCache(db), pathIds: this.#writer.pathId, keyPathIds: this.#writer.keyPathIds, unindexed };
+    // Creates a crash left deferred are moved before anything reads (deferred-writes.ts).
+    this.#deferred = new DeferredWrites(db, this.#writer, { types: settings.deferredTypes ?? [], due: () => this.#drain() });
+    this.#write(() => this.#deferred.drain());
   }
 
   /** Locks the directory and opens (creating or recovering) its database. */
@@ -83,14 +90,17 @@ export class OpenStore {
   }
 
   find(collection: CollectionName, filter: Filter, options?: FindOptions): StoredRecord[] {
+    if (this.#deferred.concerns(filter)) this.#drain();
     return findRecords(this.#query, collection, filter, options);
   }
 
   count(collection: CollectionName, filter: Filter): number {
+    if (this.#deferred.concerns(filter)) this.#drain();
     return countRecords(this.#query, collection, filter);
   }
 
   groupCount(collection: CollectionName, filter: Filter, path: string): GroupCount[] {
+    if (this.#deferred.concerns(filter)) this.#drain();
     return groupCountRecords(this.#query, collection, filter, path);
   }
 
@@ -115,7 +125,12 @@ export class OpenStore {
     this.#assertHealthy();
     if (writes.length === 0) return { durable: Promise.resolve() };
     assertWellFormed(writes);
-    this.#write(() => this.#writer.commit(writes));
+    if (this.#deferred.accepts(writes)) {
+      this.#write(() => this.#deferred.append(writes));
+    } else {
+      if (this.#deferred.touches(writes)) this.#write(() => this.#deferred.drain());
+      this.#write(() => this.#writer.commit(writes));
+    }
     for (const { record } of writes) this.#revisions.set(record.resourceType, this.revision(record.resourceType) + 1);
     return { durable: this.#durable() };
   }
@@ -124,6 +139,7 @@ export class OpenStore {
   async rewrite(records: StoredRecord[]): Promise<void> {
     this.#assertHealthy();
     if (records.length === 0) return;
+    this.#write(() => this.#deferred.drain());
     this.#write(() => this.#writer.rewrite(records));
     await this.#durable();
   }
@@ -138,6 +154,7 @@ export class OpenStore {
     const values = this.db.prepare('DELETE FROM search_values WHERE vid IN (SELECT vid FROM versions WHERE type = ? AND id = ?)');
     const versions = this.db.prepare('DELETE FROM versions WHERE type = ? AND id = ?');
     const current = this.db.prepare('DELETE FROM current WHERE type = ? AND id = ?');
+    this.#write(() => this.#deferred.drain());
     this.#write(() =>
       this.db.transaction(() => {
         for (const { resourceType, id } of records) {
@@ -157,6 +174,7 @@ export class OpenStore {
    */
   async compact(): Promise<void> {
     this.#assertHealthy();
+    this.#write(() => this.#deferred.drain());
     this.#write(() => this.db.pragma('wal_checkpoint(TRUNCATE)'));
     await this.#durable();
   }
@@ -164,6 +182,9 @@ export class OpenStore {
   /** Waits for the WAL sync in flight, then closes the database (which checkpoints it) and releases the lock. */
   async close(): Promise<void> {
     try {
+      this.#deferred.dispose();
+      // Moved now so the next opener finds them in place; if this fails they stay pending, not lost.
+      if (this.#failure === undefined) this.#drain();
       await this.wal.close();
       if (this.#failure === undefined) this.db.pragma('optimize');
       this.db.close();
@@ -178,6 +199,19 @@ export class OpenStore {
     } catch (err) {
       if (err instanceof VersionConflictError || err instanceof TypeError) throw err;
       throw this.#fail(err);
+    }
+  }
+
+  /**
+   * Moves the pending deferred creates. A failure stops the store like any failed write; the rows
+   * stay in `deferred`, durable, and are moved when the store opens again.
+   */
+  #drain(): void {
+    if (this.#failure !== undefined || !this.db.open) return;
+    try {
+      this.#write(() => this.#deferred.drain());
+    } catch {
+      // #fail logged it; commits now fail with StoreUnavailableError.
     }
   }
 

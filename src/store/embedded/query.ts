@@ -112,8 +112,16 @@ function driverParams(driver: Driver): SqlParam[] {
   return driver.parts.flatMap((p) => p.params);
 }
 
+/** A resource's current record by its key: one primary-key lookup. */
+const BY_KEY = 'SELECT v.record FROM current r JOIN versions v ON v.vid = r.vid WHERE r.type = ? AND r.id = ?';
+
 /** Records matching the filter, sorted and limited; fresh objects the caller owns. */
 export function findRecords(ctx: QueryContext, collection: CollectionName, filter: Filter, options: FindOptions = {}): StoredRecord[] {
+  // Every read and write loads a record by its key: straight to it, not through the translation (issue 14).
+  if (collection === 'current' && isKey(filter)) {
+    const json = ctx.statements.get(BY_KEY).pluck().get(filter.resourceType, filter.id) as string | undefined;
+    return json === undefined ? [] : [JSON.parse(json) as StoredRecord];
+  }
   const limit = options.limit ? Math.abs(options.limit) : Infinity; // MongoDB: 0 means no limit
   const sort = options.sort && Object.keys(options.sort).length ? options.sort : undefined;
   const { sql, where, ordered } = findSql(ctx, collection, filter, options);
@@ -161,6 +169,13 @@ export function groupCountRecords(ctx: QueryContext, collection: CollectionName,
   const sql = `SELECT g.value AS value, count(DISTINCT r.vid) AS n ${from} JOIN search_values g ON g.vid = r.vid AND g.pid = ${Number(pid)} WHERE ${where.sql} GROUP BY g.value`;
   const rows = ctx.statements.get(sql).all(...where.params) as Array<{ value: number | Buffer; n: number }>;
   return rows.map((row) => ({ value: typeof row.value === 'number' ? row.value : Buffer.from(row.value).swap16().toString('utf16le'), count: row.n }));
+}
+
+/** True for a filter of exactly a type and an id, both strings. */
+function isKey(filter: Filter): filter is { resourceType: string; id: string } {
+  let keys = 0;
+  for (const key in filter) if (++keys > 2 || (key !== 'resourceType' && key !== 'id')) return false;
+  return keys === 2 && typeof filter.resourceType === 'string' && typeof filter.id === 'string';
 }
 
 function* matching(ctx: QueryContext, sql: string, where: SqlCondition, filter: Filter): Iterable<StoredRecord> {

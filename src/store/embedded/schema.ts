@@ -16,10 +16,20 @@ import type { Database } from 'better-sqlite3';
  *   answer `:missing` and the null branches of keyset paging.
  * - `paths`: the dotted paths of `search_values`, as small integers.
  *
+ * - `deferred`: creates of the store's deferred types (the AuditEvent of every read, issue 14)
+ *   committed as one row each, durable like any commit but not yet in `versions`, `current` and
+ *   `search_values`; moved there in large batches (deferred-writes.ts). `seq` is their order.
+ *
  * `search_values` is WITHOUT ROWID with (pid, value, vid) as its key, so a lookup by value is one
  * range scan of the primary key, returning version ids without touching a second b-tree.
+ *
+ * Version 2 added `deferred`; a version 1 database is upgraded in place when opened (the table is
+ * created empty, nothing else changes).
  */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
+
+/** Versions this FhirGate opens; older ones are upgraded by `migrateSchema`. */
+const UPGRADABLE = [1, 2];
 
 const DDL = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value) WITHOUT ROWID;
@@ -56,6 +66,13 @@ CREATE TABLE IF NOT EXISTS search_values (
   PRIMARY KEY (pid, value, vid)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS search_values_by_vid ON search_values (vid);
+CREATE TABLE IF NOT EXISTS deferred (
+  seq INTEGER PRIMARY KEY,
+  type TEXT NOT NULL,
+  id TEXT NOT NULL,
+  record TEXT NOT NULL,
+  UNIQUE (type, id)
+);
 `;
 
 /**
@@ -81,12 +98,12 @@ export function configure(db: Database, cacheMiB: number): void {
   db.pragma(`journal_size_limit = ${64 * 1024 * 1024}`);
 }
 
-/** Creates the tables of a new database, or checks the version of an existing one. */
+/** Creates the tables of a new database, or checks the version of an existing one and upgrades it. */
 export function migrateSchema(db: Database): void {
   const existing = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'meta'").get();
   if (existing) {
     const row = db.prepare("SELECT value FROM meta WHERE key = 'schema'").get() as { value: number } | undefined;
-    if (row && row.value !== SCHEMA_VERSION) throw new Error(`The embedded store's schema is version ${row.value}; this FhirGate reads version ${SCHEMA_VERSION}`);
+    if (row && !UPGRADABLE.includes(row.value)) throw new Error(`The embedded store's schema is version ${row.value}; this FhirGate reads version ${SCHEMA_VERSION}`);
   }
   db.transaction(() => {
     db.exec(DDL);
