@@ -4,7 +4,7 @@ import { patientsNamedBy } from '../search/compartment.js';
 import type { RequestContext } from '../fhir/request.js';
 import type { AuditEntry } from './audit-sink.js';
 import { messageAgent, messageEntity, messageSubtypes } from './inbound-message.js';
-import { applicationAgent, DCM, ENTITY_TYPE, IMPORT, outcomeOf, patientEntity, REST_OPERATION } from './vocabulary.js';
+import { applicationAgent, DCM, ENTITY_TYPE, failureOf, IMPORT, outcomeOf, patientEntity, REST_OPERATION } from './vocabulary.js';
 
 /** Extension URLs FhirGate puts on its AuditEvents. */
 export const CHAIN_EXTENSION = 'https://fhirgate.dev/fhir/StructureDefinition/audit-chain';
@@ -41,7 +41,7 @@ export function auditEventOf(entry: AuditEntry, note: ConsentNote | undefined, o
     subtype: [{ system: 'http://hl7.org/fhir/restful-interaction', code: request.interaction }, ...(message ? messageSubtypes(message) : [])],
     action: entry.action ?? 'E',
     recorded,
-    ...outcomeOf(error ? { code: error.code, server: error.code === 'store-unavailable' } : undefined),
+    ...outcomeOf(error ? failureOf(error) : undefined),
     ...(purposes.length > 0 ? { purposeOfEvent: purposes } : {}),
     agent: [...requestingAgents(ctx), ...(message ? [messageAgent(message, ctx.source)] : [])],
     source: sourceOf(observer),

@@ -1,4 +1,6 @@
 import type { AuditEventAgent, AuditEventEntity, Coding } from '@medplum/fhirtypes';
+import { FhirError } from '../fhir/errors.js';
+import { HTTP_STATUS } from '../http/status.js';
 
 /** DICOM audit vocabulary (IHE ATNA / BALP), used by every kind of AuditEvent FhirGate records. */
 export const DCM = 'http://dicom.nema.org/resources/ontology/DCM';
@@ -24,6 +26,16 @@ export function patientEntity(reference: string): AuditEventEntity {
 /** The client application taking part in an event (DCM 110150), by its client id. */
 export function applicationAgent(clientId: string, requestor: boolean, extra: Partial<AuditEventAgent> = {}): AuditEventAgent {
   return { type: { coding: [{ system: DCM, code: '110150', display: 'Application' }] }, requestor, who: { display: clientId }, ...extra };
+}
+
+/**
+ * How a refused or failed run is recorded, by every door alike: FhirGate's error code, and whether
+ * the server failed, which is what an HTTP status of 500 or more says (`http/status.ts`); anything
+ * that is not a FhirError is the server's own failure.
+ */
+export function failureOf(err: unknown): { code: string; server: boolean } {
+  if (err instanceof FhirError) return { code: err.code, server: HTTP_STATUS[err.code] >= 500 };
+  return { code: 'internal', server: true };
 }
 
 /**

@@ -2,6 +2,7 @@ import Router from '@koa/router';
 import type { Context } from 'koa';
 import getRawBody from 'raw-body';
 import { archiveAccessEventOf, type ArchiveAccess } from '../audit/archive-access-event.js';
+import { failureOf } from '../audit/vocabulary.js';
 import type { AuditSink } from '../audit/audit-sink.js';
 import { withAudit } from '../audit/with-audit.js';
 import { FhirError } from '../fhir/errors.js';
@@ -30,12 +31,6 @@ function assertOperator(ctx: Context): void {
 interface ArchiveAnswer {
   body: unknown;
   messages: ArchiveAccess['messages'];
-}
-
-/** How a refused or failed access is recorded: the error code; `server` when the server failed. */
-function failureOf(err: unknown): NonNullable<ArchiveAccess['failure']> {
-  if (err instanceof FhirError) return { code: err.code, server: err.code === 'store-unavailable' || err.code === 'internal' };
-  return { code: 'internal', server: true };
 }
 
 /**
