@@ -72,10 +72,14 @@ async function main(): Promise<void> {
       await workflowSeed(target);
       await measure({ origin: service.origin, connections, seconds: 3, request: workflowRequest(target, shape), label: 'warm-up' });
       const start = now();
+      const cpu = service.cpuSeconds();
       const m = await measure({ origin: service.origin, connections, seconds, request: workflowRequest(target, shape), label: shape });
       window = [start, now()];
       rate = m.requestsPerSecond;
-      process.stderr.write(`${shape} @${connections}: ${m.requestsPerSecond.toFixed(0)} req/s, p50 ${m.p50.toFixed(2)} ms, p99 ${m.p99.toFixed(2)} ms\n`);
+      // The server's CPU time (all threads) per request: unlike the profile's busy time, it does not count
+      // the time the process waited for a core, so it compares on a loaded machine.
+      const perRequest = ((service.cpuSeconds() - cpu) * 1e3) / m.requests;
+      process.stderr.write(`${shape} @${connections}: ${m.requestsPerSecond.toFixed(0)} req/s, p50 ${m.p50.toFixed(2)} ms, p99 ${m.p99.toFixed(2)} ms; cpu per request ${perRequest.toFixed(2)} ms\n`);
     } else {
       const ids = await seed(service.origin, authorization, 200);
       let next = 0;
