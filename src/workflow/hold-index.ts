@@ -84,8 +84,13 @@ export function withHolds(op: WriteOp, resource: Resource | undefined): WriteOp 
   return { ...op, record: { ...op.record, index: { ...op.record.index, [HOLDS_KEY]: keys } } };
 }
 
-/** Records holding some hour of `[start, end)` for `holder` (or holding more than MAX_HOURS); undefined when the span itself is longer. */
-export function heldDuring(holder: string, start: number, end: number): Filter | undefined {
+/** The keys a booking of `[start, end)` looks up for `holder`: its hours', and `holder@*`; undefined when the span is longer than MAX_HOURS. */
+export function lookupKeys(holder: string, start: number, end: number): string[] | undefined {
   const keys = hourKeys(holder, start, end);
-  return keys && { [`index.${HOLDS_KEY}`]: { $in: [...keys, `${holder}@*`] } };
+  return keys && [...keys, `${holder}@*`];
+}
+
+/** Records holding any of `keys`: one lookup in one index. */
+export function heldIn(keys: readonly string[]): Filter {
+  return { [`index.${HOLDS_KEY}`]: { $in: [...keys] } };
 }

@@ -23,20 +23,22 @@ export async function readLive<T extends Resource>(deps: PipelineDeps, request: 
 }
 
 /**
- * Current resources of `type` matching `filter` (unrestricted: a rule sees what the requester may
- * not, as a database constraint does), with the request's transaction's staged versions in their place.
+ * Current resources of `type` (or of any of several types) matching `filter` (unrestricted: a rule
+ * sees what the requester may not, as a database constraint does), with the request's transaction's
+ * staged versions of these types in their place (all of them: the caller checks each).
  */
-export async function findLive<T extends Resource>(deps: PipelineDeps, request: FhirRequest, type: string, filter: Filter): Promise<T[]> {
-  const records = await deps.store.find('current', { resourceType: type, deleted: false, $and: [filter] });
+export async function findLive<T extends Resource>(deps: PipelineDeps, request: FhirRequest, type: string | readonly string[], filter: Filter): Promise<T[]> {
+  const types = typeof type === 'string' ? [type] : type;
+  const records = await deps.store.find('current', { resourceType: types.length === 1 ? types[0] : { $in: [...types] }, deleted: false, $and: [filter] });
   const found = new Map<string, T>();
   for (const record of records) {
-    if (request.unit?.staged(type, record.id)) continue;
-    found.set(record.id, (await resourceOf(deps, record)) as T);
+    if (request.unit?.staged(record.resourceType, record.id)) continue;
+    found.set(`${record.resourceType}/${record.id}`, (await resourceOf(deps, record)) as T);
   }
   for (const op of request.unit?.ops ?? []) {
     const staged = op.record;
-    if (staged.resourceType === type && !staged.deleted && staged.resource && request.unit?.staged(type, staged.id) === staged) {
-      found.set(staged.id, (await resourceOf(deps, staged)) as T);
+    if (types.includes(staged.resourceType) && !staged.deleted && staged.resource && request.unit?.staged(staged.resourceType, staged.id) === staged) {
+      found.set(`${staged.resourceType}/${staged.id}`, (await resourceOf(deps, staged)) as T);
     }
   }
   return [...found.values()];

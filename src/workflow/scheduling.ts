@@ -1,8 +1,9 @@
-import type { Appointment, Resource, Schedule, Slot } from '@medplum/fhirtypes';
+import type { Appointment, Resource, Slot } from '@medplum/fhirtypes';
 import { FhirError } from '../fhir/errors.js';
 import type { Filter, WriteOp } from '../store/port.js';
-import { BUSY, HOLDING, HOLDS_KEY, MAX_HOURS, heldDuring, holds, practitionersOf, spanOf } from './hold-index.js';
+import { BUSY, HOLDING, HOLDS_KEY, MAX_HOURS, heldIn, holds, lookupKeys, practitionersOf, spanOf } from './hold-index.js';
 import { deriveWrite, findLive, readLive, targetId } from './reads.js';
+import { schedulesOf } from './schedules.js';
 import type { RuleInput } from './types.js';
 import { storesUnkeyed, unkeyed, type HolderType } from './unkeyed.js';
 
@@ -77,43 +78,45 @@ async function setSlot(input: RuleInput, id: string, status: Slot['status']): Pr
 async function checkOverlaps(input: RuleInput, appointment: Appointment, ownSlots: readonly string[]): Promise<void> {
   const span = spanOf(appointment);
   if (!span) return;
-  const [start, end] = span;
   const overlaps = (other: { start?: string; end?: string }): boolean => {
     const s = spanOf(other);
-    return s !== undefined && s[0] < end && s[1] > start;
+    return s !== undefined && s[0] < span[1] && s[1] > span[0];
   };
   for (const practitioner of practitionersOf(appointment)) {
-    const other = (await bookingsOf<Appointment>(input, 'Appointment', practitioner, span)).find((a) => a.id !== input.id && holds(a) && practitionersOf(a).includes(practitioner) && overlaps(a));
+    const schedules = await schedulesOf(input, practitioner);
+    const found = await bookingsOf(input, [['Appointment', practitioner], ...schedules.map((id): Holder => ['Slot', `Schedule/${id}`])], span);
+    const other = found.find((a): a is Appointment => a.resourceType === 'Appointment' && a.id !== input.id && holds(a) && practitionersOf(a).includes(practitioner) && overlaps(a));
     if (other) throw new FhirError('appointment-overlap', `${practitioner} already has Appointment/${other.id} from ${other.start} to ${other.end}`, { expression: ['Appointment.participant'] });
-    const busy = (await busySlotsOf(input, practitioner, span)).find((s) => !ownSlots.includes(s.id!) && BUSY.includes(s.status) && overlaps(s));
+    const busy = found.find(
+      (s): s is Slot => s.resourceType === 'Slot' && !ownSlots.includes(s.id!) && BUSY.includes(s.status) && schedules.includes(targetId(s.schedule, 'Schedule') ?? '') && overlaps(s),
+    );
     if (busy) throw new FhirError('appointment-overlap', `${practitioner} is ${busy.status} from ${busy.start} to ${busy.end} (Slot/${busy.id})`, { expression: ['Appointment.participant'] });
   }
 }
 
-/** Busy slots of the practitioner's schedules that may overlap `span` (a superset: the caller checks each). */
-async function busySlotsOf(input: RuleInput, practitioner: string, span: [number, number]): Promise<Slot[]> {
-  const { deps, request } = input;
-  if (!deps.registry.has('Slot') || !deps.registry.has('Schedule')) return [];
-  const schedules = await findLive<Schedule>(deps, request, 'Schedule', deps.searchIndex.compileReferenceIn('Schedule', 'actor', [practitioner]));
-  const found = await Promise.all(schedules.map((schedule) => bookingsOf<Slot>(input, 'Slot', `Schedule/${schedule.id}`, span)));
-  return found.flat();
-}
+/** A type of booking and who it holds time of: Appointments of a practitioner, Slots of a schedule. */
+type Holder = [type: HolderType, holder: string];
 
 /**
- * Appointments of a practitioner, or slots of a schedule (`holder`), that may overlap `span`: those
- * sharing an hour with it by their hold keys (`hold-index.ts`), and, while the store holds bookings
- * without keys, those found by the generic search (`unkeyed.ts`). A superset: the caller checks each.
+ * Bookings of the holders that may overlap `span`: those sharing an hour with it by their hold keys
+ * (`hold-index.ts`, one lookup for all), and, while the store holds bookings without keys, those
+ * found by the generic search (`unkeyed.ts`). A superset: the caller checks each.
  */
-async function bookingsOf<T extends Appointment | Slot>(input: RuleInput, type: HolderType, holder: string, [start, end]: [number, number]): Promise<T[]> {
+async function bookingsOf(input: RuleInput, holders: readonly Holder[], [start, end]: [number, number]): Promise<Array<Appointment | Slot>> {
   const { deps, request } = input;
-  const keyed = heldDuring(holder, start, end);
-  // A booking longer than the keys are kept for (weeks): the generic search, with the lookback of the longest kept hour by hour.
-  if (!keyed) return findLive<T>(deps, request, type, bySearch(input, type, holder, start - MAX_HOURS * HOUR_MS, end, { [`index.${HOLDS_KEY}`]: `${holder}@*` }));
-  const found = await findLive<T>(deps, request, type, keyed);
-  if (!(await storesUnkeyed(deps, type))) return found;
-  // Stored without keys: the search of before, assuming (as it did) nothing longer than a day.
-  const unkeyedFound = await findLive<T>(deps, request, type, { $and: [bySearch(input, type, holder, start - DAY_MS, end), unkeyed()] });
-  return [...found, ...unkeyedFound];
+  const types = [...new Set(holders.map(([type]) => type))];
+  const keys = holders.map(([, holder]) => lookupKeys(holder, start, end));
+  if (keys.some((k) => k === undefined)) {
+    // A booking longer than the keys are kept for (weeks): the generic search, with the lookback of the longest kept hour by hour.
+    const searches = holders.map(([type, holder]) => ({ resourceType: type, ...bySearch(input, type, holder, start - MAX_HOURS * HOUR_MS, end, { [`index.${HOLDS_KEY}`]: `${holder}@*` }) }));
+    return findLive(deps, request, types, { $or: searches });
+  }
+  const found = await findLive<Appointment | Slot>(deps, request, types, heldIn(keys.flatMap((k) => k!)));
+  for (const [type, holder] of holders) {
+    // Stored without keys: the search of before, assuming (as it did) nothing longer than a day.
+    if (await storesUnkeyed(deps, type)) found.push(...(await findLive<Appointment | Slot>(deps, request, type, { $and: [bySearch(input, type, holder, start - DAY_MS, end), unkeyed()] })));
+  }
+  return found;
 }
 
 /** The generic search for `type`s of `holder` holding time and starting in `[earliest, end)`, or matching `also`. */

@@ -194,7 +194,7 @@ describe('overlap checks look up the hours a booking holds (kept in the index)',
   beforeAll(() =>
     seed(
       backend,
-      ...['d3', 'd4', 'd5'].map((id) => ({ resourceType: 'Practitioner' as const, id, name: [{ family: id }] })),
+      ...['d3', 'd4', 'd5', 'd6'].map((id) => ({ resourceType: 'Practitioner' as const, id, name: [{ family: id }] })),
       { resourceType: 'Schedule', id: 's-d4', actor: [{ reference: 'Practitioner/d4' }] },
       { resourceType: 'Slot', id: 'slot-leave', schedule: { reference: 'Schedule/s-d4' }, status: 'busy-unavailable', start: '2027-04-01T00:00:00Z', end: '2027-05-15T00:00:00Z' },
     ),
@@ -225,6 +225,32 @@ describe('overlap checks look up the hours a booking holds (kept in the index)',
     expect(onLeave.status).toBe(409);
     expect(onLeave.text).toContain('slot-leave');
     expect((await book('d4', '2027-05-15T00:00:00Z', '2027-05-15T00:30:00Z')).status).toBe(201);
+  });
+
+  it('sees a schedule created after earlier bookings of its practitioner (REST, and staged in a transaction)', async () => {
+    expect((await book('d6', at('09:00'), at('09:30'))).status).toBe(201);
+    await seed(
+      backend,
+      { resourceType: 'Schedule', id: 's-d6', actor: [{ reference: 'Practitioner/d6' }] },
+      { resourceType: 'Slot', id: 'slot-d6-meeting', schedule: { reference: 'Schedule/s-d6' }, status: 'busy', start: at('10:00'), end: at('11:00') },
+    );
+    const clash = await book('d6', at('10:30'), at('10:45'));
+    expect(clash.status).toBe(409);
+    expect(clash.text).toContain('slot-d6-meeting');
+    const SCHEDULE = 'urn:uuid:6a0c1d2e-0000-4000-8000-000000000d6b';
+    const staged = await reception.post('', {
+      resourceType: 'Bundle',
+      type: 'transaction',
+      entry: [
+        // POSTs run in bundle order (PUTs would run after the appointment's POST: http.html#trules).
+        { fullUrl: SCHEDULE, resource: { resourceType: 'Schedule', actor: [{ reference: 'Practitioner/d6' }] }, request: { method: 'POST', url: 'Schedule' } },
+        { resource: { resourceType: 'Slot', schedule: { reference: SCHEDULE }, status: 'busy', start: at('12:00'), end: at('13:00') }, request: { method: 'POST', url: 'Slot' } },
+        { resource: appointment('p4', 'd6', '12:15', '12:30'), request: { method: 'POST', url: 'Appointment' } },
+      ],
+    });
+    expect(staged.status, staged.text).toBe(409);
+    expect(errorCode(staged.body)).toBe('appointment-overlap');
+    expect(staged.text).toContain('is busy from 2027-03-01T12:00:00Z');
   });
 
   it('checks a booking of more than a month over what it spans', async () => {
