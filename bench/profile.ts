@@ -1,6 +1,7 @@
 /**
- * `npx tsx bench/profile.ts <read|create|adt|rde> [connections] [seconds]`: a CPU profile of FhirGate
- * under one load shape (issue 14, issue 19 item 8). Starts FhirGate with `node --cpu-prof`, as the
+ * `npx tsx bench/profile.ts <read|create|adt|rde|dispense|booking> [connections] [seconds]`: a CPU
+ * profile of FhirGate under one load shape (issue 14, issue 19 item 8; dispense and booking: the
+ * writes of the workflow scenario, issue 17, with PROFILE_ENV='{"FHIR_WORKFLOW_RULES":"false"}' for the rules off). Starts FhirGate with `node --cpu-prof`, as the
  * benchmarks start it, seeds what the shape needs, warms up, measures, stops the server (which
  * writes the profile) and prints where the CPU went: self time by function and by source file,
  * and the share of the garbage collector and of idle time.
@@ -18,6 +19,7 @@ import type autocannon from 'autocannon';
 import { embeddedIssuer, mintToken } from '../test/support/tokens.js';
 import { freePort } from '../test/support/server.js';
 import { sendMessages } from './scenarios/hl7v2.js';
+import { request as workflowRequest, seed as workflowSeed } from './scenarios/workflow.js';
 
 const FHIR_JSON = 'application/fhir+json';
 
@@ -64,6 +66,20 @@ async function main(): Promise<void> {
       window = [start, now()];
       rate = r.rate;
       process.stderr.write(`${type} @${connections}: ${r.rate.toFixed(1)} msg/s, p50 ${r.p50.toFixed(1)} ms, not AA ${r.failures}\n`);
+    } else if (shape === 'dispense' || shape === 'booking') {
+      // As the workflow scenario seeds and writes; enough free slots for the warm-up and the measured seconds.
+      const target = { gate: { service, dataDir, authorization }, prescriptions: 200, slots: shape === 'booking' ? Math.max(3000, 400 * (seconds + 3)) : 20, nextSlot: 0 };
+      await workflowSeed(target);
+      await measure({ origin: service.origin, connections, seconds: 3, request: workflowRequest(target, shape), label: 'warm-up' });
+      const start = now();
+      const cpu = service.cpuSeconds();
+      const m = await measure({ origin: service.origin, connections, seconds, request: workflowRequest(target, shape), label: shape });
+      window = [start, now()];
+      rate = m.requestsPerSecond;
+      // The server's CPU time (all threads) per request: unlike the profile's busy time, it does not count
+      // the time the process waited for a core, so it compares on a loaded machine.
+      const perRequest = ((service.cpuSeconds() - cpu) * 1e3) / m.requests;
+      process.stderr.write(`${shape} @${connections}: ${m.requestsPerSecond.toFixed(0)} req/s, p50 ${m.p50.toFixed(2)} ms, p99 ${m.p99.toFixed(2)} ms; cpu per request ${perRequest.toFixed(2)} ms\n`);
     } else {
       const ids = await seed(service.origin, authorization, 200);
       let next = 0;
@@ -146,7 +162,10 @@ function summarize(profile: Profile, rate: number, window: [number, number]): vo
   const busy = total - idle;
   const top = (map: Map<string, number>, n: number) =>
     [...map].filter(([k]) => !k.startsWith('(idle)')).sort((a, b) => b[1] - a[1]).slice(0, n).map(([k, v]) => `${((100 * v) / busy).toFixed(1).padStart(5)}%  ${k}`).join('\n');
-  process.stdout.write(`busy ${(busy / 1e6).toFixed(1)} s of ${(total / 1e6).toFixed(1)} s profiled; measured rate ${rate.toFixed(1)}/s\n`);
+  // CPU per request: what to compare on a shared machine, where the rate depends on the neighbours.
+  const requests = (rate * (window[1] - window[0])) / 1e6;
+  const perRequest = requests > 0 ? `; busy per request ${(busy / 1e3 / requests).toFixed(2)} ms` : '';
+  process.stdout.write(`busy ${(busy / 1e6).toFixed(1)} s of ${(total / 1e6).toFixed(1)} s profiled; measured rate ${rate.toFixed(1)}/s${perRequest}\n`);
   const interesting = new Map([...inclusive].filter(([k]) => !/^\(root\)|^\(program\)|^\(idle\)|node:internal|processTicksAndRejections/.test(k)));
   process.stdout.write(`\n== self time by function (share of busy) ==\n${top(byFunction, 45)}\n\n== by file / package ==\n${top(byFile, 30)}\n\n== inclusive time ==\n${top(interesting, 80)}\n`);
 }

@@ -22,6 +22,8 @@ export interface Service {
   assertAlive(): void;
   /** Resident set size of the process in MiB (Linux `/proc/<pid>/status` VmRSS), or NaN where unavailable. */
   rssMiB(): number;
+  /** CPU seconds the process has used so far, all its threads (Linux `/proc/<pid>/stat` utime + stime), or NaN where unavailable. */
+  cpuSeconds(): number;
   /** SIGTERM (SIGKILL after a grace period), resolving once the process has exited. */
   stop(): Promise<void>;
 }
@@ -119,8 +121,22 @@ function watchOutput(child: ChildProcess, name: string, origin: string, stop: ()
       }
     },
     rssMiB: () => rssMiB(child.pid),
+    cpuSeconds: () => cpuSeconds(child.pid),
     stop,
   };
+}
+
+/** Clock ticks per second of `/proc/<pid>/stat` (USER_HZ: 100 on Linux). */
+const USER_HZ = 100;
+
+function cpuSeconds(pid: number | undefined): number {
+  try {
+    // Fields after the command name (which may hold spaces), from field 3: utime and stime are fields 14 and 15.
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / USER_HZ;
+  } catch {
+    return Number.NaN;
+  }
 }
 
 function rssMiB(pid: number | undefined): number {

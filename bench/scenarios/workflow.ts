@@ -9,8 +9,8 @@ import { fixed, markdownTable } from '../lib/table.js';
  * Issue 17: what the clinical workflow rules cost on the write path. Two FhirGates, one with the
  * rules (FHIR_WORKFLOW_RULES=true, the default) and one without, take the same writes: dispenses
  * against active prescriptions (each dispense reads its prescription, with the running total of its
- * earlier dispenses, and writes a new version of it), and bookings of free slots (each reads its slot, searches the
- * practitioner's overlapping appointments and busy slots, and makes the slot busy). Target: ≥ 0.8×.
+ * earlier dispenses, and writes a new version of it), and bookings of free slots (each reads its slot, looks up the
+ * practitioner's appointments and busy slots holding its hours, and makes the slot busy). Target: ≥ 0.8×.
  */
 
 const FHIR_JSON = 'application/fhir+json';
@@ -142,7 +142,7 @@ function notes(prescriptions: number, load: number): string {
     '## What was measured',
     '',
     `- Dispense: \`POST MedicationDispense\` (completed) against ${prescriptions} active prescriptions in turn (each allowing a million fills), ${CONNECTIONS} connections, embedded store, backend-service token. With the rules each dispense also reads the prescription (with the running total of its earlier dispenses), checks the medication, and commits a new version of it carrying the new total (the precondition that stops racing dispenses).`,
-    `- Booking: \`POST Appointment\` (booked) of a fresh free slot each time, ${PRACTITIONERS} practitioners with one schedule each. With the rules each booking also takes the practitioner's lock, reads its slot, searches the practitioner's schedule, overlapping appointments and busy slots (those starting within a day before the booking that, by the end kept in their index, still run at its start), and commits the slot as busy. The derived versions (prescription, slot) change only their status and are not validated again.`,
+    `- Booking: \`POST Appointment\` (booked) of a fresh free slot each time, ${PRACTITIONERS} practitioners with one schedule each. With the rules each booking also takes the practitioner's lock, reads its slot, looks up the practitioner's schedule and the appointments and busy slots holding an hour of the booking (by the hold keys kept in their index), and commits the slot as busy. The derived versions (prescription, slot) change only their status: they are not validated again, and their search values are the read version's with those of the status replaced.`,
     '- The cost per dispense no longer grows with the dispenses per prescription (a running total is kept with the prescription); the measured cells end with some hundred dispenses per prescription.',
     `- Load average (1 min) when the scenario started: ${load.toFixed(2)} on ${os.cpus().length} cores; other work shared the machine, so compare the ratios, not the req/s.`,
   ].join('\n');

@@ -56,6 +56,14 @@ async function* allResources(store: StorePort): AsyncIterable<StoredRecord[]> {
   }
 }
 
+/**
+ * What the workflow rules keep in `index` beside the search values (issue 17: a prescription's running
+ * total, what a booking holds, src/workflow): not extracted from the resource alone, so kept as it is.
+ */
+function keptBesideSearchValues(index: Record<string, unknown> | undefined): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(index ?? {}).filter(([key]) => key.startsWith('workflow__')));
+}
+
 /** True when a version is stored under keys other than the current ones. */
 function isStale(deps: RotationDeps, record: StoredRecord): boolean {
   const ring = deps.ring.current;
@@ -85,7 +93,7 @@ async function pass(deps: RotationDeps, options: RotationOptions, progress: Rota
         progress.done++;
         if (!version.resource || (!options.all && !isStale(deps, version))) continue;
         const plain = await codec.decode(version.resource);
-        batch.push({ ...version, resource: await codec.encode(plain), index: searchIndex.extract(plain) });
+        batch.push({ ...version, resource: await codec.encode(plain), index: { ...keptBesideSearchValues(version.index), ...searchIndex.extract(plain) } });
         if (batch.length >= BATCH) await flush();
       }
     }

@@ -20,8 +20,10 @@ export interface WriteIntent {
    * validated when it was stored) with only the top-level `elements` set by the server to values the
    * caller guarantees valid. When nothing else differs (same values, by identity), the unchanged content
    * is not validated again; anything else differing validates the whole resource as usual.
+   * `index`, when given, is what the search index would extract from `resource` (the base's stored
+   * values with those of the changed elements replaced), used instead of extracting again.
    */
-  derivedFrom?: { base: Resource; elements: readonly string[] };
+  derivedFrom?: { base: Resource; elements: readonly string[]; index?: Record<string, unknown> };
 }
 
 /** A write ready to commit, with the resource as the client will see it. */
@@ -41,6 +43,7 @@ export async function prepareWrite(deps: PipelineDeps, intent: WriteIntent): Pro
   const versionId = (current?.versionId ?? 0) + 1;
   const lastUpdated = nextInstant(deps.clock(), current);
   let resource: Resource | undefined;
+  let derivedIndex: Record<string, unknown> | undefined;
   if (intent.resource) {
     resource = {
       ...intent.resource,
@@ -50,7 +53,8 @@ export async function prepareWrite(deps: PipelineDeps, intent: WriteIntent): Pro
     assertNoServerExtensions(resource);
     // Whatever the path (HTTP, a patch result, a bundle entry, HL7): nothing too deep or too long reaches the recursive walkers.
     assertBoundedJson(resource);
-    if (!changesOnly(intent)) await assertValid(deps, resource);
+    if (changesOnly(intent)) derivedIndex = intent.derivedFrom?.index;
+    else await assertValid(deps, resource);
   }
   const record: StoredRecord = {
     resourceType,
@@ -59,7 +63,7 @@ export async function prepareWrite(deps: PipelineDeps, intent: WriteIntent): Pro
     lastUpdated,
     deleted: !resource,
     // Search values come from the plaintext, before the codec may encrypt it (issue 3): one place for every write path.
-    ...(resource ? { index: deps.searchIndex.extract(resource), resource: await deps.codec.encode(resource) } : {}),
+    ...(resource ? { index: derivedIndex ?? deps.searchIndex.extract(resource), resource: await deps.codec.encode(resource) } : {}),
     // A deletion keeps the search values of what it deleted: type and system histories withhold it as they withheld that (consent).
     ...(!resource && current?.index ? { index: current.index } : {}),
   };

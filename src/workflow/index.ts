@@ -5,7 +5,7 @@ import type { WorkflowRequest } from './types.js';
 import type { PreparedWrite } from '../fhir/write.js';
 import type { WriteOp } from '../store/port.js';
 import { dispenseWithinPrescription } from './dispensing.js';
-import { withEnd } from './end-index.js';
+import { withHolds } from './hold-index.js';
 import { prescriberIsSignedIn } from './prescribing.js';
 import { bookAppointment, bookingLocks } from './scheduling.js';
 import type { WorkflowRule, WorkflowStep, WriteKind } from './types.js';
@@ -29,9 +29,9 @@ export function createWorkflow(rules: readonly WorkflowRule[] = WORKFLOW_RULES):
     const derived: WriteOp[] = [];
     for (const write of writes) {
       const { resourceType, id } = write.op.record;
-      // The version this request is about to commit carries its end, for later overlap checks (end-index.ts);
+      // The version this request is about to commit carries what it holds, for later overlap checks (hold-index.ts);
       // set on the prepared op itself, which is what the caller commits (the step returns only derived writes).
-      write.op.record.index = withEnd(write.op, write.resource).record.index;
+      write.op.record.index = withHolds(write.op, write.resource).record.index;
       const applicable = table.get(`${resourceType}:${kindOf(write)}`);
       if (!applicable) continue;
       const live = write.current && !write.current.deleted && write.current.resource ? write.current : undefined;

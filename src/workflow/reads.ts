@@ -1,16 +1,13 @@
-import type { Reference, Resource } from '@medplum/fhirtypes';
+import type { Resource } from '@medplum/fhirtypes';
 import { decode as resourceOf, loadCurrent } from '../fhir/loader.js';
 import type { PipelineDeps } from '../fhir/pipeline.js';
 import type { WorkflowRequest as FhirRequest } from './types.js';
 import { prepareWrite } from '../fhir/write.js';
-import { withEnd } from './end-index.js';
+import { derivedIndex } from './derived-index.js';
+import { withHolds } from './hold-index.js';
 import type { Filter, StoredRecord, WriteOp } from '../store/port.js';
 
-/** `Type/id` of a reference to `type` (relative, absolute or versioned), or undefined for anything else. */
-export function targetId(reference: Reference | undefined, type: string): string | undefined {
-  const match = new RegExp(`(?:^|/)${type}/([A-Za-z0-9\\-.]{1,64})(?:/_history/[^/]+)?$`).exec(reference?.reference ?? '');
-  return match?.[1];
-}
+export { targetId } from './references.js';
 
 /** A live resource the rule reads, with its record (the version its derived write is checked against). */
 export interface Read<T extends Resource> {
@@ -26,20 +23,22 @@ export async function readLive<T extends Resource>(deps: PipelineDeps, request: 
 }
 
 /**
- * Current resources of `type` matching `filter` (unrestricted: a rule sees what the requester may
- * not, as a database constraint does), with the request's transaction's staged versions in their place.
+ * Current resources of `type` (or of any of several types) matching `filter` (unrestricted: a rule
+ * sees what the requester may not, as a database constraint does), with the request's transaction's
+ * staged versions of these types in their place (all of them: the caller checks each).
  */
-export async function findLive<T extends Resource>(deps: PipelineDeps, request: FhirRequest, type: string, filter: Filter): Promise<T[]> {
-  const records = await deps.store.find('current', { resourceType: type, deleted: false, $and: [filter] });
+export async function findLive<T extends Resource>(deps: PipelineDeps, request: FhirRequest, type: string | readonly string[], filter: Filter): Promise<T[]> {
+  const types = typeof type === 'string' ? [type] : type;
+  const records = await deps.store.find('current', { resourceType: types.length === 1 ? types[0] : { $in: [...types] }, deleted: false, $and: [filter] });
   const found = new Map<string, T>();
   for (const record of records) {
-    if (request.unit?.staged(type, record.id)) continue;
-    found.set(record.id, (await resourceOf(deps, record)) as T);
+    if (request.unit?.staged(record.resourceType, record.id)) continue;
+    found.set(`${record.resourceType}/${record.id}`, (await resourceOf(deps, record)) as T);
   }
   for (const op of request.unit?.ops ?? []) {
     const staged = op.record;
-    if (staged.resourceType === type && !staged.deleted && staged.resource && request.unit?.staged(type, staged.id) === staged) {
-      found.set(staged.id, (await resourceOf(deps, staged)) as T);
+    if (types.includes(staged.resourceType) && !staged.deleted && staged.resource && request.unit?.staged(staged.resourceType, staged.id) === staged) {
+      found.set(`${staged.resourceType}/${staged.id}`, (await resourceOf(deps, staged)) as T);
     }
   }
   return [...found.values()];
@@ -69,8 +68,10 @@ export async function deriveWrite(deps: PipelineDeps, request: FhirRequest, read
   const base = expected === undefined ? read.record : { ...read.record, versionId: expected, lastUpdated: new Date(Date.parse(read.record.lastUpdated) - 1).toISOString() };
   const resource = status === undefined ? read.resource : ({ ...read.resource, status } as Resource);
   // A status the table does not vouch for is validated with everything else, as any write.
-  const derivedFrom = status === undefined || DERIVED_STATUSES[resourceType]?.includes(status) ? { base: read.resource, elements: ['status'] } : undefined;
-  return withEnd((await prepareWrite(deps, { resourceType, id, resource, current: base, derivedFrom })).op, resource);
+  // Its search values are those of the version read, `status` aside (derived-index.ts).
+  const vouched = status === undefined || DERIVED_STATUSES[resourceType]?.includes(status);
+  const derivedFrom = vouched ? { base: read.resource, elements: ['status'], index: derivedIndex(deps.searchIndex, read.record, read.resource, status) } : undefined;
+  return withHolds((await prepareWrite(deps, { resourceType, id, resource, current: base, derivedFrom })).op, resource);
 }
 
 /** Whether the caller is a person signed in with a FhirGate role (not a backend service such as the HL7 v2 feed). */

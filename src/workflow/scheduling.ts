@@ -1,20 +1,15 @@
-import type { Appointment, Reference, Resource, Schedule, Slot } from '@medplum/fhirtypes';
+import type { Appointment, Resource, Slot } from '@medplum/fhirtypes';
 import { FhirError } from '../fhir/errors.js';
-import type { WriteOp } from '../store/port.js';
-import { mayEndAfter } from './end-index.js';
+import type { Filter, WriteOp } from '../store/port.js';
+import { BUSY, HOLDING, HOLDS_KEY, MAX_HOURS, heldIn, holds, lookupKeys, practitionersOf, spanOf } from './hold-index.js';
 import { deriveWrite, findLive, readLive, targetId } from './reads.js';
+import { schedulesOf } from './schedules.js';
 import type { RuleInput } from './types.js';
+import { storesUnkeyed, unkeyed, type HolderType } from './unkeyed.js';
 
-/** Appointment statuses that hold their time and slots (appointment.html#status); proposed, pending, cancelled, ... do not. */
-const HOLDING = ['booked', 'arrived', 'checked-in'];
+const HOUR_MS = 3_600_000;
+const DAY_MS = 24 * HOUR_MS;
 
-/** Slot statuses that block a practitioner's time (valueset-slotstatus.html). */
-const BUSY = ['busy', 'busy-unavailable'];
-
-/** Longest appointment the overlap search looks back for: an appointment starting earlier than this before another cannot reach it. */
-const MAX_APPOINTMENT_MS = 24 * 60 * 60 * 1000;
-
-const holds = (a: Appointment | undefined): a is Appointment => a !== undefined && HOLDING.includes(a.status);
 const slotIds = (a: Appointment | undefined): string[] => (holds(a) ? (a.slot ?? []).map((s) => targetId(s, 'Slot')).filter((id): id is string => id !== undefined) : []);
 
 /**
@@ -81,58 +76,60 @@ async function setSlot(input: RuleInput, id: string, status: Slot['status']): Pr
 
 /** Throws when a practitioner of the appointment has another booked appointment or a busy slot (other than its own) overlapping it. */
 async function checkOverlaps(input: RuleInput, appointment: Appointment, ownSlots: readonly string[]): Promise<void> {
-  if (!appointment.start || !appointment.end) return;
-  const { deps, request } = input;
-  const start = Date.parse(appointment.start);
-  const end = Date.parse(appointment.end);
-  const overlaps = (s: string | undefined, e: string | undefined): boolean => s !== undefined && e !== undefined && Date.parse(s) < end && Date.parse(e) > start;
-  const earliest = new Date(start - MAX_APPOINTMENT_MS).toISOString();
+  const span = spanOf(appointment);
+  if (!span) return;
+  const overlaps = (other: { start?: string; end?: string }): boolean => {
+    const s = spanOf(other);
+    return s !== undefined && s[0] < span[1] && s[1] > span[0];
+  };
   for (const practitioner of practitionersOf(appointment)) {
-    const filter = {
-      $and: [
-        deps.searchIndex.compileReferenceIn('Appointment', 'practitioner', [practitioner]),
-        deps.searchIndex.compile('Appointment', 'status', undefined, HOLDING),
-        deps.searchIndex.compile('Appointment', 'date', undefined, [`lt${appointment.end}`]),
-        deps.searchIndex.compile('Appointment', 'date', undefined, [`ge${earliest}`]),
-        mayEndAfter(start),
-      ],
-    };
-    const other = (await findLive<Appointment>(deps, request, 'Appointment', filter)).find(
-      (a) => a.id !== input.id && holds(a) && practitionersOf(a).includes(practitioner) && overlaps(a.start, a.end),
-    );
+    const schedules = await schedulesOf(input, practitioner);
+    const found = await bookingsOf(input, [['Appointment', practitioner], ...schedules.map((id): Holder => ['Slot', `Schedule/${id}`])], span);
+    const other = found.find((a): a is Appointment => a.resourceType === 'Appointment' && a.id !== input.id && holds(a) && practitionersOf(a).includes(practitioner) && overlaps(a));
     if (other) throw new FhirError('appointment-overlap', `${practitioner} already has Appointment/${other.id} from ${other.start} to ${other.end}`, { expression: ['Appointment.participant'] });
-    const busy = (await busySlotsOf(input, practitioner, earliest, appointment.end, start)).find((s) => !ownSlots.includes(s.id!) && overlaps(s.start, s.end));
+    const busy = found.find(
+      (s): s is Slot => s.resourceType === 'Slot' && !ownSlots.includes(s.id!) && BUSY.includes(s.status) && schedules.includes(targetId(s.schedule, 'Schedule') ?? '') && overlaps(s),
+    );
     if (busy) throw new FhirError('appointment-overlap', `${practitioner} is ${busy.status} from ${busy.start} to ${busy.end} (Slot/${busy.id})`, { expression: ['Appointment.participant'] });
   }
 }
 
-/** `Practitioner/id` of the participants who take part (not declined). */
-function practitionersOf(appointment: Appointment): string[] {
-  return (appointment.participant ?? [])
-    .filter((p) => p.status !== 'declined')
-    .map((p) => targetId(p.actor as Reference, 'Practitioner'))
-    .filter((id): id is string => id !== undefined)
-    .map((id) => `Practitioner/${id}`);
-}
+/** A type of booking and who it holds time of: Appointments of a practitioner, Slots of a schedule. */
+type Holder = [type: HolderType, holder: string];
 
 /**
- * Busy slots of the practitioner's schedules starting from `earliest` and before `end`, that may end after `after`. Slot has no
- * `end` search parameter; a slot is assumed shorter than an appointment may be (24 hours), so the
- * lower bound keeps the search to the day around the booking instead of every slot ever taken.
+ * Bookings of the holders that may overlap `span`: those sharing an hour with it by their hold keys
+ * (`hold-index.ts`, one lookup for all), and, while the store holds bookings without keys, those
+ * found by the generic search (`unkeyed.ts`). A superset: the caller checks each.
  */
-async function busySlotsOf(input: RuleInput, practitioner: string, earliest: string, end: string, after: number): Promise<Slot[]> {
+async function bookingsOf(input: RuleInput, holders: readonly Holder[], [start, end]: [number, number]): Promise<Array<Appointment | Slot>> {
   const { deps, request } = input;
-  if (!deps.registry.has('Slot') || !deps.registry.has('Schedule')) return [];
-  const schedules = await findLive<Schedule>(deps, request, 'Schedule', deps.searchIndex.compileReferenceIn('Schedule', 'actor', [practitioner]));
-  if (schedules.length === 0) return [];
+  const types = [...new Set(holders.map(([type]) => type))];
+  const keys = holders.map(([, holder]) => lookupKeys(holder, start, end));
+  if (keys.some((k) => k === undefined)) {
+    // A booking longer than the keys are kept for (weeks): the generic search, with the lookback of the longest kept hour by hour.
+    const searches = holders.map(([type, holder]) => ({ resourceType: type, ...bySearch(input, type, holder, start - MAX_HOURS * HOUR_MS, end, { [`index.${HOLDS_KEY}`]: `${holder}@*` }) }));
+    return findLive(deps, request, types, { $or: searches });
+  }
+  const found = await findLive<Appointment | Slot>(deps, request, types, heldIn(keys.flatMap((k) => k!)));
+  for (const [type, holder] of holders) {
+    // Stored without keys: the search of before, assuming (as it did) nothing longer than a day.
+    if (await storesUnkeyed(deps, type)) found.push(...(await findLive<Appointment | Slot>(deps, request, type, { $and: [bySearch(input, type, holder, start - DAY_MS, end), unkeyed()] })));
+  }
+  return found;
+}
+
+/** The generic search for `type`s of `holder` holding time and starting in `[earliest, end)`, or matching `also`. */
+function bySearch(input: RuleInput, type: HolderType, holder: string, earliest: number, end: number, also?: Filter): Filter {
+  const { searchIndex } = input.deps;
+  const [reference, status, date] = type === 'Appointment' ? ['practitioner', HOLDING, 'date'] : ['schedule', BUSY, 'start'];
   const filter = {
     $and: [
-      deps.searchIndex.compileReferenceIn('Slot', 'schedule', schedules.map((s) => `Schedule/${s.id}`)),
-      deps.searchIndex.compile('Slot', 'status', undefined, BUSY),
-      deps.searchIndex.compile('Slot', 'start', undefined, [`lt${end}`]),
-      deps.searchIndex.compile('Slot', 'start', undefined, [`ge${earliest}`]),
-      mayEndAfter(after),
+      searchIndex.compileReferenceIn(type, reference, [holder]),
+      searchIndex.compile(type, 'status', undefined, status),
+      searchIndex.compile(type, date, undefined, [`lt${new Date(end).toISOString()}`]),
+      searchIndex.compile(type, date, undefined, [`ge${new Date(earliest).toISOString()}`]),
     ],
   };
-  return findLive<Slot>(deps, request, 'Slot', filter);
+  return also ? { $or: [filter, also] } : filter;
 }

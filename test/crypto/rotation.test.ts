@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { Patient } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { INDEX_KID_FIELD } from '../../src/crypto/blind-index.js';
+import { HOLDS_KEY } from '../../src/workflow/hold-index.js';
 import { withNewCurrentKeys, type JwkSet } from '../../src/crypto/key-ring.js';
 import { fhirClient, type FhirClient } from '../support/fhir-client.js';
 import { startServer, type TestServer } from '../support/server.js';
@@ -120,7 +121,19 @@ describe('rotate-keys --new-key against a running server', () => {
 });
 
 describe('rotate-keys with the server stopped', () => {
-  it('opens the store itself and rotates', async () => {
+  it('opens the store itself and rotates, keeping what the workflow rules keep beside the search values', async () => {
+    // Issue 17: a booking's hold keys are not extracted from the resource; re-indexing must not drop them.
+    expect((await fhir.put('Practitioner/rot-d1', { resourceType: 'Practitioner', id: 'rot-d1' })).status).toBe(201);
+    const booked = await fhir.post('Appointment', {
+      resourceType: 'Appointment',
+      status: 'booked',
+      start: '2027-03-01T09:00:00Z',
+      end: '2027-03-01T09:30:00Z',
+      participant: [{ actor: { reference: 'Practitioner/rot-d1' }, status: 'accepted' }],
+    });
+    expect(booked.status, booked.text).toBe(201);
+    const holds = async (): Promise<unknown> => (await server.app.store.find('current', { resourceType: 'Appointment', id: booked.body.id }))[0].index?.[HOLDS_KEY];
+    expect(await holds()).toEqual(['Practitioner/rot-d1@2027-03-01T09']);
     await server.stop();
     const before = kidOfAlg(readSet(), 'at-rest');
     const result = await runCli('rotate-keys', ['--new-key'], { DATA_DIR: server.dataDir });
@@ -133,5 +146,6 @@ describe('rotate-keys with the server stopped', () => {
     expect((await storedKids()).atRest.get(before)).toBeUndefined();
     expect([...jweKidsOnDisk(server.dataDir).keys()]).toEqual([after]);
     expect((await fhir.get<Patient>(`Patient/${ids[9]}`)).body.telecom![0].value).toBe('555-9');
+    expect(await holds()).toEqual(['Practitioner/rot-d1@2027-03-01T09']);
   }, 120_000);
 });

@@ -5,6 +5,9 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { createValidator } from '../../src/validation/create-validator.js';
 import type { Validator } from '../../src/validation/validator.js';
 import { DERIVED_STATUSES } from '../../src/workflow/reads.js';
+import { derivedIndex } from '../../src/workflow/derived-index.js';
+import { createSearchIndex } from '../../src/search/index/index.js';
+import type { StoredRecord } from '../../src/store/port.js';
 import { officialExamples, PROFILES_DIR, r4, ROOT, TERMINOLOGY_DIR } from '../validation/support.js';
 
 /**
@@ -48,6 +51,33 @@ describe.each(TYPES)('derived statuses of %s', (type) => {
     expect(base.length).toBe(1);
     expect(constraints.length).toBeGreaterThan(0);
     expect(constraints.filter((c) => /\bstatus\b/.test(c.expression ?? '')).map((c) => c.key)).toEqual([]);
+  });
+});
+
+/**
+ * A derived version's search values are not extracted again but taken from the version read, with
+ * those of `status` replaced (`derived-index.ts`): proved equal to a full extraction here, for every
+ * example of these types and every status the rules set, from every status the examples have.
+ */
+describe.each(TYPES)('search values of a derived %s', (type) => {
+  const searchIndex = createSearchIndex({ definitions: r4(), resourceTypes: [type] });
+  const recordOf = (resource: Resource): StoredRecord => ({ resourceType: type, id: resource.id!, versionId: 1, lastUpdated: '2030-01-01T00:00:00Z', deleted: false, index: { ...searchIndex.extract(resource), workflow__dispensed: { fills: 1, days: 0 } } });
+
+  it.each([...DERIVED_STATUSES[type], undefined].map((s) => [s]))('with status %s: the values a full extraction gives, without the rules\' own keys', (status) => {
+    const examples = examplesOf(type);
+    for (const [file, example] of [...examples, ...examples.map(([f, e]) => [`${f} (status free)`, { ...e, status: 'free' }] as [string, Resource])]) {
+      const derived = derivedIndex(searchIndex, recordOf(example), example, status);
+      expect(derived, file).toEqual(searchIndex.extract(status === undefined ? example : ({ ...example, status } as Resource)));
+    }
+    expect(examples.length).toBeGreaterThan(0);
+  });
+
+  it('extracts again (undefined) when the version read holds values its status does not yield', () => {
+    const [[, example]] = examplesOf(type);
+    const record = recordOf(example);
+    const other = DERIVED_STATUSES[type].find((s) => s !== (example as { status?: string }).status)!;
+    expect(derivedIndex(searchIndex, { ...record, index: { ...record.index, status: [{ c: 'forged' }] } }, example, other)).toBeUndefined();
+    expect(derivedIndex(searchIndex, { ...record, index: { ...record.index, __bidx: 'k1' } }, example, undefined)).toBeUndefined();
   });
 });
 

@@ -6,7 +6,7 @@ import { errorCode, fhirClient, type FhirClient } from '../support/fhir-client.j
 import { CORPUS_DIR, startServer, type TestServer } from '../support/server.js';
 import { ackCode, rawConnection } from '../hl7v2/support.js';
 import { seed, userClient } from './support.js';
-import { END_KEY } from '../../src/workflow/end-index.js';
+import { HOLDS_KEY } from '../../src/workflow/hold-index.js';
 
 let server: TestServer;
 let backend: FhirClient;
@@ -185,31 +185,106 @@ describe('the HL7 v2 scheduling feed goes through the same rules (issue 17, item
   });
 });
 
-describe('overlap checks ask the store for what may still run (end kept in the index)', () => {
-  const d3 = async (from: string, to: string) => reception.post<Appointment & { id: string }>('Appointment', appointment('p4', 'd3', from, to));
+describe('overlap checks look up the hours a booking holds (kept in the index)', () => {
+  const book = async (practitioner: string, from: string, to: string) =>
+    reception.post<Appointment & { id: string }>('Appointment', { ...appointment('p4', practitioner, '00:00', '00:00'), start: from, end: to });
+  const d3 = async (from: string, to: string) => book('d3', at(from), at(to));
+  const holdsOf = async (type: string, id: string): Promise<unknown> => (await server.app.store.find('current', { resourceType: type, id }))[0].index?.[HOLDS_KEY];
 
-  beforeAll(() => seed(backend, { resourceType: 'Practitioner', id: 'd3', name: [{ family: 'Three' }] }));
+  beforeAll(() =>
+    seed(
+      backend,
+      ...['d3', 'd4', 'd5', 'd6'].map((id) => ({ resourceType: 'Practitioner' as const, id, name: [{ family: id }] })),
+      { resourceType: 'Schedule', id: 's-d4', actor: [{ reference: 'Practitioner/d4' }] },
+      { resourceType: 'Slot', id: 'slot-leave', schedule: { reference: 'Schedule/s-d4' }, status: 'busy-unavailable', start: '2027-04-01T00:00:00Z', end: '2027-05-15T00:00:00Z' },
+    ),
+  );
 
   it('refuses a booking inside a longer, earlier appointment, and allows one back-to-back', async () => {
     const long = await d3('06:00', '08:00');
     expect(long.status, long.text).toBe(201);
-    const [record] = await server.app.store.find('current', { resourceType: 'Appointment', id: long.body.id });
-    expect(record.index?.[END_KEY]).toBe(`${DAY}T08:00:00.000Z`);
+    expect(await holdsOf('Appointment', long.body.id)).toEqual([`Practitioner/d3@${DAY}T06`, `Practitioner/d3@${DAY}T07`]);
     const inside = await d3('07:45', '08:15');
     expect(inside.status).toBe(409);
     expect(errorCode(inside.body)).toBe('appointment-overlap');
     expect((await d3('08:00', '08:30')).status).toBe(201);
+    // What holds nothing keeps an empty list: it was stored with the rules on.
+    const proposed = await reception.post<Appointment & { id: string }>('Appointment', appointment('p4', 'd3', '07:00', '07:30', { status: 'proposed' }));
+    expect(await holdsOf('Appointment', proposed.body.id)).toEqual([]);
   });
 
-  it('still finds an earlier appointment stored without its end in the index (before this was kept)', async () => {
-    const old = await d3('04:00', '05:30');
-    expect(old.status, old.text).toBe(201);
-    const [record] = await server.app.store.find('current', { resourceType: 'Appointment', id: old.body.id });
-    const { [END_KEY]: _dropped, ...index } = record.index ?? {};
-    await server.app.store.commit([{ record: { ...record, versionId: record.versionId + 1, index }, expectedVersion: record.versionId }]);
-    const res = await d3('05:00', '05:15');
-    expect(res.status).toBe(409);
-    expect(errorCode(res.body)).toBe('appointment-overlap');
-    expect(res.text).toContain(old.body.id);
+  it('finds bookings of several days, and weeks-long busy slots kept as held throughout', async () => {
+    const days = await book('d3', '2027-03-10T00:00:00Z', '2027-03-13T00:00:00Z');
+    expect(days.status, days.text).toBe(201);
+    expect(await holdsOf('Appointment', days.body.id)).toHaveLength(72);
+    const within = await book('d3', '2027-03-12T10:00:00Z', '2027-03-12T10:30:00Z');
+    expect(within.status).toBe(409);
+    expect(within.text).toContain(days.body.id);
+    expect(await holdsOf('Slot', 'slot-leave')).toEqual(['Schedule/s-d4@*']);
+    const onLeave = await book('d4', '2027-04-20T09:00:00Z', '2027-04-20T09:30:00Z');
+    expect(onLeave.status).toBe(409);
+    expect(onLeave.text).toContain('slot-leave');
+    expect((await book('d4', '2027-05-15T00:00:00Z', '2027-05-15T00:30:00Z')).status).toBe(201);
+  });
+
+  it('sees a schedule created after earlier bookings of its practitioner (REST, and staged in a transaction)', async () => {
+    expect((await book('d6', at('09:00'), at('09:30'))).status).toBe(201);
+    await seed(
+      backend,
+      { resourceType: 'Schedule', id: 's-d6', actor: [{ reference: 'Practitioner/d6' }] },
+      { resourceType: 'Slot', id: 'slot-d6-meeting', schedule: { reference: 'Schedule/s-d6' }, status: 'busy', start: at('10:00'), end: at('11:00') },
+    );
+    const clash = await book('d6', at('10:30'), at('10:45'));
+    expect(clash.status).toBe(409);
+    expect(clash.text).toContain('slot-d6-meeting');
+    const SCHEDULE = 'urn:uuid:6a0c1d2e-0000-4000-8000-000000000d6b';
+    const staged = await reception.post('', {
+      resourceType: 'Bundle',
+      type: 'transaction',
+      entry: [
+        // POSTs run in bundle order (PUTs would run after the appointment's POST: http.html#trules).
+        { fullUrl: SCHEDULE, resource: { resourceType: 'Schedule', actor: [{ reference: 'Practitioner/d6' }] }, request: { method: 'POST', url: 'Schedule' } },
+        { resource: { resourceType: 'Slot', schedule: { reference: SCHEDULE }, status: 'busy', start: at('12:00'), end: at('13:00') }, request: { method: 'POST', url: 'Slot' } },
+        { resource: appointment('p4', 'd6', '12:15', '12:30'), request: { method: 'POST', url: 'Appointment' } },
+      ],
+    });
+    expect(staged.status, staged.text).toBe(409);
+    expect(errorCode(staged.body)).toBe('appointment-overlap');
+    expect(staged.text).toContain('is busy from 2027-03-01T12:00:00Z');
+  });
+
+  it('checks a booking of more than a month over what it spans', async () => {
+    const short = await book('d5', '2027-06-20T09:00:00Z', '2027-06-20T09:30:00Z');
+    expect(short.status, short.text).toBe(201);
+    const months = await book('d5', '2027-06-01T00:00:00Z', '2027-08-01T00:00:00Z');
+    expect(months.status).toBe(409);
+    expect(months.text).toContain(short.body.id);
+    const later = await book('d5', '2027-07-01T00:00:00Z', '2027-08-10T00:00:00Z');
+    expect(later.status, later.text).toBe(201);
+    expect(await holdsOf('Appointment', later.body.id)).toEqual(['Practitioner/d5@*']);
+    expect((await book('d5', '2027-08-09T09:00:00Z', '2027-08-09T09:30:00Z')).status).toBe(409);
+  });
+});
+
+describe('bookings stored without hold keys (before the rules kept them, or with the rules off)', () => {
+  it('are still found, by the generic search, once a FhirGate starts over a store holding them', async () => {
+    let own = await startServer();
+    try {
+      await seed(fhirClient(own.fhirUrl), { resourceType: 'Patient', id: 'p1', name: [{ family: 'p1' }] }, { resourceType: 'Practitioner', id: 'd1', name: [{ family: 'One' }] });
+      const first = await fhirClient(own.fhirUrl).post<Appointment & { id: string }>('Appointment', appointment('p1', 'd1', '04:00', '05:30'));
+      expect(first.status, first.text).toBe(201);
+      const [record] = await own.app.store.find('current', { resourceType: 'Appointment', id: first.body.id });
+      const { [HOLDS_KEY]: _dropped, ...index } = record.index ?? {};
+      await own.app.store.commit([{ record: { ...record, versionId: record.versionId + 1, index }, expectedVersion: record.versionId }]);
+      own = await own.restart();
+      const desk = await userClient(own, 'receptionist', 'Practitioner/r1');
+      const res = await desk.post('Appointment', appointment('p1', 'd1', '05:00', '05:15'));
+      expect(res.status).toBe(409);
+      expect(errorCode(res.body)).toBe('appointment-overlap');
+      expect(res.text).toContain(first.body.id);
+      expect((await desk.post('Appointment', appointment('p1', 'd1', '05:30', '05:45'))).status).toBe(201);
+    } finally {
+      await own.destroy();
+    }
   });
 });
