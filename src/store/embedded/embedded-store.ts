@@ -25,7 +25,7 @@ export interface EmbeddedStoreOptions {
 /**
  * 16 MiB holds the B-tree interior pages every lookup walks; a leaf a request misses is read
  * from the kernel's page cache (a pread, microseconds), which holds the file without counting
- * in the server's RSS. 64 MiB filled with leaves under reads by id and added ~50 MiB of RSS
+ * in the server's RSS. 64 MiB fill up while a large data set is loaded and stay in the RSS
  * (issue 13; README "Storage", "Memory").
  */
 const DEFAULT_CACHE_MIB = 16;
