@@ -22,9 +22,11 @@ RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 
 # 3. Runtime.
 FROM node:22-bookworm-slim
+# MALLOC_ARENA_MAX: see README "Storage" (Memory): glibc otherwise grows an arena per libuv thread.
 ENV NODE_ENV=production \
     PORT=8080 \
-    DATA_DIR=/app/data
+    DATA_DIR=/app/data \
+    MALLOC_ARENA_MAX=2
 WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist

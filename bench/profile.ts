@@ -1,15 +1,20 @@
 /**
- * `npx tsx bench/profile.ts <read|create|adt|rde|dispense|booking> [connections] [seconds]`: a CPU
- * profile of FhirGate under one load shape (issue 14, issue 19 item 8; dispense and booking: the
- * writes of the workflow scenario, issue 17, with PROFILE_ENV='{"FHIR_WORKFLOW_RULES":"false"}' for the rules off). Starts FhirGate with `node --cpu-prof`, as the
+ * `npx tsx bench/profile.ts <read|create|adt|rde|dispense|booking|search> [connections] [seconds]`:
+ * a CPU profile of FhirGate under one load shape (issue 14, issue 19 item 8; dispense and booking:
+ * the writes of the workflow scenario, issue 17, with PROFILE_ENV='{"FHIR_WORKFLOW_RULES":"false"}'
+ * for the rules off; search: issue 13). Starts FhirGate with `node --cpu-prof`, as the
  * benchmarks start it, seeds what the shape needs, warms up, measures, stops the server (which
  * writes the profile) and prints where the CPU went: self time by function and by source file,
  * and the share of the garbage collector and of idle time.
  *
  * PROFILE_ENV='{"AUDIT_SINK":"log"}' adds environment to the server; PROFILE_DIR keeps the
  * `.cpuprofile` (default: a temp folder), to open in Chrome DevTools or speedscope.
+ *
+ * `search` runs over a copy of an existing DATA_DIR (PROFILE_DATA_DIR, e.g. one the search
+ * scenario's data set was loaded into) the queries of PROFILE_PATHS (paths below the origin,
+ * separated by spaces, e.g. `/fhir/Patient?family=Okafor /fhir/Patient?family=Lind`), rotating.
  */
-import { mkdtemp, readdir, readFile } from 'node:fs/promises';
+import { cp, mkdtemp, readdir, readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { benchPatientJson } from './fixtures/patient.js';
@@ -43,6 +48,10 @@ async function main(): Promise<void> {
   const profileDir = process.env.PROFILE_DIR ?? (await mkdtemp(path.join(os.tmpdir(), 'fhirgate-profile-')));
   try {
     const dataDir = await processes.tempDir('fhirgate-profile-data-');
+    if (shape === 'search') {
+      if (!process.env.PROFILE_DATA_DIR || !process.env.PROFILE_PATHS) throw new Error('search: set PROFILE_DATA_DIR and PROFILE_PATHS');
+      await cp(process.env.PROFILE_DATA_DIR, dataDir, { recursive: true });
+    }
     const mllpPort = await freePort();
     const service = await processes.start({
       name: 'FhirGate',
@@ -81,11 +90,13 @@ async function main(): Promise<void> {
       const perRequest = ((service.cpuSeconds() - cpu) * 1e3) / m.requests;
       process.stderr.write(`${shape} @${connections}: ${m.requestsPerSecond.toFixed(0)} req/s, p50 ${m.p50.toFixed(2)} ms, p99 ${m.p99.toFixed(2)} ms; cpu per request ${perRequest.toFixed(2)} ms\n`);
     } else {
-      const ids = await seed(service.origin, authorization, 200);
+      const ids = shape === 'search' ? (process.env.PROFILE_PATHS ?? '').split(/\s+/).filter(Boolean) : await seed(service.origin, authorization, 200);
       let next = 0;
       let mrn = 0;
       const request: autocannon.Request =
-        shape === 'read'
+        shape === 'search'
+          ? { method: 'GET' as const, path: ids[0], headers: { Accept: FHIR_JSON, Authorization: authorization }, setupRequest: (r) => Object.assign(r, { path: ids[next++ % ids.length] }) }
+          : shape === 'read'
           ? { method: 'GET' as const, path: `/fhir/Patient/${ids[0]}`, headers: { Accept: FHIR_JSON, Authorization: authorization }, setupRequest: (r) => Object.assign(r, { path: `/fhir/Patient/${ids[next++ % ids.length]}` }) }
           : { method: 'POST' as const, path: '/fhir/Patient', headers: { 'Content-Type': FHIR_JSON, Accept: FHIR_JSON, Authorization: authorization }, body: benchPatientJson('P-0'), setupRequest: (r) => Object.assign(r, { body: benchPatientJson(`P-${mrn++}`) }) };
       await measure({ origin: service.origin, connections, seconds: 3, request: { ...request }, label: 'warm-up' });

@@ -43,8 +43,14 @@ export interface SearchSettings {
 export interface MemoryResult {
   readsFirst: number;
   readsTotal: number;
+  /** Median of the RSS samples over the last half of the first `readsFirst` reads (V8 garbage comes and goes between major GCs: one sample swung ±100 MiB). */
   rssAfterFirstMiB: number;
+  /** Median of the RSS samples over the last `readsFirst` reads. */
   rssAfterAllMiB: number;
+  /** Range of the samples of each window, [min, max]. */
+  rangeFirstMiB: [number, number];
+  rangeAllMiB: [number, number];
+  samples: number;
   readsPerSecond: number;
 }
 
@@ -72,8 +78,11 @@ function serverTable(runs: SizeRun[], server: ServerFigures): string {
   const { memory, restart } = server;
   const rows = [
     ...runs.map((r) => [`RSS after loading ${sizeLabel(r.patients)} patients`, `${fixed(r.rssAfterLoadMiB, 0)} MiB`]),
-    [`RSS after ${memory.readsFirst / 1000}k reads by id (16 connections) at ${largest}`, `${fixed(memory.rssAfterFirstMiB, 0)} MiB`],
-    [`RSS after ${memory.readsTotal / 1000}k reads by id at ${largest}`, `${fixed(memory.rssAfterAllMiB, 0)} MiB (${fixed((memory.rssAfterAllMiB / memory.rssAfterFirstMiB - 1) * 100, 1)}%, ${fixed(memory.readsPerSecond, 0)} reads/s)`],
+    [`RSS during reads ${memory.readsFirst / 2000}k–${memory.readsFirst / 1000}k by id (16 connections) at ${largest}: median [min–max]`, `${fixed(memory.rssAfterFirstMiB, 0)} MiB [${fixed(memory.rangeFirstMiB[0], 0)}–${fixed(memory.rangeFirstMiB[1], 0)}]`],
+    [
+      `RSS during reads ${(memory.readsTotal - memory.readsFirst) / 1000}k–${memory.readsTotal / 1000}k by id at ${largest}: median [min–max]`,
+      `${fixed(memory.rssAfterAllMiB, 0)} MiB [${fixed(memory.rangeAllMiB[0], 0)}–${fixed(memory.rangeAllMiB[1], 0)}] (${fixed((memory.rssAfterAllMiB / memory.rssAfterFirstMiB - 1) * 100, 1)}%, ${fixed(memory.readsPerSecond, 0)} reads/s)`,
+    ],
     [`Restart over ${largest} patients: spawn to \`/readyz\` 200`, `${fixed(restart.seconds, 2)} s (RSS then ${fixed(restart.rssMiB, 0)} MiB)`],
     ['Start on an empty `DATA_DIR`, same command', `${fixed(restart.emptySeconds, 2)} s`],
   ];

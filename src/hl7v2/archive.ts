@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import type { Sealer } from '../crypto/sealed.js';
+import { ArchiveIndex, dedupeKeyOf } from './archive-index.js';
 import { Journal } from './journal.js';
 
 export type Outcome = 'received' | 'applied' | 'error' | 'rejected';
@@ -66,19 +67,37 @@ export interface ListQuery {
   before?: string;
 }
 
+/** What the archive holds in memory of a message with writes not yet durable (bounded by the writes in flight). */
+interface Pending {
+  /** The record of a message received but not yet in the index. */
+  base?: Omit<ArchivedMessage, 'error'>;
+  /** Changes not yet in the index; an `error` key (even undefined) overrides the indexed error. */
+  changes: Partial<ArchivedMessage>;
+  writes: number;
+  order: number;
+  /** Settles when the last write queued for it is durable and indexed. */
+  written: Promise<unknown>;
+}
+
+const CATCH_UP_BATCH = 1_000;
+
 /**
- * The message archive: an fsynced JSON-lines journal under `DATA_DIR/hl7v2/`, with an in-memory
- * index of the records (not the raw texts) for listing, search and de-duplication by
- * sending application, facility and MSH-10. Holds no FHIR data: only what arrived and what became of it.
+ * The message archive: an fsynced JSON-lines journal under `DATA_DIR/hl7v2/` (the record of
+ * truth, raw texts included), with its index on disk beside it (`messages.index.db`,
+ * archive-index.ts) for listing, reads and de-duplication by sending application, facility and
+ * MSH-10: memory holds only the writes in flight, and a restart reads only the journal lines
+ * the index has not seen (issue 13). Holds no FHIR data: only what arrived and what became of it.
  * Raw texts and error texts are on disk only as JWEs of the at-rest key ring (README "HL7 v2");
  * `rotate` moves them to the current key.
  */
 export class MessageArchive {
   private readonly journal: Journal;
-  private readonly records = new Map<string, ArchivedMessage & { rawOffset: number }>();
-  /** Dedupe key → ids of the records under it, oldest first (a sender may reuse a control id). */
-  private readonly byKey = new Map<string, string[]>();
-  private order: string[] = [];
+  private readonly indexFile: string;
+  private index?: ArchiveIndex;
+  /** Identity of the journal file the index follows (Journal.identity). */
+  private journalId = '';
+  private readonly pending = new Map<string, Pending>();
+  private order = 0;
   /** Lines are sealed in order of the calls, and appended in that order (sealing is asynchronous). */
   private chain: Promise<unknown> = Promise.resolve();
   private rotating?: Promise<unknown>;
@@ -89,6 +108,7 @@ export class MessageArchive {
     private readonly clock: () => Date = () => new Date(),
   ) {
     this.journal = new Journal(path.join(dataDir, 'hl7v2', 'messages.jsonl'));
+    this.indexFile = path.join(dataDir, 'hl7v2', 'messages.index.db');
   }
 
   /** The de-duplication key of a message (v2 ch. 2.10.1: MSH-10 is unique per sending application/facility). */
@@ -96,32 +116,39 @@ export class MessageArchive {
     return `${application}|${facility}|${controlId}`;
   }
 
-  /** Loads the index; throws when the journal does not decrypt with the key ring (no fallback to clear text). */
+  /**
+   * Opens the journal and its index, bringing the index up to date with the lines it has not
+   * seen (all of them when it is new: the first start after an upgrade, or after a restore);
+   * throws when the journal does not decrypt with the key ring (no fallback to clear text).
+   */
   async open(): Promise<void> {
-    let sample: { id: string; jwe: string } | undefined;
-    for (const { line, offset } of await this.journal.open()) {
-      const entry = JSON.parse(line) as Line;
-      if (entry.op === 'received') {
-        if (entry.jwe) sample = { id: entry.record.id, jwe: entry.jwe };
-        const error = entry.jwe && entry.record.outcome !== 'received' ? (await this.unseal(entry.record.id, entry.jwe)).error : undefined;
-        this.index({ ...entry.record, ...(error ? { error } : {}), rawOffset: offset });
-        continue;
-      }
-      const record = this.records.get(entry.id);
-      if (!record) continue;
-      Object.assign(record, entry.changes);
-      if (entry.jwe) record.error = (await this.unseal(entry.id, entry.jwe)).error;
-      if (entry.clearError) delete record.error;
+    const size = await this.journal.open();
+    this.journalId = await this.journal.identity();
+    const index = (this.index = ArchiveIndex.open(this.indexFile));
+    const position = index.position();
+    if (!position || position.file !== this.journalId || position.applied > size) index.reset(this.journalId);
+    let batch: Array<{ line: string; offset: number; end: number }> = [];
+    const flush = (): void => {
+      if (!batch.length) return;
+      const lines = batch;
+      index.advance(this.journalId, lines.at(-1)!.end, () => lines.forEach(({ line, offset }) => this.indexLine(JSON.parse(line) as Line, offset)));
+      batch = [];
+    };
+    for await (const line of this.journal.lines(index.position()!.applied)) {
+      batch.push(line);
+      if (batch.length >= CATCH_UP_BATCH) flush();
     }
-    this.byKey.clear();
-    for (const id of this.order) this.indexKey(this.records.get(id)!);
+    flush();
     // A wrong or foreign key ring stops the start here, not at the first read of a raw text.
-    if (sample) await this.unseal(sample.id, sample.jwe);
+    const newest = index.list({}, 1)[0];
+    if (newest) await this.raw(newest.record.id);
   }
 
   async close(): Promise<void> {
     await this.chain;
-    return this.journal.close();
+    await Promise.all([...this.pending.values()].map((p) => p.written.catch(() => undefined)));
+    await this.journal.close();
+    this.index?.close();
   }
 
   /** Records a new message; `durable` waits for the fsync (enhanced-mode commit acknowledgements). */
@@ -129,51 +156,67 @@ export class MessageArchive {
     const now = this.clock().toISOString();
     const record: ArchivedMessage = { id: randomUUID(), receivedAt: now, updatedAt: now, outcome: 'received', resources: [], attempts: 0, duplicates: 0, ...fields };
     const { error, ...clear } = record;
-    const written = this.append(async () => ({ op: 'received', record: clear, jwe: await this.seal(record.id, { raw, ...(error ? { error } : {}) }) }));
-    const indexed = { ...record, rawOffset: -1 };
-    this.index(indexed);
-    const settle = written.then((offset) => void (indexed.rawOffset = offset));
-    if (durable) await settle;
-    else settle.catch(() => undefined);
-    return record;
+    this.pending.set(record.id, { base: clear, changes: error ? { error } : {}, writes: 0, order: ++this.order, written: Promise.resolve() });
+    const written = this.append(record.id, async () => ({ op: 'received', record: clear, jwe: await this.seal(record.id, { raw, ...(error ? { error } : {}) }) }));
+    if (durable) await written;
+    else written.catch(() => undefined);
+    return structuredClone(record);
   }
 
   /** Applies changes to a record and waits until they are durable. */
   async update(id: string, changes: Partial<ArchivedMessage>): Promise<ArchivedMessage> {
-    const record = this.records.get(id);
-    if (!record) throw new Error(`unknown archived message ${id}`);
+    if (!this.current(id)) throw new Error(`unknown archived message ${id}`);
     const stamped = { ...changes, updatedAt: this.clock().toISOString() };
-    Object.assign(record, stamped);
-    if (record.outcome === 'rejected') this.unindexKey(record);
+    const pending = this.pending.get(id) ?? { changes: {}, writes: 0, order: ++this.order, written: Promise.resolve() };
+    Object.assign(pending.changes, stamped);
+    this.pending.set(id, pending);
     const { error, ...clear } = stamped;
-    await this.append(async () => ({ op: 'update', id, changes: clear, ...(error ? { jwe: await this.seal(id, { error }) } : 'error' in stamped ? { clearError: true as const } : {}) }));
-    return this.view(record);
+    await this.append(id, async () => ({ op: 'update', id, changes: clear, ...(error ? { jwe: await this.seal(id, { error }) } : 'error' in stamped ? { clearError: true as const } : {}) }));
+    return (await this.get(id))!;
   }
 
-  get(id: string): ArchivedMessage | undefined {
-    const record = this.records.get(id);
-    return record && this.view(record);
+  async get(id: string): Promise<ArchivedMessage | undefined> {
+    await this.rotating;
+    const current = this.current(id);
+    if (!current) return undefined;
+    const error = 'value' in current.error ? current.error.value : current.error.at === null ? undefined : await this.errorAt(current.error.at);
+    return structuredClone({ ...current.record, ...(error ? { error } : {}) });
   }
 
   /** The latest record under a dedupe key (not rejected), or undefined. */
-  byDedupeKey(key: string): ArchivedMessage | undefined {
-    const id = this.byKey.get(key)?.at(-1);
-    return id ? this.get(id) : undefined;
+  async byDedupeKey(key: string): Promise<ArchivedMessage | undefined> {
+    return (await this.allByDedupeKey(key))[0];
   }
 
   /** Every record under a dedupe key (not rejected), newest first. */
-  allByDedupeKey(key: string): ArchivedMessage[] {
-    return [...(this.byKey.get(key) ?? [])].reverse().map((id) => this.get(id)!);
+  async allByDedupeKey(key: string): Promise<ArchivedMessage[]> {
+    const ids = this.index!.byKey(key).map((m) => m.record.id);
+    for (const [id, p] of [...this.pending].sort((a, b) => a[1].order - b[1].order)) {
+      if (p.base && !ids.includes(id) && dedupeKeyOf(p.base) === key) ids.push(id);
+    }
+    // Changes in flight may have rejected one since it was indexed.
+    const keyed = ids.filter((id) => {
+      const current = this.current(id);
+      return current !== undefined && dedupeKeyOf(current.record) === key;
+    });
+    return (await Promise.all(keyed.reverse().map((id) => this.get(id)))).filter((r): r is ArchivedMessage => r !== undefined);
   }
 
   /** The raw message text as received. */
   async raw(id: string): Promise<string | undefined> {
-    const record = this.records.get(id);
-    if (!record) return undefined;
-    for (let i = 0; record.rawOffset < 0 && i < 100; i++) await new Promise((r) => setTimeout(r, 5));
+    let indexed = this.index!.get(id);
+    const pending = this.pending.get(id);
+    if (!indexed && pending?.base) {
+      await pending.written.catch(() => undefined);
+      indexed = this.index!.get(id);
+    }
+    if (!indexed) return undefined;
     // Offsets change when a rotation rewrites the journal.
-    await this.rotating;
-    const line = (await this.journal.read(record.rawOffset)) as Extract<Line, { op: 'received' }>;
+    if (this.rotating) {
+      await this.rotating;
+      indexed = this.index!.get(id)!;
+    }
+    const line = (await this.journal.read(indexed.rawOffset)) as Extract<Line, { op: 'received' }>;
     return line.jwe ? (await this.unseal(id, line.jwe)).raw : line.raw;
   }
 
@@ -181,7 +224,8 @@ export class MessageArchive {
    * Re-encrypts every sealed line not under the ring's current key (every line with `all`), and
    * seals what an archive from before encryption holds in clear, by rewriting the journal
    * atomically (Journal.rewrite): afterwards the file holds no JWE of an older key and no clear
-   * text. Returns how many lines were rewritten.
+   * text. The index is then built again over the new file (its offsets moved). Returns how many
+   * lines were rewritten.
    */
   async rotate(options: { all?: boolean } = {}): Promise<number> {
     let rewritten = 0;
@@ -192,14 +236,20 @@ export class MessageArchive {
         if (line) rewritten++;
         return line && JSON.stringify(line);
       });
-      for (const { line, offset } of lines) {
-        const entry = JSON.parse(line) as Line;
-        const record = entry.op === 'received' ? this.records.get(entry.record.id) : undefined;
-        if (record) record.rawOffset = offset;
-      }
+      this.journalId = await this.journal.identity();
+      const index = this.index!;
+      index.reset(this.journalId);
+      const last = lines.at(-1);
+      const end = last ? last.offset + Buffer.byteLength(last.line, 'utf8') + 1 : 0;
+      index.advance(this.journalId, end, () => lines.forEach(({ line, offset }) => this.indexLine(JSON.parse(line) as Line, offset)));
+      index.checkpoint();
     });
     this.chain = this.rotating = done.catch(() => undefined);
-    await done;
+    try {
+      await done;
+    } finally {
+      if (this.rotating === this.chain) this.rotating = undefined;
+    }
     return rewritten;
   }
 
@@ -219,10 +269,59 @@ export class MessageArchive {
     return { op: 'update', id: entry.id, changes: clear, jwe: await this.seal(entry.id, value), ...(entry.clearError ? { clearError: true as const } : {}) };
   }
 
-  private append(line: () => Promise<Line>): Promise<number> {
-    const queued = this.chain.then(async () => ({ written: this.journal.append(await line()) }));
+  /** Seals and appends a line for message `id`; resolves once it is durable and in the index. */
+  private append(id: string, line: () => Promise<Line>): Promise<void> {
+    const pending = this.pending.get(id)!;
+    pending.writes++;
+    const queued = this.chain.then(async () => {
+      const entry = await line();
+      // Indexed as soon as durable, in journal order: `applied` never passes a line not in the index.
+      return { written: this.journal.append(entry).then(({ offset, end }) => this.index!.advance(this.journalId, end, () => this.indexLine(entry, offset))) };
+    });
     this.chain = queued.catch(() => undefined);
-    return queued.then((q) => q.written);
+    const written = queued
+      .then((q) => q.written)
+      .finally(() => {
+        if (--pending.writes === 0 && this.pending.get(id) === pending) this.pending.delete(id);
+      });
+    pending.written = written;
+    return written;
+  }
+
+  /** Applies one journal line to the index (inside ArchiveIndex.advance). */
+  private indexLine(entry: Line, offset: number): void {
+    const index = this.index!;
+    if (entry.op === 'received') {
+      const { error: clearError, ...record } = entry.record;
+      // As before the index: the JWE of a line received with an outcome (rejected, 205) holds its error.
+      const hasError = entry.jwe ? record.outcome !== 'received' : clearError !== undefined;
+      index.insert({ record, rawOffset: offset, errorAt: hasError ? offset : null });
+      return;
+    }
+    const indexed = index.get(entry.id);
+    if (!indexed) return;
+    const { error: clearError, ...changes } = entry.changes;
+    const errorAt = entry.jwe !== undefined || clearError !== undefined ? offset : entry.clearError ? null : indexed.errorAt;
+    index.update({ record: { ...indexed.record, ...changes }, rawOffset: indexed.rawOffset, errorAt });
+  }
+
+  /** A record as the index and the writes in flight have it; the error unread (`at`) or known (`value`). */
+  private current(id: string): { record: Omit<ArchivedMessage, 'error'>; error: { at: number | null } | { value: ArchivedMessage['error'] } } | undefined {
+    const pending = this.pending.get(id);
+    const indexed = this.index!.get(id);
+    const base = indexed?.record ?? pending?.base;
+    if (!base) return undefined;
+    const { error, ...changes } = pending?.changes ?? {};
+    const known = pending && 'error' in pending.changes ? { value: error } : indexed ? { at: indexed.errorAt } : { at: null };
+    return { record: { ...base, ...changes }, error: known };
+  }
+
+  /** The error held by the journal line at `offset` (sealed, or clear in an archive from before encryption). */
+  private async errorAt(offset: number): Promise<ArchivedMessage['error']> {
+    const line = (await this.journal.read(offset)) as Line;
+    const id = line.op === 'received' ? line.record.id : line.id;
+    if (line.jwe) return (await this.unseal(id, line.jwe)).error;
+    return line.op === 'received' ? line.record.error : line.changes.error;
   }
 
   private seal(id: string, value: Sealed): Promise<string> {
@@ -240,44 +339,29 @@ export class MessageArchive {
   /** Newest first, filtered; `text` reads the raw texts of the candidates. */
   async list(query: ListQuery): Promise<{ records: ArchivedMessage[]; next?: string }> {
     const count = Math.min(Math.max(query.count ?? 50, 1), 500);
-    const start = query.before ? this.order.lastIndexOf(query.before) - 1 : this.order.length - 1;
+    await this.rotating;
+    // Messages received but not yet durable are the newest: listed first.
+    const fresh = [...this.pending].filter(([id, p]) => p.base && !this.index!.get(id)).sort((a, b) => b[1].order - a[1].order).map(([id]) => id);
+    const after = query.before ? fresh.indexOf(query.before) : -1;
+    const candidates = query.before && after < 0 ? [] : fresh.slice(after + 1);
     const found: ArchivedMessage[] = [];
-    for (let i = start; i >= 0 && found.length <= count; i--) {
-      const r = this.records.get(this.order[i])!;
-      if (!matches(r, query)) continue;
-      if (query.text && !(await this.raw(r.id))?.toLowerCase().includes(query.text.toLowerCase())) continue;
-      found.push(this.view(r));
+    const consider = async (id: string): Promise<void> => {
+      const r = await this.get(id);
+      if (!r || !matches(r, query)) return;
+      if (query.text && !(await this.raw(r.id))?.toLowerCase().includes(query.text.toLowerCase())) return;
+      found.push(r);
+    };
+    for (const id of candidates) if (found.length <= count) await consider(id);
+    const chunk = Math.max(2 * (count + 1), 100);
+    for (let before = after >= 0 || !query.before ? undefined : query.before; found.length <= count; ) {
+      const page = this.index!.list({ ...query, before }, chunk);
+      for (const m of page) if (found.length <= count) await consider(m.record.id);
+      if (page.length < chunk) break;
+      before = page.at(-1)!.record.id;
     }
     const more = found.length > count;
     const records = found.slice(0, count);
     return { records, next: more ? records.at(-1)!.id : undefined };
-  }
-
-  private index(record: ArchivedMessage & { rawOffset: number }): void {
-    this.records.set(record.id, record);
-    this.order.push(record.id);
-    this.indexKey(record);
-  }
-
-  // A rejected message was never applied: its control id stays free for a corrected or retried resend.
-  private indexKey(record: ArchivedMessage): void {
-    if (record.outcome === 'rejected') return;
-    const key = MessageArchive.key(record.sender.application, record.sender.facility, record.controlId);
-    const ids = this.byKey.get(key) ?? [];
-    if (!ids.includes(record.id)) ids.push(record.id);
-    this.byKey.set(key, ids);
-  }
-
-  private unindexKey(record: ArchivedMessage): void {
-    const key = MessageArchive.key(record.sender.application, record.sender.facility, record.controlId);
-    const ids = (this.byKey.get(key) ?? []).filter((id) => id !== record.id);
-    if (ids.length) this.byKey.set(key, ids);
-    else this.byKey.delete(key);
-  }
-
-  private view(record: ArchivedMessage & { rawOffset: number }): ArchivedMessage {
-    const { rawOffset: _offset, ...rest } = record;
-    return structuredClone(rest);
   }
 }
 

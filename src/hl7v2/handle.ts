@@ -185,7 +185,7 @@ export function createHandler(options: HandlerOptions) {
     const context = inbound.context ?? mllpContext({ requestId: randomUUID(), baseUrl: options.baseUrl, ...sender });
     const hash = contentHash(normalize(rawText));
     return locks.run([`msg:${key}`, ...subjectKeys(message)], async () => {
-      const earlier = archive.allByDedupeKey(key);
+      const earlier = await archive.allByDedupeKey(key);
       const known = await hashes.find(earlier, hash, normalize);
       if (known && known.outcome !== 'received') {
         // Exactly once: a redelivery is acknowledged as the first delivery was, and nothing is written again.
@@ -233,7 +233,7 @@ export function createHandler(options: HandlerOptions) {
 
   /** Applies an archived message again (after a fix): only messages that were not applied. */
   async function replay(id: string, context?: RequestContext): Promise<Handled | undefined> {
-    const record = archive.get(id);
+    const record = await archive.get(id);
     if (!record) return undefined;
     if (record.outcome === 'applied') throw new FhirError('precondition-failed', `Message ${id} was applied already; replaying it would apply it twice`);
     const raw = (await archive.raw(id))!;

@@ -9,28 +9,63 @@ import path from 'node:path';
 export class Journal {
   private handle?: FileHandle;
   private size = 0;
-  private queue: Array<{ data: Buffer; resolve: (offset: number) => void; reject: (err: unknown) => void }> = [];
+  private queue: Array<{ data: Buffer; resolve: (at: { offset: number; end: number }) => void; reject: (err: unknown) => void }> = [];
   private flushing?: Promise<void>;
 
   constructor(readonly file: string) {}
 
-  /** Opens the file (creating its folder) and returns every complete line; a torn last line is dropped. */
-  async open(): Promise<Array<{ line: string; offset: number }>> {
+  /**
+   * Opens the file (creating its folder) without reading it: only its tail is read, to drop a
+   * torn last line (a crash mid-append). Returns the size of its complete lines.
+   */
+  async open(): Promise<number> {
     await mkdir(path.dirname(this.file), { recursive: true });
     this.handle = await open(this.file, 'a+');
-    const content = await this.handle.readFile();
-    const lines: Array<{ line: string; offset: number }> = [];
-    let start = 0;
-    for (let i = content.indexOf(10); i >= 0; start = i + 1, i = content.indexOf(10, start)) {
-      lines.push({ line: content.toString('utf8', start, i), offset: start });
-    }
-    if (start < content.length) await this.handle.truncate(start);
-    this.size = start;
-    return lines;
+    const { size } = await this.handle.stat();
+    this.size = await this.lastLineEnd(size);
+    if (this.size < size) await this.handle.truncate(this.size);
+    return this.size;
   }
 
-  /** Appends one JSON line; resolves with its offset once durable. */
-  append(value: unknown): Promise<number> {
+  /** Identity of the file on disk: changes when a rewrite (or a restore) replaces it. */
+  async identity(): Promise<string> {
+    return String((await this.handle!.stat({ bigint: true })).ino);
+  }
+
+  /** Every complete line from byte `from` on, with its offset and the offset after it, streamed. */
+  async *lines(from = 0): AsyncGenerator<{ line: string; offset: number; end: number }> {
+    const end = this.size;
+    let offset = from;
+    let carry = Buffer.alloc(0);
+    const buf = Buffer.alloc(256 * 1024);
+    for (let pos = from; pos < end; ) {
+      const { bytesRead } = await this.handle!.read(buf, 0, Math.min(buf.length, end - pos), pos);
+      if (bytesRead === 0) break;
+      pos += bytesRead;
+      const chunk = carry.length ? Buffer.concat([carry, buf.subarray(0, bytesRead)]) : buf.subarray(0, bytesRead);
+      let start = 0;
+      for (let nl = chunk.indexOf(10); nl >= 0; start = nl + 1, nl = chunk.indexOf(10, start)) {
+        yield { line: chunk.toString('utf8', start, nl), offset, end: offset + nl + 1 - start };
+        offset += nl + 1 - start;
+      }
+      carry = Buffer.from(chunk.subarray(start));
+    }
+  }
+
+  private async lastLineEnd(size: number): Promise<number> {
+    const buf = Buffer.alloc(64 * 1024);
+    for (let pos = size; pos > 0; ) {
+      const start = Math.max(0, pos - buf.length);
+      const { bytesRead } = await this.handle!.read(buf, 0, pos - start, start);
+      const nl = buf.subarray(0, bytesRead).lastIndexOf(10);
+      if (nl >= 0) return start + nl + 1;
+      pos = start;
+    }
+    return 0;
+  }
+
+  /** Appends one JSON line; resolves with its offset (and the offset after it) once durable. */
+  append(value: unknown): Promise<{ offset: number; end: number }> {
     const data = Buffer.from(`${JSON.stringify(value)}\n`, 'utf8');
     return new Promise((resolve, reject) => {
       this.queue.push({ data, resolve, reject });
@@ -111,7 +146,7 @@ export class Journal {
         for (const item of batch) offsets.push(this.size), (this.size += item.data.length);
         await this.handle!.write(Buffer.concat(batch.map((b) => b.data)));
         await this.handle!.datasync();
-        batch.forEach((item, i) => item.resolve(offsets[i]));
+        batch.forEach((item, i) => item.resolve({ offset: offsets[i], end: offsets[i] + item.data.length }));
       } catch (err) {
         batch.forEach((item) => item.reject(err));
       }

@@ -92,7 +92,7 @@ export function hl7Routes(hl7: Hl7Adapter, fhirBaseUrl: string, audit: AuditSink
   router.get('/messages/:id', (ctx) =>
     archiveAccess(ctx, 'read', ctx.params.id, async () => {
       assertOperator(ctx);
-      const record = hl7.archive.get(ctx.params.id);
+      const record = await hl7.archive.get(ctx.params.id);
       if (!record) throw new FhirError('not-found', `No archived HL7 v2 message ${ctx.params.id.slice(0, 64)}`);
       return { body: { ...record, raw: await hl7.archive.raw(record.id) }, messages: [record] };
     }),

@@ -104,7 +104,7 @@ describe('a reused control id (MSH-10) with different content', () => {
     expect(a).toMatchObject({ name: [{ family: 'Alpha' }], meta: { versionId: '1' } });
     expect(b).toMatchObject({ name: [{ family: 'Beta' }], meta: { versionId: '1' } });
     expect(a.meta.source).not.toBe(b.meta.source);
-    const records = server.app.hl7.archive.allByDedupeKey('TESTAPP|TESTFAC|REUSE-1');
+    const records = await server.app.hl7.archive.allByDedupeKey('TESTAPP|TESTFAC|REUSE-1');
     expect(records.map((r) => [r.outcome, r.duplicates])).toEqual([['applied', 0], ['applied', 1]]);
     expect(server.logs.some((l) => l.includes('control id reused with different content'))).toBe(true);
   });
@@ -122,7 +122,7 @@ describe('a reused control id (MSH-10) with different content', () => {
       conn.end();
       const other = fhirClient(strict.fhirUrl);
       expect((await other.get('Patient?identifier=MRN-STRICT-B')).body.entry ?? []).toHaveLength(0);
-      expect(strict.app.hl7.archive.allByDedupeKey('TESTAPP|TESTFAC|STRICT-1').map((r) => r.outcome)).toEqual(['error', 'applied']);
+      expect((await strict.app.hl7.archive.allByDedupeKey('TESTAPP|TESTFAC|STRICT-1')).map((r) => r.outcome)).toEqual(['error', 'applied']);
     } finally {
       await strict.destroy();
     }

@@ -36,7 +36,7 @@ describe('MessageArchive at rest', () => {
     archive = new MessageArchive(dir, sealer);
     await archive.open();
     expect(await archive.raw(a.id)).toBe('PID|1||SECRET-RAW');
-    expect(archive.get(a.id)?.error?.text).toBe('SECRET-ERROR');
+    expect((await archive.get(a.id))?.error?.text).toBe('SECRET-ERROR');
 
     const oldKid = ring.current.atRest.kid;
     ring.current = await buildKeyRing(withNewCurrentKeys(set), 'rotated');
@@ -65,7 +65,7 @@ describe('MessageArchive at rest', () => {
     expect(await archive.rotate()).toBe(2);
     expect(readFileSync(file, 'utf8')).not.toContain('CLEAR');
     expect(await archive.raw('legacy-1')).toBe('PID|1||CLEAR-RAW');
-    expect(archive.get('legacy-1')?.error?.text).toBe('CLEAR-ERROR');
+    expect((await archive.get('legacy-1'))?.error?.text).toBe('CLEAR-ERROR');
     await archive.close();
   });
 
@@ -94,5 +94,65 @@ describe('MessageArchive with another key ring', () => {
     await archive.close();
     const foreign = createSealer({ current: await buildKeyRing(await generateJwkSet(), 'foreign ring') });
     await expect(new MessageArchive(dir, foreign).open()).rejects.toThrow(/HL7 v2 archive .* is not in the key ring \(foreign ring\)/);
+  });
+});
+
+describe('MessageArchive index on disk (issue 13)', () => {
+  it('reopens from its index without reading the journal it has seen, and catches up with lines past it', async () => {
+    const { dir, sealer, file } = await setup();
+    let archive = new MessageArchive(dir, sealer);
+    await archive.open();
+    const a = await archive.receive(fields, 'PID|1||A', true);
+    await archive.update(a.id, { outcome: 'error', ack: 'AE', error: { code: '207', text: 'FAILED-A' } });
+    const b = await archive.receive({ ...fields, controlId: 'C2' }, 'PID|2||B', true);
+    await archive.close();
+
+    // A journal line that appears after the index's position (written, then a crash before the index commit).
+    const lines = readFileSync(file, 'utf8').trim().split('\n');
+    const late = { op: 'update', id: b.id, changes: { duplicates: 4, updatedAt: '2030-01-01T00:00:00.000Z' } };
+    // The first line made unreadable with its length kept: an open that read the whole journal again would fail on it.
+    const broken = lines[0].replace(/"op":"received"/, '"op"#"received"');
+    writeFileSync(file, `${[broken, ...lines.slice(1), JSON.stringify(late)].join('\n')}\n`);
+
+    archive = new MessageArchive(dir, sealer);
+    await archive.open();
+    expect((await archive.get(b.id))?.duplicates).toBe(4);
+    expect((await archive.byDedupeKey(MessageArchive.key('A', 'F', 'C2')))?.id).toBe(b.id);
+    expect((await archive.get(a.id))?.error?.text).toBe('FAILED-A');
+    expect((await archive.list({ outcome: 'error' })).records.map((r) => r.id)).toEqual([a.id]);
+    await archive.close();
+  });
+
+  it('builds its index again from the journal when the index is gone (first start after an upgrade, a restore)', async () => {
+    const { dir, sealer } = await setup();
+    let archive = new MessageArchive(dir, sealer);
+    await archive.open();
+    const ids: string[] = [];
+    for (let i = 0; i < 30; i++) ids.push((await archive.receive({ ...fields, controlId: `K${i}` }, `PID|${i}||X`, true)).id);
+    await archive.update(ids[3], { outcome: 'rejected' });
+    await archive.close();
+    for (const suffix of ['', '-wal', '-shm']) rmSync(path.join(dir, 'hl7v2', `messages.index.db${suffix}`), { force: true });
+
+    archive = new MessageArchive(dir, sealer);
+    await archive.open();
+    const page = await archive.list({ count: 10 });
+    expect(page.records.map((r) => r.controlId)).toEqual(Array.from({ length: 10 }, (_, k) => `K${29 - k}`));
+    const rest = await archive.list({ count: 50, before: page.next });
+    expect(rest.records).toHaveLength(20);
+    expect(rest.next).toBeUndefined();
+    // A rejected message frees its control id.
+    expect(await archive.byDedupeKey(MessageArchive.key('A', 'F', 'K3'))).toBeUndefined();
+    expect(await archive.raw(ids[17])).toBe('PID|17||X');
+    await archive.close();
+  });
+
+  it('answers reads and de-duplication of a message whose line is not yet durable', async () => {
+    const { dir, sealer } = await setup();
+    const archive = new MessageArchive(dir, sealer);
+    await archive.open();
+    const a = await archive.receive(fields, 'PID|1||A', false);
+    expect((await archive.allByDedupeKey(MessageArchive.key('A', 'F', 'C1'))).map((r) => r.id)).toEqual([a.id]);
+    expect(await archive.raw(a.id)).toBe('PID|1||A');
+    await archive.close();
   });
 });

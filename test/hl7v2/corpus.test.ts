@@ -32,10 +32,10 @@ async function send(raw: string): Promise<{ code?: string; resources: any[] }> {
   let code: string | undefined;
   if (v2(raw, 'MSH', 15) === 'NE' && v2(raw, 'MSH', 16) === 'NE') {
     // Enhanced mode asking for no acknowledgement at all (ADT-A40-01/02): none comes; the archive tells the outcome.
-    for (let i = 0; i < 200 && !['applied', 'error'].includes(server.app.hl7.archive.byDedupeKey(key)?.outcome ?? ''); i++) await new Promise((r) => setTimeout(r, 25));
-    code = server.app.hl7.archive.byDedupeKey(key)?.ack;
+    for (let i = 0; i < 200 && !['applied', 'error'].includes((await server.app.hl7.archive.byDedupeKey(key))?.outcome ?? ''); i++) await new Promise((r) => setTimeout(r, 25));
+    code = (await server.app.hl7.archive.byDedupeKey(key))?.ack;
   } else code = ackCode(await conn.frame()).code;
-  const record = server.app.hl7.archive.byDedupeKey(key);
+  const record = await server.app.hl7.archive.byDedupeKey(key);
   const resources = await Promise.all((record?.resources ?? []).map(async (ref) => (await fhir.get(ref)).body));
   return { code, resources };
 }

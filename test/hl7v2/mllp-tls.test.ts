@@ -76,7 +76,7 @@ describe('MLLP over TLS with client certificates (issue 7)', () => {
   it('acknowledges AA to a sender with a certificate of the configured CA and an allowed CN, logging only its CN', async () => {
     const { ack } = await sendOverTls(ADT('TLS-OK-1', 'MRN-TLS-OK', 'Hopper'), 'lab-a');
     expect(ackCode(ack)).toMatchObject({ code: 'AA', controlId: 'TLS-OK-1' });
-    const record = server.app.hl7.archive.byDedupeKey('TESTAPP|TESTFAC|TLS-OK-1');
+    const record = await server.app.hl7.archive.byDedupeKey('TESTAPP|TESTFAC|TLS-OK-1');
     expect(record?.outcome).toBe('applied');
     expect(record?.sender.address).toMatch(/^mllps:\/\/lab-a@/);
     const lines = server.logs.filter((l) => l.includes('"subject":"lab-a"'));
@@ -92,7 +92,7 @@ describe('MLLP over TLS with client certificates (issue 7)', () => {
     const result = await sendOverTls(ADT(controlId, `MRN-${controlId}`, 'Refused'), client);
     expect(result.ack).toBeUndefined();
     expect(result.error).toBeDefined();
-    expect(server.app.hl7.archive.byDedupeKey(`TESTAPP|TESTFAC|${controlId}`)).toBeUndefined();
+    expect(await server.app.hl7.archive.byDedupeKey(`TESTAPP|TESTFAC|${controlId}`)).toBeUndefined();
   });
 
   it('logs why a sender was refused', () => {
@@ -123,7 +123,7 @@ describe('the address allow-list over TLS', () => {
       port = other.app.hl7.port()!;
       const result = await sendOverTls(ADT('TLS-ADDR', 'MRN-TLS-ADDR', 'Refused'), 'lab-a').finally(() => (port = mainPort));
       expect(result.ack).toBeUndefined();
-      expect(other.app.hl7.archive.byDedupeKey('TESTAPP|TESTFAC|TLS-ADDR')).toBeUndefined();
+      expect(await other.app.hl7.archive.byDedupeKey('TESTAPP|TESTFAC|TLS-ADDR')).toBeUndefined();
       const logs = other.logs.join('\n');
       expect(logs).toContain('"reason":"not-allowed"');
       expect(logs).not.toContain('mllp client certificate accepted');

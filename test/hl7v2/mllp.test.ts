@@ -37,7 +37,7 @@ describe('exactly once, in order', () => {
     const [patient] = await patientsWith('MRN-DUP');
     expect(patient.meta.versionId).toBe('1');
     expect(patient.name[0].family).toBe('First');
-    expect(hl7.server.app.hl7.archive.byDedupeKey('TESTAPP|TESTFAC|DUP-1')?.duplicates).toBe(1);
+    expect((await hl7.server.app.hl7.archive.byDedupeKey('TESTAPP|TESTFAC|DUP-1'))?.duplicates).toBe(1);
   });
 
   it('applies one message sent on 8 connections at once exactly once', async () => {

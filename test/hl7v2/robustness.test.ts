@@ -55,7 +55,7 @@ describe('NAKs for messages that arrive whole but are wrong', () => {
     expect(ack.startsWith('MSH$%*#@$')).toBe(true);
     expect(ack).toContain('MSA$AA$ENC-1');
     conn.end();
-    const patient = server.app.hl7.archive.byDedupeKey('A|F|ENC-1');
+    const patient = await server.app.hl7.archive.byDedupeKey('A|F|ENC-1');
     expect(patient?.outcome).toBe('applied');
   });
 });

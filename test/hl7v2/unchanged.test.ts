@@ -28,7 +28,7 @@ describe('no-op writes are skipped', () => {
     // The archive still tells which resources each message concerned.
     const doc2 = await one('Practitioner?identifier=DOC-UC2');
     expect(doc2.meta.versionId).toBe('1');
-    expect(hl7.server.app.hl7.archive.byDedupeKey('TESTAPP|TESTFAC|UC-9')?.resources.sort()).toEqual([`Patient/${patient.id}`, `Practitioner/${doc.id}`, `Practitioner/${doc2.id}`].sort());
+    expect((await hl7.server.app.hl7.archive.byDedupeKey('TESTAPP|TESTFAC|UC-9'))?.resources.sort()).toEqual([`Patient/${patient.id}`, `Practitioner/${doc.id}`, `Practitioner/${doc2.id}`].sort());
 
     hl7.conn.send(adt('UC-10', 'Changed'));
     expect(ackCode(await hl7.conn.frame()).code).toBe('AA');

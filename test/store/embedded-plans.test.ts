@@ -91,4 +91,21 @@ describe('embedded store: searches start from the search-value index', () => {
     expect(plan({ $and: [{ resourceType: 'Patient', deleted: false }, { id: { $gt: 'pat-1' } }] }, { id: 1 }).detail).toMatch(/SEARCH r USING (PRIMARY KEY|INDEX \w+) \(type=\? AND (deleted=\? AND )?id>\?\)/);
     expect(plan({ resourceType: 'AuditEvent', deleted: false }, { lastUpdated: -1, id: -1 }).detail).toMatch(/SEARCH r USING INDEX current_by_updated/);
   });
+
+  it('sorts the version ids of a page, not its records, which it reads afterwards by id (issue 13)', () => {
+    const filter: Filter = { $and: [{ resourceType: 'Patient', deleted: false }, index.compile('Patient', 'family', undefined, ['Ch'])] };
+    const { detail } = plan(filter, { id: 1 });
+    // The sorter holds ids only: no record table is read by the query that sorts.
+    expect(detail).toMatch(/^CO-ROUTINE d\b/);
+    expect(detail).not.toMatch(/\bversions\b.*\bv\b|SEARCH v\b/);
+  });
+
+  it('answers a page the same through the id query as the records in sort order', async () => {
+    const filter: Filter = { $and: [{ resourceType: 'Patient', deleted: false }, index.compile('Patient', 'gender', undefined, ['male'])] };
+    const all = await store.find('current', filter, { sort: { id: -1 } });
+    expect(all.length).toBeGreaterThan(1);
+    const page = await store.find('current', filter, { sort: { id: -1 }, limit: 2 });
+    expect(page.map((r) => r.id)).toEqual(all.slice(0, 2).map((r) => r.id));
+    expect(page[0].resource).toEqual(all[0].resource);
+  });
 });

@@ -8,7 +8,7 @@ export interface EmbeddedStoreOptions {
   /** Directory holding the database and lock; created if missing. */
   dir: string;
   logger?: Logger;
-  /** SQLite page cache in MiB (default 64): the bound on the store's memory. */
+  /** SQLite page cache in MiB (default 16): the bound on the store's memory. */
   cacheMiB?: number;
   /**
    * Opens even though the directory still holds files of the old journal format, which otherwise
@@ -28,7 +28,13 @@ export interface EmbeddedStoreOptions {
   deferredTypes?: readonly string[];
 }
 
-const DEFAULT_CACHE_MIB = 64;
+/**
+ * 16 MiB holds the B-tree interior pages every lookup walks; a leaf a request misses is read
+ * from the kernel's page cache (a pread, microseconds), which holds the file without counting
+ * in the server's RSS. 64 MiB fill up while a large data set is loaded and stay in the RSS
+ * (issue 13; README "Storage", "Memory").
+ */
+const DEFAULT_CACHE_MIB = 16;
 
 /**
  * The lifecycle around an OpenStore: operations before `open()` or after `close()`, and
