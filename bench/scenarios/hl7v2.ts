@@ -54,7 +54,10 @@ async function sender(port: number, type: string, tag: string, connection: numbe
 /** Sends `type` messages on `connections` connections for `seconds`, each waiting for its ACK; rate, latencies and non-AA count. */
 export async function sendMessages(port: number, type: string, connections: number, seconds: number, tag: string) {
   const until = Date.now() + seconds * 1000;
-  const results = await Promise.all(Array.from({ length: connections }, (_, i) => sender(port, type, `${tag}-${i}`, i, until)));
+  // MSH-10 is `${tag}-${connection}-${n}`: without the ER7 delimiters, or `ADT^A01-…` would be the
+  // control id `ADT` for every message (a sender reusing one control id: each message compared with all before it).
+  const id = tag.replace(/[|^~\\&]/g, '');
+  const results = await Promise.all(Array.from({ length: connections }, (_, i) => sender(port, type, `${id}-${i}`, i, until)));
   const latencies = results.flatMap((r) => r.latencies).sort((a, b) => a - b);
   const q = (p: number): number => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))];
   return { rate: latencies.length / seconds, p50: q(0.5), p99: q(0.99), failures: results.reduce((s, r) => s + r.failures, 0), count: latencies.length };
