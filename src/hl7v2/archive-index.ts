@@ -1,6 +1,6 @@
 import { rmSync } from 'node:fs';
 import Sqlite, { type Database, type Statement } from 'better-sqlite3';
-import type { ArchivedMessage } from './archive.js';
+import type { ArchivedMessage, ListQuery } from './archive.js';
 
 /**
  * The HL7 v2 archive's index on disk (issue 13): one row per archived message with its clear
@@ -45,17 +45,8 @@ CREATE INDEX IF NOT EXISTS messages_by_key ON messages (dedupe_key, seq) WHERE d
 CREATE TABLE IF NOT EXISTS journal (only INTEGER PRIMARY KEY CHECK (only = 0), file TEXT NOT NULL, applied INTEGER NOT NULL);
 `;
 
-/** Filters of a listing that SQL applies (the text filter is applied by the archive, on the raw texts). */
-export interface IndexQuery {
-  outcome?: string;
-  messageType?: string;
-  controlId?: string;
-  sender?: string;
-  since?: string;
-  until?: string;
-  /** Only records before (older than) this id. */
-  before?: string;
-}
+/** Filters of a listing that SQL applies (the text filter is applied by the archive, on the raw texts; `count` by the caller's limit). */
+export type IndexQuery = Omit<ListQuery, 'text' | 'count'>;
 
 export class ArchiveIndex {
   readonly #db: Database;

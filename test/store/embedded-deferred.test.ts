@@ -1,13 +1,11 @@
-import { spawn } from 'node:child_process';
 import Sqlite from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { createEmbeddedStore } from '../../src/store/embedded/index.js';
 import { databasePath } from '../../src/store/embedded/files.js';
 import { VersionConflictError, type StorePort } from '../../src/store/port.js';
-import { nodeScript } from '../support/node-script.js';
 import { describeStoreContract } from './contract.js';
 import { record, writeOf } from './contract-support.js';
-import { openStore, removeDir, tempDir } from './embedded-support.js';
+import { openStore, removeDir, runAndKill, tempDir } from './embedded-support.js';
 
 // Every type the contract writes: its plain creates all go through `deferred` (deferred-writes.ts).
 const DEFERRED = ['Patient', 'Observation', 'MedicationRequest', 'Consent', 'Appointment', 'Basic'];
@@ -102,24 +100,6 @@ describe('embedded store: schema 1 databases', () => {
 const WRITER = 'test/store/fixtures/deferred-writer.ts';
 const WORKERS = 4;
 
-/** Runs the writer until it has acknowledged `acks` commits, then SIGKILLs it; returns what it acknowledged. */
-async function runAndKill(dir: string, acks: number): Promise<string[]> {
-  const child = spawn(process.execPath, [...nodeScript(WRITER), dir, String(WORKERS)], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const acked: string[] = [];
-  let buffered = '';
-  child.stdout.setEncoding('utf8');
-  child.stdout.on('data', (chunk: string) => {
-    buffered += chunk;
-    const lines = buffered.split('\n');
-    buffered = lines.pop()!;
-    for (const line of lines) if (line.startsWith('ack ')) acked.push(line.slice(4));
-    if (acked.length >= acks) child.kill('SIGKILL');
-  });
-  const [, signal] = await new Promise<[number | null, string | null]>((resolve) => child.once('close', (code, sig) => resolve([code, sig])));
-  expect(signal).toBe('SIGKILL');
-  return acked;
-}
-
 describe('embedded store: deferred creates across kill -9', () => {
   it.skipIf(process.platform === 'win32')('keeps every acknowledged deferred create, pending or moved, and moves the pending ones on the next open', { timeout: 60_000 }, async () => {
     const dir = await tempDir();
@@ -127,7 +107,7 @@ describe('embedded store: deferred creates across kill -9', () => {
     let pendingAtKill = 0;
     // At least three rounds, and on until a kill has landed while rows were waiting (most do).
     for (let round = 0; round < 3 || (pendingAtKill === 0 && round < 8); round++) {
-      for (const id of await runAndKill(dir, 60 + Math.floor(Math.random() * 200))) acked.add(id);
+      for (const id of await runAndKill(WRITER, dir, 60 + Math.floor(Math.random() * 200), WORKERS)) acked.add(id);
       pendingAtKill += pendingRows(dir);
       // Opened as the CLIs open it, without deferring: what the crash left pending is moved all the same.
       const { store } = await openStore(dir);

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { createLogger } from '../../src/logger.js';
 import { createEmbeddedStore, type EmbeddedStoreOptions } from '../../src/store/embedded/index.js';
 import type { StorePort } from '../../src/store/port.js';
+import { nodeScript } from '../support/node-script.js';
 
 /** A temp directory per test, removed afterwards. */
 export async function tempDir(): Promise<string> {
@@ -40,4 +41,26 @@ export async function deadPid(): Promise<number> {
   const child = spawn(process.execPath, ['-e', '']);
   await new Promise((resolve) => child.once('exit', resolve));
   return child.pid!;
+}
+
+/**
+ * Runs a writer fixture (`test/store/fixtures/*-writer.ts`, `workers` concurrent writers on `dir`)
+ * until it has acknowledged `acks` commits, then SIGKILLs it. Returns every commit id it
+ * acknowledged (lines already in the pipe included).
+ */
+export async function runAndKill(writer: string, dir: string, acks: number, workers = 4): Promise<string[]> {
+  const child = spawn(process.execPath, [...nodeScript(writer), dir, String(workers)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const acked: string[] = [];
+  let buffered = '';
+  child.stdout.setEncoding('utf8');
+  child.stdout.on('data', (chunk: string) => {
+    buffered += chunk;
+    const lines = buffered.split('\n');
+    buffered = lines.pop()!;
+    for (const line of lines) if (line.startsWith('ack ')) acked.push(line.slice(4));
+    if (acked.length >= acks) child.kill('SIGKILL');
+  });
+  const [code, signal] = await new Promise<[number | null, string | null]>((resolve) => child.once('close', (exit, sig) => resolve([exit, sig])));
+  if (signal !== 'SIGKILL') throw new Error(`the writer ended by itself (exit ${code ?? signal}) before ${acks} acknowledgements`);
+  return acked;
 }

@@ -1,6 +1,7 @@
 import type { Database, Statement } from 'better-sqlite3';
 import { VersionConflictError, type Filter, type StoredRecord, type WriteOp } from '../port.js';
 import { serialize, type RecordWriter } from './commit.js';
+import { pinnedTypes } from './pinned-types.js';
 
 /** Settings of the deferred writes of an open store. */
 export interface DeferredSettings {
@@ -154,21 +155,4 @@ export class DeferredWrites {
 
 function keyOf(record: StoredRecord): string {
   return `${record.resourceType}/${record.id}`;
-}
-
-/** The types a filter pins (`resourceType` at the top or in a top-level `$and`); undefined when any type may match. */
-function pinnedTypes(filter: Filter): Set<string> | undefined {
-  const conjuncts = [filter, ...(Array.isArray(filter.$and) ? (filter.$and as Filter[]) : [])];
-  let pinned: Set<string> | undefined;
-  for (const part of conjuncts) {
-    const value = part.resourceType as unknown;
-    const types = typeof value === 'string' ? [value] : isIn(value) ? value.$in.filter((v): v is string => typeof v === 'string') : undefined;
-    if (!types) continue;
-    pinned = pinned ? new Set(types.filter((t) => pinned!.has(t))) : new Set(types);
-  }
-  return pinned;
-}
-
-function isIn(value: unknown): value is { $in: unknown[] } {
-  return typeof value === 'object' && value !== null && Object.keys(value).length === 1 && Array.isArray((value as { $in?: unknown }).$in);
 }

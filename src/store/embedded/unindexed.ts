@@ -1,5 +1,6 @@
 import type { Database } from 'better-sqlite3';
 import type { Filter } from '../port.js';
+import { pinnedTypes } from './pinned-types.js';
 
 /**
  * Keys of `record.index` the embedded store leaves out of `search_values` for some resource types
@@ -42,20 +43,4 @@ export function lackingTypes(unindexed: UnindexedKeys, filter: Filter): LackingT
     const types = byKey.get(dot < 0 ? path.slice(6) : path.slice(6, dot)) ?? [];
     return pinned ? types.filter((t) => pinned.has(t)) : types;
   };
-}
-
-function pinnedTypes(filter: Filter): Set<string> | undefined {
-  const conjuncts = [filter, ...(Array.isArray(filter.$and) ? (filter.$and as Filter[]) : [])];
-  let pinned: Set<string> | undefined;
-  for (const part of conjuncts) {
-    const value = part.resourceType;
-    const types = typeof value === 'string' ? [value] : isIn(value) ? value.$in.filter((v): v is string => typeof v === 'string') : undefined;
-    if (!types) continue;
-    pinned = pinned ? new Set(types.filter((t) => pinned!.has(t))) : new Set(types);
-  }
-  return pinned;
-}
-
-function isIn(value: unknown): value is { $in: unknown[] } {
-  return typeof value === 'object' && value !== null && Object.keys(value).length === 1 && Array.isArray((value as { $in?: unknown }).$in);
 }
