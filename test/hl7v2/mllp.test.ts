@@ -51,13 +51,14 @@ describe('exactly once, in order', () => {
     expect(patients[0].meta.versionId).toBe('1');
   });
 
-  it('applies the messages of each connection in arrival order, 8 connections concurrently', async () => {
+  it('applies the messages of each connection in arrival order, 8 connections concurrently', { timeout: 60_000 }, async () => {
     const conns = await Promise.all(Array.from({ length: 8 }, () => rawConnection(hl7.port)));
     // Each connection sends 10 updates of its own patient back to back, without waiting for ACKs.
     conns.forEach((c, i) => {
       for (let n = 0; n < 10; n++) c.send(ADT(`ORD-${i}-${n}`, `MRN-ORD-${i}`, `Name${n}`, n === 0 ? 'A01' : 'A08'));
     });
-    const acks = await Promise.all(conns.map(async (c) => Promise.all(Array.from({ length: 10 }, (_, n) => c.frame(n + 1)))));
+    // The last ACK of a connection waits for all 80 messages: more than a frame's default 10 s on a loaded CI machine.
+    const acks = await Promise.all(conns.map(async (c) => Promise.all(Array.from({ length: 10 }, (_, n) => c.frame(n + 1, 50_000)))));
     conns.forEach((c) => c.end());
     for (const [i, list] of acks.entries()) {
       expect(list.map((a) => ackCode(a).controlId)).toEqual(Array.from({ length: 10 }, (_, n) => `ORD-${i}-${n}`));
