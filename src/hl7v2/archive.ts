@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import type { Sealer } from '../crypto/sealed.js';
-import { ArchiveIndex, dedupeKeyOf } from './archive-index.js';
+import { ArchiveIndex, dedupeKeyOf, type IndexedMessage } from './archive-index.js';
 import { Journal } from './journal.js';
 
 export type Outcome = 'received' | 'applied' | 'error' | 'rejected';
@@ -65,6 +65,12 @@ export interface ListQuery {
   count?: number;
   /** Id of the last record of the previous page (newest first). */
   before?: string;
+}
+
+/** A record as the index and the writes in flight have it; its error unread (`at`: the journal line holding it) or known (`value`). */
+interface Current {
+  record: Omit<ArchivedMessage, 'error'>;
+  error: { at: number | null } | { value: ArchivedMessage['error'] };
 }
 
 /** What the archive holds in memory of a message with writes not yet durable (bounded by the writes in flight). */
@@ -178,9 +184,7 @@ export class MessageArchive {
   async get(id: string): Promise<ArchivedMessage | undefined> {
     await this.rotating;
     const current = this.current(id);
-    if (!current) return undefined;
-    const error = 'value' in current.error ? current.error.value : current.error.at === null ? undefined : await this.errorAt(current.error.at);
-    return structuredClone({ ...current.record, ...(error ? { error } : {}) });
+    return current && this.complete(current);
   }
 
   /** The latest record under a dedupe key (not rejected), or undefined. */
@@ -190,16 +194,15 @@ export class MessageArchive {
 
   /** Every record under a dedupe key (not rejected), newest first. */
   async allByDedupeKey(key: string): Promise<ArchivedMessage[]> {
-    const ids = this.index!.byKey(key).map((m) => m.record.id);
+    await this.rotating;
+    // The index's rows are used as read: each earlier message is one row, not a lookup by id again.
+    const found = new Map(this.index!.byKey(key).map((m) => [m.record.id, this.current(m.record.id, m)]));
     for (const [id, p] of [...this.pending].sort((a, b) => a[1].order - b[1].order)) {
-      if (p.base && !ids.includes(id) && dedupeKeyOf(p.base) === key) ids.push(id);
+      if (p.base && !found.has(id) && dedupeKeyOf(p.base) === key) found.set(id, this.current(id));
     }
     // Changes in flight may have rejected one since it was indexed.
-    const keyed = ids.filter((id) => {
-      const current = this.current(id);
-      return current !== undefined && dedupeKeyOf(current.record) === key;
-    });
-    return (await Promise.all(keyed.reverse().map((id) => this.get(id)))).filter((r): r is ArchivedMessage => r !== undefined);
+    const keyed = [...found.values()].filter((c): c is Current => c !== undefined && dedupeKeyOf(c.record) === key);
+    return Promise.all(keyed.reverse().map((c) => this.complete(c)));
   }
 
   /** The raw message text as received. */
@@ -305,15 +308,23 @@ export class MessageArchive {
     index.update({ record: { ...indexed.record, ...changes }, rawOffset: indexed.rawOffset, errorAt });
   }
 
-  /** A record as the index and the writes in flight have it; the error unread (`at`) or known (`value`). */
-  private current(id: string): { record: Omit<ArchivedMessage, 'error'>; error: { at: number | null } | { value: ArchivedMessage['error'] } } | undefined {
+  /**
+   * A record as the index and the writes in flight have it; the error unread (`at`) or known
+   * (`value`). `indexed`: its index row when the caller read it already.
+   */
+  private current(id: string, indexed: IndexedMessage | undefined = this.index!.get(id)): Current | undefined {
     const pending = this.pending.get(id);
-    const indexed = this.index!.get(id);
     const base = indexed?.record ?? pending?.base;
     if (!base) return undefined;
     const { error, ...changes } = pending?.changes ?? {};
     const known = pending && 'error' in pending.changes ? { value: error } : indexed ? { at: indexed.errorAt } : { at: null };
     return { record: { ...base, ...changes }, error: known };
+  }
+
+  /** The record with its error read (from the journal when not in flight), as callers get it. */
+  private async complete(current: Current): Promise<ArchivedMessage> {
+    const error = 'value' in current.error ? current.error.value : current.error.at === null ? undefined : await this.errorAt(current.error.at);
+    return structuredClone({ ...current.record, ...(error ? { error } : {}) });
   }
 
   /** The error held by the journal line at `offset` (sealed, or clear in an archive from before encryption). */
