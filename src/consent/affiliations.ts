@@ -2,8 +2,8 @@ import type { PractitionerRole } from '@medplum/fhirtypes';
 import type { StorageCodec } from '../fhir/codec.js';
 import type { SearchIndex } from '../search/types.js';
 import type { StorePort } from '../store/port.js';
+import { createRevisionCache } from '../store/revision-cache.js';
 import { periodCovers } from './applicable.js';
-import { createRevisionCache } from './revision-cache.js';
 
 export interface AffiliationsDeps {
   store: StorePort;

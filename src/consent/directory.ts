@@ -2,8 +2,8 @@ import type { Consent, ConsentProvision } from '@medplum/fhirtypes';
 import type { StorageCodec } from '../fhir/codec.js';
 import type { SearchIndex } from '../search/types.js';
 import type { Filter, StorePort } from '../store/port.js';
+import { createRevisionCache } from '../store/revision-cache.js';
 import { endOf, isConsentInForce, startOf } from './applicable.js';
-import { createRevisionCache } from './revision-cache.js';
 
 export interface ConsentDirectoryDeps {
   store: StorePort;

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createRevisionCache } from '../../src/consent/revision-cache.js';
+import { createRevisionCache } from '../../src/store/revision-cache.js';
 import type { StorePort } from '../../src/store/port.js';
-import { openStore, removeDir, tempDir } from '../store/embedded-support.js';
+import { openStore, removeDir, tempDir } from './embedded-support.js';
 
 // The cache of decoded Consents / PractitionerRoles (consent/directory.ts, consent/affiliations.ts),
 // on a real embedded store: bounded, dropped by a write of its type, failures not kept.

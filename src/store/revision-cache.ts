@@ -1,5 +1,5 @@
 import { LRUCache } from 'lru-cache';
-import { revisionOf, type StorePort } from '../store/port.js';
+import { revisionOf, type StorePort } from './port.js';
 
 /**
  * What was decoded from one resource type's records, kept until a record of that type is written.
