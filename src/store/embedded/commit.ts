@@ -41,6 +41,11 @@ export class RecordWriter {
     this.#paths = new Map((db.prepare('SELECT path, pid FROM paths').all() as Array<{ path: string; pid: number }>).map((r) => [r.path, r.pid]));
   }
 
+  /** The current version of a resource (0: none, or never written). */
+  versionOf(resourceType: string, id: string): number {
+    return (this.#currentVersion.get(resourceType, id) as number | undefined) ?? 0;
+  }
+
   /** The id of a search-value path (see sql-filter.ts `PathIds`). */
   readonly pathId = (path: string): number | undefined => this.#paths.get(path);
 
@@ -71,7 +76,7 @@ export class RecordWriter {
     const txn = this.#txn + 1;
     this.db.transaction(() => {
       writes.forEach(({ record, expectedVersion }, i) => {
-        const actual = (this.#currentVersion.get(record.resourceType, record.id) as number | undefined) ?? 0;
+        const actual = this.versionOf(record.resourceType, record.id);
         if (actual !== expectedVersion) throw new VersionConflictError(record.resourceType, record.id, expectedVersion, actual);
         const deleted = record.deleted ? 1 : 0;
         const { lastInsertRowid } = this.#insertVersion.run(record.resourceType, record.id, record.versionId, record.lastUpdated, deleted, txn, serialized?.[i] ?? serialize(record));

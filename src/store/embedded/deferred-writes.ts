@@ -35,7 +35,6 @@ export interface DeferredSettings {
  */
 export class DeferredWrites {
   readonly #types: ReadonlySet<string>;
-  readonly #currentVersion: Statement;
   readonly #insert: Statement;
   readonly #deleteUpTo: Statement;
   readonly #batch: number;
@@ -59,7 +58,6 @@ export class DeferredWrites {
     this.#types = new Set(settings.types);
     this.#batch = settings.batch ?? 250;
     this.#delayMs = settings.delayMs ?? 1000;
-    this.#currentVersion = db.prepare('SELECT version FROM current WHERE type = ? AND id = ?').pluck();
     this.#insert = db.prepare('INSERT INTO deferred (type, id, record) VALUES (?, ?, ?)');
     this.#deleteUpTo = db.prepare('DELETE FROM deferred WHERE seq <= ?');
     // What a crash left (or a closed store could not move): pending again, moved by the first drain.
@@ -101,7 +99,7 @@ export class DeferredWrites {
     const keys = new Set<string>();
     for (const { record } of writes) {
       const key = keyOf(record);
-      const actual = keys.has(key) || this.#pendingKeys.has(key) ? 1 : ((this.#currentVersion.get(record.resourceType, record.id) as number | undefined) ?? 0);
+      const actual = keys.has(key) || this.#pendingKeys.has(key) ? 1 : this.writer.versionOf(record.resourceType, record.id);
       if (actual !== 0) throw new VersionConflictError(record.resourceType, record.id, 0, actual);
       keys.add(key);
     }
