@@ -1,5 +1,6 @@
 import { embeddedIssuer, mintToken } from '../../test/support/tokens.js';
 import type { ProcessGroup, Service } from './processes.js';
+import { fhirGateCommand } from './server-command.js';
 
 export interface FhirGateUnderTest {
   service: Service;
@@ -9,16 +10,17 @@ export interface FhirGateUnderTest {
 }
 
 /**
- * Starts FhirGate exactly as users do (`src/main.ts` through tsx, see README) in a fresh DATA_DIR (or the given one, to restart over existing data) and
+ * Starts FhirGate exactly as users do (`npm start`, see server-command.ts) in a fresh DATA_DIR (or the given one, to restart over existing data) and
  * mints a backend-service token as the tests mint theirs, so every benchmarked request goes through
  * the real token verification.
  */
 export async function startFhirGate(processes: ProcessGroup, options: { clientId: string; name?: string; env?: Record<string, string>; dataDir?: string }): Promise<FhirGateUnderTest> {
   const dataDir = options.dataDir ?? (await processes.tempDir('fhirgate-bench-'));
+  const command = await fhirGateCommand();
   const service = await processes.start({
     name: options.name ?? 'FhirGate',
-    args: ['--import', 'tsx', 'src/main.ts'],
-    env: { DATA_DIR: dataDir, LOG_LEVEL: 'warn', ...options.env },
+    args: command.args,
+    env: { ...command.env, DATA_DIR: dataDir, LOG_LEVEL: 'warn', ...options.env },
     envForPort: (port) => ({ PUBLIC_URL: `http://127.0.0.1:${port}` }),
     readyPath: '/readyz',
   });

@@ -13,6 +13,7 @@ import { measure, type Measurement } from '../lib/load.js';
 import type { Service } from '../lib/processes.js';
 import type { Scenario, ScenarioContext } from '../lib/scenario.js';
 import { fixed, markdownTable } from '../lib/table.js';
+import { serverDescription } from '../lib/server-command.js';
 
 /**
  * Issue 9: what encryption at rest costs. The same FhirGate twice, encryption on (the default
@@ -195,7 +196,7 @@ function notes(seed: number): string {
     '',
     '- **read**: `GET /fhir/Patient/{id}`, rotating through the pre-created patients; with encryption on, each read decrypts one JWE.',
     '- **create**: `POST /fhir/Patient` with the ~1.3 KB registration Patient of `bench/fixtures/patient.ts` (MRN, two phone/email contact points, an address, a next-of-kin contact); with encryption on, each create makes one JWE (telecom, address, contact) and HMAC tokens for the telecom, phone, email, address* and identifier parameters.',
-    `- Both servers: \`node --import tsx src/main.ts\`, embedded store in a fresh temp \`DATA_DIR\`, \`LOG_LEVEL=warn\`, ${seed} patients created before measuring. Encryption off is \`FHIRGATE_ENCRYPTED_ELEMENTS={}\` (key ring loaded, nothing selected).`,
+    `- Both servers: ${serverDescription()}, embedded store in a fresh temp \`DATA_DIR\`, \`LOG_LEVEL=warn\`, ${seed} patients created before measuring. Encryption off is \`FHIRGATE_ENCRYPTED_ELEMENTS={}\` (key ring loaded, nothing selected).`,
     '- Cells with and without encryption run back to back; **On / off** is the throughput ratio, **Overhead** the throughput lost.',
     '- The in-process table times one operation at a time (warmed up), so it shows CPU cost, not throughput under concurrency.',
   ];

@@ -3,6 +3,7 @@ import net from 'node:net';
 import { freePort } from '../../test/support/server.js';
 import type { Scenario, ScenarioContext } from '../lib/scenario.js';
 import { fixed, markdownTable } from '../lib/table.js';
+import { fhirGateCommand } from '../lib/server-command.js';
 
 const CONNECTIONS = [1, 4, 8];
 /** Patients per connection: each connection (a sender, e.g. one ward's system) sends about its own patients, as independent feeds do. */
@@ -70,10 +71,11 @@ export const hl7v2: Scenario = {
     const { settings, processes, log } = context;
     const port = await freePort();
     const dataDir = await processes.tempDir('fhirgate-bench-hl7-');
+    const command = await fhirGateCommand();
     await processes.start({
       name: 'FhirGate',
-      args: ['--import', 'tsx', 'src/main.ts'],
-      env: { DATA_DIR: dataDir, LOG_LEVEL: 'warn', HL7_MLLP_PORT: String(port) },
+      args: command.args,
+      env: { ...command.env, DATA_DIR: dataDir, LOG_LEVEL: 'warn', HL7_MLLP_PORT: String(port) },
       envForPort: (p) => ({ PUBLIC_URL: `http://127.0.0.1:${p}` }),
       readyPath: '/readyz',
     });

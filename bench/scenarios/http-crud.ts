@@ -7,6 +7,7 @@ import type { ProcessGroup, Service } from '../lib/processes.js';
 import type { Scenario, ScenarioContext } from '../lib/scenario.js';
 import { fixed, markdownTable } from '../lib/table.js';
 import { loadAverage, targetsTable } from './http-crud-targets.js';
+import { serverDescription } from '../lib/server-command.js';
 
 const CONNECTIONS = [1, 16, 64];
 // A quick run skips 64 connections: the issue 14 targets need 1 and 16.
@@ -217,7 +218,7 @@ function notes(shapes: Shape[], seedCount: number, created: number, fhirgate: Se
     '## What was measured',
     '',
     ...shapes.map((shape) => `- **${shape.name}**: ${shape.describe}.`),
-    `- FhirGate: \`node --import tsx src/main.ts\`, embedded store in a fresh temp \`DATA_DIR\`, \`LOG_LEVEL=warn\`; ${seedCount} patients created before measuring; creating during warm-up and measurement added ${created} more. Every request also makes its hash-chained AuditEvent durable first (\`AUDIT_SINK=store\`, the default since issue 8): a read's event is committed as one waiting row (its version, current and search-value rows are written later in batches) and each read waits for the WAL fsync covering it (see README "The audit trail").`,
+    `- FhirGate: ${serverDescription()}, embedded store in a fresh temp \`DATA_DIR\`, \`LOG_LEVEL=warn\`; ${seedCount} patients created before measuring; creating during warm-up and measurement added ${created} more. Every request also makes its hash-chained AuditEvent durable first (\`AUDIT_SINK=store\`, the default since issue 8): a read's event is committed as one waiting row (its version, current and search-value rows are written later in batches) and each read waits for the WAL fsync covering it (see README "The audit trail").`,
     '- Bare Koa: `bench/bare-koa.ts`, one middleware returning a static Patient for GET and echoing the parsed body with 201 for POST.',
     '- Both servers receive the same requests, with a `system/*.*` Bearer token signed by FhirGate\'s embedded authorization server: FhirGate verifies it on every request (part of its cost), bare Koa ignores it.',
     '- Latency is measured at the client (autocannon, keep-alive, no pipelining), so it includes queueing at high connection counts.',

@@ -6,6 +6,7 @@ import { fixed, markdownTable } from '../lib/table.js';
 import type { LoadResult } from './search-load.js';
 import { APPOINTMENTS_FROM, READ_QUERY, type SearchQuery } from './search-queries.js';
 import { WALK_PAGE_SIZE, type WalkResult } from './search-walk.js';
+import { serverDescription } from '../lib/server-command.js';
 
 /** What one query measured at one size. */
 export interface QueryCell {
@@ -183,7 +184,7 @@ function notes(runs: SizeRun[], service: Service, settings: SearchSettings): str
   const lines = [
     '## What was measured',
     '',
-    `- One FhirGate (\`node --import tsx src/main.ts\`, embedded store in a fresh temp \`DATA_DIR\`, \`LOG_LEVEL=warn\`), loaded with the seeded data set of \`bench/lib/generate.ts\` up to each size in turn: ${runs.map((r) => r.patients).join(', ')} patients, one Practitioner per ${PATIENTS_PER_PRACTITIONER} patients, about one MedicationRequest, MedicationDispense and Appointment per patient.`,
+    `- One FhirGate (${serverDescription()}, embedded store in a fresh temp \`DATA_DIR\`, \`LOG_LEVEL=warn\`), loaded with the seeded data set of \`bench/lib/generate.ts\` up to each size in turn: ${runs.map((r) => r.patients).join(', ')} patients, one Practitioner per ${PATIENTS_PER_PRACTITIONER} patients, about one MedicationRequest, MedicationDispense and Appointment per patient.`,
     `- Each query: ${settings.connections === 1 ? 'one keep-alive connection' : `${settings.connections} keep-alive connections`} (autocannon), rotating through up to 16 targets spread over the data set (family names, MRNs, patients with an active prescription, practitioners); default \`_count\` (20), \`_total\` accurate (the default), \`Prefer: handling=strict\`. Every request carries a \`system/*.*\` Bearer token signed by the embedded authorization server's key, verified by the server as any other.`,
     `- **matches**: the mean \`total\` over the targets; \`(+n)\`: the mean number of \`_include\`d resources on the first page. Appointments are counted from ${APPOINTMENTS_FROM} on (about half of them).`,
     `- Paged walk: one client reading ${WALK_PAGE_SIZE} patients per page by following the \`next\` links (keyset cursors) through every patient of the size. Every page decrypts its patients' encrypted elements (telecom, address) and counts the total.`,

@@ -5,6 +5,7 @@ import { startFhirGate } from '../lib/fhirgate.js';
 import type { Service } from '../lib/processes.js';
 import type { Scenario } from '../lib/scenario.js';
 import { fixed, markdownTable } from '../lib/table.js';
+import { serverDescription } from '../lib/server-command.js';
 
 const FHIR_JSON = 'application/fhir+json';
 const UPLOADERS = [1, 4];
@@ -150,7 +151,7 @@ function notes(service: Service): string {
     '- **one by one**: the same resources as `POST /fhir/[type]`, one after another per uploader (the client fills in the ids of what it created before, and the practitioners\' ids); one durable commit each.',
     '- **Uploaders**: clients sending patients concurrently, each waiting for its answer before sending the next. Latency is per patient (the transaction, or all 51 creates).',
     '- **vs one by one**: resources/s of the row divided by the one-by-one rate at the same number of uploaders.',
-    '- FhirGate: `node --import tsx src/main.ts`, embedded store in a fresh temp `DATA_DIR`, `LOG_LEVEL=warn`, a `system/*.*` token of the embedded authorization server.',
+    `- FhirGate: ${serverDescription()}, embedded store in a fresh temp \`DATA_DIR\`, \`LOG_LEVEL=warn\`, a \`system/*.*\` token of the embedded authorization server.`,
   ];
   if (os.cpus().length <= 4) lines.push(`- This machine has ${os.cpus().length} cores, shared by the uploaders and the server.`);
   if (service.outputLines() > 0) lines.push(`- FhirGate wrote ${service.outputLines()} log lines at level warn during the run; see its output for why.`);
