@@ -7,7 +7,7 @@ import { buildAck, type AckError, type AckTarget } from './ack.js';
 import { HL7_ACK } from './ack-codes.js';
 import { MessageArchive, type ArchivedMessage, type Outcome } from './archive.js';
 import type { FhirPort } from './fhir-port.js';
-import { mllpContext } from './fhir-port.js';
+import { holdAudits, mllpContext } from './fhir-port.js';
 import { ContentHashes, contentHash } from './dedupe.js';
 import { ackTarget, checkInbound, enhancedMode, normalizeSegments, subjectKeys } from './inbound.js';
 import { KeyedMutex } from './keyed-mutex.js';
@@ -80,8 +80,10 @@ export function createHandler(options: HandlerOptions) {
     const attempts = record.attempts + 1;
     const inboundMessage = inboundOf(ackTarget('', message), message);
     let submitted = false;
+    // The lookups' audit records go into the transaction's commit (or the refusal's): one commit, one fsync per message.
+    const held = holdAudits();
     try {
-      const lookup = (type: string, query: string) => fhir.search(type, query, context);
+      const lookup = (type: string, query: string) => fhir.search(type, query, context, held);
       // The mapper and the first comparison ask the same questions (the Patient by its identifier, an
       // order by its number): each is searched once per message (issue 19 item 8; every search is a
       // pipeline run with its own AuditEvent). What changes under the upsert lock is searched afresh below.
@@ -100,14 +102,14 @@ export function createHandler(options: HandlerOptions) {
         if (shared.length) unchanged.push(...(await dropUnchanged(bundle, fresh)));
         // The transaction's AuditEvents name the message and its sender (README "Consent and audit").
         submitted = true;
-        return [...(await fhir.transaction(bundle, { ...context, inboundMessage })), ...unchanged];
+        return [...(await fhir.transaction(bundle, { ...context, inboundMessage }, held)), ...unchanged];
       };
       const resources = shared.length === 0 ? await submit() : await upsertLocks.run(shared.map((url) => `upsert:${url}`), submit);
       return { code: 'AA', record: await archive.update(record.id, { outcome: 'applied', ack: 'AA', resources, attempts, error: undefined }) };
     } catch (err) {
       const { code, error } = describe(err, record);
       // A message that never reached its transaction has no AuditEvent yet.
-      if (!submitted) await fhir.refused({ ...context, inboundMessage }, err);
+      if (!submitted) await fhir.refused({ ...context, inboundMessage }, err, held);
       const outcome: Outcome = code === 'AR' ? 'rejected' : 'error';
       return { code, error, record: await archive.update(record.id, { outcome, ack: code, attempts, error: { code: error.hl7Error.toString(), text: error.text, location: error.location && `${error.location.segment}-${error.location.field ?? ''}` } }) };
     }
