@@ -2,6 +2,8 @@ import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import type { Sealer } from '../crypto/sealed.js';
 import { ArchiveIndex, dedupeKeyOf, type IndexedMessage } from './archive-index.js';
+import { rewriteJournal, type Line, type Resealing, type Sealed } from './archive-rotation.js';
+import { CONTENT_DIGEST, messageContent } from './dedupe.js';
 import { Journal } from './journal.js';
 
 export type Outcome = 'received' | 'applied' | 'error' | 'rejected';
@@ -34,22 +36,6 @@ export interface ArchivedMessage {
   duplicates: number;
 }
 
-/**
- * A journal line. What identifies a patient — the raw text and the error text (which may quote
- * values) — is sealed as one JWE under the key ring (`jwe`, bound to the record id); the rest is
- * metadata kept in clear. `raw` and a clear `changes.error` are only read, from archives written
- * before encryption; a rotation seals them.
- */
-type Line =
-  | { op: 'received'; record: ArchivedMessage; jwe?: string; raw?: string }
-  | { op: 'update'; id: string; changes: Partial<ArchivedMessage>; jwe?: string; clearError?: true };
-
-/** What the JWE of a line holds. */
-interface Sealed {
-  raw?: string;
-  error?: ArchivedMessage['error'];
-}
-
 export interface ListQuery {
   outcome?: string;
   messageType?: string;
@@ -77,6 +63,8 @@ interface Current {
 interface Pending {
   /** The record of a message received but not yet in the index. */
   base?: Omit<ArchivedMessage, 'error'>;
+  /** Its content digest (as its journal line has it). */
+  digest?: string;
   /** Changes not yet in the index; an `error` key (even undefined) overrides the indexed error. */
   changes: Partial<ArchivedMessage>;
   writes: number;
@@ -162,8 +150,9 @@ export class MessageArchive {
     const now = this.clock().toISOString();
     const record: ArchivedMessage = { id: randomUUID(), receivedAt: now, updatedAt: now, outcome: 'received', resources: [], attempts: 0, duplicates: 0, ...fields };
     const { error, ...clear } = record;
-    this.pending.set(record.id, { base: clear, changes: error ? { error } : {}, writes: 0, order: ++this.order, written: Promise.resolve() });
-    const written = this.append(record.id, async () => ({ op: 'received', record: clear, jwe: await this.seal(record.id, { raw, ...(error ? { error } : {}) }) }));
+    const digest = this.sealer.digests(messageContent(raw), CONTENT_DIGEST)[0];
+    this.pending.set(record.id, { base: clear, digest, changes: error ? { error } : {}, writes: 0, order: ++this.order, written: Promise.resolve() });
+    const written = this.append(record.id, async () => ({ op: 'received', record: clear, jwe: await this.seal(record.id, { raw, ...(error ? { error } : {}) }), digest }));
     if (durable) await written;
     else written.catch(() => undefined);
     return structuredClone(record);
@@ -189,7 +178,32 @@ export class MessageArchive {
 
   /** The latest record under a dedupe key (not rejected), or undefined. */
   async byDedupeKey(key: string): Promise<ArchivedMessage | undefined> {
-    return (await this.allByDedupeKey(key))[0];
+    return (await this.earlier(key)).latest;
+  }
+
+  /**
+   * What de-duplication asks of the messages before one under `key` (issue 19), by indexed
+   * lookups that stop at the first answer, whatever the number of earlier messages: `same`, the
+   * newest with the same content as `raw` (`messageContent`, by its keyed digest under any index
+   * key of the ring); `latest`, the newest of all. `undigested`: the records indexed without a
+   * digest (archived before digests, newest first), which the caller compares by their raw text;
+   * only when no digested one has the same content. Not rejected ones, as `allByDedupeKey`.
+   */
+  async earlier(key: string, raw?: string): Promise<{ same?: ArchivedMessage; latest?: ArchivedMessage; undigested: ArchivedMessage[] }> {
+    await this.rotating;
+    const index = this.index!;
+    const digests = raw === undefined ? [] : this.sealer.digests(messageContent(raw), CONTENT_DIGEST);
+    const keyed = (c: Current | undefined): c is Current => c !== undefined && dedupeKeyOf(c.record) === key;
+    // Received but not yet indexed: newer than every indexed record.
+    const fresh = [...this.pending].filter(([id, p]) => p.base && dedupeKeyOf(p.base) === key && !index.get(id)).sort((a, b) => b[1].order - a[1].order);
+    const freshCurrent = fresh.map(([id, p]) => ({ current: this.current(id), digest: p.digest })).filter((f) => keyed(f.current));
+    const take = (m: IndexedMessage): boolean => keyed(this.current(m.record.id, m));
+    const found = (m: IndexedMessage | undefined): Current | undefined => m && this.current(m.record.id, m);
+    const latest = freshCurrent[0]?.current ?? found(index.newest('latest', key, take));
+    if (!latest) return { undigested: [] };
+    const same = digests.length ? (freshCurrent.find((f) => f.digest !== undefined && digests.includes(f.digest))?.current ?? found(index.newest('sameContent', key, take, digests))) : undefined;
+    const undigested = same || !digests.length ? [] : index.all('undigested', key, take).map((m) => this.current(m.record.id, m)!);
+    return { same: same && (await this.complete(same)), latest: await this.complete(latest), undigested: await Promise.all(undigested.map((c) => this.complete(c))) };
   }
 
   /** Every record under a dedupe key (not rejected), newest first. */
@@ -224,28 +238,16 @@ export class MessageArchive {
   }
 
   /**
-   * Re-encrypts every sealed line not under the ring's current key (every line with `all`), and
-   * seals what an archive from before encryption holds in clear, by rewriting the journal
-   * atomically (Journal.rewrite): afterwards the file holds no JWE of an older key and no clear
-   * text. The index is then built again over the new file (its offsets moved). Returns how many
-   * lines were rewritten.
+   * Re-encrypts every sealed line not under the ring's current key (every line with `all`), seals
+   * what an archive from before encryption holds in clear, and digests again content under an
+   * older index key (archive-rotation.ts); the index is then built again over the new file.
+   * Returns how many lines were rewritten.
    */
   async rotate(options: { all?: boolean } = {}): Promise<number> {
     let rewritten = 0;
-    const current = this.sealer.currentKid();
     const done = this.chain.then(async () => {
-      const lines = await this.journal.rewrite(async (text) => {
-        const line = await this.reseal(JSON.parse(text) as Line, (jwe) => options.all === true || this.sealer.kidOf(jwe) !== current);
-        if (line) rewritten++;
-        return line && JSON.stringify(line);
-      });
-      this.journalId = await this.journal.identity();
-      const index = this.index!;
-      index.reset(this.journalId);
-      const last = lines.at(-1);
-      const end = last ? last.offset + Buffer.byteLength(last.line, 'utf8') + 1 : 0;
-      index.advance(this.journalId, end, () => lines.forEach(({ line, offset }) => this.indexLine(JSON.parse(line) as Line, offset)));
-      index.checkpoint();
+      const sealing: Resealing = { seal: (id, value) => this.seal(id, value), unseal: (id, jwe) => this.unseal(id, jwe), sealer: this.sealer, all: options.all === true };
+      ({ rewritten, journalId: this.journalId } = await rewriteJournal(this.journal, this.index!, sealing, (line, offset) => this.indexLine(line, offset)));
     });
     this.chain = this.rotating = done.catch(() => undefined);
     try {
@@ -254,22 +256,6 @@ export class MessageArchive {
       if (this.rotating === this.chain) this.rotating = undefined;
     }
     return rewritten;
-  }
-
-  /** A journal line sealed under the current key, or undefined when it needs no change. */
-  private async reseal(entry: Line, stale: (jwe: string) => boolean): Promise<Line | undefined> {
-    if (entry.op === 'received') {
-      const { id } = entry.record;
-      if (!(entry.jwe && stale(entry.jwe)) && entry.raw === undefined && entry.record.error === undefined) return undefined;
-      const held = entry.jwe ? await this.unseal(id, entry.jwe) : {};
-      const { error: clearError, ...clear } = entry.record;
-      const error = held.error ?? clearError;
-      return { op: 'received', record: clear, jwe: await this.seal(id, { raw: held.raw ?? entry.raw, ...(error ? { error } : {}) }) };
-    }
-    if (!(entry.jwe && stale(entry.jwe)) && entry.changes.error === undefined) return undefined;
-    const { error, ...clear } = entry.changes;
-    const value: Sealed = entry.jwe ? await this.unseal(entry.id, entry.jwe) : { error };
-    return { op: 'update', id: entry.id, changes: clear, jwe: await this.seal(entry.id, value), ...(entry.clearError ? { clearError: true as const } : {}) };
   }
 
   /** Seals and appends a line for message `id`; resolves once it is durable and in the index. */
@@ -298,7 +284,7 @@ export class MessageArchive {
       const { error: clearError, ...record } = entry.record;
       // As before the index: the JWE of a line received with an outcome (rejected, 205) holds its error.
       const hasError = entry.jwe ? record.outcome !== 'received' : clearError !== undefined;
-      index.insert({ record, rawOffset: offset, errorAt: hasError ? offset : null });
+      index.insert({ record, digest: entry.digest, rawOffset: offset, errorAt: hasError ? offset : null });
       return;
     }
     const indexed = index.get(entry.id);
