@@ -1,6 +1,6 @@
 import { rmSync } from 'node:fs';
 import Sqlite, { type Database, type Statement } from 'better-sqlite3';
-import type { ArchivedMessage, ListQuery } from './archive.js';
+import type { ArchivedMessage, ListQuery } from './archive-record.js';
 
 /**
  * The HL7 v2 archive's index on disk (issue 13): one row per archived message with its clear

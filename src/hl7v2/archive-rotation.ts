@@ -1,6 +1,6 @@
 import type { Sealer } from '../crypto/sealed.js';
 import type { ArchiveIndex } from './archive-index.js';
-import type { ArchivedMessage } from './archive.js';
+import type { ArchivedMessage } from './archive-record.js';
 import { CONTENT_DIGEST, messageContent } from './dedupe.js';
 import type { Journal } from './journal.js';
 

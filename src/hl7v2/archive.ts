@@ -2,56 +2,13 @@ import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import type { Sealer } from '../crypto/sealed.js';
 import { ArchiveIndex, dedupeKeyOf, type IndexedMessage } from './archive-index.js';
+import type { ArchivedMessage, ListQuery, Outcome } from './archive-record.js';
 import { rewriteJournal, type Line, type Resealing, type Sealed } from './archive-rotation.js';
 import { CONTENT_DIGEST, messageContent } from './dedupe.js';
+import { listMessages } from './archive-list.js';
 import { Journal } from './journal.js';
 
-export type Outcome = 'received' | 'applied' | 'error' | 'rejected';
-
-/** What the archive keeps of every message (docs/hl7v2-operations.md); `raw` is read on demand. */
-export interface ArchivedMessage {
-  id: string;
-  receivedAt: string;
-  updatedAt: string;
-  /** MSH-3 / MSH-4 and where the message came from (`mllp://1.2.3.4:5000`, `http`). */
-  sender: { application: string; facility: string; address: string };
-  transport: 'mllp' | 'http';
-  controlId: string;
-  /**
-   * `meta.source` of what the message writes, when not the one its dedupe key gives: a message
-   * reusing an earlier message's control id with other content (issue 19) gets its own, so
-   * recovery after a crash tells their writes apart.
-   */
-  source?: string;
-  messageType: string;
-  version: string;
-  outcome: Outcome;
-  /** MSA-1 of the last acknowledgement. */
-  ack?: string;
-  error?: { code: string; text: string; location?: string };
-  /** `Type/id` of every resource the message wrote, or named and found unchanged (not written again). */
-  resources: string[];
-  /** How often the message was applied (replays) and redelivered (duplicates acknowledged again). */
-  attempts: number;
-  duplicates: number;
-}
-
-export interface ListQuery {
-  outcome?: string;
-  messageType?: string;
-  controlId?: string;
-  sender?: string;
-  since?: string;
-  until?: string;
-  /**
-   * Substring of the raw message text (case-insensitive). The raw texts are encrypted: each
-   * candidate (after the metadata filters) is read and decrypted, about 0.1–0.3 ms per message.
-   */
-  text?: string;
-  count?: number;
-  /** Id of the last record of the previous page (newest first). */
-  before?: string;
-}
+export type { ArchivedMessage, ListQuery, Outcome } from './archive-record.js';
 
 /** A record as the index and the writes in flight have it; its error unread (`at`: the journal line holding it) or known (`value`). */
 interface Current {
@@ -194,9 +151,7 @@ export class MessageArchive {
     const index = this.index!;
     const digests = raw === undefined ? [] : this.sealer.digests(messageContent(raw), CONTENT_DIGEST);
     const keyed = (c: Current | undefined): c is Current => c !== undefined && dedupeKeyOf(c.record) === key;
-    // Received but not yet indexed: newer than every indexed record.
-    const fresh = [...this.pending].filter(([id, p]) => p.base && dedupeKeyOf(p.base) === key && !index.get(id)).sort((a, b) => b[1].order - a[1].order);
-    const freshCurrent = fresh.map(([id, p]) => ({ current: this.current(id), digest: p.digest })).filter((f) => keyed(f.current));
+    const freshCurrent = this.fresh().map(([id, p]) => ({ current: this.current(id), digest: p.digest })).filter((f) => keyed(f.current));
     const take = (m: IndexedMessage): boolean => keyed(this.current(m.record.id, m));
     const found = (m: IndexedMessage | undefined): Current | undefined => m && this.current(m.record.id, m);
     const latest = freshCurrent[0]?.current ?? found(index.newest('latest', key, take));
@@ -333,41 +288,14 @@ export class MessageArchive {
     }
   }
 
-  /** Newest first, filtered; `text` reads the raw texts of the candidates. */
+  /** Newest first, filtered; `text` reads the raw texts of the candidates (archive-list.ts). */
   async list(query: ListQuery): Promise<{ records: ArchivedMessage[]; next?: string }> {
-    const count = Math.min(Math.max(query.count ?? 50, 1), 500);
     await this.rotating;
-    // Messages received but not yet durable are the newest: listed first.
-    const fresh = [...this.pending].filter(([id, p]) => p.base && !this.index!.get(id)).sort((a, b) => b[1].order - a[1].order).map(([id]) => id);
-    const after = query.before ? fresh.indexOf(query.before) : -1;
-    const candidates = query.before && after < 0 ? [] : fresh.slice(after + 1);
-    const found: ArchivedMessage[] = [];
-    const consider = async (id: string): Promise<void> => {
-      const r = await this.get(id);
-      if (!r || !matches(r, query)) return;
-      if (query.text && !(await this.raw(r.id))?.toLowerCase().includes(query.text.toLowerCase())) return;
-      found.push(r);
-    };
-    for (const id of candidates) if (found.length <= count) await consider(id);
-    const chunk = Math.max(2 * (count + 1), 100);
-    for (let before = after >= 0 || !query.before ? undefined : query.before; found.length <= count; ) {
-      const page = this.index!.list({ ...query, before }, chunk);
-      for (const m of page) if (found.length <= count) await consider(m.record.id);
-      if (page.length < chunk) break;
-      before = page.at(-1)!.record.id;
-    }
-    const more = found.length > count;
-    const records = found.slice(0, count);
-    return { records, next: more ? records.at(-1)!.id : undefined };
+    return listMessages(query, { fresh: this.fresh().map(([id]) => id), page: (q, limit) => this.index!.list(q, limit), get: (id) => this.get(id), raw: (id) => this.raw(id) });
   }
-}
 
-function matches(r: ArchivedMessage, q: ListQuery): boolean {
-  if (q.outcome && r.outcome !== q.outcome) return false;
-  if (q.messageType && !r.messageType.startsWith(q.messageType)) return false;
-  if (q.controlId && r.controlId !== q.controlId) return false;
-  if (q.sender && r.sender.application !== q.sender && r.sender.facility !== q.sender) return false;
-  if (q.since && r.receivedAt < q.since) return false;
-  if (q.until && r.receivedAt >= q.until) return false;
-  return true;
+  /** Messages received but not yet in the index, newest first: newer than every indexed one. */
+  private fresh(): Array<[string, Pending]> {
+    return [...this.pending].filter(([id, p]) => p.base && !this.index!.get(id)).sort((a, b) => b[1].order - a[1].order);
+  }
 }

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { ArchivedMessage } from './archive.js';
+import type { ArchivedMessage } from './archive-record.js';
 
 /** The purpose of the archive's content digests (`Sealer.digests`): a digest for no other use. */
 export const CONTENT_DIGEST = 'hl7v2-message-content';
