@@ -6,6 +6,8 @@ import { fixed, markdownTable } from '../lib/table.js';
 import { fhirGateCommand } from '../lib/server-command.js';
 
 const CONNECTIONS = [1, 4, 8];
+/** Issue 19 item 8: ADT^A01 at 4 connections vs 1, on an idle machine. */
+const GOAL_4_TO_1 = 2.5;
 /** Patients per connection: each connection (a sender, e.g. one ward's system) sends about its own patients, as independent feeds do. */
 const PATIENTS = 50;
 
@@ -66,7 +68,7 @@ export async function sendMessages(port: number, type: string, connections: numb
 
 export const hl7v2: Scenario = {
   name: 'hl7v2',
-  description: 'ADT^A01 and RDE^O11 over MLLP, each acknowledged (AA) before the next on its connection, at 1, 4 and 8 connections, as ratios to 1',
+  description: 'ADT^A01 and RDE^O11 over MLLP, each acknowledged (AA) before the next on its connection, at 1, 4 and 8 connections, as ratios to 1 (issue 19 item 8: ADT^A01 4/1 ≥ 2.5× on an idle machine)',
   async run(context: ScenarioContext) {
     const { settings, processes, log } = context;
     const port = await freePort();
@@ -81,17 +83,25 @@ export const hl7v2: Scenario = {
     });
     const load = os.loadavg()[0];
     const rows: string[][] = [];
+    const ratios: Record<string, Record<number, number>> = {};
     for (const type of Object.keys(MESSAGES)) {
       log(`${type}: warm-up`);
       await sendMessages(port, type, 8, settings.warmupSeconds, `warm-${type}`);
       let single = 0;
+      ratios[type] = {};
       for (const connections of CONNECTIONS) {
         log(`${type}: ${connections} connection(s)`);
         const r = await sendMessages(port, type, connections, settings.seconds, `${type}-${connections}`);
         if (connections === 1) single = r.rate;
+        ratios[type][connections] = r.rate / single;
         rows.push([type, String(connections), fixed(r.rate, 0), `${fixed(r.rate / single, 2)}×`, fixed(r.p50, 1), fixed(r.p99, 1), String(r.failures)]);
       }
     }
+    const adt = ratios['ADT^A01'];
+    const goal = [
+      ['ADT^A01, 4 connections / 1', `${fixed(adt[4], 2)}×`, `≥ ${fixed(GOAL_4_TO_1, 1)}×`, adt[4] >= GOAL_4_TO_1 ? 'met' : 'not met'],
+      ['ADT^A01, 8 connections / 1', `${fixed(adt[8], 2)}×`, '(reported)', ''],
+    ];
     return {
       title: 'HL7 v2 over MLLP: messages per second with ACK',
       body: [
@@ -108,9 +118,13 @@ export const hl7v2: Scenario = {
           rows,
         ),
         '',
+        markdownTable([{ header: 'issue 19 item 8 (idle machine)' }, { header: 'ratio', align: 'right' }, { header: 'goal', align: 'right' }, { header: '' }], goal),
+        '',
         `Each message is parsed, archived (fsync), mapped to a transaction (Patient + Practitioner for ADT^A01; Patient + Practitioner + MedicationRequest for RDE^O11), run through the pipeline (validation, authorization, audit) into the embedded store (fsync), and acknowledged; a sender waits for each ACK (original mode). Each connection sends about its own ${PATIENTS} patients (most messages update an existing Patient); every message names the same attending physician or prescriber, unchanged.`,
         '',
-        `Issue 19 item 8: messages on different connections about different patients are applied concurrently (per-patient and per-connection order kept); the goal is ≥ 2.5× at 8 connections vs 1 on an idle machine. Load average (1 min) when this run started: ${load.toFixed(2)} on ${os.cpus().length} cores: on a loaded machine the servers, the senders and other work share the cores, so the ratio understates what concurrency gives.`,
+        `Issue 19 item 8: messages on different connections about different patients are applied concurrently (per-patient and per-connection order kept); the goal is ADT^A01 at 4 connections ≥ ${fixed(GOAL_4_TO_1, 1)}× the 1-connection rate on an idle machine (the 8/1 ratio is reported beside it). Load average (1 min) when this run started: ${load.toFixed(2)} on ${os.cpus().length} cores: on a loaded machine the servers, the senders and other work share the cores, so the ratio understates what concurrency gives.`,
+        '',
+        'A ratio compares the server with itself: it grows with what one connection waits for (fsyncs) and shrinks as that wait is cut. One connection waits for the archive journal and the store, and the rest of its time is CPU on the one event loop that all connections share; N connections can at most overlap those waits, so the ratio is bounded by a 1-connection message time over the CPU time of one message under load. Read it with the messages/s beside it.',
       ].join('\n'),
     };
   },

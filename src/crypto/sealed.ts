@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import jose from 'node-jose';
 import type { KeyRingRef } from './jwe-codec.js';
 
@@ -17,6 +17,13 @@ export interface Sealer {
   kidOf(jwe: string): string | undefined;
   /** The kid new seals are made under. */
   currentKid(): string;
+  /**
+   * Keyed digests of `value` for `purpose` (HMAC-SHA256 under each index key of the ring, 128 bits,
+   * `<kid>~<base64url>`), the current key's first: equal values give equal digests under one key,
+   * and nothing about the value can be read or guessed from them without the key (a digest of the
+   * HL7 v2 archive's message content is kept in clear, in its index, to find resends).
+   */
+  digests(value: string, purpose: string): string[];
 }
 
 /**
@@ -57,5 +64,8 @@ export function createSealer(ring: KeyRingRef): Sealer {
     },
     kidOf: jweHeaderKid,
     currentKid: () => ring.current.atRest.kid,
+    digests: (value, purpose) =>
+      // JSON of the pair: no purpose can shift into the value; purposes never share a digest.
+      ring.current.indexKeys.map((key) => `${key.kid}~${createHmac('sha256', key.secret).update(JSON.stringify([purpose, value])).digest().subarray(0, 16).toString('base64url')}`),
   };
 }

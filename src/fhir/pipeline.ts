@@ -1,5 +1,5 @@
 import type { CapabilityStatement } from '@medplum/fhirtypes';
-import type { AuditSink } from '../audit/audit-sink.js';
+import type { AuditEntry, AuditSink } from '../audit/audit-sink.js';
 import type { Authorizer } from '../auth/authorize.js';
 import type { ConsentGate } from '../consent/gate.js';
 import type { Logger } from '../logger.js';
@@ -60,13 +60,17 @@ export interface InteractionDeps extends PipelineDeps {
 }
 
 export interface Pipeline {
-  /** Runs one FHIR interaction: checks, authorization, consent, the interaction, audit. Throws FhirError only. */
-  execute(request: FhirRequest, unit?: WriteUnit): Promise<FhirResult>;
+  /**
+   * Runs one FHIR interaction: checks, authorization, consent, the interaction, audit. Throws FhirError only.
+   * @param along records of earlier runs this one reports with its own, whatever its outcome (the
+   *   lookups of an HL7 v2 message, run with a `unit` that kept their records: `ExchangeAudit.settled`)
+   */
+  execute(request: FhirRequest, unit?: WriteUnit, along?: readonly AuditEntry[]): Promise<FhirResult>;
   /**
    * Records a request that never ran (an HL7 v2 message refused before its transaction) as failed
-   * with `cause`, through the same audit step as every other outcome. Never throws.
+   * with `cause`, through the same audit step as every other outcome, with `along` as `execute`. Never throws.
    */
-  refuse(request: FhirRequest, cause: FhirError): Promise<void>;
+  refuse(request: FhirRequest, cause: FhirError, along?: readonly AuditEntry[]): Promise<void>;
 }
 
 /**
@@ -89,10 +93,16 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
   const run = compose(steps, (exchange: Exchange) => interactionOf(exchange.request.interaction).handler(exchange.request, inner, exchange));
   const audit = auditStep(deps.audit);
   const pipeline: Pipeline = {
-    execute: (request, unit) => run(createExchange(deps, request, deps.clock(), unit)),
-    async refuse(request, cause) {
-      await compose([audit], () => Promise.reject(cause))(createExchange(deps, request, deps.clock())).catch(() => undefined);
+    execute: (request, unit, along) => run(withAlong(createExchange(deps, request, deps.clock(), unit), along)),
+    async refuse(request, cause, along) {
+      await compose([audit], () => Promise.reject(cause))(withAlong(createExchange(deps, request, deps.clock()), along)).catch(() => undefined);
     },
   };
   return pipeline;
+}
+
+/** The exchange, reporting `along` with its own record (`ExchangeAudit.settled`). */
+function withAlong(exchange: Exchange, along: readonly AuditEntry[] | undefined): Exchange {
+  if (along?.length) exchange.audit.settled.push(...along);
+  return exchange;
 }

@@ -1,6 +1,6 @@
 import { rmSync } from 'node:fs';
 import Sqlite, { type Database, type Statement } from 'better-sqlite3';
-import type { ArchivedMessage, ListQuery } from './archive.js';
+import type { ArchivedMessage, ListQuery } from './archive-record.js';
 
 /**
  * The HL7 v2 archive's index on disk (issue 13): one row per archived message with its clear
@@ -14,6 +14,8 @@ import type { ArchivedMessage, ListQuery } from './archive.js';
  */
 export interface IndexedMessage {
   record: Omit<ArchivedMessage, 'error'>;
+  /** Keyed digest of the message's content (`Sealer.digests`); absent for a line written before digests. */
+  digest?: string;
   rawOffset: number;
   /** Offset of the journal line whose JWE (or clear field, before encryption) holds the error; null: no error. */
   errorAt: number | null;
@@ -39,11 +41,36 @@ CREATE TABLE IF NOT EXISTS messages (
   facility TEXT NOT NULL,
   record TEXT NOT NULL,
   raw_offset INTEGER NOT NULL,
-  error_at INTEGER
+  error_at INTEGER,
+  -- keyed digest of the content (issue 19): a resend is found by (dedupe_key, content_digest)
+  content_digest TEXT
 );
-CREATE INDEX IF NOT EXISTS messages_by_key ON messages (dedupe_key, seq) WHERE dedupe_key IS NOT NULL;
 CREATE TABLE IF NOT EXISTS journal (only INTEGER PRIMARY KEY CHECK (only = 0), file TEXT NOT NULL, applied INTEGER NOT NULL);
 `;
+
+const INDEXES = `
+CREATE INDEX IF NOT EXISTS messages_by_key ON messages (dedupe_key, seq) WHERE dedupe_key IS NOT NULL;
+CREATE INDEX IF NOT EXISTS messages_by_content ON messages (dedupe_key, content_digest, seq) WHERE dedupe_key IS NOT NULL;
+`;
+
+const ROW = 'SELECT record, raw_offset, error_at FROM messages';
+
+/**
+ * The de-duplication lookups (issue 19): each reads the newest rows first through an index, and
+ * stops at the first the caller takes, so a sender reusing one control id costs the same on its
+ * thousandth message as on its second. Exported for the test that checks their query plans.
+ */
+export const DEDUPE_SQL = {
+  /**
+   * Rows under a key with one of `n` content digests (one per index key of the ring). The index
+   * is named: without statistics SQLite would walk the key's rows in `seq` order instead (no sort).
+   */
+  sameContent: (n: number) => `SELECT record, raw_offset, error_at FROM messages INDEXED BY messages_by_content WHERE dedupe_key = ? AND content_digest IN (${Array(n).fill('?').join(', ')}) ORDER BY seq DESC`,
+  /** Rows under a key, newest first. */
+  latest: `${ROW} WHERE dedupe_key = ? ORDER BY seq DESC`,
+  /** Rows under a key indexed without a digest (written before digests): compared by their raw text. */
+  undigested: `${ROW} WHERE dedupe_key = ? AND content_digest IS NULL ORDER BY seq DESC`,
+} as const;
 
 /** Filters of a listing that SQL applies (the text filter is applied by the archive, on the raw texts; `count` by the caller's limit). */
 export type IndexQuery = Omit<ListQuery, 'text' | 'count'>;
@@ -55,14 +82,20 @@ export class ArchiveIndex {
   readonly #insert: Statement;
   readonly #update: Statement;
   readonly #applied: Statement;
+  readonly #latest: Statement;
+  readonly #undigested: Statement;
+  /** `DEDUPE_SQL.sameContent` by the number of digests (of index keys in the ring). */
+  readonly #sameContent = new Map<number, Statement>();
 
   private constructor(db: Database) {
     this.#db = db;
-    this.#get = db.prepare('SELECT record, raw_offset, error_at FROM messages WHERE id = ?');
-    this.#byKey = db.prepare('SELECT record, raw_offset, error_at FROM messages WHERE dedupe_key = ? ORDER BY seq');
+    this.#get = db.prepare(`${ROW} WHERE id = ?`);
+    this.#byKey = db.prepare(`${ROW} WHERE dedupe_key = ? ORDER BY seq`);
     this.#insert = db.prepare(
-      'INSERT OR REPLACE INTO messages (id, dedupe_key, received_at, outcome, message_type, control_id, application, facility, record, raw_offset, error_at) VALUES (@id, @dedupeKey, @receivedAt, @outcome, @messageType, @controlId, @application, @facility, @record, @rawOffset, @errorAt)',
+      'INSERT OR REPLACE INTO messages (id, dedupe_key, received_at, outcome, message_type, control_id, application, facility, record, raw_offset, error_at, content_digest) VALUES (@id, @dedupeKey, @receivedAt, @outcome, @messageType, @controlId, @application, @facility, @record, @rawOffset, @errorAt, @digest)',
     );
+    this.#latest = db.prepare(DEDUPE_SQL.latest);
+    this.#undigested = db.prepare(DEDUPE_SQL.undigested);
     this.#update = db.prepare('UPDATE messages SET dedupe_key = @dedupeKey, outcome = @outcome, message_type = @messageType, record = @record, error_at = @errorAt WHERE id = @id');
     this.#applied = db.prepare('INSERT OR REPLACE INTO journal (only, file, applied) VALUES (0, ?, ?)');
   }
@@ -90,6 +123,9 @@ export class ArchiveIndex {
       db.pragma('secure_delete = ON');
       db.pragma('cache_size = -2048');
       db.exec(SCHEMA);
+      // An index from before content digests: its rows keep no digest (compared by raw text), new rows get one.
+      if (!(db.pragma('table_info(messages)') as Array<{ name: string }>).some((c) => c.name === 'content_digest')) db.exec('ALTER TABLE messages ADD COLUMN content_digest TEXT');
+      db.exec(INDEXES);
       return new ArchiveIndex(db);
     } catch (err) {
       db.close();
@@ -121,7 +157,7 @@ export class ArchiveIndex {
   /** A new message (or, while the index is built again, an old one). */
   insert(entry: IndexedMessage): void {
     const { record } = entry;
-    this.#insert.run({ ...columns(entry), receivedAt: record.receivedAt, controlId: record.controlId, application: record.sender.application, facility: record.sender.facility, rawOffset: entry.rawOffset });
+    this.#insert.run({ ...columns(entry), receivedAt: record.receivedAt, controlId: record.controlId, application: record.sender.application, facility: record.sender.facility, rawOffset: entry.rawOffset, digest: entry.digest ?? null });
   }
 
   /** Stores the changed record of a message. */
@@ -137,6 +173,33 @@ export class ArchiveIndex {
   /** The messages under a dedupe key (not rejected), oldest first. */
   byKey(key: string): IndexedMessage[] {
     return (this.#byKey.all(key) as Row[]).map(fromRow);
+  }
+
+  /**
+   * The newest row of a de-duplication lookup (`DEDUPE_SQL`) that `take` accepts (the caller
+   * skips rows whose changes in flight rejected them), or undefined. `digests`: for `sameContent`.
+   */
+  newest(lookup: 'sameContent' | 'latest', key: string, take: (m: IndexedMessage) => boolean, digests: readonly string[] = []): IndexedMessage | undefined {
+    const rows = (lookup === 'sameContent' ? this.#sameContentOf(digests.length).iterate(key, ...digests) : this.#latest.iterate(key)) as IterableIterator<Row>;
+    for (const row of rows) {
+      const message = fromRow(row);
+      if (take(message)) {
+        rows.return?.();
+        return message;
+      }
+    }
+    return undefined;
+  }
+
+  /** Every row of a de-duplication lookup that `take` accepts, newest first (`undigested`: rows from before digests). */
+  all(lookup: 'undigested', key: string, take: (m: IndexedMessage) => boolean): IndexedMessage[] {
+    return (this.#undigested.all(key) as Row[]).map(fromRow).filter(take);
+  }
+
+  #sameContentOf(n: number): Statement {
+    let statement = this.#sameContent.get(n);
+    if (!statement) this.#sameContent.set(n, (statement = this.#db.prepare(DEDUPE_SQL.sameContent(n))));
+    return statement;
   }
 
   /** Newest first, filtered by SQL, `limit` at a time. */

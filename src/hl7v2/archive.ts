@@ -2,70 +2,13 @@ import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import type { Sealer } from '../crypto/sealed.js';
 import { ArchiveIndex, dedupeKeyOf, type IndexedMessage } from './archive-index.js';
+import type { ArchivedMessage, ListQuery, Outcome } from './archive-record.js';
+import { rewriteJournal, type Line, type Resealing, type Sealed } from './archive-rotation.js';
+import { CONTENT_DIGEST, messageContent } from './dedupe.js';
+import { listMessages } from './archive-list.js';
 import { Journal } from './journal.js';
 
-export type Outcome = 'received' | 'applied' | 'error' | 'rejected';
-
-/** What the archive keeps of every message (docs/hl7v2-operations.md); `raw` is read on demand. */
-export interface ArchivedMessage {
-  id: string;
-  receivedAt: string;
-  updatedAt: string;
-  /** MSH-3 / MSH-4 and where the message came from (`mllp://1.2.3.4:5000`, `http`). */
-  sender: { application: string; facility: string; address: string };
-  transport: 'mllp' | 'http';
-  controlId: string;
-  /**
-   * `meta.source` of what the message writes, when not the one its dedupe key gives: a message
-   * reusing an earlier message's control id with other content (issue 19) gets its own, so
-   * recovery after a crash tells their writes apart.
-   */
-  source?: string;
-  messageType: string;
-  version: string;
-  outcome: Outcome;
-  /** MSA-1 of the last acknowledgement. */
-  ack?: string;
-  error?: { code: string; text: string; location?: string };
-  /** `Type/id` of every resource the message wrote, or named and found unchanged (not written again). */
-  resources: string[];
-  /** How often the message was applied (replays) and redelivered (duplicates acknowledged again). */
-  attempts: number;
-  duplicates: number;
-}
-
-/**
- * A journal line. What identifies a patient — the raw text and the error text (which may quote
- * values) — is sealed as one JWE under the key ring (`jwe`, bound to the record id); the rest is
- * metadata kept in clear. `raw` and a clear `changes.error` are only read, from archives written
- * before encryption; a rotation seals them.
- */
-type Line =
-  | { op: 'received'; record: ArchivedMessage; jwe?: string; raw?: string }
-  | { op: 'update'; id: string; changes: Partial<ArchivedMessage>; jwe?: string; clearError?: true };
-
-/** What the JWE of a line holds. */
-interface Sealed {
-  raw?: string;
-  error?: ArchivedMessage['error'];
-}
-
-export interface ListQuery {
-  outcome?: string;
-  messageType?: string;
-  controlId?: string;
-  sender?: string;
-  since?: string;
-  until?: string;
-  /**
-   * Substring of the raw message text (case-insensitive). The raw texts are encrypted: each
-   * candidate (after the metadata filters) is read and decrypted, about 0.1–0.3 ms per message.
-   */
-  text?: string;
-  count?: number;
-  /** Id of the last record of the previous page (newest first). */
-  before?: string;
-}
+export type { ArchivedMessage, ListQuery, Outcome } from './archive-record.js';
 
 /** A record as the index and the writes in flight have it; its error unread (`at`: the journal line holding it) or known (`value`). */
 interface Current {
@@ -77,6 +20,8 @@ interface Current {
 interface Pending {
   /** The record of a message received but not yet in the index. */
   base?: Omit<ArchivedMessage, 'error'>;
+  /** Its content digest (as its journal line has it). */
+  digest?: string;
   /** Changes not yet in the index; an `error` key (even undefined) overrides the indexed error. */
   changes: Partial<ArchivedMessage>;
   writes: number;
@@ -162,8 +107,9 @@ export class MessageArchive {
     const now = this.clock().toISOString();
     const record: ArchivedMessage = { id: randomUUID(), receivedAt: now, updatedAt: now, outcome: 'received', resources: [], attempts: 0, duplicates: 0, ...fields };
     const { error, ...clear } = record;
-    this.pending.set(record.id, { base: clear, changes: error ? { error } : {}, writes: 0, order: ++this.order, written: Promise.resolve() });
-    const written = this.append(record.id, async () => ({ op: 'received', record: clear, jwe: await this.seal(record.id, { raw, ...(error ? { error } : {}) }) }));
+    const digest = this.sealer.digests(messageContent(raw), CONTENT_DIGEST)[0];
+    this.pending.set(record.id, { base: clear, digest, changes: error ? { error } : {}, writes: 0, order: ++this.order, written: Promise.resolve() });
+    const written = this.append(record.id, async () => ({ op: 'received', record: clear, jwe: await this.seal(record.id, { raw, ...(error ? { error } : {}) }), digest }));
     if (durable) await written;
     else written.catch(() => undefined);
     return structuredClone(record);
@@ -189,7 +135,30 @@ export class MessageArchive {
 
   /** The latest record under a dedupe key (not rejected), or undefined. */
   async byDedupeKey(key: string): Promise<ArchivedMessage | undefined> {
-    return (await this.allByDedupeKey(key))[0];
+    return (await this.earlier(key)).latest;
+  }
+
+  /**
+   * What de-duplication asks of the messages before one under `key` (issue 19), by indexed
+   * lookups that stop at the first answer, whatever the number of earlier messages: `same`, the
+   * newest with the same content as `raw` (`messageContent`, by its keyed digest under any index
+   * key of the ring); `latest`, the newest of all. `undigested`: the records indexed without a
+   * digest (archived before digests, newest first), which the caller compares by their raw text;
+   * only when no digested one has the same content. Not rejected ones, as `allByDedupeKey`.
+   */
+  async earlier(key: string, raw?: string): Promise<{ same?: ArchivedMessage; latest?: ArchivedMessage; undigested: ArchivedMessage[] }> {
+    await this.rotating;
+    const index = this.index!;
+    const digests = raw === undefined ? [] : this.sealer.digests(messageContent(raw), CONTENT_DIGEST);
+    const keyed = (c: Current | undefined): c is Current => c !== undefined && dedupeKeyOf(c.record) === key;
+    const freshCurrent = this.fresh().map(([id, p]) => ({ current: this.current(id), digest: p.digest })).filter((f) => keyed(f.current));
+    const take = (m: IndexedMessage): boolean => keyed(this.current(m.record.id, m));
+    const found = (m: IndexedMessage | undefined): Current | undefined => m && this.current(m.record.id, m);
+    const latest = freshCurrent[0]?.current ?? found(index.newest('latest', key, take));
+    if (!latest) return { undigested: [] };
+    const same = digests.length ? (freshCurrent.find((f) => f.digest !== undefined && digests.includes(f.digest))?.current ?? found(index.newest('sameContent', key, take, digests))) : undefined;
+    const undigested = same || !digests.length ? [] : index.all('undigested', key, take).map((m) => this.current(m.record.id, m)!);
+    return { same: same && (await this.complete(same)), latest: await this.complete(latest), undigested: await Promise.all(undigested.map((c) => this.complete(c))) };
   }
 
   /** Every record under a dedupe key (not rejected), newest first. */
@@ -224,28 +193,16 @@ export class MessageArchive {
   }
 
   /**
-   * Re-encrypts every sealed line not under the ring's current key (every line with `all`), and
-   * seals what an archive from before encryption holds in clear, by rewriting the journal
-   * atomically (Journal.rewrite): afterwards the file holds no JWE of an older key and no clear
-   * text. The index is then built again over the new file (its offsets moved). Returns how many
-   * lines were rewritten.
+   * Re-encrypts every sealed line not under the ring's current key (every line with `all`), seals
+   * what an archive from before encryption holds in clear, and digests again content under an
+   * older index key (archive-rotation.ts); the index is then built again over the new file.
+   * Returns how many lines were rewritten.
    */
   async rotate(options: { all?: boolean } = {}): Promise<number> {
     let rewritten = 0;
-    const current = this.sealer.currentKid();
     const done = this.chain.then(async () => {
-      const lines = await this.journal.rewrite(async (text) => {
-        const line = await this.reseal(JSON.parse(text) as Line, (jwe) => options.all === true || this.sealer.kidOf(jwe) !== current);
-        if (line) rewritten++;
-        return line && JSON.stringify(line);
-      });
-      this.journalId = await this.journal.identity();
-      const index = this.index!;
-      index.reset(this.journalId);
-      const last = lines.at(-1);
-      const end = last ? last.offset + Buffer.byteLength(last.line, 'utf8') + 1 : 0;
-      index.advance(this.journalId, end, () => lines.forEach(({ line, offset }) => this.indexLine(JSON.parse(line) as Line, offset)));
-      index.checkpoint();
+      const sealing: Resealing = { seal: (id, value) => this.seal(id, value), unseal: (id, jwe) => this.unseal(id, jwe), sealer: this.sealer, all: options.all === true };
+      ({ rewritten, journalId: this.journalId } = await rewriteJournal(this.journal, this.index!, sealing, (line, offset) => this.indexLine(line, offset)));
     });
     this.chain = this.rotating = done.catch(() => undefined);
     try {
@@ -254,22 +211,6 @@ export class MessageArchive {
       if (this.rotating === this.chain) this.rotating = undefined;
     }
     return rewritten;
-  }
-
-  /** A journal line sealed under the current key, or undefined when it needs no change. */
-  private async reseal(entry: Line, stale: (jwe: string) => boolean): Promise<Line | undefined> {
-    if (entry.op === 'received') {
-      const { id } = entry.record;
-      if (!(entry.jwe && stale(entry.jwe)) && entry.raw === undefined && entry.record.error === undefined) return undefined;
-      const held = entry.jwe ? await this.unseal(id, entry.jwe) : {};
-      const { error: clearError, ...clear } = entry.record;
-      const error = held.error ?? clearError;
-      return { op: 'received', record: clear, jwe: await this.seal(id, { raw: held.raw ?? entry.raw, ...(error ? { error } : {}) }) };
-    }
-    if (!(entry.jwe && stale(entry.jwe)) && entry.changes.error === undefined) return undefined;
-    const { error, ...clear } = entry.changes;
-    const value: Sealed = entry.jwe ? await this.unseal(entry.id, entry.jwe) : { error };
-    return { op: 'update', id: entry.id, changes: clear, jwe: await this.seal(entry.id, value), ...(entry.clearError ? { clearError: true as const } : {}) };
   }
 
   /** Seals and appends a line for message `id`; resolves once it is durable and in the index. */
@@ -298,7 +239,7 @@ export class MessageArchive {
       const { error: clearError, ...record } = entry.record;
       // As before the index: the JWE of a line received with an outcome (rejected, 205) holds its error.
       const hasError = entry.jwe ? record.outcome !== 'received' : clearError !== undefined;
-      index.insert({ record, rawOffset: offset, errorAt: hasError ? offset : null });
+      index.insert({ record, digest: entry.digest, rawOffset: offset, errorAt: hasError ? offset : null });
       return;
     }
     const indexed = index.get(entry.id);
@@ -347,41 +288,14 @@ export class MessageArchive {
     }
   }
 
-  /** Newest first, filtered; `text` reads the raw texts of the candidates. */
+  /** Newest first, filtered; `text` reads the raw texts of the candidates (archive-list.ts). */
   async list(query: ListQuery): Promise<{ records: ArchivedMessage[]; next?: string }> {
-    const count = Math.min(Math.max(query.count ?? 50, 1), 500);
     await this.rotating;
-    // Messages received but not yet durable are the newest: listed first.
-    const fresh = [...this.pending].filter(([id, p]) => p.base && !this.index!.get(id)).sort((a, b) => b[1].order - a[1].order).map(([id]) => id);
-    const after = query.before ? fresh.indexOf(query.before) : -1;
-    const candidates = query.before && after < 0 ? [] : fresh.slice(after + 1);
-    const found: ArchivedMessage[] = [];
-    const consider = async (id: string): Promise<void> => {
-      const r = await this.get(id);
-      if (!r || !matches(r, query)) return;
-      if (query.text && !(await this.raw(r.id))?.toLowerCase().includes(query.text.toLowerCase())) return;
-      found.push(r);
-    };
-    for (const id of candidates) if (found.length <= count) await consider(id);
-    const chunk = Math.max(2 * (count + 1), 100);
-    for (let before = after >= 0 || !query.before ? undefined : query.before; found.length <= count; ) {
-      const page = this.index!.list({ ...query, before }, chunk);
-      for (const m of page) if (found.length <= count) await consider(m.record.id);
-      if (page.length < chunk) break;
-      before = page.at(-1)!.record.id;
-    }
-    const more = found.length > count;
-    const records = found.slice(0, count);
-    return { records, next: more ? records.at(-1)!.id : undefined };
+    return listMessages(query, { fresh: this.fresh().map(([id]) => id), page: (q, limit) => this.index!.list(q, limit), get: (id) => this.get(id), raw: (id) => this.raw(id) });
   }
-}
 
-function matches(r: ArchivedMessage, q: ListQuery): boolean {
-  if (q.outcome && r.outcome !== q.outcome) return false;
-  if (q.messageType && !r.messageType.startsWith(q.messageType)) return false;
-  if (q.controlId && r.controlId !== q.controlId) return false;
-  if (q.sender && r.sender.application !== q.sender && r.sender.facility !== q.sender) return false;
-  if (q.since && r.receivedAt < q.since) return false;
-  if (q.until && r.receivedAt >= q.until) return false;
-  return true;
+  /** Messages received but not yet in the index, newest first: newer than every indexed one. */
+  private fresh(): Array<[string, Pending]> {
+    return [...this.pending].filter(([id, p]) => p.base && !this.index!.get(id)).sort((a, b) => b[1].order - a[1].order);
+  }
 }

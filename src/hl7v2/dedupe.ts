@@ -1,14 +1,18 @@
 import { createHash } from 'node:crypto';
-import type { ArchivedMessage } from './archive.js';
+import type { ArchivedMessage } from './archive-record.js';
+
+/** The purpose of the archive's content digests (`Sealer.digests`): a digest for no other use. */
+export const CONTENT_DIGEST = 'hl7v2-message-content';
 
 /**
- * What makes a resend a resend (issue 19): the same message, compared as a SHA-256 of its text
- * with segment terminators read as CR, trailing empty segments dropped, and MSH-7 (date/time of
- * message, which a resending engine may restamp) left out. A reused MSH-10 with any other
- * difference is a different message. `text` must already have CR terminators (`normalizeSegments`).
+ * What makes a resend a resend (issue 19): the same message, compared as its text with segment
+ * terminators read as CR (as `normalizeSegments` reads CR, LF and CRLF), empty segments dropped,
+ * and MSH-7 (date/time of message, which a resending engine may restamp) left out. A reused MSH-10
+ * with any other difference is a different message. The archive keeps a keyed digest of it
+ * (`CONTENT_DIGEST`) in its index.
  */
-export function contentHash(text: string): string {
-  const segments = text.split('\r').filter((s) => s.trim() !== '');
+export function messageContent(raw: string): string {
+  const segments = raw.replace(/\r\n|\n/g, '\r').split('\r').filter((s) => s.trim() !== '');
   const msh = segments[0] ?? '';
   const sep = msh[3];
   if (msh.startsWith('MSH') && sep) {
@@ -17,13 +21,18 @@ export function contentHash(text: string): string {
     if (fields.length > 6) fields[6] = '';
     segments[0] = fields.join(sep);
   }
-  return createHash('sha256').update(segments.join('\r'), 'utf8').digest('hex');
+  return segments.join('\r');
+}
+
+/** A digest of `messageContent`, kept in memory only, for records archived before their digest was indexed. */
+export function contentHash(raw: string): string {
+  return createHash('sha256').update(messageContent(raw), 'utf8').digest('hex');
 }
 
 /**
- * Content hashes of archived messages, kept in memory only (a hash of patient data is not written
- * to disk in clear) and bounded: a record not cached is hashed again from its decrypted raw text,
- * which happens only when its control id comes again.
+ * Content hashes of archived messages without a digest in the index (archived before it had
+ * them; a key rotation gives them one), kept in memory only and bounded: a record not cached is
+ * hashed again from its decrypted raw text, which happens only when its control id comes again.
  */
 export class ContentHashes {
   private readonly hashes = new Map<string, string>();
@@ -39,13 +48,13 @@ export class ContentHashes {
   }
 
   /** The first of `records` (newest first) with content `hash`, or undefined. */
-  async find(records: readonly ArchivedMessage[], hash: string, normalize: (raw: string) => string): Promise<ArchivedMessage | undefined> {
+  async find(records: readonly ArchivedMessage[], hash: string): Promise<ArchivedMessage | undefined> {
     for (const record of records) {
       let known = this.hashes.get(record.id);
       if (!known) {
         const raw = await this.readRaw(record.id);
         if (raw === undefined) continue;
-        known = contentHash(normalize(raw));
+        known = contentHash(raw);
         this.remember(record.id, known);
       }
       if (known === hash) return record;

@@ -7,7 +7,7 @@ import { buildAck, type AckError, type AckTarget } from './ack.js';
 import { HL7_ACK } from './ack-codes.js';
 import { MessageArchive, type ArchivedMessage, type Outcome } from './archive.js';
 import type { FhirPort } from './fhir-port.js';
-import { mllpContext } from './fhir-port.js';
+import { holdAudits, mllpContext } from './fhir-port.js';
 import { ContentHashes, contentHash } from './dedupe.js';
 import { ackTarget, checkInbound, enhancedMode, normalizeSegments, subjectKeys } from './inbound.js';
 import { KeyedMutex } from './keyed-mutex.js';
@@ -57,7 +57,6 @@ export function createHandler(options: HandlerOptions) {
   const locks = new KeyedMutex();
   const upsertLocks = new KeyedMutex();
   const hashes = new ContentHashes((id) => archive.raw(id));
-  const normalize = (raw: string): string => normalizeSegments(Buffer.from(raw, 'utf8')).toString('utf8');
   /** `meta.source` of a record's writes: its dedupe key, or its own when it reused a control id. */
   const sourceOf = (record: ArchivedMessage): string => record.source ?? `urn:fhirgate:hl7v2:${encodeURIComponent(MessageArchive.key(record.sender.application, record.sender.facility, record.controlId))}`;
 
@@ -80,8 +79,10 @@ export function createHandler(options: HandlerOptions) {
     const attempts = record.attempts + 1;
     const inboundMessage = inboundOf(ackTarget('', message), message);
     let submitted = false;
+    // The lookups' audit records go into the transaction's commit (or the refusal's): one commit, one fsync per message.
+    const held = holdAudits();
     try {
-      const lookup = (type: string, query: string) => fhir.search(type, query, context);
+      const lookup = (type: string, query: string) => fhir.search(type, query, context, held);
       // The mapper and the first comparison ask the same questions (the Patient by its identifier, an
       // order by its number): each is searched once per message (issue 19 item 8; every search is a
       // pipeline run with its own AuditEvent). What changes under the upsert lock is searched afresh below.
@@ -100,14 +101,14 @@ export function createHandler(options: HandlerOptions) {
         if (shared.length) unchanged.push(...(await dropUnchanged(bundle, fresh)));
         // The transaction's AuditEvents name the message and its sender (README "Consent and audit").
         submitted = true;
-        return [...(await fhir.transaction(bundle, { ...context, inboundMessage })), ...unchanged];
+        return [...(await fhir.transaction(bundle, { ...context, inboundMessage }, held)), ...unchanged];
       };
       const resources = shared.length === 0 ? await submit() : await upsertLocks.run(shared.map((url) => `upsert:${url}`), submit);
       return { code: 'AA', record: await archive.update(record.id, { outcome: 'applied', ack: 'AA', resources, attempts, error: undefined }) };
     } catch (err) {
       const { code, error } = describe(err, record);
       // A message that never reached its transaction has no AuditEvent yet.
-      if (!submitted) await fhir.refused({ ...context, inboundMessage }, err);
+      if (!submitted) await fhir.refused({ ...context, inboundMessage }, err, held);
       const outcome: Outcome = code === 'AR' ? 'rejected' : 'error';
       return { code, error, record: await archive.update(record.id, { outcome, ack: code, attempts, error: { code: error.hl7Error.toString(), text: error.text, location: error.location && `${error.location.segment}-${error.location.field ?? ''}` } }) };
     }
@@ -183,10 +184,10 @@ export function createHandler(options: HandlerOptions) {
     const sender = { application: target.sendingApplication, facility: target.sendingFacility, address: inbound.address };
     const key = MessageArchive.key(sender.application, sender.facility, message.controlId);
     const context = inbound.context ?? mllpContext({ requestId: randomUUID(), baseUrl: options.baseUrl, ...sender });
-    const hash = contentHash(normalize(rawText));
     return locks.run([`msg:${key}`, ...subjectKeys(message)], async () => {
-      const earlier = await archive.allByDedupeKey(key);
-      const known = await hashes.find(earlier, hash, normalize);
+      // Indexed lookups by the content's keyed digest (issue 19): bounded however often the control id came before.
+      const { same, latest, undigested } = await archive.earlier(key, rawText);
+      const known = same ?? (await hashes.find(undigested, contentHash(rawText)));
       if (known && known.outcome !== 'received') {
         // Exactly once: a redelivery is acknowledged as the first delivery was, and nothing is written again.
         const record = await archive.update(known.id, { duplicates: known.duplicates + 1 });
@@ -196,23 +197,20 @@ export function createHandler(options: HandlerOptions) {
       }
       const enhanced = Boolean(enhancedMode(message));
       const fields = { sender, transport: inbound.transport, controlId: message.controlId, messageType: `${message.messageCode}^${message.triggerEvent}`, version: message.version };
-      if (!known && earlier.length) {
+      if (!known && latest) {
         // The control id came before with other content: a sender that reset its counter. Never dropped.
-        logger.warn({ controlId: message.controlId, earlier: earlier[0].id, policy: options.controlIdReuse ?? 'apply' }, 'hl7v2 control id reused with different content');
-        const source = `${sourceOf(earlier[0])}:${randomUUID()}`;
+        logger.warn({ controlId: message.controlId, earlier: latest.id, policy: options.controlIdReuse ?? 'apply' }, 'hl7v2 control id reused with different content');
+        const source = `${sourceOf(latest)}:${randomUUID()}`;
         if (options.controlIdReuse === 'reject') {
-          const error: AckError = { hl7Error: 205, text: `MSH-10 '${message.controlId}' was used before by this sender for a different message (archived ${earlier[0].id}); not applied`, location: { segment: 'MSH', sequence: 1, field: 10 } };
+          const error: AckError = { hl7Error: 205, text: `MSH-10 '${message.controlId}' was used before by this sender for a different message (archived ${latest.id}); not applied`, location: { segment: 'MSH', sequence: 1, field: 10 } };
           await fhir.refused({ ...context, inboundMessage: inboundOf(target, message) }, new FhirError('bad-request', error.text));
           const record = await archive.receive({ ...fields, source, outcome: 'error', ack: 'AE', error: { code: '205', text: error.text, location: 'MSH-10' } }, rawText, true);
-          hashes.remember(record.id, hash);
           return { acks: acks(target, message, 'AE', error), code: 'AE', record };
         }
         const record = await archive.receive({ ...fields, source }, rawText, enhanced);
-        hashes.remember(record.id, hash);
         return finish(await apply(record, message, context), target, message);
       }
       const record = known ?? (await archive.receive(fields, rawText, enhanced));
-      hashes.remember(record.id, hash);
       return finish(known ? await recover(known, message, context) : await apply(record, message, context), target, message);
     });
   }

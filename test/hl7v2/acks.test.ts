@@ -109,6 +109,39 @@ describe('a reused control id (MSH-10) with different content', () => {
     expect(server.logs.some((l) => l.includes('control id reused with different content'))).toBe(true);
   });
 
+  it('from a sender that reuses one control id for many messages: each applied, each resend found by its digest without reading earlier messages', async () => {
+    // Counts the archive's reads of raw texts (the scan that made each message cost O(earlier messages)), and reads on.
+    const archive = server.app.hl7.archive;
+    const raw = archive.raw.bind(archive);
+    let reads = 0;
+    archive.raw = async (id: string) => (reads++, raw(id));
+    try {
+      const conn = await rawConnection(port);
+      const n = 30;
+      for (let i = 0; i < n; i++) {
+        conn.send(ADT('MANY-1', `MRN-MANY-${i}`, `Many${i}`));
+        expect(ackCode(await conn.frame(i + 1, 20_000)).code).toBe('AA');
+      }
+      // Resends of the first, a middle and the last one, MSH-7 restamped: duplicates, acknowledged as before.
+      const resent = [0, 14, n - 1];
+      for (const [k, i] of resent.entries()) {
+        conn.send(ADT('MANY-1', `MRN-MANY-${i}`, `Many${i}`).replace('20240101120000', '20250202020202'));
+        expect(ackCode(await conn.frame(n + k + 1, 20_000)).code).toBe('AA');
+      }
+      conn.end();
+      expect(reads).toBe(0);
+      const records = await archive.allByDedupeKey('TESTAPP|TESTFAC|MANY-1');
+      expect(records).toHaveLength(n);
+      expect(records.every((r) => r.outcome === 'applied')).toBe(true);
+      // Newest first: record n - 1 - i is message i.
+      expect(resent.map((i) => records[n - 1 - i].duplicates)).toEqual([1, 1, 1]);
+      expect(records.reduce((sum, r) => sum + r.duplicates, 0)).toBe(resent.length);
+      for (const i of resent) expect((await patientsWith(`MRN-MANY-${i}`)).map((p) => p.meta.versionId)).toEqual(['1']);
+    } finally {
+      archive.raw = raw;
+    }
+  });
+
   it('is answered AE 205 with HL7_CONTROL_ID_REUSE=reject, archived, and not applied', async () => {
     const strict = await startServer({ HL7_CONTROL_ID_REUSE: 'reject' });
     try {

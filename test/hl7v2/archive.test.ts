@@ -4,6 +4,8 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { buildKeyRing, generateJwkSet, withNewCurrentKeys } from '../../src/crypto/key-ring.js';
 import { createSealer } from '../../src/crypto/sealed.js';
+import Sqlite from 'better-sqlite3';
+import { DEDUPE_SQL } from '../../src/hl7v2/archive-index.js';
 import { MessageArchive } from '../../src/hl7v2/archive.js';
 import { jweKidsOnDisk } from '../crypto/support.js';
 
@@ -153,6 +155,84 @@ describe('MessageArchive index on disk (issue 13)', () => {
     const a = await archive.receive(fields, 'PID|1||A', false);
     expect((await archive.allByDedupeKey(MessageArchive.key('A', 'F', 'C1'))).map((r) => r.id)).toEqual([a.id]);
     expect(await archive.raw(a.id)).toBe('PID|1||A');
+    await archive.close();
+  });
+});
+
+describe('MessageArchive de-duplication by content digest (issue 19)', () => {
+  const message = (i: number, stamp = '20240101120000'): string => `MSH|^~\\&|A|F|B|G|${stamp}||ADT^A01|C1|P|2.5.1\rPID|1||MRN-${i}\r`;
+
+  it('answers "same content?" and "any earlier?" from the index, without decrypting an earlier message', async () => {
+    const { dir, sealer } = await setup();
+    let opened = 0;
+    const counting = { ...sealer, open: async (jwe: string, binding: string) => (opened++, sealer.open(jwe, binding)) };
+    const archive = new MessageArchive(dir, counting);
+    await archive.open();
+    const ids: string[] = [];
+    for (let i = 0; i < 200; i++) ids.push((await archive.receive(fields, message(i), i === 199)).id);
+    const key = MessageArchive.key('A', 'F', 'C1');
+    const before = opened;
+    // A resend (MSH-7 restamped, LF terminators) of message 57; a message with new content.
+    const resend = await archive.earlier(key, message(57, '20250101000000').replace(/\r/g, '\n'));
+    expect(resend.same?.id).toBe(ids[57]);
+    expect(resend.latest?.id).toBe(ids[199]);
+    expect(resend.undigested).toEqual([]);
+    const other = await archive.earlier(key, message(1000));
+    expect(other.same).toBeUndefined();
+    expect(other.latest?.id).toBe(ids[199]);
+    expect(opened).toBe(before);
+    // A message received but not yet durable is found too.
+    const fresh = await archive.receive(fields, message(1000), false);
+    expect((await archive.earlier(key, message(1000))).same?.id).toBe(fresh.id);
+    // Rejected messages free their control id: not found by either lookup.
+    await archive.update(fresh.id, { outcome: 'rejected' });
+    expect((await archive.earlier(key, message(1000))).same).toBeUndefined();
+    await archive.close();
+
+    // Both lookups are index searches, not scans of the key's rows.
+    const db = new Sqlite(path.join(dir, 'hl7v2', 'messages.index.db'), { readonly: true });
+    try {
+      const plan = (sql: string, ...args: unknown[]): string => (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...args) as Array<{ detail: string }>).map((r) => r.detail).join('; ');
+      expect(plan(DEDUPE_SQL.sameContent(2), key, 'a', 'b')).toMatch(/SEARCH messages USING (COVERING )?INDEX messages_by_content \(dedupe_key=\? AND content_digest=\?/);
+      expect(plan(DEDUPE_SQL.latest, key)).toMatch(/SEARCH messages USING (COVERING )?INDEX messages_by_(key|content) \(dedupe_key=\?/);
+      // Digests are keyed: no plain SHA-256 of a message's content is on disk.
+      const digests = (db.prepare('SELECT content_digest FROM messages LIMIT 3').all() as Array<{ content_digest: string }>).map((r) => r.content_digest);
+      expect(digests.every((d) => /^[^~]+~[A-Za-z0-9_-]{22}$/.test(d))).toBe(true);
+    } finally {
+      db.close();
+    }
+  });
+
+  it('compares messages indexed before digests by their raw text, and a key rotation gives them a digest', async () => {
+    const { dir, set, ring, sealer } = await setup();
+    let archive = new MessageArchive(dir, sealer);
+    await archive.open();
+    const old = await archive.receive(fields, message(1), true);
+    await archive.close();
+    // An index and a journal from before digests: the column and the lines' digests taken away.
+    const file = path.join(dir, 'hl7v2', 'messages.jsonl');
+    writeFileSync(file, readFileSync(file, 'utf8').replace(/,"digest":"[^"]+"/g, ''));
+    for (const suffix of ['', '-wal', '-shm']) rmSync(path.join(dir, 'hl7v2', `messages.index.db${suffix}`), { force: true });
+    const db = new Sqlite(path.join(dir, 'hl7v2', 'messages.index.db'));
+    db.exec('CREATE TABLE messages (seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, dedupe_key TEXT, received_at TEXT NOT NULL, outcome TEXT NOT NULL, message_type TEXT NOT NULL, control_id TEXT NOT NULL, application TEXT NOT NULL, facility TEXT NOT NULL, record TEXT NOT NULL, raw_offset INTEGER NOT NULL, error_at INTEGER)');
+    db.close();
+
+    archive = new MessageArchive(dir, sealer);
+    await archive.open();
+    const key = MessageArchive.key('A', 'F', 'C1');
+    const found = await archive.earlier(key, message(1, '20250101000000'));
+    expect(found.same).toBeUndefined();
+    expect(found.undigested.map((r) => r.id)).toEqual([old.id]);
+    // The handler compares those by content (dedupe.ts); newer messages get a digest.
+    const next = await archive.receive(fields, message(2), true);
+    expect((await archive.earlier(key, message(2))).same?.id).toBe(next.id);
+
+    ring.current = await buildKeyRing(withNewCurrentKeys(set), 'rotated');
+    expect(await archive.rotate()).toBe(2);
+    const after = await archive.earlier(key, message(1));
+    expect(after.same?.id).toBe(old.id);
+    expect(after.undigested).toEqual([]);
+    expect((await archive.earlier(key, message(2))).same?.id).toBe(next.id);
     await archive.close();
   });
 });

@@ -48,6 +48,26 @@ describe('HL7 v2 messages are audited', () => {
     expect(controlIdOf(write!)).toBe('AUD-1');
   });
 
+  it("records a message's lookups (the searches for its Patient and Practitioner) in the commit of its Import, before the ACK", async () => {
+    const conn = await rawConnection(server.app.hl7.port()!);
+    conn.send(ADT('AUD-LOOKUP', 'MRN-AUD-LOOKUP', 'Lovelace').replace('PV1|1|I', 'PV1|1|I|||||DOC-AUD^Attending^Alice'));
+    expect(ackCode(await conn.frame(1)).code).toBe('AA');
+    conn.end();
+
+    const recent = eventsOf((await fhir.get<Bundle>('AuditEvent?_sort=-_lastUpdated&_count=200')).body);
+    const requestIdOf = (e: AuditEvent): string | undefined => e.entity?.find((x) => x.description === 'X-Request-Id')?.what?.identifier?.value;
+    const imported = recent.find((e) => controlIdOf(e) === 'AUD-LOOKUP')!;
+    const lookups = recent.filter((e) => requestIdOf(e) === requestIdOf(imported) && e.subtype?.[0]?.code === 'search-type');
+    // The Patient by its MRN and the attending Practitioner by its identifier: each search still has its AuditEvent, by the same system agent.
+    expect(lookups.length).toBeGreaterThanOrEqual(2);
+    for (const lookup of lookups) {
+      expect(lookup.outcome).toBe('0');
+      expect(lookup.agent?.[0]?.who).toEqual(imported.agent?.[0]?.who);
+      // One commit with the Import (issue 19 item 8): the chain writer stamps one time on a commit's events.
+      expect(lookup.meta?.lastUpdated).toBe(imported.meta?.lastUpdated);
+    }
+  });
+
   it('a message that cannot be applied, or is rejected outright, is audited as a failed Import', async () => {
     const conn = await rawConnection(server.app.hl7.port()!);
     // A birth date in the future is accepted by the mapper and refused by validation.
@@ -58,6 +78,10 @@ describe('HL7 v2 messages are audited', () => {
     const imports = eventsOf((await fhir.get<Bundle>(`AuditEvent?type=${DCM}|110107&_count=100`)).body);
     const event = imports.find((e) => controlIdOf(e) === 'AUD-2');
     expect(event?.outcome).toBe('4');
+    // Its lookups ran and are recorded with the failed Import.
+    const requestId = event!.entity?.find((x) => x.description === 'X-Request-Id')?.what?.identifier?.value;
+    const recent = eventsOf((await fhir.get<Bundle>('AuditEvent?_sort=-_lastUpdated&_count=200')).body);
+    expect(recent.filter((e) => e.subtype?.[0]?.code === 'search-type' && e.entity?.some((x) => x.what?.identifier?.value === requestId)).length).toBeGreaterThanOrEqual(1);
 
     // An unsupported version is rejected (AR) before anything is mapped; it is still a message received.
     const rejected = await rawConnection(server.app.hl7.port()!);
