@@ -15,8 +15,9 @@ export interface ChildServer {
 /**
  * @param options.fileSizeLimitBlocks `ulimit -f` of the process (512-byte blocks): writes past it fail
  * with a real EFBIG from the kernel, a disk-full stand-in (Node ignores SIGXFSZ)
+ * @param options.env more environment (e.g. `HL7_MLLP_PORT`, which is otherwise 0: no fixed port)
  */
-export async function startChildServer(dataDir: string, options: { fileSizeLimitBlocks?: number } = {}): Promise<ChildServer> {
+export async function startChildServer(dataDir: string, options: { fileSizeLimitBlocks?: number; env?: Record<string, string> } = {}): Promise<ChildServer> {
   const port = await freePort();
   const args = nodeScript('src/main.ts');
   const [command, argv] = options.fileSizeLimitBlocks
@@ -24,7 +25,7 @@ export async function startChildServer(dataDir: string, options: { fileSizeLimit
     : [process.execPath, args];
   const child = spawn(command, argv, {
     cwd: ROOT_DIR,
-    env: { ...process.env, HL7_MLLP_PORT: '0', PORT: String(port), DATA_DIR: dataDir, LOG_LEVEL: 'warn', PUBLIC_URL: `http://127.0.0.1:${port}` },
+    env: { ...process.env, HL7_MLLP_PORT: '0', ...options.env, PORT: String(port), DATA_DIR: dataDir, LOG_LEVEL: 'warn', PUBLIC_URL: `http://127.0.0.1:${port}` },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let stderr = '';
