@@ -185,10 +185,13 @@ async function cell(context: ScenarioContext, target: Target, shape: Shape, requ
   const label = `${phase}${shape} ${target.gate.service.name}`;
   target.nextSlot = firstSlot;
   const cpu = target.gate.service.cpuSeconds();
-  // Timed here: autocannon's duration is whole seconds, too coarse for cells of a few seconds.
+  // Timed here, to the last response: autocannon ends a run of `amount` requests on its next
+  // whole-second tick, so its duration (and the end of `measure`) is too coarse for cells of a few seconds.
   const started = performance.now();
-  const result = await measure({ origin: target.gate.service.origin, connections: CONNECTIONS, amount: requests, request: request(target, shape), label });
-  const requestsPerSecond = (result.requests * 1e3) / (performance.now() - started);
+  let last = started;
+  const onResponse = (): void => void (last = performance.now());
+  const result = await measure({ origin: target.gate.service.origin, connections: CONNECTIONS, amount: requests, request: { ...request(target, shape), onResponse }, label });
+  const requestsPerSecond = (result.requests * 1e3) / (last - started);
   const cpuMs = ((target.gate.service.cpuSeconds() - cpu) * 1e3) / result.requests;
   target.gate.service.assertAlive();
   if (shape === 'booking' && target.nextSlot > firstSlot + requests + SLOT_SLACK) throw new Error(`${label}: built ${target.nextSlot - firstSlot} bookings for ${requests} requests`);
