@@ -13,8 +13,12 @@ import { fixed, markdownTable } from '../lib/table.js';
  * practitioner's appointments and busy slots holding its hours, and makes the slot busy). Target: ≥ 0.8×.
  *
  * One 5-second cell per arm gave a ratio the machine's noise decided (the rules-off booking cell
- * alone swung 291–491 req/s between runs). So the arms take turns, several rounds of short cells
- * (off/on, then on/off, ...), each round's ratio from its own two cells, and the verdict is the
+ * alone swung 291–491 req/s between runs). So the arms take turns, several rounds of short cells,
+ * each round off/on/on/off or on/off/off/on (ABBA: a drift of the machine within the round, and
+ * the cost of following the other arm's cell, fall on both arms alike; an order alternating
+ * off/on, on/off, ... split the rounds of a run under load in two: booking 0.47–0.93× when the
+ * rules-off server went first, 0.71–1.09× when it went second), each round's
+ * ratio from its own four cells, and the verdict is the
  * median of those ratios, with their spread beside it: one noisy cell cannot decide it. Every cell
  * of a round sends the same number of the same requests to each arm (the same slots, the same
  * prescriptions), so both stores hold the same data at every turn. The servers' CPU time per
@@ -27,9 +31,9 @@ const SETTLE_MS = 300;
 const PRACTITIONERS = 20;
 const SLOT_MINUTES = 15;
 const DAY0 = Date.parse('2030-01-01T00:00:00Z');
-/** Rounds of one cell per arm; odd, so the median is one round's ratio. */
-const ROUNDS = 7;
-const QUICK_ROUNDS = 3;
+/** Rounds of two cells per arm (ABBA); odd, so the median is one round's ratio. A smoke run takes one of each order. */
+const ROUNDS = 5;
+const QUICK_ROUNDS = 2;
 /** Requests per arm to warm up (JIT, caches), before the per-cell count is set from their rate. */
 const WARMUP_REQUESTS = 800;
 const QUICK_WARMUP_REQUESTS = 150;
@@ -86,17 +90,22 @@ export const workflow: Scenario = {
       const base = warmup + SLOT_SLACK;
       const stride = (n: number): number => n + SLOT_SLACK;
       const rate = (warm.off.requestsPerSecond + warm.on.requestsPerSecond) / 2;
-      // Bookings take a fresh slot each: a cell never sends more than the seeded slots left per round.
-      const most = shape === 'booking' ? Math.floor((slots - base) / rounds) - SLOT_SLACK : Infinity;
+      // Bookings take a fresh slot each: a cell never sends more than the seeded slots left per cell.
+      const cells = 2 * rounds;
+      const most = shape === 'booking' ? Math.floor((slots - base) / cells) - SLOT_SLACK : Infinity;
       const cellRequests = Math.max(MIN_CELL_REQUESTS, Math.min(most, Math.round(rate * cellSeconds)));
-      if (cellRequests > most) throw new Error(`the booking cells need ${stride(cellRequests) * rounds + base} slots; raise the slot count`);
-      log(`${shape}: ${rounds} rounds of ${cellRequests} requests per arm`);
+      if (cellRequests > most) throw new Error(`the booking cells need ${stride(cellRequests) * cells + base} slots; raise the slot count`);
+      log(`${shape}: ${rounds} rounds of 2 × ${cellRequests} requests per arm`);
       const measured: ShapeResult = { shape, cellRequests, rounds: [] };
       for (let round = 0; round < rounds; round++) {
-        // Alternate which arm goes first, so a drift of the machine (or of the stores' size) favours neither.
-        const order: Arm[] = round % 2 === 0 ? ['off', 'on'] : ['on', 'off'];
-        const pair = {} as Record<Arm, Cell>;
-        for (const arm of order) pair[arm] = await cell(context, targets[arm], shape, cellRequests, base + round * stride(cellRequests), `round ${round + 1} `);
+        // ABBA, starting with the other arm each round; an arm's n-th cell of the scenario books the same slots on both.
+        const order: Arm[] = round % 2 === 0 ? ['off', 'on', 'on', 'off'] : ['on', 'off', 'off', 'on'];
+        const taken: Record<Arm, Cell[]> = { on: [], off: [] };
+        for (const arm of order) {
+          const n = 2 * round + taken[arm].length;
+          taken[arm].push(await cell(context, targets[arm], shape, cellRequests, base + n * stride(cellRequests), `round ${round + 1} `));
+        }
+        const pair = { on: combined(taken.on), off: combined(taken.off) };
         log(`${shape} round ${round + 1}: on / off ${fixed(pair.on.requestsPerSecond / pair.off.requestsPerSecond, 2)}×`);
         measured.rounds.push(pair);
       }
@@ -200,6 +209,12 @@ async function cell(context: ScenarioContext, target: Target, shape: Shape, requ
   return { requestsPerSecond, p50: result.p50, cpuMs };
 }
 
+/** An arm's cells of one round as one: its requests over its time (the cells are the same size), CPU and p50 averaged. */
+function combined(cells: readonly Cell[]): Cell {
+  const mean = (key: keyof Cell): number => cells.reduce((sum, c) => sum + c[key], 0) / cells.length;
+  return { requestsPerSecond: cells.length / cells.reduce((sum, c) => sum + 1 / c.requestsPerSecond, 0), p50: mean('p50'), cpuMs: mean('cpuMs') };
+}
+
 const median = (values: readonly number[]): number => {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = sorted.length >> 1;
@@ -235,7 +250,7 @@ function roundsTable(results: readonly ShapeResult[]): string {
   const rows = results.flatMap(({ shape, rounds, cellRequests }) =>
     rounds.map((r, i) => [
       `${shape} ${i + 1}`,
-      i % 2 === 0 ? 'off, on' : 'on, off',
+      i % 2 === 0 ? 'off on on off' : 'on off off on',
       String(cellRequests),
       String(Math.round(r.off.requestsPerSecond)),
       String(Math.round(r.on.requestsPerSecond)),
@@ -243,14 +258,14 @@ function roundsTable(results: readonly ShapeResult[]): string {
       `${fixed(r.off.cpuMs, 2)} / ${fixed(r.on.cpuMs, 2)}`,
     ]),
   );
-  return markdownTable([{ header: 'Round' }, { header: 'Order' }, right('Requests per arm'), right('Off req/s'), right('On req/s'), right('On / off'), right('CPU ms/req off / on')], rows);
+  return markdownTable([{ header: 'Round' }, { header: 'Order' }, right('Requests per cell'), right('Off req/s'), right('On req/s'), right('On / off'), right('CPU ms/req off / on')], rows);
 }
 
 function notes(prescriptions: number, loadAtStart: number, loadAtEnd: number, rounds: number): string {
   return [
     '## What was measured',
     '',
-    `- Rounds: ${rounds} per write, each one cell per arm (the arm going first alternates), each cell the same fixed number of requests to both arms (set from the warm-up's rate to take about half of BENCH_SECONDS); **On / off (median)** is the median of the rounds' ratios, **Spread** their lowest and highest. CPU ms/req is the server process's CPU time (user + system, all threads) per request, median over the rounds: it does not count time spent waiting for a core, so it is the steadier figure on a shared machine.`,
+    `- Rounds: ${rounds} per write, each two cells per arm in the order off, on, on, off (or on, off, off, on: the arm going first alternates), every cell the same fixed number of the same requests (set from the warm-up's rate to take about half of BENCH_SECONDS); a round's rate per arm is its two cells' requests over their time. **On / off (median)** is the median of the rounds' ratios, **Spread** their lowest and highest. CPU ms/req is the server process's CPU time (user + system, all threads) per request, median over the rounds: it does not count time spent waiting for a core, so it is the steadier figure on a shared machine.`,
     `- Dispense: \`POST MedicationDispense\` (completed) against ${prescriptions} active prescriptions in turn (each allowing a million fills), ${CONNECTIONS} connections, embedded store, backend-service token. With the rules each dispense also reads the prescription (with the running total of its earlier dispenses), checks the medication, and commits a new version of it carrying the new total (the precondition that stops racing dispenses).`,
     `- Booking: \`POST Appointment\` (booked) of a fresh free slot each time, ${PRACTITIONERS} practitioners with one schedule each. With the rules each booking also takes the practitioner's lock, reads its slot, looks up the practitioner's schedule and the appointments and busy slots holding an hour of the booking (by the hold keys kept in their index), and commits the slot as busy. The derived versions (prescription, slot) change only their status: they are not validated again, and their search values are the read version's with those of the status replaced.`,
     '- The cost per dispense no longer grows with the dispenses per prescription (a running total is kept with the prescription).',
