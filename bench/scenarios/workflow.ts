@@ -77,7 +77,7 @@ export const workflow: Scenario = {
     const slots = settings.quick ? 3000 : 12000;
     const rounds = settings.quick ? QUICK_ROUNDS : ROUNDS;
     const warmup = settings.quick ? QUICK_WARMUP_REQUESTS : WARMUP_REQUESTS;
-    // Half the configured cell length per turn: twice the turns in about the time of the single cells of before.
+    // Cells of half BENCH_SECONDS: many short turns, whose median noise in one of them cannot move.
     const cellSeconds = settings.seconds / 2;
     const gates = await startPair(processes, { name: 'workflow rules', clientId: 'bench-workflow', variants: { on: { FHIR_WORKFLOW_RULES: 'true' }, off: { FHIR_WORKFLOW_RULES: 'false' } } });
     const targets = { on: { gate: gates.on, prescriptions, slots, nextSlot: 0 }, off: { gate: gates.off, prescriptions, slots, nextSlot: 0 } } satisfies Record<Arm, Target>;
@@ -183,7 +183,6 @@ export function request(target: Target, shape: 'dispense' | 'booking'): autocann
   const path = shape === 'dispense' ? '/fhir/MedicationDispense' : '/fhir/Appointment';
   return { method: 'POST', path, headers, body: bodyOf(), setupRequest: (r) => Object.assign(r, { body: bodyOf() }) };
 }
-
 
 /**
  * Sends `requests` requests of `shape` to one arm, bookings from slot `firstSlot` on. The slots a
