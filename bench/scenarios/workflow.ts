@@ -77,7 +77,7 @@ export const workflow: Scenario = {
     const slots = settings.quick ? 3000 : 12000;
     const rounds = settings.quick ? QUICK_ROUNDS : ROUNDS;
     const warmup = settings.quick ? QUICK_WARMUP_REQUESTS : WARMUP_REQUESTS;
-    // Cells of half BENCH_SECONDS: many short turns, whose median noise in one of them cannot move.
+    // Cells of half BENCH_SECONDS: many short turns, so no single noisy one decides the median.
     const cellSeconds = settings.seconds / 2;
     const gates = await startPair(processes, { name: 'workflow rules', clientId: 'bench-workflow', variants: { on: { FHIR_WORKFLOW_RULES: 'true' }, off: { FHIR_WORKFLOW_RULES: 'false' } } });
     const targets = { on: { gate: gates.on, prescriptions, slots, nextSlot: 0 }, off: { gate: gates.off, prescriptions, slots, nextSlot: 0 } } satisfies Record<Arm, Target>;
