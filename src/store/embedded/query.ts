@@ -1,5 +1,6 @@
 import { Query } from 'mingo';
 import { groupRecords, type CollectionName, type Filter, type FindOptions, type GroupCount, type StoredRecord } from '../port.js';
+import { parseRecord } from './record-format.js';
 import { IRREGULAR } from './search-values.js';
 import { sortRecords } from './sort.js';
 import { translateFilter, type Driver, type KeyPathIds, type PathIds, type SqlCondition, type SqlParam } from './sql-filter.js';
@@ -33,7 +34,14 @@ const COUNT_FROM_DRIVER: Record<CollectionName, string> = { current: 'CROSS JOIN
  * index as a filter. Estimating costs at most this many index entries per driver.
  */
 export const DRIVER_LIMIT = 1000;
-const RECORD: Record<CollectionName, string> = { current: 'v.record', history: 'r.record' };
+/** The columns of a record (record-format.ts), as `record` and `idx`. */
+const RECORD: Record<CollectionName, string> = { current: 'v.record AS record, v.idx AS idx', history: 'r.record AS record, r.idx AS idx' };
+
+/** A row of the record columns. */
+interface RecordRow {
+  record: string;
+  idx: string | null;
+}
 
 export interface QueryContext {
   statements: StatementCache;
@@ -55,7 +63,7 @@ export interface FindSql {
 }
 
 /** The records of a page, by version id (a JSON array of them). */
-const RECORDS_BY_VID = 'SELECT vid, record FROM versions WHERE vid IN (SELECT value FROM json_each(?))';
+const RECORDS_BY_VID = 'SELECT vid, record, idx FROM versions WHERE vid IN (SELECT value FROM json_each(?))';
 
 /** The filter as SQL; exact only while no stored version has an irregular index (search-values.ts). */
 function translate(ctx: QueryContext, filter: Filter): SqlCondition {
@@ -92,7 +100,7 @@ export function findSql(ctx: QueryContext, collection: CollectionName, filter: F
     return { sql: `SELECT r.vid AS vid ${from} WHERE ${where.sql} ${order} LIMIT ${limit}`, where, ordered, byVid: true };
   }
   const from = fromClause(driver, FROM[collection], FROM_DRIVER[collection]);
-  const sql = `SELECT ${RECORD[collection]} AS record ${from} WHERE ${where.sql} ${order ?? ''}`;
+  const sql = `SELECT ${RECORD[collection]} ${from} WHERE ${where.sql} ${order ?? ''}`;
   return { sql, where, ordered, byVid: false };
 }
 
@@ -127,14 +135,14 @@ function driverParams(driver: Driver): SqlParam[] {
 }
 
 /** A resource's current record by its key: one primary-key lookup. */
-const BY_KEY = 'SELECT v.record FROM current r JOIN versions v ON v.vid = r.vid WHERE r.type = ? AND r.id = ?';
+const BY_KEY = 'SELECT v.record AS record, v.idx AS idx FROM current r JOIN versions v ON v.vid = r.vid WHERE r.type = ? AND r.id = ?';
 
 /** Records matching the filter, sorted and limited; fresh objects the caller owns. */
 export function findRecords(ctx: QueryContext, collection: CollectionName, filter: Filter, options: FindOptions = {}): StoredRecord[] {
   // Every read and write loads a record by its key: straight to it, not through the translation (issue 14).
   if (collection === 'current' && isKey(filter)) {
-    const json = ctx.statements.get(BY_KEY).pluck().get(filter.resourceType, filter.id) as string | undefined;
-    return json === undefined ? [] : [JSON.parse(json) as StoredRecord];
+    const row = ctx.statements.get(BY_KEY).get(filter.resourceType, filter.id) as RecordRow | undefined;
+    return row === undefined ? [] : [parseRecord(row.record, row.idx)];
   }
   const limit = options.limit ? Math.abs(options.limit) : Infinity; // MongoDB: 0 means no limit
   const sort = options.sort && Object.keys(options.sort).length ? options.sort : undefined;
@@ -154,9 +162,12 @@ export function findRecords(ctx: QueryContext, collection: CollectionName, filte
 /** The records of these version ids, in their order. */
 function recordsByVid(ctx: QueryContext, vids: number[]): StoredRecord[] {
   if (vids.length === 0) return [];
-  const rows = ctx.statements.get(RECORDS_BY_VID).all(JSON.stringify(vids)) as Array<{ vid: number; record: string }>;
-  const byVid = new Map(rows.map((row) => [row.vid, row.record]));
-  return vids.map((vid) => JSON.parse(byVid.get(vid)!) as StoredRecord);
+  const rows = ctx.statements.get(RECORDS_BY_VID).all(JSON.stringify(vids)) as Array<RecordRow & { vid: number }>;
+  const byVid = new Map(rows.map((row) => [row.vid, row]));
+  return vids.map((vid) => {
+    const row = byVid.get(vid)!;
+    return parseRecord(row.record, row.idx);
+  });
 }
 
 /** Number of records matching the filter: in SQL when the translation is exact. */
@@ -169,7 +180,7 @@ export function countRecords(ctx: QueryContext, collection: CollectionName, filt
   }
   const from = fromClause(driver, FROM[collection], FROM_DRIVER[collection]);
   let count = 0;
-  for (const _ of matching(ctx, `SELECT ${RECORD[collection]} AS record ${from} WHERE ${where.sql}`, where, filter)) count++;
+  for (const _ of matching(ctx, `SELECT ${RECORD[collection]} ${from} WHERE ${where.sql}`, where, filter)) count++;
   return count;
 }
 
@@ -185,7 +196,7 @@ export function groupCountRecords(ctx: QueryContext, collection: CollectionName,
   if ((pid === undefined && !inRecords) || where.sql === '0') return [];
   if (!where.exact || inRecords) {
     const from = fromClause(driver, FROM[collection], FROM_DRIVER[collection]);
-    return groupRecords(matching(ctx, `SELECT ${RECORD[collection]} AS record ${from} WHERE ${where.sql}`, where, filter), path);
+    return groupRecords(matching(ctx, `SELECT ${RECORD[collection]} ${from} WHERE ${where.sql}`, where, filter), path);
   }
   const from = fromClause(driver, COUNT_FROM[collection], COUNT_FROM_DRIVER[collection]);
   // `pid` is the store's own integer, so it is written into the SQL and the parameters keep their order.
@@ -204,9 +215,9 @@ function isKey(filter: Filter): filter is { resourceType: string; id: string } {
 function* matching(ctx: QueryContext, sql: string, where: SqlCondition, filter: Filter): Iterable<StoredRecord> {
   // `$where` and friends run arbitrary JavaScript; filters are data, never code.
   const recheck = where.exact ? undefined : new Query(filter, { scriptEnabled: false });
-  const rows = ctx.statements.get(sql).pluck().iterate(...where.params) as IterableIterator<string>;
-  for (const json of rows) {
-    const record = JSON.parse(json) as StoredRecord;
+  const rows = ctx.statements.get(sql).pluck(false).iterate(...where.params) as IterableIterator<RecordRow>;
+  for (const row of rows) {
+    const record = parseRecord(row.record, row.idx);
     if (!recheck || recheck.test(record as unknown as Record<string, unknown>)) yield record;
   }
 }
