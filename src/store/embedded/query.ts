@@ -60,6 +60,8 @@ export interface FindSql {
   where: SqlCondition;
   ordered: boolean;
   byVid: boolean;
+  /** The query also selects `total`, the number of all matches (`findCountedRecords`). */
+  counted: boolean;
 }
 
 /** The records of a page, by version id (a JSON array of them). */
@@ -84,8 +86,11 @@ function fromClause(driver: Driver | undefined, plain: string, driven: string): 
   return driver ? `FROM ${driverTable(driver)} ${driven}` : plain;
 }
 
-/** Builds the query of a find (exported for the plan tests). */
-export function findSql(ctx: QueryContext, collection: CollectionName, filter: Filter, options: FindOptions = {}): FindSql {
+/**
+ * Builds the query of a find (exported for the plan tests). `withTotal`: also count every match
+ * where that costs no further read (see `findCountedRecords`).
+ */
+export function findSql(ctx: QueryContext, collection: CollectionName, filter: Filter, options: FindOptions = {}, withTotal = false): FindSql {
   const limit = options.limit ? Math.abs(options.limit) : Infinity;
   const sort = options.sort && Object.keys(options.sort).length ? options.sort : undefined;
   // Unsorted finds come in commit order, MongoDB's natural order for an insert-only collection.
@@ -97,11 +102,16 @@ export function findSql(ctx: QueryContext, collection: CollectionName, filter: F
     // into the sorter (and read it from disk) to keep 20 of them: 266 matches of `Patient?family=`
     // at 100k patients cost 3x the time of 3 matches (issue 13).
     const from = fromClause(driver, COUNT_FROM[collection], COUNT_FROM_DRIVER[collection]);
-    return { sql: `SELECT r.vid AS vid ${from} WHERE ${where.sql} ${order} LIMIT ${limit}`, where, ordered, byVid: true };
+    // Started from a driver, SQLite reads every match to sort them anyway: counting them there saves
+    // the count query's second pass. Walking an index in sort order it stops at the page, and a
+    // window count would make it read every match, so the count stays a query of its own.
+    const counted = withTotal && driver !== undefined;
+    const total = counted ? ', count(*) OVER () AS total' : '';
+    return { sql: `SELECT r.vid AS vid${total} ${from} WHERE ${where.sql} ${order} LIMIT ${limit}`, where, ordered, byVid: true, counted };
   }
   const from = fromClause(driver, FROM[collection], FROM_DRIVER[collection]);
   const sql = `SELECT ${RECORD[collection]} ${from} WHERE ${where.sql} ${order ?? ''}`;
-  return { sql, where, ordered, byVid: false };
+  return { sql, where, ordered, byVid: false, counted: false };
 }
 
 /** The driver selecting the fewest versions, if one selects fewer than DRIVER_LIMIT. */
@@ -157,6 +167,22 @@ export function findRecords(ctx: QueryContext, collection: CollectionName, filte
   if (ordered) return matches;
   const sorted = sortRecords(matches, sort!);
   return sorted.length > limit ? sorted.slice(0, limit) : sorted;
+}
+
+/**
+ * `findRecords` and the number of all its matches, limit aside (StorePort.findCounted): from the
+ * page query itself when it reads every match anyway, from the page when it holds them all, else
+ * by `countRecords`.
+ */
+export function findCountedRecords(ctx: QueryContext, collection: CollectionName, filter: Filter, options: FindOptions = {}): { records: StoredRecord[]; total: number } {
+  const found = findSql(ctx, collection, filter, options, true);
+  if (found.counted) {
+    const rows = ctx.statements.get(found.sql).all(...found.where.params) as Array<{ vid: number; total: number }>;
+    return { records: recordsByVid(ctx, rows.map((row) => row.vid)), total: rows[0]?.total ?? 0 };
+  }
+  const records = findRecords(ctx, collection, filter, options);
+  const limit = options.limit ? Math.abs(options.limit) : Infinity;
+  return { records, total: records.length < limit ? records.length : countRecords(ctx, collection, filter) };
 }
 
 /** The records of these version ids, in their order. */
