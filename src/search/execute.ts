@@ -117,14 +117,12 @@ export async function runSearch(deps: SearchDeps, options: SearchOptions, scope:
   const countOnly = parsed.summary === 'count';
   const totalMode = countOnly ? 'accurate' : (parsed.total ?? DEFAULT_TOTAL);
   const cursor = parsed.cursor === undefined ? undefined : decodeCursor(parsed.cursor, sort.keys.length);
-  const page: Page = countOnly ? { records: [] } : await readPage(deps.store, 'current', filter, sort.keys, count, cursor);
-  // A first page that holds every match is its own count (issue 14: counted in the same pass). A
-  // larger result is counted by the store, which reads the index only; a window count over the page
-  // query (SQL `count(*) OVER ()`) would read every matching record instead of stopping at the page.
-  // `estimate` is answered exactly too: the store has no cheaper estimate to offer.
-  // (`_count=0` reads no page: its empty page says nothing.)
-  const complete = !countOnly && count > 0 && cursor === undefined && page.next === undefined;
-  const total = totalMode === 'none' ? undefined : complete ? page.records.length : await deps.store.count('current', filter);
+  // A first page is counted with it (issue 13: the store counts in the page's pass where it reads
+  // every match anyway, and a page holding every match is its own count); a later page's total is
+  // counted by the store, which reads the index only. `estimate` is answered exactly too: the store
+  // has no cheaper estimate to offer.
+  const page: Page = countOnly ? { records: [] } : await readPage(deps.store, 'current', filter, sort.keys, count, cursor, totalMode !== 'none');
+  const total = totalMode === 'none' ? undefined : (page.total ?? (await deps.store.count('current', filter)));
   const included = page.records.length === 0 ? { records: [], truncated: false } : await resolveIncludes(includeContext(deps), page.records, includes.applied, revincludes.applied);
 
   const notes = included.truncated ? [`Only the first ${MAX_INCLUDES} included resources are returned on this page`] : [];

@@ -1,5 +1,5 @@
 import { FhirError } from '../fhir/errors.js';
-import type { CollectionName, Filter, Sort, StorePort, StoredRecord } from '../store/port.js';
+import { findCountedOf, type CollectionName, type Filter, type Sort, type StorePort, type StoredRecord } from '../store/port.js';
 
 /** One sort key of a keyset; the last keys must make the order total (e.g. end with id and versionId). */
 export interface SortKey {
@@ -19,6 +19,8 @@ export interface Page {
   next?: Cursor;
   /** Cursor of the preceding page, when there is one. */
   prev?: Cursor;
+  /** Every record the filter matches, when a first page was read `withTotal`. */
+  total?: number;
 }
 
 /** Opaque, URL-safe cursor token for Bundle links. */
@@ -77,16 +79,21 @@ function sortOf(keys: readonly SortKey[], forward: boolean): Sort {
 /**
  * Reads one page by keyset: no skip, so concurrent inserts never shift a page (no duplicates, no gaps).
  * One extra record is read in the paging direction to know whether a further page exists, and one
- * in the other direction to know whether a page precedes this one.
+ * in the other direction to know whether a page precedes this one. `withTotal`: a first page also
+ * counts every match, in the same pass where the store can (`_total`, issue 13).
  */
-export async function readPage(store: StorePort, collection: CollectionName, filter: Filter, keys: readonly SortKey[], count: number, cursor?: Cursor): Promise<Page> {
+export async function readPage(store: StorePort, collection: CollectionName, filter: Filter, keys: readonly SortKey[], count: number, cursor?: Cursor, withTotal = false): Promise<Page> {
   const forward = cursor?.dir !== 'prev';
   const scoped = cursor ? { $and: [filter, keysetFilter(keys, cursor.key, forward)] } : filter;
-  const found = await store.find(collection, scoped, { sort: sortOf(keys, forward), limit: count + 1 });
+  const options = { sort: sortOf(keys, forward), limit: count + 1 };
+  // Past the first page the query is narrowed by its cursor: its matches are not the total.
+  const counted = withTotal && !cursor ? await findCountedOf(store, collection, scoped, options) : undefined;
+  const found = counted ? counted.records : await store.find(collection, scoped, options);
   const more = found.length > count;
   const records = forward ? found.slice(0, count) : found.slice(0, count).reverse();
   const keyOf = (r: StoredRecord): unknown[] => keys.map((k) => valueAt(r, k.field));
-  if (records.length === 0) return { records };
+  const total = counted ? { total: counted.total } : {};
+  if (records.length === 0) return { records, ...total };
   const first = keyOf(records[0]);
   const last = keyOf(records[records.length - 1]);
   const hasNext = forward ? more : true;
@@ -95,6 +102,7 @@ export async function readPage(store: StorePort, collection: CollectionName, fil
     records,
     ...(hasNext ? { next: { dir: 'next' as const, key: last } } : {}),
     ...(hasPrev ? { prev: { dir: 'prev' as const, key: first } } : {}),
+    ...total,
   };
 }
 

@@ -16,9 +16,10 @@ export async function journalCommits(dataDir: string): Promise<StoredRecord[][]>
   const db = database(dataDir);
   try {
     const commits = new Map<number, StoredRecord[]>();
-    for (const row of db.prepare('SELECT txn, record FROM versions ORDER BY vid').all() as Array<{ txn: number; record: string }>) {
+    for (const row of db.prepare('SELECT txn, record, idx FROM versions ORDER BY vid').all() as Array<{ txn: number; record: string; idx: string | null }>) {
       const list = commits.get(row.txn) ?? [];
-      list.push(JSON.parse(row.record) as StoredRecord);
+      // The record's search values are kept beside it (src/store/embedded/record-format.ts).
+      list.push({ ...(JSON.parse(row.record) as StoredRecord), ...(row.idx ? { index: JSON.parse(row.idx) as Record<string, unknown> } : {}) });
       commits.set(row.txn, list);
     }
     return [...commits.values()];

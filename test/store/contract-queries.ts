@@ -1,5 +1,5 @@
 import { beforeEach, describe, expect, it } from 'vitest';
-import type { Filter } from '../../src/store/port.js';
+import { findCountedOf, type Filter } from '../../src/store/port.js';
 import { idSet, record, seed, type FreshStore } from './contract-support.js';
 
 /**
@@ -154,6 +154,24 @@ export function describeQueryContract(ctx: FreshStore): void {
       expect(await order({ id: -1 }, LIVE_PATIENTS, 2)).toEqual(['p5', 'p4']);
       expect(await ctx.store.find('current', LIVE_PATIENTS, { limit: 3 })).toHaveLength(3);
       expect(await ctx.store.find('history', { resourceType: 'Patient', id: 'gone' }, { sort: { versionId: -1 }, limit: 1 })).toMatchObject([{ versionId: 2, deleted: true }]);
+    });
+
+    it('counts every match with a page as find and count answer them (findCounted, a search\'s first page and _total)', async () => {
+      const cases: Array<[Filter, Record<string, 1 | -1>, number | undefined]> = [
+        [LIVE_PATIENTS, { id: 1 }, 2], // walking the records in sort order
+        [live({ 'index.family': { $in: ['jones', 'smith', 'brown'] } }), { id: -1 }, 2], // started from the search-value index
+        [live({ 'index.family': { $in: ['jones', 'smith', 'brown'] } }), { 'index.birthdate': 1, id: 1 }, 3],
+        [live({ 'index.gender': 'female' }), { id: 1 }, 5], // the page holds every match
+        [live({ 'index.family': 'nobody' }), { id: 1 }, 2], // no match
+        [live({ 'index.family': 'jones' }), { id: 1 }, undefined], // no limit
+        [live({ 'resource.name.family': { $regex: '^Smith' } }), { id: 1 }, 1], // re-checked on the records
+        [{ $and: [live({ 'index.family': { $in: ['jones', 'smith', 'brown'] } }), { id: { $gt: 'p1' } }] }, { id: 1 }, 1],
+      ];
+      for (const [filter, sort, limit] of cases) {
+        const { records, total } = await findCountedOf(ctx.store, 'current', filter, { sort, limit });
+        expect(records).toEqual(await ctx.store.find('current', filter, { sort, limit }));
+        expect(total).toBe(await ctx.store.count('current', filter));
+      }
     });
   });
 

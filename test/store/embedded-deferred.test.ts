@@ -2,6 +2,7 @@ import Sqlite from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { createEmbeddedStore } from '../../src/store/embedded/index.js';
 import { databasePath } from '../../src/store/embedded/files.js';
+import { SCHEMA_VERSION } from '../../src/store/embedded/schema.js';
 import { VersionConflictError, type StorePort } from '../../src/store/port.js';
 import { describeStoreContract } from './contract.js';
 import { record, writeOf } from './contract-support.js';
@@ -81,9 +82,9 @@ describe('embedded store: schema 1 databases', () => {
     const { store } = await openStore(dir);
     await store.commit([writeOf(record('Patient', 'kept'))]);
     await store.close();
-    // As FhirGate before schema 2 left it.
+    // As FhirGate before schema 2 left it (the version 3 column goes too: its rows read without it).
     const db = new Sqlite(databasePath(dir));
-    db.exec("DROP TABLE deferred; UPDATE meta SET value = 1 WHERE key = 'schema'");
+    db.exec("DROP TABLE deferred; ALTER TABLE versions DROP COLUMN idx; UPDATE meta SET value = 1 WHERE key = 'schema'");
     db.close();
     const { store: upgraded } = await openStore(dir, { deferredTypes: ['AuditEvent'] });
     await upgraded.commit([writeOf(record('AuditEvent', 'new'))]);
@@ -91,7 +92,7 @@ describe('embedded store: schema 1 databases', () => {
     expect((await upgraded.find('current', {})).map((r) => r.id)).toEqual(['kept', 'new']);
     await upgraded.close();
     const check = new Sqlite(databasePath(dir));
-    expect(check.prepare("SELECT value FROM meta WHERE key = 'schema'").pluck().get()).toBe(2);
+    expect(check.prepare("SELECT value FROM meta WHERE key = 'schema'").pluck().get()).toBe(SCHEMA_VERSION);
     check.close();
     await removeDir(dir);
   });

@@ -58,12 +58,12 @@ afterAll(async () => {
   await removeDir(dir);
 });
 
-function plan(filter: Filter, sort: Record<string, 1 | -1>): { detail: string; empty: boolean } {
+function plan(filter: Filter, sort: Record<string, 1 | -1>, withTotal = false): { detail: string; empty: boolean; counted: boolean } {
   const paths = new Map((db.prepare('SELECT path, pid FROM paths').all() as Array<{ path: string; pid: number }>).map((r) => [r.path, r.pid]));
   const keyPathIds = (key: string): number[] => [...paths].filter(([p]) => p === key || p.startsWith(`${key}.`)).map(([, pid]) => pid);
-  const { sql, where } = findSql({ statements: new StatementCache(db), pathIds: (p) => paths.get(p), keyPathIds, unindexed: {} }, 'current', filter, { sort, limit: 21 });
+  const { sql, where, counted } = findSql({ statements: new StatementCache(db), pathIds: (p) => paths.get(p), keyPathIds, unindexed: {} }, 'current', filter, { sort, limit: 21 }, withTotal);
   const detail = (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...where.params) as Array<{ detail: string }>).map((r) => r.detail).join(' | ');
-  return { detail, empty: where.sql === '0' };
+  return { detail, empty: where.sql === '0', counted };
 }
 
 const cases = TYPES.flatMap((type) =>
@@ -98,6 +98,22 @@ describe('embedded store: searches start from the search-value index', () => {
     // The sorter holds ids only: no record table is read by the query that sorts.
     expect(detail).toMatch(/^CO-ROUTINE d\b/);
     expect(detail).not.toMatch(/\bversions\b.*\bv\b|SEARCH v\b/);
+  });
+
+  it('counts the matches of a page started from the index in the page query, and not those of a walk in sort order (issue 13)', async () => {
+    const filter: Filter = { $and: [{ resourceType: 'Patient', deleted: false }, index.compile('Patient', 'gender', undefined, ['male'])] };
+    const driven = plan(filter, { id: 1 }, true);
+    expect(driven.counted).toBe(true);
+    expect(driven.detail).toMatch(/\bCO-ROUTINE d\b/);
+    expect(driven.detail).not.toMatch(/\bSCAN (r|v)\b/);
+    // A walk stops at the page; counting in its pass would read every record of the type.
+    const walk = plan({ $and: [{ resourceType: 'Patient', deleted: false }] }, { id: 1 }, true);
+    expect(walk.counted).toBe(false);
+    expect(walk.detail).not.toMatch(/TEMP B-TREE|SCAN (r|v)\b/);
+    const all = await store.find('current', filter, { sort: { id: 1 } });
+    const { records, total } = await store.findCounted!('current', filter, { sort: { id: 1 }, limit: 2 });
+    expect(total).toBe(all.length);
+    expect(records).toEqual(all.slice(0, 2));
   });
 
   it('answers a page the same through the id query as the records in sort order', async () => {

@@ -48,10 +48,15 @@ export function rangePredicate(prefix: Prefix, search: DateRange, f: RangeFields
       return cond(f.hi, '$gt', search.hi);
     case 'lt':
       return cond(f.lo, '$lt', search.lo);
+    // gt or eq, written as one condition per bound: with lo >= sLo, either hi <= sHi (eq) or hi > sHi
+    // (gt), so `hi > sHi or (lo >= sLo and hi <= sHi)` is `hi > sHi or lo >= sLo` for every stored
+    // range (both bounds are always written, extract-date.ts), and each side is a single condition
+    // a store answers from its index (filter.ts someEntry; issue 13). le likewise.
+    // A point (one field for both bounds, `lastUpdated`) is then simply at or after sLo / at or before sHi.
     case 'ge':
-      return anyOf([cond(f.hi, '$gt', search.hi), contained]);
+      return f.lo === f.hi ? cond(f.lo, '$gte', search.lo) : anyOf([cond(f.hi, '$gt', search.hi), cond(f.lo, '$gte', search.lo)]);
     case 'le':
-      return anyOf([cond(f.lo, '$lt', search.lo), contained]);
+      return f.lo === f.hi ? cond(f.hi, '$lte', search.hi) : anyOf([cond(f.lo, '$lt', search.lo), cond(f.hi, '$lte', search.hi)]);
     case 'sa':
       return cond(f.lo, '$gt', search.hi);
     case 'eb':

@@ -18,16 +18,28 @@ function isSingleCondition(condition: unknown): boolean {
   return (keys.length === 1 && PER_ELEMENT.has(keys[0])) || (keys.length === 2 && keys.includes('$regex') && keys.includes('$options'));
 }
 
+/** A document of one plain condition on one field (`{ hi: { $gt: x } }`), which a dotted path can carry. */
+function isSingleField(predicate: unknown): boolean {
+  if (predicate === null || typeof predicate !== 'object' || Array.isArray(predicate)) return false;
+  const keys = Object.keys(predicate);
+  return keys.length === 1 && !keys[0].startsWith('$') && isSingleCondition((predicate as Filter)[keys[0]]);
+}
+
 /**
  * Records with at least one entry at `path` satisfying `predicate` (a document over the entry's
  * fields). A single plain condition is written on the dotted path (`index.gender.c`); several
- * conditions use `$elemMatch`, so that they must hold on the same entry.
+ * conditions use `$elemMatch`, so that they must hold on the same entry. A disjunction of single
+ * conditions is a disjunction of dotted paths (some entry satisfies A or B exactly when some entry
+ * satisfies A or some entry satisfies B), which a store answers from its index alone, where an
+ * `$elemMatch` is re-checked on every candidate (issue 13: `Appointment?date=ge…`, `ne`).
  */
 export function someEntry(path: string, predicate: Filter): Filter {
-  const keys = Object.keys(predicate);
-  if (keys.length === 1 && !keys[0].startsWith('$') && isSingleCondition(predicate[keys[0]])) {
-    return { [`${path}.${keys[0]}`]: predicate[keys[0]] };
+  if (isSingleField(predicate)) {
+    const [key] = Object.keys(predicate);
+    return { [`${path}.${key}`]: predicate[key] };
   }
+  const branches = Object.keys(predicate).length === 1 ? predicate.$or : undefined;
+  if (Array.isArray(branches) && branches.length > 0 && branches.every(isSingleField)) return anyOf(branches.map((b: Filter) => someEntry(path, b)));
   return { [path]: { $elemMatch: predicate } };
 }
 

@@ -1,5 +1,6 @@
 import type { Database, Statement } from 'better-sqlite3';
 import { VersionConflictError, type StoredRecord, type WriteOp } from '../port.js';
+import { recordColumns } from './record-format.js';
 import { searchValueRows, type SearchValueRow } from './search-values.js';
 import type { UnindexedKeys } from './unindexed.js';
 
@@ -27,7 +28,7 @@ export class RecordWriter {
   ) {
     this.#skip = new Map(Object.entries(unindexed).map(([type, keys]) => [type, new Set(keys)]));
     this.#currentVersion = db.prepare('SELECT version FROM current WHERE type = ? AND id = ?').pluck();
-    this.#insertVersion = db.prepare('INSERT INTO versions (type, id, version, last_updated, deleted, txn, record) VALUES (?, ?, ?, ?, ?, ?, ?)');
+    this.#insertVersion = db.prepare('INSERT INTO versions (type, id, version, last_updated, deleted, txn, record, idx) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
     this.#upsertCurrent = db.prepare(
       'INSERT INTO current (type, id, version, last_updated, deleted, vid) VALUES (?, ?, ?, ?, ?, ?) ' +
         'ON CONFLICT (type, id) DO UPDATE SET version = excluded.version, last_updated = excluded.last_updated, deleted = excluded.deleted, vid = excluded.vid',
@@ -35,7 +36,7 @@ export class RecordWriter {
     this.#insertValue = db.prepare('INSERT OR IGNORE INTO search_values (pid, value, vid) VALUES (?, ?, ?)');
     this.#deleteValues = db.prepare('DELETE FROM search_values WHERE vid = ?');
     this.#findVersion = db.prepare('SELECT vid, last_updated AS lastUpdated, deleted FROM versions WHERE type = ? AND id = ? AND version = ?');
-    this.#updateVersion = db.prepare('UPDATE versions SET record = ? WHERE vid = ?');
+    this.#updateVersion = db.prepare('UPDATE versions SET record = ?, idx = ? WHERE vid = ?');
     this.#insertPath = db.prepare('INSERT INTO paths (path) VALUES (?)');
     this.#txn = (db.prepare('SELECT txn FROM versions ORDER BY vid DESC LIMIT 1').pluck().get() as number | undefined) ?? 0;
     this.#paths = new Map((db.prepare('SELECT path, pid FROM paths').all() as Array<{ path: string; pid: number }>).map((r) => [r.path, r.pid]));
@@ -67,7 +68,8 @@ export class RecordWriter {
    * Applies the writes in one transaction, checking each expectedVersion against the current
    * version as left by the writes before it. Throws VersionConflictError having stored nothing.
    * @param extra.also more work for the same transaction, run after the writes (deferred-writes.ts)
-   * @param extra.serialized each record's `serialize` text, when the caller has it already
+   * @param extra.serialized each record's `serialize` text, when the caller has it already: stored
+   *   whole, the index inside it (record-format.ts), rather than serialized again
    */
   commit(writes: readonly WriteOp[], extra: { also?: () => void; serialized?: readonly string[] } = {}): void {
     const { also, serialized } = extra;
@@ -79,7 +81,9 @@ export class RecordWriter {
         const actual = this.versionOf(record.resourceType, record.id);
         if (actual !== expectedVersion) throw new VersionConflictError(record.resourceType, record.id, expectedVersion, actual);
         const deleted = record.deleted ? 1 : 0;
-        const { lastInsertRowid } = this.#insertVersion.run(record.resourceType, record.id, record.versionId, record.lastUpdated, deleted, txn, serialized?.[i] ?? serialize(record));
+        const text = serialized?.[i];
+        const columns = text === undefined ? recordColumns(record) : { record: text, idx: null };
+        const { lastInsertRowid } = this.#insertVersion.run(record.resourceType, record.id, record.versionId, record.lastUpdated, deleted, txn, columns.record, columns.idx);
         this.#upsertCurrent.run(record.resourceType, record.id, record.versionId, record.lastUpdated, deleted, lastInsertRowid);
         this.#insertValues(rows[i], lastInsertRowid);
       });
@@ -99,7 +103,8 @@ export class RecordWriter {
       records.forEach((record, i) => {
         const existing = this.#findVersion.get(record.resourceType, record.id, record.versionId) as { vid: number; lastUpdated: string; deleted: number } | undefined;
         if (!existing) return;
-        this.#updateVersion.run(serialize({ ...record, lastUpdated: existing.lastUpdated, deleted: existing.deleted === 1 }), existing.vid);
+        const columns = recordColumns({ ...record, lastUpdated: existing.lastUpdated, deleted: existing.deleted === 1 });
+        this.#updateVersion.run(columns.record, columns.idx, existing.vid);
         this.#deleteValues.run(existing.vid);
         this.#insertValues(rows[i], existing.vid);
       });
@@ -133,7 +138,7 @@ export class RecordWriter {
   }
 }
 
-/** The stored JSON of a record (the `record` column of `versions` and `deferred`). */
+/** The whole stored JSON of a record, index included (the `record` column of `deferred`; of `versions` when moved from there). */
 export function serialize(record: StoredRecord): string {
   const { resourceType, id, versionId, lastUpdated, deleted, resource, index } = record;
   return JSON.stringify({ resourceType, id, versionId, lastUpdated, deleted, ...(resource ? { resource } : {}), ...(index ? { index } : {}) });

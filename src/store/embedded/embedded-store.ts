@@ -86,6 +86,10 @@ export class EmbeddedStore implements StorePort {
     return this.#live().find(collection, filter, options);
   }
 
+  async findCounted(collection: CollectionName, filter: Filter, options?: FindOptions): Promise<{ records: StoredRecord[]; total: number }> {
+    return this.#live().findCounted(collection, filter, options);
+  }
+
   async count(collection: CollectionName, filter: Filter): Promise<number> {
     return this.#live().count(collection, filter);
   }

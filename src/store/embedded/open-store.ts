@@ -8,7 +8,7 @@ import { RecordWriter } from './commit.js';
 import { DeferredWrites } from './deferred-writes.js';
 import { databasePath, fsyncDirectory } from './files.js';
 import { acquireLock, releaseLock, type LockOwner } from './lock.js';
-import { countRecords, findRecords, groupCountRecords, type QueryContext } from './query.js';
+import { countRecords, findCountedRecords, findRecords, groupCountRecords, type QueryContext } from './query.js';
 import { configure, migrateSchema } from './schema.js';
 import { StatementCache } from './statement-cache.js';
 import { persistUnindexed, type UnindexedKeys } from './unindexed.js';
@@ -92,6 +92,11 @@ export class OpenStore {
   find(collection: CollectionName, filter: Filter, options?: FindOptions): StoredRecord[] {
     if (this.#deferred.concerns(filter)) this.#drain();
     return findRecords(this.#query, collection, filter, options);
+  }
+
+  findCounted(collection: CollectionName, filter: Filter, options?: FindOptions): { records: StoredRecord[]; total: number } {
+    if (this.#deferred.concerns(filter)) this.#drain();
+    return findCountedRecords(this.#query, collection, filter, options);
   }
 
   count(collection: CollectionName, filter: Filter): number {

@@ -1,5 +1,6 @@
 import { Query } from 'mingo';
 import { groupRecords, type CollectionName, type Filter, type FindOptions, type GroupCount, type StoredRecord } from '../port.js';
+import { parseRecord } from './record-format.js';
 import { IRREGULAR } from './search-values.js';
 import { sortRecords } from './sort.js';
 import { translateFilter, type Driver, type KeyPathIds, type PathIds, type SqlCondition, type SqlParam } from './sql-filter.js';
@@ -33,7 +34,14 @@ const COUNT_FROM_DRIVER: Record<CollectionName, string> = { current: 'CROSS JOIN
  * index as a filter. Estimating costs at most this many index entries per driver.
  */
 export const DRIVER_LIMIT = 1000;
-const RECORD: Record<CollectionName, string> = { current: 'v.record', history: 'r.record' };
+/** The columns of a record (record-format.ts), as `record` and `idx`. */
+const RECORD: Record<CollectionName, string> = { current: 'v.record AS record, v.idx AS idx', history: 'r.record AS record, r.idx AS idx' };
+
+/** A row of the record columns. */
+interface RecordRow {
+  record: string;
+  idx: string | null;
+}
 
 export interface QueryContext {
   statements: StatementCache;
@@ -52,10 +60,12 @@ export interface FindSql {
   where: SqlCondition;
   ordered: boolean;
   byVid: boolean;
+  /** The query also selects `total`, the number of all matches (`findCountedRecords`). */
+  counted: boolean;
 }
 
 /** The records of a page, by version id (a JSON array of them). */
-const RECORDS_BY_VID = 'SELECT vid, record FROM versions WHERE vid IN (SELECT value FROM json_each(?))';
+const RECORDS_BY_VID = 'SELECT vid, record, idx FROM versions WHERE vid IN (SELECT value FROM json_each(?))';
 
 /** The filter as SQL; exact only while no stored version has an irregular index (search-values.ts). */
 function translate(ctx: QueryContext, filter: Filter): SqlCondition {
@@ -76,8 +86,11 @@ function fromClause(driver: Driver | undefined, plain: string, driven: string): 
   return driver ? `FROM ${driverTable(driver)} ${driven}` : plain;
 }
 
-/** Builds the query of a find (exported for the plan tests). */
-export function findSql(ctx: QueryContext, collection: CollectionName, filter: Filter, options: FindOptions = {}): FindSql {
+/**
+ * Builds the query of a find (exported for the plan tests). `withTotal`: also count every match
+ * where that costs no further read (see `findCountedRecords`).
+ */
+export function findSql(ctx: QueryContext, collection: CollectionName, filter: Filter, options: FindOptions = {}, withTotal = false): FindSql {
   const limit = options.limit ? Math.abs(options.limit) : Infinity;
   const sort = options.sort && Object.keys(options.sort).length ? options.sort : undefined;
   // Unsorted finds come in commit order, MongoDB's natural order for an insert-only collection.
@@ -89,30 +102,37 @@ export function findSql(ctx: QueryContext, collection: CollectionName, filter: F
     // into the sorter (and read it from disk) to keep 20 of them: 266 matches of `Patient?family=`
     // at 100k patients cost 3x the time of 3 matches (issue 13).
     const from = fromClause(driver, COUNT_FROM[collection], COUNT_FROM_DRIVER[collection]);
-    return { sql: `SELECT r.vid AS vid ${from} WHERE ${where.sql} ${order} LIMIT ${limit}`, where, ordered, byVid: true };
+    // Started from a driver, SQLite reads every match to sort them anyway: counting them there saves
+    // the count query's second pass. Walking an index in sort order it stops at the page, and a
+    // window count would make it read every match, so the count stays a query of its own.
+    const counted = withTotal && driver !== undefined;
+    const total = counted ? ', count(*) OVER () AS total' : '';
+    return { sql: `SELECT r.vid AS vid${total} ${from} WHERE ${where.sql} ${order} LIMIT ${limit}`, where, ordered, byVid: true, counted };
   }
   const from = fromClause(driver, FROM[collection], FROM_DRIVER[collection]);
-  const sql = `SELECT ${RECORD[collection]} AS record ${from} WHERE ${where.sql} ${order ?? ''}`;
-  return { sql, where, ordered, byVid: false };
+  const sql = `SELECT ${RECORD[collection]} ${from} WHERE ${where.sql} ${order ?? ''}`;
+  return { sql, where, ordered, byVid: false, counted: false };
 }
 
 /** The driver selecting the fewest versions, if one selects fewer than DRIVER_LIMIT. */
 function pickDriver(ctx: QueryContext, where: SqlCondition): Driver | undefined {
   let best: { driver: Driver; size: number } | undefined;
   for (const driver of where.drivers ?? []) {
-    const size = estimate(ctx, driver);
-    if (size < DRIVER_LIMIT && (!best || size < best.size)) best = { driver, size };
+    // Counted no further than the best so far: `Appointment?practitioner=X&date=ge…` stops counting
+    // the date's entries at the practitioner's ~100 instead of DRIVER_LIMIT (issue 13).
+    const size = estimate(ctx, driver, best?.size ?? DRIVER_LIMIT);
+    if (size < (best?.size ?? DRIVER_LIMIT)) best = { driver, size };
     if (size === 0) break;
   }
   return best?.driver;
 }
 
-/** Index entries a driver reads, counted part by part and no further than DRIVER_LIMIT in all. */
-function estimate(ctx: QueryContext, driver: Driver): number {
+/** Index entries a driver reads, counted part by part and no further than `cap` in all. */
+function estimate(ctx: QueryContext, driver: Driver, cap: number): number {
   let size = 0;
   for (const part of driver.parts) {
-    size += ctx.statements.get(`SELECT count(*) FROM (${part.sql} LIMIT ${DRIVER_LIMIT})`).pluck().get(...part.params) as number;
-    if (size >= DRIVER_LIMIT) break;
+    size += ctx.statements.get(`SELECT count(*) FROM (${part.sql} LIMIT ?)`).pluck().get(...part.params, cap - size) as number;
+    if (size >= cap) break;
   }
   return size;
 }
@@ -127,14 +147,14 @@ function driverParams(driver: Driver): SqlParam[] {
 }
 
 /** A resource's current record by its key: one primary-key lookup. */
-const BY_KEY = 'SELECT v.record FROM current r JOIN versions v ON v.vid = r.vid WHERE r.type = ? AND r.id = ?';
+const BY_KEY = 'SELECT v.record AS record, v.idx AS idx FROM current r JOIN versions v ON v.vid = r.vid WHERE r.type = ? AND r.id = ?';
 
 /** Records matching the filter, sorted and limited; fresh objects the caller owns. */
 export function findRecords(ctx: QueryContext, collection: CollectionName, filter: Filter, options: FindOptions = {}): StoredRecord[] {
   // Every read and write loads a record by its key: straight to it, not through the translation (issue 14).
   if (collection === 'current' && isKey(filter)) {
-    const json = ctx.statements.get(BY_KEY).pluck().get(filter.resourceType, filter.id) as string | undefined;
-    return json === undefined ? [] : [JSON.parse(json) as StoredRecord];
+    const row = ctx.statements.get(BY_KEY).get(filter.resourceType, filter.id) as RecordRow | undefined;
+    return row === undefined ? [] : [parseRecord(row.record, row.idx)];
   }
   const limit = options.limit ? Math.abs(options.limit) : Infinity; // MongoDB: 0 means no limit
   const sort = options.sort && Object.keys(options.sort).length ? options.sort : undefined;
@@ -151,12 +171,31 @@ export function findRecords(ctx: QueryContext, collection: CollectionName, filte
   return sorted.length > limit ? sorted.slice(0, limit) : sorted;
 }
 
+/**
+ * `findRecords` and the number of all its matches, limit aside (StorePort.findCounted): from the
+ * page query itself when it reads every match anyway, from the page when it holds them all, else
+ * by `countRecords`.
+ */
+export function findCountedRecords(ctx: QueryContext, collection: CollectionName, filter: Filter, options: FindOptions = {}): { records: StoredRecord[]; total: number } {
+  const found = findSql(ctx, collection, filter, options, true);
+  if (found.counted) {
+    const rows = ctx.statements.get(found.sql).all(...found.where.params) as Array<{ vid: number; total: number }>;
+    return { records: recordsByVid(ctx, rows.map((row) => row.vid)), total: rows[0]?.total ?? 0 };
+  }
+  const records = findRecords(ctx, collection, filter, options);
+  const limit = options.limit ? Math.abs(options.limit) : Infinity;
+  return { records, total: records.length < limit ? records.length : countRecords(ctx, collection, filter) };
+}
+
 /** The records of these version ids, in their order. */
 function recordsByVid(ctx: QueryContext, vids: number[]): StoredRecord[] {
   if (vids.length === 0) return [];
-  const rows = ctx.statements.get(RECORDS_BY_VID).all(JSON.stringify(vids)) as Array<{ vid: number; record: string }>;
-  const byVid = new Map(rows.map((row) => [row.vid, row.record]));
-  return vids.map((vid) => JSON.parse(byVid.get(vid)!) as StoredRecord);
+  const rows = ctx.statements.get(RECORDS_BY_VID).all(JSON.stringify(vids)) as Array<RecordRow & { vid: number }>;
+  const byVid = new Map(rows.map((row) => [row.vid, row]));
+  return vids.map((vid) => {
+    const row = byVid.get(vid)!;
+    return parseRecord(row.record, row.idx);
+  });
 }
 
 /** Number of records matching the filter: in SQL when the translation is exact. */
@@ -169,7 +208,7 @@ export function countRecords(ctx: QueryContext, collection: CollectionName, filt
   }
   const from = fromClause(driver, FROM[collection], FROM_DRIVER[collection]);
   let count = 0;
-  for (const _ of matching(ctx, `SELECT ${RECORD[collection]} AS record ${from} WHERE ${where.sql}`, where, filter)) count++;
+  for (const _ of matching(ctx, `SELECT ${RECORD[collection]} ${from} WHERE ${where.sql}`, where, filter)) count++;
   return count;
 }
 
@@ -185,7 +224,7 @@ export function groupCountRecords(ctx: QueryContext, collection: CollectionName,
   if ((pid === undefined && !inRecords) || where.sql === '0') return [];
   if (!where.exact || inRecords) {
     const from = fromClause(driver, FROM[collection], FROM_DRIVER[collection]);
-    return groupRecords(matching(ctx, `SELECT ${RECORD[collection]} AS record ${from} WHERE ${where.sql}`, where, filter), path);
+    return groupRecords(matching(ctx, `SELECT ${RECORD[collection]} ${from} WHERE ${where.sql}`, where, filter), path);
   }
   const from = fromClause(driver, COUNT_FROM[collection], COUNT_FROM_DRIVER[collection]);
   // `pid` is the store's own integer, so it is written into the SQL and the parameters keep their order.
@@ -204,9 +243,9 @@ function isKey(filter: Filter): filter is { resourceType: string; id: string } {
 function* matching(ctx: QueryContext, sql: string, where: SqlCondition, filter: Filter): Iterable<StoredRecord> {
   // `$where` and friends run arbitrary JavaScript; filters are data, never code.
   const recheck = where.exact ? undefined : new Query(filter, { scriptEnabled: false });
-  const rows = ctx.statements.get(sql).pluck().iterate(...where.params) as IterableIterator<string>;
-  for (const json of rows) {
-    const record = JSON.parse(json) as StoredRecord;
+  const rows = ctx.statements.get(sql).pluck(false).iterate(...where.params) as IterableIterator<RecordRow>;
+  for (const row of rows) {
+    const record = parseRecord(row.record, row.idx);
     if (!recheck || recheck.test(record as unknown as Record<string, unknown>)) yield record;
   }
 }

@@ -3,8 +3,9 @@ import type { Database } from 'better-sqlite3';
 /**
  * The embedded store's SQLite schema (issue 13).
  *
- * - `versions`: every version of every resource, the whole `StoredRecord` as JSON in `record`
- *   (resource in its stored, possibly encrypted form, and its search values). `vid` is the commit
+ * - `versions`: every version of every resource, the `StoredRecord` as JSON in `record` (resource
+ *   in its stored, possibly encrypted form) and its search values (`index`) apart in `idx`, parsed
+ *   only when read (record-format.ts); `idx` NULL: the index is inside `record`. `vid` is the commit
  *   order, `txn` the number of the commit that wrote it (versions written together share it).
  *   This is the `history` collection.
  * - `current`: one row per resource pointing at its latest version (or delete tombstone). This is
@@ -24,12 +25,14 @@ import type { Database } from 'better-sqlite3';
  * range scan of the primary key, returning version ids without touching a second b-tree.
  *
  * Version 2 added `deferred`; a version 1 database is upgraded in place when opened (the table is
- * created empty, nothing else changes).
+ * created empty, nothing else changes). Version 3 added `versions.idx` (issue 13); an older
+ * database gets the column, NULL in its existing rows, which keep their index inside `record`
+ * and read the same (no row is rewritten, so the upgrade takes no time at any size).
  */
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
 /** Versions this FhirGate opens; older ones are upgraded by `migrateSchema`. */
-const UPGRADABLE = [1, 2];
+const UPGRADABLE = [1, 2, 3];
 
 const DDL = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value) WITHOUT ROWID;
@@ -41,7 +44,8 @@ CREATE TABLE IF NOT EXISTS versions (
   last_updated TEXT NOT NULL,
   deleted INTEGER NOT NULL,
   txn INTEGER NOT NULL,
-  record TEXT NOT NULL
+  record TEXT NOT NULL,
+  idx TEXT
 );
 CREATE UNIQUE INDEX IF NOT EXISTS versions_by_key ON versions (type, id, version);
 CREATE INDEX IF NOT EXISTS versions_by_updated ON versions (type, last_updated, id, version);
@@ -107,6 +111,9 @@ export function migrateSchema(db: Database): void {
   }
   db.transaction(() => {
     db.exec(DDL);
+    // `CREATE TABLE IF NOT EXISTS` leaves a version 1 or 2 table as it was: its rows keep their index in `record`.
+    const columns = db.prepare("SELECT name FROM pragma_table_info('versions')").pluck().all() as string[];
+    if (!columns.includes('idx')) db.exec('ALTER TABLE versions ADD COLUMN idx TEXT');
     db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('schema', ?)").run(SCHEMA_VERSION);
   })();
 }

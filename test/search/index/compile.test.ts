@@ -86,11 +86,13 @@ const DATE: Case[] = [
     ['eq2024-02'],
     { 'index.birthdate': { $elemMatch: { lo: { $gte: '2024-02-01T00:00:00.000Z' }, hi: { $lte: '2024-02-29T23:59:59.999Z' } } } },
   ],
-  ['Patient', 'birthdate', undefined, ['ne2024'], { 'index.birthdate': { $elemMatch: { $or: [{ lo: { $lt: Y2024.lo } }, { hi: { $gt: Y2024.hi } }] } } }],
+  // A disjunction of single conditions: one dotted path each, answered from the store's index (issue 13).
+  ['Patient', 'birthdate', undefined, ['ne2024'], { $or: [{ 'index.birthdate.lo': { $lt: Y2024.lo } }, { 'index.birthdate.hi': { $gt: Y2024.hi } }] }],
   ['Patient', 'birthdate', undefined, ['gt2024'], { 'index.birthdate.hi': { $gt: Y2024.hi } }],
   ['Patient', 'birthdate', undefined, ['lt2024'], { 'index.birthdate.lo': { $lt: Y2024.lo } }],
-  ['Patient', 'birthdate', undefined, ['ge2024'], { 'index.birthdate': { $elemMatch: { $or: [{ hi: { $gt: Y2024.hi } }, CONTAINED_2024] } } }],
-  ['Patient', 'birthdate', undefined, ['le2024'], { 'index.birthdate': { $elemMatch: { $or: [{ lo: { $lt: Y2024.lo } }, CONTAINED_2024] } } }],
+  // ge is gt or eq: `hi > sHi or (lo >= sLo and hi <= sHi)`, which for a stored range is `hi > sHi or lo >= sLo`.
+  ['Patient', 'birthdate', undefined, ['ge2024'], { $or: [{ 'index.birthdate.hi': { $gt: Y2024.hi } }, { 'index.birthdate.lo': { $gte: Y2024.lo } }] }],
+  ['Patient', 'birthdate', undefined, ['le2024'], { $or: [{ 'index.birthdate.lo': { $lt: Y2024.lo } }, { 'index.birthdate.hi': { $lte: Y2024.hi } }] }],
   ['Patient', 'birthdate', undefined, ['sa2024'], { 'index.birthdate.lo': { $gt: Y2024.hi } }],
   ['Patient', 'birthdate', undefined, ['eb2024'], { 'index.birthdate.hi': { $lt: Y2024.lo } }],
   // ap: 10% of the gap to "now" (2025-01-01): the gap from 2015-01-01 is 3653 days, so ±365.3 days
@@ -110,7 +112,8 @@ const DATE: Case[] = [
   ],
   ['Patient', '_lastUpdated', undefined, ['2024-01-01T10:00'], { lastUpdated: { $gte: '2024-01-01T10:00:00.000Z', $lte: '2024-01-01T10:00:59.999Z' } }],
   ['Patient', '_lastUpdated', undefined, ['gt2024'], { lastUpdated: { $gt: Y2024.hi } }],
-  ['Patient', '_lastUpdated', undefined, ['ge2024'], { $or: [{ lastUpdated: { $gt: Y2024.hi } }, { lastUpdated: { $gte: Y2024.lo, $lte: Y2024.hi } }] }],
+  ['Patient', '_lastUpdated', undefined, ['ge2024'], { lastUpdated: { $gte: Y2024.lo } }],
+  ['Patient', '_lastUpdated', undefined, ['le2024'], { lastUpdated: { $lte: Y2024.hi } }],
   ['Patient', '_lastUpdated', 'missing', ['false'], { lastUpdated: { $exists: true } }],
 ];
 
@@ -118,7 +121,7 @@ const NUMBER: Case[] = [
   ['Appointment', 'minutes', undefined, ['100'], { 'index.minutes': { $elemMatch: { v: { $gte: 99.5, $lt: 100.5 } } } }],
   ['Appointment', 'minutes', undefined, ['100.00'], { 'index.minutes': { $elemMatch: { v: { $gte: 99.995, $lt: 100.005 } } } }],
   ['Appointment', 'minutes', undefined, ['1e2'], { 'index.minutes': { $elemMatch: { v: { $gte: 50, $lt: 150 } } } }],
-  ['Appointment', 'minutes', undefined, ['ne100'], { 'index.minutes': { $elemMatch: { $or: [{ v: { $lt: 99.5 } }, { v: { $gte: 100.5 } }] } } }],
+  ['Appointment', 'minutes', undefined, ['ne100'], { $or: [{ 'index.minutes.v': { $lt: 99.5 } }, { 'index.minutes.v': { $gte: 100.5 } }] }],
   ['Appointment', 'minutes', undefined, ['gt100'], { 'index.minutes.v': { $gt: 100 } }],
   ['Appointment', 'minutes', undefined, ['le-2.5'], { 'index.minutes.v': { $lte: -2.5 } }],
   ['Appointment', 'minutes', undefined, ['sa100'], { 'index.minutes.lo': { $gte: 100.5 } }],
