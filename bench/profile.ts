@@ -101,10 +101,13 @@ async function main(): Promise<void> {
           : { method: 'POST' as const, path: '/fhir/Patient', headers: { 'Content-Type': FHIR_JSON, Accept: FHIR_JSON, Authorization: authorization }, body: benchPatientJson('P-0'), setupRequest: (r) => Object.assign(r, { body: benchPatientJson(`P-${mrn++}`) }) };
       await measure({ origin: service.origin, connections, seconds: 3, request: { ...request }, label: 'warm-up' });
       const start = now();
+      const cpu = service.cpuSeconds();
       const m = await measure({ origin: service.origin, connections, seconds, request: { ...request }, label: shape });
       window = [start, now()];
       rate = m.requestsPerSecond;
-      process.stderr.write(`${shape} @${connections}: ${m.requestsPerSecond.toFixed(0)} req/s, p50 ${m.p50.toFixed(2)} ms, p99 ${m.p99.toFixed(2)} ms\n`);
+      // As for dispense and booking: the server's CPU time per request compares on a loaded machine.
+      const perRequest = ((service.cpuSeconds() - cpu) * 1e3) / m.requests;
+      process.stderr.write(`${shape} @${connections}: ${m.requestsPerSecond.toFixed(0)} req/s, p50 ${m.p50.toFixed(2)} ms, p99 ${m.p99.toFixed(2)} ms; cpu per request ${perRequest.toFixed(2)} ms\n`);
     }
     await processes.stopAll();
     // The main thread's profile (`.<pid>.0.`); workers (tsx's esbuild service) write their own.
