@@ -19,6 +19,7 @@ export class RecordWriter {
   readonly #paths: Map<string, number>;
   /** The last commit number used. */
   #txn: number;
+  readonly #txnMeta: Statement;
 
   /** @param unindexed keys of `index` written without search-value rows, by resource type (unindexed.ts) */
   constructor(
@@ -37,7 +38,10 @@ export class RecordWriter {
     this.#findVersion = db.prepare('SELECT vid, last_updated AS lastUpdated, deleted FROM versions WHERE type = ? AND id = ? AND version = ?');
     this.#updateVersion = db.prepare('UPDATE versions SET record = ? WHERE vid = ?');
     this.#insertPath = db.prepare('INSERT INTO paths (path) VALUES (?)');
-    this.#txn = (db.prepare('SELECT txn FROM versions ORDER BY vid DESC LIMIT 1').pluck().get() as number | undefined) ?? 0;
+    // The last row's commit, unless a move of deferred rows (which keep the number of the commit they were part of) wrote them after it.
+    const last = (db.prepare('SELECT txn FROM versions ORDER BY vid DESC LIMIT 1').pluck().get() as number | undefined) ?? 0;
+    this.#txnMeta = db.prepare(`INSERT OR REPLACE INTO meta (key, value) VALUES ('${TXN_META}', ?)`);
+    this.#txn = Math.max(last, (db.prepare(`SELECT value FROM meta WHERE key = '${TXN_META}'`).pluck().get() as number | undefined) ?? 0);
     this.#paths = new Map((db.prepare('SELECT path, pid FROM paths').all() as Array<{ path: string; pid: number }>).map((r) => [r.path, r.pid]));
   }
 
@@ -68,9 +72,11 @@ export class RecordWriter {
    * version as left by the writes before it. Throws VersionConflictError having stored nothing.
    * @param extra.also more work for the same transaction, run after the writes (deferred-writes.ts)
    * @param extra.serialized each record's `serialize` text, when the caller has it already
+   * @param extra.txns each record's commit number, when it was part of an earlier commit (a deferred create moved now)
+   * @returns the commit number of the writes (`versions.txn`)
    */
-  commit(writes: readonly WriteOp[], extra: { also?: () => void; serialized?: readonly string[] } = {}): void {
-    const { also, serialized } = extra;
+  commit(writes: readonly WriteOp[], extra: { also?: () => void; serialized?: readonly string[]; txns?: ReadonlyArray<number | undefined> } = {}): number {
+    const { also, serialized, txns } = extra;
     const rows = writes.map((w) => this.#rowsOf(w.record));
     this.#registerPaths(rows);
     const txn = this.#txn + 1;
@@ -79,13 +85,16 @@ export class RecordWriter {
         const actual = this.versionOf(record.resourceType, record.id);
         if (actual !== expectedVersion) throw new VersionConflictError(record.resourceType, record.id, expectedVersion, actual);
         const deleted = record.deleted ? 1 : 0;
-        const { lastInsertRowid } = this.#insertVersion.run(record.resourceType, record.id, record.versionId, record.lastUpdated, deleted, txn, serialized?.[i] ?? serialize(record));
+        const { lastInsertRowid } = this.#insertVersion.run(record.resourceType, record.id, record.versionId, record.lastUpdated, deleted, txns?.[i] ?? txn, serialized?.[i] ?? serialize(record));
         this.#upsertCurrent.run(record.resourceType, record.id, record.versionId, record.lastUpdated, deleted, lastInsertRowid);
         this.#insertValues(rows[i], lastInsertRowid);
       });
       also?.();
+      // Rows of earlier commits written last: the next opener reads the last number used from `meta`.
+      if (txns?.some((t) => t !== undefined)) this.#txnMeta.run(txn);
     })();
     this.#txn = txn;
+    return txn;
   }
 
   /**
@@ -132,6 +141,9 @@ export class RecordWriter {
     this.#keyPaths.clear();
   }
 }
+
+/** The `meta` key of the last commit number, written when a move of deferred rows may have hidden it. */
+const TXN_META = 'txn';
 
 /** The stored JSON of a record (the `record` column of `versions` and `deferred`). */
 export function serialize(record: StoredRecord): string {
