@@ -25,7 +25,8 @@ export interface DeferredSettings {
  * store's WAL fsync before the commit resolves, like any commit), and the rows of a few hundred
  * events are later written in one transaction, where they share their pages: ~0.1 ms now plus
  * ~0.2 ms later. Being rows of the same database, deferred creates and ordinary commits are ordered
- * by the one WAL: no crash can keep a later commit and lose an earlier deferred one.
+ * by the one WAL: no crash can keep a later commit and lose an earlier deferred one. A write's
+ * own AuditEvent waits the same way, inserted in the write's transaction (`commitWith`).
  *
  * Nothing reads a deferred record where it waits: a query that may match one (its filter does
  * not pin other types), and any write that could touch one (anything but another deferred
