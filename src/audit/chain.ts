@@ -32,12 +32,24 @@ export function canonicalJson(value: unknown): string {
     for (const key of keys) {
       const member = object[key];
       if (member === undefined) continue;
-      out += `${first ? '' : ','}${JSON.stringify(key)}:${canonicalJson(member)}`;
+      out += `${first ? '' : ','}${quoted(key)}${canonicalJson(member)}`;
       first = false;
     }
     return `${out}}`;
   }
   return JSON.stringify(value);
+}
+
+// `"key":` of the element names events are made of (a few dozen), quoted once; bounded.
+const QUOTED = new Map<string, string>();
+
+function quoted(key: string): string {
+  let found = QUOTED.get(key);
+  if (found === undefined) {
+    found = `${JSON.stringify(key)}:`;
+    if (QUOTED.size < 1024) QUOTED.set(key, found);
+  }
+  return found;
 }
 
 /** The event as hashed: without `meta` (set by the store) and without its own chain link. */
