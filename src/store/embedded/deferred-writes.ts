@@ -26,7 +26,7 @@ export interface DeferredSettings {
  * events are later written in one transaction, where they share their pages: ~0.1 ms now plus
  * ~0.2 ms later. Being rows of the same database, deferred creates and ordinary commits are ordered
  * by the one WAL: no crash can keep a later commit and lose an earlier deferred one. A write's
- * own AuditEvent waits the same way, inserted in the write's transaction (`commitWith`).
+ * own AuditEvent waits the same way, inserted in the write's transaction (`commitAndDefer`).
  *
  * Nothing reads a deferred record where it waits: a query that may match one (its filter does
  * not pin other types), and any write that could touch one (anything but another deferred
@@ -46,7 +46,7 @@ export class DeferredWrites {
    * old generation and traced by every major GC; a string is one object. Parsed again when moved.
    */
   #pending: string[] = [];
-  /** The commit each pending record was part of (`versions.txn`), when it was written with other writes (`commitWith`). */
+  /** The commit each pending record was part of (`versions.txn`), when it was written with other writes (`commitAndDefer`). */
   #pendingTxns: Array<number | undefined> = [];
   readonly #pendingKeys = new Set<string>();
   readonly #pendingTypes = new Set<string>();
@@ -99,7 +99,7 @@ export class DeferredWrites {
    * 14: the event's ~25 index rows are then written with a few hundred others, not in the write's
    * own commit). Throws VersionConflictError, having stored nothing, as `commit` and `append` do.
    */
-  commitWith(now: readonly WriteOp[], later: readonly WriteOp[]): void {
+  commitAndDefer(now: readonly WriteOp[], later: readonly WriteOp[]): void {
     if (later.length === 0) {
       this.writer.commit(now);
       return;

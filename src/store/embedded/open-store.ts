@@ -128,10 +128,10 @@ export class OpenStore {
     if (this.#deferred.accepts(writes)) {
       this.#write(() => this.#deferred.append(writes));
     } else {
-      // A write's own AuditEvent waits with the others (deferred-writes.ts `commitWith`).
+      // A write's own AuditEvent waits with the others (deferred-writes.ts `commitAndDefer`).
       const { now, later } = this.#deferred.split(writes);
       if (this.#deferred.touches(now)) this.#write(() => this.#deferred.drain());
-      this.#write(() => this.#deferred.commitWith(now, later));
+      this.#write(() => this.#deferred.commitAndDefer(now, later));
     }
     for (const { record } of writes) this.#revisions.set(record.resourceType, this.revision(record.resourceType) + 1);
     return { durable: this.#durable() };
