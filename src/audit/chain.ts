@@ -11,14 +11,45 @@ export interface ChainLink {
 /** The first hash's predecessor. */
 export const GENESIS = '0'.repeat(64);
 
-/** JSON with object keys sorted at every level: the same event always hashes the same. */
+/**
+ * JSON with object keys sorted at every level: the same event always hashes the same. Members
+ * whose value is undefined are left out; an array item that JSON cannot write (undefined, a
+ * function) is written as nothing, as chains written before this loop (issue 14) were hashed.
+ * Built by concatenation: it runs over every event of every request.
+ */
 export function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (Array.isArray(value)) {
+    let out = '[';
+    for (let i = 0; i < value.length; i++) out += (i > 0 ? ',' : '') + (canonicalJson(value[i]) ?? '');
+    return `${out}]`;
+  }
   if (value && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+    const object = value as Record<string, unknown>;
+    // Default sort: UTF-16 code unit order, as `<` compares the (unique) keys.
+    const keys = Object.keys(object).sort();
+    let out = '{';
+    let first = true;
+    for (const key of keys) {
+      const member = object[key];
+      if (member === undefined) continue;
+      out += `${first ? '' : ','}${quoted(key)}${canonicalJson(member)}`;
+      first = false;
+    }
+    return `${out}}`;
   }
   return JSON.stringify(value);
+}
+
+// `"key":` of the element names events are made of (a few dozen), quoted once; bounded.
+const QUOTED = new Map<string, string>();
+
+function quoted(key: string): string {
+  let found = QUOTED.get(key);
+  if (found === undefined) {
+    found = `${JSON.stringify(key)}:`;
+    if (QUOTED.size < 1024) QUOTED.set(key, found);
+  }
+  return found;
 }
 
 /** The event as hashed: without `meta` (set by the store) and without its own chain link. */

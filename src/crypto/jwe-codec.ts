@@ -1,12 +1,11 @@
 import type { Extension, Resource } from '@medplum/fhirtypes';
-import jose from 'node-jose';
 import type { StorageCodec } from '../fhir/codec.js';
 import { FhirError } from '../fhir/errors.js';
 import type { Logger } from '../logger.js';
 import type { SensitiveElements } from './elements.js';
 import type { KeyRing } from './key-ring.js';
 import { redact } from './redact.js';
-import { gcmIv, jweHeaderKid } from './sealed.js';
+import { jweHeaderKid } from './sealed.js';
 
 /**
  * Where a stored resource keeps its encrypted elements: one extension at the resource root whose
@@ -72,8 +71,7 @@ export function createJweCodec(options: { ring: KeyRingRef; elements: SensitiveE
       const { redacted, keys } = redact(resource, paths);
       const source = resource as unknown as Record<string, unknown>;
       const payload: Payload = { r: bindingOf(resource), k: keys, o: Object.fromEntries(keys.map((k) => [k, source[k]])) };
-      const { key } = ring.current.atRest;
-      const jwe = await jose.JWE.createEncrypt({ format: 'compact', contentAlg: 'A256GCM', iv: gcmIv() }, key).update(JSON.stringify(payload), 'utf8').final();
+      const jwe = await ring.current.atRest.encrypt(JSON.stringify(payload));
       const extension: Extension = { url: ENCRYPTED_ELEMENTS_URL, valueString: jwe };
       return { ...redacted, extension: [...(extensionsOf(redacted) ?? []), extension] } as Resource;
     },

@@ -1,5 +1,6 @@
 import { createSecretKey, randomBytes, type KeyObject } from 'node:crypto';
 import jose from 'node-jose';
+import { atRestCiphers, type AtRestDecrypter, type AtRestEncrypter } from './at-rest-jwe.js';
 
 /**
  * The key ring: one JWK set holding every key FhirGate's encryption uses (issue 9).
@@ -36,6 +37,8 @@ export interface AtRestKey {
   kid: string;
   alg: 'A256KW' | 'dir';
   key: jose.JWK.Key;
+  /** Makes a compact JWE (A256GCM) of a plaintext under this key (at-rest-jwe.ts). */
+  encrypt: AtRestEncrypter;
 }
 
 export interface IndexKey {
@@ -53,9 +56,10 @@ export interface KeyRing {
   atRestKids: readonly string[];
   /**
    * One decrypter per at-rest kid (A256KW or dir, A256GCM only). Per key rather than one over a
-   * key store: node-jose then skips its key search, which halves the cost of a decryption.
+   * key store: node-jose then skips its key search, which halves the cost of a decryption; for
+   * `dir` keys, node-jose's primitives on the key object, without its JWE processor (at-rest-jwe.ts).
    */
-  atRestDecrypters: ReadonlyMap<string, jose.JWE.Decrypter>;
+  atRestDecrypters: ReadonlyMap<string, AtRestDecrypter>;
   /** Index keys, current first: queries match the hashes of every one, so a rotation never hides a record. */
   indexKeys: readonly IndexKey[];
   /** The server's exchange key pairs, current first (may be empty: encrypted exchange is then off). */
@@ -122,7 +126,7 @@ export function checkJwkSet(value: unknown, source: string): Array<{ jwk: Jwk; k
 export async function buildKeyRing(value: unknown, source: string): Promise<KeyRing> {
   const checked = checkJwkSet(value, source);
   const exchangeStore = jose.JWK.createKeyStore();
-  const atRest: AtRestKey[] = [];
+  const atRest: Array<AtRestKey & { decrypter: AtRestDecrypter }> = [];
   const indexKeys: IndexKey[] = [];
   const exchangeKeys: jose.JWK.Key[] = [];
   for (const { jwk, kid, kind } of checked) {
@@ -130,7 +134,7 @@ export async function buildKeyRing(value: unknown, source: string): Promise<KeyR
       const alg = jwk.alg as 'A256KW' | 'dir';
       // node-jose takes a `dir` key as one whose algorithm is the content encryption itself.
       const key = await jose.JWK.asKey({ kty: 'oct', kid, use: 'enc', alg: alg === 'dir' ? 'A256GCM' : 'A256KW', k: jwk.k as string });
-      atRest.push({ kid, alg, key });
+      atRest.push({ kid, alg, key, ...atRestCiphers(kid, alg, key) });
     } else if (kind === 'index') {
       indexKeys.push({ kid, secret: createSecretKey(octBytes(jwk, kid)) });
     } else {
@@ -141,9 +145,9 @@ export async function buildKeyRing(value: unknown, source: string): Promise<KeyR
   if (indexKeys.length === 0) throw new KeyRingError(`Key ring ${source} has no index key (kty oct, alg HS256)`);
   return {
     source,
-    atRest: atRest[0],
+    atRest: { kid: atRest[0].kid, alg: atRest[0].alg, key: atRest[0].key, encrypt: atRest[0].encrypt },
     atRestKids: atRest.map((k) => k.kid),
-    atRestDecrypters: new Map(atRest.map((k) => [k.kid, jose.JWE.createDecrypt(k.key, { algorithms: [k.alg, 'A256GCM'] })])),
+    atRestDecrypters: new Map(atRest.map((k) => [k.kid, k.decrypter])),
     indexKeys,
     exchangeKeys,
     ...(exchangeKeys.length > 0 ? { exchangeDecrypter: jose.JWE.createDecrypt(exchangeStore, { algorithms: ['ECDH-ES+A256KW', 'RSA-OAEP-256', 'A256GCM'] }) } : {}),

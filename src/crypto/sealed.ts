@@ -1,5 +1,4 @@
 import { createHmac, randomBytes } from 'node:crypto';
-import jose from 'node-jose';
 import type { KeyRingRef } from './jwe-codec.js';
 
 /**
@@ -47,7 +46,7 @@ export function createSealer(ring: KeyRingRef): Sealer {
   return {
     async seal(value, binding) {
       const plaintext = JSON.stringify({ b: binding, v: value });
-      return jose.JWE.createEncrypt({ format: 'compact', contentAlg: 'A256GCM', iv: gcmIv() }, ring.current.atRest.key).update(plaintext, 'utf8').final();
+      return ring.current.atRest.encrypt(plaintext);
     },
     async open(jwe, binding) {
       const kid = jweHeaderKid(jwe);

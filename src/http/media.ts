@@ -65,6 +65,21 @@ export function negotiate(header: string): string | undefined {
   return best === undefined ? undefined : best === 'application/json' ? 'application/json' : JSON_TYPES[0];
 }
 
+// Clients send the same few Accept headers on every request: each is parsed once (issue 14).
+// Bounded in entries and length, since the header is the client's to choose.
+const NEGOTIATED = new Map<string, string | undefined>();
+const NEGOTIATED_MAX = 256;
+const NEGOTIATED_MAX_LENGTH = 256;
+
+function negotiated(header: string): string | undefined {
+  if (header.length > NEGOTIATED_MAX_LENGTH) return negotiate(header);
+  if (NEGOTIATED.has(header)) return NEGOTIATED.get(header);
+  const chosen = negotiate(header);
+  if (NEGOTIATED.size >= NEGOTIATED_MAX) NEGOTIATED.clear();
+  NEGOTIATED.set(header, chosen);
+  return chosen;
+}
+
 function offered(range: MediaRange): string | undefined {
   if ((JSON_TYPES as readonly string[]).includes(range.type)) return range.type;
   if (range.type === '*/*' || range.type === 'application/*') return JSON_TYPES[0];
@@ -89,7 +104,7 @@ export function responseType(ctx: Context): string {
   }
   const accept = ctx.get('Accept');
   if (!accept.trim()) return JSON_TYPES[0];
-  const chosen = negotiate(accept);
+  const chosen = negotiated(accept);
   if (chosen) return chosen;
   const otherVersion = parseAccept(accept).find((r) => !isOurFhirVersion(r.params.fhirversion))?.params.fhirversion;
   if (otherVersion !== undefined) throw new FhirError('not-acceptable', `FHIR version '${otherVersion.slice(0, 20)}' is not supported; this server speaks FHIR ${FHIR_VERSION} (R4)`);

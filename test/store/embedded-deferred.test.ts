@@ -64,14 +64,60 @@ describe('embedded store: deferred creates', () => {
     await removeDir(dir);
   });
 
-  it('an ordinary commit of the type moves the pending rows first, keeping commit order', async () => {
+  it('the events at the end of a write\'s commit wait too, stored with the write or not at all; other commits of the type move them first', async () => {
     const dir = await tempDir();
     const { store } = await openStore(dir, { deferredTypes: ['AuditEvent'] });
     await store.commit([writeOf(record('AuditEvent', 'e1'))]);
+    // A write and its event (issue 14): the write in full, the event pending, in one transaction.
     await store.commit([writeOf(record('Patient', 'p1')), writeOf(record('AuditEvent', 'e2'))]);
+    expect(pendingRows(dir)).toBe(2);
+    expect((await store.find('current', { resourceType: 'Patient' })).map((r) => r.id)).toEqual(['p1']);
+    expect(pendingRows(dir)).toBe(2);
+    // An event that conflicts fails its whole commit: the write is not stored either.
+    await expect(store.commit([writeOf(record('Patient', 'p2')), writeOf(record('AuditEvent', 'e2'))])).rejects.toBeInstanceOf(VersionConflictError);
+    await expect(store.commit([writeOf(record('Patient', 'p2')), writeOf(record('AuditEvent', 'e1'))])).rejects.toBeInstanceOf(VersionConflictError);
+    expect(await store.find('current', { resourceType: 'Patient', id: 'p2' })).toEqual([]);
+    expect(pendingRows(dir)).toBe(2);
+    // An event before another write of the commit is not at its end: the commit is written in full, after the pending rows.
+    await store.commit([writeOf(record('AuditEvent', 'e3')), writeOf(record('Patient', 'p3'))]);
     expect(pendingRows(dir)).toBe(0);
-    expect((await store.find('history', {})).map((r) => r.id)).toEqual(['e1', 'p1', 'e2']);
+    // Events keep their commit order; each commit's rows keep theirs.
+    expect((await store.find('history', { resourceType: 'AuditEvent' })).map((r) => r.id)).toEqual(['e1', 'e2', 'e3']);
+    expect((await store.find('history', {})).map((r) => r.id)).toEqual(['p1', 'e1', 'e2', 'e3', 'p3']);
     await store.close();
+    await removeDir(dir);
+  });
+});
+
+/** `versions.txn` (the commit a version was written in) of each version, by id. */
+function commitNumbers(dir: string): Map<string, number> {
+  const db = new Sqlite(databasePath(dir), { fileMustExist: true });
+  try {
+    return new Map((db.prepare('SELECT id, txn FROM versions ORDER BY vid').all() as Array<{ id: string; txn: number }>).map((r) => [r.id, r.txn]));
+  } finally {
+    db.close();
+  }
+}
+
+describe('embedded store: commit numbers of deferred events', () => {
+  it('an event moved later keeps the number of the commit it was part of, and a reopened store never reuses one', async () => {
+    const dir = await tempDir();
+    const { store } = await openStore(dir, { deferredTypes: ['AuditEvent'] });
+    await store.commit([writeOf(record('Patient', 'p1')), writeOf(record('AuditEvent', 'e1'))]);
+    await store.commit([writeOf(record('AuditEvent', 'r1'))]); // a read's event: a commit of its own
+    await store.commit([writeOf(record('Patient', 'p2')), writeOf(record('AuditEvent', 'e2'))]);
+    await store.commit([writeOf(record('Patient', 'p3'))]); // no event: its number is the highest, written before the move
+    await store.find('current', { resourceType: 'AuditEvent' });
+    const moved = commitNumbers(dir);
+    expect(moved.get('e1')).toBe(moved.get('p1'));
+    expect(moved.get('e2')).toBe(moved.get('p2'));
+    expect(new Set([moved.get('p1'), moved.get('p2'), moved.get('p3'), moved.get('r1')]).size).toBe(4);
+    await store.close();
+    const { store: again } = await openStore(dir, { deferredTypes: ['AuditEvent'] });
+    await again.commit([writeOf(record('Patient', 'p4'))]);
+    const after = commitNumbers(dir);
+    expect(after.get('p4')).toBeGreaterThan(Math.max(...[...moved.values()]));
+    await again.close();
     await removeDir(dir);
   });
 });

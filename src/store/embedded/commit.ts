@@ -20,6 +20,7 @@ export class RecordWriter {
   readonly #paths: Map<string, number>;
   /** The last commit number used. */
   #txn: number;
+  readonly #txnMeta: Statement;
 
   /** @param unindexed keys of `index` written without search-value rows, by resource type (unindexed.ts) */
   constructor(
@@ -38,7 +39,10 @@ export class RecordWriter {
     this.#findVersion = db.prepare('SELECT vid, last_updated AS lastUpdated, deleted FROM versions WHERE type = ? AND id = ? AND version = ?');
     this.#updateVersion = db.prepare('UPDATE versions SET record = ?, idx = ? WHERE vid = ?');
     this.#insertPath = db.prepare('INSERT INTO paths (path) VALUES (?)');
-    this.#txn = (db.prepare('SELECT txn FROM versions ORDER BY vid DESC LIMIT 1').pluck().get() as number | undefined) ?? 0;
+    // The last row's commit, unless a move of deferred rows (which keep the number of the commit they were part of) wrote them after it.
+    const last = (db.prepare('SELECT txn FROM versions ORDER BY vid DESC LIMIT 1').pluck().get() as number | undefined) ?? 0;
+    this.#txnMeta = db.prepare(`INSERT OR REPLACE INTO meta (key, value) VALUES ('${TXN_META}', ?)`);
+    this.#txn = Math.max(last, (db.prepare(`SELECT value FROM meta WHERE key = '${TXN_META}'`).pluck().get() as number | undefined) ?? 0);
     this.#paths = new Map((db.prepare('SELECT path, pid FROM paths').all() as Array<{ path: string; pid: number }>).map((r) => [r.path, r.pid]));
   }
 
@@ -70,9 +74,11 @@ export class RecordWriter {
    * @param extra.also more work for the same transaction, run after the writes (deferred-writes.ts)
    * @param extra.serialized each record's `serialize` text, when the caller has it already: stored
    *   whole, the index inside it (record-format.ts), rather than serialized again
+   * @param extra.txns each record's commit number, when it was part of an earlier commit (a deferred create moved now)
+   * @returns the commit number of the writes (`versions.txn`)
    */
-  commit(writes: readonly WriteOp[], extra: { also?: () => void; serialized?: readonly string[] } = {}): void {
-    const { also, serialized } = extra;
+  commit(writes: readonly WriteOp[], extra: { also?: () => void; serialized?: readonly string[]; txns?: ReadonlyArray<number | undefined> } = {}): number {
+    const { also, serialized, txns } = extra;
     const rows = writes.map((w) => this.#rowsOf(w.record));
     this.#registerPaths(rows);
     const txn = this.#txn + 1;
@@ -83,13 +89,16 @@ export class RecordWriter {
         const deleted = record.deleted ? 1 : 0;
         const text = serialized?.[i];
         const columns = text === undefined ? recordColumns(record) : { record: text, idx: null };
-        const { lastInsertRowid } = this.#insertVersion.run(record.resourceType, record.id, record.versionId, record.lastUpdated, deleted, txn, columns.record, columns.idx);
+        const { lastInsertRowid } = this.#insertVersion.run(record.resourceType, record.id, record.versionId, record.lastUpdated, deleted, txns?.[i] ?? txn, columns.record, columns.idx);
         this.#upsertCurrent.run(record.resourceType, record.id, record.versionId, record.lastUpdated, deleted, lastInsertRowid);
         this.#insertValues(rows[i], lastInsertRowid);
       });
       also?.();
+      // Rows of earlier commits written last: the next opener reads the last number used from `meta`.
+      if (txns?.some((t) => t !== undefined)) this.#txnMeta.run(txn);
     })();
     this.#txn = txn;
+    return txn;
   }
 
   /**
@@ -137,6 +146,9 @@ export class RecordWriter {
     this.#keyPaths.clear();
   }
 }
+
+/** The `meta` key of the last commit number, written when a move of deferred rows may have hidden it. */
+const TXN_META = 'txn';
 
 /** The whole stored JSON of a record, index included (the `record` column of `deferred`; of `versions` when moved from there). */
 export function serialize(record: StoredRecord): string {

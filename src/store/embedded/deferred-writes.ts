@@ -25,7 +25,8 @@ export interface DeferredSettings {
  * store's WAL fsync before the commit resolves, like any commit), and the rows of a few hundred
  * events are later written in one transaction, where they share their pages: ~0.1 ms now plus
  * ~0.2 ms later. Being rows of the same database, deferred creates and ordinary commits are ordered
- * by the one WAL: no crash can keep a later commit and lose an earlier deferred one.
+ * by the one WAL: no crash can keep a later commit and lose an earlier deferred one. A write's
+ * own AuditEvent waits the same way, inserted in the write's transaction (`commitAndDefer`).
  *
  * Nothing reads a deferred record where it waits: a query that may match one (its filter does
  * not pin other types), and any write that could touch one (anything but another deferred
@@ -35,7 +36,7 @@ export interface DeferredSettings {
  */
 export class DeferredWrites {
   readonly #types: ReadonlySet<string>;
-  readonly #insert: Statement;
+  readonly #insertRow: Statement;
   readonly #deleteUpTo: Statement;
   readonly #batch: number;
   readonly #delayMs: number;
@@ -45,6 +46,8 @@ export class DeferredWrites {
    * old generation and traced by every major GC; a string is one object. Parsed again when moved.
    */
   #pending: string[] = [];
+  /** The commit each pending record was part of (`versions.txn`), when it was written with other writes (`commitAndDefer`). */
+  #pendingTxns: Array<number | undefined> = [];
   readonly #pendingKeys = new Set<string>();
   readonly #pendingTypes = new Set<string>();
   #lastSeq = 0;
@@ -58,7 +61,7 @@ export class DeferredWrites {
     this.#types = new Set(settings.types);
     this.#batch = settings.batch ?? 250;
     this.#delayMs = settings.delayMs ?? 1000;
-    this.#insert = db.prepare('INSERT INTO deferred (type, id, record) VALUES (?, ?, ?)');
+    this.#insertRow = db.prepare('INSERT INTO deferred (type, id, record) VALUES (?, ?, ?)');
     this.#deleteUpTo = db.prepare('DELETE FROM deferred WHERE seq <= ?');
     // What a crash left (or a closed store could not move): pending again, moved by the first drain.
     for (const row of db.prepare('SELECT seq, record FROM deferred ORDER BY seq').iterate() as IterableIterator<{ seq: number; record: string }>) {
@@ -76,7 +79,39 @@ export class DeferredWrites {
   /** True when the commit can be deferred: creates (not deletes) of deferred types only. */
   accepts(writes: readonly WriteOp[]): boolean {
     if (this.#types.size === 0 || writes.length === 0) return false;
-    return writes.every(({ record, expectedVersion }) => expectedVersion === 0 && !record.deleted && this.#types.has(record.resourceType));
+    return writes.every((write) => this.#deferrable(write));
+  }
+
+  /**
+   * The writes of a commit split into those written in full now and the creates at its end that
+   * can wait (the AuditEvents the chain writer appends to a write's commit): moved later, they
+   * still come after the rest of their commit.
+   */
+  split(writes: readonly WriteOp[]): { now: WriteOp[]; later: WriteOp[] } {
+    let cut = writes.length;
+    while (cut > 0 && this.#deferrable(writes[cut - 1])) cut--;
+    return { now: writes.slice(0, cut), later: writes.slice(cut) };
+  }
+
+  /**
+   * Commits `now` in full and `later` (creates of deferred types) as pending rows, in ONE
+   * transaction: a write and the AuditEvent recording it are stored together or not at all (issue
+   * 14: the event's ~25 index rows are then written with a few hundred others, not in the write's
+   * own commit). Throws VersionConflictError, having stored nothing, as `commit` and `append` do.
+   */
+  commitAndDefer(now: readonly WriteOp[], later: readonly WriteOp[]): void {
+    if (later.length === 0) {
+      this.writer.commit(now);
+      return;
+    }
+    let inserted: { texts: string[]; lastSeq: number } | undefined;
+    const txn = this.writer.commit(now, { also: () => (inserted = this.#insert(later)) });
+    // Moved later, the events keep the number of this commit: `versions.txn` still groups a write with its record.
+    this.#added(later, inserted!, txn);
+  }
+
+  #deferrable({ record, expectedVersion }: WriteOp): boolean {
+    return expectedVersion === 0 && !record.deleted && this.#types.has(record.resourceType);
   }
 
   /** True when a write must see the pending records first: it writes a type that has some. */
@@ -96,6 +131,11 @@ export class DeferredWrites {
    * stored nothing, when a resource already exists (committed or pending), as `commit` would.
    */
   append(writes: readonly WriteOp[]): void {
+    this.#added(writes, this.db.transaction(() => this.#insert(writes))());
+  }
+
+  /** Inserts the pending rows (in the caller's transaction), conflicts checked first. */
+  #insert(writes: readonly WriteOp[]): { texts: string[]; lastSeq: number } {
     const keys = new Set<string>();
     for (const { record } of writes) {
       const key = keyOf(record);
@@ -104,9 +144,15 @@ export class DeferredWrites {
       keys.add(key);
     }
     const texts = writes.map(({ record }) => serialize(record));
-    const seqs = this.db.transaction(() => writes.map(({ record }, i) => Number(this.#insert.run(record.resourceType, record.id, texts[i]).lastInsertRowid)))();
-    writes.forEach(({ record }, i) => this.#add(record.resourceType, record.id, texts[i]));
-    this.#lastSeq = seqs[seqs.length - 1];
+    let lastSeq = this.#lastSeq;
+    writes.forEach(({ record }, i) => (lastSeq = Number(this.#insertRow.run(record.resourceType, record.id, texts[i]).lastInsertRowid)));
+    return { texts, lastSeq };
+  }
+
+  /** Pending now: their transaction has committed. */
+  #added(writes: readonly WriteOp[], { texts, lastSeq }: { texts: string[]; lastSeq: number }, txn?: number): void {
+    writes.forEach(({ record }, i) => this.#add(record.resourceType, record.id, texts[i], txn));
+    this.#lastSeq = lastSeq;
     this.#schedule();
   }
 
@@ -117,9 +163,10 @@ export class DeferredWrites {
     const lastSeq = this.#lastSeq;
     this.writer.commit(
       this.#pending.map((text) => ({ record: JSON.parse(text) as StoredRecord, expectedVersion: 0 })),
-      { also: () => this.#deleteUpTo.run(lastSeq), serialized: this.#pending },
+      { also: () => this.#deleteUpTo.run(lastSeq), serialized: this.#pending, txns: this.#pendingTxns },
     );
     this.#pending = [];
+    this.#pendingTxns = [];
     this.#pendingKeys.clear();
     this.#pendingTypes.clear();
   }
@@ -129,8 +176,9 @@ export class DeferredWrites {
     this.#cancel();
   }
 
-  #add(resourceType: string, id: string, text: string): void {
+  #add(resourceType: string, id: string, text: string, txn?: number): void {
     this.#pending.push(text);
+    this.#pendingTxns.push(txn);
     this.#pendingKeys.add(`${resourceType}/${id}`);
     this.#pendingTypes.add(resourceType);
   }

@@ -133,8 +133,10 @@ export class OpenStore {
     if (this.#deferred.accepts(writes)) {
       this.#write(() => this.#deferred.append(writes));
     } else {
-      if (this.#deferred.touches(writes)) this.#write(() => this.#deferred.drain());
-      this.#write(() => this.#writer.commit(writes));
+      // A write's own AuditEvent waits with the others (deferred-writes.ts `commitAndDefer`).
+      const { now, later } = this.#deferred.split(writes);
+      if (this.#deferred.touches(now)) this.#write(() => this.#deferred.drain());
+      this.#write(() => this.#deferred.commitAndDefer(now, later));
     }
     for (const { record } of writes) this.#revisions.set(record.resourceType, this.revision(record.resourceType) + 1);
     return { durable: this.#durable() };
