@@ -15,6 +15,27 @@ export interface StoreFixture {
 /** Creates a fresh fixture; called once per test. */
 export type StoreFactory = () => Promise<StoreFixture>;
 
+/**
+ * The fixture of an adapter that can open its data again: `open` opens a store over the same data
+ * each time; cleanup closes every store it opened, then removes the data.
+ */
+export async function reopenableFixture(open: () => Promise<StorePort>, removeData: () => Promise<void>): Promise<StoreFixture> {
+  const opened: StorePort[] = [];
+  const reopen = async (): Promise<StorePort> => {
+    const store = await open();
+    opened.push(store);
+    return store;
+  };
+  return {
+    store: await reopen(),
+    reopen,
+    cleanup: async () => {
+      for (const s of opened) await s.close();
+      await removeData();
+    },
+  };
+}
+
 /** A fresh fixture per test, read through getters because it changes between tests. */
 export interface FreshStore {
   readonly fixture: StoreFixture;

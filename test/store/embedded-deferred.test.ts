@@ -3,9 +3,9 @@ import { describe, expect, it } from 'vitest';
 import { createEmbeddedStore } from '../../src/store/embedded/index.js';
 import { databasePath } from '../../src/store/embedded/files.js';
 import { SCHEMA_VERSION } from '../../src/store/embedded/schema.js';
-import { VersionConflictError, type StorePort } from '../../src/store/port.js';
+import { VersionConflictError } from '../../src/store/port.js';
 import { describeStoreContract } from './contract.js';
-import { record, writeOf } from './contract-support.js';
+import { record, reopenableFixture, writeOf } from './contract-support.js';
 import { openStore, removeDir, runAndKill, tempDir } from './embedded-support.js';
 
 // Every type the contract writes: its plain creates all go through `deferred` (deferred-writes.ts).
@@ -13,22 +13,11 @@ const DEFERRED = ['Patient', 'Observation', 'MedicationRequest', 'Consent', 'App
 
 describeStoreContract('embedded, creates deferred', async () => {
   const dir = await tempDir();
-  const opened: StorePort[] = [];
-  const open = async (): Promise<StorePort> => {
+  return reopenableFixture(async () => {
     const store = createEmbeddedStore({ dir, deferredTypes: DEFERRED });
     await store.open();
-    opened.push(store);
     return store;
-  };
-  const store = await open();
-  return {
-    store,
-    reopen: open,
-    cleanup: async () => {
-      for (const s of opened) await s.close();
-      await removeDir(dir);
-    },
-  };
+  }, () => removeDir(dir));
 });
 
 /** Rows waiting in `deferred`, read beside the store as another process would. */

@@ -1,28 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import { createEmbeddedStore } from '../../src/store/embedded/index.js';
-import type { StorePort } from '../../src/store/port.js';
 import { describeStoreContract } from './contract.js';
-import { record, writeOf } from './contract-support.js';
+import { record, reopenableFixture, writeOf } from './contract-support.js';
 import { openStore, removeDir, tempDir } from './embedded-support.js';
 
 describeStoreContract('embedded', async () => {
   const dir = await tempDir();
-  const opened: StorePort[] = [];
-  const open = async (): Promise<StorePort> => {
+  return reopenableFixture(async () => {
     const store = createEmbeddedStore({ dir });
     await store.open();
-    opened.push(store);
     return store;
-  };
-  const store = await open();
-  return {
-    store,
-    reopen: open,
-    cleanup: async () => {
-      for (const s of opened) await s.close();
-      await removeDir(dir);
-    },
-  };
+  }, () => removeDir(dir));
 });
 
 describe('embedded store: malformed writes', () => {

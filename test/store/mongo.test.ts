@@ -1,8 +1,7 @@
 import { expect, it } from 'vitest';
-import type { StorePort } from '../../src/store/port.js';
 import { describeMongo, dropDatabase, openMongoStore, testDatabase } from '../support/mongo.js';
 import { describeStoreContract } from './contract.js';
-import { record, seed } from './contract-support.js';
+import { record, reopenableFixture, seed } from './contract-support.js';
 
 /**
  * The shared StorePort contract on MongoDB (issue 5): the same suite the embedded store passes.
@@ -11,21 +10,7 @@ import { record, seed } from './contract-support.js';
 describeMongo('StorePort contract on MongoDB', () => {
   describeStoreContract('mongodb', async () => {
     const db = testDatabase('contract');
-    const opened: StorePort[] = [];
-    const open = async (): Promise<StorePort> => {
-      const store = await openMongoStore(db);
-      opened.push(store);
-      return store;
-    };
-    const store = await open();
-    return {
-      store,
-      reopen: open,
-      cleanup: async () => {
-        for (const s of opened) await s.close();
-        await dropDatabase(db);
-      },
-    };
+    return reopenableFixture(() => openMongoStore(db), () => dropDatabase(db));
   });
 });
 
