@@ -1,18 +1,19 @@
 import { createHash } from 'node:crypto';
 import type { ArchivedMessage } from './archive-record.js';
+import { normalizeSegments } from './segments.js';
 
 /** The purpose of the archive's content digests (`Sealer.digests`): a digest for no other use. */
 export const CONTENT_DIGEST = 'hl7v2-message-content';
 
 /**
  * What makes a resend a resend (issue 19): the same message, compared as its text with segment
- * terminators read as CR (as `normalizeSegments` reads CR, LF and CRLF), empty segments dropped,
+ * terminators read as CR (`normalizeSegments`: CR, LF and CRLF), empty segments dropped,
  * and MSH-7 (date/time of message, which a resending engine may restamp) left out. A reused MSH-10
  * with any other difference is a different message. The archive keeps a keyed digest of it
  * (`CONTENT_DIGEST`) in its index.
  */
 export function messageContent(raw: string): string {
-  const segments = raw.replace(/\r\n|\n/g, '\r').split('\r').filter((s) => s.trim() !== '');
+  const segments = normalizeSegments(Buffer.from(raw, 'utf8')).toString('utf8').split('\r').filter((s) => s.trim() !== '');
   const msh = segments[0] ?? '';
   const sep = msh[3];
   if (msh.startsWith('MSH') && sep) {

@@ -9,8 +9,9 @@ import { MessageArchive, type ArchivedMessage, type Outcome } from './archive.js
 import type { FhirPort } from './fhir-port.js';
 import { holdAudits, mllpContext } from './fhir-port.js';
 import { ContentHashes, contentHash } from './dedupe.js';
-import { ackTarget, checkInbound, enhancedMode, normalizeSegments, subjectKeys } from './inbound.js';
+import { ackTarget, checkInbound, enhancedMode, subjectKeys } from './inbound.js';
 import { KeyedMutex } from './keyed-mutex.js';
+import { normalizeSegments } from './segments.js';
 import { MAPPERS, MappingError, type MapContext } from './map/index.js';
 import { dropUnchanged, upsertsOf } from './map/unchanged.js';
 import type { Lookup } from './map/types.js';

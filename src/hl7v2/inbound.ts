@@ -4,6 +4,7 @@ import type { AckError, AckTarget } from './ack.js';
 import { DEFAULT_DELIMITERS } from './ack.js';
 import type { V2Message } from './message.js';
 import { knownCharset, parseV2, V2ParseError } from './parse.js';
+import { normalizeSegments } from './segments.js';
 
 /** HL7 v2 versions the adapter accepts (MSH-12): 2.3 to 2.8.1. */
 export const SUPPORTED_VERSIONS = /^2\.(3|3\.1|4|5|5\.1|6|7|7\.1|8|8\.1)$/;
@@ -32,26 +33,6 @@ export function ackTarget(raw: string, message?: V2Message): AckTarget {
 }
 
 export type Checked = { ok: true; message: V2Message } | { ok: false; message?: V2Message; error: AckError };
-
-/**
- * Segment terminators as senders use them: CR (the standard, v2 ch. 2.5.2), LF (file-based senders,
- * some engines) and CRLF, all read as CR. A line break inside a value is escaped (`\.br\`,
- * `\X0A\`), so a raw LF can only end a segment. Byte-wise, which holds for UTF-8 and the
- * single-byte character sets of MSH-18.
- */
-export function normalizeSegments(bytes: Buffer): Buffer {
-  if (!bytes.includes(0x0a)) return bytes;
-  const out = Buffer.alloc(bytes.length);
-  let n = 0;
-  for (let i = 0; i < bytes.length; i++) {
-    const b = bytes[i];
-    if (b === 0x0a) {
-      if (i > 0 && bytes[i - 1] === 0x0d) continue;
-      out[n++] = 0x0d;
-    } else out[n++] = b;
-  }
-  return out.subarray(0, n);
-}
 
 /** Accept/application acknowledgement conditions (MSH-15/16, table 0155). */
 const ACK_CONDITIONS = new Set(['AL', 'NE', 'ER', 'SU']);

@@ -6,7 +6,8 @@ import { address, contactPoint, date, dateTime, humanName } from '../../src/hl7v
 import { VOCABULARY } from '../../src/hl7v2/map/vocabulary.js';
 import { parseV2 } from '../../src/hl7v2/parse.js';
 import { contentHash } from '../../src/hl7v2/dedupe.js';
-import { enhancedMode, normalizeSegments } from '../../src/hl7v2/inbound.js';
+import { enhancedMode } from '../../src/hl7v2/inbound.js';
+import { normalizeSegments } from '../../src/hl7v2/segments.js';
 
 const rep = (s: string) => s.split('^').map((c) => c.split('&').map((x) => x || undefined));
 
