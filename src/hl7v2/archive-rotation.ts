@@ -1,7 +1,7 @@
 import type { Sealer } from '../crypto/sealed.js';
 import type { ArchiveIndex } from './archive-index.js';
 import type { ArchivedMessage } from './archive-record.js';
-import { CONTENT_DIGEST, messageContent } from './dedupe.js';
+import { CONTENT_DIGEST, contentDigests } from './dedupe.js';
 import type { Journal } from './journal.js';
 
 /**
@@ -52,7 +52,7 @@ export async function resealLine(entry: Line, sealing: Resealing): Promise<Line 
     const { error: clearError, ...clear } = entry.record;
     const error = held.error ?? clearError;
     const raw = held.raw ?? entry.raw;
-    const digest = raw === undefined ? undefined : sealer.digests(messageContent(raw), CONTENT_DIGEST)[0];
+    const digest = raw === undefined ? undefined : contentDigests(sealer, raw)[0];
     return { op: 'received', record: clear, jwe: await sealing.seal(id, { raw, ...(error ? { error } : {}) }), ...(digest ? { digest } : {}) };
   }
   if (!stale(entry.jwe) && entry.changes.error === undefined) return undefined;

@@ -4,7 +4,7 @@ import type { Sealer } from '../crypto/sealed.js';
 import { ArchiveIndex, dedupeKeyOf, type IndexedMessage } from './archive-index.js';
 import type { ArchivedMessage, ListQuery, Outcome } from './archive-record.js';
 import { rewriteJournal, type Line, type Resealing, type Sealed } from './archive-rotation.js';
-import { CONTENT_DIGEST, messageContent } from './dedupe.js';
+import { contentDigests } from './dedupe.js';
 import { listMessages } from './archive-list.js';
 import { Journal } from './journal.js';
 
@@ -107,7 +107,7 @@ export class MessageArchive {
     const now = this.clock().toISOString();
     const record: ArchivedMessage = { id: randomUUID(), receivedAt: now, updatedAt: now, outcome: 'received', resources: [], attempts: 0, duplicates: 0, ...fields };
     const { error, ...clear } = record;
-    const digest = this.sealer.digests(messageContent(raw), CONTENT_DIGEST)[0];
+    const digest = contentDigests(this.sealer, raw)[0];
     this.pending.set(record.id, { base: clear, digest, changes: error ? { error } : {}, writes: 0, order: ++this.order, written: Promise.resolve() });
     const written = this.append(record.id, async () => ({ op: 'received', record: clear, jwe: await this.seal(record.id, { raw, ...(error ? { error } : {}) }), digest }));
     if (durable) await written;
@@ -149,7 +149,7 @@ export class MessageArchive {
   async earlier(key: string, raw?: string): Promise<{ same?: ArchivedMessage; latest?: ArchivedMessage; undigested: ArchivedMessage[] }> {
     await this.rotating;
     const index = this.index!;
-    const digests = raw === undefined ? [] : this.sealer.digests(messageContent(raw), CONTENT_DIGEST);
+    const digests = raw === undefined ? [] : contentDigests(this.sealer, raw);
     const keyed = (c: Current | undefined): c is Current => c !== undefined && dedupeKeyOf(c.record) === key;
     const freshCurrent = this.fresh().map(([id, p]) => ({ current: this.current(id), digest: p.digest })).filter((f) => keyed(f.current));
     const take = (m: IndexedMessage): boolean => keyed(this.current(m.record.id, m));

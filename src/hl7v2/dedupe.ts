@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { ArchivedMessage } from './archive-record.js';
+import type { Sealer } from '../crypto/sealed.js';
 import { normalizeSegments } from './segments.js';
 
 /** The purpose of the archive's content digests (`Sealer.digests`): a digest for no other use. */
@@ -23,6 +24,11 @@ export function messageContent(raw: string): string {
     segments[0] = fields.join(sep);
   }
   return segments.join('\r');
+}
+
+/** The archive's keyed digests of a message's content (`messageContent`), the current index key's first. */
+export function contentDigests(sealer: Pick<Sealer, 'digests'>, raw: string): string[] {
+  return sealer.digests(messageContent(raw), CONTENT_DIGEST);
 }
 
 /** A digest of `messageContent`, kept in memory only, for records archived before their digest was indexed. */
