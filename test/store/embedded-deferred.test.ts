@@ -6,7 +6,7 @@ import { SCHEMA_VERSION } from '../../src/store/embedded/schema.js';
 import { VersionConflictError } from '../../src/store/port.js';
 import { describeStoreContract } from './contract.js';
 import { record, reopenableFixture, writeOf } from './contract-support.js';
-import { openStore, removeDir, runAndKill, tempDir } from './embedded-support.js';
+import { openStore, removeDir, runAndKill, tempDir, withDatabase } from './embedded-support.js';
 
 // Every type the contract writes: its plain creates all go through `deferred` (deferred-writes.ts).
 const DEFERRED = ['Patient', 'Observation', 'MedicationRequest', 'Consent', 'Appointment', 'Basic'];
@@ -22,12 +22,7 @@ describeStoreContract('embedded, creates deferred', async () => {
 
 /** Rows waiting in `deferred`, read beside the store as another process would. */
 function pendingRows(dir: string): number {
-  const db = new Sqlite(databasePath(dir), { fileMustExist: true });
-  try {
-    return db.prepare('SELECT count(*) FROM deferred').pluck().get() as number;
-  } finally {
-    db.close();
-  }
+  return withDatabase(dir, (db) => db.prepare('SELECT count(*) FROM deferred').pluck().get() as number, { fileMustExist: true });
 }
 
 describe('embedded store: deferred creates', () => {
@@ -80,12 +75,8 @@ describe('embedded store: deferred creates', () => {
 
 /** `versions.txn` (the commit a version was written in) of each version, by id. */
 function commitNumbers(dir: string): Map<string, number> {
-  const db = new Sqlite(databasePath(dir), { fileMustExist: true });
-  try {
-    return new Map((db.prepare('SELECT id, txn FROM versions ORDER BY vid').all() as Array<{ id: string; txn: number }>).map((r) => [r.id, r.txn]));
-  } finally {
-    db.close();
-  }
+  const rows = withDatabase(dir, (db) => db.prepare('SELECT id, txn FROM versions ORDER BY vid').all() as Array<{ id: string; txn: number }>, { fileMustExist: true });
+  return new Map(rows.map((r) => [r.id, r.txn]));
 }
 
 describe('embedded store: commit numbers of deferred events', () => {

@@ -5,7 +5,7 @@ import { parseRecord, recordColumns } from '../../src/store/embedded/record-form
 import { SCHEMA_VERSION } from '../../src/store/embedded/schema.js';
 import type { StoredRecord } from '../../src/store/port.js';
 import { record, writeOf } from './contract-support.js';
-import { openStore, removeDir, tempDir } from './embedded-support.js';
+import { openStore, removeDir, tempDir, withDatabase } from './embedded-support.js';
 
 const SMITH = record('Patient', 'p1', { resource: { name: [{ family: 'Smith' }] }, index: { family: [{ f: 'smith', e: 'Smith' }], birthdate: [{ lo: '1980-05-01', hi: '1980-05-01' }] } });
 const NO_INDEX = record('Patient', 'p2', { resource: { active: true } });
@@ -57,25 +57,17 @@ describe('embedded record format: the index apart from the record (record-format
 
 /** Rewrites the database as FhirGate before schema 3 left it: every record whole, no `idx` column. */
 function downgradeToSchema2(dir: string): void {
-  const db = new Sqlite(databasePath(dir));
-  try {
+  withDatabase(dir, (db) => {
     const rows = db.prepare('SELECT vid, record, idx FROM versions').all() as Array<{ vid: number; record: string; idx: string | null }>;
     const update = db.prepare('UPDATE versions SET record = ? WHERE vid = ?');
     for (const row of rows) update.run(JSON.stringify({ ...JSON.parse(row.record), ...(row.idx ? { index: JSON.parse(row.idx) } : {}) }), row.vid);
     db.exec("ALTER TABLE versions DROP COLUMN idx; UPDATE meta SET value = 2 WHERE key = 'schema'");
-  } finally {
-    db.close();
-  }
+  });
 }
 
 /** The stored columns of every version of a resource, oldest first. */
 function storedRows(dir: string, id: string): Array<{ record: string; idx: string | null }> {
-  const db = new Sqlite(databasePath(dir), { readonly: true });
-  try {
-    return db.prepare('SELECT record, idx FROM versions WHERE id = ? ORDER BY vid').all(id) as Array<{ record: string; idx: string | null }>;
-  } finally {
-    db.close();
-  }
+  return withDatabase(dir, (db) => db.prepare('SELECT record, idx FROM versions WHERE id = ? ORDER BY vid').all(id) as Array<{ record: string; idx: string | null }>, { readonly: true });
 }
 
 describe('embedded store: schema 2 databases (records stored whole)', () => {

@@ -1,11 +1,23 @@
 import { spawn } from 'node:child_process';
+import Sqlite from 'better-sqlite3';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLogger } from '../../src/logger.js';
+import { databasePath } from '../../src/store/embedded/files.js';
 import { createEmbeddedStore, type EmbeddedStoreOptions } from '../../src/store/embedded/index.js';
 import type { StorePort } from '../../src/store/port.js';
 import { nodeScript } from '../support/node-script.js';
+
+/** Runs `use` on the store's SQLite file opened beside it, as another process would, and closes it. */
+export function withDatabase<T>(dir: string, use: (db: Sqlite.Database) => T, options: Sqlite.Options = {}): T {
+  const db = new Sqlite(databasePath(dir), options);
+  try {
+    return use(db);
+  } finally {
+    db.close();
+  }
+}
 
 /** A temp directory per test, removed afterwards. */
 export async function tempDir(): Promise<string> {
