@@ -4,6 +4,7 @@ import type { Logger } from '../../logger.js';
 import { legacyFormatError } from '../legacy/legacy-files.js';
 import { StoreUnavailableError, VersionConflictError, type CollectionName, type Filter, type FindOptions, type GroupCount, type ResourceKey, type StoredRecord, type WriteOp } from '../port.js';
 import { assertWellFormed } from '../write-checks.js';
+import { Checkpointer } from './checkpointer.js';
 import { RecordWriter } from './commit.js';
 import { DeferredWrites } from './deferred-writes.js';
 import { databasePath, fsyncDirectory } from './files.js';
@@ -13,6 +14,11 @@ import { configure, migrateSchema } from './schema.js';
 import { StatementCache } from './statement-cache.js';
 import { persistUnindexed, type UnindexedKeys } from './unindexed.js';
 import { WalSync } from './wal-sync.js';
+
+/** WAL pages after which SQLite checkpoints inside a commit, when the background checkpoints (checkpointer.ts) have stopped. */
+const INLINE_CHECKPOINT_PAGES = 10_000;
+/** The same while they run: only reached if they fall far behind (~200 MiB of WAL). */
+const BACKSTOP_CHECKPOINT_PAGES = 50_000;
 
 /** Settings of an open store. */
 export interface OpenStoreSettings {
@@ -40,6 +46,7 @@ export class OpenStore {
   readonly #query: QueryContext;
   readonly #deferred: DeferredWrites;
   readonly #revisions = new Map<string, number>();
+  readonly #checkpointer: Checkpointer;
   #failure: unknown;
   #failureLogged = false;
 
@@ -55,6 +62,9 @@ export class OpenStore {
     this.#query = { statements: new StatementCache(db), pathIds: this.#writer.pathId, keyPathIds: this.#writer.keyPathIds, unindexed };
     // Creates a crash left deferred are moved before anything reads (deferred-writes.ts).
     this.#deferred = new DeferredWrites(db, this.#writer, { types: settings.deferredTypes ?? [], due: () => this.#drain() });
+    // Checkpoints run beside the event loop; SQLite's own, inside a commit, only if they fall far behind.
+    db.pragma(`wal_autocheckpoint = ${BACKSTOP_CHECKPOINT_PAGES}`);
+    this.#checkpointer = new Checkpointer({ path: databasePath(settings.dir), logger: settings.logger }, () => db.pragma(`wal_autocheckpoint = ${INLINE_CHECKPOINT_PAGES}`));
     this.#write(() => this.#deferred.drain());
   }
 
@@ -192,6 +202,7 @@ export class OpenStore {
       this.#deferred.dispose();
       // Moved now so the next opener finds them in place; if this fails they stay pending, not lost.
       if (this.#failure === undefined) this.#drain();
+      await this.#checkpointer.close();
       await this.wal.close();
       if (this.#failure === undefined) this.db.pragma('optimize');
       this.db.close();
@@ -203,6 +214,7 @@ export class OpenStore {
   #write(apply: () => unknown): void {
     try {
       apply();
+      this.#checkpointer.written();
     } catch (err) {
       if (err instanceof VersionConflictError || err instanceof TypeError) throw err;
       throw this.#fail(err);

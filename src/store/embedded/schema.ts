@@ -96,7 +96,8 @@ export function configure(db: Database, cacheMiB: number): void {
   db.pragma('foreign_keys = OFF');
   // SQLite checkpoints inside the commit that crosses this many WAL pages, syncing the WAL and the
   // database on the event loop: every 10,000 pages (~40 MiB) instead of 1,000 cuts SQLite's share of
-  // an HL7 RDE^O11's CPU from 27% to 18% (`bench/profile.ts rde`), at the cost of a larger WAL.
+  // an HL7 RDE^O11's CPU from 27% to 18% (`bench/profile.ts rde`), at the cost of a larger WAL. A
+  // server's open store checkpoints on a worker instead (checkpointer.ts) and raises this backstop.
   db.pragma('wal_autocheckpoint = 10000');
   // A WAL checkpointed back into the database shrinks to this size, instead of staying at its peak.
   db.pragma(`journal_size_limit = ${64 * 1024 * 1024}`);
