@@ -3,6 +3,9 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { migrateSchema } from '../../src/store/embedded/schema.js';
 import { encodeString } from '../../src/store/embedded/search-values.js';
 import { ValueRows, type ValueRow } from '../../src/store/embedded/value-rows.js';
+import type { StoredRecord } from '../../src/store/port.js';
+import { record, seed } from './contract-support.js';
+import { openStore, removeDir, tempDir, withDatabase } from './embedded-support.js';
 
 /**
  * Issue 17: a new version of a resource writes only the value rows it changes. Counted with
@@ -67,5 +70,30 @@ describe('embedded value rows: a new version writes what changed (value-rows.ts)
     expect(live(7)).toEqual([]);
     expect(ended(7)).toBe(0);
     expect(live(8).length).toBe(SLOT.length);
+  });
+});
+
+describe('embedded store: a rewrite of every version (key rotation)', () => {
+  it('leaves none of the values it replaced in either value table, whatever order the versions come in', async () => {
+    const dir = await tempDir();
+    try {
+      const { store } = await openStore(dir);
+      const version = (versionId: number, token: string): StoredRecord => record('Patient', 'p1', { versionId, index: { family: [token], gender: 'female' } });
+      await seed(store, [version(1, 'old-key-1'), version(2, 'old-key-2'), version(3, 'old-key-3')]);
+      // In two calls, as rotation writes its batches: the earlier versions, then the current one.
+      await store.rewrite!([version(1, 'new-key-1'), version(2, 'new-key-2')]);
+      await store.rewrite!([version(3, 'new-key-3')]);
+      expect((await store.find('history', { 'index.family': 'new-key-2' })).map((r) => r.versionId)).toEqual([2]);
+      expect(await store.count('history', { 'index.family': { $in: ['old-key-1', 'old-key-2', 'old-key-3'] } })).toBe(0);
+      await store.close();
+      const tables = (tokens: string[]): number =>
+        withDatabase(dir, (db) => db.prepare(`SELECT count(*) FROM (SELECT value FROM search_values UNION ALL SELECT value FROM ended_values) WHERE value IN (?, ?, ?)`).pluck().get(...tokens.map(encodeString)) as number, { readonly: true });
+      expect(tables(['old-key-1', 'old-key-2', 'old-key-3'])).toBe(0);
+      expect(tables(['new-key-1', 'new-key-2', 'new-key-3'])).toBe(3);
+      // The earlier versions' own values (new-key-1, new-key-2); `female` is the current version's too.
+      expect(withDatabase(dir, (db) => db.prepare('SELECT count(*) FROM ended_values').pluck().get(), { readonly: true })).toBe(2);
+    } finally {
+      await removeDir(dir);
+    }
   });
 });

@@ -109,15 +109,15 @@ export class RecordWriter {
 
   /**
    * Replaces the stored form of existing versions (StorePort.rewrite): identity fields kept,
-   * search values replaced, versions that do not exist skipped. A resource whose earlier versions
-   * are rewritten gets its `ended_values` anew from all of them, so values of a retired key (the
+   * search values replaced, versions that do not exist skipped. Each resource rewritten gets its
+   * `ended_values` anew from its earlier versions as they now are, so values of a retired key (the
    * blind index under key rotation) do not linger there.
    */
   rewrite(records: readonly StoredRecord[]): void {
     const rows = records.map((r) => this.#rowsOf(r));
     this.#registerPaths(rows);
     this.db.transaction(() => {
-      const earlier = new Map<number, { type: string; id: string; vid: number }>();
+      const rewritten = new Map<number, { type: string; id: string; vid: number }>();
       records.forEach((record, i) => {
         const existing = this.#findVersion.get(record.resourceType, record.id, record.versionId) as { vid: number; lastUpdated: string; deleted: number } | undefined;
         if (!existing) return;
@@ -125,9 +125,9 @@ export class RecordWriter {
         this.#updateVersion.run(columns.record, columns.idx, existing.vid);
         const current = this.#currentRow.get(record.resourceType, record.id) as CurrentRow;
         if (current.vid === existing.vid) this.#values.replace(current.rid, this.#byPid(rows[i]));
-        else earlier.set(current.rid, { type: record.resourceType, id: record.id, vid: current.vid });
+        rewritten.set(current.rid, { type: record.resourceType, id: record.id, vid: current.vid });
       });
-      for (const [rid, { type, id, vid }] of earlier) this.#values.resetEnded(rid, this.#earlierRows(type, id, vid));
+      for (const [rid, { type, id, vid }] of rewritten) this.#values.resetEnded(rid, this.#earlierRows(type, id, vid));
     })();
   }
 

@@ -55,10 +55,11 @@ export class ValueRows {
     for (const row of added.values()) this.#insert.run(row.pid, row.value, rid);
   }
 
-  /** Replaces what a resource's earlier versions had (a rewrite of its versions: key rotation). */
+  /** Replaces what a resource's earlier versions had besides its current values (a rewrite of its versions: key rotation). */
   resetEnded(rid: number | bigint, rows: Iterable<ValueRow>): void {
     this.#deleteEnded.run(rid);
-    for (const row of rows) this.#end.run(row.pid, row.value, rid);
+    const live = new Set((this.#rowsOf.all(rid) as Array<[number, SqlValue]>).map(([pid, value]) => rowKey(pid, value)));
+    for (const row of rows) if (!live.has(rowKey(row.pid, row.value))) this.#end.run(row.pid, row.value, rid);
   }
 
   /** Deletes every row of a resource (a purge). */
