@@ -25,6 +25,13 @@ export interface Tally {
 /** The field of `record.index` holding the total: no search parameter has this code (`__` is never in one). */
 export const TALLY_KEY = 'workflow__dispensed';
 
+/**
+ * Keys of `record.index` nothing searches, by type: the embedded store keeps them in the record,
+ * out of its search-value table (src/store/embedded/unindexed.ts), so a dispense's new version of
+ * its prescription changes no value rows for its total (issue 17).
+ */
+export const UNSEARCHED_KEYS: Readonly<Record<string, readonly string[]>> = { MedicationRequest: [TALLY_KEY] };
+
 /** Dispense statuses that use up a fill (medicationdispense.html#status); the others (preparation, on-hold, cancelled, ...) do not. */
 const COUNTED = new Set(['completed', 'in-progress']);
 

@@ -2,6 +2,7 @@ import { describe } from 'vitest';
 import { describeGroupCountContract } from './contract-group-count.js';
 import { describeQueryContract } from './contract-queries.js';
 import { useFreshStore, type StoreFactory } from './contract-support.js';
+import { describeVersionValuesContract } from './contract-versions.js';
 import { describeWriteContract } from './contract-writes.js';
 
 export type { StoreFactory, StoreFixture } from './contract-support.js';
@@ -17,5 +18,6 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
     describeWriteContract(ctx);
     describeQueryContract(ctx);
     describeGroupCountContract(ctx);
+    describeVersionValuesContract(ctx);
   });
 }

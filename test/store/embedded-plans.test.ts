@@ -58,10 +58,10 @@ afterAll(async () => {
   await removeDir(dir);
 });
 
-function plan(filter: Filter, sort: Record<string, 1 | -1>, withTotal = false): { detail: string; empty: boolean; counted: boolean } {
+function plan(filter: Filter, sort: Record<string, 1 | -1>, withTotal = false, collection: 'current' | 'history' = 'current'): { detail: string; empty: boolean; counted: boolean } {
   const paths = new Map((db.prepare('SELECT path, pid FROM paths').all() as Array<{ path: string; pid: number }>).map((r) => [r.path, r.pid]));
   const keyPathIds = (key: string): number[] => [...paths].filter(([p]) => p === key || p.startsWith(`${key}.`)).map(([, pid]) => pid);
-  const { sql, where, counted } = findSql({ statements: new StatementCache(db), pathIds: (p) => paths.get(p), keyPathIds, unindexed: {} }, 'current', filter, { sort, limit: 21 }, withTotal);
+  const { sql, where, counted } = findSql({ statements: new StatementCache(db), pathIds: (p) => paths.get(p), keyPathIds, unindexed: {} }, collection, filter, { sort, limit: 21 }, withTotal);
   const detail = (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...where.params) as Array<{ detail: string }>).map((r) => r.detail).join(' | ');
   return { detail, empty: where.sql === '0', counted };
 }
@@ -123,5 +123,14 @@ describe('embedded store: searches start from the search-value index', () => {
     const page = await store.find('current', filter, { sort: { id: -1 }, limit: 2 });
     expect(page.map((r) => r.id)).toEqual(all.slice(0, 2).map((r) => r.id));
     expect(page[0].resource).toEqual(all[0].resource);
+  });
+
+  it('starts a history query on search values from both value tables, every version of the resources found read by key (issue 17)', () => {
+    const filter: Filter = { $and: [{ resourceType: 'Patient' }, index.compile('Patient', 'family', undefined, ['Ch'])] };
+    const { detail } = plan(filter, { lastUpdated: -1, id: -1 }, false, 'history');
+    expect(detail).toMatch(/^CO-ROUTINE d\b/);
+    expect(detail).toMatch(/SEARCH search_values USING PRIMARY KEY .*SEARCH ended_values USING PRIMARY KEY/);
+    expect(detail).toMatch(/SEARCH r USING INDEX versions_by_key \(type=\? AND id=\?\)/);
+    expect(detail).not.toMatch(/\bSCAN (r|v)\b/);
   });
 });

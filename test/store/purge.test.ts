@@ -54,8 +54,9 @@ describe('StorePort.purge on the embedded store', () => {
     try {
       const count = (sql: string) => (db.prepare(sql).get() as { n: number }).n;
       expect(count("SELECT count(*) AS n FROM versions WHERE id IN ('audit-1', 'never-existed')")).toBe(0);
-      // Every search value belongs to a version that exists.
-      expect(count('SELECT count(*) AS n FROM search_values WHERE vid NOT IN (SELECT vid FROM versions)')).toBe(0);
+      // Every search value belongs to a resource that exists.
+      expect(count('SELECT count(*) AS n FROM search_values WHERE rid NOT IN (SELECT rid FROM current)')).toBe(0);
+      expect(count('SELECT count(*) AS n FROM ended_values WHERE rid NOT IN (SELECT rid FROM current)')).toBe(0);
       expect(count('SELECT count(*) AS n FROM current WHERE vid NOT IN (SELECT vid FROM versions)')).toBe(0);
     } finally {
       db.close();

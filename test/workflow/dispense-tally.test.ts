@@ -4,6 +4,7 @@ import type { Filter } from '../../src/store/port.js';
 import { TALLY_KEY } from '../../src/workflow/dispense-tally.js';
 import { errorCode, fhirClient, type FhirClient } from '../support/fhir-client.js';
 import { startServer, type TestServer } from '../support/server.js';
+import { withDatabase } from '../store/embedded-support.js';
 import { dispense, prescription, seed, userClient } from './support.js';
 
 let server: TestServer;
@@ -59,6 +60,19 @@ describe('the running total of a prescription (issue 17, item 1)', () => {
     expect(await status(rx)).toBe('completed');
     const prescriptionBody = (await backend.get<MedicationRequest>(`MedicationRequest/${rx}`)).body;
     expect(JSON.stringify(prescriptionBody)).not.toContain(TALLY_KEY);
+  });
+
+  it('is kept in the stored record only, out of the embedded store\'s search values: a dispense changes none of them (issue 17)', async () => {
+    const rx = await newPrescription(3);
+    await dispenseOk(rx, 30);
+    await dispenseOk(rx, 30);
+    expect(await kept(rx)).toEqual({ fills: 2, quantity: 60, days: 0 });
+    const rows = withDatabase(
+      server.dataDir,
+      (db) => db.prepare("SELECT count(*) FROM search_values s JOIN paths p ON p.pid = s.pid WHERE p.path LIKE 'index.workflow\\_\\_dispensed%' ESCAPE '\\'").pluck().get() as number,
+      { readonly: true },
+    );
+    expect(rows).toBe(0);
   });
 
   it('survives a client update of the prescription, which drops the total: the next dispense counts once', async () => {

@@ -1,8 +1,9 @@
 import type { Database, Statement } from 'better-sqlite3';
 import { VersionConflictError, type StoredRecord, type WriteOp } from '../port.js';
-import { recordColumns } from './record-format.js';
+import { parseRecord, recordColumns } from './record-format.js';
 import { searchValueRows, type SearchValueRow } from './search-values.js';
 import type { UnindexedKeys } from './unindexed.js';
+import { ValueRows, type ValueRow } from './value-rows.js';
 
 /**
  * The write side of the SQLite store: version-checked commits and in-place rewrites, each one
@@ -10,11 +11,12 @@ import type { UnindexedKeys } from './unindexed.js';
  */
 export class RecordWriter {
   readonly #currentVersion: Statement;
+  readonly #currentRow: Statement;
   readonly #insertVersion: Statement;
   readonly #upsertCurrent: Statement;
-  readonly #insertValue: Statement;
-  readonly #deleteValues: Statement;
+  readonly #values: ValueRows;
   readonly #findVersion: Statement;
+  readonly #earlierVersions: Statement;
   readonly #updateVersion: Statement;
   readonly #insertPath: Statement;
   readonly #paths: Map<string, number>;
@@ -29,14 +31,15 @@ export class RecordWriter {
   ) {
     this.#skip = new Map(Object.entries(unindexed).map(([type, keys]) => [type, new Set(keys)]));
     this.#currentVersion = db.prepare('SELECT version FROM current WHERE type = ? AND id = ?').pluck();
+    this.#currentRow = db.prepare('SELECT version, vid, rid FROM current WHERE type = ? AND id = ?');
     this.#insertVersion = db.prepare('INSERT INTO versions (type, id, version, last_updated, deleted, txn, record, idx) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
     this.#upsertCurrent = db.prepare(
-      'INSERT INTO current (type, id, version, last_updated, deleted, vid) VALUES (?, ?, ?, ?, ?, ?) ' +
+      'INSERT INTO current (type, id, version, last_updated, deleted, vid, rid) VALUES (?, ?, ?, ?, ?, ?, ?) ' +
         'ON CONFLICT (type, id) DO UPDATE SET version = excluded.version, last_updated = excluded.last_updated, deleted = excluded.deleted, vid = excluded.vid',
     );
-    this.#insertValue = db.prepare('INSERT OR IGNORE INTO search_values (pid, value, vid) VALUES (?, ?, ?)');
-    this.#deleteValues = db.prepare('DELETE FROM search_values WHERE vid = ?');
+    this.#values = new ValueRows(db);
     this.#findVersion = db.prepare('SELECT vid, last_updated AS lastUpdated, deleted FROM versions WHERE type = ? AND id = ? AND version = ?');
+    this.#earlierVersions = db.prepare('SELECT record, idx FROM versions WHERE type = ? AND id = ? AND vid <> ?');
     this.#updateVersion = db.prepare('UPDATE versions SET record = ?, idx = ? WHERE vid = ?');
     this.#insertPath = db.prepare('INSERT INTO paths (path) VALUES (?)');
     // The last row's commit, unless a move of deferred rows (which keep the number of the commit they were part of) wrote them after it.
@@ -84,14 +87,17 @@ export class RecordWriter {
     const txn = this.#txn + 1;
     this.db.transaction(() => {
       writes.forEach(({ record, expectedVersion }, i) => {
-        const actual = this.versionOf(record.resourceType, record.id);
+        const current = this.#currentRow.get(record.resourceType, record.id) as CurrentRow | undefined;
+        const actual = current?.version ?? 0;
         if (actual !== expectedVersion) throw new VersionConflictError(record.resourceType, record.id, expectedVersion, actual);
         const deleted = record.deleted ? 1 : 0;
         const text = serialized?.[i];
         const columns = text === undefined ? recordColumns(record) : { record: text, idx: null };
         const { lastInsertRowid } = this.#insertVersion.run(record.resourceType, record.id, record.versionId, record.lastUpdated, deleted, txns?.[i] ?? txn, columns.record, columns.idx);
-        this.#upsertCurrent.run(record.resourceType, record.id, record.versionId, record.lastUpdated, deleted, lastInsertRowid);
-        this.#insertValues(rows[i], lastInsertRowid);
+        // A resource is numbered by its first version for good (schema.ts `rid`); its value rows follow its current version.
+        this.#upsertCurrent.run(record.resourceType, record.id, record.versionId, record.lastUpdated, deleted, lastInsertRowid, current?.rid ?? lastInsertRowid);
+        if (current) this.#values.replace(current.rid, this.#byPid(rows[i]));
+        else this.#values.insert(lastInsertRowid, this.#byPid(rows[i]));
       });
       also?.();
       // Rows of earlier commits written last: the next opener reads the last number used from `meta`.
@@ -103,21 +109,31 @@ export class RecordWriter {
 
   /**
    * Replaces the stored form of existing versions (StorePort.rewrite): identity fields kept,
-   * search values replaced, versions that do not exist skipped.
+   * search values replaced, versions that do not exist skipped. Each resource rewritten gets its
+   * `ended_values` anew from its earlier versions as they now are, so values of a retired key (the
+   * blind index under key rotation) do not linger there.
    */
   rewrite(records: readonly StoredRecord[]): void {
     const rows = records.map((r) => this.#rowsOf(r));
     this.#registerPaths(rows);
     this.db.transaction(() => {
+      const rewritten = new Map<number, { type: string; id: string; vid: number }>();
       records.forEach((record, i) => {
         const existing = this.#findVersion.get(record.resourceType, record.id, record.versionId) as { vid: number; lastUpdated: string; deleted: number } | undefined;
         if (!existing) return;
         const columns = recordColumns({ ...record, lastUpdated: existing.lastUpdated, deleted: existing.deleted === 1 });
         this.#updateVersion.run(columns.record, columns.idx, existing.vid);
-        this.#deleteValues.run(existing.vid);
-        this.#insertValues(rows[i], existing.vid);
+        const current = this.#currentRow.get(record.resourceType, record.id) as CurrentRow;
+        if (current.vid === existing.vid) this.#values.replace(current.rid, this.#byPid(rows[i]));
+        rewritten.set(current.rid, { type: record.resourceType, id: record.id, vid: current.vid });
       });
+      for (const [rid, { type, id, vid }] of rewritten) this.#values.resetEnded(rid, this.#earlierRows(type, id, vid));
     })();
+  }
+
+  /** The value rows of every version of a resource but its current one (`vid`). */
+  *#earlierRows(type: string, id: string, vid: number): Iterable<ValueRow> {
+    for (const row of this.#earlierVersions.all(type, id, vid) as Array<{ record: string; idx: string | null }>) yield* this.#byPid(this.#rowsOf(parseRecord(row.record, row.idx)));
   }
 
   // As sets: every AuditEvent (one per request) is filtered through its type's keys.
@@ -129,8 +145,17 @@ export class RecordWriter {
     return searchValueRows(Object.fromEntries(Object.entries(record.index).filter(([key]) => !skip.has(key))));
   }
 
-  #insertValues(rows: readonly SearchValueRow[], vid: number | bigint): void {
-    for (const row of rows) this.#insertValue.run(this.#paths.get(row.path)!, row.value, vid);
+  /**
+   * Rows with their paths as ids. A path without one (possible only for a stored version) is left
+   * out: no query can ask for it, since translation answers "no match" on a path no record has.
+   */
+  #byPid(rows: readonly SearchValueRow[]): ValueRow[] {
+    const out: ValueRow[] = [];
+    for (const { path, value } of rows) {
+      const pid = this.#paths.get(path);
+      if (pid !== undefined) out.push({ pid, value });
+    }
+    return out;
   }
 
   /**
@@ -145,6 +170,13 @@ export class RecordWriter {
     for (const [path, pid] of ids) this.#paths.set(path, pid);
     this.#keyPaths.clear();
   }
+}
+
+/** A resource's row of `current`, as the writer reads it. */
+interface CurrentRow {
+  version: number;
+  vid: number;
+  rid: number;
 }
 
 /** The `meta` key of the last commit number, written when a move of deferred rows may have hidden it. */

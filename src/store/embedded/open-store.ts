@@ -168,7 +168,8 @@ export class OpenStore {
   async purge(records: ReadonlyArray<ResourceKey>): Promise<void> {
     this.#assertHealthy();
     if (records.length === 0) return;
-    const values = this.db.prepare('DELETE FROM search_values WHERE vid IN (SELECT vid FROM versions WHERE type = ? AND id = ?)');
+    const values = this.db.prepare('DELETE FROM search_values WHERE rid = (SELECT rid FROM current WHERE type = ? AND id = ?)');
+    const ended = this.db.prepare('DELETE FROM ended_values WHERE rid = (SELECT rid FROM current WHERE type = ? AND id = ?)');
     const versions = this.db.prepare('DELETE FROM versions WHERE type = ? AND id = ?');
     const current = this.db.prepare('DELETE FROM current WHERE type = ? AND id = ?');
     this.#write(() => this.#deferred.drain());
@@ -176,6 +177,7 @@ export class OpenStore {
       this.db.transaction(() => {
         for (const { resourceType, id } of records) {
           values.run(resourceType, id);
+          ended.run(resourceType, id);
           versions.run(resourceType, id);
           current.run(resourceType, id);
         }

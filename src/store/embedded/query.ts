@@ -20,16 +20,19 @@ const FROM: Record<CollectionName, string> = {
   current: 'FROM current r JOIN versions v ON v.vid = r.vid',
   history: 'FROM versions r',
 };
-/** The same, starting from a driver's version ids `d` (CROSS JOIN fixes that order in SQLite). */
+/** The same, starting from a driver's resource numbers `d` (CROSS JOIN fixes that order in SQLite); on `history`, every version of those resources. */
 const FROM_DRIVER: Record<CollectionName, string> = {
-  current: 'CROSS JOIN current r ON r.vid = d.vid JOIN versions v ON v.vid = r.vid',
-  history: 'CROSS JOIN versions r ON r.vid = d.vid',
+  current: 'CROSS JOIN current r ON r.rid = d.rid JOIN versions v ON v.vid = r.vid',
+  history: 'CROSS JOIN current dc ON dc.rid = d.rid CROSS JOIN versions r ON r.type = dc.type AND r.id = dc.id',
 };
 const COUNT_FROM: Record<CollectionName, string> = { current: 'FROM current r', history: 'FROM versions r' };
-const COUNT_FROM_DRIVER: Record<CollectionName, string> = { current: 'CROSS JOIN current r ON r.vid = d.vid', history: 'CROSS JOIN versions r ON r.vid = d.vid' };
+const COUNT_FROM_DRIVER: Record<CollectionName, string> = {
+  current: 'CROSS JOIN current r ON r.rid = d.rid',
+  history: 'CROSS JOIN current dc ON dc.rid = d.rid CROSS JOIN versions r ON r.type = dc.type AND r.id = dc.id',
+};
 
 /**
- * A query starts from the search-value index when one of its drivers selects fewer versions than
+ * A query starts from the search-value index when one of its drivers selects fewer resources than
  * this; otherwise it walks the record table (in sort order, so a page stops early) and uses the
  * index as a filter. Estimating costs at most this many index entries per driver.
  */
@@ -68,14 +71,14 @@ export interface FindSql {
 const RECORDS_BY_VID = 'SELECT vid, record, idx FROM versions WHERE vid IN (SELECT value FROM json_each(?))';
 
 /** The filter as SQL; exact only while no stored version has an irregular index (search-values.ts). */
-function translate(ctx: QueryContext, filter: Filter): SqlCondition {
-  const translated = translateFilter(filter, ctx.pathIds, ctx.keyPathIds, lackingTypes(ctx.unindexed, filter));
+function translate(ctx: QueryContext, collection: CollectionName, filter: Filter): SqlCondition {
+  const translated = translateFilter(filter, ctx.pathIds, ctx.keyPathIds, lackingTypes(ctx.unindexed, filter), collection);
   return ctx.pathIds(IRREGULAR) === undefined ? translated : { ...translated, exact: false };
 }
 
 /** The filter as SQL, the driver it starts from (if one is selective), and the parameters in SQL order. */
-function plan(ctx: QueryContext, filter: Filter): { where: SqlCondition; driver?: Driver } {
-  const translated = translate(ctx, filter);
+function plan(ctx: QueryContext, collection: CollectionName, filter: Filter): { where: SqlCondition; driver?: Driver } {
+  const translated = translate(ctx, collection, filter);
   const driver = translated.sql === '0' ? undefined : pickDriver(ctx, translated);
   if (!driver) return { where: translated };
   return { where: { ...translated, params: [...driverParams(driver), ...translated.params] }, driver };
@@ -94,9 +97,9 @@ export function findSql(ctx: QueryContext, collection: CollectionName, filter: F
   const limit = options.limit ? Math.abs(options.limit) : Infinity;
   const sort = options.sort && Object.keys(options.sort).length ? options.sort : undefined;
   // Unsorted finds come in commit order, MongoDB's natural order for an insert-only collection.
-  const order = sort ? orderBy(sort, ctx.pathIds, lackingTypes(ctx.unindexed, filter)) : 'ORDER BY r.vid';
+  const order = sort ? orderBy(sort, ctx.pathIds, lackingTypes(ctx.unindexed, filter), collection) : 'ORDER BY r.vid';
   const ordered = order !== undefined;
-  const { where, driver } = plan(ctx, filter);
+  const { where, driver } = plan(ctx, collection, filter);
   if (ordered && where.exact && limit !== Infinity) {
     // A page: SQLite sorts version ids, not records. Sorting `record` would copy every match's JSON
     // into the sorter (and read it from disk) to keep 20 of them: 266 matches of `Patient?family=`
@@ -114,7 +117,7 @@ export function findSql(ctx: QueryContext, collection: CollectionName, filter: F
   return { sql, where, ordered, byVid: false, counted: false };
 }
 
-/** The driver selecting the fewest versions, if one selects fewer than DRIVER_LIMIT. */
+/** The driver selecting the fewest resources, if one selects fewer than DRIVER_LIMIT. */
 function pickDriver(ctx: QueryContext, where: SqlCondition): Driver | undefined {
   let best: { driver: Driver; size: number } | undefined;
   for (const driver of where.drivers ?? []) {
@@ -137,9 +140,9 @@ function estimate(ctx: QueryContext, driver: Driver, cap: number): number {
   return size;
 }
 
-/** The driver's distinct version ids, as the table `d`. */
+/** The driver's distinct resource numbers, as the table `d`. */
 function driverTable(driver: Driver): string {
-  return `(SELECT DISTINCT vid FROM (${driver.parts.map((p) => p.sql).join(' UNION ALL ')})) d`;
+  return `(SELECT DISTINCT rid FROM (${driver.parts.map((p) => p.sql).join(' UNION ALL ')})) d`;
 }
 
 function driverParams(driver: Driver): SqlParam[] {
@@ -200,7 +203,7 @@ function recordsByVid(ctx: QueryContext, vids: number[]): StoredRecord[] {
 
 /** Number of records matching the filter: in SQL when the translation is exact. */
 export function countRecords(ctx: QueryContext, collection: CollectionName, filter: Filter): number {
-  const { where, driver } = plan(ctx, filter);
+  const { where, driver } = plan(ctx, collection, filter);
   if (where.sql === '0') return 0;
   if (where.exact) {
     const from = fromClause(driver, COUNT_FROM[collection], COUNT_FROM_DRIVER[collection]);
@@ -218,9 +221,9 @@ export function countRecords(ctx: QueryContext, collection: CollectionName, filt
  */
 export function groupCountRecords(ctx: QueryContext, collection: CollectionName, filter: Filter, path: string): GroupCount[] {
   const pid = ctx.pathIds(path);
-  const { where, driver } = plan(ctx, filter);
-  // Types keeping the path out of `search_values` have their values in the records only.
-  const inRecords = lackingTypes(ctx.unindexed, filter)(path).length > 0;
+  const { where, driver } = plan(ctx, collection, filter);
+  // Types keeping the path out of `search_values` have their values in the records only, as do versions that are not current.
+  const inRecords = lackingTypes(ctx.unindexed, filter)(path).length > 0 || collection === 'history';
   if ((pid === undefined && !inRecords) || where.sql === '0') return [];
   if (!where.exact || inRecords) {
     const from = fromClause(driver, FROM[collection], FROM_DRIVER[collection]);
@@ -228,7 +231,7 @@ export function groupCountRecords(ctx: QueryContext, collection: CollectionName,
   }
   const from = fromClause(driver, COUNT_FROM[collection], COUNT_FROM_DRIVER[collection]);
   // `pid` is the store's own integer, so it is written into the SQL and the parameters keep their order.
-  const sql = `SELECT g.value AS value, count(DISTINCT r.vid) AS n ${from} JOIN search_values g ON g.vid = r.vid AND g.pid = ${Number(pid)} WHERE ${where.sql} GROUP BY g.value`;
+  const sql = `SELECT g.value AS value, count(DISTINCT r.rid) AS n ${from} JOIN search_values g ON g.rid = r.rid AND g.pid = ${Number(pid)} WHERE ${where.sql} GROUP BY g.value`;
   const rows = ctx.statements.get(sql).all(...where.params) as Array<{ value: number | Buffer; n: number }>;
   return rows.map((row) => ({ value: typeof row.value === 'number' ? row.value : Buffer.from(row.value).swap16().toString('utf16le'), count: row.n }));
 }

@@ -9,30 +9,39 @@ import type { Database } from 'better-sqlite3';
  *   order, `txn` the number of the commit that wrote it (versions written together share it).
  *   This is the `history` collection.
  * - `current`: one row per resource pointing at its latest version (or delete tombstone). This is
- *   the `current` collection; the record itself is read from `versions` by `vid`.
- * - `search_values`: the leaf values of every version's `index` (the values the search index
- *   extracted at write time), one row per (path, value, version), like MongoDB's wildcard index
- *   on `index.$**`. Strings are stored as UTF-16BE blobs so that SQLite's byte order is the
- *   code-unit order JavaScript and mingo compare strings in. Presence rows (`?` + top-level key)
- *   answer `:missing` and the null branches of keyset paging.
- * - `paths`: the dotted paths of `search_values`, as small integers.
+ *   the `current` collection; the record itself is read from `versions` by `vid`. `rid` numbers the
+ *   resource for good (the `vid` of its first version): the key of its search values.
+ * - `search_values`: the leaf values of each resource's current `index` (the values the search
+ *   index extracted at write time), one row per (path, value, resource), like MongoDB's wildcard
+ *   index on `index.$**` over the `current` collection. A new version writes only the rows of
+ *   values it adds and deletes those of values it drops (value-rows.ts; issue 17: a slot turned
+ *   busy changes 2 of its ~13 rows). Strings are stored as UTF-16BE blobs so that SQLite's byte
+ *   order is the code-unit order JavaScript and mingo compare strings in. Presence rows (`?` +
+ *   top-level key) answer `:missing` and the null branches of keyset paging.
+ * - `ended_values`: the values a resource's earlier versions had and its current one has not (a
+ *   superset: values are added when dropped, removed only with the resource). Queries on the
+ *   `history` collection start from both tables and re-check each version on its own `index`.
+ * - `paths`: the dotted paths of the value tables, as small integers.
  *
  * - `deferred`: creates of the store's deferred types (the AuditEvent of every read, issue 14)
  *   committed as one row each, durable like any commit but not yet in `versions`, `current` and
  *   `search_values`; moved there in large batches (deferred-writes.ts). `seq` is their order.
  *
- * `search_values` is WITHOUT ROWID with (pid, value, vid) as its key, so a lookup by value is one
- * range scan of the primary key, returning version ids without touching a second b-tree.
+ * The value tables are WITHOUT ROWID with (pid, value, rid) as their key, so a lookup by value is
+ * one range scan of the primary key, returning resource numbers without touching a second b-tree.
  *
  * Version 2 added `deferred`; a version 1 database is upgraded in place when opened (the table is
  * created empty, nothing else changes). Version 3 added `versions.idx` (issue 13); an older
  * database gets the column, NULL in its existing rows, which keep their index inside `record`
- * and read the same (no row is rewritten, so the upgrade takes no time at any size).
+ * and read the same (no row is rewritten, so the upgrade takes no time at any size). Version 4
+ * keyed the search values by resource instead of by version (issue 17): an older database gets
+ * `current.rid`, and its per-version rows are regrouped, those of current versions into
+ * `search_values` and the others into `ended_values` (one pass over the rows when first opened).
  */
-export const SCHEMA_VERSION = 3;
+export const SCHEMA_VERSION = 4;
 
 /** Versions this FhirGate opens; older ones are upgraded by `migrateSchema`. */
-const UPGRADABLE = [1, 2, 3];
+const UPGRADABLE = [1, 2, 3, 4];
 
 const DDL = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value) WITHOUT ROWID;
@@ -57,19 +66,28 @@ CREATE TABLE IF NOT EXISTS current (
   last_updated TEXT NOT NULL,
   deleted INTEGER NOT NULL,
   vid INTEGER NOT NULL,
+  rid INTEGER,
   PRIMARY KEY (type, id)
 ) WITHOUT ROWID;
 CREATE UNIQUE INDEX IF NOT EXISTS current_by_vid ON current (vid);
+CREATE UNIQUE INDEX IF NOT EXISTS current_by_rid ON current (rid);
 CREATE INDEX IF NOT EXISTS current_by_deleted_id ON current (type, deleted, id);
 CREATE INDEX IF NOT EXISTS current_by_updated ON current (type, deleted, last_updated, id);
 CREATE TABLE IF NOT EXISTS paths (pid INTEGER PRIMARY KEY, path TEXT NOT NULL UNIQUE);
 CREATE TABLE IF NOT EXISTS search_values (
   pid INTEGER NOT NULL,
   value NOT NULL,
-  vid INTEGER NOT NULL,
-  PRIMARY KEY (pid, value, vid)
+  rid INTEGER NOT NULL,
+  PRIMARY KEY (pid, value, rid)
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS search_values_by_vid ON search_values (vid);
+CREATE INDEX IF NOT EXISTS search_values_by_rid ON search_values (rid);
+CREATE TABLE IF NOT EXISTS ended_values (
+  pid INTEGER NOT NULL,
+  value NOT NULL,
+  rid INTEGER NOT NULL,
+  PRIMARY KEY (pid, value, rid)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS ended_values_by_rid ON ended_values (rid);
 CREATE TABLE IF NOT EXISTS deferred (
   seq INTEGER PRIMARY KEY,
   type TEXT NOT NULL,
@@ -111,10 +129,39 @@ export function migrateSchema(db: Database): void {
     if (row && !UPGRADABLE.includes(row.value)) throw new Error(`The embedded store's schema is version ${row.value}; this FhirGate reads version ${SCHEMA_VERSION}`);
   }
   db.transaction(() => {
+    // Tables of versions 1-3 that `CREATE TABLE IF NOT EXISTS` would leave as they were.
+    const byVersion = columnsOf(db, 'search_values').includes('vid');
+    if (byVersion) db.exec('ALTER TABLE search_values RENAME TO search_values_by_version');
+    const current = columnsOf(db, 'current');
+    if (current.length > 0 && !current.includes('rid')) {
+      db.exec('ALTER TABLE current ADD COLUMN rid INTEGER');
+      db.exec('UPDATE current SET rid = (SELECT min(v.vid) FROM versions v WHERE v.type = current.type AND v.id = current.id)');
+    }
     db.exec(DDL);
-    // `CREATE TABLE IF NOT EXISTS` leaves a version 1 or 2 table as it was: its rows keep their index in `record`.
-    const columns = db.prepare("SELECT name FROM pragma_table_info('versions')").pluck().all() as string[];
-    if (!columns.includes('idx')) db.exec('ALTER TABLE versions ADD COLUMN idx TEXT');
+    // Their rows keep their index in `record`.
+    if (!columnsOf(db, 'versions').includes('idx')) db.exec('ALTER TABLE versions ADD COLUMN idx TEXT');
+    if (byVersion) regroupValues(db);
     db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('schema', ?)").run(SCHEMA_VERSION);
   })();
+}
+
+function columnsOf(db: Database, table: string): string[] {
+  return db.prepare('SELECT name FROM pragma_table_info(?)').pluck().all(table) as string[];
+}
+
+/**
+ * Version 4's value tables from the per-version rows of versions 1-3: a current version's rows
+ * become its resource's `search_values`, every other version's (those not also current) its
+ * `ended_values`. Resources are found through `current_by_vid` and `versions_by_key`.
+ */
+function regroupValues(db: Database): void {
+  db.exec(`
+    INSERT OR IGNORE INTO search_values (pid, value, rid)
+      SELECT s.pid, s.value, c.rid FROM current c JOIN search_values_by_version s ON s.vid = c.vid;
+    INSERT OR IGNORE INTO ended_values (pid, value, rid)
+      SELECT s.pid, s.value, c.rid FROM search_values_by_version s
+        JOIN versions v ON v.vid = s.vid JOIN current c ON c.type = v.type AND c.id = v.id
+        WHERE s.vid <> c.vid AND NOT EXISTS (SELECT 1 FROM search_values n WHERE n.pid = s.pid AND n.value = s.value AND n.rid = c.rid);
+    DROP TABLE search_values_by_version;
+  `);
 }

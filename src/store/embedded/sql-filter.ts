@@ -1,4 +1,4 @@
-import type { Filter } from '../port.js';
+import type { CollectionName, Filter } from '../port.js';
 import { encodeString, PRESENCE, sqlValue, type SqlValue } from './search-values.js';
 import type { LackingTypes } from './unindexed.js';
 
@@ -10,6 +10,11 @@ import type { LackingTypes } from './unindexed.js';
  * result is marked inexact. Inexact results are re-checked with mingo on the rows the SQL selects
  * (query.ts), so the embedded store answers every document exactly like MongoDB while indexes
  * pick the candidates.
+ *
+ * The value tables hold resources' values (schema.ts): those of their current version in
+ * `search_values`, exactly, and those their earlier versions had in `ended_values`. A condition
+ * on `current` is a lookup of the first; on `history`, a version is a candidate when its resource
+ * has the value in either, and is re-checked on its own `index`.
  */
 export interface SqlCondition {
   sql: string;
@@ -17,15 +22,15 @@ export interface SqlCondition {
   /** True when the SQL selects exactly the matching records: no re-check needed, count in SQL. */
   exact: boolean;
   /**
-   * Sub-selects of version ids, each a superset of the matches, that a query may start from
-   * instead of the record table (query.ts picks the smallest, when it is small).
+   * Sub-selects of resource numbers (`rid`), each a superset of the matches' resources, that a
+   * query may start from instead of the record table (query.ts picks the smallest, when it is small).
    */
   drivers?: Driver[];
 }
 
 /**
- * Version ids from the search-value index: the union of `SELECT vid ...` parts (one for a plain
- * condition, one per branch for a disjunction), each estimated on its own (query.ts).
+ * Resource numbers from the value tables: the union of `SELECT rid ...` parts (one for a plain
+ * condition, one per branch for a disjunction, each doubled on `history`), each estimated on its own (query.ts).
  */
 export interface Driver {
   parts: Array<{ sql: string; params: SqlParam[] }>;
@@ -58,9 +63,12 @@ const COLUMNS: Record<string, { column: string; kind: Kind }> = {
 const COMPARISONS: Record<string, string> = { $gt: '>', $gte: '>=', $lt: '<', $lte: '<=' };
 const EMPTY_BLOB = Buffer.alloc(0);
 
-/** Translates a filter (see the module comment). */
-export function translateFilter(filter: Filter, pathIds: PathIds, keyPathIds: KeyPathIds, lacking: LackingTypes = () => []): SqlCondition {
-  return new Translator(pathIds, keyPathIds, lacking).document(filter, '');
+/** The resource number of a `history` row `r` (a version): its resource's, from `current`. */
+const HISTORY_RID = '(SELECT c.rid FROM current c WHERE c.type = r.type AND c.id = r.id)';
+
+/** Translates a filter on a collection (see the module comment). */
+export function translateFilter(filter: Filter, pathIds: PathIds, keyPathIds: KeyPathIds, lacking: LackingTypes = () => [], collection: CollectionName = 'current'): SqlCondition {
+  return new Translator(pathIds, keyPathIds, lacking, collection === 'history').document(filter, '');
 }
 
 class Translator {
@@ -68,6 +76,8 @@ class Translator {
     private readonly pathIds: PathIds,
     private readonly keyPathIds: KeyPathIds,
     private readonly lacking: LackingTypes,
+    /** Rows `r` are versions: the value tables narrow them to candidates (see the module comment). */
+    private readonly history: boolean,
   ) {}
 
   /** A query document; `base` is the array path an `$elemMatch` document is relative to. */
@@ -168,11 +178,14 @@ class Translator {
     if (params.some((p) => p === undefined)) return UNKNOWN;
     const pid = this.pathIds(path);
     if (pid === undefined) return FALSE; // no record has ever had a value there
+    const values = params as SqlValue[];
     // Correlated, so a candidate costs one index probe whatever the number of matches; the same
     // values uncorrelated are a driver the query may start from instead.
-    const sql = `EXISTS (SELECT 1 FROM search_values WHERE vid = r.vid AND pid = ${pid} AND ${predicate})`;
-    const driver = { parts: [{ sql: `SELECT vid FROM search_values WHERE pid = ${pid} AND ${predicate}`, params: params as SqlValue[] }] };
-    return { sql, params: params as SqlValue[], exact: true, drivers: [driver] };
+    const exists = (table: string, rid: string): string => `EXISTS (SELECT 1 FROM ${table} WHERE rid = ${rid} AND pid = ${pid} AND ${predicate})`;
+    const part = (table: string) => ({ sql: `SELECT rid FROM ${table} WHERE pid = ${pid} AND ${predicate}`, params: values });
+    if (!this.history) return { sql: exists('search_values', 'r.rid'), params: values, exact: true, drivers: [{ parts: [part('search_values')] }] };
+    const sql = `(${exists('search_values', HISTORY_RID)} OR ${exists('ended_values', HISTORY_RID)})`;
+    return { sql, params: [...values, ...values], exact: false, drivers: [{ parts: [part('search_values'), part('ended_values')] }] };
   }
 
   /**
@@ -190,11 +203,12 @@ class Translator {
 
   /** Records where the top-level key holds a value (`nonNullOnly`: a non-null one), or, with `wanted` false, the others. */
   #present(path: string, wanted: boolean, nonNullOnly: boolean): SqlCondition {
-    if (!isTopLevel(path)) return UNKNOWN;
+    // A resource's rows tell what its current version has, not what an earlier one had.
+    if (!isTopLevel(path) || this.history) return UNKNOWN;
     const marker = this.pathIds(PRESENCE + path);
     const values = this.keyPathIds(path);
     if (marker === undefined && values.length === 0) return wanted ? FALSE : TRUE;
-    const rows = (condition: string): string => `EXISTS (SELECT 1 FROM search_values WHERE vid = r.vid AND ${condition})`;
+    const rows = (condition: string): string => `EXISTS (SELECT 1 FROM search_values WHERE rid = r.rid AND ${condition})`;
     const valueRows = values.length === 0 ? undefined : rows(values.length === 1 ? `pid = ${values[0]}` : `pid IN (${values.join(', ')})`);
     let some: string;
     if (!nonNullOnly) some = [...(marker === undefined ? [] : [rows(`pid = ${marker}`)]), ...(valueRows ? [valueRows] : [])].join(' OR ');

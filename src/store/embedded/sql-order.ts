@@ -1,4 +1,4 @@
-import type { Sort } from '../port.js';
+import type { CollectionName, Sort } from '../port.js';
 import type { PathIds } from './sql-filter.js';
 import type { LackingTypes } from './unindexed.js';
 
@@ -11,7 +11,7 @@ const COLUMNS: Record<string, string> = { resourceType: 'type', id: 'id', versio
  * last descending in both. Strings are UTF-16BE blobs (search-values.ts), so the order is
  * JavaScript's and mingo's, and numbers sort before strings as in BSON.
  */
-export function orderBy(sort: Sort, pathIds: PathIds, lacking: LackingTypes = () => []): string | undefined {
+export function orderBy(sort: Sort, pathIds: PathIds, lacking: LackingTypes = () => [], collection: CollectionName = 'current'): string | undefined {
   const terms: string[] = [];
   for (const [field, direction] of Object.entries(sort)) {
     const dir = direction === -1 ? 'DESC' : 'ASC';
@@ -20,11 +20,11 @@ export function orderBy(sort: Sort, pathIds: PathIds, lacking: LackingTypes = ()
       terms.push(`r.${column} ${dir}`);
       continue;
     }
-    // Some matches may have no rows for it (unindexed.ts): sorted in memory from the records.
-    if (!field.startsWith('index.') || lacking(field).length > 0) return undefined;
+    // Some matches may have no rows for it (unindexed.ts), or rows of another version (`history`): sorted in memory from the records.
+    if (!field.startsWith('index.') || lacking(field).length > 0 || collection === 'history') return undefined;
     const pid = pathIds(field);
     if (pid === undefined) continue; // no record has a value: every record ties on this key
-    terms.push(`(SELECT ${direction === -1 ? 'max' : 'min'}(value) FROM search_values WHERE vid = r.vid AND pid = ${pid}) ${dir}`);
+    terms.push(`(SELECT ${direction === -1 ? 'max' : 'min'}(value) FROM search_values WHERE rid = r.rid AND pid = ${pid}) ${dir}`);
   }
   return terms.length ? `ORDER BY ${terms.join(', ')}` : '';
 }
