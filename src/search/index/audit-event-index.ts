@@ -99,6 +99,8 @@ function primitive(value: unknown): string | undefined {
   return value;
 }
 
+const part = (value: string | undefined): string => (value === undefined ? '-1:' : `${value.length}:${value}`);
+
 /** Token entries, deduplicated as `unique` does (same members in the same order). */
 class Tokens {
   readonly entries: Entry[] = [];
@@ -107,7 +109,8 @@ class Tokens {
   add(system: string | undefined, code: string | undefined, display: string | undefined): void {
     if (system === undefined && code === undefined && display === undefined) return;
     const text = display === undefined ? undefined : folded(display);
-    const key = `${system ?? '\u0001'}\u0000${code ?? '\u0001'}\u0000${text ?? '\u0001'}`;
+    // Each part with its length (or -1 when absent): no two different entries share a key.
+    const key = `${part(system)}${part(code)}${part(text)}`;
     if (this.#seen.has(key)) return;
     this.#seen.add(key);
     const e: Entry = {};
