@@ -1,5 +1,5 @@
 import { dateRange } from './date-range.js';
-import { extractReference, referenceTypeOf } from './extract-reference.js';
+import { parseReference } from './extract-reference.js';
 import { extractString } from './extract-string.js';
 import { extractUri } from './extract-uri.js';
 import { sortRange, type Entry, type ExtractContext, type Extracted } from './extracted.js';
@@ -16,7 +16,8 @@ import { fold } from './text.js';
  * any other resource's. Every element the AuditEvent parameters read is found here by its R4 path
  * and typed as the R4 model types it (https://hl7.org/fhir/R4/auditevent.html#search), and the
  * values go through the same normalization as the generic extraction (the same extractors for
- * references, strings and uris; tokens, dates and dedupe done here with memoized text folding),
+ * strings and uris; references, tokens, dates and dedupe done here, each reference parsed once and
+ * text folding memoized),
  * so the index is exactly what `extractIndex` gives: `test/search/audit-event-index.test.ts`
  * compares the two on events of every kind the server writes and on client-made ones.
  *
@@ -99,24 +100,19 @@ function primitive(value: unknown): string | undefined {
   return value;
 }
 
-const part = (value: string | undefined): string => (value === undefined ? '-1:' : `${value.length}:${value}`);
-
 /** Token entries, deduplicated as `unique` does (same members in the same order). */
 class Tokens {
   readonly entries: Entry[] = [];
-  readonly #seen = new Set<string>();
 
   add(system: string | undefined, code: string | undefined, display: string | undefined): void {
     if (system === undefined && code === undefined && display === undefined) return;
     const text = display === undefined ? undefined : folded(display);
-    // Each part with its length (or -1 when absent): no two different entries share a key.
-    const key = `${part(system)}${part(code)}${part(text)}`;
-    if (this.#seen.has(key)) return;
-    this.#seen.add(key);
     const e: Entry = {};
     if (system !== undefined) e.s = system;
     if (code !== undefined) e.c = code;
     if (text !== undefined) e.t = text;
+    // Distinct as `unique` tells them (same members, built in the same order); events have a few distinct codings.
+    for (const other of this.entries) if (other.s === e.s && other.c === e.c && other.t === e.t) return;
     this.entries.push(e);
   }
 
@@ -137,6 +133,54 @@ class Tokens {
     const sort = sortRange(codes.length > 0 ? codes : this.entries.map((e) => e.t).filter((t): t is string => typeof t === 'string'));
     return { entries: this.entries, ...(sort ? { sort } : {}) };
   }
+}
+
+/** A Reference as `extract-reference.ts` reads it: its entry (if any) and the type it points at. */
+interface ReadReference {
+  entry: Entry | undefined;
+  type: string | undefined;
+}
+
+/** A Reference as `extract-reference.ts` `entryOf` reads it; `referenceTypeOf` for the type it points at. */
+function readReference(element: Obj, baseUrl: string | undefined): ReadReference {
+  const reference = str(element, 'reference');
+  const parsed = reference === undefined ? undefined : parseReference(reference, baseUrl);
+  const e: Entry = {};
+  if (parsed) {
+    e.r = parsed.r;
+    if (parsed.type) e.t = parsed.type;
+    if (parsed.id) e.i = parsed.id;
+  } else if (str(element, 'type')) {
+    e.t = str(element, 'type');
+  }
+  const identifier = element.identifier;
+  const id = typeof identifier === 'object' && identifier !== null && !Array.isArray(identifier) ? (identifier as Obj) : undefined;
+  if (str(id, 'system')) e.is = str(id, 'system');
+  if (str(id, 'value')) e.iv = str(id, 'value');
+  const type = parsed?.type ?? str(element, 'type');
+  return { entry: e.r !== undefined || e.iv !== undefined ? e : undefined, type };
+}
+
+/** Reference entries as `extractReference` gives them: distinct (fresh objects), sorted by `r`; undefined when none. */
+function referenceEntries(references: readonly ReadReference[]): Extracted | undefined {
+  const entries: Entry[] = [];
+  // Distinct as `unique` tells them (same members, built in the same order), found by `r` (or `iv`) first.
+  const byValue = new Map<unknown, Entry[]>();
+  const sort: string[] = [];
+  for (const { entry } of references) {
+    if (!entry) continue;
+    const value = entry.r ?? entry.iv;
+    const same = byValue.get(value);
+    if (same?.some((o) => o.r === entry.r && o.t === entry.t && o.i === entry.i && o.is === entry.is && o.iv === entry.iv)) continue;
+    const copy: Entry = { ...entry };
+    entries.push(copy);
+    if (same) same.push(copy);
+    else byValue.set(value, [copy]);
+    if (entry.r !== undefined) sort.push(entry.r as string);
+  }
+  if (entries.length === 0) return undefined;
+  const range = sortRange(sort);
+  return { entries, ...(range ? { sort: range } : {}) };
 }
 
 /** A `code` element's token: the code with the system its required binding implies (extract-token.ts). */
@@ -232,25 +276,25 @@ function valuesOf(event: Obj, breakGlassUrl: string | undefined, context: Extrac
   const observer = object(source?.observer);
   const site = primitive(source?.site);
 
-  const references = (values: Obj[]): Extracted | undefined => (values.length > 0 ? some(extractReference(typed('Reference', values), context)) : undefined);
-  const patients = [...who, ...what].filter((r) => referenceTypeOf({ type: 'Reference', value: r }, context.baseUrl) === 'Patient');
+  const whoRead = who.map((r) => readReference(r, context.baseUrl));
+  const whatRead = what.map((r) => readReference(r, context.baseUrl));
 
   out.set('action', codeToken(primitive(event.action), 'AuditEvent.action', context));
   out.set('address', addresses.length > 0 ? some(extractString(typed('string', addresses))) : undefined);
-  out.set('agent', references(who));
+  out.set('agent', referenceEntries(whoRead));
   out.set('agent-name', names.length > 0 ? some(extractString(typed('string', names))) : undefined);
   out.set('agent-role', roles.extracted());
   out.set('altid', stringTokens(altIds));
   out.set('date', recordedRange(primitive(event.recorded)));
-  out.set('entity', references(what));
+  out.set('entity', referenceEntries(whatRead));
   out.set('entity-name', entityNames.length > 0 ? some(extractString(typed('string', entityNames))) : undefined);
   out.set('entity-role', entityRoles.extracted());
   out.set('entity-type', entityTypes.extracted());
   out.set('outcome', codeToken(primitive(event.outcome), 'AuditEvent.outcome', context));
-  out.set('patient', references(patients));
+  out.set('patient', referenceEntries([...whoRead, ...whatRead].filter((r) => r.type === 'Patient')));
   out.set('policy', policies.length > 0 ? some(extractUri(typed('uri', policies))) : undefined);
   out.set('site', site === undefined ? undefined : stringTokens([site]));
-  out.set('source', references(observer ? [observer] : []));
+  out.set('source', observer ? referenceEntries([readReference(observer, context.baseUrl)]) : undefined);
   out.set('subtype', subtypes.extracted());
   out.set('type', type.extracted());
   if (breakGlassUrl !== undefined) out.set('break-glass', breakGlass(event, breakGlassUrl));
