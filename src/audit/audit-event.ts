@@ -97,12 +97,21 @@ function entitiesOf({ request, result, written: records }: AuditEntry, written: 
   const resource = result?.resource;
   const touched: Resource[] = [];
   if (resource?.resourceType === 'Bundle') for (const e of (resource as Bundle).entry ?? []) if (e.resource && e.resource.resourceType !== 'OperationOutcome') touched.push(e.resource);
-  for (const r of touched) add(refOf(r), false);
-  // The patients whose data it was, as plain references, so `AuditEvent?patient=` answers "who looked at my record".
-  const patients = new Set(patientsTouched(entities));
-  for (const r of [...(resource && resource.resourceType !== 'Bundle' ? [resource] : []), ...touched, ...written]) for (const p of patientsNamedBy(r)) patients.add(`Patient/${p}`);
-  if (request.interaction === 'everything' || request.interaction === 'search-compartment') patients.add(`Patient/${request.id}`);
-  for (const patient of patients) add(patient, true);
+  // A Patient among the results is the patient entity itself (as a Patient written is), version and all.
+  for (const r of touched) add(refOf(r), r.resourceType === 'Patient');
+  /*
+   * The patients whose data it was, so `AuditEvent?patient=` answers "who looked at my record". A
+   * patient already named above (`Patient/x/_history/n`) is not named again: the R4 `patient`
+   * parameter reads `entity.what` of any Patient reference, and a versioned literal reference is
+   * indexed as the resource it points at (search/index/extract-reference.ts), so the versioned
+   * entity finds the event. Patients only named indirectly (a MedicationRequest's subject) are
+   * named plainly. Issue 14: a search page of 20 Patients named each twice (41 entities).
+   */
+  const named = new Set(entities.map((e) => patientOf(e.what?.reference)).filter((p): p is string => p !== undefined));
+  const patients = new Set<string>();
+  for (const r of [...(resource && resource.resourceType !== 'Bundle' ? [resource] : []), ...touched, ...written]) for (const p of patientsNamedBy(r)) patients.add(p);
+  if ((request.interaction === 'everything' || request.interaction === 'search-compartment') && request.id) patients.add(request.id);
+  for (const patient of patients) if (!named.has(patient)) add(`Patient/${patient}`, true);
   return entities;
 }
 
@@ -110,7 +119,9 @@ function refOf(resource: Resource): string {
   return `${resource.resourceType}/${resource.id}${resource.meta?.versionId ? `/_history/${resource.meta.versionId}` : ''}`;
 }
 
-/** The Patients among the touched resources, as plain references, so `AuditEvent?patient=` finds the event. */
-function patientsTouched(entities: readonly AuditEventEntity[]): string[] {
-  return entities.map((e) => e.what?.reference ?? '').filter((r) => r.startsWith('Patient/')).map((r) => r.replace(/\/_history\/.*$/, ''));
+const PATIENT_REFERENCE = /^Patient\/([^/]+)(?:\/_history\/[^/]+)?$/;
+
+/** The id of the Patient a relative reference names, with or without a version. */
+function patientOf(reference: string | undefined): string | undefined {
+  return reference === undefined ? undefined : PATIENT_REFERENCE.exec(reference)?.[1];
 }

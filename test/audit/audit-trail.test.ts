@@ -81,6 +81,24 @@ describe('AuditEvent trail (IHE BALP)', () => {
     }
   });
 
+  it('a search names each Patient it returned once, by version, and is found by patient, entity and entity-role (issue 14)', async () => {
+    const page = await d1.get<Bundle>('Patient?_id=p1,p2');
+    expect(page.status).toBe(200);
+    const requestId = page.headers.get('x-request-id');
+    const search = events((await admin.get<Bundle>('AuditEvent?subtype=search-type&_count=1000')).body).find((a) => a.entity?.some((e) => e.what?.identifier?.value === requestId))!;
+    expect(search).toBeDefined();
+    const patients = (search.entity ?? []).map((e) => e.what?.reference ?? '').filter((r) => r.startsWith('Patient/'));
+    // Once each (no second, plain `Patient/p1`), as the patient entity (role Patient) of the version returned.
+    expect(patients.map((r) => r.replace(/\/_history\/.*$/, '')).sort()).toEqual(['Patient/p1', 'Patient/p2']);
+    expect(patients.every((r) => /\/_history\/\d+$/.test(r))).toBe(true);
+    expect(search.entity!.filter((e) => e.what?.reference?.startsWith('Patient/')).every((e) => e.role?.code === '1' && e.type?.code === '1')).toBe(true);
+    // The R4 `patient` and `entity` parameters read the versioned references as the resource.
+    for (const query of ['patient=Patient/p1', 'patient=p2', 'entity=Patient/p1', 'entity-role=1&patient=Patient/p2']) {
+      const found = events((await admin.get<Bundle>(`AuditEvent?${query}&subtype=search-type&_count=1000`)).body);
+      expect(found.map((a) => a.id), query).toContain(search.id);
+    }
+  });
+
   it('AuditEvents cannot be updated, patched or deleted through the API, not even by a full-access client', async () => {
     const [one] = events((await admin.get<Bundle>('AuditEvent?patient=Patient/p1&_count=1000')).body).filter((e) => linkOf(e));
     const attempts = [

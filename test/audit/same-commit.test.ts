@@ -67,7 +67,8 @@ describe('a write and its AuditEvent are one commit', () => {
     expect(records.some((r) => r.resourceType === 'MedicationRequest' && r.id === mrid)).toBe(true);
     expect(events.map(interaction).sort()).toEqual(['create', 'create', 'transaction']);
     const transaction = events.find((e) => interaction(e) === 'transaction')!;
-    expect(names(transaction, `Patient/${pid}`)).toBe(true);
+    // The Patient it wrote, by its version (issue 14: not a second time as a plain `Patient/id`; `patient=` finds either).
+    expect(names(transaction, `Patient/${pid}/_history/1`)).toBe(true);
     expect(names(events.find((e) => names(e, `MedicationRequest/${mrid}/_history/1`))!, `Patient/${pid}`)).toBe(true);
   });
 

@@ -48,6 +48,21 @@ describe('embedded store: deferred creates', () => {
     await removeDir(dir);
   });
 
+  it('a pending row holds the whole record; moved, the record is stored with its index apart and reads the same (issue 14)', async () => {
+    const dir = await tempDir();
+    const { store } = await openStore(dir, { deferredTypes: ['AuditEvent'] });
+    const written = record('AuditEvent', 'x1', { resource: { resourceType: 'AuditEvent', id: 'x1', action: 'R' }, index: { action: [{ c: 'R' }], date: [{ lo: '2026-01-01T00:00:00.000Z', hi: '2026-01-01T00:00:00.000Z' }] } });
+    await store.commit([writeOf(written)]);
+    const pending = withDatabase(dir, (db) => db.prepare('SELECT record FROM deferred').pluck().all() as string[], { fileMustExist: true });
+    expect(pending.map((text) => JSON.parse(text))).toEqual([JSON.parse(JSON.stringify(written))]);
+    const [found] = await store.find('current', { resourceType: 'AuditEvent', 'index.action.c': 'R' });
+    expect(found).toEqual(JSON.parse(JSON.stringify(written)));
+    const stored = withDatabase(dir, (db) => db.prepare("SELECT record, idx FROM versions WHERE id = 'x1'").get() as { record: string; idx: string | null }, { fileMustExist: true });
+    expect([JSON.parse(stored.record).index, JSON.parse(stored.idx!)]).toEqual([undefined, written.index]);
+    await store.close();
+    await removeDir(dir);
+  });
+
   it('the events at the end of a write\'s commit wait too, stored with the write or not at all; other commits of the type move them first', async () => {
     const dir = await tempDir();
     const { store } = await openStore(dir, { deferredTypes: ['AuditEvent'] });

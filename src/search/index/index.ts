@@ -3,6 +3,7 @@ import type { R4Definitions } from '../../fhir/definitions.js';
 import { FhirError } from '../../fhir/errors.js';
 import type { Filter } from '../../store/port.js';
 import type { SearchIndex, SearchParamDef } from '../types.js';
+import { auditEventIndexer } from './audit-event-index.js';
 import { compileParam, type CompileContext } from './compile.js';
 import type { TerminologySource } from './compile-token.js';
 import { extractIndex } from './extract.js';
@@ -97,10 +98,22 @@ export function createSearchIndex(options: SearchIndexOptions): SearchIndex {
     return [...new Set(refs)];
   }
 
+  // AuditEvents (one per request) from their fixed shape, when the table is the one that code reads (audit-event-index.ts).
+  let auditEvents: ((event: unknown) => Record<string, unknown> | undefined) | null | undefined;
+  function extract(resource: Resource): Record<string, unknown> {
+    const params = paramsOf(resource.resourceType);
+    if (resource.resourceType === 'AuditEvent') {
+      if (auditEvents === undefined) auditEvents = auditEventIndexer(params, extractContext) ?? null;
+      const direct = auditEvents?.(resource);
+      if (direct) return direct;
+    }
+    return extractIndex(resource, params.values(), extractContext);
+  }
+
   return {
     params: defsOf,
 
-    extract: (resource: Resource) => extractIndex(resource, paramsOf(resource.resourceType).values(), extractContext),
+    extract,
 
     compile: (resourceType, code, modifier, values) => compileParam(param(resourceType, code), modifier, values, compileContext),
 

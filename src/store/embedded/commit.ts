@@ -1,6 +1,6 @@
 import type { Database, Statement } from 'better-sqlite3';
 import { VersionConflictError, type StoredRecord, type WriteOp } from '../port.js';
-import { parseRecord, recordColumns } from './record-format.js';
+import { parseRecord, recordColumns, type RecordColumns } from './record-format.js';
 import { searchValueRows, type SearchValueRow } from './search-values.js';
 import type { UnindexedKeys } from './unindexed.js';
 import { ValueRows, type ValueRow } from './value-rows.js';
@@ -75,13 +75,13 @@ export class RecordWriter {
    * Applies the writes in one transaction, checking each expectedVersion against the current
    * version as left by the writes before it. Throws VersionConflictError having stored nothing.
    * @param extra.also more work for the same transaction, run after the writes (deferred-writes.ts)
-   * @param extra.serialized each record's `serialize` text, when the caller has it already: stored
-   *   whole, the index inside it (record-format.ts), rather than serialized again
+   * @param extra.columns each record's `recordColumns`, when the caller has them already (a deferred
+   *   create moved now): stored as they are rather than serialized again
    * @param extra.txns each record's commit number, when it was part of an earlier commit (a deferred create moved now)
    * @returns the commit number of the writes (`versions.txn`)
    */
-  commit(writes: readonly WriteOp[], extra: { also?: () => void; serialized?: readonly string[]; txns?: ReadonlyArray<number | undefined> } = {}): number {
-    const { also, serialized, txns } = extra;
+  commit(writes: readonly WriteOp[], extra: { also?: () => void; columns?: readonly RecordColumns[]; txns?: ReadonlyArray<number | undefined> } = {}): number {
+    const { also, txns } = extra;
     const rows = writes.map((w) => this.#rowsOf(w.record));
     this.#registerPaths(rows);
     const txn = this.#txn + 1;
@@ -91,8 +91,7 @@ export class RecordWriter {
         const actual = current?.version ?? 0;
         if (actual !== expectedVersion) throw new VersionConflictError(record.resourceType, record.id, expectedVersion, actual);
         const deleted = record.deleted ? 1 : 0;
-        const text = serialized?.[i];
-        const columns = text === undefined ? recordColumns(record) : { record: text, idx: null };
+        const columns = extra.columns?.[i] ?? recordColumns(record);
         const { lastInsertRowid } = this.#insertVersion.run(record.resourceType, record.id, record.versionId, record.lastUpdated, deleted, txns?.[i] ?? txn, columns.record, columns.idx);
         // A resource is numbered by its first version for good (schema.ts `rid`); its value rows follow its current version.
         this.#upsertCurrent.run(record.resourceType, record.id, record.versionId, record.lastUpdated, deleted, lastInsertRowid, current?.rid ?? lastInsertRowid);

@@ -1,7 +1,8 @@
 import type { Database, Statement } from 'better-sqlite3';
 import { VersionConflictError, type Filter, type StoredRecord, type WriteOp } from '../port.js';
-import { serialize, type RecordWriter } from './commit.js';
+import type { RecordWriter } from './commit.js';
 import { pinnedTypes } from './pinned-types.js';
+import { recordColumns, type RecordColumns } from './record-format.js';
 
 /** Settings of the deferred writes of an open store. */
 export interface DeferredSettings {
@@ -41,11 +42,13 @@ export class DeferredWrites {
   readonly #batch: number;
   readonly #delayMs: number;
   /**
-   * The pending records' stored text in `seq` order, mirroring the `deferred` table. Text, not the
-   * records: a thousand records of ~200 objects each, alive for a second, would be promoted to the
-   * old generation and traced by every major GC; a string is one object. Parsed again when moved.
+   * The pending records in `seq` order, mirroring the `deferred` table: their identity and their
+   * `versions` columns as text (record-format.ts). Text, not the records: a thousand records of
+   * ~200 objects each, alive for a second, would be promoted to the old generation and traced by
+   * every major GC; a string is one object. When moved, only the index is parsed (for its
+   * search-value rows), not the resource (issue 14), and the columns are stored as they are.
    */
-  #pending: string[] = [];
+  #pending: Pending[] = [];
   /** The commit each pending record was part of (`versions.txn`), when it was written with other writes (`commitAndDefer`). */
   #pendingTxns: Array<number | undefined> = [];
   readonly #pendingKeys = new Set<string>();
@@ -65,8 +68,7 @@ export class DeferredWrites {
     this.#deleteUpTo = db.prepare('DELETE FROM deferred WHERE seq <= ?');
     // What a crash left (or a closed store could not move): pending again, moved by the first drain.
     for (const row of db.prepare('SELECT seq, record FROM deferred ORDER BY seq').iterate() as IterableIterator<{ seq: number; record: string }>) {
-      const { resourceType, id } = JSON.parse(row.record) as StoredRecord;
-      this.#add(resourceType, id, row.record);
+      this.#add(pendingOf(JSON.parse(row.record) as StoredRecord));
       this.#lastSeq = row.seq;
     }
   }
@@ -104,7 +106,7 @@ export class DeferredWrites {
       this.writer.commit(now);
       return;
     }
-    let inserted: { texts: string[]; lastSeq: number } | undefined;
+    let inserted: { pending: Pending[]; lastSeq: number } | undefined;
     const txn = this.writer.commit(now, { also: () => (inserted = this.#insert(later)) });
     // Moved later, the events keep the number of this commit: `versions.txn` still groups a write with its record.
     this.#added(later, inserted!, txn);
@@ -135,7 +137,7 @@ export class DeferredWrites {
   }
 
   /** Inserts the pending rows (in the caller's transaction), conflicts checked first. */
-  #insert(writes: readonly WriteOp[]): { texts: string[]; lastSeq: number } {
+  #insert(writes: readonly WriteOp[]): { pending: Pending[]; lastSeq: number } {
     const keys = new Set<string>();
     for (const { record } of writes) {
       const key = keyOf(record);
@@ -143,15 +145,15 @@ export class DeferredWrites {
       if (actual !== 0) throw new VersionConflictError(record.resourceType, record.id, 0, actual);
       keys.add(key);
     }
-    const texts = writes.map(({ record }) => serialize(record));
+    const pending = writes.map(({ record }) => pendingOf(record));
     let lastSeq = this.#lastSeq;
-    writes.forEach(({ record }, i) => (lastSeq = Number(this.#insertRow.run(record.resourceType, record.id, texts[i]).lastInsertRowid)));
-    return { texts, lastSeq };
+    writes.forEach(({ record }, i) => (lastSeq = Number(this.#insertRow.run(record.resourceType, record.id, wholeText(pending[i].columns)).lastInsertRowid)));
+    return { pending, lastSeq };
   }
 
   /** Pending now: their transaction has committed. */
-  #added(writes: readonly WriteOp[], { texts, lastSeq }: { texts: string[]; lastSeq: number }, txn?: number): void {
-    writes.forEach(({ record }, i) => this.#add(record.resourceType, record.id, texts[i], txn));
+  #added(writes: readonly WriteOp[], { pending, lastSeq }: { pending: Pending[]; lastSeq: number }, txn?: number): void {
+    for (const p of pending) this.#add(p, txn);
     this.#lastSeq = lastSeq;
     this.#schedule();
   }
@@ -162,8 +164,12 @@ export class DeferredWrites {
     if (this.#pending.length === 0) return;
     const lastSeq = this.#lastSeq;
     this.writer.commit(
-      this.#pending.map((text) => ({ record: JSON.parse(text) as StoredRecord, expectedVersion: 0 })),
-      { also: () => this.#deleteUpTo.run(lastSeq), serialized: this.#pending, txns: this.#pendingTxns },
+      this.#pending.map(({ resourceType, id, versionId, lastUpdated, columns }) => {
+        // What the writer reads of a record given its columns: identity, and the index for its rows.
+        const record: StoredRecord = { resourceType, id, versionId, lastUpdated, deleted: false, ...(columns.idx === null ? {} : { index: JSON.parse(columns.idx) as Record<string, unknown> }) };
+        return { record, expectedVersion: 0 };
+      }),
+      { also: () => this.#deleteUpTo.run(lastSeq), columns: this.#pending.map((p) => p.columns), txns: this.#pendingTxns },
     );
     this.#pending = [];
     this.#pendingTxns = [];
@@ -176,11 +182,11 @@ export class DeferredWrites {
     this.#cancel();
   }
 
-  #add(resourceType: string, id: string, text: string, txn?: number): void {
-    this.#pending.push(text);
+  #add(pending: Pending, txn?: number): void {
+    this.#pending.push(pending);
     this.#pendingTxns.push(txn);
-    this.#pendingKeys.add(`${resourceType}/${id}`);
-    this.#pendingTypes.add(resourceType);
+    this.#pendingKeys.add(`${pending.resourceType}/${pending.id}`);
+    this.#pendingTypes.add(pending.resourceType);
   }
 
   #schedule(): void {
@@ -201,4 +207,26 @@ export class DeferredWrites {
 
 function keyOf(record: StoredRecord): string {
   return `${record.resourceType}/${record.id}`;
+}
+
+/** A pending create: its identity, and its `versions` columns (record-format.ts). Never a deletion (`#deferrable`). */
+interface Pending {
+  resourceType: string;
+  id: string;
+  versionId: number;
+  lastUpdated: string;
+  columns: RecordColumns;
+}
+
+function pendingOf(record: StoredRecord): Pending {
+  const { resourceType, id, versionId, lastUpdated } = record;
+  return { resourceType, id, versionId, lastUpdated, columns: recordColumns(record) };
+}
+
+/**
+ * The whole record's JSON (the `record` column of `deferred`): the columns joined, the index last,
+ * as `commit.ts` `serialize` writes it. Read back whole when a crash left the row pending.
+ */
+function wholeText({ record, idx }: RecordColumns): string {
+  return idx === null ? record : `${record.slice(0, -1)},"index":${idx}}`;
 }
