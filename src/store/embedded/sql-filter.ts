@@ -21,6 +21,8 @@ export interface SqlCondition {
    * instead of the record table (query.ts picks the smallest, when it is small).
    */
   drivers?: Driver[];
+  /** The conditions this one is the conjunction of (`and`), each a part of `sql` and `params` in order. */
+  conjuncts?: SqlCondition[];
 }
 
 /**
@@ -29,6 +31,11 @@ export interface SqlCondition {
  */
 export interface Driver {
   parts: Array<{ sql: string; params: SqlParam[] }>;
+  /**
+   * The condition the driver's versions satisfy exactly (those and no other): a query started from
+   * the driver need not test it again on every candidate (query.ts).
+   */
+  decides?: SqlCondition;
 }
 
 export type SqlParam = string | number | Buffer;
@@ -171,8 +178,10 @@ class Translator {
     // Correlated, so a candidate costs one index probe whatever the number of matches; the same
     // values uncorrelated are a driver the query may start from instead.
     const sql = `EXISTS (SELECT 1 FROM search_values WHERE vid = r.vid AND pid = ${pid} AND ${predicate})`;
-    const driver = { parts: [{ sql: `SELECT vid FROM search_values WHERE pid = ${pid} AND ${predicate}`, params: params as SqlValue[] }] };
-    return { sql, params: params as SqlValue[], exact: true, drivers: [driver] };
+    const driver: Driver = { parts: [{ sql: `SELECT vid FROM search_values WHERE pid = ${pid} AND ${predicate}`, params: params as SqlValue[] }] };
+    const condition: SqlCondition = { sql, params: params as SqlValue[], exact: true, drivers: [driver] };
+    driver.decides = condition;
+    return condition;
   }
 
   /**
@@ -267,7 +276,8 @@ function and(parts: SqlCondition[]): SqlCondition {
   const exact = parts.every((p) => p.exact);
   if (restricting.length === 0) return exact ? TRUE : UNKNOWN;
   const drivers = restricting.flatMap((p) => p.drivers ?? []);
-  return { sql: restricting.map((p) => p.sql).join(' AND '), params: restricting.flatMap((p) => p.params), exact, ...(drivers.length ? { drivers } : {}) };
+  const conjuncts = restricting.flatMap((p) => p.conjuncts ?? [p]);
+  return { sql: restricting.map((p) => p.sql).join(' AND '), params: restricting.flatMap((p) => p.params), exact, ...(drivers.length ? { drivers } : {}), conjuncts };
 }
 
 function isOperatorDocument(value: unknown): value is Record<string, unknown> {
