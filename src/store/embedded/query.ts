@@ -1,6 +1,6 @@
 import { Query } from 'mingo';
-import { groupRecords, type CollectionName, type Filter, type FindOptions, type GroupCount, type StoredRecord } from '../port.js';
-import { parseRecord } from './record-format.js';
+import { groupRecords, noteResourceJson, type CollectionName, type Filter, type FindOptions, type GroupCount, type StoredRecord } from '../port.js';
+import { parseRecord, resourceJson } from './record-format.js';
 import { IRREGULAR } from './search-values.js';
 import { sortRecords } from './sort.js';
 import { translateFilter, type Driver, type KeyPathIds, type PathIds, type SqlCondition, type SqlParam } from './sql-filter.js';
@@ -210,7 +210,10 @@ function recordsByVid(ctx: QueryContext, vids: number[]): StoredRecord[] {
   const byVid = new Map(rows.map((row) => [row.vid, row]));
   return vids.map((vid) => {
     const row = byVid.get(vid)!;
-    return parseRecord(row.record, row.idx);
+    const record = parseRecord(row.record, row.idx);
+    const text = row.idx === null ? undefined : resourceJson(row.record);
+    if (text !== undefined) noteResourceJson(record, text);
+    return record;
   });
 }
 
