@@ -32,14 +32,24 @@ export interface Sealer {
  */
 export const gcmIv = (): Buffer => randomBytes(12);
 
+/** Kids by protected header: a ring's JWEs share a few headers (one per key), read once each, not once per JWE. */
+const kidsByHeader = new Map<string, string | undefined>();
+const MAX_HEADERS = 64;
+
 /** The kid in the protected header of a compact JWE. */
 export function jweHeaderKid(jwe: string): string | undefined {
+  const encoded = jwe.slice(0, jwe.indexOf('.'));
+  if (kidsByHeader.has(encoded)) return kidsByHeader.get(encoded);
+  let kid: string | undefined;
   try {
-    const header = JSON.parse(Buffer.from(jwe.slice(0, jwe.indexOf('.')), 'base64url').toString('utf8')) as { kid?: unknown };
-    return typeof header.kid === 'string' ? header.kid : undefined;
+    const header = JSON.parse(Buffer.from(encoded, 'base64url').toString('utf8')) as { kid?: unknown };
+    kid = typeof header.kid === 'string' ? header.kid : undefined;
   } catch {
-    return undefined;
+    kid = undefined;
   }
+  if (kidsByHeader.size >= MAX_HEADERS) kidsByHeader.clear();
+  kidsByHeader.set(encoded, kid);
+  return kid;
 }
 
 export function createSealer(ring: KeyRingRef): Sealer {

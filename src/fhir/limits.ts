@@ -14,11 +14,14 @@ export const MAX_ARRAY_LENGTH = 10_000;
  */
 export const MAX_RESPONSE_CHARS = 64 * 1024 * 1024;
 
-/** Counts the JSON of what a response will carry; throws `payload-too-large` once over `limit` (FHIR_MAX_RESPONSE_BYTES). */
-export function responseBudget(what: string, limit = MAX_RESPONSE_CHARS): (value: unknown) => void {
+/**
+ * Counts the JSON of what a response will carry; throws `payload-too-large` once over `limit`
+ * (FHIR_MAX_RESPONSE_BYTES). `json`: the value's JSON, when the caller has it already.
+ */
+export function responseBudget(what: string, limit = MAX_RESPONSE_CHARS): (value: unknown, json?: string) => void {
   let used = 0;
-  return (value) => {
-    used += value === undefined ? 0 : JSON.stringify(value).length;
+  return (value, json) => {
+    used += json !== undefined ? json.length : value === undefined ? 0 : JSON.stringify(value).length;
     if (used > limit) {
       throw new FhirError('payload-too-large', `The ${what} would exceed ${+(limit / 1024 / 1024).toFixed(2)} MB; ask for less (a smaller _count, fewer entries, no _revinclude=*)`);
     }

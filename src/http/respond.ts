@@ -2,6 +2,7 @@ import type { Context } from 'koa';
 import type { Resource } from '@medplum/fhirtypes';
 import { etagOf } from '../fhir/preconditions.js';
 import type { FhirError } from '../fhir/errors.js';
+import { toJson } from '../fhir/json-text.js';
 import type { FhirResult } from '../fhir/request.js';
 import { HTTP_STATUS, RESULT_STATUS } from './status.js';
 
@@ -16,7 +17,8 @@ function send(ctx: Context, status: number, resource: Resource | undefined, medi
   }
   const pretty = ctx.URL.searchParams.get('_pretty') === 'true';
   ctx.type = `${mediaType}; charset=utf-8`;
-  ctx.body = JSON.stringify(resource, null, pretty ? 2 : undefined);
+  // A search page's resources were serialized once already, as they were counted (src/fhir/json-text.ts).
+  ctx.body = pretty ? JSON.stringify(resource, null, 2) : toJson(resource);
 }
 
 /** Writes a successful result: status, ETag / Last-Modified / Location (http.html#versioning), body. */

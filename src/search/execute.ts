@@ -1,8 +1,9 @@
 import { responseBudget } from '../fhir/limits.js';
 import type { Bundle, Resource } from '@medplum/fhirtypes';
 import type { StorageCodec } from '../fhir/codec.js';
+import { rememberJson } from '../fhir/json-text.js';
 import type { Registry } from '../fhir/registry.js';
-import type { Filter, StoredRecord, StorePort } from '../store/port.js';
+import { storedResourceJson, type Filter, type StoredRecord, type StorePort } from '../store/port.js';
 import { assertNoIssues, ignoredOutcome, searchsetBundle } from './bundle.js';
 import { compileCriteria, type CriteriaContext } from './criteria.js';
 import { checkIncludes, resolveIncludes, type IncludeContext } from './include.js';
@@ -82,7 +83,11 @@ function appliedParams(parsed: ParsedSearch, criteria: ParsedSearch['criteria'],
   return pairs;
 }
 
-/** Decodes records and shapes them for `_summary` / `_elements` (the latter only for the searched type's matches). */
+/**
+ * Decodes records and shapes them for `_summary` / `_elements` (the latter only for the searched
+ * type's matches). Each one's JSON is written here, once: counted against the response budget and
+ * kept for the response (json-text.ts); a resource shown as stored is sent as its stored text.
+ */
 export async function present(deps: SearchDeps, records: readonly StoredRecord[], parsed: ParsedSearch, elementsFor?: string): Promise<Resource[]> {
   // One at a time, counted: a page of huge resources stops at the response budget instead of filling the heap.
   const charge = responseBudget('search page', deps.paging.maxResponseChars);
@@ -91,7 +96,9 @@ export async function present(deps: SearchDeps, records: readonly StoredRecord[]
     const resource = await deps.codec.decode(record.resource!);
     const elements = record.resourceType === elementsFor ? parsed.elements : undefined;
     const shown = subsetResource(resource, rulesOf(deps.registry, record.resourceType), parsed.summary, elements);
-    charge(shown);
+    const json = (shown === record.resource ? storedResourceJson(record) : undefined) ?? JSON.stringify(shown);
+    charge(shown, json);
+    rememberJson(shown, json);
     out.push(shown);
   }
   return out;

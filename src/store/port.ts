@@ -25,6 +25,23 @@ export interface StoredRecord {
   index?: Record<string, unknown>;
 }
 
+const resourceTexts = new WeakMap<StoredRecord, string>();
+
+/**
+ * The JSON text of a record's resource, as stored (`JSON.stringify(record.resource)` or text equal
+ * to it), where the adapter read it as text and said so with `noteResourceJson`; else undefined.
+ * A search page sends a resource that needs no decoding as this text instead of serializing it
+ * again (src/fhir/json-text.ts, issue 13). Valid while `record.resource` is unchanged.
+ */
+export function storedResourceJson(record: StoredRecord): string | undefined {
+  return resourceTexts.get(record);
+}
+
+/** Says that `text` is the JSON of the resource of a record an adapter has just parsed. */
+export function noteResourceJson(record: StoredRecord, text: string): void {
+  resourceTexts.set(record, text);
+}
+
 /** A MongoDB query document (the subset both adapters support: $eq $ne $gt $gte $lt $lte $in $nin $exists $and $or $not $elemMatch $regex). */
 export type Filter = Record<string, unknown>;
 

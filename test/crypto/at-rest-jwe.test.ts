@@ -56,6 +56,9 @@ describe('the fast path fails closed', () => {
     ['altered ciphertext', (p) => [p[0], p[1], p[2], flip(p[3]), p[4]]],
     ['altered tag', (p) => [p[0], p[1], p[2], p[3], flip(p[4])]],
     ['altered IV', (p) => [p[0], p[1], flip(p[2]), p[3], p[4]]],
+    // GCM checks a shorter tag on fewer bits: it must be refused, not accepted at 64 bits.
+    ['a tag truncated to 64 bits', (p) => [p[0], p[1], p[2], p[3], Buffer.from(p[4], 'base64url').subarray(0, 8).toString('base64url')]],
+    ['an IV of another length', (p) => [p[0], p[1], Buffer.concat([Buffer.from(p[2], 'base64url'), Buffer.alloc(4)]).toString('base64url'), p[3], p[4]]],
     ['another kid in the header', (p) => [Buffer.from(JSON.stringify({ enc: 'A256GCM', alg: 'dir', kid: 'other' })).toString('base64url'), ...p.slice(1)]],
     ['a part missing', (p) => p.slice(0, 4)],
   ];

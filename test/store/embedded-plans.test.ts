@@ -1,4 +1,5 @@
 import Sqlite from 'better-sqlite3';
+import { Query } from 'mingo';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { r4Definitions } from '../../src/fhir/definitions.js';
 import { createSearchIndex } from '../../src/search/index/index.js';
@@ -114,6 +115,26 @@ describe('embedded store: searches start from the search-value index', () => {
     const { records, total } = await store.findCounted!('current', filter, { sort: { id: 1 }, limit: 2 });
     expect(total).toBe(all.length);
     expect(records).toEqual(all.slice(0, 2));
+  });
+
+  it('does not test the condition its driver decides again on every candidate (issue 13)', async () => {
+    const paths = new Map((db.prepare('SELECT path, pid FROM paths').all() as Array<{ path: string; pid: number }>).map((r) => [r.path, r.pid]));
+    const ctx = { statements: new StatementCache(db), pathIds: (p: string) => paths.get(p), keyPathIds: () => [], unindexed: {} };
+    const family = index.compile('Patient', 'family', undefined, ['Ch']);
+    const gender = index.compile('Patient', 'gender', undefined, ['male']);
+    const alone = findSql(ctx, 'current', { $and: [{ resourceType: 'Patient', deleted: false }, family] }, { sort: { id: 1 }, limit: 21 });
+    expect(alone.sql).toMatch(/^SELECT r\.vid AS vid FROM \(SELECT DISTINCT vid FROM \(SELECT vid FROM search_values WHERE pid = \d+ AND value >= \? AND value < \?\)\) d/);
+    expect(alone.sql).not.toMatch(/EXISTS/);
+    // Two criteria: the query starts from one and tests the other.
+    const both = findSql(ctx, 'current', { $and: [{ resourceType: 'Patient', deleted: false }, family, gender] }, { sort: { id: 1 }, limit: 21 });
+    expect(both.sql.match(/EXISTS/g)).toHaveLength(1);
+    for (const filter of [{ $and: [{ resourceType: 'Patient', deleted: false }, family] }, { $and: [{ resourceType: 'Patient', deleted: false }, family, gender] }]) {
+      const all = (await store.find('current', { resourceType: 'Patient' })).filter((r) => !r.deleted);
+      const expected = all.filter((r) => new Query(filter).test(r as unknown as Record<string, unknown>)).map((r) => r.id).sort();
+      expect(expected.length).toBeGreaterThan(0);
+      const { records, total } = await store.findCounted!('current', filter, { sort: { id: 1 }, limit: 100 });
+      expect([records.map((r) => r.id), total]).toEqual([expected, expected.length]);
+    }
   });
 
   it('answers a page the same through the id query as the records in sort order', async () => {

@@ -1,7 +1,7 @@
 import Sqlite from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { databasePath } from '../../src/store/embedded/files.js';
-import { parseRecord, recordColumns } from '../../src/store/embedded/record-format.js';
+import { parseRecord, recordColumns, resourceJson } from '../../src/store/embedded/record-format.js';
 import { SCHEMA_VERSION } from '../../src/store/embedded/schema.js';
 import type { StoredRecord } from '../../src/store/port.js';
 import { record, writeOf } from './contract-support.js';
@@ -32,6 +32,18 @@ describe('embedded record format: the index apart from the record (record-format
     expect(Object.keys(back)).toEqual(Object.keys(stored));
     expect('index' in back).toBe('index' in stored);
   });
+
+  // A search page sends a resource that needs no decoding as this text (issue 13): it must be the resource's JSON exactly.
+  const TRICKY = record('Patient', 'p4', { resource: { name: [{ family: 'Q"uote,"resource":{}}' }], text: { status: 'generated', div: '<div>"resource": }</div>' } }, index: { family: [{ f: 'q' }] } });
+  it.each([
+    ['with an index', SMITH],
+    ['without an index', NO_INDEX],
+    ['with "resource" in its values', TRICKY],
+  ])('finds the JSON of the resource in the record column, %s', (_, stored) => {
+    expect(resourceJson(recordColumns(stored).record)).toBe(JSON.stringify(stored.resource));
+  });
+
+  it('finds no resource in a tombstone', () => expect(resourceJson(recordColumns(DELETED).record)).toBeUndefined());
 
   it('parses the index once, when first read, and the value is the record own to change', () => {
     const back = reread(SMITH);

@@ -17,7 +17,7 @@ export interface RecordColumns {
   idx: string | null;
 }
 
-/** The `record` and `idx` columns of a version. */
+/** The `record` and `idx` columns of a version. `record` ends with the resource (see `resourceJson`). */
 export function recordColumns(stored: StoredRecord): RecordColumns {
   const { resourceType, id, versionId, lastUpdated, deleted, resource, index } = stored;
   return {
@@ -54,4 +54,17 @@ function deferIndex(record: StoredRecord, text: string): void {
       settle(this, value);
     },
   });
+}
+
+const RESOURCE_KEY = ',"resource":';
+
+/**
+ * The JSON text of the resource in a `record` column that `recordColumns` wrote (its `idx` not
+ * NULL), which puts the resource last: no key before it can hold `,"resource":` (a type, an id,
+ * numbers, a date, a boolean). Undefined for a tombstone. Rows with the index inside `record`
+ * (idx NULL) may have it after the resource: not for them.
+ */
+export function resourceJson(record: string): string | undefined {
+  const at = record.indexOf(RESOURCE_KEY);
+  return at < 0 || record.charCodeAt(record.length - 1) !== 0x7d ? undefined : record.slice(at + RESOURCE_KEY.length, -1);
 }

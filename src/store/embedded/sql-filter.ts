@@ -26,6 +26,8 @@ export interface SqlCondition {
    * query may start from instead of the record table (query.ts picks the smallest, when it is small).
    */
   drivers?: Driver[];
+  /** The conditions this one is the conjunction of (`and`), each a part of `sql` and `params` in order. */
+  conjuncts?: SqlCondition[];
 }
 
 /**
@@ -34,6 +36,11 @@ export interface SqlCondition {
  */
 export interface Driver {
   parts: Array<{ sql: string; params: SqlParam[] }>;
+  /**
+   * The condition the driver's versions satisfy exactly (those and no other): a query started from
+   * the driver need not test it again on every candidate (query.ts).
+   */
+  decides?: SqlCondition;
 }
 
 export type SqlParam = string | number | Buffer;
@@ -183,7 +190,12 @@ class Translator {
     // values uncorrelated are a driver the query may start from instead.
     const exists = (table: string, rid: string): string => `EXISTS (SELECT 1 FROM ${table} WHERE rid = ${rid} AND pid = ${pid} AND ${predicate})`;
     const part = (table: string) => ({ sql: `SELECT rid FROM ${table} WHERE pid = ${pid} AND ${predicate}`, params: values });
-    if (!this.history) return { sql: exists('search_values', 'r.rid'), params: values, exact: true, drivers: [{ parts: [part('search_values')] }] };
+    if (!this.history) {
+      const driver: Driver = { parts: [part('search_values')] };
+      const condition: SqlCondition = { sql: exists('search_values', 'r.rid'), params: values, exact: true, drivers: [driver] };
+      driver.decides = condition;
+      return condition;
+    }
     const sql = `(${exists('search_values', HISTORY_RID)} OR ${exists('ended_values', HISTORY_RID)})`;
     return { sql, params: [...values, ...values], exact: false, drivers: [{ parts: [part('search_values'), part('ended_values')] }] };
   }
@@ -281,7 +293,8 @@ function and(parts: SqlCondition[]): SqlCondition {
   const exact = parts.every((p) => p.exact);
   if (restricting.length === 0) return exact ? TRUE : UNKNOWN;
   const drivers = restricting.flatMap((p) => p.drivers ?? []);
-  return { sql: restricting.map((p) => p.sql).join(' AND '), params: restricting.flatMap((p) => p.params), exact, ...(drivers.length ? { drivers } : {}) };
+  const conjuncts = restricting.flatMap((p) => p.conjuncts ?? [p]);
+  return { sql: restricting.map((p) => p.sql).join(' AND '), params: restricting.flatMap((p) => p.params), exact, ...(drivers.length ? { drivers } : {}), conjuncts };
 }
 
 function isOperatorDocument(value: unknown): value is Record<string, unknown> {

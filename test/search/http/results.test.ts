@@ -192,3 +192,19 @@ describe('_summary and _elements', () => {
     expect(p.meta?.tag ?? []).not.toContainEqual(expect.objectContaining(SUBSETTED));
   });
 });
+
+describe('the resources of a page (issue 13: each written once, a resource needing no decoding sent as stored)', () => {
+  it('are the resources a read returns: decrypted Patients, Practitioners as stored, included ones too', async () => {
+    const practitioner = { resourceType: 'Practitioner' as const, id: 'r-doc', name: [{ family: 'Doc "Quote"', given: ['\u00c9mile'] }], active: true };
+    await put(fhir, practitioner);
+    await put(fhir, { ...PATIENTS[0], id: 'r-gp', identifier: [{ system: SYS, value: 'r-gp' }], generalPractitioner: [{ reference: 'Practitioner/r-doc' }] });
+    const page = await search(fhir, `Patient?${SCOPE}&_count=50&_include=Patient:general-practitioner`);
+    expect(page.entry!.map((e) => e.search?.mode)).toContain('include');
+    for (const entry of page.entry!) {
+      const read = await fhir.get(`${entry.resource!.resourceType}/${entry.resource!.id}`);
+      expect(entry.resource).toEqual(read.body);
+    }
+    const gp = page.entry!.find((e) => e.resource!.id === 'r-gp')!.resource as Patient;
+    expect(gp.telecom).toEqual(PATIENTS[0].telecom);
+  });
+});
