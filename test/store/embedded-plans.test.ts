@@ -123,7 +123,7 @@ describe('embedded store: searches start from the search-value index', () => {
     const family = index.compile('Patient', 'family', undefined, ['Ch']);
     const gender = index.compile('Patient', 'gender', undefined, ['male']);
     const alone = findSql(ctx, 'current', { $and: [{ resourceType: 'Patient', deleted: false }, family] }, { sort: { id: 1 }, limit: 21 });
-    expect(alone.sql).toMatch(/^SELECT r\.vid AS vid FROM \(SELECT DISTINCT vid FROM \(SELECT vid FROM search_values WHERE pid = \d+ AND value >= \? AND value < \?\)\) d/);
+    expect(alone.sql).toMatch(/^SELECT r\.vid AS vid FROM \(SELECT DISTINCT rid FROM \(SELECT rid FROM search_values WHERE pid = \d+ AND value >= \? AND value < \?\)\) d/);
     expect(alone.sql).not.toMatch(/EXISTS/);
     // Two criteria: the query starts from one and tests the other.
     const both = findSql(ctx, 'current', { $and: [{ resourceType: 'Patient', deleted: false }, family, gender] }, { sort: { id: 1 }, limit: 21 });
