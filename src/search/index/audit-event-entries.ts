@@ -1,5 +1,5 @@
 import { dateRange } from './date-range.js';
-import { parseReference } from './extract-reference.js';
+import { referenceElementEntry } from './extract-reference.js';
 import { sortRange, type Entry, type ExtractContext, type Extracted } from './extracted.js';
 import { str } from './node.js';
 import { fold } from './text.js';
@@ -97,22 +97,7 @@ export interface ReadReference {
 
 /** A Reference as `extract-reference.ts` `entryOf` reads it; `referenceTypeOf` for the type it points at. */
 export function readReference(element: Obj, baseUrl: string | undefined): ReadReference {
-  const reference = str(element, 'reference');
-  const parsed = reference === undefined ? undefined : parseReference(reference, baseUrl);
-  const e: Entry = {};
-  if (parsed) {
-    e.r = parsed.r;
-    if (parsed.type) e.t = parsed.type;
-    if (parsed.id) e.i = parsed.id;
-  } else if (str(element, 'type')) {
-    e.t = str(element, 'type');
-  }
-  const identifier = element.identifier;
-  const id = typeof identifier === 'object' && identifier !== null && !Array.isArray(identifier) ? (identifier as Obj) : undefined;
-  if (str(id, 'system')) e.is = str(id, 'system');
-  if (str(id, 'value')) e.iv = str(id, 'value');
-  const type = parsed?.type ?? str(element, 'type');
-  return { entry: e.r !== undefined || e.iv !== undefined ? e : undefined, type };
+  return referenceElementEntry(element, baseUrl);
 }
 
 /** Reference entries as `extractReference` gives them: distinct (fresh objects), sorted by `r`; undefined when none. */

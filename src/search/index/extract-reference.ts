@@ -44,6 +44,11 @@ function entryOf(value: TypedValue, baseUrl: string | undefined): Entry | undefi
   }
   const element = asObject(value.value);
   if (!element || (value.type !== undefined && value.type !== 'Reference')) return undefined;
+  return referenceElementEntry(element, baseUrl).entry;
+}
+
+/** The entry of a Reference element (see `entryOf`), and the type it points at (`reference`'s, else `type`). */
+export function referenceElementEntry(element: Record<string, unknown>, baseUrl: string | undefined): { entry: Entry | undefined; type: string | undefined } {
   const e: Entry = {};
   const reference = str(element, 'reference');
   const parsed = reference === undefined ? undefined : parseReference(reference, baseUrl);
@@ -57,7 +62,7 @@ function entryOf(value: TypedValue, baseUrl: string | undefined): Entry | undefi
   const identifier = asObject(element.identifier);
   if (str(identifier, 'system')) e.is = str(identifier, 'system');
   if (str(identifier, 'value')) e.iv = str(identifier, 'value');
-  return e.r !== undefined || e.iv !== undefined ? e : undefined;
+  return { entry: e.r !== undefined || e.iv !== undefined ? e : undefined, type: parsed?.type ?? str(element, 'type') };
 }
 
 /**
