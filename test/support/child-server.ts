@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { nodeScript } from './node-script.js';
 import { ROOT_DIR, freePort } from './server.js';
@@ -18,6 +19,18 @@ export interface ChildServer {
  * @param options.env more environment (e.g. `HL7_MLLP_PORT`, which is otherwise 0: no fixed port)
  */
 export async function startChildServer(dataDir: string, options: { fileSizeLimitBlocks?: number; env?: Record<string, string> } = {}): Promise<ChildServer> {
+  // A port free when picked can be taken by another test's server before the child binds it: the
+  // child then exits with EADDRINUSE, and is started again on another port.
+  for (let attempt = 1; ; attempt++) {
+    const started = await startOnce(dataDir, options);
+    if (started !== 'port-taken' || attempt === 3) {
+      if (started === 'port-taken') throw new Error('server did not start: three ports taken');
+      return started;
+    }
+  }
+}
+
+async function startOnce(dataDir: string, options: { fileSizeLimitBlocks?: number; env?: Record<string, string> }): Promise<ChildServer | 'port-taken'> {
   const port = await freePort();
   const args = nodeScript('src/main.ts');
   const [command, argv] = options.fileSizeLimitBlocks
@@ -34,18 +47,30 @@ export async function startChildServer(dataDir: string, options: { fileSizeLimit
   // Generous: on a loaded machine (two test workers, other jobs) a cold start took over 30 s.
   const deadline = Date.now() + 60_000;
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}: ${stderr}`);
-    try {
-      if ((await fetch(`${origin}/readyz`)).ok) break;
-    } catch {
-      // not listening yet
+    if (child.exitCode !== null) {
+      if (stderr.includes('EADDRINUSE')) return 'port-taken';
+      throw new Error(`server exited with ${child.exitCode}: ${stderr}`);
     }
+    if (await answersAsChild(origin, dataDir)) break;
     if (Date.now() > deadline) throw new Error(`server did not start: ${stderr}`);
     await new Promise((r) => setTimeout(r, 100));
   }
   // The child runs the embedded authorization server; its keys in DATA_DIR sign the tests' tokens.
   await registerDefaultToken(`${origin}/fhir`, embeddedIssuer(dataDir, origin));
   return { process: child, fhirUrl: `${origin}/fhir`, origin, stderr: () => stderr };
+}
+
+/** True when the server at `origin` is ready and is the child: it publishes the signing key the child wrote into its DATA_DIR. */
+async function answersAsChild(origin: string, dataDir: string): Promise<boolean> {
+  try {
+    if (!(await fetch(`${origin}/readyz`)).ok) return false;
+    const ours = (JSON.parse(await readFile(path.join(dataDir, 'auth', 'signing-keys.json'), 'utf8')) as { keys: Array<{ n?: string }> }).keys;
+    const config = (await (await fetch(`${origin}/fhir/.well-known/smart-configuration`)).json()) as { jwks_uri: string };
+    const published = ((await (await fetch(config.jwks_uri)).json()) as { keys: Array<{ n?: string }> }).keys;
+    return published.some((key) => ours.some((own) => own.n !== undefined && own.n === key.n));
+  } catch {
+    return false; // not listening yet, keys not written yet, or another server on the port
+  }
 }
 
 /** SIGKILL: no shutdown hooks, no flushing — what a power cut or OOM kill looks like to the store. */
