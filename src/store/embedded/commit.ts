@@ -1,5 +1,5 @@
 import type { Database, Statement } from 'better-sqlite3';
-import { VersionConflictError, type StoredRecord, type WriteOp } from '../port.js';
+import { VersionConflictError, type ResourceKey, type StoredRecord, type WriteOp } from '../port.js';
 import { parseRecord, recordColumns, type RecordColumns } from './record-format.js';
 import { searchValueRows, type SearchValueRow } from './search-values.js';
 import type { UnindexedKeys } from './unindexed.js';
@@ -10,7 +10,6 @@ import { ValueRows, type ValueRow } from './value-rows.js';
  * SQLite transaction, so a commit is all or nothing and no reader ever sees part of it.
  */
 export class RecordWriter {
-  readonly #currentVersion: Statement;
   readonly #currentRow: Statement;
   readonly #insertVersion: Statement;
   readonly #upsertCurrent: Statement;
@@ -18,6 +17,8 @@ export class RecordWriter {
   readonly #findVersion: Statement;
   readonly #earlierVersions: Statement;
   readonly #updateVersion: Statement;
+  readonly #deleteVersions: Statement;
+  readonly #deleteCurrent: Statement;
   readonly #insertPath: Statement;
   readonly #paths: Map<string, number>;
   /** The last commit number used. */
@@ -30,7 +31,6 @@ export class RecordWriter {
     unindexed: UnindexedKeys = {},
   ) {
     this.#skip = new Map(Object.entries(unindexed).map(([type, keys]) => [type, new Set(keys)]));
-    this.#currentVersion = db.prepare('SELECT version FROM current WHERE type = ? AND id = ?').pluck();
     this.#currentRow = db.prepare('SELECT version, vid, rid FROM current WHERE type = ? AND id = ?');
     this.#insertVersion = db.prepare('INSERT INTO versions (type, id, version, last_updated, deleted, txn, record, idx) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
     this.#upsertCurrent = db.prepare(
@@ -41,6 +41,8 @@ export class RecordWriter {
     this.#findVersion = db.prepare('SELECT vid, last_updated AS lastUpdated, deleted FROM versions WHERE type = ? AND id = ? AND version = ?');
     this.#earlierVersions = db.prepare('SELECT record, idx FROM versions WHERE type = ? AND id = ? AND vid <> ?');
     this.#updateVersion = db.prepare('UPDATE versions SET record = ?, idx = ? WHERE vid = ?');
+    this.#deleteVersions = db.prepare('DELETE FROM versions WHERE type = ? AND id = ?');
+    this.#deleteCurrent = db.prepare('DELETE FROM current WHERE type = ? AND id = ?');
     this.#insertPath = db.prepare('INSERT INTO paths (path) VALUES (?)');
     // The last row's commit, unless a move of deferred rows (which keep the number of the commit they were part of) wrote them after it.
     const last = (db.prepare('SELECT txn FROM versions ORDER BY vid DESC LIMIT 1').pluck().get() as number | undefined) ?? 0;
@@ -51,7 +53,7 @@ export class RecordWriter {
 
   /** The current version of a resource (0: none, or never written). */
   versionOf(resourceType: string, id: string): number {
-    return (this.#currentVersion.get(resourceType, id) as number | undefined) ?? 0;
+    return (this.#currentRow.get(resourceType, id) as CurrentRow | undefined)?.version ?? 0;
   }
 
   /** The id of a search-value path (see sql-filter.ts `PathIds`). */
@@ -130,6 +132,18 @@ export class RecordWriter {
     })();
   }
 
+  /** Deletes resources for good, every version and value row, in one transaction (StorePort.purge). */
+  purge(records: ReadonlyArray<ResourceKey>): void {
+    this.db.transaction(() => {
+      for (const { resourceType, id } of records) {
+        const current = this.#currentRow.get(resourceType, id) as CurrentRow | undefined;
+        if (current) this.#values.purge(current.rid);
+        this.#deleteVersions.run(resourceType, id);
+        this.#deleteCurrent.run(resourceType, id);
+      }
+    })();
+  }
+
   /** The value rows of every version of a resource but its current one (`vid`). */
   *#earlierRows(type: string, id: string, vid: number): Iterable<ValueRow> {
     for (const row of this.#earlierVersions.all(type, id, vid) as Array<{ record: string; idx: string | null }>) yield* this.#byPid(this.#rowsOf(parseRecord(row.record, row.idx)));
@@ -180,9 +194,3 @@ interface CurrentRow {
 
 /** The `meta` key of the last commit number, written when a move of deferred rows may have hidden it. */
 const TXN_META = 'txn';
-
-/** The whole stored JSON of a record, index included (the `record` column of `deferred`; of `versions` when moved from there). */
-export function serialize(record: StoredRecord): string {
-  const { resourceType, id, versionId, lastUpdated, deleted, resource, index } = record;
-  return JSON.stringify({ resourceType, id, versionId, lastUpdated, deleted, ...(resource ? { resource } : {}), ...(index ? { index } : {}) });
-}

@@ -2,7 +2,7 @@ import type { Database, Statement } from 'better-sqlite3';
 import { VersionConflictError, type Filter, type StoredRecord, type WriteOp } from '../port.js';
 import type { RecordWriter } from './commit.js';
 import { pinnedTypes } from './pinned-types.js';
-import { recordColumns, type RecordColumns } from './record-format.js';
+import { joinedColumns, recordColumns, type RecordColumns } from './record-format.js';
 
 /** Settings of the deferred writes of an open store. */
 export interface DeferredSettings {
@@ -147,7 +147,7 @@ export class DeferredWrites {
     }
     const pending = writes.map(({ record }) => pendingOf(record));
     let lastSeq = this.#lastSeq;
-    writes.forEach(({ record }, i) => (lastSeq = Number(this.#insertRow.run(record.resourceType, record.id, wholeText(pending[i].columns)).lastInsertRowid)));
+    writes.forEach(({ record }, i) => (lastSeq = Number(this.#insertRow.run(record.resourceType, record.id, joinedColumns(pending[i].columns)).lastInsertRowid)));
     return { pending, lastSeq };
   }
 
@@ -221,12 +221,4 @@ interface Pending {
 function pendingOf(record: StoredRecord): Pending {
   const { resourceType, id, versionId, lastUpdated } = record;
   return { resourceType, id, versionId, lastUpdated, columns: recordColumns(record) };
-}
-
-/**
- * The whole record's JSON (the `record` column of `deferred`): the columns joined, the index last,
- * as `commit.ts` `serialize` writes it. Read back whole when a crash left the row pending.
- */
-function wholeText({ record, idx }: RecordColumns): string {
-  return idx === null ? record : `${record.slice(0, -1)},"index":${idx}}`;
 }

@@ -168,21 +168,8 @@ export class OpenStore {
   async purge(records: ReadonlyArray<ResourceKey>): Promise<void> {
     this.#assertHealthy();
     if (records.length === 0) return;
-    const values = this.db.prepare('DELETE FROM search_values WHERE rid = (SELECT rid FROM current WHERE type = ? AND id = ?)');
-    const ended = this.db.prepare('DELETE FROM ended_values WHERE rid = (SELECT rid FROM current WHERE type = ? AND id = ?)');
-    const versions = this.db.prepare('DELETE FROM versions WHERE type = ? AND id = ?');
-    const current = this.db.prepare('DELETE FROM current WHERE type = ? AND id = ?');
     this.#write(() => this.#deferred.drain());
-    this.#write(() =>
-      this.db.transaction(() => {
-        for (const { resourceType, id } of records) {
-          values.run(resourceType, id);
-          ended.run(resourceType, id);
-          versions.run(resourceType, id);
-          current.run(resourceType, id);
-        }
-      })(),
-    );
+    this.#write(() => this.#writer.purge(records));
     for (const type of new Set(records.map((r) => r.resourceType))) this.#revisions.set(type, this.revision(type) + 1);
     await this.#durable();
   }

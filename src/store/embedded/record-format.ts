@@ -9,8 +9,8 @@ import type { StoredRecord } from '../port.js';
  * store has already selected the records through `search_values`. Parsing it anyway cost three
  * quarters of the JSON.parse of every record a search page loads (issue 13: 33 µs of 40 µs per
  * Patient), so it is parsed when first read instead (`_include` reading references, a sort or
- * re-check in memory, key rotation). Rows written whole (`idx` NULL: written before schema 3,
- * or moved from `deferred` as they were appended) keep their index inside `record`.
+ * re-check in memory, key rotation). Rows written before schema 3 (`idx` NULL) keep their
+ * index inside `record`.
  */
 export interface RecordColumns {
   record: string;
@@ -24,6 +24,14 @@ export function recordColumns(stored: StoredRecord): RecordColumns {
     record: JSON.stringify({ resourceType, id, versionId, lastUpdated, deleted, ...(resource ? { resource } : {}) }),
     idx: index ? JSON.stringify(index) : null,
   };
+}
+
+/**
+ * The whole record's JSON from its columns, the index as its last member: the `record` column of
+ * `deferred`, read back whole (`JSON.parse`) when a crash left the row pending.
+ */
+export function joinedColumns({ record, idx }: RecordColumns): string {
+  return idx === null ? record : `${record.slice(0, -1)},"index":${idx}}`;
 }
 
 /** A record as read from its columns: a fresh object the caller owns, its `index` parsed on first use. */

@@ -43,6 +43,17 @@ export const SCHEMA_VERSION = 4;
 /** Versions this FhirGate opens; older ones are upgraded by `migrateSchema`. */
 const UPGRADABLE = [1, 2, 3, 4];
 
+/** The value tables share one shape (see above): (pid, value, rid), looked up by value, deleted by resource. */
+function valueTable(name: string): string {
+  return `CREATE TABLE IF NOT EXISTS ${name} (
+  pid INTEGER NOT NULL,
+  value NOT NULL,
+  rid INTEGER NOT NULL,
+  PRIMARY KEY (pid, value, rid)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS ${name}_by_rid ON ${name} (rid);`;
+}
+
 const DDL = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS versions (
@@ -74,20 +85,8 @@ CREATE UNIQUE INDEX IF NOT EXISTS current_by_rid ON current (rid);
 CREATE INDEX IF NOT EXISTS current_by_deleted_id ON current (type, deleted, id);
 CREATE INDEX IF NOT EXISTS current_by_updated ON current (type, deleted, last_updated, id);
 CREATE TABLE IF NOT EXISTS paths (pid INTEGER PRIMARY KEY, path TEXT NOT NULL UNIQUE);
-CREATE TABLE IF NOT EXISTS search_values (
-  pid INTEGER NOT NULL,
-  value NOT NULL,
-  rid INTEGER NOT NULL,
-  PRIMARY KEY (pid, value, rid)
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS search_values_by_rid ON search_values (rid);
-CREATE TABLE IF NOT EXISTS ended_values (
-  pid INTEGER NOT NULL,
-  value NOT NULL,
-  rid INTEGER NOT NULL,
-  PRIMARY KEY (pid, value, rid)
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS ended_values_by_rid ON ended_values (rid);
+${valueTable('search_values')}
+${valueTable('ended_values')}
 CREATE TABLE IF NOT EXISTS deferred (
   seq INTEGER PRIMARY KEY,
   type TEXT NOT NULL,
