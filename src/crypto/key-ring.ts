@@ -57,7 +57,7 @@ export interface KeyRing {
   /**
    * One decrypter per at-rest kid (A256KW or dir, A256GCM only). Per key rather than one over a
    * key store: node-jose then skips its key search, which halves the cost of a decryption; for
-   * `dir` keys, node-jose's primitives on the key object, without its JWE processor (at-rest-jwe.ts).
+   * `dir` keys, Node's AES-256-GCM on the key's bytes, without node-jose's JWE processor (at-rest-jwe.ts).
    */
   atRestDecrypters: ReadonlyMap<string, AtRestDecrypter>;
   /** Index keys, current first: queries match the hashes of every one, so a rotation never hides a record. */
@@ -126,7 +126,8 @@ export function checkJwkSet(value: unknown, source: string): Array<{ jwk: Jwk; k
 export async function buildKeyRing(value: unknown, source: string): Promise<KeyRing> {
   const checked = checkJwkSet(value, source);
   const exchangeStore = jose.JWK.createKeyStore();
-  const atRest: Array<AtRestKey & { decrypter: AtRestDecrypter }> = [];
+  const atRest: AtRestKey[] = [];
+  const atRestDecrypters = new Map<string, AtRestDecrypter>();
   const indexKeys: IndexKey[] = [];
   const exchangeKeys: jose.JWK.Key[] = [];
   for (const { jwk, kid, kind } of checked) {
@@ -134,7 +135,9 @@ export async function buildKeyRing(value: unknown, source: string): Promise<KeyR
       const alg = jwk.alg as 'A256KW' | 'dir';
       // node-jose takes a `dir` key as one whose algorithm is the content encryption itself.
       const key = await jose.JWK.asKey({ kty: 'oct', kid, use: 'enc', alg: alg === 'dir' ? 'A256GCM' : 'A256KW', k: jwk.k as string });
-      atRest.push({ kid, alg, key, ...atRestCiphers(kid, alg, key) });
+      const { encrypt, decrypter } = atRestCiphers(kid, alg, key);
+      atRest.push({ kid, alg, key, encrypt });
+      atRestDecrypters.set(kid, decrypter);
     } else if (kind === 'index') {
       indexKeys.push({ kid, secret: createSecretKey(octBytes(jwk, kid)) });
     } else {
@@ -145,9 +148,9 @@ export async function buildKeyRing(value: unknown, source: string): Promise<KeyR
   if (indexKeys.length === 0) throw new KeyRingError(`Key ring ${source} has no index key (kty oct, alg HS256)`);
   return {
     source,
-    atRest: { kid: atRest[0].kid, alg: atRest[0].alg, key: atRest[0].key, encrypt: atRest[0].encrypt },
+    atRest: atRest[0],
     atRestKids: atRest.map((k) => k.kid),
-    atRestDecrypters: new Map(atRest.map((k) => [k.kid, k.decrypter])),
+    atRestDecrypters,
     indexKeys,
     exchangeKeys,
     ...(exchangeKeys.length > 0 ? { exchangeDecrypter: jose.JWE.createDecrypt(exchangeStore, { algorithms: ['ECDH-ES+A256KW', 'RSA-OAEP-256', 'A256GCM'] }) } : {}),

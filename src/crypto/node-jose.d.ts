@@ -20,10 +20,6 @@ declare module 'node-jose' {
       /** The public JWK, or with `true` the private members too. */
       toJSON(includePrivate?: boolean): RawKey;
       algorithms(mode: 'encrypt' | 'decrypt' | 'wrap' | 'unwrap' | 'sign' | 'verify'): string[];
-      /** The content-encryption primitive (not a JWE): with A256GCM, `iv` (12 bytes) and `adata` in, `data` and `tag` out. */
-      encrypt(alg: string, data: Buffer, props: { iv: Buffer; adata: Buffer }): Promise<{ data: Buffer; tag: Buffer }>;
-      /** The content-decryption primitive (not a JWE); rejects when the tag does not authenticate. */
-      decrypt(alg: string, data: Buffer, props: { iv: Buffer; adata: Buffer; tag: Buffer }): Promise<Buffer>;
     }
     interface KeyStore {
       add(key: RawKey | Key): Promise<Key>;
