@@ -1,5 +1,5 @@
 import { dateRange } from './date-range.js';
-import { referenceElementEntry } from './extract-reference.js';
+import type { ReferenceRead } from './extract-reference.js';
 import { sortRange, type Entry, type ExtractContext, type Extracted } from './extracted.js';
 import { str } from './node.js';
 import { fold } from './text.js';
@@ -89,19 +89,8 @@ export class Tokens {
   }
 }
 
-/** A Reference as `extract-reference.ts` reads it: its entry (if any) and the type it points at. */
-export interface ReadReference {
-  entry: Entry | undefined;
-  type: string | undefined;
-}
-
-/** A Reference as `extract-reference.ts` `entryOf` reads it; `referenceTypeOf` for the type it points at. */
-export function readReference(element: Obj, baseUrl: string | undefined): ReadReference {
-  return referenceElementEntry(element, baseUrl);
-}
-
 /** Reference entries as `extractReference` gives them: distinct (fresh objects), sorted by `r`; undefined when none. */
-export function referenceEntries(references: readonly ReadReference[]): Extracted | undefined {
+export function referenceEntries(references: readonly ReferenceRead[]): Extracted | undefined {
   const entries: Entry[] = [];
   // Distinct as `unique` tells them (same members, built in the same order), found by `r` (or `iv`) first.
   const byValue = new Map<unknown, Entry[]>();

@@ -1,4 +1,5 @@
-import { codeToken, items, object, OTHER, primitive, readReference, recordedRange, referenceEntries, stringTokens, Tokens, type Obj } from './audit-event-entries.js';
+import { codeToken, items, object, OTHER, primitive, recordedRange, referenceEntries, stringTokens, Tokens, type Obj } from './audit-event-entries.js';
+import { referenceElementEntry } from './extract-reference.js';
 import { extractString } from './extract-string.js';
 import { extractUri } from './extract-uri.js';
 import type { ExtractContext, Extracted } from './extracted.js';
@@ -113,8 +114,8 @@ function valuesOf(event: Obj, breakGlassUrl: string | undefined, context: Extrac
   const observer = object(source?.observer);
   const site = primitive(source?.site);
 
-  const whoRead = who.map((r) => readReference(r, context.baseUrl));
-  const whatRead = what.map((r) => readReference(r, context.baseUrl));
+  const whoRead = who.map((r) => referenceElementEntry(r, context.baseUrl));
+  const whatRead = what.map((r) => referenceElementEntry(r, context.baseUrl));
 
   out.set('action', codeToken(primitive(event.action), 'AuditEvent.action', context));
   out.set('address', addresses.length > 0 ? some(extractString(typed('string', addresses))) : undefined);
@@ -131,7 +132,7 @@ function valuesOf(event: Obj, breakGlassUrl: string | undefined, context: Extrac
   out.set('patient', referenceEntries([...whoRead, ...whatRead].filter((r) => r.type === 'Patient')));
   out.set('policy', policies.length > 0 ? some(extractUri(typed('uri', policies))) : undefined);
   out.set('site', site === undefined ? undefined : stringTokens([site]));
-  out.set('source', observer ? referenceEntries([readReference(observer, context.baseUrl)]) : undefined);
+  out.set('source', observer ? referenceEntries([referenceElementEntry(observer, context.baseUrl)]) : undefined);
   out.set('subtype', subtypes.extracted());
   out.set('type', type.extracted());
   if (breakGlassUrl !== undefined) out.set('break-glass', breakGlass(event, breakGlassUrl));

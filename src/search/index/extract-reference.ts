@@ -47,8 +47,14 @@ function entryOf(value: TypedValue, baseUrl: string | undefined): Entry | undefi
   return referenceElementEntry(element, baseUrl).entry;
 }
 
-/** The entry of a Reference element (see `entryOf`), and the type it points at (`reference`'s, else `type`). */
-export function referenceElementEntry(element: Record<string, unknown>, baseUrl: string | undefined): { entry: Entry | undefined; type: string | undefined } {
+/** A Reference element as read for the index: its entry (see `entryOf`), and the type it points at (`reference`'s, else `type`). */
+export interface ReferenceRead {
+  entry: Entry | undefined;
+  type: string | undefined;
+}
+
+/** A Reference element's entry and target type (`ReferenceRead`). */
+export function referenceElementEntry(element: Record<string, unknown>, baseUrl: string | undefined): ReferenceRead {
   const e: Entry = {};
   const reference = str(element, 'reference');
   const parsed = reference === undefined ? undefined : parseReference(reference, baseUrl);
