@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { AuditEvent } from '@medplum/fhirtypes';
+import { boundedMemo } from '../bounded-memo.js';
 import { CHAIN_EXTENSION } from './audit-event.js';
 
 /** Position and hash of one AuditEvent in the chain. */
@@ -40,17 +41,8 @@ export function canonicalJson(value: unknown): string {
   return JSON.stringify(value);
 }
 
-// `"key":` of the element names events are made of (a few dozen), quoted once; bounded.
-const QUOTED = new Map<string, string>();
-
-function quoted(key: string): string {
-  let found = QUOTED.get(key);
-  if (found === undefined) {
-    found = `${JSON.stringify(key)}:`;
-    if (QUOTED.size < 1024) QUOTED.set(key, found);
-  }
-  return found;
-}
+// `"key":` of the element names events are made of (a few dozen), quoted once.
+const quoted = boundedMemo((key) => `${JSON.stringify(key)}:`, 1024);
 
 /** The event as hashed: without `meta` (set by the store) and without its own chain link. */
 function hashedForm(event: AuditEvent): unknown {

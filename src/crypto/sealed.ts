@@ -1,4 +1,5 @@
 import { createHmac, randomBytes } from 'node:crypto';
+import { boundedMemo } from '../bounded-memo.js';
 import type { KeyRingRef } from './jwe-codec.js';
 
 /**
@@ -32,24 +33,19 @@ export interface Sealer {
  */
 export const gcmIv = (): Buffer => randomBytes(12);
 
-/** Kids by protected header: a ring's JWEs share a few headers (one per key), read once each, not once per JWE. */
-const kidsByHeader = new Map<string, string | undefined>();
-const MAX_HEADERS = 64;
+/** The kid of an encoded protected header: a ring's JWEs share a few headers (one per key), read once each, not once per JWE. */
+const headerKid = boundedMemo((encoded): string | undefined => {
+  try {
+    const header = JSON.parse(Buffer.from(encoded, 'base64url').toString('utf8')) as { kid?: unknown };
+    return typeof header.kid === 'string' ? header.kid : undefined;
+  } catch {
+    return undefined;
+  }
+}, 64);
 
 /** The kid in the protected header of a compact JWE. */
 export function jweHeaderKid(jwe: string): string | undefined {
-  const encoded = jwe.slice(0, jwe.indexOf('.'));
-  if (kidsByHeader.has(encoded)) return kidsByHeader.get(encoded);
-  let kid: string | undefined;
-  try {
-    const header = JSON.parse(Buffer.from(encoded, 'base64url').toString('utf8')) as { kid?: unknown };
-    kid = typeof header.kid === 'string' ? header.kid : undefined;
-  } catch {
-    kid = undefined;
-  }
-  if (kidsByHeader.size >= MAX_HEADERS) kidsByHeader.clear();
-  kidsByHeader.set(encoded, kid);
-  return kid;
+  return headerKid(jwe.slice(0, jwe.indexOf('.')));
 }
 
 export function createSealer(ring: KeyRingRef): Sealer {

@@ -1,4 +1,5 @@
 import type { Context } from 'koa';
+import { boundedMemo } from '../bounded-memo.js';
 import { FhirError } from '../fhir/errors.js';
 
 /** JSON media types FhirGate reads and writes (http.html#mime); the first is the default. */
@@ -67,17 +68,11 @@ export function negotiate(header: string): string | undefined {
 
 // Clients send the same few Accept headers on every request: each is parsed once (issue 14).
 // Bounded in entries and length, since the header is the client's to choose.
-const NEGOTIATED = new Map<string, string | undefined>();
-const NEGOTIATED_MAX = 256;
 const NEGOTIATED_MAX_LENGTH = 256;
+const negotiatedShort = boundedMemo(negotiate, 256);
 
 function negotiated(header: string): string | undefined {
-  if (header.length > NEGOTIATED_MAX_LENGTH) return negotiate(header);
-  if (NEGOTIATED.has(header)) return NEGOTIATED.get(header);
-  const chosen = negotiate(header);
-  if (NEGOTIATED.size >= NEGOTIATED_MAX) NEGOTIATED.clear();
-  NEGOTIATED.set(header, chosen);
-  return chosen;
+  return header.length > NEGOTIATED_MAX_LENGTH ? negotiate(header) : negotiatedShort(header);
 }
 
 function offered(range: MediaRange): string | undefined {

@@ -1,3 +1,4 @@
+import { boundedMemo } from '../../bounded-memo.js';
 import { dateRange } from './date-range.js';
 import type { ReferenceRead } from './extract-reference.js';
 import { sortRange, type Entry, type ExtractContext, type Extracted } from './extracted.js';
@@ -16,16 +17,8 @@ export const OTHER = new OtherShape();
 
 export type Obj = Record<string, unknown>;
 
-// Folded displays and texts: events repeat a few dozen (`Patient`, `Restful Operation`); bounded.
-const FOLDED = new Map<string, string>();
-function folded(text: string): string {
-  let found = FOLDED.get(text);
-  if (found === undefined) {
-    found = fold(text);
-    if (FOLDED.size < 1024) FOLDED.set(text, found);
-  }
-  return found;
-}
+// Folded displays and texts: events repeat a few dozen (`Patient`, `Restful Operation`).
+const folded = boundedMemo(fold, 1024);
 
 /** An object, or nothing (undefined/null); anything else is another shape. */
 export function object(value: unknown): Obj | undefined {
@@ -134,13 +127,5 @@ export function recordedRange(value: string | undefined): Extracted | undefined 
 }
 // A UTC instant to the millisecond, hours, minutes and seconds in range: its range is itself (date-range.ts).
 const UTC_MILLIS = /^\d{4}-\d{2}-\d{2}T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d\.\d{3}Z$/;
-// Days known to exist (`2026-02-30` does not), as `dateRange` tells them; bounded.
-const DAYS = new Map<string, boolean>();
-function realDay(day: string): boolean {
-  let real = DAYS.get(day);
-  if (real === undefined) {
-    real = dateRange(day) !== undefined;
-    if (DAYS.size < 1024) DAYS.set(day, real);
-  }
-  return real;
-}
+// Days known to exist (`2026-02-30` does not), as `dateRange` tells them.
+const realDay = boundedMemo((day) => dateRange(day) !== undefined, 1024);
