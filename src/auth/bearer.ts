@@ -55,17 +55,32 @@ export function createTokenVerifier(options: {
 }): TokenVerifier {
   const size = options.cacheSize ?? DEFAULT_TOKEN_CACHE_SIZE;
   const cache = size > 0 ? createTokenCache({ max: size, clockSkewSeconds: options.clockSkewSeconds }) : undefined;
+  // The claims of a cached payload are read once: its Principal (frozen, shared by the token's requests) lives as long as the payload.
+  const principals = new WeakMap<JWTPayload, Principal>();
+  const principalFor = (payload: JWTPayload): Principal => {
+    let principal = principals.get(payload);
+    if (!principal) principals.set(payload, (principal = frozenPrincipal(principalOf(payload, options.issuers.find((i) => i.issuer === payload.iss)!.roleClaim))));
+    return principal;
+  };
   return async (token) => {
     const cached = cache?.get(token);
     if (cached) {
       if (options.isRevoked?.(cached)) throw new InvalidTokenError('The access token has been revoked');
-      return principalOf(cached, options.issuers.find((i) => i.issuer === cached.iss)!.roleClaim);
+      return principalFor(cached);
     }
     const payload = await verifyToken(token, options);
     if (options.isRevoked?.(payload)) throw new InvalidTokenError('The access token has been revoked');
     cache?.set(token, payload);
-    return principalOf(payload, options.issuers.find((i) => i.issuer === payload.iss)!.roleClaim);
+    return principalFor(payload);
   };
+}
+
+/** A Principal no request can change: the same one answers every request of its token. */
+function frozenPrincipal(principal: Principal): Principal {
+  Object.freeze(principal.roles);
+  Object.freeze(principal.scopes);
+  if (principal.purposeOfUse) Object.freeze(principal.purposeOfUse);
+  return Object.freeze(principal);
 }
 
 /** The full check of a token (signature, issuer, audience, lifetime); its payload when it passes. */

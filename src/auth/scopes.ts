@@ -49,9 +49,19 @@ export function parseScope(scope: string): ClinicalScope | undefined {
   return parsed;
 }
 
+// A verified token's scope list is frozen and shared by all its requests (bearer.ts): parsed once per token, not per request (issue 14).
+const parsedLists = new WeakMap<readonly string[], readonly ClinicalScope[]>();
+
 /** The clinical scopes of a space-separated `scope` claim (or a list of scopes); others are left out. */
-export function parseScopes(scopes: string | readonly string[]): ClinicalScope[] {
-  const list = typeof scopes === 'string' ? scopes.split(/\s+/) : scopes;
+export function parseScopes(scopes: string | readonly string[]): readonly ClinicalScope[] {
+  if (typeof scopes === 'string') return parseList(scopes.split(/\s+/));
+  if (!Object.isFrozen(scopes)) return parseList(scopes);
+  let parsed = parsedLists.get(scopes);
+  if (!parsed) parsedLists.set(scopes, (parsed = Object.freeze(parseList(scopes))));
+  return parsed;
+}
+
+function parseList(list: readonly string[]): ClinicalScope[] {
   return list.filter(Boolean).flatMap((s) => parseScope(s) ?? []);
 }
 

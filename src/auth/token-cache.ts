@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { JWTPayload } from 'jose';
 import { LRUCache } from 'lru-cache';
 
@@ -18,7 +18,8 @@ export interface TokenCache {
 
 export const DEFAULT_TOKEN_CACHE_SIZE = 10_000;
 
-const keyOf = (token: string): string => createHash('sha256').update(token).digest('base64url');
+// One-shot `hash()`: no Hash object per request, as `createHash().update().digest()` builds.
+const keyOf = (token: string): string => hash('sha256', token, 'base64url');
 
 export function createTokenCache(options: { max: number; clockSkewSeconds: number; now?: () => number }): TokenCache {
   const now = options.now ?? Date.now;

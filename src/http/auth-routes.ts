@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Middleware } from 'koa';
+import type { Context, Middleware } from 'koa';
 import { FhirError } from '../fhir/errors.js';
 
 export interface AuthRoutesOptions {
@@ -14,8 +14,12 @@ export interface AuthRoutesOptions {
  */
 export function authRoutes(options: AuthRoutesOptions): Middleware {
   const mount = options.server?.mountPath;
-  return async (ctx, next) => {
-    if (ctx.path === '/fhir/.well-known/smart-configuration' && (ctx.method === 'GET' || ctx.method === 'HEAD')) {
+  // Decided without entering the async handler: every FHIR request passes here (issue 14).
+  const handles = (ctx: Context): boolean =>
+    (ctx.path === '/fhir/.well-known/smart-configuration' && (ctx.method === 'GET' || ctx.method === 'HEAD')) ||
+    (options.server !== undefined && mount !== undefined && (ctx.path === mount || ctx.path.startsWith(`${mount}/`)));
+  const handle = async (ctx: Context): Promise<void> => {
+    if (ctx.path === '/fhir/.well-known/smart-configuration') {
       const configuration = await options.smartConfiguration();
       if (!configuration) throw new FhirError('not-found', 'No authorization server is configured');
       ctx.set('Access-Control-Allow-Origin', '*');
@@ -23,7 +27,7 @@ export function authRoutes(options: AuthRoutesOptions): Middleware {
       ctx.body = configuration;
       return;
     }
-    if (options.server && mount && (ctx.path === mount || ctx.path.startsWith(`${mount}/`))) {
+    if (options.server && mount) {
       const { req, res } = ctx;
       // oidc-provider derives its mount path from originalUrl minus url (as with koa-mount or Express).
       (req as IncomingMessage & { originalUrl?: string }).originalUrl = req.url;
@@ -37,8 +41,7 @@ export function authRoutes(options: AuthRoutesOptions): Middleware {
       });
       options.server.handle(req, res);
       await done;
-      return;
     }
-    await next();
   };
+  return (ctx, next) => (handles(ctx) ? handle(ctx) : next());
 }

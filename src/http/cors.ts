@@ -30,5 +30,13 @@ export function fhirCors(allowed: OriginPolicy, openPaths: readonly string[] = [
     maxAge: 600,
     keepHeadersOnError: true,
   });
-  return (ctx, next) => (ctx.path === '/fhir' || ctx.path.startsWith('/fhir/') ? handle(ctx, next) : next());
+  return (ctx, next) => {
+    if (ctx.path !== '/fhir' && !ctx.path.startsWith('/fhir/')) return next();
+    // No Origin, no CORS: what @koa/cors does then (Vary: Origin and nothing else), without its awaits (issue 14).
+    if (!ctx.get('Origin')) {
+      ctx.vary('Origin');
+      return next();
+    }
+    return handle(ctx, next);
+  };
 }

@@ -1,4 +1,4 @@
-import type { Context, Middleware } from 'koa';
+import type { Context, Middleware, Next } from 'koa';
 import getRawBody from 'raw-body';
 import { JOSE_MEDIA_TYPE, type Exchange } from '../crypto/index.js';
 import { FhirError } from '../fhir/errors.js';
@@ -33,7 +33,7 @@ const JOSE = /(^|,)\s*application\/jose\s*(;|,|$)/i;
 
 /** `GET /exchange/jwks.json`, before authentication: public keys are public. */
 export function exchangeJwks(exchange: Exchange): Middleware {
-  return async (ctx, next) => {
+  return (ctx, next) => {
     if (ctx.path !== '/exchange/jwks.json' || (ctx.method !== 'GET' && ctx.method !== 'HEAD')) return next();
     ctx.set('Cache-Control', 'public, max-age=300');
     ctx.type = 'application/jwk-set+json';
@@ -55,33 +55,34 @@ async function readJose(ctx: Context, maxBytes: number): Promise<string> {
 /** The JWE paths of the FHIR API, after authentication: authorization is the pipeline's as for any request. */
 export function exchangeEdge(options: ExchangeEdgeOptions): Middleware {
   const { exchange, pipeline, fhirBaseUrl, maxBodyBytes } = options;
-  return async (ctx, next) => {
-    if (ctx.method === 'GET' && EVERYTHING.test(ctx.path) && JOSE.test(ctx.get('Accept'))) {
-      const recipient = await exchange.recipient(ctx.get(RECIPIENT_HEADER) || undefined);
-      // The FHIR routes answer in FHIR JSON; that answer is what gets encrypted.
-      ctx.request.headers.accept = JSON_TYPES[0];
-      await next();
-      if (ctx.status !== 200 || typeof ctx.body !== 'string') return;
-      ctx.body = await exchange.encryptFor(recipient, ctx.body);
-      ctx.type = JOSE_MEDIA_TYPE;
-      ctx.vary('Accept');
-      return;
-    }
-    if (ctx.method === 'POST' && /^\/fhir\/?$/.test(ctx.path) && ctx.is(JOSE_MEDIA_TYPE)) {
-      const mediaType = responseType(ctx);
-      const plaintext = await exchange.decryptInbound(await readJose(ctx, maxBodyBytes));
-      let body: unknown;
-      try {
-        body = JSON.parse(plaintext);
-      } catch {
-        throw new FhirError('invalid-json', 'The decrypted body is not JSON');
-      }
-      // As `POST /fhir` in clear (fhir-routes.ts): the Bundle's type says which; the interaction checks the rest.
-      const interaction = (body as { type?: unknown } | null)?.type === 'batch' ? 'batch' : 'transaction';
-      const request = toFhirRequest(ctx, fhirBaseUrl, interaction, { body });
-      respondResult(ctx, await pipeline.execute(request), fhirBaseUrl, mediaType);
-      return;
-    }
+  const encryptedResponse = async (ctx: Context, next: Next): Promise<void> => {
+    const recipient = await exchange.recipient(ctx.get(RECIPIENT_HEADER) || undefined);
+    // The FHIR routes answer in FHIR JSON; that answer is what gets encrypted.
+    ctx.request.headers.accept = JSON_TYPES[0];
     await next();
+    if (ctx.status !== 200 || typeof ctx.body !== 'string') return;
+    ctx.body = await exchange.encryptFor(recipient, ctx.body);
+    ctx.type = JOSE_MEDIA_TYPE;
+    ctx.vary('Accept');
+  };
+  const encryptedRequest = async (ctx: Context): Promise<void> => {
+    const mediaType = responseType(ctx);
+    const plaintext = await exchange.decryptInbound(await readJose(ctx, maxBodyBytes));
+    let body: unknown;
+    try {
+      body = JSON.parse(plaintext);
+    } catch {
+      throw new FhirError('invalid-json', 'The decrypted body is not JSON');
+    }
+    // As `POST /fhir` in clear (fhir-routes.ts): the Bundle's type says which; the interaction checks the rest.
+    const interaction = (body as { type?: unknown } | null)?.type === 'batch' ? 'batch' : 'transaction';
+    const request = toFhirRequest(ctx, fhirBaseUrl, interaction, { body });
+    respondResult(ctx, await pipeline.execute(request), fhirBaseUrl, mediaType);
+  };
+  // Plain FHIR requests go on without entering either async handler (issue 14).
+  return (ctx, next) => {
+    if (ctx.method === 'GET' && EVERYTHING.test(ctx.path) && JOSE.test(ctx.get('Accept'))) return encryptedResponse(ctx, next);
+    if (ctx.method === 'POST' && /^\/fhir\/?$/.test(ctx.path) && ctx.is(JOSE_MEDIA_TYPE)) return encryptedRequest(ctx);
+    return next();
   };
 }

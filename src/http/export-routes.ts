@@ -1,5 +1,5 @@
 import { Readable } from 'node:stream';
-import type { Context, Middleware } from 'koa';
+import type { Context, Middleware, Next } from 'koa';
 import type { OperationOutcome } from '@medplum/fhirtypes';
 import { FhirError } from '../fhir/errors.js';
 import { statusUrl } from '../export/manifest.js';
@@ -54,7 +54,10 @@ async function postedParams(ctx: Context, maxBodyBytes: number): Promise<Record<
  */
 export function exportRoutes(options: ExportRoutesOptions): Middleware {
   const { exports, fhirBaseUrl, maxBodyBytes } = options;
-  return async (ctx, next) => {
+  // Every path here names `$export` (kick-off, -status, -file): other requests go on without entering the async handler (issue 14).
+  return (ctx, next) => (ctx.path.includes('/$export') ? handle(ctx, next) : next());
+
+  async function handle(ctx: Context, next: Next): Promise<void> {
     const kickOff = KICK_OFF.map(([pattern, level]) => [pattern.exec(ctx.path), level] as const).find(([m]) => m);
     const status = STATUS.exec(ctx.path);
     const file = FILE.exec(ctx.path);
@@ -104,5 +107,5 @@ export function exportRoutes(options: ExportRoutesOptions): Middleware {
     ctx.type = 'application/fhir+ndjson';
     ctx.set('Cache-Control', 'no-store');
     ctx.body = Readable.from(chunks);
-  };
+  }
 }

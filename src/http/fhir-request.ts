@@ -2,13 +2,14 @@ import type { Context } from 'koa';
 import { FhirError } from '../fhir/errors.js';
 import { paramsOf } from '../fhir/params.js';
 import type { FhirRequest, Interaction, PreferHandling, PreferReturn, RequestContext } from '../fhir/request.js';
+import { searchParamsOf } from './query.js';
 
 // Handled at the edge, never passed to interactions (http.html#parameters).
 const EDGE_PARAMS = new Set(['_format', '_pretty']);
 
 /** Query parameters as name → every value, in order. */
 export function queryParams(ctx: Context): Record<string, string[]> {
-  return paramsOf(ctx.URL.searchParams, (name) => !EDGE_PARAMS.has(name));
+  return paramsOf(searchParamsOf(ctx), (name) => !EDGE_PARAMS.has(name));
 }
 
 /** Adds the parameters of a `POST _search` form body to those of the URL (http.html#search): both apply. */

@@ -71,7 +71,8 @@ export function fhirRoutes(options: FhirRoutesOptions): Middleware {
 /** Path segments after the base, percent-decoded; undefined for a malformed encoding. */
 function segmentsOf(path: string): string[] | undefined {
   try {
-    return path.split('/').filter(Boolean).map(decodeURIComponent);
+    const segments = path.split('/').filter(Boolean);
+    return path.includes('%') ? segments.map(decodeURIComponent) : segments;
   } catch {
     return undefined;
   }

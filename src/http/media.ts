@@ -1,6 +1,7 @@
 import type { Context } from 'koa';
 import { boundedMemo } from '../bounded-memo.js';
 import { FhirError } from '../fhir/errors.js';
+import { searchParamsOf } from './query.js';
 
 /** JSON media types FhirGate reads and writes (http.html#mime); the first is the default. */
 export const JSON_TYPES = ['application/fhir+json', 'application/json', 'application/json+fhir'] as const;
@@ -88,7 +89,7 @@ const specificity = (type: string): number => (type === '*/*' ? 0 : type.endsWit
  * accepts only formats FhirGate does not produce (e.g. XML) or only another FHIR version.
  */
 export function responseType(ctx: Context): string {
-  const format = ctx.URL.searchParams.get('_format');
+  const format = searchParamsOf(ctx).get('_format');
   if (format !== null) {
     const [wanted, ...rest] = format.split(';');
     const type = wanted.trim().toLowerCase();

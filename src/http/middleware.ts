@@ -9,17 +9,17 @@ const SAFE_REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
 
 /** Gives every request an id (the client's `X-Request-Id` when sane), echoed in the response and every log line. */
 export function requestId(): Middleware {
-  return async (ctx, next) => {
+  return (ctx, next) => {
     const given = ctx.get('X-Request-Id');
     ctx.state.requestId = SAFE_REQUEST_ID.test(given) ? given : randomUUID();
     ctx.set('X-Request-Id', ctx.state.requestId);
-    await next();
+    return next();
   };
 }
 
 /** One structured line per request: method, path (never the query string, which may hold patient data), status, duration. */
 export function accessLog(logger: Logger): Middleware {
-  return async (ctx, next) => {
+  const logged: Middleware = async (ctx, next) => {
     const started = performance.now();
     try {
       await next();
@@ -30,6 +30,8 @@ export function accessLog(logger: Logger): Middleware {
       );
     }
   };
+  // Checked per request (the level may change at run time); below `info` the request is not wrapped at all (issue 14).
+  return (ctx, next) => (logger.isLevelEnabled('info') ? logged(ctx, next) : next());
 }
 
 /**

@@ -26,7 +26,7 @@ export function portalRoutes(options: PortalRoutesOptions): Middleware {
   files.set('/portal/', files.get('/portal/index.html')!);
   files.set('/portal/config.json', { type: 'application/json; charset=utf-8', body: JSON.stringify(options.config) });
   const csp = `default-src 'self'; img-src 'self' data:; form-action 'self' ${options.authOrigin}; frame-ancestors 'none'; base-uri 'none'`;
-  return async (ctx, next) => {
+  return (ctx, next) => {
     if (ctx.path === '/portal' && (ctx.method === 'GET' || ctx.method === 'HEAD')) {
       ctx.redirect(`/portal/${ctx.search}`);
       return;

@@ -5,6 +5,7 @@ import type { FhirError } from '../fhir/errors.js';
 import { toJson } from '../fhir/json-text.js';
 import type { FhirResult } from '../fhir/request.js';
 import { HTTP_STATUS, RESULT_STATUS } from './status.js';
+import { searchParamsOf } from './query.js';
 
 /** Serializes a resource in the negotiated JSON type, pretty-printed on `_pretty=true`. */
 function send(ctx: Context, status: number, resource: Resource | undefined, mediaType: string): void {
@@ -15,8 +16,9 @@ function send(ctx: Context, status: number, resource: Resource | undefined, medi
     ctx.remove('Content-Type');
     return;
   }
-  const pretty = ctx.URL.searchParams.get('_pretty') === 'true';
-  ctx.type = `${mediaType}; charset=utf-8`;
+  const pretty = searchParamsOf(ctx).get('_pretty') === 'true';
+  // Set as is: `ctx.type =` would look the full type up as a file extension or MIME name first.
+  ctx.set('Content-Type', `${mediaType}; charset=utf-8`);
   // A search page's resources were serialized once already, as they were counted (src/fhir/json-text.ts).
   ctx.body = pretty ? JSON.stringify(resource, null, 2) : toJson(resource);
 }

@@ -10,6 +10,7 @@ import type { StorePort } from '../store/port.js';
 import { authenticate } from './authenticate.js';
 import { authRoutes, type AuthRoutesOptions } from './auth-routes.js';
 import { fhirCors, type OriginPolicy } from './cors.js';
+import { atPaths } from './edge-paths.js';
 import { exchangeEdge, exchangeJwks } from './exchange.js';
 import { exportRoutes } from './export-routes.js';
 import type { ExportService } from '../export/service.js';
@@ -60,8 +61,8 @@ export function createHttpApp(options: HttpAppOptions): Koa {
   const openPaths = ['/fhir/metadata', '/fhir/.well-known/smart-configuration'];
   app.use(fhirCors(options.corsAllows, openPaths));
   app.use(errorBoundary(options.logger));
-  app.use(health.routes());
-  if (options.metrics?.onMainPort) app.use(metricsRoute({ ...options.metrics, verifyToken: options.verifyToken, realm: options.fhirBaseUrl }).routes());
+  app.use(atPaths(['/healthz', '/readyz'], health.routes()));
+  if (options.metrics?.onMainPort) app.use(atPaths(['/metrics'], metricsRoute({ ...options.metrics, verifyToken: options.verifyToken, realm: options.fhirBaseUrl }).routes()));
   if (options.portal) app.use(portalRoutes(options.portal));
   app.use(authRoutes(options.auth));
   app.use(exchangeJwks(options.exchange));
