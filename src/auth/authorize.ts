@@ -90,7 +90,7 @@ export function createSmartAuthorizer(deps: SmartAuthorizerDeps): Authorizer {
     if (request.interaction === 'vread' && confined) check(await versionResource(records, type, request.id!, request.versionId!), `${type}/${request.id}`);
     if (['create', 'update'].includes(request.interaction) && isResourceOf(request.body, type)) check(request.body, 'The submitted resource');
 
-    return { ...access, check: async (result) => filterResult(deps, request, access, needs, parsed, result) };
+    return { ...access, check: async (result) => filterResult(deps, request, { type, access }, needs, parsed, result) };
   };
 }
 
@@ -156,11 +156,21 @@ function isResourceOf(body: unknown, type: string): body is Resource {
 }
 
 /** Drops what the grantee may not see from bundles (includes of other types, other patients' data); re-checks single reads. */
-async function filterResult(deps: SmartAuthorizerDeps, request: FhirRequest, access: Access, needs: readonly Permission[], parsed: readonly ClinicalScope[], result: FhirResult): Promise<FhirResult> {
+async function filterResult(
+  deps: SmartAuthorizerDeps,
+  request: FhirRequest,
+  decided: { type: string; access: Access },
+  needs: readonly Permission[],
+  parsed: readonly ClinicalScope[],
+  result: FhirResult,
+): Promise<FhirResult> {
+  const { type, access } = decided;
   const resource = result.resource;
   if (!resource || resource.resourceType === 'OperationOutcome') return result;
   const visible = (r: Resource): boolean => {
     if (r.resourceType === 'OperationOutcome') return true;
+    // The requested type was decided before the interaction ran, on the same grant and letters: that decision stands (issue 14).
+    if (r.resourceType === type) return withinAccess(deps, access, r);
     const permissions = r.resourceType === request.resourceType || r.resourceType === request.compartmentTarget ? needs : (['r'] as const);
     try {
       return withinAccess(deps, decideFirst(request.context, r.resourceType, permissions, parsed), r);
