@@ -17,9 +17,13 @@ interface Compiled {
   interaction: Interaction;
   method: RouteMethod;
   segments: readonly string[];
+  /** Per segment, the Route field a placeholder fills (`[id]` → `id`); undefined for a literal. */
+  fields: ReadonlyArray<string | undefined>;
   inEntries: boolean;
   types?: readonly string[];
 }
+
+const FIELDS: Readonly<Record<string, string>> = { '[type]': 'resourceType', '[id]': 'id', '[vid]': 'versionId', '[target]': 'compartmentTarget' };
 
 /**
  * Every route of the interaction table, most specific first: at the first position where two
@@ -28,7 +32,11 @@ interface Compiled {
  */
 function compileRoutes(table: Readonly<Record<string, InteractionSpec>>): Compiled[] {
   const all = Object.entries(table).flatMap(([interaction, spec]) =>
-    spec.routes.map((r) => ({ interaction, method: r.method, segments: r.path.split('/').filter(Boolean), inEntries: r.inEntries !== false, ...(spec.operation?.types ? { types: spec.operation.types } : {}) })),
+    spec.routes.map((r) => {
+      const segments = r.path.split('/').filter(Boolean);
+      const fields = segments.map((p) => (p.startsWith('[') ? (FIELDS[p] ?? p) : undefined));
+      return { interaction, method: r.method, segments, fields, inEntries: r.inEntries !== false, ...(spec.operation?.types ? { types: spec.operation.types } : {}) };
+    }),
   );
   const rank = (s: string): string => (s.startsWith('[') ? '1' : '0');
   return all.sort((a, b) => a.segments.map(rank).join('').localeCompare(b.segments.map(rank).join('')));
@@ -36,17 +44,15 @@ function compileRoutes(table: Readonly<Record<string, InteractionSpec>>): Compil
 
 function matches(pattern: Compiled, segments: readonly string[]): Route | undefined {
   if (pattern.segments.length !== segments.length) return undefined;
+  // Checked before anything is built: most patterns of the right length miss on a literal.
+  for (let i = 0; i < segments.length; i++) {
+    // An operation is named, never a placeholder's value; other literals win by rank (compileRoutes).
+    if (pattern.fields[i] === undefined ? pattern.segments[i] !== segments[i] : segments[i].startsWith('$')) return undefined;
+  }
   const route: { [k: string]: string } = { interaction: pattern.interaction };
   for (let i = 0; i < segments.length; i++) {
-    const p = pattern.segments[i];
-    const s = segments[i];
-    if (!p.startsWith('[')) {
-      if (p !== s) return undefined;
-    } else {
-      // An operation is named, never a placeholder's value; other literals win by rank (compileRoutes).
-      if (s.startsWith('$')) return undefined;
-      route[{ '[type]': 'resourceType', '[id]': 'id', '[vid]': 'versionId', '[target]': 'compartmentTarget' }[p] ?? p] = s;
-    }
+    const field = pattern.fields[i];
+    if (field !== undefined) route[field] = segments[i];
   }
   if (pattern.types && !pattern.types.includes(route.resourceType)) return undefined;
   return route as unknown as Route;
@@ -61,12 +67,18 @@ export type Router = (method: string, segments: readonly string[], where: 'http'
  */
 export function createRouter(table: Readonly<Record<string, InteractionSpec>>): Router {
   const routes = compileRoutes(table);
-  return (method, segments, where) => resolveRoute(routes, method, segments, where);
+  // The patterns each door may use, by their number of segments (in rank order): a request is matched against its own length only.
+  const byLength = (patterns: readonly Compiled[]): Map<number, Compiled[]> => {
+    const grouped = new Map<number, Compiled[]>();
+    for (const p of patterns) grouped.set(p.segments.length, [...(grouped.get(p.segments.length) ?? []), p]);
+    return grouped;
+  };
+  const doors = { http: byLength(routes), entry: byLength(routes.filter((r) => r.inEntries)) };
+  return (method, segments, where) => resolveRoute(doors[where].get(segments.length) ?? [], method, segments);
 }
 
-function resolveRoute(routes: readonly Compiled[], method: string, segments: readonly string[], where: 'http' | 'entry'): Route | RouteMiss {
+function resolveRoute(candidates: readonly Compiled[], method: string, segments: readonly string[]): Route | RouteMiss {
   const wanted = method === 'HEAD' ? 'GET' : method;
-  const candidates = routes.filter((r) => where === 'http' || r.inEntries);
   const allow = new Set<string>();
   for (const pattern of candidates) {
     const route = matches(pattern, segments);

@@ -9,6 +9,8 @@ const EDGE_PARAMS = new Set(['_format', '_pretty']);
 
 /** Query parameters as name → every value, in order. */
 export function queryParams(ctx: Context): Record<string, string[]> {
+  // A read by id has no query at all.
+  if (!ctx.querystring) return {};
   return paramsOf(searchParamsOf(ctx), (name) => !EDGE_PARAMS.has(name));
 }
 
@@ -45,12 +47,19 @@ export function requestContext(ctx: Context, baseUrl: string): RequestContext {
     // What the verified Bearer token says (src/http/authenticate.ts); absent on open endpoints.
     ...ctx.state.auth,
     // v3 PurposeOfUse codes from the token and the `X-Purpose-Of-Use` header (issue 8: consent, break-glass).
-    purposeOfUse: [...new Set([...((ctx.state.auth?.purposeOfUse as string[] | undefined) ?? []), ...purposeHeader(ctx)])],
+    purposeOfUse: purposesOf((ctx.state.auth?.purposeOfUse as readonly string[] | undefined) ?? [], purposeHeader(ctx)),
   };
 }
 
+/** The token's and the header's purposes, each once; usually neither names any. */
+function purposesOf(token: readonly string[], header: readonly string[]): string[] {
+  return token.length === 0 && header.length === 0 ? [] : [...new Set([...token, ...header])];
+}
+
 function purposeHeader(ctx: Context): string[] {
-  return (ctx.get('X-Purpose-Of-Use') || '').split(',').map((v) => v.trim().replace(/^.*\|/, '')).filter(Boolean);
+  const raw = ctx.get('X-Purpose-Of-Use');
+  if (!raw) return [];
+  return raw.split(',').map((v) => v.trim().replace(/^.*\|/, '')).filter(Boolean);
 }
 
 function header(ctx: Context, name: string): string | undefined {
