@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseScope } from '../../src/auth/scopes.js';
+import { parseScope, parseScopes } from '../../src/auth/scopes.js';
 import { loadConfig } from '../../src/config.js';
 
 describe('parseScope (SMART v1 and v2)', () => {
@@ -47,5 +47,22 @@ describe('auth configuration', () => {
     [{ AUTH_CLOCK_SKEW_SECONDS: '9999' }, /AUTH_CLOCK_SKEW_SECONDS/],
   ])('rejects %o', (env, message) => {
     expect(() => loadConfig(env, '/x')).toThrow(message);
+  });
+});
+
+describe('parseScopes of a verified token’s (frozen) scope list', () => {
+  it('is parsed once and shared: the same frozen result each time', () => {
+    const scopes = Object.freeze(['openid', 'system/Patient.rs', 'patient/Observation.read']);
+    const first = parseScopes(scopes);
+    expect(first.map((s) => s.scope)).toEqual(['system/Patient.rs', 'patient/Observation.read']);
+    expect(parseScopes(scopes)).toBe(first);
+    expect(Object.isFrozen(first)).toBe(true);
+  });
+
+  it('a list that may still change is parsed each time', () => {
+    const scopes = ['system/Patient.rs'];
+    expect(parseScopes(scopes).map((s) => s.scope)).toEqual(['system/Patient.rs']);
+    scopes.push('system/Observation.rs');
+    expect(parseScopes(scopes).map((s) => s.scope)).toEqual(['system/Patient.rs', 'system/Observation.rs']);
   });
 });

@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLocalJWKSet, exportJWK, generateKeyPair, SignJWT } from 'jose';
+import { createTokenVerifier } from '../../src/auth/bearer.js';
 import { createTokenCache } from '../../src/auth/token-cache.js';
 import { startServer, type TestServer } from '../support/server.js';
 import { adminApi } from './support/oauth.js';
@@ -81,5 +83,26 @@ describe('createTokenCache', () => {
     cache.get('a');
     cache.set('c', payload(100));
     expect([cache.get('a') !== undefined, cache.get('b') !== undefined, cache.get('c') !== undefined]).toEqual([true, false, true]);
+  });
+});
+
+describe('createTokenVerifier: what a cached token says is read once', () => {
+  it('answers the same frozen Principal for every request of a token, and checks revocation each time', async () => {
+    const { publicKey, privateKey } = await generateKeyPair('RS256');
+    const keys = createLocalJWKSet({ keys: [{ ...(await exportJWK(publicKey)), kid: 'k1', alg: 'RS256' }] });
+    let revoked = false;
+    const verify = createTokenVerifier({ issuers: [{ issuer: 'https://issuer.test', keys, roleClaim: 'role' }], audience: 'https://fhir.test', clockSkewSeconds: 0, isRevoked: () => revoked });
+    const sign = (scope: string) =>
+      new SignJWT({ scope, role: 'practitioner' }).setProtectedHeader({ alg: 'RS256', kid: 'k1' }).setIssuer('https://issuer.test').setAudience('https://fhir.test').setIssuedAt().setExpirationTime('5m').sign(privateKey);
+    const token = await sign('user/Patient.rs');
+    const first = await verify(token);
+    expect(first.scopes).toEqual(['user/Patient.rs']);
+    expect(first.roles).toEqual(['practitioner']);
+    expect(await verify(token)).toBe(first);
+    expect(Object.isFrozen(first) && Object.isFrozen(first.scopes) && Object.isFrozen(first.roles)).toBe(true);
+    // Another token has its own Principal.
+    expect((await verify(await sign('user/Observation.rs'))).scopes).toEqual(['user/Observation.rs']);
+    revoked = true;
+    await expect(verify(token)).rejects.toThrow('revoked');
   });
 });

@@ -44,6 +44,14 @@ describe('CORS, default: the origins of registered apps', () => {
     expect(uris.find((u) => u.url === 'manage')?.valueUri).toBe(`${server.origin}/portal/`);
   });
 
+  it('a request without Origin gets Vary: Origin and no CORS headers', async () => {
+    const res = await fetch(`${server.fhirUrl}/Patient/p1`, { headers: { Authorization: `Bearer ${await server.token()}` } });
+    expect(res.status).toBe(404);
+    expect(res.headers.get('vary')).toContain('Origin');
+    expect(res.headers.get('access-control-allow-origin')).toBeNull();
+    expect(res.headers.get('access-control-expose-headers')).toBeNull();
+  });
+
   it('the token endpoint allows a public app’s own origin only', async () => {
     const ok = await fetch(`${server.origin}/auth/token`, { method: 'OPTIONS', headers: { Origin: APP, 'Access-Control-Request-Method': 'POST' } });
     expect(ok.headers.get('access-control-allow-origin')).toBe(APP);
