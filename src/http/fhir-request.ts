@@ -25,7 +25,7 @@ export function withFormParams(request: FhirRequest, form: Record<string, string
 
 /** `Prefer: return=...` (http.html#ops); other preferences are ignored here. */
 export function preferReturn(ctx: Context): PreferReturn | undefined {
-  const match = /(?:^|[;,\s])return\s*=\s*"?(minimal|representation|OperationOutcome)"?/i.exec(ctx.get('Prefer'));
+  const match = /(?:^|[;,\s])return\s*=\s*"?(minimal|representation|OperationOutcome)"?/i.exec(header(ctx, 'prefer') ?? '');
   if (!match) return undefined;
   const value = match[1].toLowerCase();
   return value === 'minimal' ? 'minimal' : value === 'operationoutcome' ? 'OperationOutcome' : 'representation';
@@ -33,7 +33,7 @@ export function preferReturn(ctx: Context): PreferReturn | undefined {
 
 /** `Prefer: handling=strict|lenient` (search.html#errors). */
 export function preferHandling(ctx: Context): PreferHandling | undefined {
-  const match = /(?:^|[;,\s])handling\s*=\s*"?(strict|lenient)"?/i.exec(ctx.get('Prefer'));
+  const match = /(?:^|[;,\s])handling\s*=\s*"?(strict|lenient)"?/i.exec(header(ctx, 'prefer') ?? '');
   return match ? (match[1].toLowerCase() as PreferHandling) : undefined;
 }
 
@@ -57,13 +57,19 @@ function purposesOf(token: readonly string[], header: readonly string[]): string
 }
 
 function purposeHeader(ctx: Context): string[] {
-  const raw = ctx.get('X-Purpose-Of-Use');
+  const raw = header(ctx, 'x-purpose-of-use');
   if (!raw) return [];
   return raw.split(',').map((v) => v.trim().replace(/^.*\|/, '')).filter(Boolean);
 }
 
-function header(ctx: Context, name: string): string | undefined {
-  return ctx.get(name) || undefined;
+/**
+ * A request header as Node parsed it (name in lower case), undefined when absent or empty: what
+ * `ctx.get` answers, without its two delegations and lower-casing on each of the request's many
+ * header reads (issue 14).
+ */
+function header(ctx: Context, name: Lowercase<string>): string | undefined {
+  const value = ctx.req.headers[name];
+  return typeof value === 'string' && value !== '' ? value : undefined;
 }
 
 /** Builds the framework-free FhirRequest the pipeline executes. */
@@ -83,10 +89,10 @@ export function toFhirRequest(
     interaction,
     ...parts,
     params: queryParams(ctx),
-    ifMatch: header(ctx, 'If-Match'),
-    ifNoneMatch: header(ctx, 'If-None-Match'),
-    ifModifiedSince: header(ctx, 'If-Modified-Since'),
-    ifNoneExist: header(ctx, 'If-None-Exist'),
+    ifMatch: header(ctx, 'if-match'),
+    ifNoneMatch: header(ctx, 'if-none-match'),
+    ifModifiedSince: header(ctx, 'if-modified-since'),
+    ifNoneExist: header(ctx, 'if-none-exist'),
     preferReturn: preferReturn(ctx),
     preferHandling: preferHandling(ctx),
     context: requestContext(ctx, baseUrl),
