@@ -40,6 +40,12 @@ export const DRIVER_LIMIT = 1000;
 /** The columns of a record (record-format.ts), as `record` and `idx`. */
 const RECORD: Record<CollectionName, string> = { current: 'v.record AS record, v.idx AS idx', history: 'r.record AS record, r.idx AS idx' };
 
+/** The columns of a record table a page's sort and keyset may name (sql-order.ts, sql-filter.ts), as themselves. */
+const MATCH_COLUMNS: Record<CollectionName, string> = {
+  current: 'r.vid AS vid, r.rid AS rid, r.type AS type, r.id AS id, r.version AS version, r.last_updated AS last_updated, r.deleted AS deleted',
+  history: 'r.vid AS vid, r.type AS type, r.id AS id, r.version AS version, r.last_updated AS last_updated, r.deleted AS deleted',
+};
+
 /** A row of the record columns. */
 interface RecordRow {
   record: string;
@@ -113,7 +119,9 @@ export function findSql(ctx: QueryContext, collection: CollectionName, filter: F
   const limit = options.limit ? Math.abs(options.limit) : Infinity;
   const sort = options.sort && Object.keys(options.sort).length ? options.sort : undefined;
   // Unsorted finds come in commit order, MongoDB's natural order for an insert-only collection.
-  const order = sort ? orderBy(sort, ctx.pathIds, lackingTypes(ctx.unindexed, filter), collection) : 'ORDER BY r.vid';
+  const lacking = lackingTypes(ctx.unindexed, filter);
+  const orderOf = (table: string): string | undefined => (sort ? orderBy(sort, ctx.pathIds, lacking, collection, table) : `ORDER BY ${table}.vid`);
+  const order = orderOf('r');
   const ordered = order !== undefined;
   const { where, driver } = plan(ctx, collection, filter);
   if (ordered && where.exact && limit !== Infinity) {
@@ -123,10 +131,15 @@ export function findSql(ctx: QueryContext, collection: CollectionName, filter: F
     const from = fromClause(driver, COUNT_FROM[collection], COUNT_FROM_DRIVER[collection]);
     // Started from a driver, SQLite reads every match to sort them anyway: counting them there saves
     // the count query's second pass. Walking an index in sort order it stops at the page, and a
-    // window count would make it read every match, so the count stays a query of its own.
+    // count in that pass would make it read every match, so the count stays a query of its own.
     const counted = withTotal && driver !== undefined;
-    const total = counted ? ', count(*) OVER () AS total' : '';
-    return { sql: `SELECT r.vid AS vid${total} ${from} WHERE ${where.sql} ${order} LIMIT ${limit}`, where, ordered, byVid: true, counted };
+    if (!counted) return { sql: `SELECT r.vid AS vid ${from} WHERE ${where.sql} ${order} LIMIT ${limit}`, where, ordered, byVid: true, counted };
+    // The matches' rows, materialized once: counted by one scan, and sorted by a sorter that keeps
+    // only the page. A window count (`count(*) OVER ()`) would copy every match into a window
+    // table and then sort them all, about half of the page query of `Patient?family=` at 266
+    // matches (issue 13). The rows keep the record table's column names, for the same order.
+    const matches = `WITH m AS MATERIALIZED (SELECT ${MATCH_COLUMNS[collection]} ${from} WHERE ${where.sql})`;
+    return { sql: `${matches} SELECT m.vid AS vid, (SELECT count(*) FROM m) AS total FROM m ${orderOf('m')} LIMIT ${limit}`, where, ordered, byVid: true, counted };
   }
   const from = fromClause(driver, FROM[collection], FROM_DRIVER[collection]);
   const sql = `SELECT ${RECORD[collection]} ${from} WHERE ${where.sql} ${order ?? ''}`;
@@ -156,8 +169,14 @@ function estimate(ctx: QueryContext, driver: Driver, cap: number): number {
   return size;
 }
 
-/** The driver's distinct resource numbers, as the table `d`. */
+/**
+ * The driver's distinct resource numbers, as the table `d`. A single part selecting each resource
+ * once (an equal value) needs no DISTINCT: SQLite would copy every match into a temporary b-tree
+ * to remove duplicates there cannot be (`Appointment?practitioner=`, issue 13).
+ */
 function driverTable(driver: Driver): string {
+  const [only] = driver.parts;
+  if (driver.parts.length === 1 && only.distinct) return `(${only.sql}) d`;
   return `(SELECT DISTINCT rid FROM (${driver.parts.map((p) => p.sql).join(' UNION ALL ')})) d`;
 }
 
