@@ -148,6 +148,20 @@ describe('embedded store: searches start from the search-value index', () => {
     expect(page[0].resource).toEqual(all[0].resource);
   });
 
+  it.each([
+    { name: 'id', sort: { id: 1 } },
+    // What `_sort=-family` sorts on (search/index/fields.ts).
+    { name: 'a search value, descending, then id', sort: { 'index.family__sort_desc': -1, id: 1 } },
+    { name: 'lastUpdated and id, descending', sort: { lastUpdated: -1, id: -1 } },
+  ] as Array<{ name: string; sort: Record<string, 1 | -1> }>)('counts a page started from the index in its own query, in any order: $name (issue 13)', async ({ sort }) => {
+    const filter: Filter = { $and: [{ resourceType: 'Patient', deleted: false }, index.compile('Patient', 'gender', undefined, ['male', 'female'])] };
+    expect(plan(filter, sort, true).counted).toBe(true);
+    const all = await store.find('current', filter, { sort });
+    expect(all.length).toBeGreaterThan(3);
+    const { records, total } = await store.findCounted!('current', filter, { sort, limit: 3 });
+    expect({ ids: records.map((r) => r.id), total }).toEqual({ ids: all.slice(0, 3).map((r) => r.id), total: all.length });
+  });
+
   it('starts a history query on search values from both value tables, every version of the resources found read by key (issue 17)', () => {
     const filter: Filter = { $and: [{ resourceType: 'Patient' }, index.compile('Patient', 'family', undefined, ['Ch'])] };
     const { detail } = plan(filter, { lastUpdated: -1, id: -1 }, false, 'history');

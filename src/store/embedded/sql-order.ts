@@ -2,7 +2,8 @@ import type { CollectionName, Sort } from '../port.js';
 import type { PathIds } from './sql-filter.js';
 import type { LackingTypes } from './unindexed.js';
 
-const COLUMNS: Record<string, string> = { resourceType: 'type', id: 'id', versionId: 'version', lastUpdated: 'last_updated', deleted: 'deleted' };
+/** The record fields that are columns of both record tables, by field. */
+export const COLUMNS: Record<string, string> = { resourceType: 'type', id: 'id', versionId: 'version', lastUpdated: 'last_updated', deleted: 'deleted' };
 
 /**
  * A MongoDB sort as SQL `ORDER BY`, or undefined when a field is neither a record column nor a
