@@ -274,7 +274,10 @@ export function groupCountRecords(ctx: QueryContext, collection: CollectionName,
   }
   const from = fromClause(driver, COUNT_FROM[collection], COUNT_FROM_DRIVER[collection]);
   // `pid` is the store's own integer, so it is written into the SQL and the parameters keep their order.
-  const sql = `SELECT g.value AS value, count(DISTINCT r.rid) AS n ${from} JOIN search_values g ON g.rid = r.rid AND g.pid = ${Number(pid)} WHERE ${where.sql} GROUP BY g.value`;
+  // CROSS JOIN: the matches first, then each one's rows of the path (by `rid`). The other order
+  // reads every row of the path in the store, which SQLite's statistics can make look cheaper:
+  // `_include` of a 20-result page took seconds through `index.patient.r` (issue 13).
+  const sql = `SELECT g.value AS value, count(DISTINCT r.rid) AS n ${from} CROSS JOIN search_values g ON g.rid = r.rid AND g.pid = ${Number(pid)} WHERE ${where.sql} GROUP BY g.value`;
   const rows = ctx.statements.get(sql).all(...where.params) as Array<{ value: number | Buffer; n: number }>;
   return rows.map((row) => ({ value: typeof row.value === 'number' ? row.value : Buffer.from(row.value).swap16().toString('utf16le'), count: row.n }));
 }
