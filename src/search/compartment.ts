@@ -118,15 +118,21 @@ const PATIENT_REFERENCE = /^Patient\/([A-Za-z0-9\-.]{1,64})$/;
 export function patientsNamedBy(resource: Resource): string[] {
   const found = new Set<string>();
   if (resource.resourceType === 'Patient' && resource.id) found.add(resource.id);
-  const walk = (value: unknown): void => {
-    if (Array.isArray(value)) value.forEach(walk);
-    else if (value && typeof value === 'object') {
-      for (const [key, inner] of Object.entries(value)) {
-        if (key === 'reference' && typeof inner === 'string') {
-          const match = PATIENT_REFERENCE.exec(inner);
-          if (match) found.add(match[1]);
-        } else walk(inner);
-      }
+  // Called on every resource a request returns (a search page's 20 Patients, the audit trail's
+  // entities): no entry arrays, and only objects are descended into (issue 13).
+  const walk = (value: object): void => {
+    if (Array.isArray(value)) {
+      for (const item of value) if (item !== null && typeof item === 'object') walk(item as object);
+      return;
+    }
+    const object = value as Record<string, unknown>;
+    for (const key of Object.keys(object)) {
+      const inner = object[key];
+      if (typeof inner === 'string') {
+        if (key !== 'reference') continue;
+        const match = PATIENT_REFERENCE.exec(inner);
+        if (match) found.add(match[1]);
+      } else if (inner !== null && typeof inner === 'object') walk(inner);
     }
   };
   walk(resource.resourceType === 'Consent' ? { patient: (resource as { patient?: unknown }).patient } : resource);

@@ -1,4 +1,5 @@
-import type { Filter, StoredRecord, StorePort } from '../store/port.js';
+import { groupCountOf, type Filter, type StoredRecord, type StorePort } from '../store/port.js';
+import { entriesPath } from './index/fields.js';
 import type { IncludeSpec, ParamIssue } from './parse.js';
 import type { SearchIndex } from './types.js';
 
@@ -80,17 +81,20 @@ export async function resolveIncludes(ctx: IncludeContext, matches: readonly Sto
 /** `_include`: the resources the records reference through the named parameters. */
 async function includeForward(ctx: IncludeContext, records: readonly StoredRecord[], specs: readonly IncludeSpec[]): Promise<StoredRecord[]> {
   const wanted = new Map<string, Set<string>>();
+  const byType = new Map<string, StoredRecord[]>();
+  for (const record of records) {
+    const group = byType.get(record.resourceType);
+    if (group) group.push(record);
+    else byType.set(record.resourceType, [record]);
+  }
   for (const spec of specs) {
-    for (const record of records) {
-      if (spec.source !== undefined && record.resourceType !== spec.source) continue;
-      const codes = spec.wildcard ? referenceCodes(ctx.index, record.resourceType) : [spec.param!];
-      for (const code of codes) {
-        for (const ref of ctx.index.referencesOf(record, code)) {
-          const [type, id] = ref.split('/');
-          if (!ctx.types.includes(type) || (spec.target !== undefined && type !== spec.target)) continue;
-          if (!wanted.has(type)) wanted.set(type, new Set());
-          wanted.get(type)!.add(id);
-        }
+    for (const [source, group] of byType) {
+      if (spec.source !== undefined && source !== spec.source) continue;
+      for (const ref of await referencesOfGroup(ctx, source, group, spec.wildcard ? referenceCodes(ctx.index, source) : [spec.param!])) {
+        const [type, id] = ref.split('/');
+        if (!ctx.types.includes(type) || (spec.target !== undefined && type !== spec.target)) continue;
+        if (!wanted.has(type)) wanted.set(type, new Set());
+        wanted.get(type)!.add(id);
       }
     }
   }
@@ -99,6 +103,24 @@ async function includeForward(ctx: IncludeContext, records: readonly StoredRecor
     found.push(...(await ctx.store.find('current', { resourceType: type, id: { $in: [...ids] }, deleted: false }, { sort: { id: 1 }, limit: ctx.maxIncludes + 1 })));
   }
   return found;
+}
+
+/**
+ * The references records of one type hold through these parameters. For one parameter (what
+ * `_include=Type:param` names), their distinct values from the store's index (`groupCount`: on the
+ * embedded store one lookup of these resources' search-value rows of that path) instead of each
+ * record's whole stored index, which took a JSON parse of every match's index to read one key
+ * (issue 13). The values are filtered as `referencesOf` filters a record's entries, and sorted:
+ * an adapter's groups come in no promised order, and the included resources' order follows them.
+ * For `*`, one lookup per reference parameter would cost more than reading the records' index.
+ */
+async function referencesOfGroup(ctx: IncludeContext, type: string, records: readonly StoredRecord[], codes: readonly string[]): Promise<string[]> {
+  if (codes.length !== 1) return records.flatMap((record) => codes.flatMap((code) => ctx.index.referencesOf(record, code)));
+  const [code] = codes;
+  const path = entriesPath(code);
+  const groups = await groupCountOf(ctx.store, 'current', { resourceType: type, id: { $in: records.map((r) => r.id) } }, `${path}.r`);
+  const index = { [path.slice('index.'.length)]: groups.map((g) => ({ r: g.value })) };
+  return ctx.index.referencesOf({ resourceType: type, index }, code).sort();
 }
 
 /** `_revinclude`: the resources that reference the records through the named parameters. */

@@ -1,10 +1,10 @@
 import { Query } from 'mingo';
-import { groupRecords, noteResourceJson, type CollectionName, type Filter, type FindOptions, type GroupCount, type StoredRecord } from '../port.js';
+import { groupRecords, noteResourceJson, type CollectionName, type Filter, type FindOptions, type GroupCount, type Sort, type StoredRecord } from '../port.js';
 import { parseRecord, resourceJson } from './record-format.js';
 import { IRREGULAR } from './search-values.js';
 import { sortRecords } from './sort.js';
 import { translateFilter, type Driver, type KeyPathIds, type PathIds, type SqlCondition, type SqlParam } from './sql-filter.js';
-import { orderBy } from './sql-order.js';
+import { COLUMNS, orderBy } from './sql-order.js';
 import type { StatementCache } from './statement-cache.js';
 import { lackingTypes, type UnindexedKeys } from './unindexed.js';
 
@@ -39,6 +39,17 @@ const COUNT_FROM_DRIVER: Record<CollectionName, string> = {
 export const DRIVER_LIMIT = 1000;
 /** The columns of a record (record-format.ts), as `record` and `idx`. */
 const RECORD: Record<CollectionName, string> = { current: 'v.record AS record, v.idx AS idx', history: 'r.record AS record, r.idx AS idx' };
+
+/**
+ * The columns of the matches a counted page materializes (`findSql`): the version id and what its
+ * order names, under their own names so the same order applies. Each further column is copied for
+ * every match: all seven cost a third more than two (issue 13).
+ */
+function matchColumns(sort: Sort | undefined): string {
+  const columns = new Set(['vid']);
+  for (const field of Object.keys(sort ?? {})) columns.add(COLUMNS[field] ?? 'rid'); // a search-value path sorts by the resource's rows
+  return [...columns].map((c) => `r.${c} AS ${c}`).join(', ');
+}
 
 /** A row of the record columns. */
 interface RecordRow {
@@ -113,7 +124,9 @@ export function findSql(ctx: QueryContext, collection: CollectionName, filter: F
   const limit = options.limit ? Math.abs(options.limit) : Infinity;
   const sort = options.sort && Object.keys(options.sort).length ? options.sort : undefined;
   // Unsorted finds come in commit order, MongoDB's natural order for an insert-only collection.
-  const order = sort ? orderBy(sort, ctx.pathIds, lackingTypes(ctx.unindexed, filter), collection) : 'ORDER BY r.vid';
+  const lacking = lackingTypes(ctx.unindexed, filter);
+  const orderOf = (table: string): string | undefined => (sort ? orderBy(sort, ctx.pathIds, lacking, collection, table) : `ORDER BY ${table}.vid`);
+  const order = orderOf('r');
   const ordered = order !== undefined;
   const { where, driver } = plan(ctx, collection, filter);
   if (ordered && where.exact && limit !== Infinity) {
@@ -123,10 +136,15 @@ export function findSql(ctx: QueryContext, collection: CollectionName, filter: F
     const from = fromClause(driver, COUNT_FROM[collection], COUNT_FROM_DRIVER[collection]);
     // Started from a driver, SQLite reads every match to sort them anyway: counting them there saves
     // the count query's second pass. Walking an index in sort order it stops at the page, and a
-    // window count would make it read every match, so the count stays a query of its own.
+    // count in that pass would make it read every match, so the count stays a query of its own.
     const counted = withTotal && driver !== undefined;
-    const total = counted ? ', count(*) OVER () AS total' : '';
-    return { sql: `SELECT r.vid AS vid${total} ${from} WHERE ${where.sql} ${order} LIMIT ${limit}`, where, ordered, byVid: true, counted };
+    if (!counted) return { sql: `SELECT r.vid AS vid ${from} WHERE ${where.sql} ${order} LIMIT ${limit}`, where, ordered, byVid: true, counted };
+    // The matches' rows, materialized once: counted by one scan, and sorted by a sorter that keeps
+    // only the page. A window count (`count(*) OVER ()`) would copy every match into a window
+    // table and then sort them all, about half of the page query of `Patient?family=` at 266
+    // matches (issue 13). The rows keep the record table's column names, for the same order.
+    const matches = `WITH m AS MATERIALIZED (SELECT ${matchColumns(sort)} ${from} WHERE ${where.sql})`;
+    return { sql: `${matches} SELECT m.vid AS vid, (SELECT count(*) FROM m) AS total FROM m ${orderOf('m')} LIMIT ${limit}`, where, ordered, byVid: true, counted };
   }
   const from = fromClause(driver, FROM[collection], FROM_DRIVER[collection]);
   const sql = `SELECT ${RECORD[collection]} ${from} WHERE ${where.sql} ${order ?? ''}`;
@@ -156,8 +174,14 @@ function estimate(ctx: QueryContext, driver: Driver, cap: number): number {
   return size;
 }
 
-/** The driver's distinct resource numbers, as the table `d`. */
+/**
+ * The driver's distinct resource numbers, as the table `d`. A single part selecting each resource
+ * once (an equal value) needs no DISTINCT: SQLite would copy every match into a temporary b-tree
+ * to remove duplicates there cannot be (`Appointment?practitioner=`, issue 13).
+ */
 function driverTable(driver: Driver): string {
+  const [only] = driver.parts;
+  if (driver.parts.length === 1 && only.distinct) return `(${only.sql}) d`;
   return `(SELECT DISTINCT rid FROM (${driver.parts.map((p) => p.sql).join(' UNION ALL ')})) d`;
 }
 
@@ -250,7 +274,10 @@ export function groupCountRecords(ctx: QueryContext, collection: CollectionName,
   }
   const from = fromClause(driver, COUNT_FROM[collection], COUNT_FROM_DRIVER[collection]);
   // `pid` is the store's own integer, so it is written into the SQL and the parameters keep their order.
-  const sql = `SELECT g.value AS value, count(DISTINCT r.rid) AS n ${from} JOIN search_values g ON g.rid = r.rid AND g.pid = ${Number(pid)} WHERE ${where.sql} GROUP BY g.value`;
+  // CROSS JOIN: the matches first, then each one's rows of the path (by `rid`). The other order
+  // reads every row of the path in the store, which SQLite's statistics can make look cheaper:
+  // `_include` of a 20-result page took seconds through `index.patient.r` (issue 13).
+  const sql = `SELECT g.value AS value, count(DISTINCT r.rid) AS n ${from} CROSS JOIN search_values g ON g.rid = r.rid AND g.pid = ${Number(pid)} WHERE ${where.sql} GROUP BY g.value`;
   const rows = ctx.statements.get(sql).all(...where.params) as Array<{ value: number | Buffer; n: number }>;
   return rows.map((row) => ({ value: typeof row.value === 'number' ? row.value : Buffer.from(row.value).swap16().toString('utf16le'), count: row.n }));
 }

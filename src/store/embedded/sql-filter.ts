@@ -35,7 +35,8 @@ export interface SqlCondition {
  * condition, one per branch for a disjunction, each doubled on `history`), each estimated on its own (query.ts).
  */
 export interface Driver {
-  parts: Array<{ sql: string; params: SqlParam[] }>;
+  /** `distinct`: the part selects each resource at most once (one value of one path), so no DISTINCT is needed. */
+  parts: Array<{ sql: string; params: SqlParam[]; distinct?: boolean }>;
   /**
    * The condition the driver's versions satisfy exactly (those and no other): a query started from
    * the driver need not test it again on every candidate (query.ts).
@@ -189,7 +190,9 @@ class Translator {
     // Correlated, so a candidate costs one index probe whatever the number of matches; the same
     // values uncorrelated are a driver the query may start from instead.
     const exists = (table: string, rid: string): string => `EXISTS (SELECT 1 FROM ${table} WHERE rid = ${rid} AND pid = ${pid} AND ${predicate})`;
-    const part = (table: string) => ({ sql: `SELECT rid FROM ${table} WHERE pid = ${pid} AND ${predicate}`, params: values });
+    // One value of one path: the key (pid, value, rid) holds each resource once.
+    const distinct = predicate === 'value = ?';
+    const part = (table: string) => ({ sql: `SELECT rid FROM ${table} WHERE pid = ${pid} AND ${predicate}`, params: values, ...(distinct ? { distinct } : {}) });
     if (!this.history) {
       const driver: Driver = { parts: [part('search_values')] };
       const condition: SqlCondition = { sql: exists('search_values', 'r.rid'), params: values, exact: true, drivers: [driver] };

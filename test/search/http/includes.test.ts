@@ -138,6 +138,19 @@ describe('_include and _revinclude', () => {
     expect(trail.every((e) => /"Patient\/pt-peter(\/_history\/[^"]+)?"/.test(JSON.stringify(e.resource)))).toBe(true);
   });
 
+  it('_include follows what the matches reference now, read from the search index (issue 13)', async () => {
+    await put(fhir, { resourceType: 'Patient', id: 'pt-mover', name: [{ family: 'Mover' }], generalPractitioner: [{ reference: 'Practitioner/doc-a' }] });
+    expect(includeRefs(await search(fhir, 'Patient?_id=pt-mover&_include=Patient:general-practitioner'))).toEqual(['Practitioner/doc-a']);
+    // Updated: the earlier version's reference is gone; this server's absolute URL counts, another server's does not.
+    const generalPractitioner = [{ reference: `${server.fhirUrl}/Practitioner/doc-b` }, { reference: 'http://elsewhere.example/fhir/Practitioner/doc-a' }];
+    await put(fhir, { resourceType: 'Patient', id: 'pt-mover', name: [{ family: 'Mover' }], generalPractitioner });
+    expect(includeRefs(await search(fhir, 'Patient?_id=pt-mover,pt-peter&_include=Patient:general-practitioner'))).toEqual(['Practitioner/doc-a', 'Practitioner/doc-b']);
+    expect(includeRefs(await search(fhir, 'Patient?_id=pt-mover&_include=Patient:general-practitioner'))).toEqual(['Practitioner/doc-b']);
+    // The AuditEvents of those requests, whose index rows the store writes in batches, include the patient at once.
+    const trail = await search(fhir, 'AuditEvent?entity=Patient/pt-mover&_include=AuditEvent:patient&_count=1');
+    expect(includeRefs(trail)).toEqual(['Patient/pt-mover']);
+  });
+
   it('never repeats a resource: matches are not included again, includes appear once', async () => {
     const bundle = await search(fhir, 'Patient?_id=pt-peter,pt-paul&_revinclude=MedicationRequest:subject&_include:iterate=MedicationRequest:subject');
     const refs = bundle.entry!.map((e) => `${e.resource!.resourceType}/${e.resource!.id}`);
