@@ -139,6 +139,36 @@ describe('embedded store: schema 1 databases', () => {
   });
 });
 
+describe('embedded store: schema 4 databases', () => {
+  it('get a deferred table without its unique key, the rows a crash left pending kept and moved (schema 5, issue 14)', async () => {
+    const dir = await tempDir();
+    const { store } = await openStore(dir, { deferredTypes: ['AuditEvent'] });
+    await store.commit([writeOf(record('Patient', 'kept'))]);
+    await store.close();
+    // As schema 4 left it after a crash: `deferred` with UNIQUE (type, id), two events still pending in it.
+    withDatabase(dir, (db) => {
+      const pending = (id: string): string => JSON.stringify(record('AuditEvent', id, { resource: { resourceType: 'AuditEvent', id }, index: { action: [{ c: 'R' }] } }));
+      db.exec("DROP TABLE deferred; CREATE TABLE deferred (seq INTEGER PRIMARY KEY, type TEXT NOT NULL, id TEXT NOT NULL, record TEXT NOT NULL, UNIQUE (type, id)); UPDATE meta SET value = 4 WHERE key = 'schema'");
+      const insert = db.prepare("INSERT INTO deferred (type, id, record) VALUES ('AuditEvent', ?, ?)");
+      for (const id of ['e1', 'e2']) insert.run(id, pending(id));
+    });
+    const uniqueKeys = (): number => withDatabase(dir, (db) => db.prepare("SELECT count(*) FROM pragma_index_list('deferred') WHERE origin = 'u'").pluck().get() as number, { fileMustExist: true });
+    expect(uniqueKeys()).toBe(1);
+    const { store: upgraded } = await openStore(dir, { deferredTypes: ['AuditEvent'] });
+    expect(uniqueKeys()).toBe(0);
+    expect(pendingRows(dir)).toBe(0);
+    expect((await upgraded.find('current', { resourceType: 'AuditEvent', 'index.action.c': 'R' })).map((r) => r.id)).toEqual(['e1', 'e2']);
+    // Without the table's key, a second create of a pending or a moved event is still refused.
+    await upgraded.commit([writeOf(record('AuditEvent', 'e3'))]);
+    await expect(upgraded.commit([writeOf(record('AuditEvent', 'e3'))])).rejects.toBeInstanceOf(VersionConflictError);
+    await expect(upgraded.commit([writeOf(record('AuditEvent', 'e1'))])).rejects.toBeInstanceOf(VersionConflictError);
+    expect(pendingRows(dir)).toBe(1);
+    await upgraded.close();
+    expect(withDatabase(dir, (db) => db.prepare("SELECT value FROM meta WHERE key = 'schema'").pluck().get(), { fileMustExist: true })).toBe(SCHEMA_VERSION);
+    await removeDir(dir);
+  });
+});
+
 const WRITER = 'test/store/fixtures/deferred-writer.ts';
 const WORKERS = 4;
 

@@ -64,6 +64,20 @@ describe('embedded value rows: a new version writes what changed (value-rows.ts)
     expect(live(7).sort()).toEqual(asKeys(SLOT));
   });
 
+  it.each([
+    ['none', 0],
+    ['fewer rows than one statement takes', 2],
+    ['several statements and a remainder', 11],
+  ])('inserts the rows of many creates at once as one by one (%s)', (_, resources) => {
+    // Rows in no order, numbers and strings, a duplicate within a resource, the same values as other resources.
+    const creates = Array.from({ length: resources }, (_, i) => ({ rid: 100 + i, rows: [...SLOT].reverse().concat(s(9, `r${i}`), n(11, i), SLOT[0]) }));
+    const before = changes();
+    rows.insertMany(creates);
+    expect(changes() - before).toBe(resources * (SLOT.length + 2));
+    for (const { rid, rows: list } of creates) expect(live(rid).sort()).toEqual(asKeys(list));
+    expect(live(7).length).toBe(SLOT.length);
+  });
+
   it('purges every row of one resource', () => {
     rows.replace(7, [s(1, 'busy'), ...SLOT.slice(1)]);
     rows.purge(7);

@@ -11,6 +11,7 @@ import { ValueRows, type ValueRow } from './value-rows.js';
  */
 export class RecordWriter {
   readonly #currentRow: Statement;
+  readonly #currentVersion: Statement;
   readonly #insertVersion: Statement;
   readonly #upsertCurrent: Statement;
   readonly #values: ValueRows;
@@ -32,6 +33,7 @@ export class RecordWriter {
   ) {
     this.#skip = new Map(Object.entries(unindexed).map(([type, keys]) => [type, new Set(keys)]));
     this.#currentRow = db.prepare('SELECT version, vid, rid FROM current WHERE type = ? AND id = ?');
+    this.#currentVersion = db.prepare('SELECT version FROM current WHERE type = ? AND id = ?').pluck();
     this.#insertVersion = db.prepare('INSERT INTO versions (type, id, version, last_updated, deleted, txn, record, idx) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
     this.#upsertCurrent = db.prepare(
       'INSERT INTO current (type, id, version, last_updated, deleted, vid, rid) VALUES (?, ?, ?, ?, ?, ?, ?) ' +
@@ -53,7 +55,8 @@ export class RecordWriter {
 
   /** The current version of a resource (0: none, or never written). */
   versionOf(resourceType: string, id: string): number {
-    return (this.#currentRow.get(resourceType, id) as CurrentRow | undefined)?.version ?? 0;
+    // Asked for every deferred create (every read's AuditEvent): one column, no row object.
+    return (this.#currentVersion.get(resourceType, id) as number | undefined) ?? 0;
   }
 
   /** The id of a search-value path (see sql-filter.ts `PathIds`). */
@@ -88,6 +91,7 @@ export class RecordWriter {
     this.#registerPaths(rows);
     const txn = this.#txn + 1;
     this.db.transaction(() => {
+      const created: Array<{ rid: number | bigint; rows: ValueRow[] }> = [];
       writes.forEach(({ record, expectedVersion }, i) => {
         const current = this.#currentRow.get(record.resourceType, record.id) as CurrentRow | undefined;
         const actual = current?.version ?? 0;
@@ -97,9 +101,13 @@ export class RecordWriter {
         const { lastInsertRowid } = this.#insertVersion.run(record.resourceType, record.id, record.versionId, record.lastUpdated, deleted, txns?.[i] ?? txn, columns.record, columns.idx);
         // A resource is numbered by its first version for good (schema.ts `rid`); its value rows follow its current version.
         this.#upsertCurrent.run(record.resourceType, record.id, record.versionId, record.lastUpdated, deleted, lastInsertRowid, current?.rid ?? lastInsertRowid);
-        if (current) this.#values.replace(current.rid, this.#byPid(rows[i]));
-        else this.#values.insert(lastInsertRowid, this.#byPid(rows[i]));
+        if (current) {
+          // A resource created earlier in this commit has its rows before it is replaced.
+          this.#values.insertMany(created.splice(0));
+          this.#values.replace(current.rid, this.#byPid(rows[i]));
+        } else created.push({ rid: lastInsertRowid, rows: this.#byPid(rows[i]) });
       });
+      this.#values.insertMany(created);
       also?.();
       // Rows of earlier commits written last: the next opener reads the last number used from `meta`.
       if (txns?.some((t) => t !== undefined)) this.#txnMeta.run(txn);

@@ -37,11 +37,15 @@ import type { Database } from 'better-sqlite3';
  * keyed the search values by resource instead of by version (issue 17): an older database gets
  * `current.rid`, and its per-version rows are regrouped, those of current versions into
  * `search_values` and the others into `ended_values` (one pass over the rows when first opened).
+ * Version 5 dropped the `UNIQUE (type, id)` of `deferred` (issue 14): a read's commit is one row
+ * there, and the unique index was a second b-tree written by every read and again by every move,
+ * while `DeferredWrites` already refuses a second create of a pending or stored resource before
+ * inserting. An older `deferred` is rebuilt without it (it holds at most a few batches of rows).
  */
-export const SCHEMA_VERSION = 4;
+export const SCHEMA_VERSION = 5;
 
 /** Versions this FhirGate opens; older ones are upgraded by `migrateSchema`. */
-const UPGRADABLE = [1, 2, 3, 4];
+const UPGRADABLE = [1, 2, 3, 4, 5];
 
 /** The value tables share one shape (see above): (pid, value, rid), looked up by value, deleted by resource. */
 function valueTable(name: string): string {
@@ -91,8 +95,7 @@ CREATE TABLE IF NOT EXISTS deferred (
   seq INTEGER PRIMARY KEY,
   type TEXT NOT NULL,
   id TEXT NOT NULL,
-  record TEXT NOT NULL,
-  UNIQUE (type, id)
+  record TEXT NOT NULL
 );
 `;
 
@@ -136,12 +139,19 @@ export function migrateSchema(db: Database): void {
       db.exec('ALTER TABLE current ADD COLUMN rid INTEGER');
       db.exec('UPDATE current SET rid = (SELECT min(v.vid) FROM versions v WHERE v.type = current.type AND v.id = current.id)');
     }
+    if (hasUniqueKey(db, 'deferred')) db.exec('ALTER TABLE deferred RENAME TO deferred_v4');
     db.exec(DDL);
+    if (columnsOf(db, 'deferred_v4').length > 0) db.exec('INSERT INTO deferred (seq, type, id, record) SELECT seq, type, id, record FROM deferred_v4; DROP TABLE deferred_v4;');
     // Their rows keep their index in `record`.
     if (!columnsOf(db, 'versions').includes('idx')) db.exec('ALTER TABLE versions ADD COLUMN idx TEXT');
     if (byVersion) regroupValues(db);
     db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('schema', ?)").run(SCHEMA_VERSION);
   })();
+}
+
+/** True when the table has a UNIQUE constraint (an index SQLite made for it). */
+function hasUniqueKey(db: Database, table: string): boolean {
+  return db.prepare("SELECT 1 FROM pragma_index_list(?) WHERE origin = 'u'").get(table) !== undefined;
 }
 
 function columnsOf(db: Database, table: string): string[] {
