@@ -29,11 +29,29 @@ export async function readLive<T extends Resource>(deps: PipelineDeps, request: 
  */
 export async function findLive<T extends Resource>(deps: PipelineDeps, request: FhirRequest, type: string | readonly string[], filter: Filter): Promise<T[]> {
   const types = typeof type === 'string' ? [type] : type;
-  const records = await deps.store.find('current', { resourceType: types.length === 1 ? types[0] : { $in: [...types] }, deleted: false, $and: [filter] });
+  return liveFrom<T>(deps, request, types, await findCurrent(deps, types, filter));
+}
+
+/** The store's current, not deleted records of `types` matching `filter`. */
+export function findCurrent(deps: PipelineDeps, types: readonly string[], filter: Filter): Promise<StoredRecord[]> {
+  return deps.store.find('current', { resourceType: types.length === 1 ? types[0] : { $in: [...types] }, deleted: false, $and: [filter] });
+}
+
+/**
+ * `records` (current ones of `types`) as the request sees them: decoded (by `decode`, e.g. a
+ * cache), with the request's transaction's staged versions of these types in their place (as `findLive`).
+ */
+export async function liveFrom<T extends Resource>(
+  deps: PipelineDeps,
+  request: FhirRequest,
+  types: readonly string[],
+  records: readonly StoredRecord[],
+  decode: (record: StoredRecord) => Promise<Resource> = (record) => resourceOf(deps, record),
+): Promise<T[]> {
   const found = new Map<string, T>();
   for (const record of records) {
     if (request.unit?.staged(record.resourceType, record.id)) continue;
-    found.set(`${record.resourceType}/${record.id}`, (await resourceOf(deps, record)) as T);
+    found.set(`${record.resourceType}/${record.id}`, (await decode(record)) as T);
   }
   for (const op of request.unit?.ops ?? []) {
     const staged = op.record;
