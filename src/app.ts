@@ -33,7 +33,7 @@ import { loadTerminology } from './validation/terminology.js';
 import { createSubscriptions, withBreakGlassSearch, type Subscriptions } from './subscriptions/index.js';
 import { withPublicAvailability } from './workflow/availability.js';
 import { createWorkflow } from './workflow/index.js';
-import { withHoldView } from './workflow/hold-view.js';
+import { withWorkflowViews } from './workflow/views.js';
 
 export interface App {
   config: Config;
@@ -88,8 +88,8 @@ export async function createApp(config: Config, logger: Logger, clock: () => Dat
   // Subscriptions (issue 18): every durable commit is reported to them; they deliver from their own queue.
   const subscriptions = createSubscriptions({ settings: config.subscriptions, dataDir: config.dataDir, logger, clock });
   const observed = withCommitMetrics(subscriptions.observe(await createStore(config, logger, { resourceTypes: registry.coreTypes, params: (type) => searchIndex.params(type) })), metrics);
-  // The booking rules' in-process view of who holds which hours sees every commit (workflow/hold-view.ts).
-  const store = config.workflowRules ? withHoldView(observed) : observed;
+  // The rules' in-process views of what is committed (who holds which hours, prescriptions) see every commit (workflow/views.ts).
+  const store = config.workflowRules ? withWorkflowViews(observed) : observed;
   await store.open();
   const crypto = await createCrypto({
     settings: config.crypto,

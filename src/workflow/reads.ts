@@ -5,6 +5,8 @@ import type { WorkflowRequest as FhirRequest } from './types.js';
 import { prepareWrite } from '../fhir/write.js';
 import { derivedIndex } from './derived-index.js';
 import { withHolds } from './hold-index.js';
+import { noteDerived } from './record-view.js';
+import { viewsOf } from './views.js';
 import type { Filter, StoredRecord, WriteOp } from '../store/port.js';
 
 export { targetId } from './references.js';
@@ -17,7 +19,10 @@ export interface Read<T extends Resource> {
 
 /** Reads the live `type/id` as the request sees it (a transaction's own staged writes included); undefined when absent or deleted. */
 export async function readLive<T extends Resource>(deps: PipelineDeps, request: FhirRequest, type: string, id: string): Promise<Read<T> | undefined> {
-  const record = await loadCurrent(deps, type, id, request.unit);
+  // A transaction's staged version first; else the rules' view of prescriptions (record-view.ts), else the store.
+  const staged = request.unit?.staged(type, id);
+  const view = staged ? undefined : viewsOf(deps.store)?.records;
+  const record = staged ?? (view ? await view.current(deps.store, type, id, () => loadCurrent(deps, type, id)) : await loadCurrent(deps, type, id));
   if (!record || record.deleted || !record.resource) return undefined;
   return { record, resource: (await resourceOf(deps, record)) as T };
 }
@@ -89,7 +94,9 @@ export async function deriveWrite(deps: PipelineDeps, request: FhirRequest, read
   // Its search values are those of the version read, `status` aside (derived-index.ts).
   const vouched = status === undefined || DERIVED_STATUSES[resourceType]?.includes(status);
   const derivedFrom = vouched ? { base: read.resource, elements: ['status'], index: derivedIndex(deps.searchIndex, read.record, read.resource, status) } : undefined;
-  return withHolds((await prepareWrite(deps, { resourceType, id, resource, current: base, derivedFrom })).op, resource);
+  const op = withHolds((await prepareWrite(deps, { resourceType, id, resource, current: base, derivedFrom })).op, resource);
+  noteDerived(op.record);
+  return op;
 }
 
 /** Whether the caller is a person signed in with a FhirGate role (not a backend service such as the HL7 v2 feed). */

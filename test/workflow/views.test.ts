@@ -1,23 +1,26 @@
-import type { Appointment } from '@medplum/fhirtypes';
+import type { Appointment, MedicationRequest } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HOLDS_KEY, heldIn } from '../../src/workflow/hold-index.js';
-import { heldInView, withHoldView } from '../../src/workflow/hold-view.js';
+import { noteDerived } from '../../src/workflow/record-view.js';
+import { viewsOf, withWorkflowViews, type WorkflowViews } from '../../src/workflow/views.js';
 import { VersionConflictError, type StorePort, type StoredRecord } from '../../src/store/port.js';
 import { errorCode, fhirClient } from '../support/fhir-client.js';
 import { startServer } from '../support/server.js';
 import { openStore, removeDir, tempDir } from '../store/embedded-support.js';
 import { seed, userClient } from './support.js';
 
-// The booking rules' in-process view of who holds which hours (src/workflow/hold-view.ts), on a
-// real embedded store: it answers what the store answers, or nothing (the rule then asks the store).
+// The rules' in-process views of what is committed (src/workflow/views.ts: who holds which hours,
+// prescriptions), on a real embedded store: they answer what the store answers, or nothing (the rule then asks the store).
 let dir: string;
 let inner: StorePort;
 let store: StorePort;
+let views: WorkflowViews;
 
 beforeAll(async () => {
   dir = await tempDir();
   ({ store: inner } = await openStore(dir));
-  store = withHoldView(inner);
+  store = withWorkflowViews(inner);
+  views = viewsOf(store)!;
 });
 
 afterAll(async () => {
@@ -47,7 +50,7 @@ function looker(): { loads: string[][]; lookup: (keys: string[], during?: () => 
       await during?.();
       return found;
     };
-    return (await heldInView(store, keys, load))?.map((r) => `${r.id}/${r.versionId}`).sort();
+    return (await views.holds.heldIn(store, keys, load, (k) => [k]))?.map((r) => `${r.id}/${r.versionId}`).sort();
   };
   return { loads, lookup };
 }
@@ -89,15 +92,46 @@ describe('hold view', () => {
     const loads: string[][] = [];
     const load = async (missing: string[]): Promise<StoredRecord[]> => (loads.push(missing), []);
     const day = (key: string): string[] => Array.from({ length: 3 }, (_, h) => `${key.slice(0, -1)}${h}`);
-    expect(await heldInView(store, ['P/4@h0'], load, day)).toEqual([]);
-    expect(await heldInView(store, ['P/4@h2'], load, day)).toEqual([]);
+    expect(await views.holds.heldIn(store, ['P/4@h0'], load, day)).toEqual([]);
+    expect(await views.holds.heldIn(store, ['P/4@h2'], load, day)).toEqual([]);
     expect(loads).toEqual([['P/4@h0', 'P/4@h1', 'P/4@h2']]);
   });
 
-  it('is not kept for a store without revisions (MongoDB): the rule asks the store', async () => {
+  it('is not kept for a store without revisions (MongoDB): the rules ask the store', async () => {
     const bare = { ...inner, revision: undefined } as unknown as StorePort;
-    expect(withHoldView(bare)).toBe(bare);
-    expect(await heldInView(bare, ['P/5@a'], async () => [])).toBeUndefined();
+    expect(withWorkflowViews(bare)).toBe(bare);
+    expect(viewsOf(bare)).toBeUndefined();
+  });
+});
+
+describe('prescription view', () => {
+  /** Commits the next version of MedicationRequest/`id` through `via`, derived by the rules or not. */
+  async function prescribe(id: string, versionId: number, how: { derived?: boolean; via?: StorePort } = {}): Promise<void> {
+    const resource = { resourceType: 'MedicationRequest', id, status: 'active', intent: 'order', subject: { reference: 'Patient/p' } } as MedicationRequest;
+    const record: StoredRecord = { resourceType: 'MedicationRequest', id, versionId, lastUpdated: new Date().toISOString(), deleted: false, resource, index: {} };
+    if (how.derived) noteDerived(record);
+    await (how.via ?? store).commit([{ record, expectedVersion: versionId - 1 }]);
+  }
+
+  it('keeps what it read and the versions the rules derive; any other version is read again', async () => {
+    const reads: number[] = [];
+    const current = async (id: string): Promise<number | undefined> =>
+      (await views.records.current(store, 'MedicationRequest', id, async () => {
+        const [record] = await store.find('current', { resourceType: 'MedicationRequest', id });
+        reads.push(record?.versionId ?? 0);
+        return record;
+      }))?.versionId;
+    await prescribe('m1', 1);
+    expect(await current('m1')).toBe(1);
+    expect(await current('m1')).toBe(1);
+    await prescribe('m1', 2, { derived: true });
+    expect(await current('m1')).toBe(2);
+    await prescribe('m1', 3);
+    expect(await current('m1')).toBe(3);
+    await prescribe('m1', 4, { derived: true, via: inner }); // past the view: it starts again
+    expect(await current('m1')).toBe(4);
+    expect(await current('m1')).toBe(4);
+    expect(reads).toEqual([1, 3, 4]);
   });
 });
 
