@@ -33,6 +33,7 @@ import { loadTerminology } from './validation/terminology.js';
 import { createSubscriptions, withBreakGlassSearch, type Subscriptions } from './subscriptions/index.js';
 import { withPublicAvailability } from './workflow/availability.js';
 import { createWorkflow } from './workflow/index.js';
+import { withWorkflowViews } from './workflow/views.js';
 
 export interface App {
   config: Config;
@@ -86,7 +87,9 @@ export async function createApp(config: Config, logger: Logger, clock: () => Dat
   const metrics = createMetrics();
   // Subscriptions (issue 18): every durable commit is reported to them; they deliver from their own queue.
   const subscriptions = createSubscriptions({ settings: config.subscriptions, dataDir: config.dataDir, logger, clock });
-  const store = withCommitMetrics(subscriptions.observe(await createStore(config, logger, { resourceTypes: registry.coreTypes, params: (type) => searchIndex.params(type) })), metrics);
+  const observed = withCommitMetrics(subscriptions.observe(await createStore(config, logger, { resourceTypes: registry.coreTypes, params: (type) => searchIndex.params(type) })), metrics);
+  // The rules' in-process views of what is committed (who holds which hours, prescriptions) see every commit (workflow/views.ts).
+  const store = config.workflowRules ? withWorkflowViews(observed) : observed;
   await store.open();
   const crypto = await createCrypto({
     settings: config.crypto,

@@ -94,3 +94,12 @@ export function lookupKeys(holder: string, start: number, end: number): string[]
 export function heldIn(keys: readonly string[]): Filter {
   return { [`index.${HOLDS_KEY}`]: { $in: [...keys] } };
 }
+
+/** The hour keys of the day of `key` (`holder@YYYY-MM-DDTHH`), the key itself for any other: what a booking's neighbours look up. */
+export function dayOf(key: string): string[] {
+  const at = key.lastIndexOf('@');
+  const hour = key.slice(at + 1);
+  if (!/^\d{4}-\d{2}-\d{2}T\d{2}$/.test(hour)) return [key];
+  const day = `${key.slice(0, at + 1)}${hour.slice(0, 11)}`;
+  return Array.from({ length: 24 }, (_, h) => `${day}${String(h).padStart(2, '0')}`);
+}

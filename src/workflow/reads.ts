@@ -5,6 +5,8 @@ import type { WorkflowRequest as FhirRequest } from './types.js';
 import { prepareWrite } from '../fhir/write.js';
 import { derivedIndex } from './derived-index.js';
 import { withHolds } from './hold-index.js';
+import { noteDerived } from './record-view.js';
+import { viewsOf } from './views.js';
 import type { Filter, StoredRecord, WriteOp } from '../store/port.js';
 
 export { targetId } from './references.js';
@@ -17,7 +19,10 @@ export interface Read<T extends Resource> {
 
 /** Reads the live `type/id` as the request sees it (a transaction's own staged writes included); undefined when absent or deleted. */
 export async function readLive<T extends Resource>(deps: PipelineDeps, request: FhirRequest, type: string, id: string): Promise<Read<T> | undefined> {
-  const record = await loadCurrent(deps, type, id, request.unit);
+  // A transaction's staged version first; else the rules' view of prescriptions (record-view.ts), else the store.
+  const staged = request.unit?.staged(type, id);
+  const view = staged ? undefined : viewsOf(deps.store)?.records;
+  const record = staged ?? (view ? await view.current(deps.store, type, id, () => loadCurrent(deps, type, id)) : await loadCurrent(deps, type, id));
   if (!record || record.deleted || !record.resource) return undefined;
   return { record, resource: (await resourceOf(deps, record)) as T };
 }
@@ -29,11 +34,29 @@ export async function readLive<T extends Resource>(deps: PipelineDeps, request: 
  */
 export async function findLive<T extends Resource>(deps: PipelineDeps, request: FhirRequest, type: string | readonly string[], filter: Filter): Promise<T[]> {
   const types = typeof type === 'string' ? [type] : type;
-  const records = await deps.store.find('current', { resourceType: types.length === 1 ? types[0] : { $in: [...types] }, deleted: false, $and: [filter] });
+  return liveFrom<T>(deps, request, types, await findCurrent(deps, types, filter));
+}
+
+/** The store's current, not deleted records of `types` matching `filter`. */
+export function findCurrent(deps: PipelineDeps, types: readonly string[], filter: Filter): Promise<StoredRecord[]> {
+  return deps.store.find('current', { resourceType: types.length === 1 ? types[0] : { $in: [...types] }, deleted: false, $and: [filter] });
+}
+
+/**
+ * `records` (current ones of `types`) as the request sees them: decoded (by `decode`, e.g. a
+ * cache), with the request's transaction's staged versions of these types in their place (as `findLive`).
+ */
+export async function liveFrom<T extends Resource>(
+  deps: PipelineDeps,
+  request: FhirRequest,
+  types: readonly string[],
+  records: readonly StoredRecord[],
+  decode: (record: StoredRecord) => Promise<Resource> = (record) => resourceOf(deps, record),
+): Promise<T[]> {
   const found = new Map<string, T>();
   for (const record of records) {
     if (request.unit?.staged(record.resourceType, record.id)) continue;
-    found.set(`${record.resourceType}/${record.id}`, (await resourceOf(deps, record)) as T);
+    found.set(`${record.resourceType}/${record.id}`, (await decode(record)) as T);
   }
   for (const op of request.unit?.ops ?? []) {
     const staged = op.record;
@@ -71,7 +94,9 @@ export async function deriveWrite(deps: PipelineDeps, request: FhirRequest, read
   // Its search values are those of the version read, `status` aside (derived-index.ts).
   const vouched = status === undefined || DERIVED_STATUSES[resourceType]?.includes(status);
   const derivedFrom = vouched ? { base: read.resource, elements: ['status'], index: derivedIndex(deps.searchIndex, read.record, read.resource, status) } : undefined;
-  return withHolds((await prepareWrite(deps, { resourceType, id, resource, current: base, derivedFrom })).op, resource);
+  const op = withHolds((await prepareWrite(deps, { resourceType, id, resource, current: base, derivedFrom })).op, resource);
+  noteDerived(op.record);
+  return op;
 }
 
 /** Whether the caller is a person signed in with a FhirGate role (not a backend service such as the HL7 v2 feed). */

@@ -1,0 +1,93 @@
+import type { StorePort, StoredRecord } from '../store/port.js';
+import { CommitView } from './commit-view.js';
+import { HOLDS_KEY } from './hold-index.js';
+
+/**
+ * The live bookings holding some hold keys (`hold-index.ts`), kept in this process from the
+ * commits it makes (`commit-view.ts`: trusted only while it provably holds everything committed),
+ * so that the overlap check of a booking (issue 17, bench "booking") reads a map instead of asking
+ * the store (a planned query: ~13% of a booking's CPU, the largest cost of the rules). A key is
+ * loaded from the store the first time it is asked for; from then on every committed version of
+ * an Appointment or Slot updates it. Racing bookings still see each other (the check runs under
+ * the practitioner's lock and reads what is committed), and the HL7 SIU feed, committing through
+ * the same store, updates it as any write. Bounded: past MAX_KEYS keys it starts again.
+ */
+const MAX_KEYS = 20_000;
+
+export class HoldView extends CommitView {
+  /** Hold key → the live records holding it, by `Type/id`; a key absent is unknown (loaded on demand). */
+  readonly #entries = new Map<string, Map<string, StoredRecord>>();
+  /** `Type/id` → the keys of `entries` it is in. */
+  readonly #where = new Map<string, string[]>();
+
+  constructor() {
+    super(['Appointment', 'Slot']);
+  }
+
+  /**
+   * The live Appointments and Slots holding any of `keys`, as the store would answer `heldIn(keys)`
+   * now; undefined when the view cannot vouch for that (commits in flight, a revision it cannot
+   * account for), and the caller asks the store. Unknown keys are loaded with their neighbours (`widen`).
+   */
+  async heldIn(store: StorePort, keys: readonly string[], load: (missing: string[]) => Promise<StoredRecord[]>, widen: (key: string) => readonly string[]): Promise<StoredRecord[] | undefined> {
+    if (!(await this.trusted(store))) return undefined;
+    if (this.#entries.size > MAX_KEYS) this.empty();
+    const unknown = keys.filter((k) => !this.#entries.has(k));
+    if (unknown.length > 0) {
+      const missing = [...new Set(unknown.flatMap(widen))].filter((k) => !this.#entries.has(k));
+      const mark = this.mark();
+      const loaded = await load(missing);
+      // Kept only if nothing was committed meanwhile (it could be older than what the view applied).
+      if (!(await this.unchangedSince(store, mark))) return undefined;
+      for (const key of missing) this.#entries.set(key, new Map());
+      for (const record of loaded) this.#place(record, missing);
+    }
+    const found = new Map<string, StoredRecord>();
+    for (const key of keys) for (const [name, record] of this.#entries.get(key) ?? []) found.set(name, record);
+    return [...found.values()];
+  }
+
+  /** A committed version replaces what the view knew of its resource, in the keys it knew. */
+  protected applyRecord(record: StoredRecord): void {
+    const name = `${record.resourceType}/${record.id}`;
+    for (const key of this.#where.get(name) ?? []) this.#entries.get(key)?.delete(name);
+    this.#where.delete(name);
+    this.#place(record, undefined);
+  }
+
+  protected clear(): void {
+    this.#entries.clear();
+    this.#where.clear();
+  }
+
+  /** Puts a live record in the known keys it holds (of `only`, when given). */
+  #place(record: StoredRecord, only: readonly string[] | undefined): void {
+    const held = record.deleted || !record.resource ? undefined : record.index?.[HOLDS_KEY];
+    // Without keys (written while the rules were off), it holds nothing here: `unkeyed.ts` finds those in the store.
+    if (!Array.isArray(held)) return;
+    const name = `${record.resourceType}/${record.id}`;
+    const where = this.#where.get(name) ?? [];
+    for (const key of held as string[]) {
+      const entry = only && !only.includes(key) ? undefined : this.#entries.get(key);
+      if (!entry) continue;
+      entry.set(name, record);
+      if (!where.includes(key)) where.push(key);
+    }
+    if (where.length > 0) this.#where.set(name, where);
+  }
+}
+
+const decoded = new WeakMap<StoredRecord, Promise<unknown>>();
+
+/** `decode`, once per record a view keeps (they are the same objects from one request to the next); read-only results. */
+export function decodeOnce<T>(decode: (record: StoredRecord) => Promise<T>): (record: StoredRecord) => Promise<T> {
+  return (record) => {
+    let known = decoded.get(record) as Promise<T> | undefined;
+    if (!known) {
+      known = decode(record);
+      decoded.set(record, known);
+      known.catch(() => decoded.delete(record));
+    }
+    return known;
+  };
+}
