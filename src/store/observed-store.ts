@@ -15,6 +15,11 @@ export function observeCommits(store: StorePort, around: (writes: WriteOp[], dur
         return { durable: around(writes, () => staged.durable) };
       }
     : undefined;
+  return withCommitMethods(store, commit, stage);
+}
+
+/** The store with its `commit` and `stage` replaced: the one decorator shape of every commit observer. */
+export function withCommitMethods(store: StorePort, commit: StorePort['commit'], stage: StorePort['stage']): StorePort {
   return new Proxy(store, {
     get(target, property) {
       if (property === 'commit') return commit;

@@ -1,3 +1,4 @@
+import { withCommitMethods } from '../store/observed-store.js';
 import { VersionConflictError, type StorePort, type StoredRecord, type WriteOp } from '../store/port.js';
 
 /**
@@ -110,13 +111,5 @@ export function observedBy(store: StorePort, views: readonly CommitView[]): Stor
           return staged;
         })
     : undefined;
-  return new Proxy(store, {
-    get(target, property) {
-      if (property === 'commit') return commit;
-      if (property === 'stage') return stage;
-      const value: unknown = Reflect.get(target, property, target);
-      // Adapters are classes with private fields: their methods must run with the adapter as `this`.
-      return typeof value === 'function' ? value.bind(target) : value;
-    },
-  });
+  return withCommitMethods(store, commit, stage);
 }
