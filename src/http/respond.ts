@@ -17,10 +17,21 @@ function send(ctx: Context, status: number, resource: Resource | undefined, medi
     return;
   }
   const pretty = searchParamsOf(ctx).get('_pretty') === 'true';
+  resource = withoutEmptyEntry(resource);
   // Set as is: `ctx.type =` would look the full type up as a file extension or MIME name first.
   ctx.set('Content-Type', `${mediaType}; charset=utf-8`);
   // A search page's resources were serialized once already, as they were counted (src/fhir/json-text.ts).
   ctx.body = pretty ? JSON.stringify(resource, null, 2) : toJson(resource);
+}
+
+/**
+ * A Bundle without entries has no `entry` at all: in FHIR JSON an array is never empty
+ * (json.html#arrays). Search, history and batch results build their entry list first.
+ */
+function withoutEmptyEntry(resource: Resource): Resource {
+  if (resource.resourceType !== 'Bundle' || resource.entry === undefined || resource.entry.length > 0) return resource;
+  const { entry: _empty, ...rest } = resource;
+  return rest;
 }
 
 /** Writes a successful result: status, ETag / Last-Modified / Location (http.html#versioning), body. */

@@ -162,6 +162,16 @@ describe('_summary and _elements', () => {
     expect(bundle.entry ?? []).toHaveLength(0);
   });
 
+  it('a Bundle without entries has no entry array (JSON arrays are never empty), pretty-printed or not', async () => {
+    for (const query of [`Patient?${SCOPE}&_summary=count`, `Patient?${SCOPE}&_count=0`, 'Patient?family=NoSuchFamily', 'Patient?family=NoSuchFamily&_pretty=true']) {
+      const res = await fhir.get<Bundle>(query);
+      expect(res.status, query).toBe(200);
+      expect(res.body.resourceType).toBe('Bundle');
+      expect(Object.keys(res.body), query).not.toContain('entry');
+      expect(res.text, query).not.toContain('"entry"');
+    }
+  });
+
   it('_summary=true keeps summary elements only, tagged SUBSETTED', async () => {
     const bundle = await search(fhir, `Patient?${SCOPE}&_id=r00&_summary=true`);
     const p = bundle.entry![0].resource as Patient;
