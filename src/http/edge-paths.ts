@@ -7,11 +7,22 @@ export function routePath(path: string): string {
 }
 
 /**
- * Runs `middleware` (a router of a few static paths) only for requests at `paths`; every other
- * request goes straight on. A router mounted ahead of the FHIR API would otherwise match, compose
- * and await on every FHIR request (issue 14). `paths` are lower-case, as routePath gives them.
+ * The router's middleware, entered only for requests at the router's own (static) paths; every
+ * other request goes straight on. A router mounted ahead of the FHIR API would otherwise match,
+ * compose and await on every FHIR request (issue 14). The paths are read from the router itself,
+ * so a route added to it is served without a second list to keep in step.
  */
-export function atPaths<C extends { path: string }>(paths: readonly string[], middleware: (ctx: C, next: Next) => unknown): (ctx: C, next: Next) => unknown {
-  const served = new Set(paths);
-  return (ctx, next) => (served.has(routePath(ctx.path)) ? middleware(ctx, next) : next());
+export function atItsPaths<C extends { path: string }>(router: {
+  stack: ReadonlyArray<{ path: string | RegExp }>;
+  routes(): (ctx: C, next: Next) => unknown;
+}): (ctx: C, next: Next) => unknown {
+  const served = new Set(
+    router.stack.map(({ path }) => {
+      // A parameter, pattern or wildcard would need the router's own matching.
+      if (typeof path !== 'string' || /[:*()?]/.test(path)) throw new Error(`atItsPaths serves static paths only, not ${String(path)}`);
+      return routePath(path);
+    }),
+  );
+  const routes = router.routes();
+  return (ctx, next) => (served.has(routePath(ctx.path)) ? routes(ctx, next) : next());
 }

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { routePath } from '../../src/http/edge-paths.js';
+import Router from '@koa/router';
+import { atItsPaths, routePath } from '../../src/http/edge-paths.js';
 import { startServer, type TestServer } from '../support/server.js';
 
 // The doors ahead of the FHIR API (health, metrics) are entered only at their own paths (issue 14),
@@ -15,6 +16,16 @@ describe('routePath', () => {
   ];
   it.each(cases)('%s → %s', (path, expected) => {
     expect(routePath(path)).toBe(expected);
+  });
+});
+
+describe('atItsPaths', () => {
+  it('takes its paths from the router and refuses one it could not match statically', () => {
+    const parametered = new Router();
+    parametered.get('/things/:id', (ctx) => {
+      ctx.body = ctx.params.id;
+    });
+    expect(() => atItsPaths(parametered)).toThrow(/static paths only/);
   });
 });
 
