@@ -30,8 +30,11 @@ describe('embedded value rows: a new version writes what changed (value-rows.ts)
     db = new Sqlite(':memory:');
     migrateSchema(db);
     rows = new ValueRows(db);
-    rows.insert(7, SLOT);
-    rows.insert(8, SLOT); // another resource with the same values, left alone throughout
+    // Resource 8 has the same values as 7 and is left alone throughout.
+    rows.insertMany([
+      { rid: 7, rows: SLOT },
+      { rid: 8, rows: SLOT },
+    ]);
   });
 
   afterEach(() => db.close());

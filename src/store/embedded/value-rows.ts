@@ -59,11 +59,6 @@ export class ValueRows {
     for (; i < all.length; i++) this.#insert.run(all[i][0], all[i][1], all[i][2]);
   }
 
-  /** The rows of a resource that has none yet (a create). */
-  insert(rid: number | bigint, rows: readonly ValueRow[]): void {
-    for (const row of rows) this.#insert.run(row.pid, row.value, rid);
-  }
-
   /**
    * Makes a resource's rows those of its new current version: rows of values it no longer has are
    * deleted (and kept as ended, for history queries), rows of values it adds are inserted, the
