@@ -10,7 +10,8 @@ import { findSql } from '../../src/store/embedded/query.js';
 import { StatementCache } from '../../src/store/embedded/statement-cache.js';
 import type { Filter, StorePort } from '../../src/store/port.js';
 import { officialExamples } from '../support/corpus.js';
-import { removeDir, tempDir } from './embedded-support.js';
+import { openStore, removeDir, tempDir, withDatabase } from './embedded-support.js';
+import { SCHEMA_VERSION } from '../../src/store/embedded/schema.js';
 
 /**
  * Issue 13: no search on a parameter of the seven types falls back to a scan of the records.
@@ -139,6 +140,16 @@ describe('embedded store: searches start from the search-value index', () => {
     }
   });
 
+  it('reads the matches of a page started from the index through a covering index, never the current table (issue 13)', () => {
+    const family = index.compile('Patient', 'family', undefined, ['Ch']);
+    for (const withTotal of [true, false]) {
+      const { detail } = plan({ $and: [{ resourceType: 'Patient', deleted: false }, family] }, { id: 1 }, withTotal);
+      // One probe of `current_by_rid_match` per match: rid, type and deleted decided, id and vid read from it.
+      expect(detail).toMatch(/SEARCH r USING COVERING INDEX current_by_rid_match \(rid=\? AND type=\? AND deleted=\?\)/);
+      expect(detail).not.toMatch(/SEARCH r USING (PRIMARY KEY|INDEX current_by_rid )/);
+    }
+  });
+
   it('answers a page the same through the id query as the records in sort order', async () => {
     const filter: Filter = { $and: [{ resourceType: 'Patient', deleted: false }, index.compile('Patient', 'gender', undefined, ['male'])] };
     const all = await store.find('current', filter, { sort: { id: -1 } });
@@ -169,5 +180,30 @@ describe('embedded store: searches start from the search-value index', () => {
     expect(detail).toMatch(/SEARCH search_values USING PRIMARY KEY .*SEARCH ended_values USING PRIMARY KEY/);
     expect(detail).toMatch(/SEARCH r USING INDEX versions_by_key \(type=\? AND id=\?\)/);
     expect(detail).not.toMatch(/\bSCAN (r|v)\b/);
+  });
+});
+
+describe('embedded store: a database written before current_by_rid_match', () => {
+  it('gets the index when opened, without a schema version of its own, and answers as before (issue 13)', async () => {
+    const other = await tempDir();
+    try {
+      let { store: opened } = await openStore(other);
+      const lastUpdated = new Date().toISOString();
+      for (const { resource } of officialExamples('Patient').slice(0, 5)) {
+        await opened.commit([{ record: { resourceType: 'Patient', id: resource.id!, versionId: 1, lastUpdated, deleted: false, resource, index: index.extract(resource) }, expectedVersion: 0 }]);
+      }
+      await opened.close();
+      const indexNames = (db: Sqlite.Database): string[] => db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'current'").pluck().all() as string[];
+      withDatabase(other, (db) => db.exec('DROP INDEX current_by_rid_match'));
+      ({ store: opened } = await openStore(other));
+      const ids = (await opened.find('current', { resourceType: 'Patient', deleted: false }, { sort: { id: 1 } })).map((r) => r.id);
+      await opened.close();
+      expect(ids).toHaveLength(5);
+      const after = withDatabase(other, (db) => ({ names: indexNames(db), version: db.prepare("SELECT value FROM meta WHERE key = 'schema'").pluck().get() }), { readonly: true });
+      expect(after.names).toContain('current_by_rid_match');
+      expect(after.version).toBe(SCHEMA_VERSION);
+    } finally {
+      await removeDir(other);
+    }
   });
 });

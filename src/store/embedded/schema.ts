@@ -86,6 +86,8 @@ CREATE TABLE IF NOT EXISTS current (
 ) WITHOUT ROWID;
 CREATE UNIQUE INDEX IF NOT EXISTS current_by_vid ON current (vid);
 CREATE UNIQUE INDEX IF NOT EXISTS current_by_rid ON current (rid);
+-- A search page's matches from their resource numbers without reading the table (query.ts, issue 13); no version bump: made on open where missing.
+CREATE INDEX IF NOT EXISTS current_by_rid_match ON current (rid, type, deleted, id, vid);
 CREATE INDEX IF NOT EXISTS current_by_deleted_id ON current (type, deleted, id);
 CREATE INDEX IF NOT EXISTS current_by_updated ON current (type, deleted, last_updated, id);
 CREATE TABLE IF NOT EXISTS paths (pid INTEGER PRIMARY KEY, path TEXT NOT NULL UNIQUE);
