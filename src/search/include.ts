@@ -32,6 +32,7 @@ function referenceCodes(index: SearchIndex, type: string): string[] {
 export function checkIncludes(ctx: IncludeContext, specs: readonly IncludeSpec[], name: '_include' | '_revinclude'): { applied: IncludeSpec[]; issues: ParamIssue[] } {
   const applied: IncludeSpec[] = [];
   const issues: ParamIssue[] = [];
+  if (specs.length === 0) return { applied, issues }; // most searches: no set of every served type to build
   const served = new Set(ctx.types);
   for (const spec of specs) {
     const problem = includeProblem(ctx, served, spec);

@@ -6,7 +6,7 @@ import { sortRecords } from './sort.js';
 import { translateFilter, type Driver, type KeyPathIds, type PathIds, type SqlCondition, type SqlParam } from './sql-filter.js';
 import { COLUMNS, orderBy } from './sql-order.js';
 import type { StatementCache } from './statement-cache.js';
-import { lackingTypes, type UnindexedKeys } from './unindexed.js';
+import { lackingTypes, type LackingTypes, type UnindexedKeys } from './unindexed.js';
 
 /**
  * Query evaluation: the filter becomes SQL over the record tables and the search-value index
@@ -82,14 +82,14 @@ export interface FindSql {
 const RECORDS_BY_VID = 'SELECT vid, record, idx FROM versions WHERE vid IN (SELECT value FROM json_each(?))';
 
 /** The filter as SQL; exact only while no stored version has an irregular index (search-values.ts). */
-function translate(ctx: QueryContext, collection: CollectionName, filter: Filter): SqlCondition {
-  const translated = translateFilter(filter, ctx.pathIds, ctx.keyPathIds, lackingTypes(ctx.unindexed, filter), collection);
+function translate(ctx: QueryContext, collection: CollectionName, filter: Filter, lacking: LackingTypes): SqlCondition {
+  const translated = translateFilter(filter, ctx.pathIds, ctx.keyPathIds, lacking, collection);
   return ctx.pathIds(IRREGULAR) === undefined ? translated : { ...translated, exact: false };
 }
 
 /** The filter as SQL, the driver it starts from (if one is selective), and the parameters in SQL order. */
-function plan(ctx: QueryContext, collection: CollectionName, filter: Filter): { where: SqlCondition; driver?: Driver } {
-  const translated = translate(ctx, collection, filter);
+function plan(ctx: QueryContext, collection: CollectionName, filter: Filter, lacking = lackingTypes(ctx.unindexed, filter)): { where: SqlCondition; driver?: Driver } {
+  const translated = translate(ctx, collection, filter, lacking);
   const driver = translated.sql === '0' ? undefined : pickDriver(ctx, translated);
   if (!driver) return { where: translated };
   const rest = withoutDecided(translated, driver);
@@ -128,7 +128,7 @@ export function findSql(ctx: QueryContext, collection: CollectionName, filter: F
   const orderOf = (table: string): string | undefined => (sort ? orderBy(sort, ctx.pathIds, lacking, collection, table) : `ORDER BY ${table}.vid`);
   const order = orderOf('r');
   const ordered = order !== undefined;
-  const { where, driver } = plan(ctx, collection, filter);
+  const { where, driver } = plan(ctx, collection, filter, lacking);
   if (ordered && where.exact && limit !== Infinity) {
     // A page: SQLite sorts version ids, not records. Sorting `record` would copy every match's JSON
     // into the sorter (and read it from disk) to keep 20 of them: 266 matches of `Patient?family=`
@@ -264,9 +264,10 @@ export function countRecords(ctx: QueryContext, collection: CollectionName, filt
  */
 export function groupCountRecords(ctx: QueryContext, collection: CollectionName, filter: Filter, path: string): GroupCount[] {
   const pid = ctx.pathIds(path);
-  const { where, driver } = plan(ctx, collection, filter);
+  const lacking = lackingTypes(ctx.unindexed, filter);
+  const { where, driver } = plan(ctx, collection, filter, lacking);
   // Types keeping the path out of `search_values` have their values in the records only, as do versions that are not current.
-  const inRecords = lackingTypes(ctx.unindexed, filter)(path).length > 0 || collection === 'history';
+  const inRecords = lacking(path).length > 0 || collection === 'history';
   if ((pid === undefined && !inRecords) || where.sql === '0') return [];
   if (!where.exact || inRecords) {
     const from = fromClause(driver, FROM[collection], FROM_DRIVER[collection]);

@@ -290,14 +290,31 @@ function widen(condition: SqlCondition, types: readonly string[]): SqlCondition 
 }
 
 function and(parts: SqlCondition[]): SqlCondition {
-  // A superset that is empty leaves nothing to re-check: the conjunction is exactly false.
-  if (parts.some((p) => p.sql === '0')) return FALSE;
-  const restricting = parts.filter((p) => p.sql !== '1');
-  const exact = parts.every((p) => p.exact);
+  // One pass, no spread of optional members: a search's filter makes a dozen of these, and the
+  // array-method version was a third of its translation's time (issue 13, appointments page).
+  let exact = true;
+  const restricting: SqlCondition[] = [];
+  for (const p of parts) {
+    // A superset that is empty leaves nothing to re-check: the conjunction is exactly false.
+    if (p.sql === '0') return FALSE;
+    if (!p.exact) exact = false;
+    if (p.sql !== '1') restricting.push(p);
+  }
   if (restricting.length === 0) return exact ? TRUE : UNKNOWN;
-  const drivers = restricting.flatMap((p) => p.drivers ?? []);
-  const conjuncts = restricting.flatMap((p) => p.conjuncts ?? [p]);
-  return { sql: restricting.map((p) => p.sql).join(' AND '), params: restricting.flatMap((p) => p.params), exact, ...(drivers.length ? { drivers } : {}), conjuncts };
+  const sql: string[] = [];
+  const params: SqlParam[] = [];
+  const drivers: Driver[] = [];
+  const conjuncts: SqlCondition[] = [];
+  for (const p of restricting) {
+    sql.push(p.sql);
+    for (const param of p.params) params.push(param);
+    if (p.drivers) for (const d of p.drivers) drivers.push(d);
+    if (p.conjuncts) for (const c of p.conjuncts) conjuncts.push(c);
+    else conjuncts.push(p);
+  }
+  const condition: SqlCondition = { sql: sql.join(' AND '), params, exact, conjuncts };
+  if (drivers.length > 0) condition.drivers = drivers;
+  return condition;
 }
 
 function isOperatorDocument(value: unknown): value is Record<string, unknown> {

@@ -33,8 +33,7 @@ export type LackingTypes = (path: string) => readonly string[];
 
 /** Lookup of the types lacking a key's rows, narrowed to the types a filter pins (`resourceType` at the top or in a top-level `$and`). */
 export function lackingTypes(unindexed: UnindexedKeys, filter: Filter): LackingTypes {
-  const byKey = new Map<string, string[]>();
-  for (const [type, keys] of Object.entries(unindexed)) for (const key of keys) byKey.set(key, [...(byKey.get(key) ?? []), type]);
+  const byKey = typesByKey(unindexed);
   if (byKey.size === 0) return () => [];
   const pinned = pinnedTypes(filter);
   return (path) => {
@@ -43,4 +42,16 @@ export function lackingTypes(unindexed: UnindexedKeys, filter: Filter): LackingT
     const types = byKey.get(dot < 0 ? path.slice(6) : path.slice(6, dot)) ?? [];
     return pinned ? types.filter((t) => pinned.has(t)) : types;
   };
+}
+
+/** The unindexed keys by key, built once per store (they are fixed when it opens): every query asks (issue 13). */
+const byKeyCache = new WeakMap<UnindexedKeys, Map<string, string[]>>();
+
+function typesByKey(unindexed: UnindexedKeys): Map<string, string[]> {
+  let byKey = byKeyCache.get(unindexed);
+  if (byKey) return byKey;
+  byKey = new Map<string, string[]>();
+  for (const [type, keys] of Object.entries(unindexed)) for (const key of keys) byKey.set(key, [...(byKey.get(key) ?? []), type]);
+  byKeyCache.set(unindexed, byKey);
+  return byKey;
 }
