@@ -141,9 +141,12 @@ describe('embedded store: searches start from the search-value index', () => {
   });
 
   it('reads the matches of a page started from the index through a covering index, never the current table (issue 13)', () => {
-    const family = index.compile('Patient', 'family', undefined, ['Ch']);
-    for (const withTotal of [true, false]) {
-      const { detail } = plan({ $and: [{ resourceType: 'Patient', deleted: false }, family] }, { id: 1 }, withTotal);
+    const family = { $and: [{ resourceType: 'Patient', deleted: false }, index.compile('Patient', 'family', undefined, ['Ch'])] };
+    // The bench's appointments: the practitioner's few drive, the date is tested on each.
+    const appointments = { $and: [{ resourceType: 'Appointment', deleted: false }, index.compile('Appointment', 'practitioner', undefined, ['Practitioner/example']), index.compile('Appointment', 'date', undefined, ['ge2013-01-01'])] };
+    for (const [filter, withTotal] of [[family, true], [family, false], [appointments, true]] as const) {
+      const { detail, empty } = plan(filter, { id: 1 }, withTotal);
+      expect(empty).toBe(false);
       // One probe of `current_by_rid_match` per match: rid, type and deleted decided, id and vid read from it.
       expect(detail).toMatch(/SEARCH r USING COVERING INDEX current_by_rid_match \(rid=\? AND type=\? AND deleted=\?\)/);
       expect(detail).not.toMatch(/SEARCH r USING (PRIMARY KEY|INDEX current_by_rid )/);
