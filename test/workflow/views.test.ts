@@ -130,6 +130,14 @@ describe('hold view', () => {
     await slot('z', 'busy', 'h0', inner);
     expect(await read('z')).toBeUndefined();
     expect(await views.holds.current(store, 'Appointment', 'z')).toBeUndefined();
+    // Rewritten in place (key rotation: no new revision): what the view kept is dropped, not served.
+    await slot('w', 'free');
+    expect(await read('w')).toBeUndefined();
+    expect(await loadDay()).toHaveLength(2);
+    expect(await read('w')).toBe('free/1');
+    const [w] = await store.find('current', { resourceType: 'Slot', id: 'w' });
+    await store.rewrite!([{ ...w, resource: { ...(w.resource as Slot), comment: 'rewritten' } as Slot }]);
+    expect(await read('w')).toBeUndefined();
   });
 
   it('is not kept for a store without revisions (MongoDB): the rules ask the store', async () => {
