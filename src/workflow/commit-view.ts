@@ -111,5 +111,16 @@ export function observedBy(store: StorePort, views: readonly CommitView[]): Stor
           return staged;
         })
     : undefined;
-  return withCommitMethods(store, commit, stage);
+  const observed = withCommitMethods(store, commit, stage);
+  if (!store.rewrite) return observed;
+  // A rewrite (key rotation) changes the stored form of versions without a new revision: what a view
+  // kept of them (ciphertext under a retiring key, a stale blind index) is dropped once it is done.
+  const rewrite: StorePort['rewrite'] = async (records) => {
+    try {
+      await store.rewrite!(records);
+    } finally {
+      for (const view of views) if (records.some((r) => view.types.includes(r.resourceType))) view.restart();
+    }
+  };
+  return new Proxy(observed, { get: (target, property) => (property === 'rewrite' ? rewrite : Reflect.get(target, property)) });
 }

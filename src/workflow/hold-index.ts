@@ -3,17 +3,23 @@ import type { Filter, WriteOp } from '../store/port.js';
 import { targetId } from './references.js';
 
 /**
- * What a booked Appointment or a busy Slot holds, kept in its record's `index` beside its search
- * values (as `dispense-tally.ts` keeps a prescription's total): one key per holder and hour it
- * touches, `Practitioner/d1@2030-01-01T09` for an appointment's practitioners, `Schedule/s1@…` for a
- * slot's schedule. The overlap check (issue 17, bench "booking") asks the store for the keys of the
- * hours of the new booking: one lookup in one index, which finds exactly the bookings sharing an hour
- * with it, whatever their length, instead of searching by practitioner, status and date (three
- * indexes, each weighed by the store) and reading every booking of the day around it.
+ * What a booked Appointment or a Slot holds, kept in its record's `index` beside its search values
+ * (as `dispense-tally.ts` keeps a prescription's total): one key per holder and hour it touches,
+ * `Practitioner/d1@2030-01-01T09` for an appointment's practitioners, `Schedule/s1@…` for a slot's
+ * schedule. The overlap check (issue 17, bench "booking") asks the store for the keys of the hours of
+ * the new booking: one lookup in one index, which finds exactly the bookings sharing an hour with it,
+ * whatever their length, instead of searching by practitioner, status and date (three indexes, each
+ * weighed by the store) and reading every booking of the day around it.
+ *
+ * A Slot keeps its schedule's hours whatever its status (the check reads the status of what it
+ * finds): a booking turning it busy then changes none of its keys (a value row fewer to write), and a
+ * day's free slots load with the busy ones, so the rules' view of them (`hold-view.ts`) answers the
+ * booking's read of its slot. Slots stored when only busy ones kept keys are read from the store.
  *
  * Written with every version of these types while the rules are on (an empty list when it holds
  * nothing), so a version without the key was stored otherwise (before, or with the rules off): see
- * `unkeyed.ts`. The keys name no patient: a practitioner's busy hours, which their busy Slots show anyway.
+ * `unkeyed.ts`. The keys name no patient: a practitioner's busy hours and their slots' hours, which
+ * their Slots show anyway.
  */
 export const HOLDS_KEY = 'workflow__holds';
 
@@ -66,7 +72,7 @@ export function holdKeysOf(resource: Resource | undefined): string[] | undefined
   if (resource?.resourceType === 'Appointment') return keysOf(holds(resource) ? practitionersOf(resource) : [], resource);
   if (resource?.resourceType === 'Slot') {
     const schedule = targetId(resource.schedule, 'Schedule');
-    return keysOf(BUSY.includes(resource.status) && schedule ? [`Schedule/${schedule}`] : [], resource);
+    return keysOf(schedule ? [`Schedule/${schedule}`] : [], resource);
   }
   return undefined;
 }

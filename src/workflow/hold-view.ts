@@ -10,9 +10,12 @@ import { HOLDS_KEY } from './hold-index.js';
  * loaded from the store the first time it is asked for; from then on every committed version of
  * an Appointment or Slot updates it. Racing bookings still see each other (the check runs under
  * the practitioner's lock and reads what is committed), and the HL7 SIU feed, committing through
- * the same store, updates it as any write. Bounded: past MAX_KEYS keys it starts again.
+ * the same store, updates it as any write. A Slot keeps its hours whatever its status, so a day
+ * loaded holds its free slots too: the booking's read of its slot is answered here (`current`).
+ * Bounded: past MAX_KEYS keys or MAX_RECORDS records it starts again.
  */
 const MAX_KEYS = 20_000;
+const MAX_RECORDS = 100_000;
 
 export class HoldView extends CommitView {
   /** Hold key → the live records holding it, by `Type/id`; a key absent is unknown (loaded on demand). */
@@ -31,7 +34,7 @@ export class HoldView extends CommitView {
    */
   async heldIn(store: StorePort, keys: readonly string[], load: (missing: string[]) => Promise<StoredRecord[]>, widen: (key: string) => readonly string[]): Promise<StoredRecord[] | undefined> {
     if (!(await this.trusted(store))) return undefined;
-    if (this.#entries.size > MAX_KEYS) this.empty();
+    if (this.#entries.size > MAX_KEYS || this.#where.size > MAX_RECORDS) this.empty();
     const unknown = keys.filter((k) => !this.#entries.has(k));
     if (unknown.length > 0) {
       const missing = [...new Set(unknown.flatMap(widen))].filter((k) => !this.#entries.has(k));
@@ -45,6 +48,20 @@ export class HoldView extends CommitView {
     const found = new Map<string, StoredRecord>();
     for (const key of keys) for (const [name, record] of this.#entries.get(key) ?? []) found.set(name, record);
     return [...found.values()];
+  }
+
+  /**
+   * The current record of `type/id` when the view holds it (it is in a loaded key) and can vouch
+   * for it; else undefined, and the caller reads the store. Every committed version of a record the
+   * view holds replaces it or, holding no loaded key (deleted, moved to another day), removes it.
+   */
+  async current(store: StorePort, type: string, id: string): Promise<StoredRecord | undefined> {
+    if (!this.types.includes(type)) return undefined;
+    const name = `${type}/${id}`;
+    const key = this.#where.get(name)?.[0];
+    if (key === undefined || !(await this.trusted(store))) return undefined;
+    // Asked again: the view may have started again (emptied) while it asked the store's revisions.
+    return this.#entries.get(this.#where.get(name)?.[0] ?? '')?.get(name);
   }
 
   /** A committed version replaces what the view knew of its resource, in the keys it knew. */

@@ -5,6 +5,7 @@ import type { WorkflowRequest as FhirRequest } from './types.js';
 import { prepareWrite } from '../fhir/write.js';
 import { derivedIndex } from './derived-index.js';
 import { withHolds } from './hold-index.js';
+import { decodeOnce } from './hold-view.js';
 import { noteDerived } from './record-view.js';
 import { viewsOf } from './views.js';
 import type { Filter, StoredRecord, WriteOp } from '../store/port.js';
@@ -19,13 +20,18 @@ export interface Read<T extends Resource> {
 
 /** Reads the live `type/id` as the request sees it (a transaction's own staged writes included); undefined when absent or deleted. */
 export async function readLive<T extends Resource>(deps: PipelineDeps, request: FhirRequest, type: string, id: string): Promise<Read<T> | undefined> {
-  // A transaction's staged version first; else the rules' view of prescriptions (record-view.ts), else the store.
+  // A transaction's staged version first; else the rules' views (slots: hold-view.ts; prescriptions: record-view.ts), else the store.
   const staged = request.unit?.staged(type, id);
-  const view = staged ? undefined : viewsOf(deps.store)?.records;
-  const record = staged ?? (view ? await view.current(deps.store, type, id, () => loadCurrent(deps, type, id)) : await loadCurrent(deps, type, id));
+  const views = staged ? undefined : viewsOf(deps.store);
+  const held = await views?.holds.current(deps.store, type, id);
+  if (held) return { record: held, resource: (await decodeHeld(deps)(held)) as T };
+  const record = staged ?? (views ? await views.records.current(deps.store, type, id, () => loadCurrent(deps, type, id)) : await loadCurrent(deps, type, id));
   if (!record || record.deleted || !record.resource) return undefined;
   return { record, resource: (await resourceOf(deps, record)) as T };
 }
+
+/** Decodes a record of the hold view once, for every request that reads it (read-only results: `decodeOnce`). */
+export const decodeHeld = (deps: PipelineDeps): ((record: StoredRecord) => Promise<Resource>) => decodeOnce((r) => resourceOf(deps, r));
 
 /**
  * Current resources of `type` (or of any of several types) matching `filter` (unrestricted: a rule

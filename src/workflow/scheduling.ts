@@ -2,10 +2,8 @@ import type { Appointment, Resource, Slot } from '@medplum/fhirtypes';
 import { FhirError } from '../fhir/errors.js';
 import type { Filter, WriteOp } from '../store/port.js';
 import { BUSY, HOLDING, HOLDS_KEY, MAX_HOURS, dayOf, heldIn, holds, lookupKeys, practitionersOf, spanOf } from './hold-index.js';
-import { decode as resourceOf } from '../fhir/loader.js';
-import { decodeOnce } from './hold-view.js';
 import { viewsOf } from './views.js';
-import { deriveWrite, findCurrent, findLive, liveFrom, readLive, targetId } from './reads.js';
+import { decodeHeld, deriveWrite, findCurrent, findLive, liveFrom, readLive, targetId } from './reads.js';
 import { schedulesOf } from './schedules.js';
 import type { RuleInput } from './types.js';
 import { storesUnkeyed, unkeyed, type HolderType } from './unkeyed.js';
@@ -118,7 +116,7 @@ async function bookingsOf(input: RuleInput, holders: readonly Holder[], [start, 
   const load = (missing: string[]) => findCurrent(deps, types, heldIn(missing));
   // From the in-process view of the hold keys when it can vouch for them (hold-view.ts), else from the store.
   const held = await viewsOf(deps.store)?.holds.heldIn(deps.store, wanted, load, dayOf);
-  const found = await liveFrom<Appointment | Slot>(deps, request, types, held ?? (await load(wanted)), held ? decodeOnce((r) => resourceOf(deps, r)) : undefined);
+  const found = await liveFrom<Appointment | Slot>(deps, request, types, held ?? (await load(wanted)), held ? decodeHeld(deps) : undefined);
   for (const [type, holder] of holders) {
     // Stored without keys: the search of before, assuming (as it did) nothing longer than a day.
     if (await storesUnkeyed(deps, type)) found.push(...(await findLive<Appointment | Slot>(deps, request, type, { $and: [bySearch(input, type, holder, start - DAY_MS, end), unkeyed()] })));

@@ -68,6 +68,10 @@ describe('hold keys (what a booking holds, hour by hour)', () => {
     expect(hourKeys('P', ms('2030-01-01T00:00:00Z'), ms('2030-02-01T00:00:00.001Z'))).toBeUndefined();
     const slot = { resourceType: 'Slot', schedule: { reference: 'Schedule/s1' }, status: 'busy-unavailable', start: '2030-01-01T00:00:00Z', end: '2030-03-01T00:00:00Z' } as const;
     expect(holdKeysOf(slot)).toEqual(['Schedule/s1@*']);
+    // A slot keeps its schedule's hours whatever its status: booking it changes none of its keys.
+    expect(holdKeysOf({ ...slot, status: 'free', end: '2030-01-01T00:15:00Z' })).toEqual(['Schedule/s1@2030-01-01T00']);
+    expect(holdKeysOf({ ...slot, status: 'busy', end: '2030-01-01T00:15:00Z' })).toEqual(['Schedule/s1@2030-01-01T00']);
+    expect(holdKeysOf({ ...slot, schedule: {} })).toEqual([]);
     expect(lookupKeys('Schedule/s1', ms('2030-01-05T09:00:00Z'), ms('2030-01-05T09:15:00Z'))).toEqual(['Schedule/s1@2030-01-05T09', 'Schedule/s1@*']);
   });
 

@@ -1,4 +1,4 @@
-import type { Appointment, MedicationRequest } from '@medplum/fhirtypes';
+import type { Appointment, MedicationRequest, Slot } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HOLDS_KEY, heldIn } from '../../src/workflow/hold-index.js';
 import { noteDerived } from '../../src/workflow/record-view.js';
@@ -97,6 +97,49 @@ describe('hold view', () => {
     expect(loads).toEqual([['P/4@h0', 'P/4@h1', 'P/4@h2']]);
   });
 
+  it("answers a slot's read from a loaded day, free or busy, and never a version the store no longer holds", async () => {
+    const slotVersions = new Map<string, number>();
+    /** Commits the next version of Slot/`id` on schedule s5's hour `hour` (deleted when `status` is null), through `via`. */
+    const slot = async (id: string, status: string | null, hour = 'h0', via: StorePort = store): Promise<void> => {
+      const versionId = (slotVersions.get(id) ?? 0) + 1;
+      const resource = { resourceType: 'Slot', id, status, schedule: { reference: 'Schedule/s5' } } as Slot;
+      const live = status === null ? {} : { resource, index: { [HOLDS_KEY]: [`Schedule/s5@${hour}`] } };
+      await via.commit([{ record: { resourceType: 'Slot', id, versionId, lastUpdated: new Date().toISOString(), deleted: status === null, ...live }, expectedVersion: versionId - 1 }]);
+      slotVersions.set(id, versionId);
+    };
+    const read = async (id: string): Promise<string | undefined> => {
+      const record = await views.holds.current(store, 'Slot', id);
+      return record && `${(record.resource as Slot).status}/${record.versionId}`;
+    };
+    const loadDay = (): Promise<StoredRecord[] | undefined> =>
+      views.holds.heldIn(store, ['Schedule/s5@h0'], (missing) => store.find('current', { resourceType: 'Slot', deleted: false, $and: [heldIn(missing)] }), () => ['Schedule/s5@h0', 'Schedule/s5@h1']);
+    await slot('x', 'free');
+    await slot('y', 'free', 'h1');
+    expect(await read('x')).toBeUndefined(); // its day not loaded yet: the rule reads the store
+    expect(await loadDay()).toHaveLength(1);
+    expect([await read('x'), await read('y')]).toEqual(['free/1', 'free/1']);
+    await slot('x', 'busy');
+    expect(await read('x')).toBe('busy/2');
+    await slot('y', 'free', 'h9'); // moved to an hour not loaded: no longer known here
+    expect(await read('y')).toBeUndefined();
+    await slot('x', null);
+    expect(await read('x')).toBeUndefined();
+    await slot('z', 'free');
+    expect(await read('z')).toBe('free/1');
+    // Written past the view (another writer of the store): the view starts again rather than answer busy/1.
+    await slot('z', 'busy', 'h0', inner);
+    expect(await read('z')).toBeUndefined();
+    expect(await views.holds.current(store, 'Appointment', 'z')).toBeUndefined();
+    // Rewritten in place (key rotation: no new revision): what the view kept is dropped, not served.
+    await slot('w', 'free');
+    expect(await read('w')).toBeUndefined();
+    expect(await loadDay()).toHaveLength(2);
+    expect(await read('w')).toBe('free/1');
+    const [w] = await store.find('current', { resourceType: 'Slot', id: 'w' });
+    await store.rewrite!([{ ...w, resource: { ...(w.resource as Slot), comment: 'rewritten' } as Slot }]);
+    expect(await read('w')).toBeUndefined();
+  });
+
   it('is not kept for a store without revisions (MongoDB): the rules ask the store', async () => {
     const bare = { ...inner, revision: undefined } as unknown as StorePort;
     expect(withWorkflowViews(bare)).toBe(bare);
@@ -136,6 +179,53 @@ describe('prescription view', () => {
 });
 
 describe('bookings through the view', () => {
+  it("read their slot from it, and see a slot changed past it (a purge) as the store holds it", async () => {
+    const own = await startServer();
+    try {
+      const backend = fhirClient(own.fhirUrl);
+      const slot = (id: string, from: string, to: string) => ({ resourceType: 'Slot' as const, id, schedule: { reference: 'Schedule/s1' }, status: 'free' as const, start: `2027-05-04T${from}:00Z`, end: `2027-05-04T${to}:00Z` });
+      await seed(
+        backend,
+        { resourceType: 'Patient', id: 'p1', name: [{ family: 'p1' }] },
+        { resourceType: 'Practitioner', id: 'd1', name: [{ family: 'One' }] },
+        { resourceType: 'Schedule', id: 's1', actor: [{ reference: 'Practitioner/d1' }] },
+        slot('sa', '09:00', '09:15'),
+        slot('sb', '09:15', '09:30'),
+        slot('sc', '09:30', '09:45'),
+      );
+      const book = (id: string, from: string, to: string, practitioner = true) =>
+        backend.post<Appointment & { id: string }>('Appointment', {
+          resourceType: 'Appointment',
+          status: 'booked',
+          start: `2027-05-04T${from}:00Z`,
+          end: `2027-05-04T${to}:00Z`,
+          slot: [{ reference: `Slot/${id}` }],
+          participant: [{ actor: { reference: 'Patient/p1' }, status: 'accepted' }, ...(practitioner ? [{ actor: { reference: 'Practitioner/d1' }, status: 'accepted' as const }] : [])],
+        });
+      const first = await book('sa', '09:00', '09:15');
+      expect(first.status, first.text).toBe(201);
+      const views = viewsOf(own.app.store)!;
+      // The booking loaded its day: the free slots of the schedule's hours with it.
+      expect((await views.holds.current(own.app.store, 'Slot', 'sb'))?.versionId).toBe(1);
+      // Racing bookings of a slot read from the view, without a practitioner's lock: the slot's version decides.
+      const racing = await Promise.all(Array.from({ length: 5 }, () => book('sb', '09:15', '09:30', false)));
+      expect(racing.filter((r) => r.status === 201), JSON.stringify(racing.map((r) => errorCode(r.body)))).toHaveLength(1);
+      expect(racing.filter((r) => r.status !== 201).map((r) => errorCode(r.body))).toEqual(Array(4).fill('slot-unavailable'));
+      // Cancelling frees the slot in the view as in the store.
+      expect((await backend.put(`Appointment/${first.body.id}`, { ...first.body, status: 'cancelled' })).status).toBe(200);
+      expect(((await views.holds.current(own.app.store, 'Slot', 'sa'))?.resource as Slot | undefined)?.status).toBe('free');
+      expect((await book('sa', '09:00', '09:15')).status).toBe(201);
+      // Purged past the view: the booking (without a practitioner, so no overlap check asks the view first) finds no slot; a view answering version 1 would end in a version conflict.
+      expect((await views.holds.current(own.app.store, 'Slot', 'sc'))?.versionId).toBe(1);
+      await own.app.store.purge!([{ resourceType: 'Slot', id: 'sc' }]);
+      const purged = await book('sc', '09:30', '09:45', false);
+      expect(purged.status, purged.text).toBe(409);
+      expect(errorCode(purged.body)).toBe('slot-not-found');
+    } finally {
+      await own.destroy();
+    }
+  });
+
   it('are checked against what is committed, after a cancellation and after a restart', async () => {
     let own = await startServer();
     try {
