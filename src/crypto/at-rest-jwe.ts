@@ -53,8 +53,11 @@ export function atRestCiphers(kid: string, alg: 'A256KW' | 'dir', key: jose.JWK.
         const ivBytes = Buffer.from(iv, 'base64url');
         if (tagBytes.length !== TAG_BYTES || ivBytes.length !== IV_BYTES) throw new Error('A256GCM: the JWE has no 96-bit IV and 128-bit tag');
         const decipher = createDecipheriv('aes-256-gcm', secret, ivBytes, { authTagLength: TAG_BYTES }).setAAD(aad).setAuthTag(tagBytes);
-        // `final` throws when the tag does not authenticate the header, IV and ciphertext.
-        return { plaintext: Buffer.concat([decipher.update(Buffer.from(ciphertext, 'base64url')), decipher.final()]) };
+        const plaintext = decipher.update(Buffer.from(ciphertext, 'base64url'));
+        // `final` throws when the tag does not authenticate the header, IV and ciphertext. GCM is a
+        // stream mode: `update` gave every byte and `final` gives none, so nothing is copied again.
+        const rest = decipher.final();
+        return { plaintext: rest.length === 0 ? plaintext : Buffer.concat([plaintext, rest]) };
       },
     },
   };

@@ -105,12 +105,37 @@ export function redact<T extends object>(resource: T, paths: readonly Step[][]):
   const roots = new Set(paths.map((p) => p[0] as string));
   const keys = [...roots].flatMap((k) => [k, `_${k}`]).filter((k) => k in source);
   const copy: Json = { ...source };
-  for (const key of keys) copy[key] = structuredClone(source[key]);
-  for (const steps of paths) mark(copy, steps);
-  for (const key of keys) {
+  // The usual case (the default rules select whole elements: telecom, address, contact...): an
+  // element removed whole is dropped, not cloned, marked and pruned to nothing (issue 14).
+  const whole = new Set([...roots].filter((root) => removesWhole(source, root, paths)));
+  for (const root of whole) {
+    delete copy[root];
+    delete copy[`_${root}`];
+  }
+  const partial = [...roots].filter((root) => !whole.has(root)).flatMap((k) => [k, `_${k}`]).filter((k) => k in source);
+  for (const key of partial) copy[key] = structuredClone(source[key]);
+  for (const steps of paths) if (!whole.has(steps[0] as string)) mark(copy, steps);
+  for (const key of partial) {
     const pruned = prune(copy[key]);
     if (pruned === REMOVED) delete copy[key];
     else copy[key] = pruned;
   }
   return { redacted: copy as T, keys };
+}
+
+/**
+ * Whether `paths` remove the element `root` and its `_root` twin entirely, as marking and pruning
+ * would: a path of the element itself, or one of every entry of a repeating element without a twin.
+ */
+function removesWhole(source: Json, root: string, paths: readonly Step[][]): boolean {
+  const value = source[root];
+  const entries = new Set<number>();
+  for (const steps of paths) {
+    if (steps[0] !== root) continue;
+    if (steps.length === 1) return true;
+    if (steps.length === 2 && typeof steps[1] === 'number') entries.add(steps[1]);
+  }
+  if (!Array.isArray(value) || value.length === 0 || source[`_${root}`] !== undefined) return false;
+  for (let i = 0; i < value.length; i++) if (!entries.has(i)) return false;
+  return true;
 }

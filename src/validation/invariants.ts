@@ -62,7 +62,25 @@ export const SURELY_HOLDS: Readonly<Record<string, (element: Json) => boolean>> 
   'value.empty() or system.exists()': (e) => typeof e.system === 'string' || (e.value === undefined && e._value === undefined),
   // per-1: an open period.
   'start.hasValue().not() or end.hasValue().not() or (start <= end)': (e) => e.start === undefined || e.end === undefined,
+  // pat-1 (Patient.contact): a contact with a name, an address, an organization or a telecom (issue 14).
+  'name.exists() or telecom.exists() or address.exists() or organization.exists()': (e) =>
+    [e.name, e.address, e.organization].some(nonEmptyObject) || (Array.isArray(e.telecom) && e.telecom.some(nonEmptyObject)),
 };
+
+/**
+ * The other side: conditions, read from the JSON, under which a base invariant surely fails
+ * (fhirpath.js could only answer `false`), so it is reported without running fhirpath.js (issue 14).
+ * `test/validation/sure-invariants.test.ts` checks each against fhirpath.js.
+ */
+export const SURELY_FAILS: Readonly<Record<string, (element: Json) => boolean>> = {
+  // dom-6 (best practice, a warning): no narrative at all, the usual case of a resource sent by a system.
+  'text.`div`.exists()': (e) => e.text === undefined && e._text === undefined,
+};
+
+function nonEmptyObject(value: unknown): boolean {
+  const object = objectOf(value);
+  return object !== undefined && Object.keys(object).length > 0;
+}
 
 /** Whether an element has no child `name`: neither the value nor its `_name` twin nor a choice variant (`nameQuantity`). */
 function lacks(element: Json, name: string): boolean {
@@ -115,6 +133,7 @@ export function compileInvariant(constraint: ElementDefinitionConstraint, base: 
     return undefined;
   }
   const holds = listOf ? undefined : (SURELY_HOLDS[expression] ?? guardOf(expression));
+  const fails = listOf ? undefined : SURELY_FAILS[expression];
   return {
     key,
     severity: constraint.severity === 'warning' ? 'warning' : 'error',
@@ -122,8 +141,9 @@ export function compileInvariant(constraint: ElementDefinitionConstraint, base: 
     expression,
     bestPractice: constraint.extension?.some((e) => e.url === BEST_PRACTICE && e.valueBoolean === true) ?? false,
     run(context, env) {
-      const element = holds && objectOf(context);
-      if (element && holds!(element)) return [true];
+      const element = (holds || fails) && objectOf(context);
+      if (element && holds?.(element)) return [true];
+      if (element && fails?.(element)) return [false];
       try {
         const result = compiled(context, { resource: env.resource, rootResource: env.rootResource, ucum: UCUM });
         return Array.isArray(result) ? result : [result];

@@ -28,19 +28,30 @@ export function isObject(value: unknown): value is JsonObject {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+/** What `itemsOf` answers for an absent element: one frozen list, never written to. */
+const NO_ITEMS: readonly ElementItem[] = Object.freeze([]);
+
 /**
  * Every occurrence of an element inside `parent`, pairing primitive values with their
  * `_name` companions by index (https://hl7.org/fhir/R4/json.html#primitive). Tolerates
  * structurally wrong JSON (the schema layer reports it): a single value where an array is
  * expected counts as one occurrence, and vice versa.
  */
-export function itemsOf(parent: JsonObject, shape: ElementShape, parentLocation: string): ElementItem[] {
-  const items: ElementItem[] = [];
-  // Called for every element of every type walked: most are absent, so nothing is built for those.
+export function itemsOf(parent: JsonObject, shape: ElementShape, parentLocation: string): readonly ElementItem[] {
+  let items: ElementItem[] | undefined;
+  // Called for every element of every type walked: most are absent, so nothing is built for those
+  // (one shared empty list, issue 14), and a single value without a `_name` companion, the most
+  // common shape by far, takes no intermediate arrays.
   for (const { key, type, companion: companionKey } of shape.keys) {
     const raw = parent[key];
     const companion = parent[companionKey];
     if (raw === undefined && companion === undefined) continue;
+    items ??= [];
+    if (companion === undefined && raw !== null && !Array.isArray(raw)) {
+      const location = shape.repeating ? `${parentLocation}.${shape.name}[0]` : `${parentLocation}.${shape.name}`;
+      items.push({ value: raw, type, key, location: shape.choice ? `${location}.ofType(${type})` : location });
+      continue;
+    }
     const values = Array.isArray(raw) ? raw : raw === undefined ? [] : [raw];
     const extras = Array.isArray(companion) ? companion : companion === undefined ? [] : [companion];
     const count = Math.max(values.length, extras.length);
@@ -59,5 +70,5 @@ export function itemsOf(parent: JsonObject, shape: ElementShape, parentLocation:
       });
     }
   }
-  return items;
+  return items ?? NO_ITEMS;
 }

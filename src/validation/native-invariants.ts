@@ -20,9 +20,15 @@ export interface NativeTexts {
 export function checkEle1(value: unknown, extras: JsonObject | undefined, location: string, text: string): OperationOutcomeIssue | undefined {
   // `{}` is already a structure error (no empty objects in FHIR JSON, schema-prep.ts).
   if (isEmptyObject(value) || (value === undefined && isEmptyObject(extras))) return undefined;
-  const hasChildren = (o: JsonObject | undefined): boolean => o !== undefined && Object.keys(o).some((k) => k !== 'id');
   const ok = isObject(value) ? hasChildren(value) : value !== undefined || hasChildren(extras);
   return ok ? undefined : makeIssue('error', 'invariant', `ele-1: ${text}`, location);
+}
+
+/** Whether an element has a child other than `id` (run for every element a write holds: no closures, no key arrays, issue 14). */
+function hasChildren(o: JsonObject | undefined): boolean {
+  if (o === undefined) return false;
+  for (const k in o) if (k !== 'id' && Object.hasOwn(o, k)) return true;
+  return false;
 }
 
 function isEmptyObject(value: unknown): boolean {

@@ -3,6 +3,7 @@ import { CompactEncrypt, compactDecrypt } from 'jose';
 import jose from 'node-jose';
 import { describe, expect, it } from 'vitest';
 import { atRestCiphers } from '../../src/crypto/at-rest-jwe.js';
+import { gcmIv } from '../../src/crypto/sealed.js';
 
 /**
  * Issue 14: `dir` JWEs are made and opened with node-jose's primitives on the ring's key object,
@@ -36,6 +37,17 @@ describe('dir + A256GCM JWEs of the fast path are standard compact JWE', () => {
   it('draws a fresh IV for every JWE', async () => {
     const ivs = new Set(await Promise.all(Array.from({ length: 50 }, async () => (await encrypt('same')).split('.')[2])));
     expect(ivs.size).toBe(50);
+  });
+
+  it('draws IVs from a pool (issue 14): 96 bits each, never two alike across refills, none aliasing another', () => {
+    const drawn = Array.from({ length: 1000 }, () => gcmIv());
+    expect(drawn.every((iv) => iv.length === 12)).toBe(true);
+    expect(new Set(drawn.map((iv) => iv.toString('hex'))).size).toBe(1000);
+    const copy = Buffer.from(drawn[998]);
+    drawn[999].fill(0xff);
+    drawn[997].fill(0xff);
+    expect(drawn[998]).toEqual(copy);
+    expect(gcmIv().equals(Buffer.alloc(12, 0xff))).toBe(false);
   });
 });
 

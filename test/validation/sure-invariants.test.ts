@@ -1,7 +1,7 @@
 import fhirpath from 'fhirpath';
 import r4Model from 'fhirpath/fhir-context/r4';
 import { describe, expect, it } from 'vitest';
-import { failed, guardOf, SURELY_HOLDS } from '../../src/validation/invariants.js';
+import { failed, guardOf, SURELY_FAILS, SURELY_HOLDS } from '../../src/validation/invariants.js';
 import { officialExamples, r4, SERVED_TYPES } from './support.js';
 
 /**
@@ -26,6 +26,20 @@ const CASES: Array<{ key: string; base: string; elements: Json[] }> = [
     elements: [{ reference: 'Patient/1' }, { display: 'Dr X' }, { reference: 'http://x/Patient/1' }, { reference: '#c1' }, { reference: '#nowhere' }, { _reference: { extension: [{ url: 'u', valueString: 'v' }] } }, {}],
   },
   { key: 'cpt-2', base: 'ContactPoint', elements: [{ system: 'phone', value: '1' }, { value: '1' }, { use: 'home' }, { system: 'email' }, { _value: { extension: [{ url: 'u', valueString: 'v' }] } }] },
+  {
+    key: 'pat-1',
+    base: 'Patient.contact',
+    elements: [
+      { name: { family: 'Okafor' } },
+      { telecom: [{ system: 'phone', value: '1' }] },
+      { address: { city: 'Springfield' } },
+      { organization: { reference: 'Organization/1' } },
+      { relationship: [{ text: 'next of kin' }], gender: 'female' },
+      { telecom: [{}] },
+      { name: {} },
+      {},
+    ],
+  },
   { key: 'per-1', base: 'Period', elements: [{ start: '2020-01-01' }, { end: '2020-01-01' }, {}, { start: '2020-02-01', end: '2020-01-01' }, { start: '2020-01-01', end: '2020-02-01' }, { _start: { extension: [{ url: 'u', valueString: 'v' }] }, end: '2020-01-01' }] },
 ];
 
@@ -53,10 +67,10 @@ function elementsUnder(value: unknown, key: string, out: Json[] = []): Json[] {
   }
   return out;
 }
-const KEYS: Record<string, string[]> = { 'ref-1': ['subject', 'patient', 'performer', 'requester', 'managingOrganization', 'generalPractitioner', 'who', 'actor', 'assigner', 'medicationReference'], 'cpt-2': ['telecom'], 'per-1': ['period', 'validityPeriod'] };
+const KEYS: Record<string, string[]> = { 'ref-1': ['subject', 'patient', 'performer', 'requester', 'managingOrganization', 'generalPractitioner', 'who', 'actor', 'assigner', 'medicationReference'], 'cpt-2': ['telecom'], 'per-1': ['period', 'validityPeriod'], 'pat-1': ['contact'] };
 
 describe('SURELY_HOLDS agrees with fhirpath.js', () => {
-  it('covers the expressions of dom-2, dom-4, dom-5, dom-6, ref-1, cpt-2 and per-1 exactly as R4 words them', () => {
+  it('covers the expressions of dom-2, dom-4, dom-5, dom-6, ref-1, cpt-2, pat-1 and per-1 exactly as R4 words them', () => {
     expect(CASES.map((c) => SURELY_HOLDS[constraint(c.key)] !== undefined)).toEqual(CASES.map(() => true));
   });
 
@@ -71,12 +85,42 @@ describe('SURELY_HOLDS agrees with fhirpath.js', () => {
     if (key !== 'dom-6') expect(elements.some((e) => !holds(e) && failed(viaFhirpath(expression, base, e)))).toBe(true);
   });
 
-  it.each(['ref-1', 'cpt-2', 'per-1'])('%s on every matching element of the official examples', (key) => {
+  it.each(['ref-1', 'cpt-2', 'per-1', 'pat-1'])('%s on every matching element of the official examples', (key) => {
     const expression = constraint(key);
     const base = CASES.find((c) => c.key === key)!.base;
     const elements = SERVED_TYPES.flatMap((type) => officialExamples(type).flatMap(([, resource]) => elementsUnder(resource, key)));
-    expect(elements.length).toBeGreaterThan(10);
+    // The official examples hold 8 Patient contacts, and more of the others.
+    expect(elements.length).toBeGreaterThan(key === 'pat-1' ? 5 : 10);
     for (const element of elements) if (SURELY_HOLDS[expression](element)) expect(failed(viaFhirpath(expression, base, element)), JSON.stringify(element)).toBe(false);
+  });
+});
+
+describe('SURELY_FAILS agrees with fhirpath.js (issue 14)', () => {
+  const FAILS: Array<{ key: string; base: string; elements: Json[] }> = [
+    {
+      key: 'dom-6',
+      base: 'Patient',
+      elements: [
+        { resourceType: 'Patient' },
+        { resourceType: 'Patient', name: [{ family: 'Okafor' }] },
+        { resourceType: 'Patient', text: { status: 'generated', div: '<div xmlns="http://www.w3.org/1999/xhtml">x</div>' } },
+        { resourceType: 'Patient', text: { status: 'empty' } },
+        { resourceType: 'Patient', _text: { id: 't' } },
+      ],
+    },
+  ];
+
+  it('covers dom-6 exactly as R4 words it, and nothing else', () => {
+    expect(Object.keys(SURELY_FAILS)).toEqual(FAILS.map((c) => constraint(c.key)));
+  });
+
+  it.each(FAILS)('$key: where the condition is met, fhirpath.js says false; both sides of it are tried', ({ key, base, elements }) => {
+    const expression = constraint(key);
+    const fails = SURELY_FAILS[expression];
+    const verdicts = elements.map((e) => fails(e));
+    expect(verdicts).toContain(true);
+    expect(verdicts).toContain(false);
+    for (const element of elements) if (fails(element)) expect(failed(viaFhirpath(expression, base, element)), JSON.stringify(element)).toBe(true);
   });
 });
 

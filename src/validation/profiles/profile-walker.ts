@@ -42,7 +42,7 @@ export class ProfileWalker {
     }
   }
 
-  private checkOccurrences(node: ProfileNode, items: ElementItem[], parent: JsonObject, location: string, env: WalkEnv, url: string): void {
+  private checkOccurrences(node: ProfileNode, items: readonly ElementItem[], parent: JsonObject, location: string, env: WalkEnv, url: string): void {
     const rule = { label: node.id, min: node.min ?? 0, max: node.max ?? Infinity, name: node.name };
     env.issues.push(...checkCardinality(rule, items, location, { profile: url }));
     for (const inv of node.listInvariants) env.issues.push(...runListInvariant(inv, parent, items, `${location}.${node.name}`, env, url));
@@ -77,7 +77,7 @@ export class ProfileWalker {
     this.visitChildren(node, value, location, env, url);
   }
 
-  private checkSlices(node: ProfileNode, items: ElementItem[], location: string, env: WalkEnv, url: string): void {
+  private checkSlices(node: ProfileNode, items: readonly ElementItem[], location: string, env: WalkEnv, url: string): void {
     const claimed = new Set<ElementItem>();
     for (const slice of node.slices) {
       const matcher = this.matcherFor(node, slice);
