@@ -8,6 +8,7 @@
  * due. Prints events/s, the process's CPU per event (main thread and the fsync thread) and the
  * bytes it wrote per event, the moves included. Compare only runs made back to back on the same machine.
  */
+import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -22,6 +23,9 @@ import { createEmbeddedStore } from '../src/store/embedded/index.js';
 
 const seconds = Number(process.argv[2] ?? 5);
 const concurrency = Number(process.argv[3] ?? 16);
+
+/** X-Request-Id as the HTTP edge makes one (src/http/middleware.ts), or time-ordered (BENCH_REQUEST_IDS=ordered: a UUIDv7-like id, for comparison). */
+const requestId = process.env.BENCH_REQUEST_IDS === 'ordered' ? (): string => `${Date.now().toString(16).padStart(12, '0')}${randomUUID().slice(12)}` : randomUUID;
 
 /** A read's AuditEvent as audit-event.ts builds it (a user token, one patient read). */
 function readEvent(n: number): AuditEvent {
@@ -45,7 +49,7 @@ function readEvent(n: number): AuditEvent {
     source: { observer: { display: 'https://fhir.example.org/fhir' }, type: [{ system: 'http://terminology.hl7.org/CodeSystem/security-source-type', code: '4', display: 'Application Server' }] },
     entity: [
       { what: { reference: `Patient/p${n % 1000}` }, type: { system: 'http://terminology.hl7.org/CodeSystem/audit-entity-type', code: '1', display: 'Person' }, role: { system: 'http://terminology.hl7.org/CodeSystem/object-role', code: '1', display: 'Patient' } },
-      { what: { identifier: { value: `req-${n}-0123456789abcdef` } }, description: 'X-Request-Id' },
+      { what: { identifier: { value: requestId() } }, description: 'X-Request-Id' },
     ],
   };
 }
