@@ -199,6 +199,10 @@ export function findRecords(ctx: QueryContext, collection: CollectionName, filte
     const row = ctx.statements.get(BY_KEY).get(filter.resourceType, filter.id) as RecordRow | undefined;
     return row === undefined ? [] : [parseRecord(row.record, row.idx)];
   }
+  return ctx.statements.read(() => findInSnapshot(ctx, collection, filter, options));
+}
+
+function findInSnapshot(ctx: QueryContext, collection: CollectionName, filter: Filter, options: FindOptions): StoredRecord[] {
   const limit = options.limit ? Math.abs(options.limit) : Infinity; // MongoDB: 0 means no limit
   const sort = options.sort && Object.keys(options.sort).length ? options.sort : undefined;
   const { sql, where, ordered, byVid } = findSql(ctx, collection, filter, options);
@@ -220,6 +224,10 @@ export function findRecords(ctx: QueryContext, collection: CollectionName, filte
  * by `countRecords`.
  */
 export function findCountedRecords(ctx: QueryContext, collection: CollectionName, filter: Filter, options: FindOptions = {}): { records: StoredRecord[]; total: number } {
+  return ctx.statements.read(() => findCountedInSnapshot(ctx, collection, filter, options));
+}
+
+function findCountedInSnapshot(ctx: QueryContext, collection: CollectionName, filter: Filter, options: FindOptions): { records: StoredRecord[]; total: number } {
   const found = findSql(ctx, collection, filter, options, true);
   if (found.counted) {
     const rows = ctx.statements.get(found.sql).all(...found.where.params) as Array<{ vid: number; total: number }>;
@@ -246,6 +254,10 @@ function recordsByVid(ctx: QueryContext, vids: number[]): StoredRecord[] {
 
 /** Number of records matching the filter: in SQL when the translation is exact. */
 export function countRecords(ctx: QueryContext, collection: CollectionName, filter: Filter): number {
+  return ctx.statements.read(() => countInSnapshot(ctx, collection, filter));
+}
+
+function countInSnapshot(ctx: QueryContext, collection: CollectionName, filter: Filter): number {
   const { where, driver } = plan(ctx, collection, filter);
   if (where.sql === '0') return 0;
   if (where.exact) {
@@ -263,6 +275,10 @@ export function countRecords(ctx: QueryContext, collection: CollectionName, filt
  * the translation is exact; otherwise the matches are read and grouped in memory.
  */
 export function groupCountRecords(ctx: QueryContext, collection: CollectionName, filter: Filter, path: string): GroupCount[] {
+  return ctx.statements.read(() => groupCountInSnapshot(ctx, collection, filter, path));
+}
+
+function groupCountInSnapshot(ctx: QueryContext, collection: CollectionName, filter: Filter, path: string): GroupCount[] {
   const pid = ctx.pathIds(path);
   const lacking = lackingTypes(ctx.unindexed, filter);
   const { where, driver } = plan(ctx, collection, filter, lacking);
