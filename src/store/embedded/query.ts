@@ -151,17 +151,43 @@ export function findSql(ctx: QueryContext, collection: CollectionName, filter: F
   return { sql, where, ordered, byVid: false, counted: false };
 }
 
+/**
+ * A driver this small is taken without estimating the others: starting from a smaller one would
+ * save at most this many candidates, each a probe or two inside the page query (about 1 µs
+ * apiece on the 20k-patient data set), while estimating another driver is a statement of its own
+ * (about 5 µs even when it stops at its first entry). `MedicationRequest?patient=X&status=active`
+ * no longer counts the thousands of `active` entries up to the patient's one or two (issue 13).
+ */
+export const SMALL_DRIVER = 4;
+
+/**
+ * The first round of estimates counts each driver no further than this: a driver below it is
+ * taken (or a smaller one), and only when every driver reaches it are they counted again up to
+ * DRIVER_LIMIT. A common value before a selective one (`Patient?gender=male&family=…`,
+ * `Appointment?date=ge…&practitioner=X`) is then counted to this many entries, not DRIVER_LIMIT
+ * (about 40 µs on the 20k-patient data set), whatever the order of the parameters (issue 13).
+ */
+const FIRST_ROUND = 128;
+
 /** The driver selecting the fewest resources, if one selects fewer than DRIVER_LIMIT. */
 function pickDriver(ctx: QueryContext, where: SqlCondition): Driver | undefined {
+  const drivers = where.drivers ?? [];
+  if (drivers.length === 0) return undefined;
+  const first = drivers.length > 1 ? smallest(ctx, drivers, Math.min(FIRST_ROUND, DRIVER_LIMIT)) : undefined;
+  return first?.driver ?? smallest(ctx, drivers, DRIVER_LIMIT)?.driver;
+}
+
+/** The driver with the fewest entries below `cap`, each counted no further than the best so far. */
+function smallest(ctx: QueryContext, drivers: readonly Driver[], cap: number): { driver: Driver; size: number } | undefined {
   let best: { driver: Driver; size: number } | undefined;
-  for (const driver of where.drivers ?? []) {
+  for (const driver of drivers) {
     // Counted no further than the best so far: `Appointment?practitioner=X&date=ge…` stops counting
-    // the date's entries at the practitioner's ~100 instead of DRIVER_LIMIT (issue 13).
-    const size = estimate(ctx, driver, best?.size ?? DRIVER_LIMIT);
-    if (size < (best?.size ?? DRIVER_LIMIT)) best = { driver, size };
-    if (size === 0) break;
+    // the date's entries at the practitioner's ~100.
+    const size = estimate(ctx, driver, best?.size ?? cap);
+    if (size < (best?.size ?? cap)) best = { driver, size };
+    if (best && best.size <= SMALL_DRIVER) break;
   }
-  return best?.driver;
+  return best;
 }
 
 /** Index entries a driver reads, counted part by part and no further than `cap` in all. */
