@@ -105,6 +105,22 @@ describe('embedded store: the driver a query starts from on skewed data (issue 1
     expect((await store.find('current', filter, { sort: { id: 1 }, limit: 21 })).map((r) => r.id)).toEqual(expected.slice(0, 21));
   });
 
+  it.each([
+    { name: 'a single driver of DRIVER_LIMIT entries or more: the walk answers', filter: appointments(booked) },
+    { name: 'the same with no match', filter: appointments(booked, { lastUpdated: { $gt: '2100-01-01' } }) },
+    { name: 'a single small driver with no match', filter: appointments(practitioner('few'), { lastUpdated: { $gt: '2100-01-01' } }) },
+    { name: 'a single small driver', filter: appointments(practitioner('few')) },
+    { name: 'a single driver of 600', filter: appointments(practitioner('many')) },
+  ])('answers a page started from its only driver as mingo does: $name', async ({ filter }) => {
+    const expected = records.filter((r) => new Query(filter).test(r as unknown as Record<string, unknown>)).map((r) => r.id);
+    for (const sort of [{ id: 1 }, { lastUpdated: -1, id: -1 }] as Array<Record<string, 1 | -1>>) {
+      const sorted = sort.id === 1 ? expected : [...expected].reverse();
+      const { records: page, total } = await store.findCounted!('current', filter, { sort, limit: 21 });
+      expect({ ids: page.map((r) => r.id), total }).toEqual({ ids: sorted.slice(0, 21), total: expected.length });
+      expect((await store.find('current', filter, { sort, limit: 21 })).map((r) => r.id)).toEqual(sorted.slice(0, 21));
+    }
+  });
+
   it(`stops estimating at a driver of at most ${SMALL_DRIVER} entries`, () => {
     const { ctx, counted } = recordingContext();
     findSql(ctx, 'current', appointments(practitioner('few'), from(0), booked), { sort: { id: 1 }, limit: 21 });
