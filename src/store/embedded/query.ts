@@ -88,8 +88,7 @@ function translate(ctx: QueryContext, collection: CollectionName, filter: Filter
 }
 
 /** The filter as SQL, the driver it starts from (if one is selective), and the parameters in SQL order. */
-function plan(ctx: QueryContext, collection: CollectionName, filter: Filter, lacking = lackingTypes(ctx.unindexed, filter), choose = pickDriver): { where: SqlCondition; driver?: Driver } {
-  const translated = translate(ctx, collection, filter, lacking);
+function plan(ctx: QueryContext, collection: CollectionName, filter: Filter, lacking = lackingTypes(ctx.unindexed, filter), choose = pickDriver, translated = translate(ctx, collection, filter, lacking)): { where: SqlCondition; driver?: Driver } {
   const driver = translated.sql === '0' ? undefined : choose(ctx, translated);
   if (!driver) return { where: translated };
   const rest = withoutDecided(translated, driver);
@@ -118,9 +117,10 @@ function fromClause(driver: Driver | undefined, plain: string, driven: string): 
 
 /**
  * Builds the query of a find (exported for the plan tests). `withTotal`: also count every match
- * where that costs no further read (see `findCountedRecords`).
+ * where that costs no further read (see `findCountedRecords`). `translated`: the filter's
+ * translation, when the caller has it already.
  */
-export function findSql(ctx: QueryContext, collection: CollectionName, filter: Filter, options: FindOptions = {}, withTotal = false): FindSql {
+export function findSql(ctx: QueryContext, collection: CollectionName, filter: Filter, options: FindOptions = {}, withTotal = false, translated?: SqlCondition): FindSql {
   const limit = options.limit ? Math.abs(options.limit) : Infinity;
   const sort = options.sort && Object.keys(options.sort).length ? options.sort : undefined;
   // Unsorted finds come in commit order, MongoDB's natural order for an insert-only collection.
@@ -128,7 +128,7 @@ export function findSql(ctx: QueryContext, collection: CollectionName, filter: F
   const orderOf = (table: string): string | undefined => (sort ? orderBy(sort, ctx.pathIds, lacking, collection, table) : `ORDER BY ${table}.vid`);
   const order = orderOf('r');
   const ordered = order !== undefined;
-  const { where, driver } = plan(ctx, collection, filter, lacking);
+  const { where, driver } = plan(ctx, collection, filter, lacking, pickDriver, translated ?? translate(ctx, collection, filter, lacking));
   if (ordered && where.exact && limit !== Infinity) {
     // A page: SQLite sorts version ids, not records. Sorting `record` would copy every match's JSON
     // into the sorter (and read it from disk) to keep 20 of them: 266 matches of `Patient?family=`
@@ -229,11 +229,11 @@ export function findRecords(ctx: QueryContext, collection: CollectionName, filte
 }
 
 function findInSnapshot(ctx: QueryContext, collection: CollectionName, filter: Filter, options: FindOptions): StoredRecord[] {
-  const tentative = tentativePage(ctx, collection, filter, options, false);
-  if (tentative) return tentative.records;
+  const { page, translated } = tentativePage(ctx, collection, filter, options, false);
+  if (page) return page.records;
   const limit = options.limit ? Math.abs(options.limit) : Infinity; // MongoDB: 0 means no limit
   const sort = options.sort && Object.keys(options.sort).length ? options.sort : undefined;
-  const { sql, where, ordered, byVid } = findSql(ctx, collection, filter, options);
+  const { sql, where, ordered, byVid } = findSql(ctx, collection, filter, options, false, translated);
   if (where.sql === '0') return []; // decided without reading: e.g. a value no record has
   if (byVid) return recordsByVid(ctx, ctx.statements.get(sql).pluck().all(...where.params) as number[]);
   const matches: StoredRecord[] = [];
@@ -256,9 +256,9 @@ export function findCountedRecords(ctx: QueryContext, collection: CollectionName
 }
 
 function findCountedInSnapshot(ctx: QueryContext, collection: CollectionName, filter: Filter, options: FindOptions): { records: StoredRecord[]; total: number } {
-  const tentative = tentativePage(ctx, collection, filter, options, true);
-  if (tentative) return { records: tentative.records, total: tentative.total ?? 0 };
-  const found = findSql(ctx, collection, filter, options, true);
+  const { page, translated } = tentativePage(ctx, collection, filter, options, true);
+  if (page) return { records: page.records, total: page.total ?? 0 };
+  const found = findSql(ctx, collection, filter, options, true, translated);
   if (found.counted) {
     const rows = ctx.statements.get(found.sql).all(...found.where.params) as Array<{ vid: number; total: number }>;
     return { records: recordsByVid(ctx, rows.map((row) => row.vid)), total: rows[0]?.total ?? 0 };
@@ -281,7 +281,7 @@ function onlyDriver(_ctx: QueryContext, where: SqlCondition): Driver | undefined
  * again, a fifth of the page query of `Patient?family=` on the 20k-patient data set (issue 13).
  * Undefined where the usual plan applies (no such driver, or not a page sorted in SQL).
  */
-export function tentativeSql(ctx: QueryContext, collection: CollectionName, filter: Filter, options: FindOptions, withTotal: boolean): FindSql | undefined {
+export function tentativeSql(ctx: QueryContext, collection: CollectionName, filter: Filter, options: FindOptions, withTotal: boolean, translated?: SqlCondition): FindSql | undefined {
   const limit = options.limit ? Math.abs(options.limit) : Infinity;
   if (collection !== 'current' || limit === Infinity) return undefined;
   const sort = options.sort && Object.keys(options.sort).length ? options.sort : undefined;
@@ -289,7 +289,7 @@ export function tentativeSql(ctx: QueryContext, collection: CollectionName, filt
   const orderOf = (table: string): string | undefined => (sort ? orderBy(sort, ctx.pathIds, lacking, collection, table) : `ORDER BY ${table}.vid`);
   const order = orderOf('r');
   if (order === undefined) return undefined;
-  const { where, driver } = plan(ctx, collection, filter, lacking, onlyDriver);
+  const { where, driver } = plan(ctx, collection, filter, lacking, onlyDriver, translated ?? translate(ctx, collection, filter, lacking));
   if (!driver || !where.exact) return undefined;
   const [part] = driver.parts;
   const entries = `e AS MATERIALIZED (${part.sql} LIMIT ${DRIVER_LIMIT})`;
@@ -304,14 +304,17 @@ export function tentativeSql(ctx: QueryContext, collection: CollectionName, filt
  * A page by `tentativeSql`, if its driver was small after all (below DRIVER_LIMIT, as `pickDriver`
  * decides); undefined when the usual plan must answer: a walk in sort order may stop sooner.
  */
-function tentativePage(ctx: QueryContext, collection: CollectionName, filter: Filter, options: FindOptions, withTotal: boolean): { records: StoredRecord[]; total?: number } | undefined {
-  const found = tentativeSql(ctx, collection, filter, options, withTotal);
-  if (!found) return undefined;
+function tentativePage(ctx: QueryContext, collection: CollectionName, filter: Filter, options: FindOptions, withTotal: boolean): { page?: { records: StoredRecord[]; total?: number }; translated?: SqlCondition } {
+  if (collection !== 'current' || !options.limit) return {};
+  // Translated once: the usual plan reuses it (a third of the appointments page's planning, issue 13).
+  const translated = translate(ctx, collection, filter, lackingTypes(ctx.unindexed, filter));
+  const driver = onlyDriver(ctx, translated);
+  const found = driver && tentativeSql(ctx, collection, filter, options, withTotal, translated);
+  if (!found) return { translated };
   const rows = ctx.statements.get(found.sql).all(...found.where.params) as Array<{ vid: number; total?: number; entries: number }>;
-  if (rows.length > 0) return rows[0].entries >= DRIVER_LIMIT ? undefined : { records: recordsByVid(ctx, rows.map((row) => row.vid)), total: rows[0].total };
+  if (rows.length > 0) return rows[0].entries >= DRIVER_LIMIT ? { translated } : { page: { records: recordsByVid(ctx, rows.map((row) => row.vid)), total: rows[0].total } };
   // No match among the entries read: the answer, unless there were more of them.
-  const driver = onlyDriver(ctx, translate(ctx, collection, filter, lackingTypes(ctx.unindexed, filter)));
-  return driver && estimate(ctx, driver, DRIVER_LIMIT) < DRIVER_LIMIT ? { records: [], total: 0 } : undefined;
+  return estimate(ctx, driver, DRIVER_LIMIT) < DRIVER_LIMIT ? { page: { records: [], total: 0 } } : { translated };
 }
 
 /** The records of these version ids, in their order. */
