@@ -6,7 +6,7 @@ import { createSearchIndex } from '../../src/search/index/index.js';
 import type { SearchIndex } from '../../src/search/types.js';
 import { databasePath } from '../../src/store/embedded/files.js';
 import { createEmbeddedStore } from '../../src/store/embedded/index.js';
-import { findSql } from '../../src/store/embedded/query.js';
+import { DRIVER_LIMIT, findSql, tentativeSql } from '../../src/store/embedded/query.js';
 import { StatementCache } from '../../src/store/embedded/statement-cache.js';
 import type { Filter, StorePort } from '../../src/store/port.js';
 import { officialExamples } from '../support/corpus.js';
@@ -151,6 +151,33 @@ describe('embedded store: searches start from the search-value index', () => {
       expect(detail).toMatch(/SEARCH r USING COVERING INDEX current_by_rid_match \(rid=\? AND type=\? AND deleted=\?\)/);
       expect(detail).not.toMatch(/SEARCH r USING (PRIMARY KEY|INDEX current_by_rid )/);
     }
+  });
+
+  it('reads the index entries of a single driver once, counting them in the page query instead of estimating first (issue 13)', async () => {
+    const paths = new Map((db.prepare('SELECT path, pid FROM paths').all() as Array<{ path: string; pid: number }>).map((r) => [r.path, r.pid]));
+    const ctx = { statements: new StatementCache(db), pathIds: (p: string) => paths.get(p), keyPathIds: () => [], unindexed: {} };
+    const family = { $and: [{ resourceType: 'Patient', deleted: false }, index.compile('Patient', 'family', undefined, ['Ch'])] };
+    const gender = { $and: [{ resourceType: 'Patient', deleted: false }, index.compile('Patient', 'gender', undefined, ['male'])] };
+    for (const [filter, withTotal] of [[family, true], [family, false], [gender, true], [gender, false]] as const) {
+      const found = tentativeSql(ctx, 'current', filter, { sort: { id: 1 }, limit: 21 }, withTotal)!;
+      expect(found.sql).toContain(`LIMIT ${DRIVER_LIMIT})`);
+      const detail = (db.prepare(`EXPLAIN QUERY PLAN ${found.sql}`).all(...found.where.params) as Array<{ detail: string }>).map((r) => r.detail).join(' | ');
+      // The entries once, into `e`; each match probed through the covering index; no scan of a record table, no second search of the entries.
+      expect(detail).toMatch(/MATERIALIZE e \| SEARCH search_values USING PRIMARY KEY/);
+      expect(detail.match(/SEARCH search_values/g)).toHaveLength(1);
+      expect(detail).toMatch(/SEARCH r USING COVERING INDEX current_by_rid_match \(rid=\? AND type=\? AND deleted=\?\)/);
+      expect(detail).not.toMatch(/\bSCAN (r|v)\b/);
+      const rows = db.prepare(found.sql).all(...found.where.params) as Array<{ vid: number; total?: number; entries: number }>;
+      const all = await store.find('current', filter, { sort: { id: 1 } });
+      expect(rows[0].entries).toBeGreaterThanOrEqual(all.length);
+      if (withTotal) expect(rows[0].total).toBe(all.length);
+      const { records, total } = await store.findCounted!('current', filter, { sort: { id: 1 }, limit: 21 });
+      expect({ ids: records.map((r) => r.id), total }).toEqual({ ids: all.slice(0, 21).map((r) => r.id), total: all.length });
+    }
+    // Two drivers, or none: the usual plan.
+    const both = { $and: [{ resourceType: 'Patient', deleted: false }, index.compile('Patient', 'family', undefined, ['Ch']), index.compile('Patient', 'gender', undefined, ['male'])] };
+    expect(tentativeSql(ctx, 'current', both, { sort: { id: 1 }, limit: 21 }, true)).toBeUndefined();
+    expect(tentativeSql(ctx, 'current', { $and: [{ resourceType: 'Patient', deleted: false }] }, { sort: { id: 1 }, limit: 21 }, true)).toBeUndefined();
   });
 
   it('answers a page the same through the id query as the records in sort order', async () => {

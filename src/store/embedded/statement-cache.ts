@@ -7,6 +7,8 @@ import type { Database, Statement } from 'better-sqlite3';
  */
 export class StatementCache {
   readonly #statements = new Map<string, Statement>();
+  #begin: Statement | undefined;
+  #commit: Statement | undefined;
 
   constructor(
     private readonly db: Database,
@@ -23,5 +25,21 @@ export class StatementCache {
     }
     this.#statements.set(sql, statement);
     return statement;
+  }
+
+  /**
+   * Runs `fn`, whose statements only read, in one read transaction (one snapshot), unless one is
+   * open already. In WAL mode each statement outside a transaction takes and releases its own
+   * read lock on the shared-memory index: about 8 µs on top of a 5 µs index probe on the
+   * 20k-patient data set, paid again by each estimate, page query and record read of a search (issue 13).
+   */
+  read<T>(fn: () => T): T {
+    if (this.db.inTransaction) return fn();
+    (this.#begin ??= this.db.prepare('BEGIN')).run();
+    try {
+      return fn();
+    } finally {
+      if (this.db.inTransaction) (this.#commit ??= this.db.prepare('COMMIT')).run();
+    }
   }
 }
