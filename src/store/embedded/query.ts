@@ -5,6 +5,7 @@ import { IRREGULAR } from './search-values.js';
 import { sortRecords } from './sort.js';
 import { translateFilter, type Driver, type KeyPathIds, type PathIds, type SqlCondition, type SqlParam } from './sql-filter.js';
 import { COLUMNS, orderBy } from './sql-order.js';
+import { DRIVER_LIMIT, driverParams, driverTable, estimate, onlyDriver, pickDriver } from './driver-choice.js';
 import type { StatementCache } from './statement-cache.js';
 import { lackingTypes, type LackingTypes, type UnindexedKeys } from './unindexed.js';
 
@@ -31,12 +32,6 @@ const COUNT_FROM_DRIVER: Record<CollectionName, string> = {
   history: 'CROSS JOIN current dc ON dc.rid = d.rid CROSS JOIN versions r ON r.type = dc.type AND r.id = dc.id',
 };
 
-/**
- * A query starts from the search-value index when one of its drivers selects fewer resources than
- * this; otherwise it walks the record table (in sort order, so a page stops early) and uses the
- * index as a filter. Estimating costs at most this many index entries per driver.
- */
-export const DRIVER_LIMIT = 1000;
 /** The columns of a record (record-format.ts), as `record` and `idx`. */
 const RECORD: Record<CollectionName, string> = { current: 'v.record AS record, v.idx AS idx', history: 'r.record AS record, r.idx AS idx' };
 
@@ -151,70 +146,6 @@ export function findSql(ctx: QueryContext, collection: CollectionName, filter: F
   return { sql, where, ordered, byVid: false, counted: false };
 }
 
-/**
- * A driver this small is taken without estimating the others: starting from a smaller one would
- * save at most this many candidates, each a probe or two inside the page query (about 1 µs
- * apiece on the 20k-patient data set), while estimating another driver is a statement of its own
- * (about 5 µs even when it stops at its first entry). `MedicationRequest?patient=X&status=active`
- * no longer counts the thousands of `active` entries up to the patient's one or two (issue 13).
- */
-export const SMALL_DRIVER = 4;
-
-/**
- * The first round of estimates counts each driver no further than this: a driver below it is
- * taken (or a smaller one), and only when every driver reaches it are they counted again up to
- * DRIVER_LIMIT. A common value before a selective one (`Patient?gender=male&family=…`,
- * `Appointment?date=ge…&practitioner=X`) is then counted to this many entries, not DRIVER_LIMIT
- * (about 40 µs on the 20k-patient data set), whatever the order of the parameters (issue 13).
- */
-const FIRST_ROUND = 128;
-
-/** The driver selecting the fewest resources, if one selects fewer than DRIVER_LIMIT. */
-function pickDriver(ctx: QueryContext, where: SqlCondition): Driver | undefined {
-  const drivers = where.drivers ?? [];
-  if (drivers.length === 0) return undefined;
-  const first = drivers.length > 1 ? smallest(ctx, drivers, Math.min(FIRST_ROUND, DRIVER_LIMIT)) : undefined;
-  return first?.driver ?? smallest(ctx, drivers, DRIVER_LIMIT)?.driver;
-}
-
-/** The driver with the fewest entries below `cap`, each counted no further than the best so far. */
-function smallest(ctx: QueryContext, drivers: readonly Driver[], cap: number): { driver: Driver; size: number } | undefined {
-  let best: { driver: Driver; size: number } | undefined;
-  for (const driver of drivers) {
-    // Counted no further than the best so far: `Appointment?practitioner=X&date=ge…` stops counting
-    // the date's entries at the practitioner's ~100.
-    const size = estimate(ctx, driver, best?.size ?? cap);
-    if (size < (best?.size ?? cap)) best = { driver, size };
-    if (best && best.size <= SMALL_DRIVER) break;
-  }
-  return best;
-}
-
-/** Index entries a driver reads, counted part by part and no further than `cap` in all. */
-function estimate(ctx: QueryContext, driver: Driver, cap: number): number {
-  let size = 0;
-  for (const part of driver.parts) {
-    size += ctx.statements.get(`SELECT count(*) FROM (${part.sql} LIMIT ?)`).pluck().get(...part.params, cap - size) as number;
-    if (size >= cap) break;
-  }
-  return size;
-}
-
-/**
- * The driver's distinct resource numbers, as the table `d`. A single part selecting each resource
- * once (an equal value) needs no DISTINCT: SQLite would copy every match into a temporary b-tree
- * to remove duplicates there cannot be (`Appointment?practitioner=`, issue 13).
- */
-function driverTable(driver: Driver): string {
-  const [only] = driver.parts;
-  if (driver.parts.length === 1 && only.distinct) return `(${only.sql}) d`;
-  return `(SELECT DISTINCT rid FROM (${driver.parts.map((p) => p.sql).join(' UNION ALL ')})) d`;
-}
-
-function driverParams(driver: Driver): SqlParam[] {
-  return driver.parts.flatMap((p) => p.params);
-}
-
 /** A resource's current record by its key: one primary-key lookup. */
 const BY_KEY = 'SELECT v.record AS record, v.idx AS idx FROM current r JOIN versions v ON v.vid = r.vid WHERE r.type = ? AND r.id = ?';
 
@@ -266,12 +197,6 @@ function findCountedInSnapshot(ctx: QueryContext, collection: CollectionName, fi
   const records = findRecords(ctx, collection, filter, options);
   const limit = options.limit ? Math.abs(options.limit) : Infinity;
   return { records, total: records.length < limit ? records.length : countRecords(ctx, collection, filter) };
-}
-
-/** The only driver of a condition, if it has exactly one of one part: taken without an estimate. */
-function onlyDriver(_ctx: QueryContext, where: SqlCondition): Driver | undefined {
-  const [driver, other] = where.drivers ?? [];
-  return driver && !other && driver.parts.length === 1 ? driver : undefined;
 }
 
 /**
