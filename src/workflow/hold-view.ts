@@ -87,7 +87,7 @@ export class HoldView extends CommitView {
     for (const key of held as string[]) {
       const entry = only && !only.includes(key) ? undefined : this.#entries.get(key);
       if (!entry) continue;
-      entry.set(name, record);
+      entry.set(name, deepFreeze(record));
       if (!where.includes(key)) where.push(key);
     }
     if (where.length > 0) this.#where.set(name, where);
@@ -101,10 +101,18 @@ export function decodeOnce<T>(decode: (record: StoredRecord) => Promise<T>): (re
   return (record) => {
     let known = decoded.get(record) as Promise<T> | undefined;
     if (!known) {
-      known = decode(record);
+      // Frozen: shared by every request that reads the record, a change by one would be seen by all.
+      known = decode(record).then(deepFreeze);
       decoded.set(record, known);
       known.catch(() => decoded.delete(record));
     }
     return known;
   };
+}
+
+/** Freezes a JSON value and everything in it; returns it. */
+export function deepFreeze<T>(value: T): T {
+  if (typeof value !== 'object' || value === null || Object.isFrozen(value)) return value;
+  for (const child of Object.values(value)) deepFreeze(child);
+  return Object.freeze(value);
 }

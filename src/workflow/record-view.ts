@@ -1,5 +1,6 @@
 import type { StorePort, StoredRecord } from '../store/port.js';
 import { CommitView } from './commit-view.js';
+import { deepFreeze } from './hold-view.js';
 
 /** Prescriptions kept at most; past that the view starts again. */
 const MAX_RECORDS = 10_000;
@@ -52,6 +53,7 @@ export class RecordView extends CommitView {
 
   #keep(name: string, record: StoredRecord): void {
     if (this.#records.size >= MAX_RECORDS) this.empty();
-    this.#records.set(name, record);
+    // Frozen: shared by the requests that read it (and it is the committed version itself).
+    this.#records.set(name, deepFreeze(record));
   }
 }

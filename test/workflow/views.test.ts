@@ -1,6 +1,7 @@
 import type { Appointment, MedicationRequest, Slot } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HOLDS_KEY, heldIn } from '../../src/workflow/hold-index.js';
+import { decodeOnce } from '../../src/workflow/hold-view.js';
 import { noteDerived } from '../../src/workflow/record-view.js';
 import { viewsOf, withWorkflowViews, type WorkflowViews } from '../../src/workflow/views.js';
 import { VersionConflictError, type StorePort, type StoredRecord } from '../../src/store/port.js';
@@ -138,6 +139,19 @@ describe('hold view', () => {
     const [w] = await store.find('current', { resourceType: 'Slot', id: 'w' });
     await store.rewrite!([{ ...w, resource: { ...(w.resource as Slot), comment: 'rewritten' } as Slot }]);
     expect(await read('w')).toBeUndefined();
+  });
+
+  it('shares only frozen records and decoded resources: a reader cannot change what the next one reads', async () => {
+    const resource = { resourceType: 'Slot', id: 'f', status: 'free', schedule: { reference: 'Schedule/s6' } } as Slot;
+    await store.commit([{ record: { resourceType: 'Slot', id: 'f', versionId: 1, lastUpdated: new Date().toISOString(), deleted: false, resource, index: { [HOLDS_KEY]: ['Schedule/s6@h0'] } }, expectedVersion: 0 }]);
+    await views.holds.heldIn(store, ['Schedule/s6@h0'], (missing) => store.find('current', { resourceType: 'Slot', deleted: false, $and: [heldIn(missing)] }), (k) => [k]);
+    const held = (await views.holds.current(store, 'Slot', 'f'))!;
+    expect(held).toBeDefined();
+    expect(() => ((held.resource as Slot).status = 'busy')).toThrow(TypeError);
+    expect(() => (held.index![HOLDS_KEY] as string[]).push('Schedule/s6@h1')).toThrow(TypeError);
+    const decoded = await decodeOnce(async (r) => structuredClone(r.resource) as Slot)(held);
+    expect(() => (decoded.schedule.reference = 'Schedule/other')).toThrow(TypeError);
+    expect(((await views.holds.current(store, 'Slot', 'f'))!.resource as Slot).status).toBe('free');
   });
 
   it('is not kept for a store without revisions (MongoDB): the rules ask the store', async () => {
