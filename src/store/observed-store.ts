@@ -15,15 +15,18 @@ export function observeCommits(store: StorePort, around: (writes: WriteOp[], dur
         return { durable: around(writes, () => staged.durable) };
       }
     : undefined;
-  return withCommitMethods(store, commit, stage);
+  return withCommitMethods(store, { commit, stage });
 }
 
-/** The store with its `commit` and `stage` replaced: the one decorator shape of every commit observer. */
-export function withCommitMethods(store: StorePort, commit: StorePort['commit'], stage: StorePort['stage']): StorePort {
+/** The store methods a commit observer may replace. */
+export type CommitMethods = Partial<Pick<StorePort, 'commit' | 'stage' | 'rewrite'>>;
+
+/** The store with some of its commit methods replaced: the one decorator shape of every commit observer. */
+export function withCommitMethods(store: StorePort, methods: CommitMethods): StorePort {
   return new Proxy(store, {
     get(target, property) {
-      if (property === 'commit') return commit;
-      if (property === 'stage') return stage;
+      // Given, even as undefined (no `stage` when the store has none), it replaces the store's own.
+      if (Object.hasOwn(methods, property)) return methods[property as keyof CommitMethods];
       const value: unknown = Reflect.get(target, property, target);
       // Adapters are classes with private fields: their methods must run with the adapter as `this`.
       return typeof value === 'function' ? value.bind(target) : value;

@@ -95,6 +95,13 @@ export abstract class CommitView {
   }
 }
 
+/** Freezes a JSON value and everything in it; returns it. What a view keeps is shared by every request that reads it. */
+export function deepFreeze<T>(value: T): T {
+  if (typeof value !== 'object' || value === null || Object.isFrozen(value)) return value;
+  for (const child of Object.values(value)) deepFreeze(child);
+  return Object.freeze(value);
+}
+
 /** The store, observed: its commits (and stages, as soon as applied) keep `views`. */
 export function observedBy(store: StorePort, views: readonly CommitView[]): StorePort {
   if (!store.revision || views.length === 0) return store;
@@ -111,8 +118,6 @@ export function observedBy(store: StorePort, views: readonly CommitView[]): Stor
           return staged;
         })
     : undefined;
-  const observed = withCommitMethods(store, commit, stage);
-  if (!store.rewrite) return observed;
   // A rewrite (key rotation) changes the stored form of versions without a new revision: what a view
   // kept of them (ciphertext under a retiring key, a stale blind index) is dropped once it is done.
   const rewrite: StorePort['rewrite'] = async (records) => {
@@ -122,5 +127,5 @@ export function observedBy(store: StorePort, views: readonly CommitView[]): Stor
       for (const view of views) if (records.some((r) => view.types.includes(r.resourceType))) view.restart();
     }
   };
-  return new Proxy(observed, { get: (target, property) => (property === 'rewrite' ? rewrite : Reflect.get(target, property)) });
+  return withCommitMethods(store, { commit, stage, ...(store.rewrite ? { rewrite } : {}) });
 }

@@ -1,5 +1,5 @@
 import type { StorePort, StoredRecord } from '../store/port.js';
-import { CommitView } from './commit-view.js';
+import { CommitView, deepFreeze } from './commit-view.js';
 import { HOLDS_KEY } from './hold-index.js';
 
 /**
@@ -108,11 +108,4 @@ export function decodeOnce<T>(decode: (record: StoredRecord) => Promise<T>): (re
     }
     return known;
   };
-}
-
-/** Freezes a JSON value and everything in it; returns it. */
-export function deepFreeze<T>(value: T): T {
-  if (typeof value !== 'object' || value === null || Object.isFrozen(value)) return value;
-  for (const child of Object.values(value)) deepFreeze(child);
-  return Object.freeze(value);
 }

@@ -1,6 +1,5 @@
 import type { StorePort, StoredRecord } from '../store/port.js';
-import { CommitView } from './commit-view.js';
-import { deepFreeze } from './hold-view.js';
+import { CommitView, deepFreeze } from './commit-view.js';
 
 /** Prescriptions kept at most; past that the view starts again. */
 const MAX_RECORDS = 10_000;
