@@ -47,28 +47,32 @@ export function itemsOf(parent: JsonObject, shape: ElementShape, parentLocation:
     const companion = parent[companionKey];
     if (raw === undefined && companion === undefined) continue;
     items ??= [];
+    const base = `${parentLocation}.${shape.name}`;
     if (companion === undefined && raw !== null && !Array.isArray(raw)) {
-      const location = shape.repeating ? `${parentLocation}.${shape.name}[0]` : `${parentLocation}.${shape.name}`;
-      items.push({ value: raw, type, key, location: shape.choice ? `${location}.ofType(${type})` : location });
+      items.push({ value: raw, type, key, location: locationOf(shape, type, base, shape.repeating ? 0 : undefined) });
       continue;
     }
     const values = Array.isArray(raw) ? raw : raw === undefined ? [] : [raw];
     const extras = Array.isArray(companion) ? companion : companion === undefined ? [] : [companion];
     const count = Math.max(values.length, extras.length);
-    const base = `${parentLocation}.${shape.name}`;
     for (let i = 0; i < count; i++) {
       const value = values[i] ?? undefined;
       const extra = isObject(extras[i]) ? extras[i] : undefined;
       if (value === undefined && extra === undefined) continue;
-      const indexed = shape.repeating || Array.isArray(raw) ? `${base}[${i}]` : base;
       items.push({
         value,
         ...(extra ? { extras: extra } : {}),
         type,
         key,
-        location: shape.choice ? `${indexed}.ofType(${type})` : indexed,
+        location: locationOf(shape, type, base, shape.repeating || Array.isArray(raw) ? i : undefined),
       });
     }
   }
   return items ?? NO_ITEMS;
+}
+
+/** An occurrence's location: `base`, indexed when given an index, with its type when the element is a choice. */
+function locationOf(shape: ElementShape, type: string, base: string, index: number | undefined): string {
+  const indexed = index === undefined ? base : `${base}[${index}]`;
+  return shape.choice ? `${indexed}.ofType(${type})` : indexed;
 }
