@@ -110,17 +110,44 @@ function fromClause(driver: Driver | undefined, plain: string, driven: string): 
   return driver ? `FROM ${driverTable(driver)} ${driven}` : plain;
 }
 
+/** What a find's SQL order and page depend on. */
+interface FindShape {
+  limit: number;
+  sort: Sort | undefined;
+  lacking: LackingTypes;
+  /** `ORDER BY` of the rows of table `table`; undefined where SQL cannot sort (the caller sorts every match). */
+  orderOf: (table: string) => string | undefined;
+}
+
+function shapeOf(ctx: QueryContext, collection: CollectionName, filter: Filter, options: FindOptions): FindShape {
+  const limit = options.limit ? Math.abs(options.limit) : Infinity;
+  const sort = options.sort && Object.keys(options.sort).length ? options.sort : undefined;
+  const lacking = lackingTypes(ctx.unindexed, filter);
+  // Unsorted finds come in commit order, MongoDB's natural order for an insert-only collection.
+  const orderOf = (table: string): string | undefined => (sort ? orderBy(sort, ctx.pathIds, lacking, collection, table) : `ORDER BY ${table}.vid`);
+  return { limit, sort, lacking, orderOf };
+}
+
+/**
+ * A counted page: the matches' rows, materialized once as `m`, counted by one scan and sorted by a
+ * sorter that keeps only the page. A window count (`count(*) OVER ()`) would copy every match into
+ * a window table and then sort them all, about half of the page query of `Patient?family=` at 266
+ * matches (issue 13). The rows keep the record table's column names, for the same order.
+ * `before`: common table expressions `from` reads; `also`: more selected columns.
+ */
+function countedPageSql({ sort, limit, orderOf }: FindShape, from: string, where: SqlCondition, before = '', also = ''): string {
+  const matches = `m AS MATERIALIZED (SELECT ${matchColumns(sort)} ${from} WHERE ${where.sql})`;
+  return `WITH ${before}${matches} SELECT m.vid AS vid, (SELECT count(*) FROM m) AS total${also} FROM m ${orderOf('m')} LIMIT ${limit}`;
+}
+
 /**
  * Builds the query of a find (exported for the plan tests). `withTotal`: also count every match
  * where that costs no further read (see `findCountedRecords`). `translated`: the filter's
  * translation, when the caller has it already.
  */
 export function findSql(ctx: QueryContext, collection: CollectionName, filter: Filter, options: FindOptions = {}, withTotal = false, translated?: SqlCondition): FindSql {
-  const limit = options.limit ? Math.abs(options.limit) : Infinity;
-  const sort = options.sort && Object.keys(options.sort).length ? options.sort : undefined;
-  // Unsorted finds come in commit order, MongoDB's natural order for an insert-only collection.
-  const lacking = lackingTypes(ctx.unindexed, filter);
-  const orderOf = (table: string): string | undefined => (sort ? orderBy(sort, ctx.pathIds, lacking, collection, table) : `ORDER BY ${table}.vid`);
+  const shape = shapeOf(ctx, collection, filter, options);
+  const { limit, lacking, orderOf } = shape;
   const order = orderOf('r');
   const ordered = order !== undefined;
   const { where, driver } = plan(ctx, collection, filter, lacking, pickDriver, translated ?? translate(ctx, collection, filter, lacking));
@@ -134,12 +161,7 @@ export function findSql(ctx: QueryContext, collection: CollectionName, filter: F
     // count in that pass would make it read every match, so the count stays a query of its own.
     const counted = withTotal && driver !== undefined;
     if (!counted) return { sql: `SELECT r.vid AS vid ${from} WHERE ${where.sql} ${order} LIMIT ${limit}`, where, ordered, byVid: true, counted };
-    // The matches' rows, materialized once: counted by one scan, and sorted by a sorter that keeps
-    // only the page. A window count (`count(*) OVER ()`) would copy every match into a window
-    // table and then sort them all, about half of the page query of `Patient?family=` at 266
-    // matches (issue 13). The rows keep the record table's column names, for the same order.
-    const matches = `WITH m AS MATERIALIZED (SELECT ${matchColumns(sort)} ${from} WHERE ${where.sql})`;
-    return { sql: `${matches} SELECT m.vid AS vid, (SELECT count(*) FROM m) AS total FROM m ${orderOf('m')} LIMIT ${limit}`, where, ordered, byVid: true, counted };
+    return { sql: countedPageSql(shape, from, where), where, ordered, byVid: true, counted };
   }
   const from = fromClause(driver, FROM[collection], FROM_DRIVER[collection]);
   const sql = `SELECT ${RECORD[collection]} ${from} WHERE ${where.sql} ${order ?? ''}`;
@@ -207,12 +229,10 @@ function findCountedInSnapshot(ctx: QueryContext, collection: CollectionName, fi
  * Undefined where the usual plan applies (no such driver, or not a page sorted in SQL).
  */
 export function tentativeSql(ctx: QueryContext, collection: CollectionName, filter: Filter, options: FindOptions, withTotal: boolean, translated?: SqlCondition): FindSql | undefined {
-  const limit = options.limit ? Math.abs(options.limit) : Infinity;
+  const shape = shapeOf(ctx, collection, filter, options);
+  const { limit, lacking } = shape;
   if (collection !== 'current' || limit === Infinity) return undefined;
-  const sort = options.sort && Object.keys(options.sort).length ? options.sort : undefined;
-  const lacking = lackingTypes(ctx.unindexed, filter);
-  const orderOf = (table: string): string | undefined => (sort ? orderBy(sort, ctx.pathIds, lacking, collection, table) : `ORDER BY ${table}.vid`);
-  const order = orderOf('r');
+  const order = shape.orderOf('r');
   if (order === undefined) return undefined;
   const { where, driver } = plan(ctx, collection, filter, lacking, onlyDriver, translated ?? translate(ctx, collection, filter, lacking));
   if (!driver || !where.exact) return undefined;
@@ -221,8 +241,7 @@ export function tentativeSql(ctx: QueryContext, collection: CollectionName, filt
   const from = `FROM ${part.distinct ? 'e' : '(SELECT DISTINCT rid FROM e)'} d ${COUNT_FROM_DRIVER.current}`;
   const counted = `(SELECT count(*) FROM e) AS entries`;
   if (!withTotal) return { sql: `WITH ${entries} SELECT r.vid AS vid, ${counted} ${from} WHERE ${where.sql} ${order} LIMIT ${limit}`, where, ordered: true, byVid: true, counted: false };
-  const matches = `m AS MATERIALIZED (SELECT ${matchColumns(sort)} ${from} WHERE ${where.sql})`;
-  return { sql: `WITH ${entries}, ${matches} SELECT m.vid AS vid, (SELECT count(*) FROM m) AS total, ${counted} FROM m ${orderOf('m')} LIMIT ${limit}`, where, ordered: true, byVid: true, counted: true };
+  return { sql: countedPageSql(shape, from, where, `${entries}, `, `, ${counted}`), where, ordered: true, byVid: true, counted: true };
 }
 
 /**
