@@ -4,6 +4,7 @@ import path from 'node:path';
 import type { AuditEvent, Bundle, Patient } from '@medplum/fhirtypes';
 import { describe, expect, it } from 'vitest';
 import { verifyAuditTrail } from '../../src/audit/verify.js';
+import type { StoredRecord } from '../../src/store/port.js';
 import { killHard, startChildServer } from '../support/child-server.js';
 import { fhirClient } from '../support/fhir-client.js';
 import { startServer } from '../support/server.js';
@@ -74,6 +75,41 @@ describe('AuditEvents of reads, waiting to be indexed', () => {
       }
       expect(new Set(seen)).toEqual(ids);
       expect(seen).toHaveLength(12);
+    } finally {
+      await server.destroy();
+    }
+  });
+
+  it('are in every history right after the read, as the same entry once indexed: instance, vread, type, system', { timeout: 60_000 }, async () => {
+    const server = await startServer();
+    try {
+      const fhir = fhirClient(server.fhirUrl);
+      const created = await fhir.create<Patient>({ resourceType: 'Patient', name: [{ family: 'History' }] });
+      // A read's event while it still waits (schema 6: its version stored, not yet current); reads go on until one is seen so.
+      const waitingEvent = async (): Promise<StoredRecord> => {
+        for (let round = 0; round < 10; round++) {
+          const requestId = (await fhir.get(`Patient/${created.id}`)).headers.get('x-request-id');
+          const waiting = (await deferredRecords(server.dataDir)).find((r) => requestIdOf(r.resource as AuditEvent) === requestId);
+          if (waiting) return waiting;
+        }
+        throw new Error("no read's AuditEvent was seen waiting");
+      };
+      const queries: Record<string, (id: string) => string> = {
+        instance: (id) => `AuditEvent/${id}/_history`,
+        vread: (id) => `AuditEvent/${id}/_history/1`,
+        type: () => 'AuditEvent/_history?_count=50',
+        system: () => '_history?_count=50',
+      };
+      for (const [level, query] of Object.entries(queries)) {
+        const event = await waitingEvent();
+        const entryOf = (body: Bundle | AuditEvent): unknown => (body.resourceType === 'Bundle' ? body.entry?.find((e) => e.resource?.id === event.id) : body);
+        const waiting = entryOf((await fhir.get<Bundle | AuditEvent>(query(event.id))).body) as { resource?: AuditEvent } | AuditEvent | undefined;
+        // Asked again, the event has been made current and indexed (the first query moved it, if nothing had before).
+        const indexed = entryOf((await fhir.get<Bundle | AuditEvent>(query(event.id))).body);
+        expect(waiting, level).toBeDefined();
+        expect(requestIdOf(waiting && 'resource' in waiting ? waiting.resource! : (waiting as AuditEvent)), level).toBe(requestIdOf(event.resource as AuditEvent));
+        expect(waiting, level).toEqual(indexed);
+      }
     } finally {
       await server.destroy();
     }

@@ -237,13 +237,17 @@ describe('embedded store: deferred creates across kill -9', () => {
     let pendingAtKill = 0;
     // At least three rounds, and on until a kill has landed while rows were waiting (most do).
     for (let round = 0; round < 3 || (pendingAtKill === 0 && round < 8); round++) {
-      for (const id of await runAndKill(WRITER, dir, 60 + Math.floor(Math.random() * 200), WORKERS)) acked.add(id);
+      const ids = await runAndKill(WRITER, dir, 60 + Math.floor(Math.random() * 200), WORKERS);
+      for (const id of ids) acked.add(id);
       pendingAtKill += pendingRows(dir);
       // Opened as the CLIs open it, without deferring: what the crash left pending is moved all the same.
       const { store } = await openStore(dir);
       expect(pendingRows(dir)).toBe(0);
       const events = new Set((await store.find('current', { resourceType: 'AuditEvent' })).map((r) => r.id));
       for (const id of acked) expect(events.has(id), `acknowledged AuditEvent/${id}`).toBe(true);
+      // Searched by value, the run's last acknowledged event (most likely pending at the kill) has its value rows.
+      const last = ids[ids.length - 1];
+      expect((await store.find('current', { resourceType: 'AuditEvent', 'index.commit': last })).map((r) => r.id)).toEqual([last]);
       // Each ordinary commit kept its Basic version and its event together.
       for (let w = 0; w < WORKERS; w++) {
         const versions = await store.find('history', { resourceType: 'Basic', id: `w${w}` });
