@@ -22,8 +22,8 @@ export interface EmbeddedStoreOptions {
   unindexed?: UnindexedKeys;
   /**
    * Resource types whose plain creates are committed as their version and a pending row each, made
-   * current and indexed later in batches (deferred-writes.ts): the AuditEvent of every request. Queries and writes see them as
-   * if committed in full.
+   * current and indexed later in batches (deferred-writes.ts): the AuditEvent of every request.
+   * Queries and writes see them as if committed in full.
    */
   deferredTypes?: readonly string[];
 }
