@@ -1,9 +1,11 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { cp, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { AuditEvent, Bundle, Patient } from '@medplum/fhirtypes';
 import { describe, expect, it } from 'vitest';
 import { verifyAuditTrail } from '../../src/audit/verify.js';
+import type { StoredRecord } from '../../src/store/port.js';
+import { runCli } from '../crypto/support.js';
 import { killHard, startChildServer } from '../support/child-server.js';
 import { fhirClient } from '../support/fhir-client.js';
 import { startServer } from '../support/server.js';
@@ -37,6 +39,14 @@ describe('AuditEvents of reads, waiting to be indexed', () => {
       expect(waiting).toBe(true);
       const reads = acknowledged.size;
       expect(reads).toBeGreaterThanOrEqual(20);
+
+      // npm run audit:verify on a copy of the folder as the kill left it: its store moves what waited, then the chain is walked.
+      const copy = `${dataDir}-copy`;
+      await cp(dataDir, copy, { recursive: true, filter: (file) => !file.endsWith('.sock') }); // not the dead server's control socket
+      const verified = await runCli('audit-verify', [], { DATA_DIR: copy, HL7_MLLP_PORT: '0' }).finally(() => rm(copy, { recursive: true, force: true }));
+      expect(verified.stdout, verified.stderr).toMatch(/Audit chain intact: \d+ AuditEvents verified/);
+      expect(Number(/intact: (\d+)/.exec(verified.stdout)?.[1])).toBeGreaterThan(reads);
+      expect(verified.code).toBe(0);
 
       const restarted = await startServer({}, dataDir);
       try {
@@ -74,6 +84,41 @@ describe('AuditEvents of reads, waiting to be indexed', () => {
       }
       expect(new Set(seen)).toEqual(ids);
       expect(seen).toHaveLength(12);
+    } finally {
+      await server.destroy();
+    }
+  });
+
+  it('are in every history right after the read, as the same entry once indexed: instance, vread, type, system', { timeout: 60_000 }, async () => {
+    const server = await startServer();
+    try {
+      const fhir = fhirClient(server.fhirUrl);
+      const created = await fhir.create<Patient>({ resourceType: 'Patient', name: [{ family: 'History' }] });
+      // A read's event while it still waits (schema 6: its version stored, not yet current); reads go on until one is seen so.
+      const waitingEvent = async (): Promise<StoredRecord> => {
+        for (let round = 0; round < 10; round++) {
+          const requestId = (await fhir.get(`Patient/${created.id}`)).headers.get('x-request-id');
+          const waiting = (await deferredRecords(server.dataDir)).find((r) => requestIdOf(r.resource as AuditEvent) === requestId);
+          if (waiting) return waiting;
+        }
+        throw new Error("no read's AuditEvent was seen waiting");
+      };
+      const queries: Record<string, (id: string) => string> = {
+        instance: (id) => `AuditEvent/${id}/_history`,
+        vread: (id) => `AuditEvent/${id}/_history/1`,
+        type: () => 'AuditEvent/_history?_count=50',
+        system: () => '_history?_count=50',
+      };
+      for (const [level, query] of Object.entries(queries)) {
+        const event = await waitingEvent();
+        const entryOf = (body: Bundle | AuditEvent): unknown => (body.resourceType === 'Bundle' ? body.entry?.find((e) => e.resource?.id === event.id) : body);
+        const waiting = entryOf((await fhir.get<Bundle | AuditEvent>(query(event.id))).body) as { resource?: AuditEvent } | AuditEvent | undefined;
+        // Asked again, the event has been made current and indexed (the first query moved it, if nothing had before).
+        const indexed = entryOf((await fhir.get<Bundle | AuditEvent>(query(event.id))).body);
+        expect(waiting, level).toBeDefined();
+        expect(requestIdOf(waiting && 'resource' in waiting ? waiting.resource! : (waiting as AuditEvent)), level).toBe(requestIdOf(event.resource as AuditEvent));
+        expect(waiting, level).toEqual(indexed);
+      }
     } finally {
       await server.destroy();
     }

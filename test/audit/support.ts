@@ -28,11 +28,12 @@ export async function journalCommits(dataDir: string): Promise<StoredRecord[][]>
   }
 }
 
-/** The records of deferred creates still waiting in the database (src/store/embedded/deferred-writes.ts), in commit order. */
+/** The records of deferred creates still waiting to be made current (src/store/embedded/deferred-writes.ts: their versions are stored), in commit order. */
 export async function deferredRecords(dataDir: string): Promise<StoredRecord[]> {
   const db = database(dataDir);
   try {
-    return (db.prepare('SELECT record FROM deferred ORDER BY seq').pluck().all() as string[]).map((text) => JSON.parse(text) as StoredRecord);
+    const rows = db.prepare('SELECT v.record, v.idx FROM deferred d JOIN versions v ON v.vid = d.vid ORDER BY d.vid').all() as Array<{ record: string; idx: string | null }>;
+    return rows.map((row) => ({ ...(JSON.parse(row.record) as StoredRecord), ...(row.idx ? { index: JSON.parse(row.idx) as Record<string, unknown> } : {}) }));
   } finally {
     db.close();
   }

@@ -2,7 +2,7 @@ import Sqlite from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { createEmbeddedStore } from '../../src/store/embedded/index.js';
 import { databasePath } from '../../src/store/embedded/files.js';
-import { SCHEMA_VERSION } from '../../src/store/embedded/schema.js';
+import { migrateSchema, SCHEMA_VERSION } from '../../src/store/embedded/schema.js';
 import { VersionConflictError } from '../../src/store/port.js';
 import { describeStoreContract } from './contract.js';
 import { record, reopenableFixture, writeOf } from './contract-support.js';
@@ -48,17 +48,35 @@ describe('embedded store: deferred creates', () => {
     await removeDir(dir);
   });
 
-  it('a pending row holds the whole record; moved, the record is stored with its index apart and reads the same (issue 14)', async () => {
+  it('a pending create is its version\'s row and its vid in `deferred`, the record written once; made current, it reads the same (schema 6, issue 14)', async () => {
     const dir = await tempDir();
     const { store } = await openStore(dir, { deferredTypes: ['AuditEvent'] });
     const written = record('AuditEvent', 'x1', { resource: { resourceType: 'AuditEvent', id: 'x1', action: 'R' }, index: { action: [{ c: 'R' }], date: [{ lo: '2026-01-01T00:00:00.000Z', hi: '2026-01-01T00:00:00.000Z' }] } });
     await store.commit([writeOf(written)]);
-    const pending = withDatabase(dir, (db) => db.prepare('SELECT record FROM deferred').pluck().all() as string[], { fileMustExist: true });
-    expect(pending.map((text) => JSON.parse(text))).toEqual([JSON.parse(JSON.stringify(written))]);
+    const stored = (): { pending: number[]; version: { vid: number; record: string; idx: string | null }; current: number; values: number } =>
+      withDatabase(
+        dir,
+        (db) => ({
+          pending: db.prepare('SELECT vid FROM deferred').pluck().all() as number[],
+          version: db.prepare("SELECT vid, record, idx FROM versions WHERE id = 'x1'").get() as { vid: number; record: string; idx: string | null },
+          current: db.prepare("SELECT count(*) FROM current WHERE id = 'x1'").pluck().get() as number,
+          values: db.prepare('SELECT count(*) FROM search_values').pluck().get() as number,
+        }),
+        { fileMustExist: true },
+      );
+    const before = stored();
+    // Durable as its version, with its index apart; not current and not indexed yet.
+    expect(before.pending).toEqual([before.version.vid]);
+    expect([JSON.parse(before.version.record).index, JSON.parse(before.version.idx!)]).toEqual([undefined, written.index]);
+    expect([before.current, before.values]).toEqual([0, 0]);
     const [found] = await store.find('current', { resourceType: 'AuditEvent', 'index.action.c': 'R' });
     expect(found).toEqual(JSON.parse(JSON.stringify(written)));
-    const stored = withDatabase(dir, (db) => db.prepare("SELECT record, idx FROM versions WHERE id = 'x1'").get() as { record: string; idx: string | null }, { fileMustExist: true });
-    expect([JSON.parse(stored.record).index, JSON.parse(stored.idx!)]).toEqual([undefined, written.index]);
+    const after = stored();
+    // Moved: the same version row (not written again), now current with its value rows, and `deferred` empty.
+    expect(after.pending).toEqual([]);
+    expect(after.version).toEqual(before.version);
+    expect(after.current).toBe(1);
+    expect(after.values).toBeGreaterThan(0);
     await store.close();
     await removeDir(dir);
   });
@@ -80,9 +98,9 @@ describe('embedded store: deferred creates', () => {
     // An event before another write of the commit is not at its end: the commit is written in full, after the pending rows.
     await store.commit([writeOf(record('AuditEvent', 'e3')), writeOf(record('Patient', 'p3'))]);
     expect(pendingRows(dir)).toBe(0);
-    // Events keep their commit order; each commit's rows keep theirs.
+    // Versions are in commit order, deferred or not (schema 6: a deferred create's version is written by its commit).
     expect((await store.find('history', { resourceType: 'AuditEvent' })).map((r) => r.id)).toEqual(['e1', 'e2', 'e3']);
-    expect((await store.find('history', {})).map((r) => r.id)).toEqual(['p1', 'e1', 'e2', 'e3', 'p3']);
+    expect((await store.find('history', {})).map((r) => r.id)).toEqual(['e1', 'p1', 'e2', 'e3', 'p3']);
     await store.close();
     await removeDir(dir);
   });
@@ -169,6 +187,46 @@ describe('embedded store: schema 4 databases', () => {
   });
 });
 
+describe('embedded store: schema 5 databases', () => {
+  it('are upgraded in place: the whole records a crash left in `deferred` get their versions, stay pending by vid, and are moved (schema 6, issue 14)', async () => {
+    const dir = await tempDir();
+    const { store } = await openStore(dir, { deferredTypes: ['AuditEvent'] });
+    await store.commit([writeOf(record('Patient', 'kept')), writeOf(record('AuditEvent', 'with-kept'))]);
+    await store.close();
+    const written = ['e1', 'e2'].map((id) => record('AuditEvent', id, { resource: { resourceType: 'AuditEvent', id }, index: { action: [{ c: 'R' }] } }));
+    // As schema 5 left it after a crash: `deferred` holding whole records (the index as the last member), two events pending.
+    withDatabase(dir, (db) => {
+      db.exec("DROP TABLE deferred; CREATE TABLE deferred (seq INTEGER PRIMARY KEY, type TEXT NOT NULL, id TEXT NOT NULL, record TEXT NOT NULL); UPDATE meta SET value = 5 WHERE key = 'schema'");
+      const insert = db.prepare("INSERT INTO deferred (type, id, record) VALUES ('AuditEvent', ?, ?)");
+      for (const r of written) insert.run(r.id, JSON.stringify(r));
+    });
+    const upgraded = withDatabase(dir, (db) => {
+      migrateSchema(db);
+      return {
+        pending: db.prepare('SELECT v.id, v.txn FROM deferred d JOIN versions v ON v.vid = d.vid ORDER BY d.vid').all() as Array<{ id: string; txn: number }>,
+        current: db.prepare("SELECT count(*) FROM current WHERE type = 'AuditEvent' AND id IN ('e1', 'e2')").pluck().get() as number,
+        earlier: db.prepare('SELECT max(txn) FROM versions WHERE id IN (?, ?)').pluck().get('kept', 'with-kept') as number,
+        columns: db.prepare("SELECT name FROM pragma_table_info('deferred')").pluck().all() as string[],
+      };
+    });
+    // Versioned in their order under one new commit number, not yet current.
+    expect(upgraded.columns).toEqual(['vid']);
+    expect(upgraded.pending.map((p) => p.id)).toEqual(['e1', 'e2']);
+    expect(new Set(upgraded.pending.map((p) => p.txn))).toEqual(new Set([upgraded.earlier + 1]));
+    expect(upgraded.current).toBe(0);
+    const { store: again } = await openStore(dir, { deferredTypes: ['AuditEvent'] });
+    expect(pendingRows(dir)).toBe(0);
+    const found = await again.find('current', { resourceType: 'AuditEvent', 'index.action.c': 'R' });
+    expect(found).toEqual(JSON.parse(JSON.stringify(written)));
+    await expect(again.commit([writeOf(record('AuditEvent', 'e1'))])).rejects.toBeInstanceOf(VersionConflictError);
+    await again.commit([writeOf(record('Patient', 'next'))]);
+    expect(commitNumbers(dir).get('next')).toBe(upgraded.earlier + 2);
+    await again.close();
+    expect(withDatabase(dir, (db) => db.prepare("SELECT value FROM meta WHERE key = 'schema'").pluck().get(), { fileMustExist: true })).toBe(SCHEMA_VERSION);
+    await removeDir(dir);
+  });
+});
+
 const WRITER = 'test/store/fixtures/deferred-writer.ts';
 const WORKERS = 4;
 
@@ -179,13 +237,17 @@ describe('embedded store: deferred creates across kill -9', () => {
     let pendingAtKill = 0;
     // At least three rounds, and on until a kill has landed while rows were waiting (most do).
     for (let round = 0; round < 3 || (pendingAtKill === 0 && round < 8); round++) {
-      for (const id of await runAndKill(WRITER, dir, 60 + Math.floor(Math.random() * 200), WORKERS)) acked.add(id);
+      const ids = await runAndKill(WRITER, dir, 60 + Math.floor(Math.random() * 200), WORKERS);
+      for (const id of ids) acked.add(id);
       pendingAtKill += pendingRows(dir);
       // Opened as the CLIs open it, without deferring: what the crash left pending is moved all the same.
       const { store } = await openStore(dir);
       expect(pendingRows(dir)).toBe(0);
       const events = new Set((await store.find('current', { resourceType: 'AuditEvent' })).map((r) => r.id));
       for (const id of acked) expect(events.has(id), `acknowledged AuditEvent/${id}`).toBe(true);
+      // Searched by value, the run's last acknowledged event (most likely pending at the kill) has its value rows.
+      const last = ids[ids.length - 1];
+      expect((await store.find('current', { resourceType: 'AuditEvent', 'index.commit': last })).map((r) => r.id)).toEqual([last]);
       // Each ordinary commit kept its Basic version and its event together.
       for (let w = 0; w < WORKERS; w++) {
         const versions = await store.find('history', { resourceType: 'Basic', id: `w${w}` });

@@ -24,7 +24,6 @@ export class RecordWriter {
   readonly #paths: Map<string, number>;
   /** The last commit number used. */
   #txn: number;
-  readonly #txnMeta: Statement;
 
   /** @param unindexed keys of `index` written without search-value rows, by resource type (unindexed.ts) */
   constructor(
@@ -46,9 +45,8 @@ export class RecordWriter {
     this.#deleteVersions = db.prepare('DELETE FROM versions WHERE type = ? AND id = ?');
     this.#deleteCurrent = db.prepare('DELETE FROM current WHERE type = ? AND id = ?');
     this.#insertPath = db.prepare('INSERT INTO paths (path) VALUES (?)');
-    // The last row's commit, unless a move of deferred rows (which keep the number of the commit they were part of) wrote them after it.
+    // The last row's commit, unless a move of deferred rows by schema 5 (which kept the number of the commit they were part of) wrote them after it.
     const last = (db.prepare('SELECT txn FROM versions ORDER BY vid DESC LIMIT 1').pluck().get() as number | undefined) ?? 0;
-    this.#txnMeta = db.prepare(`INSERT OR REPLACE INTO meta (key, value) VALUES ('${TXN_META}', ?)`);
     this.#txn = Math.max(last, (db.prepare(`SELECT value FROM meta WHERE key = '${TXN_META}'`).pluck().get() as number | undefined) ?? 0);
     this.#paths = new Map((db.prepare('SELECT path, pid FROM paths').all() as Array<{ path: string; pid: number }>).map((r) => [r.path, r.pid]));
   }
@@ -79,14 +77,10 @@ export class RecordWriter {
   /**
    * Applies the writes in one transaction, checking each expectedVersion against the current
    * version as left by the writes before it. Throws VersionConflictError having stored nothing.
-   * @param extra.also more work for the same transaction, run after the writes (deferred-writes.ts)
-   * @param extra.columns each record's `recordColumns`, when the caller has them already (a deferred
-   *   create moved now): stored as they are rather than serialized again
-   * @param extra.txns each record's commit number, when it was part of an earlier commit (a deferred create moved now)
+   * @param also more work for the same transaction, run after the writes, given their commit number (deferred-writes.ts)
    * @returns the commit number of the writes (`versions.txn`)
    */
-  commit(writes: readonly WriteOp[], extra: { also?: () => void; columns?: readonly RecordColumns[]; txns?: ReadonlyArray<number | undefined> } = {}): number {
-    const { also, txns } = extra;
+  commit(writes: readonly WriteOp[], also?: (txn: number) => void): number {
     const rows = writes.map((w) => this.#rowsOf(w.record));
     this.#registerPaths(rows);
     const txn = this.#txn + 1;
@@ -96,24 +90,49 @@ export class RecordWriter {
         const current = this.#currentRow.get(record.resourceType, record.id) as CurrentRow | undefined;
         const actual = current?.version ?? 0;
         if (actual !== expectedVersion) throw new VersionConflictError(record.resourceType, record.id, expectedVersion, actual);
-        const deleted = record.deleted ? 1 : 0;
-        const columns = extra.columns?.[i] ?? recordColumns(record);
-        const { lastInsertRowid } = this.#insertVersion.run(record.resourceType, record.id, record.versionId, record.lastUpdated, deleted, txns?.[i] ?? txn, columns.record, columns.idx);
+        const vid = this.insertVersion(record, recordColumns(record), txn);
         // A resource is numbered by its first version for good (schema.ts `rid`); its value rows follow its current version.
-        this.#upsertCurrent.run(record.resourceType, record.id, record.versionId, record.lastUpdated, deleted, lastInsertRowid, current?.rid ?? lastInsertRowid);
+        this.#upsertCurrent.run(record.resourceType, record.id, record.versionId, record.lastUpdated, record.deleted ? 1 : 0, vid, current?.rid ?? vid);
         if (current) {
           // A resource created earlier in this commit has its rows before it is replaced.
           this.#values.insertMany(created.splice(0));
           this.#values.replace(current.rid, this.#byPid(rows[i]));
-        } else created.push({ rid: lastInsertRowid, rows: this.#byPid(rows[i]) });
+        } else created.push({ rid: vid, rows: this.#byPid(rows[i]) });
       });
       this.#values.insertMany(created);
-      also?.();
-      // Rows of earlier commits written last: the next opener reads the last number used from `meta`.
-      if (txns?.some((t) => t !== undefined)) this.#txnMeta.run(txn);
+      also?.(txn);
     })();
     this.#txn = txn;
     return txn;
+  }
+
+  /**
+   * Inserts a version's row, nothing else (in the caller's transaction): the whole of a deferred
+   * create's commit (deferred-writes.ts), its `current` and value rows written later by `place`.
+   * @returns its `vid`
+   */
+  insertVersion(record: StoredRecord, columns: RecordColumns, txn: number): number {
+    const { resourceType, id, versionId, lastUpdated, deleted } = record;
+    return Number(this.#insertVersion.run(resourceType, id, versionId, lastUpdated, deleted ? 1 : 0, txn, columns.record, columns.idx).lastInsertRowid);
+  }
+
+  /**
+   * Makes creates whose versions are stored already (`insertVersion`) current, with their value
+   * rows, in one transaction: a move of deferred creates. Each must not exist yet (deferred-writes.ts
+   * checked it when it was appended, and moves pending rows before anything else writes their type).
+   * @param also more work for the same transaction (removing the moved rows from `deferred`)
+   */
+  place(creates: ReadonlyArray<{ resourceType: string; id: string; versionId: number; lastUpdated: string; vid: number; index: Record<string, unknown> | undefined }>, also: () => void): void {
+    const rows = creates.map((c) => this.#rowsOf({ ...c, deleted: false }));
+    this.#registerPaths(rows);
+    this.db.transaction(() => {
+      const created = creates.map(({ resourceType, id, versionId, lastUpdated, vid }, i) => {
+        this.#upsertCurrent.run(resourceType, id, versionId, lastUpdated, 0, vid, vid);
+        return { rid: vid, rows: this.#byPid(rows[i]) };
+      });
+      this.#values.insertMany(created);
+      also();
+    })();
   }
 
   /**
@@ -200,5 +219,5 @@ interface CurrentRow {
   rid: number;
 }
 
-/** The `meta` key of the last commit number, written when a move of deferred rows may have hidden it. */
+/** The `meta` key of the last commit number, written by schema 5 when a move of deferred rows may have hidden it. */
 const TXN_META = 'txn';

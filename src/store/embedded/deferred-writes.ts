@@ -2,7 +2,7 @@ import type { Database, Statement } from 'better-sqlite3';
 import { VersionConflictError, type Filter, type StoredRecord, type WriteOp } from '../port.js';
 import type { RecordWriter } from './commit.js';
 import { pinnedTypes } from './pinned-types.js';
-import { joinedColumns, recordColumns, type RecordColumns } from './record-format.js';
+import { recordColumns } from './record-format.js';
 
 /** Settings of the deferred writes of an open store. */
 export interface DeferredSettings {
@@ -22,18 +22,20 @@ export interface DeferredSettings {
  * Every read writes an AuditEvent. Committed the ordinary way, each one inserts a `versions` and a
  * `current` row and ~20 `search_values` rows, which land on ~20 different pages of the value index:
  * one SQLite transaction per read writes them all to the WAL, ~0.6 ms of CPU per read. Deferred,
- * a read's commit is ONE row appended to `deferred` (its own transaction, made durable by the
- * store's WAL fsync before the commit resolves, like any commit), and the rows of a few hundred
- * events are later written in one transaction, where they share their pages: ~0.1 ms now plus
- * ~0.2 ms later. Being rows of the same database, deferred creates and ordinary commits are ordered
- * by the one WAL: no crash can keep a later commit and lose an earlier deferred one. A write's
- * own AuditEvent waits the same way, inserted in the write's transaction (`commitAndDefer`).
+ * a read's commit is its `versions` row and a one-number row of `deferred` (the `vid`), made
+ * durable by the store's WAL fsync before the commit resolves, like any commit; the `current` and
+ * value rows of a few hundred events are later written in one transaction, where they share their
+ * pages. The record reaches the WAL once (schema 5 wrote it to `deferred` first, then to
+ * `versions` when moved, and `secure_delete` zeroed its freed `deferred` page a third time).
+ * Being rows of the same database, deferred creates and ordinary commits are ordered by the one
+ * WAL: no crash can keep a later commit and lose an earlier deferred one. A write's own
+ * AuditEvent waits the same way, inserted in the write's transaction (`commitAndDefer`).
  *
- * Nothing reads a deferred record where it waits: a query that may match one (its filter does
- * not pin other types), and any write that could touch one (anything but another deferred
- * create), first moves every pending row (`drain`), so the store answers exactly as if each create
- * had been committed in full. Rows left by a crash are moved when the store opens, whatever the
- * opener's settings (the CLIs too).
+ * Nothing reads a deferred record before it is moved: a query that may match one (its filter does
+ * not pin other types: a query pinned to a type reads only that type's versions), and any write
+ * that could touch one (anything but another deferred create), first moves every pending row
+ * (`drain`), so the store answers exactly as if each create had been committed in full. Rows left
+ * by a crash are moved when the store opens, whatever the opener's settings (the CLIs too).
  */
 export class DeferredWrites {
   readonly #types: ReadonlySet<string>;
@@ -42,18 +44,13 @@ export class DeferredWrites {
   readonly #batch: number;
   readonly #delayMs: number;
   /**
-   * The pending records in `seq` order, mirroring the `deferred` table: their identity and their
-   * `versions` columns as text (record-format.ts). Text, not the records: a thousand records of
-   * ~200 objects each, alive for a second, would be promoted to the old generation and traced by
-   * every major GC; a string is one object. When moved, only the index is parsed (for its
-   * search-value rows), not the resource (issue 14), and the columns are stored as they are.
+   * The pending records in `vid` order, mirroring the `deferred` table: their identity and their
+   * index as text. Text, not objects: a thousand indexes of ~50 objects each, alive for a second,
+   * would be promoted to the old generation and traced by every major GC; a string is one object.
    */
   #pending: Pending[] = [];
-  /** The commit each pending record was part of (`versions.txn`), when it was written with other writes (`commitAndDefer`). */
-  #pendingTxns: Array<number | undefined> = [];
   readonly #pendingKeys = new Set<string>();
   readonly #pendingTypes = new Set<string>();
-  #lastSeq = 0;
   #timer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -64,13 +61,11 @@ export class DeferredWrites {
     this.#types = new Set(settings.types);
     this.#batch = settings.batch ?? 250;
     this.#delayMs = settings.delayMs ?? 1000;
-    this.#insertRow = db.prepare('INSERT INTO deferred (type, id, record) VALUES (?, ?, ?)');
-    this.#deleteUpTo = db.prepare('DELETE FROM deferred WHERE seq <= ?');
+    this.#insertRow = db.prepare('INSERT INTO deferred (vid) VALUES (?)');
+    this.#deleteUpTo = db.prepare('DELETE FROM deferred WHERE vid <= ?');
     // What a crash left (or a closed store could not move): pending again, moved by the first drain.
-    for (const row of db.prepare('SELECT seq, record FROM deferred ORDER BY seq').iterate() as IterableIterator<{ seq: number; record: string }>) {
-      this.#add(pendingOf(JSON.parse(row.record) as StoredRecord));
-      this.#lastSeq = row.seq;
-    }
+    const left = db.prepare('SELECT v.vid, v.type AS resourceType, v.id, v.version AS versionId, v.last_updated AS lastUpdated, v.idx FROM deferred d JOIN versions v ON v.vid = d.vid ORDER BY d.vid');
+    for (const row of left.iterate() as IterableIterator<Pending>) this.#add(row);
   }
 
   /** Records waiting to be moved. */
@@ -106,10 +101,10 @@ export class DeferredWrites {
       this.writer.commit(now);
       return;
     }
-    let inserted: { pending: Pending[]; lastSeq: number } | undefined;
-    const txn = this.writer.commit(now, { also: () => (inserted = this.#insert(later)) });
-    // Moved later, the events keep the number of this commit: `versions.txn` still groups a write with its record.
-    this.#added(later, inserted!, txn);
+    let inserted: Pending[] = [];
+    // The events' versions carry the number of this commit: `versions.txn` groups a write with its record.
+    this.writer.commit(now, (txn) => (inserted = this.#insert(later, txn)));
+    this.#added(inserted);
   }
 
   #deferrable({ record, expectedVersion }: WriteOp): boolean {
@@ -133,11 +128,11 @@ export class DeferredWrites {
    * stored nothing, when a resource already exists (committed or pending), as `commit` would.
    */
   append(writes: readonly WriteOp[]): void {
-    this.#added(writes, this.db.transaction(() => this.#insert(writes))());
+    this.commitAndDefer([], writes);
   }
 
-  /** Inserts the pending rows (in the caller's transaction), conflicts checked first. */
-  #insert(writes: readonly WriteOp[]): { pending: Pending[]; lastSeq: number } {
+  /** Inserts the versions and the pending rows (in the caller's transaction), conflicts checked first. */
+  #insert(writes: readonly WriteOp[], txn: number): Pending[] {
     const keys = new Set<string>();
     for (const { record } of writes) {
       const key = keyOf(record);
@@ -145,34 +140,30 @@ export class DeferredWrites {
       if (actual !== 0) throw new VersionConflictError(record.resourceType, record.id, 0, actual);
       keys.add(key);
     }
-    const pending = writes.map(({ record }) => pendingOf(record));
-    let lastSeq = this.#lastSeq;
-    writes.forEach(({ record }, i) => (lastSeq = Number(this.#insertRow.run(record.resourceType, record.id, joinedColumns(pending[i].columns)).lastInsertRowid)));
-    return { pending, lastSeq };
+    return writes.map(({ record }) => {
+      const { resourceType, id, versionId, lastUpdated } = record;
+      const columns = recordColumns(record);
+      const vid = this.writer.insertVersion(record, columns, txn);
+      this.#insertRow.run(vid);
+      return { vid, resourceType, id, versionId, lastUpdated, idx: columns.idx };
+    });
   }
 
   /** Pending now: their transaction has committed. */
-  #added(writes: readonly WriteOp[], { pending, lastSeq }: { pending: Pending[]; lastSeq: number }, txn?: number): void {
-    for (const p of pending) this.#add(p, txn);
-    this.#lastSeq = lastSeq;
+  #added(pending: readonly Pending[]): void {
+    for (const p of pending) this.#add(p);
     this.#schedule();
   }
 
-  /** Moves every pending record into the record tables and out of `deferred`, in one transaction. */
+  /** Makes every pending record current, with its value rows, and empties `deferred`, in one transaction. */
   drain(): void {
     this.#cancel();
     if (this.#pending.length === 0) return;
-    const lastSeq = this.#lastSeq;
-    this.writer.commit(
-      this.#pending.map(({ resourceType, id, versionId, lastUpdated, columns }) => {
-        // What the writer reads of a record given its columns: identity, and the index for its rows.
-        const record: StoredRecord = { resourceType, id, versionId, lastUpdated, deleted: false, ...(columns.idx === null ? {} : { index: JSON.parse(columns.idx) as Record<string, unknown> }) };
-        return { record, expectedVersion: 0 };
-      }),
-      { also: () => this.#deleteUpTo.run(lastSeq), columns: this.#pending.map((p) => p.columns), txns: this.#pendingTxns },
-    );
+    const lastVid = this.#pending[this.#pending.length - 1].vid;
+    // Only the index is parsed (for the value rows); the versions are stored already.
+    const creates = this.#pending.map(({ idx, ...rest }) => ({ ...rest, index: idx === null ? undefined : (JSON.parse(idx) as Record<string, unknown>) }));
+    this.writer.place(creates, () => this.#deleteUpTo.run(lastVid));
     this.#pending = [];
-    this.#pendingTxns = [];
     this.#pendingKeys.clear();
     this.#pendingTypes.clear();
   }
@@ -182,9 +173,8 @@ export class DeferredWrites {
     this.#cancel();
   }
 
-  #add(pending: Pending, txn?: number): void {
+  #add(pending: Pending): void {
     this.#pending.push(pending);
-    this.#pendingTxns.push(txn);
     this.#pendingKeys.add(`${pending.resourceType}/${pending.id}`);
     this.#pendingTypes.add(pending.resourceType);
   }
@@ -209,16 +199,12 @@ function keyOf(record: StoredRecord): string {
   return `${record.resourceType}/${record.id}`;
 }
 
-/** A pending create: its identity, and its `versions` columns (record-format.ts). Never a deletion (`#deferrable`). */
+/** A pending create: its identity, its version's row, and its index as stored (`versions.idx`). Never a deletion (`#deferrable`). */
 interface Pending {
+  vid: number;
   resourceType: string;
   id: string;
   versionId: number;
   lastUpdated: string;
-  columns: RecordColumns;
-}
-
-function pendingOf(record: StoredRecord): Pending {
-  const { resourceType, id, versionId, lastUpdated } = record;
-  return { resourceType, id, versionId, lastUpdated, columns: recordColumns(record) };
+  idx: string | null;
 }

@@ -21,9 +21,9 @@ export interface EmbeddedStoreOptions {
    */
   unindexed?: UnindexedKeys;
   /**
-   * Resource types whose plain creates are committed as one pending row each and indexed later in
-   * batches (deferred-writes.ts): the AuditEvent of every request. Queries and writes see them as
-   * if committed in full.
+   * Resource types whose plain creates are committed as their version and a pending row each, made
+   * current and indexed later in batches (deferred-writes.ts): the AuditEvent of every request.
+   * Queries and writes see them as if committed in full.
    */
   deferredTypes?: readonly string[];
 }

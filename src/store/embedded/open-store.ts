@@ -211,8 +211,8 @@ export class OpenStore {
   }
 
   /**
-   * Moves the pending deferred creates. A failure stops the store like any failed write; the rows
-   * stay in `deferred`, durable, and are moved when the store opens again.
+   * Moves the pending deferred creates. A failure stops the store like any failed write; their
+   * versions and rows in `deferred` stay, durable, and are moved when the store opens again.
    */
   #drain(): void {
     if (this.#failure !== undefined || !this.db.open) return;

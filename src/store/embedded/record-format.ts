@@ -26,14 +26,6 @@ export function recordColumns(stored: StoredRecord): RecordColumns {
   };
 }
 
-/**
- * The whole record's JSON from its columns, the index as its last member: the `record` column of
- * `deferred`, read back whole (`JSON.parse`) when a crash left the row pending.
- */
-export function joinedColumns({ record, idx }: RecordColumns): string {
-  return idx === null ? record : `${record.slice(0, -1)},"index":${idx}}`;
-}
-
 /** A record as read from its columns: a fresh object the caller owns, its `index` parsed on first use. */
 export function parseRecord(record: string, idx: string | null | undefined): StoredRecord {
   const parsed = JSON.parse(record) as StoredRecord;

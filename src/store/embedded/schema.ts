@@ -1,4 +1,6 @@
 import type { Database } from 'better-sqlite3';
+import type { StoredRecord } from '../port.js';
+import { recordColumns } from './record-format.js';
 
 /**
  * The embedded store's SQLite schema (issue 13).
@@ -24,8 +26,8 @@ import type { Database } from 'better-sqlite3';
  * - `paths`: the dotted paths of the value tables, as small integers.
  *
  * - `deferred`: creates of the store's deferred types (the AuditEvent of every read, issue 14)
- *   committed as one row each, durable like any commit but not yet in `versions`, `current` and
- *   `search_values`; moved there in large batches (deferred-writes.ts). `seq` is their order.
+ *   committed with their `versions` row but not yet in `current` and `search_values`: the `vid`
+ *   of each, made current in large batches and deleted (deferred-writes.ts).
  *
  * The value tables are WITHOUT ROWID with (pid, value, rid) as their key, so a lookup by value is
  * one range scan of the primary key, returning resource numbers without touching a second b-tree.
@@ -41,11 +43,17 @@ import type { Database } from 'better-sqlite3';
  * there, and the unique index was a second b-tree written by every read and again by every move,
  * while `DeferredWrites` already refuses a second create of a pending or stored resource before
  * inserting. An older `deferred` is rebuilt without it (it holds at most a few batches of rows).
+ * Version 6 writes a deferred create's `versions` row when it is committed and keeps only its
+ * `vid` in `deferred` (issue 14): the ~3 KB record reached the WAL three times (the `deferred`
+ * row, the `versions` row, the zeroing of the freed `deferred` page), now once. An older
+ * `deferred`, whose rows hold whole records, is upgraded in place: its rows (at most a few
+ * batches, left by a crash) get their `versions` rows, one commit number for all as the move
+ * would have given them, and stay pending by `vid`.
  */
-export const SCHEMA_VERSION = 5;
+export const SCHEMA_VERSION = 6;
 
 /** Versions this FhirGate opens; older ones are upgraded by `migrateSchema`. */
-const UPGRADABLE = [1, 2, 3, 4, 5];
+const UPGRADABLE = [1, 2, 3, 4, 5, 6];
 
 /** The value tables share one shape (see above): (pid, value, rid), looked up by value, deleted by resource. */
 function valueTable(name: string): string {
@@ -93,12 +101,7 @@ CREATE INDEX IF NOT EXISTS current_by_updated ON current (type, deleted, last_up
 CREATE TABLE IF NOT EXISTS paths (pid INTEGER PRIMARY KEY, path TEXT NOT NULL UNIQUE);
 ${valueTable('search_values')}
 ${valueTable('ended_values')}
-CREATE TABLE IF NOT EXISTS deferred (
-  seq INTEGER PRIMARY KEY,
-  type TEXT NOT NULL,
-  id TEXT NOT NULL,
-  record TEXT NOT NULL
-);
+CREATE TABLE IF NOT EXISTS deferred (vid INTEGER PRIMARY KEY);
 `;
 
 /**
@@ -141,19 +144,34 @@ export function migrateSchema(db: Database): void {
       db.exec('ALTER TABLE current ADD COLUMN rid INTEGER');
       db.exec('UPDATE current SET rid = (SELECT min(v.vid) FROM versions v WHERE v.type = current.type AND v.id = current.id)');
     }
-    if (hasUniqueKey(db, 'deferred')) db.exec('ALTER TABLE deferred RENAME TO deferred_v4');
+    // Whole records (versions 2-5, with or without the unique key of 2-4): their versions are written below.
+    const wholeRecords = columnsOf(db, 'deferred').includes('record');
+    if (wholeRecords) db.exec('ALTER TABLE deferred RENAME TO deferred_v5');
     db.exec(DDL);
-    if (columnsOf(db, 'deferred_v4').length > 0) db.exec('INSERT INTO deferred (seq, type, id, record) SELECT seq, type, id, record FROM deferred_v4; DROP TABLE deferred_v4;');
     // Their rows keep their index in `record`.
     if (!columnsOf(db, 'versions').includes('idx')) db.exec('ALTER TABLE versions ADD COLUMN idx TEXT');
+    if (wholeRecords) versionPendingRecords(db);
     if (byVersion) regroupValues(db);
     db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('schema', ?)").run(SCHEMA_VERSION);
   })();
 }
 
-/** True when the table has a UNIQUE constraint (an index SQLite made for it). */
-function hasUniqueKey(db: Database, table: string): boolean {
-  return db.prepare("SELECT 1 FROM pragma_index_list(?) WHERE origin = 'u'").get(table) !== undefined;
+/**
+ * Version 6's pending rows from those of versions 2-5 (`deferred_v5`, whole records in `seq`
+ * order): each record's `versions` row, under one commit number after every one used (the number
+ * the move would have given them), and its `vid` in `deferred`.
+ */
+function versionPendingRecords(db: Database): void {
+  const used = (sql: string): number => (db.prepare(sql).pluck().get() as number | null | undefined) ?? 0;
+  const txn = Math.max(used('SELECT max(txn) FROM versions'), used("SELECT value FROM meta WHERE key = 'txn'")) + 1;
+  const insertVersion = db.prepare('INSERT INTO versions (type, id, version, last_updated, deleted, txn, record, idx) VALUES (?, ?, ?, ?, 0, ?, ?, ?)');
+  const insertPending = db.prepare('INSERT INTO deferred (vid) VALUES (?)');
+  for (const row of db.prepare('SELECT record FROM deferred_v5 ORDER BY seq').pluck().all() as string[]) {
+    const record = JSON.parse(row) as StoredRecord;
+    const { record: text, idx } = recordColumns(record);
+    insertPending.run(insertVersion.run(record.resourceType, record.id, record.versionId, record.lastUpdated, txn, text, idx).lastInsertRowid);
+  }
+  db.exec('DROP TABLE deferred_v5');
 }
 
 function columnsOf(db: Database, table: string): string[] {

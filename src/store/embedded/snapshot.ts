@@ -4,7 +4,11 @@ import { databasePath } from './files.js';
 
 /** What a copy of the database holds: counted from the copy, so a restore can check it gets the same. */
 export interface DatabaseCounts {
-  /** Rows of `current`: every resource, deleted ones included (their tombstone is the current version). */
+  /**
+   * Rows of `current`: every resource, deleted ones included (their tombstone is the current
+   * version), and each deferred create still pending (schema 6: its version is stored, its
+   * `current` row is written when the store opens and moves it, deferred-writes.ts).
+   */
   resources: number;
   /** Rows of `versions`: every version of every resource. */
   versions: number;
@@ -50,8 +54,10 @@ export function countDatabase(file: string): DatabaseCounts {
   const db = new Sqlite(file, { readonly: true, fileMustExist: true });
   try {
     const count = (sql: string): number => (db.prepare(sql).pluck().get() as number) ?? 0;
+    // Schema 5's pending rows (whole records, in neither table) stay out of every count, as that schema's backups recorded them.
+    const deferredVids = (db.prepare("SELECT 1 FROM pragma_table_info('deferred') WHERE name = 'vid'").get() as unknown) !== undefined;
     return {
-      resources: count('SELECT count(*) FROM current'),
+      resources: count('SELECT count(*) FROM current') + (deferredVids ? count('SELECT count(*) FROM deferred') : 0),
       versions: count('SELECT count(*) FROM versions'),
       auditEvents: count("SELECT count(*) FROM versions WHERE type = 'AuditEvent'"),
     };
