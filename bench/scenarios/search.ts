@@ -31,7 +31,7 @@ const DEFAULT_SIZES = [1_000, 10_000, 100_000];
  * today a dispense of a prescription completed since (the rules are measured by `workflow`).
  */
 // MALLOC_ARENA_MAX as `npm start` and the Docker image set it (README "Storage", Memory).
-const LOAD_ENV = { FHIR_WORKFLOW_RULES: 'false', MALLOC_ARENA_MAX: '2' };
+export const LOAD_ENV = { FHIR_WORKFLOW_RULES: 'false', MALLOC_ARENA_MAX: '2' };
 const QUICK_SIZES = [1_000, 5_000];
 // Lets the store finish what a cell queued before the next cell starts.
 const SETTLE_MS = 500;
