@@ -60,9 +60,10 @@ export abstract class CommitView {
 
   /** Whether the view holds every committed version now; (re)starts it, empty, when it provably does not. */
   async trusted(store: StorePort): Promise<'kept' | 'restarted' | false> {
-    if (this.#inFlight > 0 || !store.revision) return false;
+    const revision = revisionOf(store);
+    if (this.#inFlight > 0 || !revision) return false;
     const applied = this.#applied.join();
-    const revisions = await Promise.all(this.types.map((type) => store.revision!(type)));
+    const revisions = await Promise.all(this.types.map(revision));
     // A commit between the question and the answer: the revisions may count it or not.
     if (this.#inFlight > 0 || this.#applied.join() !== applied) return false;
     const expected = this.#base?.map((b, i) => b + this.#applied[i]);
@@ -95,10 +96,23 @@ export abstract class CommitView {
   }
 }
 
+const revisions = new WeakMap<StorePort, ((type: string) => Promise<number>) | undefined>();
+
+/**
+ * `store.revision`, looked up once per store: the rules ask it several times per booking, and
+ * through the store's decorators (Proxies, `withCommitMethods`) every lookup binds it anew.
+ */
+function revisionOf(store: StorePort): ((type: string) => Promise<number>) | undefined {
+  if (!revisions.has(store)) revisions.set(store, store.revision?.bind(store));
+  return revisions.get(store);
+}
+
 /** Freezes a JSON value and everything in it; returns it. What a view keeps is shared by every request that reads it. */
 export function deepFreeze<T>(value: T): T {
   if (typeof value !== 'object' || value === null || Object.isFrozen(value)) return value;
-  for (const child of Object.values(value)) deepFreeze(child);
+  // Without the array `Object.values` would allocate per object: a booking freezes some 50 (its appointment's record).
+  if (Array.isArray(value)) for (const item of value) deepFreeze(item);
+  else for (const key in value) deepFreeze((value as Record<string, unknown>)[key]);
   return Object.freeze(value);
 }
 
