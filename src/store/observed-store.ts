@@ -23,13 +23,20 @@ export type CommitMethods = Partial<Pick<StorePort, 'commit' | 'stage' | 'rewrit
 
 /** The store with some of its commit methods replaced: the one decorator shape of every commit observer. */
 export function withCommitMethods(store: StorePort, methods: CommitMethods): StorePort {
+  // Bound once per method: every store call of every request goes through each decorator's Proxy.
+  const bound = new Map<PropertyKey, { of: unknown; fn: unknown }>();
   return new Proxy(store, {
     get(target, property) {
       // Given, even as undefined (no `stage` when the store has none), it replaces the store's own.
       if (Object.hasOwn(methods, property)) return methods[property as keyof CommitMethods];
       const value: unknown = Reflect.get(target, property, target);
+      if (typeof value !== 'function') return value;
       // Adapters are classes with private fields: their methods must run with the adapter as `this`.
-      return typeof value === 'function' ? value.bind(target) : value;
+      const known = bound.get(property);
+      if (known?.of === value) return known.fn;
+      const fn = value.bind(target);
+      bound.set(property, { of: value, fn });
+      return fn;
     },
   });
 }
