@@ -43,6 +43,28 @@ describe('embedded store: background checkpoints', () => {
     await removeDir(dir);
   });
 
+  it('compact empties the WAL even while the worker is checkpointing (a truncating checkpoint fails at once beside another)', async () => {
+    const dir = await tempDir();
+    // Background checkpoints as often as commits come, so compacts keep meeting one in flight.
+    const { store, logs } = await openStore(dir, { checkpointIntervalMs: 1 });
+    const wal = `${databasePath(dir)}-wal`;
+    const text = 'x'.repeat(4000);
+    const leftInWal: number[] = [];
+    for (let round = 0; round < 40; round++) {
+      const writes = Array.from({ length: 60 }, (_, i) => store.commit([writeOf(record('Patient', `p${round}-${i}`, { resource: { resourceType: 'Patient', id: `p${round}-${i}`, text: { status: 'generated', div: text } } }))]));
+      await Promise.all(writes);
+      await new Promise((resolve) => setTimeout(resolve, round % 5));
+      await store.compact!();
+      leftInWal.push(await sizeOf(wal));
+    }
+    // What a key rotation or an audit archive compacts for: no frame of what came before stays in the WAL.
+    expect(leftInWal.filter((bytes) => bytes > 0)).toEqual([]);
+    expect(await store.count('current', { resourceType: 'Patient' })).toBe(2400);
+    await store.close();
+    expect(logs.messages('warn')).toEqual([]);
+    await removeDir(dir);
+  }, 60_000);
+
   it('a worker that cannot checkpoint hands checkpoints back to SQLite, once, with a warning', async () => {
     const dir = await tempDir();
     const lines: { msg: string }[] = [];

@@ -53,6 +53,10 @@ export class Checkpointer {
   #timer: NodeJS.Timeout | undefined;
   #failed = false;
   #closing: Promise<void> | undefined;
+  /** Set while another connection's checkpoint must not overlap one of the worker's (`exclusive`). */
+  #held: Promise<unknown> | undefined;
+  /** Resolves the wait of `exclusive` when the worker's checkpoint in flight ends. */
+  #landed: (() => void) | undefined;
 
   /** @param fallback Called once if the worker fails: the store gives checkpoints back to SQLite. */
   constructor(
@@ -71,6 +75,7 @@ export class Checkpointer {
 
   #run(): void {
     this.#timer = undefined;
+    if (this.#held) return void this.#held.catch(() => {}).then(() => this.#dirty && this.written());
     if (this.#inFlight || this.#closing || this.#failed) return;
     this.#dirty = false;
     this.#inFlight = true;
@@ -84,6 +89,7 @@ export class Checkpointer {
     worker.unref();
     worker.on('message', (result: { frames?: number; copied?: number; error?: string }) => {
       this.#inFlight = false;
+      this.#landed?.();
       if (result.error) return this.#fail(new Error(result.error));
       // Commits that arrived while it ran: the next checkpoint picks them up.
       if (this.#dirty) this.written();
@@ -93,9 +99,30 @@ export class Checkpointer {
     return worker;
   }
 
+  /**
+   * Runs `work` with no checkpoint of the worker in flight or starting: a TRUNCATE checkpoint of the
+   * store's own connection fails at once (SQLITE_BUSY, the busy handler is not asked) while another
+   * connection checkpoints (https://sqlite.org/c3ref/wal_checkpoint_v2.html), leaving the WAL whole.
+   */
+  async exclusive<T>(work: () => T): Promise<T> {
+    while (this.#held) await this.#held.catch(() => {});
+    const run = (async () => {
+      if (this.#inFlight && !this.#failed) await new Promise<void>((resolve) => (this.#landed = resolve));
+      this.#landed = undefined;
+      return work();
+    })();
+    this.#held = run;
+    try {
+      return await run;
+    } finally {
+      this.#held = undefined;
+    }
+  }
+
   #fail(err: unknown): void {
     if (this.#failed || this.#closing) return;
     this.#failed = true;
+    this.#landed?.();
     this.settings.logger?.warn({ err }, 'embedded store: background checkpoints stopped; SQLite checkpoints inside commits again');
     this.fallback();
     void this.#worker?.terminate();

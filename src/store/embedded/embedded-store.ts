@@ -26,6 +26,8 @@ export interface EmbeddedStoreOptions {
    * Queries and writes see them as if committed in full.
    */
   deferredTypes?: readonly string[];
+  /** How often, at most, the WAL is checkpointed in the background while commits arrive (default 1000 ms; checkpointer.ts). */
+  checkpointIntervalMs?: number;
 }
 
 /**
@@ -57,6 +59,7 @@ export class EmbeddedStore implements StorePort {
       allowLegacyFiles: this.options.allowLegacyFiles,
       unindexed: this.options.unindexed,
       deferredTypes: this.options.deferredTypes,
+      checkpointIntervalMs: this.options.checkpointIntervalMs,
     }).finally(() => {
       this.#opening = undefined;
     });

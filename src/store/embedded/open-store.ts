@@ -32,6 +32,8 @@ export interface OpenStoreSettings {
   unindexed?: UnindexedKeys;
   /** See EmbeddedStoreOptions.deferredTypes. */
   deferredTypes?: readonly string[];
+  /** See EmbeddedStoreOptions.checkpointIntervalMs. */
+  checkpointIntervalMs?: number;
 }
 
 /**
@@ -64,7 +66,7 @@ export class OpenStore {
     this.#deferred = new DeferredWrites(db, this.#writer, { types: settings.deferredTypes ?? [], due: () => this.#drain() });
     // Checkpoints run beside the event loop; SQLite's own, inside a commit, only if they fall far behind.
     db.pragma(`wal_autocheckpoint = ${BACKSTOP_CHECKPOINT_PAGES}`);
-    this.#checkpointer = new Checkpointer({ path: databasePath(settings.dir), logger: settings.logger }, () => db.pragma(`wal_autocheckpoint = ${INLINE_CHECKPOINT_PAGES}`));
+    this.#checkpointer = new Checkpointer({ path: databasePath(settings.dir), logger: settings.logger, intervalMs: settings.checkpointIntervalMs }, () => db.pragma(`wal_autocheckpoint = ${INLINE_CHECKPOINT_PAGES}`));
     this.#write(() => this.#deferred.drain());
   }
 
@@ -181,7 +183,12 @@ export class OpenStore {
   async compact(): Promise<void> {
     this.#assertHealthy();
     this.#write(() => this.#deferred.drain());
-    this.#write(() => this.db.pragma('wal_checkpoint(TRUNCATE)'));
+    await this.#checkpointer.exclusive(() => {
+      let result: { busy: number } | undefined;
+      this.#write(() => ([result] = this.db.pragma('wal_checkpoint(TRUNCATE)') as Array<{ busy: number }>));
+      // Busy: frames were left in the WAL (a reader of an older snapshot); the caller's promise (no old bytes left) is not kept.
+      if (result?.busy) throw new Error('embedded store: the WAL could not be truncated (busy); compact again when the store is idle');
+    });
     await this.#durable();
   }
 
