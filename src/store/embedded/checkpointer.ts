@@ -48,15 +48,12 @@ export interface CheckpointerSettings {
 export class Checkpointer {
   readonly #intervalMs: number;
   #worker: Worker | undefined;
-  #inFlight = false;
+  /** The worker's checkpoint in flight: `ended` settles when its answer comes or the worker fails. */
+  #inFlight: { ended: Promise<void>; end: () => void } | undefined;
   #dirty = false;
   #timer: NodeJS.Timeout | undefined;
   #failed = false;
   #closing: Promise<void> | undefined;
-  /** Set while another connection's checkpoint must not overlap one of the worker's (`exclusive`). */
-  #held: Promise<unknown> | undefined;
-  /** Resolves the wait of `exclusive` when the worker's checkpoint in flight ends. */
-  #landed: (() => void) | undefined;
 
   /** @param fallback Called once if the worker fails: the store gives checkpoints back to SQLite. */
   constructor(
@@ -75,10 +72,10 @@ export class Checkpointer {
 
   #run(): void {
     this.#timer = undefined;
-    if (this.#held) return void this.#held.catch(() => {}).then(() => this.#dirty && this.written());
     if (this.#inFlight || this.#closing || this.#failed) return;
     this.#dirty = false;
-    this.#inFlight = true;
+    let end = (): void => {};
+    this.#inFlight = { ended: new Promise<void>((resolve) => (end = resolve)), end };
     this.#ensureWorker().postMessage('checkpoint');
   }
 
@@ -88,8 +85,7 @@ export class Checkpointer {
     const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { path: this.settings.path, driver } });
     worker.unref();
     worker.on('message', (result: { frames?: number; copied?: number; error?: string }) => {
-      this.#inFlight = false;
-      this.#landed?.();
+      this.#landed();
       if (result.error) return this.#fail(new Error(result.error));
       // Commits that arrived while it ran: the next checkpoint picks them up.
       if (this.#dirty) this.written();
@@ -105,24 +101,21 @@ export class Checkpointer {
    * connection checkpoints (https://sqlite.org/c3ref/wal_checkpoint_v2.html), leaving the WAL whole.
    */
   async exclusive<T>(work: () => T): Promise<T> {
-    while (this.#held) await this.#held.catch(() => {});
-    const run = (async () => {
-      if (this.#inFlight && !this.#failed) await new Promise<void>((resolve) => (this.#landed = resolve));
-      this.#landed = undefined;
-      return work();
-    })();
-    this.#held = run;
-    try {
-      return await run;
-    } finally {
-      this.#held = undefined;
-    }
+    await this.#inFlight?.ended;
+    // No checkpoint starts between this wait and `work`: one starts only from a timer (`written`), and `work` is synchronous.
+    return work();
+  }
+
+  /** The checkpoint in flight has ended, answered or not. */
+  #landed(): void {
+    this.#inFlight?.end();
+    this.#inFlight = undefined;
   }
 
   #fail(err: unknown): void {
+    this.#landed();
     if (this.#failed || this.#closing) return;
     this.#failed = true;
-    this.#landed?.();
     this.settings.logger?.warn({ err }, 'embedded store: background checkpoints stopped; SQLite checkpoints inside commits again');
     this.fallback();
     void this.#worker?.terminate();

@@ -184,8 +184,7 @@ export class OpenStore {
     this.#assertHealthy();
     this.#write(() => this.#deferred.drain());
     await this.#checkpointer.exclusive(() => {
-      let result: { busy: number } | undefined;
-      this.#write(() => ([result] = this.db.pragma('wal_checkpoint(TRUNCATE)') as Array<{ busy: number }>));
+      const [result] = this.#write(() => this.db.pragma('wal_checkpoint(TRUNCATE)') as Array<{ busy: number }>);
       // Busy: frames were left in the WAL (a reader of an older snapshot); the caller's promise (no old bytes left) is not kept.
       if (result?.busy) throw new Error('embedded store: the WAL could not be truncated (busy); compact again when the store is idle');
     });
@@ -207,10 +206,11 @@ export class OpenStore {
     }
   }
 
-  #write(apply: () => unknown): void {
+  #write<T>(apply: () => T): T {
     try {
-      apply();
+      const result = apply();
       this.#checkpointer.written();
+      return result;
     } catch (err) {
       if (err instanceof VersionConflictError || err instanceof TypeError) throw err;
       throw this.#fail(err);
