@@ -60,10 +60,9 @@ export abstract class CommitView {
 
   /** Whether the view holds every committed version now; (re)starts it, empty, when it provably does not. */
   async trusted(store: StorePort): Promise<'kept' | 'restarted' | false> {
-    const revision = revisionOf(store);
-    if (this.#inFlight > 0 || !revision) return false;
+    if (this.#inFlight > 0 || !store.revision) return false;
     const applied = this.#applied.join();
-    const revisions = await Promise.all(this.types.map(revision));
+    const revisions = await Promise.all(this.types.map((type) => store.revision!(type)));
     // A commit between the question and the answer: the revisions may count it or not.
     if (this.#inFlight > 0 || this.#applied.join() !== applied) return false;
     const expected = this.#base?.map((b, i) => b + this.#applied[i]);
@@ -94,17 +93,6 @@ export abstract class CommitView {
   empty(): void {
     this.restart(this.#base);
   }
-}
-
-const revisions = new WeakMap<StorePort, ((type: string) => Promise<number>) | undefined>();
-
-/**
- * `store.revision`, looked up once per store: the rules ask it several times per booking, and
- * through the store's decorators (Proxies, `withCommitMethods`) every lookup binds it anew.
- */
-function revisionOf(store: StorePort): ((type: string) => Promise<number>) | undefined {
-  if (!revisions.has(store)) revisions.set(store, store.revision?.bind(store));
-  return revisions.get(store);
 }
 
 /** Freezes a JSON value and everything in it; returns it. What a view keeps is shared by every request that reads it. */
