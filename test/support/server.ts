@@ -44,11 +44,7 @@ export async function startServer(env: Record<string, string> = {}, dataDir?: st
       done();
     },
   });
-  // PUBLIC_URL is fixed after listening; the port is not known before, so bind first on a probe config.
-  const port = await freePort();
-  const config = loadConfig({ PORT: String(port), DATA_DIR: dir, LOG_LEVEL: 'info', PUBLIC_URL: `http://127.0.0.1:${port}`, HL7_MLLP_PORT: '0', ...testStoreEnv(dir), ...env }, ROOT_DIR);
-  const app = await createApp(config, createLogger(config.logLevel, sink), options.clock);
-  await app.listen();
+  const { app, config } = await listening(env, dir, sink, options.clock);
   // config.port: a test may pin PORT (and PUBLIC_URL) to restart on the same origin.
   const origin = `http://127.0.0.1:${config.port}`;
   // fhirClient(fhirUrl) carries a full-access token of the embedded server unless told otherwise.
@@ -84,6 +80,26 @@ export async function startServer(env: Record<string, string> = {}, dataDir?: st
 }
 
 /** A port free right now on loopback. */
+/**
+ * The app listening on a free port. PUBLIC_URL names the port, so it is picked before the app is
+ * built; another process may take it in between (seen as EADDRINUSE under the parallel suite): then
+ * the app is closed and built again on another port. A port the test pins is not retried.
+ */
+async function listening(env: Record<string, string>, dir: string, sink: Writable, clock?: () => Date): Promise<{ app: App; config: ReturnType<typeof loadConfig> }> {
+  for (let attempt = 1; ; attempt++) {
+    const port = await freePort();
+    const config = loadConfig({ PORT: String(port), DATA_DIR: dir, LOG_LEVEL: 'info', PUBLIC_URL: `http://127.0.0.1:${port}`, HL7_MLLP_PORT: '0', ...testStoreEnv(dir), ...env }, ROOT_DIR);
+    const app = await createApp(config, createLogger(config.logLevel, sink), clock);
+    try {
+      await app.listen();
+      return { app, config };
+    } catch (err) {
+      await app.close();
+      if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE' || env.PORT !== undefined || attempt >= 5) throw err;
+    }
+  }
+}
+
 export async function freePort(): Promise<number> {
   const net = await import('node:net');
   return new Promise((resolve, reject) => {
