@@ -14,6 +14,7 @@ export class RecordWriter {
   readonly #currentVersion: Statement;
   readonly #insertVersion: Statement;
   readonly #upsertCurrent: Statement;
+  readonly #updateCurrent: Statement;
   readonly #values: ValueRows;
   readonly #findVersion: Statement;
   readonly #earlierVersions: Statement;
@@ -31,13 +32,15 @@ export class RecordWriter {
     unindexed: UnindexedKeys = {},
   ) {
     this.#skip = new Map(Object.entries(unindexed).map(([type, keys]) => [type, new Set(keys)]));
-    this.#currentRow = db.prepare('SELECT version, vid, rid FROM current WHERE type = ? AND id = ?');
+    this.#currentRow = db.prepare('SELECT version, vid, rid, deleted FROM current WHERE type = ? AND id = ?');
     this.#currentVersion = db.prepare('SELECT version FROM current WHERE type = ? AND id = ?').pluck();
     this.#insertVersion = db.prepare('INSERT INTO versions (type, id, version, last_updated, deleted, txn, record, idx) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
     this.#upsertCurrent = db.prepare(
       'INSERT INTO current (type, id, version, last_updated, deleted, vid, rid) VALUES (?, ?, ?, ?, ?, ?, ?) ' +
         'ON CONFLICT (type, id) DO UPDATE SET version = excluded.version, last_updated = excluded.last_updated, deleted = excluded.deleted, vid = excluded.vid',
     );
+    // A new version that neither deletes nor restores leaves `deleted` alone, and with it the one index of `current` keyed by nothing else that changes (current_by_deleted_id, schema.ts).
+    this.#updateCurrent = db.prepare('UPDATE current SET version = ?, last_updated = ?, vid = ? WHERE type = ? AND id = ?');
     this.#values = new ValueRows(db);
     this.#findVersion = db.prepare('SELECT vid, last_updated AS lastUpdated, deleted FROM versions WHERE type = ? AND id = ? AND version = ?');
     this.#earlierVersions = db.prepare('SELECT record, idx FROM versions WHERE type = ? AND id = ? AND vid <> ?');
@@ -92,7 +95,9 @@ export class RecordWriter {
         if (actual !== expectedVersion) throw new VersionConflictError(record.resourceType, record.id, expectedVersion, actual);
         const vid = this.insertVersion(record, recordColumns(record), txn);
         // A resource is numbered by its first version for good (schema.ts `rid`); its value rows follow its current version.
-        this.#upsertCurrent.run(record.resourceType, record.id, record.versionId, record.lastUpdated, record.deleted ? 1 : 0, vid, current?.rid ?? vid);
+        const deleted = record.deleted ? 1 : 0;
+        if (current?.deleted === deleted) this.#updateCurrent.run(record.versionId, record.lastUpdated, vid, record.resourceType, record.id);
+        else this.#upsertCurrent.run(record.resourceType, record.id, record.versionId, record.lastUpdated, deleted, vid, current?.rid ?? vid);
         if (current) {
           // A resource created earlier in this commit has its rows before it is replaced.
           this.#values.insertMany(created.splice(0));
@@ -217,6 +222,7 @@ interface CurrentRow {
   version: number;
   vid: number;
   rid: number;
+  deleted: number;
 }
 
 /** The `meta` key of the last commit number, written by schema 5 when a move of deferred rows may have hidden it. */
