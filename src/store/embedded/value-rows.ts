@@ -26,7 +26,8 @@ export class ValueRows {
   readonly #insertChunk: Statement;
 
   constructor(db: Database) {
-    this.#rowsOf = db.prepare('SELECT pid, value FROM search_values WHERE rid = ?').raw();
+    // In the table's key order, as `replace` merges them (the `_by_rid` index holds them so: no sort).
+    this.#rowsOf = db.prepare('SELECT pid, value FROM search_values WHERE rid = ? ORDER BY pid, value').raw();
     this.#insert = db.prepare('INSERT OR IGNORE INTO search_values (pid, value, rid) VALUES (?, ?, ?)');
     this.#delete = db.prepare('DELETE FROM search_values WHERE pid = ? AND value = ? AND rid = ?');
     this.#end = db.prepare('INSERT OR IGNORE INTO ended_values (pid, value, rid) VALUES (?, ?, ?)');
@@ -62,18 +63,33 @@ export class ValueRows {
   /**
    * Makes a resource's rows those of its new current version: rows of values it no longer has are
    * deleted (and kept as ended, for history queries), rows of values it adds are inserted, the
-   * others left alone.
+   * others left alone. Both lists in key order, merged: a dispense's prescription keeps all of its
+   * ~25 rows, and keying each in a Map (a string per blob) was most of what this cost (issue 17).
    */
   replace(rid: number | bigint, rows: readonly ValueRow[]): void {
-    const added = new Map<string, ValueRow>();
-    for (const row of rows) added.set(rowKey(row.pid, row.value), row);
-    for (const [pid, value] of this.#rowsOf.all(rid) as Array<[number, SqlValue]>) {
-      // Already there: neither inserted nor deleted.
-      if (added.delete(rowKey(pid, value))) continue;
-      this.#delete.run(pid, value, rid);
-      this.#end.run(pid, value, rid);
+    const next = [...rows].sort(compareValueRows);
+    const stored = this.#rowsOf.all(rid) as Array<[number, SqlValue]>;
+    let i = 0;
+    let j = 0;
+    while (i < stored.length || j < next.length) {
+      // A duplicate of the row before it (the table holds it once).
+      if (j > 0 && j < next.length && compareValueRows(next[j - 1], next[j]) === 0) {
+        j++;
+        continue;
+      }
+      const order = i === stored.length ? 1 : j === next.length ? -1 : compareValues(stored[i][0], stored[i][1], next[j].pid, next[j].value);
+      if (order === 0) {
+        i++;
+        j++;
+      } else if (order < 0) {
+        const [pid, value] = stored[i++];
+        this.#delete.run(pid, value, rid);
+        this.#end.run(pid, value, rid);
+      } else {
+        const { pid, value } = next[j++];
+        this.#insert.run(pid, value, rid);
+      }
     }
-    for (const row of added.values()) this.#insert.run(row.pid, row.value, rid);
   }
 
   /** Replaces what a resource's earlier versions had besides its current values (a rewrite of its versions: key rotation). */
@@ -95,12 +111,19 @@ const CHUNK = 64;
 
 /** The table's key order (pid, value, rid): numbers before blobs (SQLite), blobs by memcmp. */
 function compareRows(a: [number, SqlValue, number | bigint], b: [number, SqlValue, number | bigint]): number {
-  if (a[0] !== b[0]) return a[0] - b[0];
-  const x = a[1];
-  const y = b[1];
-  if (typeof x === 'number') return typeof y === 'number' ? x - y || Number(a[2]) - Number(b[2]) : -1;
+  return compareValues(a[0], a[1], b[0], b[1]) || Number(a[2]) - Number(b[2]);
+}
+
+function compareValueRows(a: ValueRow, b: ValueRow): number {
+  return compareValues(a.pid, a.value, b.pid, b.value);
+}
+
+/** Order of (pid, value) as SQLite orders the key: by path id, then numbers before blobs, numbers by value, blobs by memcmp. */
+function compareValues(pidA: number, x: SqlValue, pidB: number, y: SqlValue): number {
+  if (pidA !== pidB) return pidA - pidB;
+  if (typeof x === 'number') return typeof y === 'number' ? x - y : -1;
   if (typeof y === 'number') return 1;
-  return Buffer.compare(x, y) || Number(a[2]) - Number(b[2]);
+  return Buffer.compare(x, y);
 }
 
 /** A row's identity within a resource: numbers and strings (blobs) never share a key. */
