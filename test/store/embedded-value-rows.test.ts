@@ -47,6 +47,8 @@ describe('embedded value rows: a new version writes what changed (value-rows.ts)
     ['a value added', [...SLOT, s(9, 'c')], 1, 0],
     ['a value dropped', SLOT.slice(0, 12), 2, 1],
     ['a string that reads as the number it replaces', [...SLOT.slice(0, 7), s(8, '1'), ...SLOT.slice(8)], 3, 1],
+    ['a number beside the strings of one path', [n(9, 2), ...SLOT], 1, 0],
+    ['a string that extends the one it replaces', [...SLOT.slice(0, 12), s(12, 'generalist')], 3, 1],
     ['every value gone', [], 2 * SLOT.length, SLOT.length],
   ])('%s: %i row changes, %i ended', (_, next, expectedChanges, expectedEnded) => {
     const before = changes();
