@@ -16,6 +16,6 @@ export default defineConfig({
     // data folders and ports, and nothing in src/ keeps per-process state but these caches.
     isolate: false,
     // The commands tests run as their own processes, compiled once per run (test/support/node-script.ts).
-    globalSetup: ['test/support/script-build.ts'],
+    globalSetup: ['test/support/corpus-dir.ts', 'test/support/script-build.ts'],
   },
 });

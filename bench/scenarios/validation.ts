@@ -7,9 +7,9 @@ import { SERVED_TYPES } from '../../src/fhir/registry.js';
 import { createValidator } from '../../src/validation/create-validator.js';
 import { fixed, markdownTable } from '../lib/table.js';
 import type { Scenario } from '../lib/scenario.js';
+import { EXAMPLES_DIR as EXAMPLES } from '../../test/support/corpus-dir.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const EXAMPLES = path.resolve(ROOT, '../shared/corpus/fhir-r4/examples');
 
 function examplesOf(type: string): Resource[] {
   const dir = path.join(EXAMPLES, type);

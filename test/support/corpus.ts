@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Bundle, Resource } from '@medplum/fhirtypes';
-import { CORPUS_DIR } from './server.js';
+import { CORPUS_DIR } from './corpus-dir.js';
 
 /** The official R4 examples of one resource type, read from the shared corpus (never copied into the repo). */
 export function officialExamples(type: string): Array<{ file: string; resource: Resource }> {

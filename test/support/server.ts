@@ -9,7 +9,7 @@ import { dropDatabase, MONGODB_URI } from './mongo.js';
 import { embeddedIssuer, mintToken, registerDefaultToken, type TestIssuer, type TokenOptions } from './tokens.js';
 
 export const ROOT_DIR = path.resolve(import.meta.dirname, '../..');
-export const CORPUS_DIR = path.resolve(ROOT_DIR, '../shared/corpus');
+export { CORPUS_DIR } from './corpus-dir.js';
 
 /** A real FhirGate listening on a free port, with its own data folder and captured JSON logs. */
 export interface TestServer {

@@ -5,10 +5,10 @@ import type { Resource } from '@medplum/fhirtypes';
 import { loadR4Definitions, type R4Definitions } from '../../src/fhir/definitions.js';
 import { createValidator } from '../../src/validation/create-validator.js';
 import type { Validator } from '../../src/validation/validator.js';
+import { EXAMPLES_DIR } from '../support/corpus-dir.js';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-/** The shared, read-only corpus beside the repository (never copied into it). */
-export const EXAMPLES_DIR = path.resolve(ROOT, '../shared/corpus/fhir-r4/examples');
+export { EXAMPLES_DIR };
 export const PROFILES_DIR = path.join(ROOT, 'profiles');
 export const TERMINOLOGY_DIR = path.join(ROOT, 'terminology');
 

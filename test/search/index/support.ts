@@ -10,10 +10,11 @@ import { createSearchIndex, type TerminologySource } from '../../../src/search/i
 import type { SearchIndex } from '../../../src/search/types.js';
 import { createEmbeddedStore } from '../../../src/store/embedded/index.js';
 import type { Filter, StorePort, StoredRecord } from '../../../src/store/port.js';
+import { CORPUS_DIR } from '../../support/corpus-dir.js';
 import { describeMongo, dropDatabase, openMongoStore, testDatabase } from '../../support/mongo.js';
 
 export const ROOT_DIR = path.resolve(import.meta.dirname, '../../..');
-export const CORPUS_DIR = path.resolve(ROOT_DIR, '../shared/corpus');
+export { CORPUS_DIR };
 export const SERVED = Object.keys(SERVED_TYPES);
 
 /** The served types the shared corpus has official examples of (Schedule and Slot, added by issue 17, have none there). */
