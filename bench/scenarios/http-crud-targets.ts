@@ -4,7 +4,7 @@ import { fixed, markdownTable } from '../lib/table.js';
 
 /**
  * The goals of issue 14 (read and write path: pay each cost once), checked against one run of
- * `http-crud`: every ratio compares two cells measured back to back in the same run.
+ * `http-crud`: every ratio compares cells measured back to back in the same run.
  */
 export interface TargetCells {
   read1: Measurement;
@@ -12,10 +12,8 @@ export interface TargetCells {
   bareRead16: Measurement;
   create16: Measurement;
   bareCreate16: Measurement;
-  /** Reads at 16 connections with `FHIRGATE_ENCRYPTED_ELEMENTS={}` and `AUDIT_SINK=log`. */
-  relaxedRead16: Measurement;
-  /** Defaults, measured back to back with `relaxedRead16`. */
-  secureRead16: Measurement;
+  /** Reads at 16 connections, defaults / `FHIRGATE_ENCRYPTED_ELEMENTS={}` and `AUDIT_SINK=log`: the median of interleaved rounds. */
+  secureRelaxed: number;
 }
 
 interface Target {
@@ -33,7 +31,7 @@ export function targetsTable(cells: TargetCells): string {
     { what: 'read by id, 16 connections: FhirGate / bare Koa', measured: ratio(cells.read16, cells.bareRead16), text: '', goal: '≥ 0.25×', met: false },
     { what: 'read by id, 1 connection: FhirGate p50', measured: cells.read1.p50, text: '', goal: '≤ 1.5 ms (idle machine)', met: false },
     { what: 'create, 16 connections: FhirGate / bare Koa', measured: ratio(cells.create16, cells.bareCreate16), text: '', goal: '≥ 0.10×', met: false },
-    { what: 'read by id, 16 connections: secure defaults / encryption off + AUDIT_SINK=log', measured: ratio(cells.secureRead16, cells.relaxedRead16), text: '', goal: '≥ 0.60×', met: false },
+    { what: 'read by id, 16 connections: secure defaults / encryption off + AUDIT_SINK=log', measured: cells.secureRelaxed, text: '', goal: '≥ 0.60×', met: false },
   ];
   const [readRatio, p50, createRatio, secureRatio] = targets;
   readRatio.met = readRatio.measured >= 0.25;

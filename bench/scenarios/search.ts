@@ -3,6 +3,7 @@ import type autocannon from 'autocannon';
 import { startFhirGate } from '../lib/fhirgate.js';
 import { DEFAULT_SEED, patientId } from '../lib/generate.js';
 import { measure, type Measurement } from '../lib/load.js';
+import { median } from '../lib/median.js';
 import type { Service } from '../lib/processes.js';
 import type { Scenario, ScenarioContext } from '../lib/scenario.js';
 import { fixed } from '../lib/table.js';
@@ -117,13 +118,6 @@ async function memoryUnderReads(context: ScenarioContext, service: Service, api:
     samples: first.rss.length + last.rss.length,
     readsPerSecond: last.measurement.requestsPerSecond,
   };
-}
-
-function median(values: number[]): number {
-  if (values.length === 0) return Number.NaN;
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
 /**

@@ -2,6 +2,7 @@ import os from 'node:os';
 import type autocannon from 'autocannon';
 import { startPair, type FhirGateUnderTest } from '../lib/fhirgate.js';
 import { measure } from '../lib/load.js';
+import { median } from '../lib/median.js';
 import type { Scenario, ScenarioContext } from '../lib/scenario.js';
 import { fixed, markdownTable } from '../lib/table.js';
 
@@ -213,12 +214,6 @@ function combined(cells: readonly Cell[]): Cell {
   const mean = (key: keyof Cell): number => cells.reduce((sum, c) => sum + c[key], 0) / cells.length;
   return { requestsPerSecond: cells.length / cells.reduce((sum, c) => sum + 1 / c.requestsPerSecond, 0), p50: mean('p50'), cpuMs: mean('cpuMs') };
 }
-
-const median = (values: readonly number[]): number => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-};
 
 function table(results: readonly ShapeResult[]): string {
   const right = (header: string) => ({ header, align: 'right' as const });
