@@ -107,7 +107,7 @@ export const httpCrud: Scenario = {
         goals,
         '',
         notes(shapes, seedCount, created, fhirgate),
-        `- **Relaxed**: a second FhirGate with \`FHIRGATE_ENCRYPTED_ELEMENTS={}\` (nothing encrypted at rest) and \`AUDIT_SINK=log\` (no AuditEvent committed, no fsync per read); **Defaults / relaxed** is what the secure defaults keep of its read throughput: ${rounds.length} round(s) of two ${fixed(settings.seconds / 2, 1)}-s cells per server in the order relaxed, defaults, defaults, relaxed (or the reverse, alternating), each round's ratio from its own four cells; the target is checked on the median round (one pair of cells swung 0.23–0.43× between runs of the same code).`,
+        `- **Relaxed**: a second FhirGate with \`FHIRGATE_ENCRYPTED_ELEMENTS={}\` (nothing encrypted at rest) and \`AUDIT_SINK=log\` (no AuditEvent committed, no fsync per read); **Defaults / relaxed** is what the secure defaults keep of its read throughput: ${rounds.length} round(s) of two ${fixed(settings.seconds / 2, 1)}-s cells per server in the order relaxed, defaults, defaults, relaxed (or the reverse, alternating), each round's ratio from its own four cells; the target is checked on the median round (one pair of cells swung 0.23–0.37× between runs).`,
         `- Load average (1 / 5 / 15 min) at the start: ${loadBefore}; at the end: ${loadAverage()} (the machine's other work competes for the same cores).`,
       ].join('\n'),
     };
