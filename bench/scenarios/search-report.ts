@@ -20,6 +20,8 @@ export interface QueryCell {
   seconds: number;
   /** Measured again, longer, because a server pause left too few requests in the first attempt. */
   remeasured: boolean;
+  /** Reads by id measured just before and just after this query (a search's yardstick, see `perRead`). */
+  readsAround?: [Measurement, Measurement];
 }
 
 /** Everything measured at one data size. */
@@ -117,9 +119,11 @@ function queryTable(runs: SizeRun[]): string {
     },
   });
   const readAt = (r: SizeRun): number => r.cells.find((c) => c.query.name === READ_QUERY)?.measurement.requestsPerSecond ?? Number.NaN;
+  // A search against the reads measured around it: the machine's drift over the minutes of a size's cells falls on both.
+  const yardstick = (r: SizeRun, cell: QueryCell): number => (cell.readsAround ? (cell.readsAround[0].requestsPerSecond + cell.readsAround[1].requestsPerSecond) / 2 : readAt(r));
   const perRead = {
     columns: labels.map((l) => right(`req/s ÷ read ${l}`)),
-    cells: (i: number) => runs.map((r) => `${fixed(r.cells[i].measurement.requestsPerSecond / readAt(r), 2)}×`),
+    cells: (i: number) => runs.map((r) => `${fixed(r.cells[i].measurement.requestsPerSecond / yardstick(r, r.cells[i]), 2)}×`),
   };
   const figures = [figure('req/s', (m) => m.requestsPerSecond), perRead, figure('p50 ms', (m) => m.p50), figure('p99 ms', (m) => m.p99)];
   const matches = (cell: QueryCell): string => (cell.included > 0 ? `${fixed(cell.matches, 1)} (+${fixed(cell.included, 1)})` : fixed(cell.matches, 1));
@@ -188,7 +192,7 @@ function notes(runs: SizeRun[], service: Service, settings: SearchSettings): str
     `- Each query: ${settings.connections === 1 ? 'one keep-alive connection' : `${settings.connections} keep-alive connections`} (autocannon), rotating through up to 16 targets spread over the data set (family names, MRNs, patients with an active prescription, practitioners); default \`_count\` (20), \`_total\` accurate (the default), \`Prefer: handling=strict\`. Every request carries a \`system/*.*\` Bearer token signed by the embedded authorization server's key, verified by the server as any other.`,
     `- **matches**: the mean \`total\` over the targets; \`(+n)\`: the mean number of \`_include\`d resources on the first page. Appointments are counted from ${APPOINTMENTS_FROM} on (about half of them).`,
     `- Paged walk: one client reading ${WALK_PAGE_SIZE} patients per page by following the \`next\` links (keyset cursors) through every patient of the size. Every page decrypts its patients' encrypted elements (telecom, address) and counts the total.`,
-    '- **req/s ÷ read**: the query\'s throughput divided by the throughput of a read by id (`Patient/{id}`, first row) at the same size, in the same run.',
+    '- **req/s ÷ read**: the query\'s throughput divided by the mean throughput of the reads by id (`Patient/{id}`, same connection count) measured just before and just after it at the same size (the first row: the first of those reads). A single read cell at the start of a size, as before 2026-12-05, let the machine\'s drift over the following minutes move the ratios by ±0.1–0.15 between runs of the same code.',
     settings.connections === 1
       ? '- One connection, because a search is CPU work on the server\'s single event loop: more connections add queueing, not throughput, and at 100k patients requests queued for more than Node\'s 5 s keep-alive timeout lose their connection (4 connections: ECONNRESET). So p50 and p99 are the time of one search as the client sees it, and req/s is about 1 / the mean.'
       : `- Latency is measured at the client, so it includes queueing: with the server saturated, p50 is about ${settings.connections} × the time of one search and req/s about 1 / that time.`,

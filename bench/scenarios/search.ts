@@ -8,7 +8,7 @@ import type { Service } from '../lib/processes.js';
 import type { Scenario, ScenarioContext } from '../lib/scenario.js';
 import { fixed } from '../lib/table.js';
 import { loadPatients, type FhirApi } from './search-load.js';
-import { searchQueries, type SearchQuery } from './search-queries.js';
+import { READ_QUERY, searchQueries, type SearchQuery } from './search-queries.js';
 import { renderSearchReport, sizeLabel, type MemoryResult, type QueryCell, type RestartResult, type SizeRun } from './search-report.js';
 import { pagedWalk } from './search-walk.js';
 
@@ -54,7 +54,18 @@ export const search: Scenario = {
       loaded = patients;
       log(`${patients} patients: loaded ${load.resources} resources in ${fixed(load.seconds, 0)} s`);
       const cells: QueryCell[] = [];
-      for (const query of searchQueries(DEFAULT_SEED, patients)) cells.push(await guarded(service, () => measureQuery(context, service, api, query, patients)));
+      // Each search between two reads by id (the first query), its yardstick (search-report.ts `perRead`).
+      let readBefore: Measurement | undefined;
+      for (const query of searchQueries(DEFAULT_SEED, patients)) {
+        const cell = await guarded(service, () => measureQuery(context, service, api, query, patients));
+        cells.push(cell);
+        if (query.name === READ_QUERY) readBefore = cell.measurement;
+        else if (readBefore) {
+          const readAfter = await guarded(service, () => measureRead(context, service, api, cells[0].query, patients));
+          cell.readsAround = [readBefore, readAfter];
+          readBefore = readAfter;
+        }
+      }
       const rssAfterLoadMiB = service.rssMiB();
       const walk = await guarded(service, () => pagedWalk(api, patients));
       log(`${patients} patients: paged walk over ${walk.results} results in ${fixed(walk.seconds, 1)} s (${fixed(walk.pages / walk.seconds, 1)} pages/s)`);
@@ -165,18 +176,21 @@ function searchHeaders(api: FhirApi): Record<string, string> {
   return { Accept: 'application/fhir+json', Authorization: api.authorization, Prefer: 'handling=strict' };
 }
 
+/** GETs of `paths` in turn, with the search headers. */
+function rotating(api: FhirApi, paths: readonly string[]): autocannon.Request {
+  let next = 0;
+  return {
+    method: 'GET',
+    path: paths[0],
+    headers: searchHeaders(api),
+    // autocannon hands setupRequest a fresh copy per request, so mutating it is safe.
+    setupRequest: (r) => Object.assign(r, { path: paths[next++ % paths.length] }),
+  };
+}
+
 async function measureQuery(context: ScenarioContext, service: Service, api: FhirApi, query: SearchQuery, patients: number): Promise<QueryCell> {
   const { matches, included, slowestMs } = await preflight(api, query);
-  const request = (): autocannon.Request => {
-    let next = 0;
-    return {
-      method: 'GET',
-      path: query.paths[0],
-      headers: searchHeaders(api),
-      // autocannon hands setupRequest a fresh copy per request, so mutating it is safe.
-      setupRequest: (r) => Object.assign(r, { path: query.paths[next++ % query.paths.length] }),
-    };
-  };
+  const request = (): autocannon.Request => rotating(api, query.paths);
   const label = `${query.name} @${sizeLabel(patients)}`;
   const { settings } = context;
   // A slow search (seconds, on a busy machine at 100k) queues behind the others: the cell is made
@@ -200,6 +214,17 @@ async function measureQuery(context: ScenarioContext, service: Service, api: Fhi
   context.log(`${label}: ${fixed(measurement.requestsPerSecond, 1)} req/s, p50 ${fixed(measurement.p50, 1)} ms, p99 ${fixed(measurement.p99, 1)} ms, ${fixed(matches, 1)} matches, ${measured} s`);
   await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
   return { query, matches, included, measurement, seconds: measured, remeasured: remeasured > 0 };
+}
+
+/** A read-by-id cell between two searches: the read is warm (measured first at every size), so no warm-up. */
+async function measureRead(context: ScenarioContext, service: Service, api: FhirApi, read: SearchQuery, patients: number): Promise<Measurement> {
+  const request = rotating(api, read.paths);
+  const label = `${read.name} (yardstick) @${sizeLabel(patients)}`;
+  const measurement = await measure({ origin: service.origin, connections: CONNECTIONS, seconds: context.settings.seconds, request, label });
+  service.assertAlive();
+  context.log(`${label}: ${fixed(measurement.requestsPerSecond, 1)} req/s`);
+  await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
+  return measurement;
 }
 
 /** Runs every target once: checks it answers 200, counts its matches (`total`) and included entries, times it. */
