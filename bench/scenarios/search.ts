@@ -55,15 +55,16 @@ export const search: Scenario = {
       log(`${patients} patients: loaded ${load.resources} resources in ${fixed(load.seconds, 0)} s`);
       const cells: QueryCell[] = [];
       // Each search between two reads by id (the first query), its yardstick (search-report.ts `perRead`).
-      let readBefore: Measurement | undefined;
+      let read: { query: SearchQuery; before: Measurement } | undefined;
       for (const query of searchQueries(DEFAULT_SEED, patients)) {
         const cell = await guarded(service, () => measureQuery(context, service, api, query, patients));
         cells.push(cell);
-        if (query.name === READ_QUERY) readBefore = cell.measurement;
-        else if (readBefore) {
-          const readAfter = await guarded(service, () => measureRead(context, service, api, cells[0].query, patients));
-          cell.readsAround = [readBefore, readAfter];
-          readBefore = readAfter;
+        if (query.name === READ_QUERY) read = { query, before: cell.measurement };
+        else if (read) {
+          const { query: readQuery, before } = read;
+          const after = await guarded(service, () => measureRead(context, service, api, readQuery, patients));
+          cell.readsAround = [before, after];
+          read = { query: readQuery, before: after };
         }
       }
       const rssAfterLoadMiB = service.rssMiB();

@@ -1,11 +1,11 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Bundle, Resource } from '@medplum/fhirtypes';
-import { CORPUS_DIR } from './corpus-dir.js';
+import { CORPUS_DIR, EXAMPLES_DIR } from './corpus-dir.js';
 
 /** The official R4 examples of one resource type, read from the shared corpus (never copied into the repo). */
 export function officialExamples(type: string): Array<{ file: string; resource: Resource }> {
-  const dir = path.join(CORPUS_DIR, 'fhir-r4/examples', type);
+  const dir = path.join(EXAMPLES_DIR, type);
   return readdirSync(dir)
     .filter((f) => f.endsWith('.json'))
     .sort()

@@ -79,7 +79,6 @@ export async function startServer(env: Record<string, string> = {}, dataDir?: st
   };
 }
 
-/** A port free right now on loopback. */
 /**
  * The app listening on a free port. PUBLIC_URL names the port, so it is picked before the app is
  * built; another process may take it in between (seen as EADDRINUSE under the parallel suite): then
@@ -100,6 +99,7 @@ async function listening(env: Record<string, string>, dir: string, sink: Writabl
   }
 }
 
+/** A port free right now on loopback. */
 export async function freePort(): Promise<number> {
   const net = await import('node:net');
   return new Promise((resolve, reject) => {
