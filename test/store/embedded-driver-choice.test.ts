@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { databasePath } from '../../src/store/embedded/files.js';
 import { createEmbeddedStore } from '../../src/store/embedded/index.js';
 import { SMALL_DRIVER } from '../../src/store/embedded/driver-choice.js';
+import { PathCatalog } from '../../src/store/embedded/path-ids.js';
 import { findSql, type QueryContext } from '../../src/store/embedded/query.js';
 import { StatementCache } from '../../src/store/embedded/statement-cache.js';
 import type { Filter, StorePort, StoredRecord } from '../../src/store/port.js';
@@ -54,7 +55,6 @@ afterAll(async () => {
 
 /** A query context over the test's database whose estimates are recorded: the entries each counted. */
 function recordingContext(): { ctx: QueryContext; counted: number[] } {
-  const paths = new Map((db.prepare('SELECT path, pid FROM paths').all() as Array<{ path: string; pid: number }>).map((r) => [r.path, r.pid]));
   const statements = new StatementCache(db);
   const counted: number[] = [];
   const get = statements.get.bind(statements);
@@ -64,7 +64,7 @@ function recordingContext(): { ctx: QueryContext; counted: number[] } {
     // An estimate (query.ts): the entries it read are its count.
     return { pluck: () => ({ get: (...params: unknown[]) => { const n = statement.pluck().get(...params) as number; counted.push(n); return n; } }) } as unknown as ReturnType<typeof get>;
   };
-  return { ctx: { statements, pathIds: (p) => paths.get(p), keyPathIds: () => [], unindexed: {} }, counted };
+  return { ctx: { statements, paths: new PathCatalog(db), unindexed: {} }, counted };
 }
 
 const practitioner = (id: string): Filter => ({ 'index.practitioner.i': id });

@@ -7,7 +7,8 @@ import type { SearchIndex } from '../../src/search/types.js';
 import { databasePath } from '../../src/store/embedded/files.js';
 import { createEmbeddedStore } from '../../src/store/embedded/index.js';
 import { DRIVER_LIMIT } from '../../src/store/embedded/driver-choice.js';
-import { findSql, tentativeSql } from '../../src/store/embedded/query.js';
+import { PathCatalog } from '../../src/store/embedded/path-ids.js';
+import { findSql, tentativeSql, type QueryContext } from '../../src/store/embedded/query.js';
 import { StatementCache } from '../../src/store/embedded/statement-cache.js';
 import type { Filter, StorePort } from '../../src/store/port.js';
 import { officialExamples } from '../support/corpus.js';
@@ -61,10 +62,13 @@ afterAll(async () => {
   await removeDir(dir);
 });
 
+/** The store's query context over the test's database (its path ids as stored). */
+function queryContext(): QueryContext {
+  return { statements: new StatementCache(db), paths: new PathCatalog(db), unindexed: {} };
+}
+
 function plan(filter: Filter, sort: Record<string, 1 | -1>, withTotal = false, collection: 'current' | 'history' = 'current'): { detail: string; empty: boolean; counted: boolean } {
-  const paths = new Map((db.prepare('SELECT path, pid FROM paths').all() as Array<{ path: string; pid: number }>).map((r) => [r.path, r.pid]));
-  const keyPathIds = (key: string): number[] => [...paths].filter(([p]) => p === key || p.startsWith(`${key}.`)).map(([, pid]) => pid);
-  const { sql, where, counted } = findSql({ statements: new StatementCache(db), pathIds: (p) => paths.get(p), keyPathIds, unindexed: {} }, collection, filter, { sort, limit: 21 }, withTotal);
+  const { sql, where, counted } = findSql(queryContext(), collection, filter, { sort, limit: 21 }, withTotal);
   const detail = (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...where.params) as Array<{ detail: string }>).map((r) => r.detail).join(' | ');
   return { detail, empty: where.sql === '0', counted };
 }
@@ -122,8 +126,7 @@ describe('embedded store: searches start from the search-value index', () => {
   });
 
   it('does not test the condition its driver decides again on every candidate (issue 13)', async () => {
-    const paths = new Map((db.prepare('SELECT path, pid FROM paths').all() as Array<{ path: string; pid: number }>).map((r) => [r.path, r.pid]));
-    const ctx = { statements: new StatementCache(db), pathIds: (p: string) => paths.get(p), keyPathIds: () => [], unindexed: {} };
+    const ctx = queryContext();
     const family = index.compile('Patient', 'family', undefined, ['Ch']);
     const gender = index.compile('Patient', 'gender', undefined, ['male']);
     const alone = findSql(ctx, 'current', { $and: [{ resourceType: 'Patient', deleted: false }, family] }, { sort: { id: 1 }, limit: 21 });
@@ -155,8 +158,7 @@ describe('embedded store: searches start from the search-value index', () => {
   });
 
   it('reads the index entries of a single driver once, counting them in the page query instead of estimating first (issue 13)', async () => {
-    const paths = new Map((db.prepare('SELECT path, pid FROM paths').all() as Array<{ path: string; pid: number }>).map((r) => [r.path, r.pid]));
-    const ctx = { statements: new StatementCache(db), pathIds: (p: string) => paths.get(p), keyPathIds: () => [], unindexed: {} };
+    const ctx = queryContext();
     const family = { $and: [{ resourceType: 'Patient', deleted: false }, index.compile('Patient', 'family', undefined, ['Ch'])] };
     const gender = { $and: [{ resourceType: 'Patient', deleted: false }, index.compile('Patient', 'gender', undefined, ['male'])] };
     for (const [filter, withTotal] of [[family, true], [family, false], [gender, true], [gender, false]] as const) {

@@ -1,5 +1,6 @@
 import type { Database, Statement } from 'better-sqlite3';
 import { VersionConflictError, type ResourceKey, type StoredRecord, type WriteOp } from '../port.js';
+import type { PathCatalog } from './path-ids.js';
 import { parseRecord, recordColumns, type RecordColumns } from './record-format.js';
 import { searchValueRows, type SearchValueRow } from './search-values.js';
 import type { UnindexedKeys } from './unindexed.js';
@@ -21,14 +22,16 @@ export class RecordWriter {
   readonly #updateVersion: Statement;
   readonly #deleteVersions: Statement;
   readonly #deleteCurrent: Statement;
-  readonly #insertPath: Statement;
-  readonly #paths: Map<string, number>;
   /** The last commit number used. */
   #txn: number;
 
-  /** @param unindexed keys of `index` written without search-value rows, by resource type (unindexed.ts) */
+  /**
+   * @param paths the path ids of the value rows (path-ids.ts), shared with the query side
+   * @param unindexed keys of `index` written without search-value rows, by resource type (unindexed.ts)
+   */
   constructor(
     private readonly db: Database,
+    private readonly paths: PathCatalog,
     unindexed: UnindexedKeys = {},
   ) {
     this.#skip = new Map(Object.entries(unindexed).map(([type, keys]) => [type, new Set(keys)]));
@@ -47,11 +50,9 @@ export class RecordWriter {
     this.#updateVersion = db.prepare('UPDATE versions SET record = ?, idx = ? WHERE vid = ?');
     this.#deleteVersions = db.prepare('DELETE FROM versions WHERE type = ? AND id = ?');
     this.#deleteCurrent = db.prepare('DELETE FROM current WHERE type = ? AND id = ?');
-    this.#insertPath = db.prepare('INSERT INTO paths (path) VALUES (?)');
     // The last row's commit, unless a move of deferred rows by schema 5 (which kept the number of the commit they were part of) wrote them after it.
     const last = (db.prepare('SELECT txn FROM versions ORDER BY vid DESC LIMIT 1').pluck().get() as number | undefined) ?? 0;
     this.#txn = Math.max(last, (db.prepare(`SELECT value FROM meta WHERE key = '${TXN_META}'`).pluck().get() as number | undefined) ?? 0);
-    this.#paths = new Map((db.prepare('SELECT path, pid FROM paths').all() as Array<{ path: string; pid: number }>).map((r) => [r.path, r.pid]));
   }
 
   /** The current version of a resource (0: none, or never written). */
@@ -59,23 +60,6 @@ export class RecordWriter {
     // Asked for every deferred create (every read's AuditEvent): one column, no row object.
     return (this.#currentVersion.get(resourceType, id) as number | undefined) ?? 0;
   }
-
-  /** The id of a search-value path (see sql-filter.ts `PathIds`). */
-  readonly pathId = (path: string): number | undefined => this.#paths.get(path);
-
-  // The value paths of each top-level key, computed when asked and dropped when a path is added.
-  #keyPaths = new Map<string, readonly number[]>();
-
-  /** The ids of the value paths of a top-level key of `index` (see sql-filter.ts `KeyPathIds`). */
-  readonly keyPathIds = (path: string): readonly number[] => {
-    let ids = this.#keyPaths.get(path);
-    if (!ids) {
-      const below = `${path}.`;
-      ids = [...this.#paths].filter(([p]) => p === path || p.startsWith(below)).map(([, pid]) => pid);
-      this.#keyPaths.set(path, ids);
-    }
-    return ids;
-  };
 
   /**
    * Applies the writes in one transaction, checking each expectedVersion against the current
@@ -85,7 +69,7 @@ export class RecordWriter {
    */
   commit(writes: readonly WriteOp[], also?: (txn: number) => void): number {
     const rows = writes.map((w) => this.#rowsOf(w.record));
-    this.#registerPaths(rows);
+    this.#registerPaths(writes.map((w) => w.record.resourceType), rows);
     const txn = this.#txn + 1;
     this.db.transaction(() => {
       const created: Array<{ rid: number | bigint; rows: ValueRow[] }> = [];
@@ -101,8 +85,8 @@ export class RecordWriter {
         if (current) {
           // A resource created earlier in this commit has its rows before it is replaced.
           this.#values.insertMany(created.splice(0));
-          this.#values.replace(current.rid, this.#byPid(rows[i]));
-        } else created.push({ rid: vid, rows: this.#byPid(rows[i]) });
+          this.#values.replace(current.rid, this.#byPid(record.resourceType, rows[i]));
+        } else created.push({ rid: vid, rows: this.#byPid(record.resourceType, rows[i]) });
       });
       this.#values.insertMany(created);
       also?.(txn);
@@ -129,11 +113,11 @@ export class RecordWriter {
    */
   place(creates: ReadonlyArray<{ resourceType: string; id: string; versionId: number; lastUpdated: string; vid: number; index: Record<string, unknown> | undefined }>, also: () => void): void {
     const rows = creates.map((c) => this.#rowsOf({ ...c, deleted: false }));
-    this.#registerPaths(rows);
+    this.#registerPaths(creates.map((c) => c.resourceType), rows);
     this.db.transaction(() => {
       const created = creates.map(({ resourceType, id, versionId, lastUpdated, vid }, i) => {
         this.#upsertCurrent.run(resourceType, id, versionId, lastUpdated, 0, vid, vid);
-        return { rid: vid, rows: this.#byPid(rows[i]) };
+        return { rid: vid, rows: this.#byPid(resourceType, rows[i]) };
       });
       this.#values.insertMany(created);
       also();
@@ -148,7 +132,7 @@ export class RecordWriter {
    */
   rewrite(records: readonly StoredRecord[]): void {
     const rows = records.map((r) => this.#rowsOf(r));
-    this.#registerPaths(rows);
+    this.#registerPaths(records.map((r) => r.resourceType), rows);
     this.db.transaction(() => {
       const rewritten = new Map<number, { type: string; id: string; vid: number }>();
       records.forEach((record, i) => {
@@ -157,7 +141,7 @@ export class RecordWriter {
         const columns = recordColumns({ ...record, lastUpdated: existing.lastUpdated, deleted: existing.deleted === 1 });
         this.#updateVersion.run(columns.record, columns.idx, existing.vid);
         const current = this.#currentRow.get(record.resourceType, record.id) as CurrentRow;
-        if (current.vid === existing.vid) this.#values.replace(current.rid, this.#byPid(rows[i]));
+        if (current.vid === existing.vid) this.#values.replace(current.rid, this.#byPid(record.resourceType, rows[i]));
         rewritten.set(current.rid, { type: record.resourceType, id: record.id, vid: current.vid });
       });
       for (const [rid, { type, id, vid }] of rewritten) this.#values.resetEnded(rid, this.#earlierRows(type, id, vid));
@@ -178,7 +162,7 @@ export class RecordWriter {
 
   /** The value rows of every version of a resource but its current one (`vid`). */
   *#earlierRows(type: string, id: string, vid: number): Iterable<ValueRow> {
-    for (const row of this.#earlierVersions.all(type, id, vid) as Array<{ record: string; idx: string | null }>) yield* this.#byPid(this.#rowsOf(parseRecord(row.record, row.idx)));
+    for (const row of this.#earlierVersions.all(type, id, vid) as Array<{ record: string; idx: string | null }>) yield* this.#byPid(type, this.#rowsOf(parseRecord(row.record, row.idx)));
   }
 
   // As sets: every AuditEvent (one per request) is filtered through its type's keys.
@@ -191,30 +175,27 @@ export class RecordWriter {
   }
 
   /**
-   * Rows with their paths as ids. A path without one (possible only for a stored version) is left
-   * out: no query can ask for it, since translation answers "no match" on a path no record has.
+   * A resource's rows with their paths as its type's ids. A path without one (possible only for a
+   * stored version) is left out: no query can ask for it, since translation answers "no match" on
+   * a path no record of the type has.
    */
-  #byPid(rows: readonly SearchValueRow[]): ValueRow[] {
+  #byPid(type: string, rows: readonly SearchValueRow[]): ValueRow[] {
     const out: ValueRow[] = [];
     for (const { path, value } of rows) {
-      const pid = this.#paths.get(path);
+      const pid = this.paths.get(type, path);
       if (pid !== undefined) out.push({ pid, value });
     }
     return out;
   }
 
-  /**
-   * Gives new paths their ids in a transaction of their own, before the commit: a path id must
-   * never be handed out by a transaction that then rolls back.
-   */
-  #registerPaths(rows: ReadonlyArray<readonly SearchValueRow[]>): void {
-    const fresh = new Set<string>();
-    for (const list of rows) for (const row of list) if (!this.#paths.has(row.path)) fresh.add(row.path);
-    if (fresh.size === 0) return;
-    const ids = this.db.transaction(() => [...fresh].map((path) => [path, Number(this.#insertPath.run(path).lastInsertRowid)] as const))();
-    for (const [path, pid] of ids) this.#paths.set(path, pid);
-    this.#keyPaths.clear();
+  /** Ids for the paths of these records' rows (types[i]: the type of rows[i]) that have none yet (PathCatalog.register). */
+  #registerPaths(types: readonly string[], rows: ReadonlyArray<readonly SearchValueRow[]>): void {
+    this.paths.register(rows.map((list, i) => ({ type: types[i], paths: pathsOf(list) })));
   }
+}
+
+function* pathsOf(rows: readonly SearchValueRow[]): Iterable<string> {
+  for (const row of rows) yield row.path;
 }
 
 /** A resource's row of `current`, as the writer reads it. */

@@ -45,6 +45,23 @@ export function pickDriver(ctx: ChoiceContext, where: SqlCondition): Driver | un
   return first?.driver ?? smallest(ctx, drivers, DRIVER_LIMIT)?.driver;
 }
 
+/**
+ * The driver selecting the fewest resources, however many, for a query that reads every match
+ * (a count, a group count, a find without limit): walking the record table would read every
+ * record of the type, more than any driver selects (issue 13: `AuditEvent?patient=X`'s total,
+ * with thousands of events naming X, scanned every AuditEvent). Drivers are counted to DRIVER_LIMIT,
+ * then, while all reach the cap, to eight times more: the one found is within 8x of the smallest,
+ * and no driver is counted much past it.
+ */
+export function pickDriverOfAll(ctx: ChoiceContext, where: SqlCondition): Driver | undefined {
+  const drivers = where.drivers ?? [];
+  if (drivers.length <= 1) return drivers[0];
+  for (let cap = DRIVER_LIMIT; ; cap *= 8) {
+    const best = smallest(ctx, drivers, cap);
+    if (best) return best.driver;
+  }
+}
+
 /** The driver with the fewest entries below `cap`, each counted no further than the best so far. */
 function smallest(ctx: ChoiceContext, drivers: readonly Driver[], cap: number): { driver: Driver; size: number } | undefined {
   let best: { driver: Driver; size: number } | undefined;

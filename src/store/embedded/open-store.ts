@@ -9,6 +9,7 @@ import { RecordWriter } from './commit.js';
 import { DeferredWrites } from './deferred-writes.js';
 import { databasePath, fsyncDirectory } from './files.js';
 import { acquireLock, releaseLock, type LockOwner } from './lock.js';
+import { PathCatalog } from './path-ids.js';
 import { countRecords, findCountedRecords, findRecords, groupCountRecords, type QueryContext } from './query.js';
 import { configure, migrateSchema } from './schema.js';
 import { StatementCache } from './statement-cache.js';
@@ -58,10 +59,11 @@ export class OpenStore {
     private readonly db: Database,
     private readonly wal: WalSync,
   ) {
-    this.#writer = new RecordWriter(db, settings.unindexed);
+    const paths = new PathCatalog(db);
+    this.#writer = new RecordWriter(db, paths, settings.unindexed);
     // Queries widen on every key some version was written without, whoever wrote it.
     const unindexed = persistUnindexed(db, settings.unindexed ?? {});
-    this.#query = { statements: new StatementCache(db), pathIds: this.#writer.pathId, keyPathIds: this.#writer.keyPathIds, unindexed };
+    this.#query = { statements: new StatementCache(db), paths, unindexed };
     // Creates a crash left deferred are moved before anything reads (deferred-writes.ts).
     this.#deferred = new DeferredWrites(db, this.#writer, { types: settings.deferredTypes ?? [], due: () => this.#drain() });
     // Checkpoints run beside the event loop; SQLite's own, inside a commit, only if they fall far behind.
@@ -82,7 +84,7 @@ export class OpenStore {
       const path = databasePath(dir);
       db = new Sqlite(path);
       configure(db, settings.cacheMiB);
-      migrateSchema(db); // also makes sure the WAL file exists
+      migrateSchema(db, (message) => logger?.info({ dir }, message)); // also makes sure the WAL file exists
       const wal = await WalSync.open(`${path}-wal`);
       await wal.sync();
       await fsyncDirectory(dir); // the database and its WAL may have just been created

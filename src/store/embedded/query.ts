@@ -1,11 +1,14 @@
 import { Query } from 'mingo';
 import { groupRecords, noteResourceJson, type CollectionName, type Filter, type FindOptions, type GroupCount, type Sort, type StoredRecord } from '../port.js';
 import { parseRecord, resourceJson } from './record-format.js';
+import { boundedWalk, walkable } from './bounded-walk.js';
+import { pidIn, type PathScope, type PathScopes } from './path-ids.js';
+import { pinnedTypes } from './pinned-types.js';
 import { IRREGULAR } from './search-values.js';
 import { sortRecords } from './sort.js';
-import { translateFilter, type Driver, type KeyPathIds, type PathIds, type SqlCondition, type SqlParam } from './sql-filter.js';
+import { translateFilter, type Driver, type SqlCondition, type SqlParam } from './sql-filter.js';
 import { COLUMNS, orderBy } from './sql-order.js';
-import { DRIVER_LIMIT, driverParams, driverTable, estimate, onlyDriver, pickDriver } from './driver-choice.js';
+import { DRIVER_LIMIT, driverParams, driverTable, estimate, onlyDriver, pickDriver, pickDriverOfAll } from './driver-choice.js';
 import type { StatementCache } from './statement-cache.js';
 import { lackingTypes, type LackingTypes, type UnindexedKeys } from './unindexed.js';
 
@@ -54,8 +57,8 @@ interface RecordRow {
 
 export interface QueryContext {
   statements: StatementCache;
-  pathIds: PathIds;
-  keyPathIds: KeyPathIds;
+  /** The value tables' path ids, by the types a query may match (path-ids.ts). */
+  paths: PathScopes;
   /** Keys some types keep out of `search_values` (unindexed.ts). */
   unindexed: UnindexedKeys;
 }
@@ -71,15 +74,28 @@ export interface FindSql {
   byVid: boolean;
   /** The query also selects `total`, the number of all matches (`findCountedRecords`). */
   counted: boolean;
+  /**
+   * A page no small driver narrows, in an order an index of `current` walks: the bounded walk to
+   * try first (bounded-walk.ts). Where it does not fill the page, `findSql` with `allMatches`
+   * answers instead, from the smallest driver whatever its size.
+   */
+  walk?: { sql: string; params: SqlParam[] };
 }
+
 
 /** The records of a page, by version id (a JSON array of them). */
 const RECORDS_BY_VID = 'SELECT vid, record, idx FROM versions WHERE vid IN (SELECT value FROM json_each(?))';
 
-/** The filter as SQL; exact only while no stored version has an irregular index (search-values.ts). */
+/** The path ids of the types the filter may match. */
+function scopeOf(ctx: QueryContext, filter: Filter): PathScope {
+  return ctx.paths.scope(pinnedTypes(filter));
+}
+
+/** The filter as SQL; exact only while no stored version of its types has an irregular index (search-values.ts). */
 function translate(ctx: QueryContext, collection: CollectionName, filter: Filter, lacking: LackingTypes): SqlCondition {
-  const translated = translateFilter(filter, ctx.pathIds, ctx.keyPathIds, lacking, collection);
-  return ctx.pathIds(IRREGULAR) === undefined ? translated : { ...translated, exact: false };
+  const { pathIds, keyPathIds } = scopeOf(ctx, filter);
+  const translated = translateFilter(filter, pathIds, keyPathIds, lacking, collection);
+  return pathIds(IRREGULAR).length === 0 ? translated : { ...translated, exact: false };
 }
 
 /** The filter as SQL, the driver it starts from (if one is selective), and the parameters in SQL order. */
@@ -124,7 +140,8 @@ function shapeOf(ctx: QueryContext, collection: CollectionName, filter: Filter, 
   const sort = options.sort && Object.keys(options.sort).length ? options.sort : undefined;
   const lacking = lackingTypes(ctx.unindexed, filter);
   // Unsorted finds come in commit order, MongoDB's natural order for an insert-only collection.
-  const orderOf = (table: string): string | undefined => (sort ? orderBy(sort, ctx.pathIds, lacking, collection, table) : `ORDER BY ${table}.vid`);
+  const pathIds = sort ? scopeOf(ctx, filter).pathIds : undefined;
+  const orderOf = (table: string): string | undefined => (pathIds ? orderBy(sort!, pathIds, lacking, collection, table) : `ORDER BY ${table}.vid`);
   return { limit, sort, lacking, orderOf };
 }
 
@@ -145,12 +162,15 @@ function countedPageSql({ sort, limit, orderOf }: FindShape, from: string, where
  * where that costs no further read (see `findCountedRecords`). `translated`: the filter's
  * translation, when the caller has it already.
  */
-export function findSql(ctx: QueryContext, collection: CollectionName, filter: Filter, options: FindOptions = {}, withTotal = false, translated?: SqlCondition): FindSql {
+export function findSql(ctx: QueryContext, collection: CollectionName, filter: Filter, options: FindOptions = {}, withTotal = false, translated?: SqlCondition, allMatches = false): FindSql {
   const shape = shapeOf(ctx, collection, filter, options);
   const { limit, lacking, orderOf } = shape;
   const order = orderOf('r');
   const ordered = order !== undefined;
-  const { where, driver } = plan(ctx, collection, filter, lacking, pickDriver, translated ?? translate(ctx, collection, filter, lacking));
+  // Without a limit, sorted in memory, or sorted by search values (no index holds that order), every
+  // match is read: no walk in sort order can stop early.
+  const readsAll = allMatches || limit === Infinity || !ordered || !walkable(shape.sort);
+  const { where, driver } = plan(ctx, collection, filter, lacking, readsAll ? pickDriverOfAll : pickDriver, translated ?? translate(ctx, collection, filter, lacking));
   if (ordered && where.exact && limit !== Infinity) {
     // A page: SQLite sorts version ids, not records. Sorting `record` would copy every match's JSON
     // into the sorter (and read it from disk) to keep 20 of them: 266 matches of `Patient?family=`
@@ -160,7 +180,8 @@ export function findSql(ctx: QueryContext, collection: CollectionName, filter: F
     // the count query's second pass. Walking an index in sort order it stops at the page, and a
     // count in that pass would make it read every match, so the count stays a query of its own.
     const counted = withTotal && driver !== undefined;
-    if (!counted) return { sql: `SELECT r.vid AS vid ${from} WHERE ${where.sql} ${order} LIMIT ${limit}`, where, ordered, byVid: true, counted };
+    const walk = driver === undefined && !readsAll && where.drivers?.length ? boundedWalk(collection, filter, shape.sort, where, order, limit) : undefined;
+    if (!counted) return { sql: `SELECT r.vid AS vid ${from} WHERE ${where.sql} ${order} LIMIT ${limit}`, where, ordered, byVid: true, counted, ...(walk ? { walk } : {}) };
     return { sql: countedPageSql(shape, from, where), where, ordered, byVid: true, counted };
   }
   const from = fromClause(driver, FROM[collection], FROM_DRIVER[collection]);
@@ -186,7 +207,13 @@ function findInSnapshot(ctx: QueryContext, collection: CollectionName, filter: F
   if (page) return page.records;
   const limit = options.limit ? Math.abs(options.limit) : Infinity; // MongoDB: 0 means no limit
   const sort = options.sort && Object.keys(options.sort).length ? options.sort : undefined;
-  const { sql, where, ordered, byVid } = findSql(ctx, collection, filter, options, false, translated);
+  let found = findSql(ctx, collection, filter, options, false, translated);
+  if (found.walk) {
+    const vids = ctx.statements.get(found.walk.sql).pluck().all(...found.walk.params) as number[];
+    if (vids.length >= limit) return recordsByVid(ctx, vids);
+    found = findSql(ctx, collection, filter, options, false, translated, true);
+  }
+  const { sql, where, ordered, byVid } = found;
   if (where.sql === '0') return []; // decided without reading: e.g. a value no record has
   if (byVid) return recordsByVid(ctx, ctx.statements.get(sql).pluck().all(...where.params) as number[]);
   const matches: StoredRecord[] = [];
@@ -281,7 +308,7 @@ export function countRecords(ctx: QueryContext, collection: CollectionName, filt
 }
 
 function countInSnapshot(ctx: QueryContext, collection: CollectionName, filter: Filter): number {
-  const { where, driver } = plan(ctx, collection, filter);
+  const { where, driver } = plan(ctx, collection, filter, undefined, pickDriverOfAll);
   if (where.sql === '0') return 0;
   if (where.exact) {
     const from = fromClause(driver, COUNT_FROM[collection], COUNT_FROM_DRIVER[collection]);
@@ -302,22 +329,21 @@ export function groupCountRecords(ctx: QueryContext, collection: CollectionName,
 }
 
 function groupCountInSnapshot(ctx: QueryContext, collection: CollectionName, filter: Filter, path: string): GroupCount[] {
-  const pid = ctx.pathIds(path);
+  const pids = scopeOf(ctx, filter).pathIds(path);
   const lacking = lackingTypes(ctx.unindexed, filter);
-  const { where, driver } = plan(ctx, collection, filter, lacking);
+  const { where, driver } = plan(ctx, collection, filter, lacking, pickDriverOfAll);
   // Types keeping the path out of `search_values` have their values in the records only, as do versions that are not current.
   const inRecords = lacking(path).length > 0 || collection === 'history';
-  if ((pid === undefined && !inRecords) || where.sql === '0') return [];
+  if ((pids.length === 0 && !inRecords) || where.sql === '0') return [];
   if (!where.exact || inRecords) {
     const from = fromClause(driver, FROM[collection], FROM_DRIVER[collection]);
     return groupRecords(matching(ctx, `SELECT ${RECORD[collection]} ${from} WHERE ${where.sql}`, where, filter), path);
   }
   const from = fromClause(driver, COUNT_FROM[collection], COUNT_FROM_DRIVER[collection]);
-  // `pid` is the store's own integer, so it is written into the SQL and the parameters keep their order.
   // CROSS JOIN: the matches first, then each one's rows of the path (by `rid`). The other order
   // reads every row of the path in the store, which SQLite's statistics can make look cheaper:
   // `_include` of a 20-result page took seconds through `index.patient.r` (issue 13).
-  const sql = `SELECT g.value AS value, count(DISTINCT r.rid) AS n ${from} CROSS JOIN search_values g ON g.rid = r.rid AND g.pid = ${Number(pid)} WHERE ${where.sql} GROUP BY g.value`;
+  const sql = `SELECT g.value AS value, count(DISTINCT r.rid) AS n ${from} CROSS JOIN search_values g ON g.rid = r.rid AND ${pidIn('g.pid', pids)} WHERE ${where.sql} GROUP BY g.value`;
   const rows = ctx.statements.get(sql).all(...where.params) as Array<{ value: number | Buffer; n: number }>;
   return rows.map((row) => ({ value: typeof row.value === 'number' ? row.value : Buffer.from(row.value).swap16().toString('utf16le'), count: row.n }));
 }

@@ -1,4 +1,5 @@
 import type { CollectionName, Filter } from '../port.js';
+import { pidIn, type KeyPathIds, type PathIds } from './path-ids.js';
 import { encodeString, PRESENCE, sqlValue, type SqlValue } from './search-values.js';
 import type { LackingTypes } from './unindexed.js';
 
@@ -45,12 +46,6 @@ export interface Driver {
 }
 
 export type SqlParam = string | number | Buffer;
-
-/** Looks up the id of a search-value path; undefined when no record has ever had a value there. */
-export type PathIds = (path: string) => number | undefined;
-
-/** The ids of a top-level key's value paths: `index.k` itself and every `index.k.<...>` (not its presence path). */
-export type KeyPathIds = (path: string) => readonly number[];
 
 const TRUE: SqlCondition = { sql: '1', params: [], exact: true };
 const FALSE: SqlCondition = { sql: '0', params: [], exact: true };
@@ -184,15 +179,16 @@ class Translator {
   /** Records with some value at `path` satisfying `predicate` (SQL over the `value` column). */
   values(path: string, predicate: string, params: Array<SqlValue | undefined>): SqlCondition {
     if (params.some((p) => p === undefined)) return UNKNOWN;
-    const pid = this.pathIds(path);
-    if (pid === undefined) return FALSE; // no record has ever had a value there
+    const pids = this.pathIds(path);
+    if (pids.length === 0) return FALSE; // no record of the query's types has ever had a value there
+    const pid = pidIn('pid', pids);
     const values = params as SqlValue[];
     // Correlated, so a candidate costs one index probe whatever the number of matches; the same
     // values uncorrelated are a driver the query may start from instead.
-    const exists = (table: string, rid: string): string => `EXISTS (SELECT 1 FROM ${table} WHERE rid = ${rid} AND pid = ${pid} AND ${predicate})`;
-    // One value of one path: the key (pid, value, rid) holds each resource once.
+    const exists = (table: string, rid: string): string => `EXISTS (SELECT 1 FROM ${table} WHERE rid = ${rid} AND ${pid} AND ${predicate})`;
+    // One value of one path: the key (pid, value, rid) holds each resource once, under its type's pid.
     const distinct = predicate === 'value = ?';
-    const part = (table: string) => ({ sql: `SELECT rid FROM ${table} WHERE pid = ${pid} AND ${predicate}`, params: values, ...(distinct ? { distinct } : {}) });
+    const part = (table: string) => ({ sql: `SELECT rid FROM ${table} WHERE ${pid} AND ${predicate}`, params: values, ...(distinct ? { distinct } : {}) });
     if (!this.history) {
       const driver: Driver = { parts: [part('search_values')] };
       const condition: SqlCondition = { sql: exists('search_values', 'r.rid'), params: values, exact: true, drivers: [driver] };
@@ -220,18 +216,19 @@ class Translator {
   #present(path: string, wanted: boolean, nonNullOnly: boolean): SqlCondition {
     // A resource's rows tell what its current version has, not what an earlier one had.
     if (!isTopLevel(path) || this.history) return UNKNOWN;
-    const marker = this.pathIds(PRESENCE + path);
+    const markers = this.pathIds(PRESENCE + path);
     const values = this.keyPathIds(path);
-    if (marker === undefined && values.length === 0) return wanted ? FALSE : TRUE;
+    if (markers.length === 0 && values.length === 0) return wanted ? FALSE : TRUE;
     const rows = (condition: string): string => `EXISTS (SELECT 1 FROM search_values WHERE rid = r.rid AND ${condition})`;
-    const valueRows = values.length === 0 ? undefined : rows(values.length === 1 ? `pid = ${values[0]}` : `pid IN (${values.join(', ')})`);
+    const valueRows = values.length === 0 ? undefined : rows(pidIn('pid', values));
+    const marker = markers.length === 0 ? undefined : pidIn('pid', markers);
     let some: string;
-    if (!nonNullOnly) some = [...(marker === undefined ? [] : [rows(`pid = ${marker}`)]), ...(valueRows ? [valueRows] : [])].join(' OR ');
+    if (!nonNullOnly) some = [...(marker === undefined ? [] : [rows(marker)]), ...(valueRows ? [valueRows] : [])].join(' OR ');
     else if (marker === undefined) some = valueRows!;
     else {
       // Value rows tell "non-null" unless the marker says null (an array holding a null has both).
-      const nonNullMarked = rows(`pid = ${marker} AND value = 1`);
-      some = valueRows ? `${nonNullMarked} OR (${valueRows} AND NOT ${rows(`pid = ${marker} AND value = 0`)})` : nonNullMarked;
+      const nonNullMarked = rows(`${marker} AND value = 1`);
+      some = valueRows ? `${nonNullMarked} OR (${valueRows} AND NOT ${rows(`${marker} AND value = 0`)})` : nonNullMarked;
     }
     return { sql: wanted ? `(${some})` : `NOT (${some})`, params: [], exact: true };
   }

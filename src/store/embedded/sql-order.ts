@@ -1,5 +1,5 @@
 import type { CollectionName, Sort } from '../port.js';
-import type { PathIds } from './sql-filter.js';
+import { pidIn, type PathIds } from './path-ids.js';
 import type { LackingTypes } from './unindexed.js';
 
 /** The record fields that are columns of both record tables, by field. */
@@ -25,9 +25,9 @@ export function orderBy(sort: Sort, pathIds: PathIds, lacking: LackingTypes = ()
     }
     // Some matches may have no rows for it (unindexed.ts), or rows of another version (`history`): sorted in memory from the records.
     if (!field.startsWith('index.') || lacking(field).length > 0 || collection === 'history') return undefined;
-    const pid = pathIds(field);
-    if (pid === undefined) continue; // no record has a value: every record ties on this key
-    terms.push(`(SELECT ${direction === -1 ? 'max' : 'min'}(value) FROM search_values WHERE rid = ${table}.rid AND pid = ${pid}) ${dir}`);
+    const pids = pathIds(field);
+    if (pids.length === 0) continue; // no record has a value: every record ties on this key
+    terms.push(`(SELECT ${direction === -1 ? 'max' : 'min'}(value) FROM search_values WHERE rid = ${table}.rid AND ${pidIn('pid', pids)}) ${dir}`);
   }
   return terms.length ? `ORDER BY ${terms.join(', ')}` : '';
 }

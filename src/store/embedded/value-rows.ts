@@ -26,7 +26,7 @@ export class ValueRows {
   readonly #insertChunk: Statement;
 
   constructor(db: Database) {
-    // In the table's key order, as `replace` merges them (the `_by_rid` index holds them so: no sort).
+    // In the table's key order, as `replace` merges them (the `_by_resource` index holds them so: no sort).
     this.#rowsOf = db.prepare('SELECT pid, value FROM search_values WHERE rid = ? ORDER BY pid, value').raw();
     this.#insert = db.prepare('INSERT OR IGNORE INTO search_values (pid, value, rid) VALUES (?, ?, ?)');
     this.#delete = db.prepare('DELETE FROM search_values WHERE pid = ? AND value = ? AND rid = ?');
