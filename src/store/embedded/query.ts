@@ -82,7 +82,6 @@ export interface FindSql {
   walk?: { sql: string; params: SqlParam[] };
 }
 
-
 /** The records of a page, by version id (a JSON array of them). */
 const RECORDS_BY_VID = 'SELECT vid, record, idx FROM versions WHERE vid IN (SELECT value FROM json_each(?))';
 
