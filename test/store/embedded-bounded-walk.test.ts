@@ -1,15 +1,10 @@
-import Sqlite from 'better-sqlite3';
 import { Query } from 'mingo';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DRIVER_LIMIT } from '../../src/store/embedded/driver-choice.js';
-import { databasePath } from '../../src/store/embedded/files.js';
-import { createEmbeddedStore } from '../../src/store/embedded/index.js';
-import { PathCatalog } from '../../src/store/embedded/path-ids.js';
 import { WALK_LIMIT } from '../../src/store/embedded/bounded-walk.js';
 import { findSql, type QueryContext } from '../../src/store/embedded/query.js';
-import { StatementCache } from '../../src/store/embedded/statement-cache.js';
-import type { Filter, Sort, StorePort, StoredRecord } from '../../src/store/port.js';
-import { removeDir, tempDir } from './embedded-support.js';
+import type { Filter, Sort, StoredRecord } from '../../src/store/port.js';
+import { recordingQueryContext, storeHolding } from './embedded-support.js';
 
 /**
  * Issue 13: a search whose every driver is large, with its matches clustered where a walk in sort
@@ -40,43 +35,15 @@ function naming(resourceType: string, id: string, minute: number): StoredRecord 
   return { resourceType, id, versionId: 1, lastUpdated: at(minute), deleted: false, resource: { resourceType, id } as StoredRecord['resource'], index: { patient: [{ r: 'Patient/p1', t: 'Patient', i: 'p1' }] } };
 }
 
-let dir: string;
-let store: StorePort;
-let db: Sqlite.Database;
-let records: StoredRecord[];
+const records: StoredRecord[] = [
+  ...Array.from({ length: FILLERS }, (_, i) => appointment(`a${String(i).padStart(5, '0')}`, i, 'filler')),
+  ...Array.from({ length: LATE }, (_, i) => appointment(`z${String(i).padStart(5, '0')}`, FILLERS + i, 'late')),
+  ...Array.from({ length: EVENTS }, (_, i) => naming('AuditEvent', `e${String(i).padStart(5, '0')}`, i)),
+  naming('MedicationRequest', 'rx1', 0),
+];
+const held = storeHolding(records);
 
-beforeAll(async () => {
-  dir = await tempDir();
-  store = createEmbeddedStore({ dir });
-  await store.open();
-  records = [
-    ...Array.from({ length: FILLERS }, (_, i) => appointment(`a${String(i).padStart(5, '0')}`, i, 'filler')),
-    ...Array.from({ length: LATE }, (_, i) => appointment(`z${String(i).padStart(5, '0')}`, FILLERS + i, 'late')),
-    ...Array.from({ length: EVENTS }, (_, i) => naming('AuditEvent', `e${String(i).padStart(5, '0')}`, i)),
-    naming('MedicationRequest', 'rx1', 0),
-  ];
-  await store.commit(records.map((record) => ({ record, expectedVersion: 0 })));
-  db = new Sqlite(databasePath(dir), { readonly: true });
-});
-
-afterAll(async () => {
-  db?.close();
-  await store?.close();
-  await removeDir(dir);
-});
-
-/** A query context over the test's database whose driver estimates are recorded (the entries each counted). */
-function recordingContext(): { ctx: QueryContext; counted: number[] } {
-  const statements = new StatementCache(db);
-  const counted: number[] = [];
-  const get = statements.get.bind(statements);
-  statements.get = (sql) => {
-    const statement = get(sql);
-    if (!sql.startsWith('SELECT count(*) FROM (SELECT rid FROM ')) return statement;
-    return { pluck: () => ({ get: (...params: unknown[]) => { const n = statement.pluck().get(...params) as number; counted.push(n); return n; } }) } as unknown as ReturnType<typeof get>;
-  };
-  return { ctx: { statements, paths: new PathCatalog(db), unindexed: {} }, counted };
-}
+const recordingContext = (): { ctx: QueryContext; counted: number[] } => recordingQueryContext(held.db());
 
 const ofType = (resourceType: string, ...criteria: Filter[]): Filter => ({ $and: [{ resourceType, deleted: false }, ...criteria] });
 const practitioner = (id: string): Filter => ofType('Appointment', { 'index.practitioner.i': id });
@@ -90,10 +57,10 @@ const expectedIds = (filter: Filter, sort: Sort): string[] => {
 async function expectPage(filter: Filter, sort: Sort): Promise<void> {
   const expected = expectedIds(filter, sort);
   expect(expected.length).toBeGreaterThan(21);
-  expect((await store.find('current', filter, { sort, limit: 21 })).map((r) => r.id)).toEqual(expected.slice(0, 21));
-  const { records: page, total } = await store.findCounted!('current', filter, { sort, limit: 21 });
+  expect((await held.store().find('current', filter, { sort, limit: 21 })).map((r) => r.id)).toEqual(expected.slice(0, 21));
+  const { records: page, total } = await held.store().findCounted!('current', filter, { sort, limit: 21 });
   expect({ ids: page.map((r) => r.id), total }).toEqual({ ids: expected.slice(0, 21), total: expected.length });
-  expect(await store.count('current', filter)).toBe(expected.length);
+  expect(await held.store().count('current', filter)).toBe(expected.length);
 }
 
 describe('embedded store: pages no small driver narrows (issue 13)', () => {
@@ -127,7 +94,7 @@ describe('embedded store: pages no small driver narrows (issue 13)', () => {
   it('pages sorted by a search value as mingo does', async () => {
     const filter = practitioner('late');
     const expected = expectedIds(filter, { lastUpdated: -1 }); // the date is the lastUpdated minute
-    expect((await store.find('current', filter, { sort: { 'index.date.lo': -1, id: 1 }, limit: 21 })).map((r) => r.id)).toEqual(expected.slice(0, 21));
+    expect((await held.store().find('current', filter, { sort: { 'index.date.lo': -1, id: 1 }, limit: 21 })).map((r) => r.id)).toEqual(expected.slice(0, 21));
   });
 });
 
@@ -139,18 +106,18 @@ describe('embedded store: search values of one type are apart from those of othe
     const { ctx, counted } = recordingContext();
     expect(findSql(ctx, 'current', rx, { sort: { id: 1 }, limit: 21 }).sql).toMatch(/^SELECT r\.vid AS vid FROM \(SELECT rid FROM search_values WHERE pid = \d+ AND value = \?\) d/);
     expect(counted).toEqual([1]); // its estimate reads the prescription's one entry, none of the events'
-    const pids = db.prepare("SELECT type, pid FROM paths WHERE path = 'index.patient.r' ORDER BY type").all();
+    const pids = held.db().prepare("SELECT type, pid FROM paths WHERE path = 'index.patient.r' ORDER BY type").all();
     expect(pids).toEqual([{ type: 'AuditEvent', pid: expect.any(Number) }, { type: 'MedicationRequest', pid: expect.any(Number) }]);
   });
 
   it('answers each type, and a query of every type, as mingo does', async () => {
-    expect((await store.find('current', rx, { sort: { id: 1 }, limit: 21 })).map((r) => r.id)).toEqual(['rx1']);
-    expect(await store.count('current', rx)).toBe(1);
-    expect(await store.count('current', events)).toBe(EVENTS);
-    expect(await store.count('current', { 'index.patient.r': 'Patient/p1' })).toBe(EVENTS + 1);
-    const anyType = await store.find('current', { 'index.patient.r': 'Patient/p1' }, { sort: { id: 1 }, limit: 3 });
+    expect((await held.store().find('current', rx, { sort: { id: 1 }, limit: 21 })).map((r) => r.id)).toEqual(['rx1']);
+    expect(await held.store().count('current', rx)).toBe(1);
+    expect(await held.store().count('current', events)).toBe(EVENTS);
+    expect(await held.store().count('current', { 'index.patient.r': 'Patient/p1' })).toBe(EVENTS + 1);
+    const anyType = await held.store().find('current', { 'index.patient.r': 'Patient/p1' }, { sort: { id: 1 }, limit: 3 });
     expect(anyType.map((r) => `${r.resourceType}/${r.id}`)).toEqual(['AuditEvent/e00000', 'AuditEvent/e00001', 'AuditEvent/e00002']);
-    const groups = await store.groupCount!('current', { resourceType: { $in: ['AuditEvent', 'MedicationRequest'] } }, 'index.patient.r');
+    const groups = await held.store().groupCount!('current', { resourceType: { $in: ['AuditEvent', 'MedicationRequest'] } }, 'index.patient.r');
     expect(groups).toEqual([{ value: 'Patient/p1', count: EVENTS + 1 }]);
   });
 });

@@ -1,14 +1,9 @@
-import Sqlite from 'better-sqlite3';
 import { Query } from 'mingo';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { databasePath } from '../../src/store/embedded/files.js';
-import { createEmbeddedStore } from '../../src/store/embedded/index.js';
+import { describe, expect, it } from 'vitest';
 import { SMALL_DRIVER } from '../../src/store/embedded/driver-choice.js';
-import { PathCatalog } from '../../src/store/embedded/path-ids.js';
 import { findSql, type QueryContext } from '../../src/store/embedded/query.js';
-import { StatementCache } from '../../src/store/embedded/statement-cache.js';
-import type { Filter, StorePort, StoredRecord } from '../../src/store/port.js';
-import { removeDir, tempDir } from './embedded-support.js';
+import type { Filter, StoredRecord } from '../../src/store/port.js';
+import { recordingQueryContext, storeHolding } from './embedded-support.js';
 
 /**
  * Issue 13: which search-value driver a query starts from, and how many index entries its
@@ -24,48 +19,19 @@ function practitionerOf(i: number): string {
   return i % 2 === 0 ? 'many' : 'other'; // 600 and 596
 }
 
-let dir: string;
-let store: StorePort;
-let db: Sqlite.Database;
-let records: StoredRecord[];
+const idOf = (i: number): string => `a${String(i).padStart(4, '0')}`;
+const records: StoredRecord[] = Array.from({ length: APPOINTMENTS }, (_, i) => ({
+  resourceType: 'Appointment',
+  id: idOf(i),
+  versionId: 1,
+  lastUpdated: day(i),
+  deleted: false,
+  resource: { resourceType: 'Appointment', id: idOf(i) } as StoredRecord['resource'],
+  index: { practitioner: [{ r: `Practitioner/${practitionerOf(i)}`, i: practitionerOf(i) }], date: [{ lo: day(i), hi: day(i) }], status: [{ c: 'booked' }] },
+}));
+const held = storeHolding(records);
 
-beforeAll(async () => {
-  dir = await tempDir();
-  store = createEmbeddedStore({ dir });
-  await store.open();
-  const idOf = (i: number): string => `a${String(i).padStart(4, '0')}`;
-  records = Array.from({ length: APPOINTMENTS }, (_, i) => ({
-    resourceType: 'Appointment',
-    id: idOf(i),
-    versionId: 1,
-    lastUpdated: day(i),
-    deleted: false,
-    resource: { resourceType: 'Appointment', id: idOf(i) } as StoredRecord['resource'],
-    index: { practitioner: [{ r: `Practitioner/${practitionerOf(i)}`, i: practitionerOf(i) }], date: [{ lo: day(i), hi: day(i) }], status: [{ c: 'booked' }] },
-  }));
-  await store.commit(records.map((record) => ({ record, expectedVersion: 0 })));
-  db = new Sqlite(databasePath(dir), { readonly: true });
-});
-
-afterAll(async () => {
-  db?.close();
-  await store?.close();
-  await removeDir(dir);
-});
-
-/** A query context over the test's database whose estimates are recorded: the entries each counted. */
-function recordingContext(): { ctx: QueryContext; counted: number[] } {
-  const statements = new StatementCache(db);
-  const counted: number[] = [];
-  const get = statements.get.bind(statements);
-  statements.get = (sql) => {
-    const statement = get(sql);
-    if (!sql.startsWith('SELECT count(*) FROM (SELECT rid FROM ')) return statement;
-    // An estimate (query.ts): the entries it read are its count.
-    return { pluck: () => ({ get: (...params: unknown[]) => { const n = statement.pluck().get(...params) as number; counted.push(n); return n; } }) } as unknown as ReturnType<typeof get>;
-  };
-  return { ctx: { statements, paths: new PathCatalog(db), unindexed: {} }, counted };
-}
+const recordingContext = (): { ctx: QueryContext; counted: number[] } => recordingQueryContext(held.db());
 
 const practitioner = (id: string): Filter => ({ 'index.practitioner.i': id });
 const from = (i: number): Filter => ({ 'index.date.lo': { $gte: day(i) } });
@@ -77,7 +43,7 @@ function driverPath(ctx: QueryContext, filter: Filter): string | undefined {
   const { sql } = findSql(ctx, 'current', filter, { sort: { id: 1 }, limit: 21 }, true);
   const pid = /FROM \((?:SELECT DISTINCT rid FROM \()?SELECT rid FROM search_values WHERE pid = (\d+)/.exec(sql)?.[1];
   if (pid === undefined) return undefined;
-  return db.prepare('SELECT path FROM paths WHERE pid = ?').pluck().get(Number(pid)) as string;
+  return held.db().prepare('SELECT path FROM paths WHERE pid = ?').pluck().get(Number(pid)) as string;
 }
 
 describe('embedded store: the driver a query starts from on skewed data (issue 13)', () => {
@@ -101,9 +67,9 @@ describe('embedded store: the driver a query starts from on skewed data (issue 1
     expect(counted).toEqual(expectedCounts);
     const expected = records.filter((r) => new Query(filter).test(r as unknown as Record<string, unknown>)).map((r) => r.id);
     expect(expected.length).toBeGreaterThan(0);
-    const { records: page, total } = await store.findCounted!('current', filter, { sort: { id: 1 }, limit: 21 });
+    const { records: page, total } = await held.store().findCounted!('current', filter, { sort: { id: 1 }, limit: 21 });
     expect({ ids: page.map((r) => r.id), total }).toEqual({ ids: expected.slice(0, 21), total: expected.length });
-    expect((await store.find('current', filter, { sort: { id: 1 }, limit: 21 })).map((r) => r.id)).toEqual(expected.slice(0, 21));
+    expect((await held.store().find('current', filter, { sort: { id: 1 }, limit: 21 })).map((r) => r.id)).toEqual(expected.slice(0, 21));
   });
 
   it.each([
@@ -116,9 +82,9 @@ describe('embedded store: the driver a query starts from on skewed data (issue 1
     const expected = records.filter((r) => new Query(filter).test(r as unknown as Record<string, unknown>)).map((r) => r.id);
     for (const sort of [{ id: 1 }, { lastUpdated: -1, id: -1 }] as Array<Record<string, 1 | -1>>) {
       const sorted = sort.id === 1 ? expected : [...expected].reverse();
-      const { records: page, total } = await store.findCounted!('current', filter, { sort, limit: 21 });
+      const { records: page, total } = await held.store().findCounted!('current', filter, { sort, limit: 21 });
       expect({ ids: page.map((r) => r.id), total }).toEqual({ ids: sorted.slice(0, 21), total: expected.length });
-      expect((await store.find('current', filter, { sort, limit: 21 })).map((r) => r.id)).toEqual(sorted.slice(0, 21));
+      expect((await held.store().find('current', filter, { sort, limit: 21 })).map((r) => r.id)).toEqual(sorted.slice(0, 21));
     }
   });
 

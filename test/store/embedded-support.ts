@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { afterAll, beforeAll } from 'vitest';
 import Sqlite from 'better-sqlite3';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -6,7 +7,10 @@ import { join } from 'node:path';
 import { createLogger } from '../../src/logger.js';
 import { databasePath } from '../../src/store/embedded/files.js';
 import { createEmbeddedStore, type EmbeddedStoreOptions } from '../../src/store/embedded/index.js';
-import type { StorePort } from '../../src/store/port.js';
+import { PathCatalog } from '../../src/store/embedded/path-ids.js';
+import type { QueryContext } from '../../src/store/embedded/query.js';
+import { StatementCache } from '../../src/store/embedded/statement-cache.js';
+import type { StorePort, StoredRecord } from '../../src/store/port.js';
 import { nodeScript } from '../support/node-script.js';
 
 /** Runs `use` on the store's SQLite file opened beside it, as another process would, and closes it. */
@@ -17,6 +21,45 @@ export function withDatabase<T>(dir: string, use: (db: Sqlite.Database) => T, op
   } finally {
     db.close();
   }
+}
+
+/**
+ * The store's query context over a database opened beside it (its path ids as stored), whose
+ * driver estimates are recorded: `counted` gets the index entries each one read (query.ts).
+ */
+export function recordingQueryContext(db: Sqlite.Database): { ctx: QueryContext; counted: number[] } {
+  const statements = new StatementCache(db);
+  const counted: number[] = [];
+  const get = statements.get.bind(statements);
+  statements.get = (sql) => {
+    const statement = get(sql);
+    if (!sql.startsWith('SELECT count(*) FROM (SELECT rid FROM ')) return statement;
+    return { pluck: () => ({ get: (...params: unknown[]) => { const n = statement.pluck().get(...params) as number; counted.push(n); return n; } }) } as unknown as ReturnType<typeof get>;
+  };
+  return { ctx: { statements, paths: new PathCatalog(db), unindexed: {} }, counted };
+}
+
+/**
+ * For the tests of a file: a store in a temp directory holding `records` (committed as one
+ * commit), and its database opened read-only beside it; closed and removed after the tests.
+ */
+export function storeHolding(records: readonly StoredRecord[]): { store: () => StorePort; db: () => Sqlite.Database } {
+  let dir: string;
+  let store: StorePort;
+  let db: Sqlite.Database;
+  beforeAll(async () => {
+    dir = await tempDir();
+    store = createEmbeddedStore({ dir });
+    await store.open();
+    await store.commit(records.map((record) => ({ record, expectedVersion: 0 })));
+    db = new Sqlite(databasePath(dir), { readonly: true });
+  });
+  afterAll(async () => {
+    db?.close();
+    await store?.close();
+    await removeDir(dir);
+  });
+  return { store: () => store, db: () => db };
 }
 
 /** A temp directory per test, removed afterwards. */
