@@ -22,7 +22,8 @@ const WALKABLE = new Set(['id', 'lastUpdated']);
  * unless the rows' order is an index's: one type, sorted by record columns an index holds.
  */
 export function boundedWalk(collection: CollectionName, filter: Filter, sort: Sort | undefined, where: SqlCondition, order: string, limit: number): { sql: string; params: SqlParam[] } | undefined {
-  if (collection !== 'current' || !sort || pinnedTypes(filter)?.size !== 1) return undefined;
+  // A page as long as the walk could never be filled by it.
+  if (collection !== 'current' || !sort || limit >= WALK_LIMIT || pinnedTypes(filter)?.size !== 1) return undefined;
   // Conditions on the record's columns (type, deleted, a keyset's position) bound the walk; those on search values filter what it read.
   const conjuncts = where.conjuncts ?? [where];
   const onColumns = conjuncts.filter((c) => !c.sql.includes('_values'));
