@@ -204,9 +204,14 @@ export function findRecords(ctx: QueryContext, collection: CollectionName, filte
 function findInSnapshot(ctx: QueryContext, collection: CollectionName, filter: Filter, options: FindOptions): StoredRecord[] {
   const { page, translated } = tentativePage(ctx, collection, filter, options, false);
   if (page) return page.records;
+  return pageOf(ctx, collection, filter, options, translated, findSql(ctx, collection, filter, options, false, translated));
+}
+
+/** The records of a find its tentative page did not answer, by its query (`findSql`): the bounded walk first, where it has one. */
+function pageOf(ctx: QueryContext, collection: CollectionName, filter: Filter, options: FindOptions, translated: SqlCondition | undefined, query: FindSql): StoredRecord[] {
   const limit = options.limit ? Math.abs(options.limit) : Infinity; // MongoDB: 0 means no limit
   const sort = options.sort && Object.keys(options.sort).length ? options.sort : undefined;
-  let found = findSql(ctx, collection, filter, options, false, translated);
+  let found = query;
   if (found.walk) {
     const vids = ctx.statements.get(found.walk.sql).pluck().all(...found.walk.params) as number[];
     if (vids.length >= limit) return recordsByVid(ctx, vids);
@@ -242,7 +247,8 @@ function findCountedInSnapshot(ctx: QueryContext, collection: CollectionName, fi
     const rows = ctx.statements.get(found.sql).all(...found.where.params) as Array<{ vid: number; total: number }>;
     return { records: recordsByVid(ctx, rows.map((row) => row.vid)), total: rows[0]?.total ?? 0 };
   }
-  const records = findRecords(ctx, collection, filter, options);
+  // Not counted, the query is the one a find without its total runs: its tentative page has just failed, so not tried again.
+  const records = pageOf(ctx, collection, filter, options, translated, found);
   const limit = options.limit ? Math.abs(options.limit) : Infinity;
   return { records, total: records.length < limit ? records.length : countRecords(ctx, collection, filter) };
 }
