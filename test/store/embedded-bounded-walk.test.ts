@@ -74,6 +74,16 @@ describe('embedded store: pages no small driver narrows (issue 13)', () => {
     expect(all.walk).toBeUndefined();
   });
 
+  it("bounds the walk by a keyset position on the record's columns, and filters what it read by the search values", async () => {
+    const { ctx } = recordingContext();
+    const position = at(FILLERS + 500);
+    const keyset = ofType('Appointment', { 'index.practitioner.i': 'late' }, { $or: [{ lastUpdated: { $lt: position } }, { lastUpdated: position, id: { $lt: 'z00500' } }] });
+    const walk = findSql(ctx, 'current', keyset, { sort: { lastUpdated: -1, id: -1 }, limit: 21 }).walk!;
+    expect(walk.sql).toMatch(/^SELECT r\.vid AS vid FROM \(SELECT \* FROM current r WHERE [^)]*\(r\.last_updated < \?/);
+    expect(walk.sql).toMatch(/\) r WHERE EXISTS \(SELECT 1 FROM search_values/);
+    await expectPage(keyset, { lastUpdated: -1, id: -1 });
+  });
+
   it('answers matches clustered past the walk from the driver, as mingo does', async () => {
     await expectPage(practitioner('late'), { id: 1 });
   });

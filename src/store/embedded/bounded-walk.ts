@@ -26,8 +26,8 @@ export function boundedWalk(collection: CollectionName, filter: Filter, sort: So
   if (collection !== 'current' || !sort || limit >= WALK_LIMIT || pinnedTypes(filter)?.size !== 1) return undefined;
   // Conditions on the record's columns (type, deleted, a keyset's position) bound the walk; those on search values filter what it read.
   const conjuncts = where.conjuncts ?? [where];
-  const onColumns = conjuncts.filter((c) => !c.sql.includes('_values'));
-  const onValues = conjuncts.filter((c) => c.sql.includes('_values'));
+  const onColumns = conjuncts.filter((c) => c.onColumns);
+  const onValues = conjuncts.filter((c) => !c.onColumns);
   if (onValues.length === 0) return undefined;
   const rows = `SELECT * FROM current r WHERE ${onColumns.length ? onColumns.map((c) => c.sql).join(' AND ') : '1'} ${order} LIMIT ${WALK_LIMIT}`;
   const sql = `SELECT r.vid AS vid FROM (${rows}) r WHERE ${onValues.map((c) => c.sql).join(' AND ')} ${order} LIMIT ${limit}`;

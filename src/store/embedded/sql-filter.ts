@@ -29,6 +29,8 @@ export interface SqlCondition {
   drivers?: Driver[];
   /** The conditions this one is the conjunction of (`and`), each a part of `sql` and `params` in order. */
   conjuncts?: SqlCondition[];
+  /** True when only the record's columns decide it (no value table is read): a walk of `current` can apply it as it reads (bounded-walk.ts). */
+  onColumns?: boolean;
 }
 
 /**
@@ -103,7 +105,8 @@ class Translator {
     const live = branches.filter((b) => b.sql !== '0');
     // Every branch narrowed by the index: the union of one driver of each is a driver of the disjunction.
     const drivers = live.length > 0 && live.every((b) => b.drivers?.length) ? [{ parts: live.flatMap((b) => b.drivers![0].parts) }] : undefined;
-    return { sql: `(${branches.map((b) => b.sql).join(' OR ')})`, params: branches.flatMap((b) => b.params), exact: branches.every((b) => b.exact), ...(drivers ? { drivers } : {}) };
+    const onColumns = branches.every((b) => b.onColumns || b.sql === '0');
+    return { sql: `(${branches.map((b) => b.sql).join(' OR ')})`, params: branches.flatMap((b) => b.params), exact: branches.every((b) => b.exact), ...(drivers ? { drivers } : {}), ...(onColumns ? { onColumns } : {}) };
   }
 
   /** The condition on one field; `top` is false inside `$elemMatch`, where record columns do not exist. */
@@ -245,12 +248,12 @@ function columnCondition(column: string, kind: Kind, op: string, operand: unknow
     case '$eq': {
       if (operand === null) return FALSE; // the columns are never null
       const v = value(operand);
-      return v === undefined ? UNKNOWN : { sql: `${col} = ?`, params: [v], exact: true };
+      return v === undefined ? UNKNOWN : { sql: `${col} = ?`, params: [v], exact: true, onColumns: true };
     }
     case '$ne': {
       if (operand === null) return TRUE;
       const v = value(operand);
-      return v === undefined ? UNKNOWN : { sql: `${col} <> ?`, params: [v], exact: true };
+      return v === undefined ? UNKNOWN : { sql: `${col} <> ?`, params: [v], exact: true, onColumns: true };
     }
     case '$in':
     case '$nin': {
@@ -258,14 +261,14 @@ function columnCondition(column: string, kind: Kind, op: string, operand: unknow
       const values = operand.filter((v) => v !== null).map(value);
       if (values.some((v) => v === undefined)) return UNKNOWN;
       if (values.length === 0) return op === '$in' ? FALSE : TRUE;
-      return { sql: `${col} ${op === '$in' ? 'IN' : 'NOT IN'} (${values.map(() => '?').join(', ')})`, params: values as SqlParam[], exact: true };
+      return { sql: `${col} ${op === '$in' ? 'IN' : 'NOT IN'} (${values.map(() => '?').join(', ')})`, params: values as SqlParam[], exact: true, onColumns: true };
     }
     case '$gt':
     case '$gte':
     case '$lt':
     case '$lte': {
       const v = kind === 'boolean' ? undefined : value(operand);
-      return v === undefined ? UNKNOWN : { sql: `${col} ${COMPARISONS[op]} ?`, params: [v], exact: true };
+      return v === undefined ? UNKNOWN : { sql: `${col} ${COMPARISONS[op]} ?`, params: [v], exact: true, onColumns: true };
     }
     case '$exists':
       return operand ? TRUE : FALSE;
@@ -302,7 +305,9 @@ function and(parts: SqlCondition[]): SqlCondition {
   const params: SqlParam[] = [];
   const drivers: Driver[] = [];
   const conjuncts: SqlCondition[] = [];
+  let onColumns = true;
   for (const p of restricting) {
+    if (!p.onColumns) onColumns = false;
     sql.push(p.sql);
     for (const param of p.params) params.push(param);
     if (p.drivers) for (const d of p.drivers) drivers.push(d);
@@ -311,6 +316,7 @@ function and(parts: SqlCondition[]): SqlCondition {
   }
   const condition: SqlCondition = { sql: sql.join(' AND '), params, exact, conjuncts };
   if (drivers.length > 0) condition.drivers = drivers;
+  if (onColumns) condition.onColumns = true;
   return condition;
 }
 
