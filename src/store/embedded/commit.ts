@@ -190,12 +190,8 @@ export class RecordWriter {
 
   /** Ids for the paths of these records' rows (types[i]: the type of rows[i]) that have none yet (PathCatalog.register). */
   #registerPaths(types: readonly string[], rows: ReadonlyArray<readonly SearchValueRow[]>): void {
-    this.paths.register(rows.map((list, i) => ({ type: types[i], paths: pathsOf(list) })));
+    this.paths.register(rows.map((list, i) => ({ type: types[i], rows: list })));
   }
-}
-
-function* pathsOf(rows: readonly SearchValueRow[]): Iterable<string> {
-  for (const row of rows) yield row.path;
 }
 
 /** A resource's row of `current`, as the writer reads it. */

@@ -49,15 +49,15 @@ export class PathCatalog implements PathScopes {
   }
 
   /**
-   * Gives the new paths of these records their ids, in a transaction of their own before the
-   * commit: an id must never be handed out by a transaction that then rolls back.
+   * Gives the new paths of these records' value rows their ids, in a transaction of their own
+   * before the commit: an id must never be handed out by a transaction that then rolls back.
    */
-  register(records: ReadonlyArray<{ type: string; paths: Iterable<string> }>): void {
+  register(records: ReadonlyArray<{ type: string; rows: ReadonlyArray<{ path: string }> }>): void {
     const fresh: Array<[string, string]> = [];
     const seen = new Set<string>();
-    for (const { type, paths } of records) {
+    for (const { type, rows } of records) {
       const known = this.#byType.get(type);
-      for (const path of paths) {
+      for (const { path } of rows) {
         if (known?.has(path)) continue;
         const key = `${type}\n${path}`;
         if (seen.has(key)) continue;
