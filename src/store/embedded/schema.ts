@@ -73,13 +73,18 @@ const VALUE_TABLES = ['search_values', 'ended_values'] as const;
  * name theirs `_by_resource`, the old name being taken while the old table is copied (partitionPaths).
  */
 function valueTable(name: string): string {
+  return `${valueRows(name)};
+CREATE INDEX IF NOT EXISTS ${name}_by_resource ON ${name} (rid);`;
+}
+
+/** A value table without its index by resource. */
+function valueRows(name: string): string {
   return `CREATE TABLE IF NOT EXISTS ${name} (
   pid INTEGER NOT NULL,
   value NOT NULL,
   rid INTEGER NOT NULL,
   PRIMARY KEY (pid, value, rid)
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS ${name}_by_resource ON ${name} (rid);`;
+) WITHOUT ROWID`;
 }
 
 const DDL = `
@@ -174,14 +179,15 @@ export function migrateSchema(db: Database, onProgress?: (message: string) => vo
       // Their value rows, under the shared ids, are copied into the tables DDL makes (versions 1-3 have none yet: regrouped into these first).
       for (const table of VALUE_TABLES) {
         if (columnsOf(db, table).length > 0) db.exec(`ALTER TABLE ${table} RENAME TO ${table}_v6`);
-        else db.exec(`CREATE TABLE ${table}_v6 (pid INTEGER NOT NULL, value NOT NULL, rid INTEGER NOT NULL, PRIMARY KEY (pid, value, rid)) WITHOUT ROWID`);
+        else db.exec(valueRows(`${table}_v6`));
       }
     }
     db.exec(DDL);
     // Their rows keep their index in `record`.
     if (!columnsOf(db, 'versions').includes('idx')) db.exec('ALTER TABLE versions ADD COLUMN idx TEXT');
     if (wholeRecords) versionPendingRecords(db);
-    if (byVersion) regroupValues(db, sharedPaths ? '_v6' : '');
+    // Versions 1-3 (values by version) have shared path ids too: `byVersion` implies `sharedPaths`.
+    if (byVersion) regroupValues(db);
     if (sharedPaths) partitionPaths(db, onProgress);
     db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('schema', ?)").run(SCHEMA_VERSION);
   })();
@@ -239,16 +245,17 @@ function columnsOf(db: Database, table: string): string[] {
 /**
  * Version 4's value tables from the per-version rows of versions 1-3: a current version's rows
  * become its resource's `search_values`, every other version's (those not also current) its
- * `ended_values`. Resources are found through `current_by_vid` and `versions_by_key`.
+ * `ended_values`. Resources are found through `current_by_vid` and `versions_by_key`. Written into
+ * the `_v6` tables: those versions' path ids are shared by every type, re-keyed by partitionPaths.
  */
-function regroupValues(db: Database, suffix: string): void {
+function regroupValues(db: Database): void {
   db.exec(`
-    INSERT OR IGNORE INTO search_values${suffix} (pid, value, rid)
+    INSERT OR IGNORE INTO search_values_v6 (pid, value, rid)
       SELECT s.pid, s.value, c.rid FROM current c JOIN search_values_by_version s ON s.vid = c.vid;
-    INSERT OR IGNORE INTO ended_values${suffix} (pid, value, rid)
+    INSERT OR IGNORE INTO ended_values_v6 (pid, value, rid)
       SELECT s.pid, s.value, c.rid FROM search_values_by_version s
         JOIN versions v ON v.vid = s.vid JOIN current c ON c.type = v.type AND c.id = v.id
-        WHERE s.vid <> c.vid AND NOT EXISTS (SELECT 1 FROM search_values${suffix} n WHERE n.pid = s.pid AND n.value = s.value AND n.rid = c.rid);
+        WHERE s.vid <> c.vid AND NOT EXISTS (SELECT 1 FROM search_values_v6 n WHERE n.pid = s.pid AND n.value = s.value AND n.rid = c.rid);
     DROP TABLE search_values_by_version;
   `);
 }
