@@ -1,5 +1,5 @@
 import { FhirError } from '../fhir/errors.js';
-import type { Filter, StorePort } from '../store/port.js';
+import type { Filter, StoredRecord, StorePort } from '../store/port.js';
 import type { Criterion, ParamIssue } from './parse.js';
 import { SearchRefusal } from './refusal.js';
 import type { SearchIndex } from './types.js';
@@ -25,6 +25,20 @@ export interface CompiledCriteria {
   issues: ParamIssue[];
 }
 
+/**
+ * A chain or `_has` of the search itself (not nested) whose sub-query matched more than the bound:
+ * `narrow` answers it for the search's candidates instead (`narrowed`), `refusal` is the 400 when
+ * there are none to narrow it to.
+ */
+class SubqueryOverflow extends Error {
+  constructor(
+    readonly refusal: FhirError,
+    readonly narrow: (candidates: readonly StoredRecord[]) => Promise<Filter>,
+  ) {
+    super(refusal.message);
+  }
+}
+
 /** A criterion the server cannot apply: reported (lenient) or refused (strict); never a FhirError by itself. */
 class ParamProblem extends Error {
   constructor(
@@ -44,22 +58,46 @@ const UNSUPPORTED = new Set(['_text', '_content', '_list', '_query', '_filter', 
 /**
  * Compiles the criteria of a search on `type` into one MongoDB filter: occurrences AND-ed, each
  * occurrence's values OR-ed by the index. Unknown or malformed criteria are left out and reported.
+ * `scope`: the restriction the search runs under (compartment, access), which bounds its candidates.
  */
-export async function compileCriteria(ctx: CriteriaContext, type: string, criteria: readonly Criterion[]): Promise<CompiledCriteria> {
+export async function compileCriteria(ctx: CriteriaContext, type: string, criteria: readonly Criterion[], scope?: Filter): Promise<CompiledCriteria> {
   const filters: Filter[] = [];
   const applied: Criterion[] = [];
   const issues: ParamIssue[] = [];
+  const overflows: SubqueryOverflow[] = [];
   for (const criterion of criteria) {
     try {
       filters.push(await criterionFilter(ctx, type, criterion.name, criterion.values, 0));
       applied.push(criterion);
     } catch (err) {
+      if (err instanceof SubqueryOverflow) {
+        overflows.push(err);
+        applied.push(criterion);
+        continue;
+      }
       if (!(err instanceof ParamProblem)) throw err;
       issues.push({ param: criterion.name, message: err.message });
     }
   }
+  if (overflows.length > 0) filters.push(...(await narrowed(ctx, type, scope, filters, overflows)));
   const filter = filters.length === 0 ? {} : filters.length === 1 ? filters[0] : { $and: filters };
   return { filter, applied, issues };
+}
+
+/**
+ * Chains and `_has` whose sub-query matched more than the bound, answered from the search's other
+ * criteria, as a database joins from the selective side: when those match at most the bound, each
+ * sub-query runs again restricted to what those candidates reference (a chain) or to what
+ * references them (`_has`). `Patient?family=Moore&_has:MedicationRequest:patient:status=active`
+ * over 100k patients: every active prescription is far past the bound, the Moores' are not.
+ */
+async function narrowed(ctx: CriteriaContext, type: string, scope: Filter | undefined, filters: readonly Filter[], overflows: readonly SubqueryOverflow[]): Promise<Filter[]> {
+  if (filters.length === 0) throw overflows[0].refusal;
+  const candidates = await ctx.store.find('current', { $and: [{ resourceType: type, deleted: false }, ...(scope ? [scope] : []), ...filters] }, { limit: ctx.maxSubqueryMatches + 1, sort: { id: 1 } });
+  if (candidates.length > ctx.maxSubqueryMatches) throw overflows[0].refusal;
+  const narrowing: Filter[] = [];
+  for (const overflow of overflows) narrowing.push(await overflow.narrow(candidates));
+  return narrowing;
 }
 
 async function criterionFilter(ctx: CriteriaContext, type: string, name: string, values: string[], depth: number): Promise<Filter> {
@@ -93,13 +131,16 @@ async function visible(ctx: CriteriaContext, type: string, filter: Filter): Prom
   return { $and: [{ resourceType: type, deleted: false }, ...(restriction ? [restriction] : []), filter] };
 }
 
-/** Ids of the current resources of `type` matching `filter`; refused with a 400 past the sub-query bound. */
-async function subqueryIds(ctx: CriteriaContext, type: string, filter: Filter, bound: number, what: string): Promise<string[]> {
-  const found = await ctx.store.find('current', await visible(ctx, type, filter), { limit: bound + 1 });
-  if (found.length > bound) {
-    throw new FhirError('bad-request', `${what} matches more than ${ctx.maxSubqueryMatches} resources; add criteria to narrow it`);
-  }
-  return found.map((r) => r.id);
+/** The 400 of a sub-query past the bound. */
+function tooMany(ctx: CriteriaContext, what: string): FhirError {
+  return new FhirError('bad-request', `${what} matches more than ${ctx.maxSubqueryMatches} resources; add criteria to narrow it`);
+}
+
+/** Ids of the current resources of `type` matching `filter`, or undefined past the sub-query bound. */
+async function subqueryIds(ctx: CriteriaContext, type: string, filter: Filter, bound: number): Promise<string[] | undefined> {
+  // By id: an order every store walks per type, so a sub-query no value narrows stops at the bound (issue 13).
+  const found = await ctx.store.find('current', await visible(ctx, type, filter), { limit: bound + 1, sort: { id: 1 } });
+  return found.length > bound ? undefined : found.map((r) => r.id);
 }
 
 /**
@@ -114,22 +155,41 @@ async function chainFilter(ctx: CriteriaContext, type: string, head: string, tai
     throw new ParamProblem(`'${targetType}' is not a served target type of '${code}' of ${type}`);
   }
   const targets = targetType !== undefined ? [targetType] : (def.target ?? []).filter((t) => ctx.isServed(t));
-  const references: string[] = [];
-  let known = 0;
+  const tails: Array<{ target: string; filter: Filter }> = [];
   for (const target of targets) {
-    let filter: Filter;
     try {
-      filter = await criterionFilter(ctx, target, tail, values, depth + 1);
+      tails.push({ target, filter: await criterionFilter(ctx, target, tail, values, depth + 1) });
     } catch (err) {
       // Without a target type, a tail unknown to one of several targets only rules that target out.
       if (err instanceof ParamProblem && err.unknownParam && targetType === undefined && targets.length > 1) continue;
       throw err;
     }
-    known++;
-    const ids = await subqueryIds(ctx, target, filter, ctx.maxSubqueryMatches - references.length, `The chained parameter '${head}.${tail}'`);
+  }
+  if (tails.length === 0) throw new ParamProblem(`No target type of '${code}' of ${type} has a search parameter '${tail.split(/[.:]/)[0]}'`, true);
+  const references: string[] = [];
+  for (const { target, filter } of tails) {
+    const ids = await subqueryIds(ctx, target, filter, ctx.maxSubqueryMatches - references.length);
+    if (ids === undefined) {
+      const refusal = tooMany(ctx, `The chained parameter '${head}.${tail}'`);
+      if (depth > 0) throw refusal;
+      throw new SubqueryOverflow(refusal, (candidates) => chainedFor(ctx, type, code, tails, candidates));
+    }
     references.push(...ids.map((id) => `${target}/${id}`));
   }
-  if (known === 0) throw new ParamProblem(`No target type of '${code}' of ${type} has a search parameter '${tail.split(/[.:]/)[0]}'`, true);
+  return ctx.index.compileReferenceIn(type, code, references);
+}
+
+/** A chain for the search's candidates only: its tail matched among the resources they reference. */
+async function chainedFor(ctx: CriteriaContext, type: string, code: string, tails: ReadonlyArray<{ target: string; filter: Filter }>, candidates: readonly StoredRecord[]): Promise<Filter> {
+  const referenced = new Set(candidates.flatMap((record) => ctx.index.referencesOf(record, code)));
+  const references: string[] = [];
+  for (const { target, filter } of tails) {
+    const prefix = `${target}/`;
+    const ids = [...referenced].filter((ref) => ref.startsWith(prefix)).map((ref) => ref.slice(prefix.length));
+    if (ids.length === 0) continue;
+    const found = await ctx.store.find('current', await visible(ctx, target, { $and: [filter, { id: { $in: ids } }] }));
+    references.push(...found.map((record) => `${prefix}${record.id}`));
+  }
   return ctx.index.compileReferenceIn(type, code, references);
 }
 
@@ -147,14 +207,36 @@ async function hasFilter(ctx: CriteriaContext, type: string, name: string, value
   const def = referenceParam(ctx, source, code);
   if (def.target && !def.target.includes(type)) throw new ParamProblem(`Search parameter '${code}' of ${source} cannot reference a ${type}`);
   const filter = await criterionFilter(ctx, source, tail, values, depth + 1);
-  const found = await ctx.store.find('current', await visible(ctx, source, filter), { limit: ctx.maxSubqueryMatches + 1 });
+  const found = await ctx.store.find('current', await visible(ctx, source, filter), { limit: ctx.maxSubqueryMatches + 1, sort: { id: 1 } });
   if (found.length > ctx.maxSubqueryMatches) {
-    throw new FhirError('bad-request', `'${name}' matches more than ${ctx.maxSubqueryMatches} resources; add criteria to narrow it`);
+    const refusal = tooMany(ctx, `'${name}'`);
+    if (depth > 0) throw refusal;
+    throw new SubqueryOverflow(refusal, (candidates) => referencedFrom(ctx, type, source, code, filter, candidates));
   }
+  return { id: { $in: [...referencedIds(ctx, type, code, found)] } };
+}
+
+/** Ids of `type` the records reference through `code`. */
+function referencedIds(ctx: CriteriaContext, type: string, code: string, records: readonly StoredRecord[]): Set<string> {
   const prefix = `${type}/`;
   const ids = new Set<string>();
-  for (const record of found) {
+  for (const record of records) {
     for (const ref of ctx.index.referencesOf(record, code)) if (ref.startsWith(prefix)) ids.add(ref.slice(prefix.length));
   }
-  return { id: { $in: [...ids] } };
+  return ids;
+}
+
+/**
+ * A `_has` for the search's candidates only: those a `source` matching its tail references. One
+ * query answers it unless the candidates are referenced past the bound (a practitioner named by
+ * thousands of patients); then each candidate is asked for one such reference.
+ */
+async function referencedFrom(ctx: CriteriaContext, type: string, source: string, code: string, filter: Filter, candidates: readonly StoredRecord[]): Promise<Filter> {
+  const of = async (records: readonly StoredRecord[], limit?: number): Promise<StoredRecord[]> =>
+    ctx.store.find('current', await visible(ctx, source, { $and: [filter, ctx.index.compileReferenceIn(source, code, records.map((r) => `${type}/${r.id}`))] }), limit ? { limit } : {});
+  const found = await of(candidates, ctx.maxSubqueryMatches + 1);
+  if (found.length <= ctx.maxSubqueryMatches) return { id: { $in: [...referencedIds(ctx, type, code, found)] } };
+  const ids: string[] = [];
+  for (const candidate of candidates) if ((await of([candidate], 1)).length > 0) ids.push(candidate.id);
+  return { id: { $in: ids } };
 }

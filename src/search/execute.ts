@@ -112,7 +112,7 @@ export async function present(deps: SearchDeps, records: readonly StoredRecord[]
 export async function runSearch(deps: SearchDeps, options: SearchOptions, scope: SearchScope): Promise<Bundle> {
   const { type } = scope;
   const parsed = parseSearch(options.params);
-  const criteria = await compileCriteria(criteriaContext(deps, scope.restrict), type, parsed.criteria);
+  const criteria = await compileCriteria(criteriaContext(deps, scope.restrict), type, parsed.criteria, scope.filter);
   const sort = resolveSort(deps.searchIndex, type, parsed.sort);
   const includes = checkIncludes(includeContext(deps), parsed.include, '_include');
   const revincludes = checkIncludes(includeContext(deps), parsed.revinclude, '_revinclude');

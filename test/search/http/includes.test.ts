@@ -176,16 +176,53 @@ describe('_include and _revinclude', () => {
 });
 
 describe('sub-query bound', () => {
-  it('a chain or _has matching too many resources is a clear 400, even when lenient', async () => {
+  // 1001 patients named Multitude, all but many-7 with doc-a as their practitioner (many-7: doc-b); two have prescriptions.
+  beforeAll(async () => {
     const ids = Array.from({ length: 1001 }, (_, i) => `many-${i}`);
     for (let i = 0; i < ids.length; i += 50) {
-      await Promise.all(ids.slice(i, i + 50).map((id) => put(fhir, { resourceType: 'Patient', id, name: [{ family: 'Multitude' }] })));
+      await Promise.all(ids.slice(i, i + 50).map((id) => put(fhir, { resourceType: 'Patient', id, name: [{ family: 'Multitude' }], generalPractitioner: [{ reference: `Practitioner/${id === 'many-7' ? 'doc-b' : 'doc-a'}` }] })));
     }
+    await put(fhir, medicationRequest('mr-many-3', 'many-3', 'doc-b', 'active'));
+    await put(fhir, medicationRequest('mr-many-4', 'many-4', 'doc-b', 'completed'));
+  }, 60_000);
+
+  it('a chain or _has matching too many resources, with nothing else to narrow it, is a clear 400, even when lenient', async () => {
     const chain = await fhir.get('MedicationRequest?subject:Patient.family=multitude');
     expect(chain.status).toBe(400);
     expect(errorCode(chain.body)).toBe('bad-request');
     expect(chain.body.issue[0].diagnostics).toMatch(/more than 1000/);
     const has = await fhir.get('Practitioner?_has:Patient:general-practitioner:family=multitude');
     expect(has.status).toBe(400);
-  }, 30_000);
+    expect(has.body.issue[0].diagnostics).toMatch(/more than 1000/);
+    // Other criteria that match past the bound too do not narrow it.
+    const both = await fhir.get('Patient?family=multitude&link:Patient.family=multitude');
+    expect(both.status).toBe(400);
+    expect(both.body.issue[0].diagnostics).toMatch(/more than 1000/);
+  });
+
+  it('a chain past the bound is answered for what the other criteria match', async () => {
+    // Active prescriptions are few: the chain is asked of the patients they name.
+    const active = await search(fhir, 'MedicationRequest?subject:Patient.family=multitude&status=active');
+    expect(matchIds(active)).toEqual(['mr-many-3']);
+    const both = await search(fhir, 'MedicationRequest?subject:Patient.family=multitude&requester=Practitioner/doc-b&_total=accurate');
+    expect(matchIds(both)).toEqual(['mr-many-3', 'mr-many-4']);
+    expect(both.total).toBe(2);
+    expect(matchIds(await search(fhir, 'MedicationRequest?subject:Patient.family=multitude&requester=Practitioner/doc-a'))).toEqual([]);
+    // And it pages like any search: the criteria are compiled again for the next page.
+    const first = await search(fhir, 'MedicationRequest?subject:Patient.family=multitude&requester=Practitioner/doc-b&_count=1');
+    const next = first.link?.find((l) => l.relation === 'next')?.url;
+    expect(next).toBeDefined();
+    const second = await search(fhir, next!.slice(next!.indexOf('/fhir/') + 6));
+    expect([...matchIds(first), ...matchIds(second)].sort()).toEqual(['mr-many-3', 'mr-many-4']);
+  });
+
+  it('a _has past the bound is answered for what the other criteria match', async () => {
+    const practitioners = (id: string): string => 'Practitioner?_has:Patient:general-practitioner:family=multitude&identifier=' + encodeURIComponent(`${SYS}|${id}`);
+    // doc-b is named by one of them: one query of the patients naming the candidates answers.
+    expect(matchIds(await search(fhir, practitioners('doc-b')))).toEqual(['doc-b']);
+    // doc-a by 1000 of them, past the bound again: each candidate is then asked for one reference.
+    expect(matchIds(await search(fhir, practitioners('doc-a')))).toEqual(['doc-a']);
+    expect(matchIds(await search(fhir, practitioners('')))).toEqual(['doc-a', 'doc-b']);
+    expect(matchIds(await search(fhir, 'Practitioner?_has:Patient:general-practitioner:family=multitude&_id=doc-a,doc-b,f007'))).toEqual(['doc-a', 'doc-b']);
+  });
 });
