@@ -77,7 +77,7 @@ async function main(): Promise<void> {
       process.stderr.write(`${type} @${connections}: ${r.rate.toFixed(1)} msg/s, p50 ${r.p50.toFixed(1)} ms, not AA ${r.failures}\n`);
     } else if (shape === 'dispense' || shape === 'booking') {
       // As the workflow scenario seeds and writes; enough free slots for the warm-up and the measured seconds.
-      const target = { gate: { service, dataDir, authorization }, prescriptions: 200, slots: shape === 'booking' ? Math.max(3000, 400 * (seconds + 3)) : 20, nextSlot: 0 };
+      const target = { gate: { service, dataDir, authorization }, prescriptions: 200, slots: shape === 'booking' ? Math.max(3000, 1000 * (seconds + 3)) : 20, nextSlot: 0 };
       await workflowSeed(target);
       await measure({ origin: service.origin, connections, seconds: 3, request: workflowRequest(target, shape), label: 'warm-up' });
       const start = now();
