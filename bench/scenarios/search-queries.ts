@@ -26,7 +26,8 @@ const TARGETS = 16;
 export function searchQueries(seed: number, patients: number): SearchQuery[] {
   const families = spread(unambiguousFamilyNames(), TARGETS).map(encodeURIComponent);
   const mrns = spreadIndexes(patients, TARGETS).map((i) => encodeURIComponent(`${MRN_SYSTEM}|${mrn(i)}`));
-  const prescribed = spreadIndexes(patients, TARGETS).map((i) => withActivePrescription(seed, i, patients)).map(patientId);
+  const prescribedIndexes = spreadIndexes(patients, TARGETS).map((i) => withActivePrescription(seed, i, patients));
+  const prescribed = prescribedIndexes.map(patientId);
   const practitioners = spreadIndexes(practitionerCount(patients), TARGETS).map(practitionerId);
   const reads = spreadIndexes(patients, TARGETS).map(patientId);
   const base: SearchQuery[] = [
@@ -50,6 +51,15 @@ export function searchQueries(seed: number, patients: number): SearchQuery[] {
       shape: `${q.shape}&_include=${includes[q.name]}`,
       paths: q.paths.map((p) => `${p}&_include=${includes[q.name]}`),
     })),
+    // Beyond issue 13's list, as EHRs send them: a chain whose tail names one patient, and a
+    // reverse chain whose own sub-query (every active prescription) is past the sub-query bound from
+    // 10k patients on, answered for the family's patients (README "Search").
+    {
+      name: 'chain',
+      shape: 'MedicationRequest?patient.identifier=sys|val&status=active',
+      paths: prescribedIndexes.map((i) => `/fhir/MedicationRequest?patient.identifier=${encodeURIComponent(`${MRN_SYSTEM}|${mrn(i)}`)}&status=active`),
+    },
+    { name: '_has', shape: 'Patient?family=…&_has:MedicationRequest:patient:status=active', paths: families.map((f) => `/fhir/Patient?family=${f}&_has:MedicationRequest:patient:status=active`) },
   ];
 }
 

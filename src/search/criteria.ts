@@ -26,16 +26,16 @@ export interface CompiledCriteria {
 }
 
 /**
- * A chain or `_has` of the search itself (not nested) whose sub-query matched more than the bound:
- * `narrow` answers it for the search's candidates instead (`narrowed`), `refusal` is the 400 when
- * there are none to narrow it to.
+ * A chain or `_has` of the search itself (not nested) left to be answered once the search's other
+ * criteria are known (`joined`): `narrow` answers it for the resources those match, `alone`
+ * without them (the sub-query by itself, or the 400 of one past the bound).
  */
-class SubqueryOverflow extends Error {
+class JoinLater extends Error {
   constructor(
-    readonly refusal: FhirError,
     readonly narrow: (candidates: readonly StoredRecord[]) => Promise<Filter>,
+    readonly alone: () => Promise<Filter>,
   ) {
-    super(refusal.message);
+    super('a sub-query answered with the other criteria');
   }
 }
 
@@ -64,14 +64,14 @@ export async function compileCriteria(ctx: CriteriaContext, type: string, criter
   const filters: Filter[] = [];
   const applied: Criterion[] = [];
   const issues: ParamIssue[] = [];
-  const overflows: SubqueryOverflow[] = [];
+  const later: JoinLater[] = [];
   for (const criterion of criteria) {
     try {
       filters.push(await criterionFilter(ctx, type, criterion.name, criterion.values, 0));
       applied.push(criterion);
     } catch (err) {
-      if (err instanceof SubqueryOverflow) {
-        overflows.push(err);
+      if (err instanceof JoinLater) {
+        later.push(err);
         applied.push(criterion);
         continue;
       }
@@ -79,25 +79,27 @@ export async function compileCriteria(ctx: CriteriaContext, type: string, criter
       issues.push({ param: criterion.name, message: err.message });
     }
   }
-  if (overflows.length > 0) filters.push(...(await narrowed(ctx, type, scope, filters, overflows)));
+  if (later.length > 0) filters.push(...(await joined(ctx, type, scope, filters, later)));
   const filter = filters.length === 0 ? {} : filters.length === 1 ? filters[0] : { $and: filters };
   return { filter, applied, issues };
 }
 
 /**
- * Chains and `_has` whose sub-query matched more than the bound, answered from the search's other
- * criteria, as a database joins from the selective side: when those match at most the bound, each
- * sub-query runs again restricted to what those candidates reference (a chain) or to what
- * references them (`_has`). `Patient?family=Moore&_has:MedicationRequest:patient:status=active`
- * over 100k patients: every active prescription is far past the bound, the Moores' are not.
+ * Chains and `_has` of the search answered from its other criteria, as a database joins from the
+ * selective side: when those match at most the bound, each sub-query is asked only about what
+ * those candidates reference (a chain) or what references them (`_has`); otherwise it runs by
+ * itself. A chain is left here only when its own sub-query matched past the bound (its tail
+ * usually names its target: `patient.identifier=…`); a `_has` always, since its sub-query is
+ * usually a broad property of the referrers (`status=active`):
+ * `Patient?family=Moore&_has:MedicationRequest:patient:status=active` asks about the Moores'
+ * prescriptions only, over any number of active ones.
  */
-async function narrowed(ctx: CriteriaContext, type: string, scope: Filter | undefined, filters: readonly Filter[], overflows: readonly SubqueryOverflow[]): Promise<Filter[]> {
-  if (filters.length === 0) throw overflows[0].refusal;
-  const candidates = await ctx.store.find('current', { $and: [{ resourceType: type, deleted: false }, ...(scope ? [scope] : []), ...filters] }, { limit: ctx.maxSubqueryMatches + 1, sort: { id: 1 } });
-  if (candidates.length > ctx.maxSubqueryMatches) throw overflows[0].refusal;
-  const narrowing: Filter[] = [];
-  for (const overflow of overflows) narrowing.push(await overflow.narrow(candidates));
-  return narrowing;
+async function joined(ctx: CriteriaContext, type: string, scope: Filter | undefined, filters: readonly Filter[], later: readonly JoinLater[]): Promise<Filter[]> {
+  const candidates = filters.length === 0 ? undefined : await ctx.store.find('current', { $and: [{ resourceType: type, deleted: false }, ...(scope ? [scope] : []), ...filters] }, { limit: ctx.maxSubqueryMatches + 1, sort: { id: 1 } });
+  const usable = candidates !== undefined && candidates.length <= ctx.maxSubqueryMatches;
+  const out: Filter[] = [];
+  for (const join of later) out.push(usable ? await join.narrow(candidates) : await join.alone());
+  return out;
 }
 
 async function criterionFilter(ctx: CriteriaContext, type: string, name: string, values: string[], depth: number): Promise<Filter> {
@@ -172,7 +174,10 @@ async function chainFilter(ctx: CriteriaContext, type: string, head: string, tai
     if (ids === undefined) {
       const refusal = tooMany(ctx, `The chained parameter '${head}.${tail}'`);
       if (depth > 0) throw refusal;
-      throw new SubqueryOverflow(refusal, (candidates) => chainedFor(ctx, type, code, tails, candidates));
+      throw new JoinLater(
+        (candidates) => chainedFor(ctx, type, code, tails, candidates),
+        () => Promise.reject(refusal),
+      );
     }
     references.push(...ids.map((id) => `${target}/${id}`));
   }
@@ -207,13 +212,13 @@ async function hasFilter(ctx: CriteriaContext, type: string, name: string, value
   const def = referenceParam(ctx, source, code);
   if (def.target && !def.target.includes(type)) throw new ParamProblem(`Search parameter '${code}' of ${source} cannot reference a ${type}`);
   const filter = await criterionFilter(ctx, source, tail, values, depth + 1);
-  const found = await ctx.store.find('current', await visible(ctx, source, filter), { limit: ctx.maxSubqueryMatches + 1, sort: { id: 1 } });
-  if (found.length > ctx.maxSubqueryMatches) {
-    const refusal = tooMany(ctx, `'${name}'`);
-    if (depth > 0) throw refusal;
-    throw new SubqueryOverflow(refusal, (candidates) => referencedFrom(ctx, type, source, code, filter, candidates));
-  }
-  return { id: { $in: [...referencedIds(ctx, type, code, found)] } };
+  const alone = async (): Promise<Filter> => {
+    const found = await ctx.store.find('current', await visible(ctx, source, filter), { limit: ctx.maxSubqueryMatches + 1, sort: { id: 1 } });
+    if (found.length > ctx.maxSubqueryMatches) throw tooMany(ctx, `'${name}'`);
+    return { id: { $in: [...referencedIds(ctx, type, code, found)] } };
+  };
+  if (depth > 0) return alone();
+  throw new JoinLater((candidates) => referencedFrom(ctx, type, source, code, filter, candidates), alone);
 }
 
 /** Ids of `type` the records reference through `code`. */
