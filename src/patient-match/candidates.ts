@@ -39,7 +39,10 @@ export async function findCandidates(deps: PipelineDeps, scope: AccessScope, que
   const found = new Map<string, Promise<Patient>>();
   for (const query of queries) {
     const filter: Filter = { $and: [{ resourceType: 'Patient', deleted: false }, ...(access ? [access] : []), query] };
-    for (const record of await deps.store.find('current', filter, { limit: CANDIDATES_PER_QUERY })) {
+    // By id, an order the store walks per type: where the name and the birth date are both common
+    // (a birth year only), the embedded store reads a bounded walk of Patients, then the smaller
+    // condition's matches, never the other types' records (an unsorted find walks commit order).
+    for (const record of await deps.store.find('current', filter, { limit: CANDIDATES_PER_QUERY, sort: { id: 1 } })) {
       if (!found.has(record.id)) found.set(record.id, deps.codec.decode(record.resource!) as Promise<Patient>);
     }
   }
