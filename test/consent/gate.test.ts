@@ -59,6 +59,10 @@ describe('consent gate: Patient p2 denies Practitioner d1 (opt-out deployment)',
     const has = await d1.get<Bundle>('Patient?_has:MedicationRequest:subject:status=active');
     noP2(has.body);
     expect(has.body.total).toBe(2);
+    // With other criteria, the _has is asked about their matches only: those are gated the same way.
+    const narrowed = await d1.get<Bundle>('Patient?_id=p1,p2,p3&_has:MedicationRequest:subject:status=active');
+    noP2(narrowed.body);
+    expect(narrowed.body.total).toBe(2);
     // p1's Appointment search revincluding by a d2-visible chain still hides p2.
     noP2((await d1.get<Bundle>('Appointment?_include=Appointment:actor')).body);
   });
