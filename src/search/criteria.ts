@@ -1,5 +1,6 @@
 import { FhirError } from '../fhir/errors.js';
-import type { Filter, StoredRecord, StorePort } from '../store/port.js';
+import { groupCountOf, type Filter, type StoredRecord, type StorePort } from '../store/port.js';
+import { entriesPath } from './index/fields.js';
 import type { Criterion, ParamIssue } from './parse.js';
 import { SearchRefusal } from './refusal.js';
 import type { SearchIndex } from './types.js';
@@ -232,16 +233,16 @@ function referencedIds(ctx: CriteriaContext, type: string, code: string, records
 }
 
 /**
- * A `_has` for the search's candidates only: those a `source` matching its tail references. One
- * query answers it unless the candidates are referenced past the bound (a practitioner named by
- * thousands of patients); then each candidate is asked for one such reference.
+ * A `_has` for the search's candidates only: those a `source` matching its tail references,
+ * read as the distinct references of those sources from the store's index (`groupCount`), not as
+ * records: a practitioner named by thousands of patients is one group, and no record is parsed.
  */
 async function referencedFrom(ctx: CriteriaContext, type: string, source: string, code: string, filter: Filter, candidates: readonly StoredRecord[]): Promise<Filter> {
-  const of = async (records: readonly StoredRecord[], limit?: number): Promise<StoredRecord[]> =>
-    ctx.store.find('current', await visible(ctx, source, { $and: [filter, ctx.index.compileReferenceIn(source, code, records.map((r) => `${type}/${r.id}`))] }), limit ? { limit } : {});
-  const found = await of(candidates, ctx.maxSubqueryMatches + 1);
-  if (found.length <= ctx.maxSubqueryMatches) return { id: { $in: [...referencedIds(ctx, type, code, found)] } };
-  const ids: string[] = [];
-  for (const candidate of candidates) if ((await of([candidate], 1)).length > 0) ids.push(candidate.id);
-  return { id: { $in: ids } };
+  const prefix = `${type}/`;
+  const wanted = new Set(candidates.map((record) => `${prefix}${record.id}`));
+  const sources = await visible(ctx, source, { $and: [filter, ctx.index.compileReferenceIn(source, code, [...wanted])] });
+  const groups = await groupCountOf(ctx.store, 'current', sources, `${entriesPath(code)}.r`);
+  // A source may also reference others through the same parameter: only the candidates count.
+  const ids = groups.map((group) => String(group.value)).filter((ref) => wanted.has(ref));
+  return { id: { $in: ids.map((ref) => ref.slice(prefix.length)) } };
 }

@@ -218,10 +218,10 @@ describe('sub-query bound', () => {
 
   it('a _has is answered for what the other criteria match, however many its own sub-query matches', async () => {
     const practitioners = (id: string): string => 'Practitioner?_has:Patient:general-practitioner:family=multitude&identifier=' + encodeURIComponent(`${SYS}|${id}`);
-    // doc-b is named by one of them, doc-a by 1000: one query of the patients naming the candidate answers.
+    // doc-b is named by one of them, doc-a by 1000, both by 1001 (past the bound): the references
+    // to the candidates are read as distinct values, however many patients hold them.
     expect(matchIds(await search(fhir, practitioners('doc-b')))).toEqual(['doc-b']);
     expect(matchIds(await search(fhir, practitioners('doc-a')))).toEqual(['doc-a']);
-    // Both, named by 1001, past the bound again: each candidate is then asked for one reference.
     expect(matchIds(await search(fhir, practitioners('')))).toEqual(['doc-a', 'doc-b']);
     expect(matchIds(await search(fhir, 'Practitioner?_has:Patient:general-practitioner:family=multitude&_id=doc-a,doc-b,f007'))).toEqual(['doc-a', 'doc-b']);
   });
