@@ -92,7 +92,7 @@ export function referenceEntries(references: readonly ReferenceRead[]): Extracte
     if (!entry) continue;
     const value = entry.r ?? entry.iv;
     const same = byValue.get(value);
-    if (same?.some((o) => o.r === entry.r && o.t === entry.t && o.i === entry.i && o.is === entry.is && o.iv === entry.iv)) continue;
+    if (same?.some((o) => o.r === entry.r && o.is === entry.is && o.iv === entry.iv)) continue;
     const copy: Entry = { ...entry };
     entries.push(copy);
     if (same) same.push(copy);

@@ -3,6 +3,7 @@ import type { Filter } from '../../store/port.js';
 import type { SearchParamDef } from '../types.js';
 import { systemCodePredicate } from './compile-token.js';
 import { parseReference } from './extract-reference.js';
+import { escapeRegex } from './text.js';
 
 const ID = /^[A-Za-z0-9\-.]{1,64}$/;
 const TYPE = /^[A-Z][A-Za-z]+$/;
@@ -21,7 +22,7 @@ export function referencePredicate(def: SearchParamDef, type: string | undefined
   if (type !== undefined && def.target && !def.target.includes(type)) {
     throw new FhirError('bad-request', `'${type}' is not a target type of search parameter '${def.code}' (targets: ${def.target.join(', ')})`);
   }
-  if (ID.test(value)) return type === undefined ? { i: value } : { r: `${type}/${value}` };
+  if (ID.test(value)) return type === undefined ? bareId(def, value) : { r: `${type}/${value}` };
   const parsed = parseReference(value, baseUrl);
   if (!parsed) {
     throw new FhirError('bad-request', `Invalid value '${value}' for search parameter '${def.code}': expected Type/id, an id or an absolute URL`);
@@ -30,6 +31,20 @@ export function referencePredicate(def: SearchParamDef, type: string | undefined
     throw new FhirError('bad-request', `Value '${value}' of '${def.code}:${type}' does not reference a ${type}`);
   }
   return { r: parsed.r };
+}
+
+/**
+ * A bare id: a reference to a resource of that id of any of the parameter's target types. Asked
+ * as those `Type/id` values of `r`, one index probe each (145 for a `Reference(Any)` parameter such
+ * as `AuditEvent?entity=`), so entries need not keep the id apart: that was an index row per
+ * reference, on a random page of the value index, written with every resource (a search's
+ * AuditEvent names each result: half of what moving it into the index cost, issue 13). A parameter
+ * without targets (one R4 parameter: a canonical) matches any type's name before the id.
+ */
+function bareId(def: SearchParamDef, id: string): Filter {
+  const targets = def.target ?? [];
+  if (targets.length === 0) return { r: { $regex: `^[A-Z][A-Za-z]+/${escapeRegex(id)}$` } };
+  return targets.length === 1 ? { r: `${targets[0]}/${id}` } : { r: { $in: targets.map((t) => `${t}/${id}`) } };
 }
 
 /** `:identifier`: the reference's logical identifier, as `system|value`, `|value`, `system|` or `value`. */

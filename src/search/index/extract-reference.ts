@@ -32,9 +32,9 @@ export function parseReference(text: string, baseUrl: string | undefined): Parse
 }
 
 /**
- * The entry of one Reference: `r` (normalized reference), `t` and `i` (type and id of a local
- * target, for `Type/id`, `:Type` and bare-id searches), `is`/`iv` (its logical identifier, for
- * `:identifier`). A canonical or uri value counts as a reference to that URL.
+ * The entry of one Reference: `r` (normalized reference: `Type/id`, `:Type` and bare-id searches
+ * all ask for it, compile-reference.ts), `is`/`iv` (its logical identifier, for `:identifier`). A
+ * canonical or uri value counts as a reference to that URL.
  */
 function entryOf(value: TypedValue, baseUrl: string | undefined): Entry | undefined {
   if (typeof value.value === 'string') {
@@ -58,13 +58,7 @@ export function referenceElementEntry(element: Record<string, unknown>, baseUrl:
   const e: Entry = {};
   const reference = str(element, 'reference');
   const parsed = reference === undefined ? undefined : parseReference(reference, baseUrl);
-  if (parsed) {
-    e.r = parsed.r;
-    if (parsed.type) e.t = parsed.type;
-    if (parsed.id) e.i = parsed.id;
-  } else if (str(element, 'type')) {
-    e.t = str(element, 'type');
-  }
+  if (parsed) e.r = parsed.r;
   const identifier = asObject(element.identifier);
   if (str(identifier, 'system')) e.is = str(identifier, 'system');
   if (str(identifier, 'value')) e.iv = str(identifier, 'value');

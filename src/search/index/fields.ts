@@ -10,7 +10,7 @@
  * |-----------|------------------------------------------------------------------------------------------|
  * | string    | `{ f: folded (lower-case, accents removed), e: exact }`                                  |
  * | token     | `{ s?: system, c?: code, t?: folded display/text, ty?: [{ s?, c? }] (Identifier.type) }` |
- * | reference | `{ r?: 'Type/id' or absolute URL, t?: type, i?: id, is?: identifier.system, iv?: identifier.value }` |
+ * | reference | `{ r?: 'Type/id' or absolute URL, is?: identifier.system, iv?: identifier.value }`       |
  * | date      | `{ lo: ISO instant, hi: ISO instant }` (inclusive bounds of the value's precision)       |
  * | number    | `{ v: value, lo, hi }` (`lo`/`hi`: the implicit range of the value's precision)          |
  * | quantity  | `{ v, lo, hi, s?: system, c?: code, u?: unit }`                                          |

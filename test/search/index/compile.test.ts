@@ -65,8 +65,9 @@ const TOKEN: Case[] = [
 const REFERENCE: Case[] = [
   ['MedicationRequest', 'subject', undefined, ['Patient/123'], { 'index.subject.r': 'Patient/123' }],
   ['MedicationRequest', 'subject', undefined, ['Patient/123/_history/2'], { 'index.subject.r': 'Patient/123' }],
-  ['MedicationRequest', 'subject', undefined, ['123'], { 'index.subject.i': '123' }],
-  ['MedicationRequest', 'patient', undefined, ['123'], { 'index.patient.i': '123' }],
+  // A bare id: that id of each target type (subject: Patient or Group).
+  ['MedicationRequest', 'subject', undefined, ['123'], { 'index.subject.r': { $in: ['Group/123', 'Patient/123'] } }],
+  ['MedicationRequest', 'patient', undefined, ['123'], { 'index.patient.r': 'Patient/123' }],
   ['MedicationRequest', 'subject', 'Patient', ['123'], { 'index.subject.r': 'Patient/123' }],
   ['MedicationRequest', 'subject', 'Patient', ['Patient/123'], { 'index.subject.r': 'Patient/123' }],
   ['MedicationRequest', 'subject', undefined, [`${BASE_URL}/Patient/123`], { 'index.subject.r': 'Patient/123' }],

@@ -25,6 +25,9 @@ const CORPUS: Array<[label: string, type: string, clauses: Clause[], expected: s
   // AuditEvent.patient has two branches, agent.who and entity.what; versioned references count
   ['two-branch patient, versions dropped', 'AuditEvent', [['patient', undefined, ['Patient/example']]], ['example-disclosure', 'example-rest']],
   ['a contained reference (#o1) is not indexed', 'AuditEvent', [['entity', undefined, ['o1']]], []],
+  // A bare id is that id of any target type: Appointment.actor has ten, AuditEvent.entity every type.
+  ['Appointment actor by bare id, of any target type', 'Appointment', [['actor', undefined, ['1']]], corpusIds('Appointment', (r) => actors(r).some((a) => /^[A-Za-z]+\/1$/.test(a)))],
+  ['AuditEvent entity (Reference(Any)) by bare id', 'AuditEvent', [['entity', undefined, ['example']]], corpusIds('AuditEvent', (r) => ((r.entity as Array<{ what?: unknown }> | undefined) ?? []).some((e) => /^[A-Za-z]+\/example(\/_history\/.+)?$/.test(ref(e.what) ?? '')))],
 ];
 
 const GEN: Array<[label: string, type: string, clauses: Clause[], expected: string[]]> = [
