@@ -7,8 +7,6 @@ export interface ParsedReference {
   r: string;
   /** The target's type, also for RESTful URLs of other servers (`http://other/fhir/Patient/1`). */
   type?: string;
-  /** The target's id, for references to this server only. */
-  id?: string;
 }
 
 const RELATIVE = /^([A-Z][A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})(?:\/_history\/[A-Za-z0-9\-.]{1,64})?$/;
@@ -25,7 +23,7 @@ export function parseReference(text: string, baseUrl: string | undefined): Parse
   let candidate = text;
   if (baseUrl && text.startsWith(`${baseUrl}/`)) candidate = text.slice(baseUrl.length + 1);
   const relative = RELATIVE.exec(candidate);
-  if (relative) return { r: `${relative[1]}/${relative[2]}`, type: relative[1], id: relative[2] };
+  if (relative) return { r: `${relative[1]}/${relative[2]}`, type: relative[1] };
   if (!ABSOLUTE.test(text)) return undefined;
   const type = REST_TAIL.exec(text)?.[1];
   return type ? { r: text, type } : { r: text };
