@@ -96,10 +96,9 @@ export async function compileCriteria(ctx: CriteriaContext, type: string, criter
  * prescriptions only, over any number of active ones.
  */
 async function joined(ctx: CriteriaContext, type: string, scope: Filter | undefined, filters: readonly Filter[], later: readonly JoinLater[]): Promise<Filter[]> {
-  const candidates = filters.length === 0 ? undefined : await ctx.store.find('current', { $and: [{ resourceType: type, deleted: false }, ...(scope ? [scope] : []), ...filters] }, { limit: ctx.maxSubqueryMatches + 1, sort: { id: 1 } });
-  const usable = candidates !== undefined && candidates.length <= ctx.maxSubqueryMatches;
+  const candidates = filters.length === 0 ? undefined : await bounded(ctx, { $and: [{ resourceType: type, deleted: false }, ...(scope ? [scope] : []), ...filters] }, ctx.maxSubqueryMatches);
   const out: Filter[] = [];
-  for (const join of later) out.push(usable ? await join.narrow(candidates) : await join.alone());
+  for (const join of later) out.push(candidates ? await join.narrow(candidates) : await join.alone());
   return out;
 }
 
@@ -139,11 +138,11 @@ function tooMany(ctx: CriteriaContext, what: string): FhirError {
   return new FhirError('bad-request', `${what} matches more than ${ctx.maxSubqueryMatches} resources; add criteria to narrow it`);
 }
 
-/** Ids of the current resources of `type` matching `filter`, or undefined past the sub-query bound. */
-async function subqueryIds(ctx: CriteriaContext, type: string, filter: Filter, bound: number): Promise<string[] | undefined> {
-  // By id: an order every store walks per type, so a sub-query no value narrows stops at the bound (issue 13).
-  const found = await ctx.store.find('current', await visible(ctx, type, filter), { limit: bound + 1, sort: { id: 1 } });
-  return found.length > bound ? undefined : found.map((r) => r.id);
+/** The current resources matching `filter`, or undefined past `bound`: what a sub-query or the candidates of a join read. */
+async function bounded(ctx: CriteriaContext, filter: Filter, bound: number): Promise<StoredRecord[] | undefined> {
+  // By id: an order every store walks per type, so a query no value narrows stops at the bound (issue 13).
+  const found = await ctx.store.find('current', filter, { limit: bound + 1, sort: { id: 1 } });
+  return found.length > bound ? undefined : found;
 }
 
 /**
@@ -171,8 +170,8 @@ async function chainFilter(ctx: CriteriaContext, type: string, head: string, tai
   if (tails.length === 0) throw new ParamProblem(`No target type of '${code}' of ${type} has a search parameter '${tail.split(/[.:]/)[0]}'`, true);
   const references: string[] = [];
   for (const { target, filter } of tails) {
-    const ids = await subqueryIds(ctx, target, filter, ctx.maxSubqueryMatches - references.length);
-    if (ids === undefined) {
+    const found = await bounded(ctx, await visible(ctx, target, filter), ctx.maxSubqueryMatches - references.length);
+    if (found === undefined) {
       const refusal = tooMany(ctx, `The chained parameter '${head}.${tail}'`);
       if (depth > 0) throw refusal;
       throw new JoinLater(
@@ -180,7 +179,7 @@ async function chainFilter(ctx: CriteriaContext, type: string, head: string, tai
         () => Promise.reject(refusal),
       );
     }
-    references.push(...ids.map((id) => `${target}/${id}`));
+    references.push(...found.map((record) => `${target}/${record.id}`));
   }
   return ctx.index.compileReferenceIn(type, code, references);
 }
@@ -214,8 +213,8 @@ async function hasFilter(ctx: CriteriaContext, type: string, name: string, value
   if (def.target && !def.target.includes(type)) throw new ParamProblem(`Search parameter '${code}' of ${source} cannot reference a ${type}`);
   const filter = await criterionFilter(ctx, source, tail, values, depth + 1);
   const alone = async (): Promise<Filter> => {
-    const found = await ctx.store.find('current', await visible(ctx, source, filter), { limit: ctx.maxSubqueryMatches + 1, sort: { id: 1 } });
-    if (found.length > ctx.maxSubqueryMatches) throw tooMany(ctx, `'${name}'`);
+    const found = await bounded(ctx, await visible(ctx, source, filter), ctx.maxSubqueryMatches);
+    if (found === undefined) throw tooMany(ctx, `'${name}'`);
     return { id: { $in: [...referencedIds(ctx, type, code, found)] } };
   };
   if (depth > 0) return alone();
