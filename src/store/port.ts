@@ -62,6 +62,13 @@ export interface WriteOp {
    * or 0 when no current record may exist. A mismatch fails the whole commit with VersionConflictError.
    */
   expectedVersion: number;
+  /**
+   * A hint: the record's search values (its `index`, less keys an adapter keeps out of its search
+   * structures) are those of the current version `expectedVersion`, so an adapter that keeps them
+   * apart may leave them as they are (issue 17: a dispense's new version of its prescription changes
+   * only its running total). Set only where that is known; ignoring it is always correct.
+   */
+  sameSearchValues?: boolean;
 }
 
 /** Thrown by `commit` when a precondition fails; nothing of that commit is stored. */

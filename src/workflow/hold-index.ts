@@ -1,5 +1,5 @@
 import type { Appointment, Reference, Resource, Slot } from '@medplum/fhirtypes';
-import type { Filter, WriteOp } from '../store/port.js';
+import type { Filter, StoredRecord, WriteOp } from '../store/port.js';
 import { targetId } from './references.js';
 
 /**
@@ -88,6 +88,11 @@ export function withHolds(op: WriteOp, resource: Resource | undefined): WriteOp 
   const keys = holdKeysOf(resource);
   if (keys === undefined || !op.record.index) return op;
   return { ...op, record: { ...op.record, index: { ...op.record.index, [HOLDS_KEY]: keys } } };
+}
+
+/** Whether two records keep the same hold keys (both none included). */
+export function sameHolds(a: StoredRecord, b: StoredRecord): boolean {
+  return JSON.stringify(a.index?.[HOLDS_KEY]) === JSON.stringify(b.index?.[HOLDS_KEY]);
 }
 
 /** The keys a booking of `[start, end)` looks up for `holder`: its hours', and `holder@*`; undefined when the span is longer than MAX_HOURS. */

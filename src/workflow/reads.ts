@@ -4,7 +4,7 @@ import type { PipelineDeps } from '../fhir/pipeline.js';
 import type { WorkflowRequest as FhirRequest } from './types.js';
 import { prepareWrite } from '../fhir/write.js';
 import { derivedIndex } from './derived-index.js';
-import { withHolds } from './hold-index.js';
+import { sameHolds, withHolds } from './hold-index.js';
 import { decodeOnce } from './hold-view.js';
 import { noteDerived } from './record-view.js';
 import { viewsOf } from './views.js';
@@ -102,7 +102,9 @@ export async function deriveWrite(deps: PipelineDeps, request: FhirRequest, read
   const derivedFrom = vouched ? { base: read.resource, elements: ['status'], index: derivedIndex(deps.searchIndex, read.record, read.resource, status) } : undefined;
   const op = withHolds((await prepareWrite(deps, { resourceType, id, resource, current: base, derivedFrom })).op, resource);
   noteDerived(op.record);
-  return op;
+  // The same status on the stored version read (not a transaction's staged one): its search values stay as they are (the rules' own keys are unsearched).
+  const same = expected === undefined && derivedFrom?.index !== undefined && (status === undefined || status === (read.resource as { status?: unknown }).status);
+  return same && sameHolds(op.record, read.record) ? { ...op, sameSearchValues: true } : op;
 }
 
 /** Whether the caller is a person signed in with a FhirGate role (not a backend service such as the HL7 v2 feed). */

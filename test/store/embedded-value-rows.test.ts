@@ -116,3 +116,30 @@ describe('embedded store: a rewrite of every version (key rotation)', () => {
     }
   });
 });
+
+describe('embedded store: a write that keeps its search values (WriteOp.sameSearchValues)', () => {
+  it('stores the new version and leaves the value rows as the version it replaces left them', async () => {
+    const dir = await tempDir();
+    try {
+      const { store } = await openStore(dir);
+      const version = (versionId: number, status: string): StoredRecord => record('MedicationRequest', 'm1', { versionId, index: { status: [status], code: ['x'] } });
+      await seed(store, [version(1, 'active')]);
+      const rowsOf = (): string[] => withDatabase(dir, (db) => (db.prepare('SELECT pid || hex(value) FROM search_values ORDER BY 1').pluck().all() as string[]), { readonly: true });
+      const before = rowsOf();
+      await store.commit([{ record: version(2, 'active'), expectedVersion: 1, sameSearchValues: true }]);
+      expect(rowsOf()).toEqual(before);
+      expect((await store.find('current', { 'index.status': 'active' })).map((r) => r.versionId)).toEqual([2]);
+      // The store takes the writer at its word (only the rules set the hint, on versions whose values they carried over): the rows are not even compared.
+      await store.commit([{ record: version(3, 'completed'), expectedVersion: 2, sameSearchValues: true }]);
+      expect(rowsOf()).toEqual(before);
+      // Without the hint a write replaces them; a create's hint is ignored (it has no rows to keep).
+      await store.commit([{ record: version(4, 'completed'), expectedVersion: 3 }, { record: record('MedicationRequest', 'm2', { index: { status: ['active'] } }), expectedVersion: 0, sameSearchValues: true }]);
+      expect((await store.find('current', { 'index.status': 'completed' })).map((r) => `${r.id}/${r.versionId}`)).toEqual(['m1/4']);
+      expect((await store.find('current', { 'index.status': 'active' })).map((r) => r.id)).toEqual(['m2']);
+      expect((await store.find('history', { resourceType: 'MedicationRequest', id: 'm1' })).map((r) => r.versionId).sort()).toEqual([1, 2, 3, 4]);
+      await store.close();
+    } finally {
+      await removeDir(dir);
+    }
+  });
+});

@@ -75,9 +75,13 @@ describe('a pharmacist dispensing (issue 17, item 1)', () => {
     const afterFirst = (await backend.get<MedicationRequest>(`MedicationRequest/${rx}`)).body;
     expect(afterFirst.status).toBe('active');
     expect(afterFirst.meta?.versionId).toBe('2');
+    // Version 2 kept version 1's search values as they were stored (WriteOp.sameSearchValues): searches see it as it is.
+    const found = async (status: string): Promise<number> => (await backend.get<Bundle>(`MedicationRequest?_id=${rx}&status=${status}&subject=Patient/p1`)).body.entry?.length ?? 0;
+    expect([await found('active'), await found('completed')]).toEqual([1, 0]);
     expect((await pharmacist.post('MedicationDispense', dispense(rx, 'p1', 30))).status).toBe(201);
     const afterLast = (await backend.get<MedicationRequest>(`MedicationRequest/${rx}`)).body;
     expect(afterLast.status).toBe('completed');
+    expect([await found('active'), await found('completed')]).toEqual([0, 1]);
     const third = await pharmacist.post('MedicationDispense', dispense(rx, 'p1', 1));
     expect(third.status).toBe(409);
     expect(errorCode(third.body)).toBe('prescription-not-active');

@@ -68,12 +68,13 @@ export class RecordWriter {
    * @returns the commit number of the writes (`versions.txn`)
    */
   commit(writes: readonly WriteOp[], also?: (txn: number) => void): number {
-    const rows = writes.map((w) => this.#rowsOf(w.record));
+    // Rows of a write that keeps its current version's values (`sameSearchValues`) are neither computed nor compared.
+    const rows = writes.map((w) => (w.sameSearchValues && w.expectedVersion > 0 ? [] : this.#rowsOf(w.record)));
     this.#registerPaths(writes.map((w) => w.record.resourceType), rows);
     const txn = this.#txn + 1;
     this.db.transaction(() => {
       const created: Array<{ rid: number | bigint; rows: ValueRow[] }> = [];
-      writes.forEach(({ record, expectedVersion }, i) => {
+      writes.forEach(({ record, expectedVersion, sameSearchValues }, i) => {
         const current = this.#currentRow.get(record.resourceType, record.id) as CurrentRow | undefined;
         const actual = current?.version ?? 0;
         if (actual !== expectedVersion) throw new VersionConflictError(record.resourceType, record.id, expectedVersion, actual);
@@ -83,6 +84,7 @@ export class RecordWriter {
         if (current?.deleted === deleted) this.#updateCurrent.run(record.versionId, record.lastUpdated, vid, record.resourceType, record.id);
         else this.#upsertCurrent.run(record.resourceType, record.id, record.versionId, record.lastUpdated, deleted, vid, current?.rid ?? vid);
         if (current) {
+          if (sameSearchValues) return;
           // A resource created earlier in this commit has its rows before it is replaced.
           this.#values.insertMany(created.splice(0));
           this.#values.replace(current.rid, this.#byPid(record.resourceType, rows[i]));
