@@ -8,6 +8,7 @@ import { IRREGULAR } from './search-values.js';
 import { sortRecords } from './sort.js';
 import { translateFilter, type Driver, type SqlCondition, type SqlParam } from './sql-filter.js';
 import { COLUMNS, orderBy } from './sql-order.js';
+import { sortWalk, walkPage, type Completeness } from './sort-walk.js';
 import { DRIVER_LIMIT, driverParams, driverTable, estimate, onlyDriver, pickDriver, pickDriverOfAll } from './driver-choice.js';
 import type { StatementCache } from './statement-cache.js';
 import { lackingTypes, type LackingTypes, type UnindexedKeys } from './unindexed.js';
@@ -61,6 +62,8 @@ export interface QueryContext {
   paths: PathScopes;
   /** Keys some types keep out of `search_values` (unindexed.ts). */
   unindexed: UnindexedKeys;
+  /** Whether every record of a type has a row of a path, for pages sorted by the value index (sort-walk.ts); none: not walked. */
+  completeness?: Completeness;
 }
 
 /**
@@ -204,6 +207,8 @@ export function findRecords(ctx: QueryContext, collection: CollectionName, filte
 function findInSnapshot(ctx: QueryContext, collection: CollectionName, filter: Filter, options: FindOptions): StoredRecord[] {
   const { page, translated } = tentativePage(ctx, collection, filter, options, false);
   if (page) return page.records;
+  const walked = sortWalkPage(ctx, collection, filter, options, translated);
+  if (walked) return walked;
   return pageOf(ctx, collection, filter, options, translated, findSql(ctx, collection, filter, options, false, translated));
 }
 
@@ -242,6 +247,9 @@ export function findCountedRecords(ctx: QueryContext, collection: CollectionName
 function findCountedInSnapshot(ctx: QueryContext, collection: CollectionName, filter: Filter, options: FindOptions): { records: StoredRecord[]; total: number } {
   const { page, translated } = tentativePage(ctx, collection, filter, options, true);
   if (page) return { records: page.records, total: page.total ?? 0 };
+  const walked = sortWalkPage(ctx, collection, filter, options, translated);
+  // A page short of the limit holds every match.
+  if (walked) return { records: walked, total: walked.length < Math.abs(options.limit!) ? walked.length : countRecords(ctx, collection, filter) };
   const found = findSql(ctx, collection, filter, options, true, translated);
   if (found.counted) {
     const rows = ctx.statements.get(found.sql).all(...found.where.params) as Array<{ vid: number; total: number }>;
@@ -291,6 +299,16 @@ function tentativePage(ctx: QueryContext, collection: CollectionName, filter: Fi
   if (rows.length > 0) return rows[0].entries >= DRIVER_LIMIT ? { translated } : { page: { records: recordsByVid(ctx, rows.map((row) => row.vid)), total: rows[0].total } };
   // No match among the entries read: the answer, unless there were more of them.
   return estimate(ctx, driver, DRIVER_LIMIT) < DRIVER_LIMIT ? { page: { records: [], total: 0 } } : { translated };
+}
+
+/** A page sorted by a search value, read in that order from its index (sort-walk.ts), when that is the answer. */
+function sortWalkPage(ctx: QueryContext, collection: CollectionName, filter: Filter, options: FindOptions, translated: SqlCondition | undefined): StoredRecord[] | undefined {
+  const { completeness } = ctx;
+  if (!completeness || !translated || !options.limit) return undefined;
+  const limit = Math.abs(options.limit);
+  const walk = sortWalk(collection, filter, options.sort, translated, scopeOf(ctx, filter).pathIds, lackingTypes(ctx.unindexed, filter), limit);
+  const vids = walk && walkPage(ctx.statements, walk, limit, () => completeness.complete(ctx.statements, walk.type, walk.pid));
+  return vids && recordsByVid(ctx, vids);
 }
 
 /** The records of these version ids, in their order. */

@@ -1,0 +1,115 @@
+import { Query } from 'mingo';
+import { describe, expect, it } from 'vitest';
+import { WALK_LIMIT } from '../../src/store/embedded/bounded-walk.js';
+import { sortRecords } from '../../src/store/embedded/sort.js';
+import { Completeness, sortWalk, walkPage } from '../../src/store/embedded/sort-walk.js';
+import { translateFilter } from '../../src/store/embedded/sql-filter.js';
+import type { Filter, Sort, StoredRecord } from '../../src/store/port.js';
+import { recordingQueryContext, storeHolding } from './embedded-support.js';
+
+/**
+ * Issue 13, "sorting uses indexes": a page sorted by a search value with nothing narrowing it
+ * (`Patient?_sort=family`, `Appointment?_sort=-date`) is read in that order from the value index
+ * (src/store/embedded/sort-walk.ts) instead of sorting every record of the type. Every page here
+ * is checked against mingo's filter and MongoDB's sort order over all the records; the walk must
+ * give way wherever a match it did not read could come first: a tie of values cut by the end of the
+ * walk, matches past it, a record without the value (first ascending).
+ */
+const KEY = 'family__sort_asc';
+const PATH = `index.${KEY}`;
+const EARLY = WALK_LIMIT - 10; // unique values, in walk order before the tie
+const TIE = 30; // one value, straddling the WALK_LIMIT-th row of the walk
+
+/** When a patient was stored: `near` and `rare` patients later than the others (a record column: no driver narrows a search by it, so the walk is tried). */
+const STORED = { other: '2024-01-01T00:00:00.000Z', near: '2024-06-01T00:00:00.000Z', rare: '2024-09-01T00:00:00.000Z', both: '2024-12-01T00:00:00.000Z' };
+
+function patient(id: string, value: string | undefined, stored: keyof typeof STORED = 'other', deleted = false): StoredRecord {
+  const index: Record<string, unknown> = value === undefined ? {} : { [KEY]: value };
+  return { resourceType: 'Patient', id, versionId: 1, lastUpdated: STORED[stored], deleted, ...(deleted ? {} : { resource: { resourceType: 'Patient', id } as StoredRecord['resource'] }), index };
+}
+
+/**
+ * Patients whose ids run against their values' order (so a page sorted by value then id differs
+ * from one in storage order): EARLY unique values, then TIE patients sharing `m` (their ids, in
+ * reverse of the order they are stored, put the last-stored first within the tie), then later values.
+ * `near`: the 15 before the tie and the whole tie; `rare`: three patients at the far end (and the
+ * patient without a value, when there is one, in both).
+ */
+function patients(withoutValue: boolean): StoredRecord[] {
+  const out: StoredRecord[] = [];
+  for (let i = 0; i < EARLY; i++) out.push(patient(`p${String(9999 - i).padStart(4, '0')}`, `a${String(i).padStart(5, '0')}`, i >= EARLY - 15 ? 'near' : 'other'));
+  for (let i = 0; i < TIE; i++) out.push(patient(`m${String(TIE - i).padStart(3, '0')}`, 'm', 'near'));
+  for (let i = 0; i < 500; i++) out.push(patient(`z${String(i).padStart(4, '0')}`, `z${String(i).padStart(5, '0')}`, i >= 497 ? 'rare' : 'other'));
+  out.push(patient('gone-a', 'a', 'other', true), patient('gone-z', 'zzz', 'other', true));
+  if (withoutValue) out.push(patient('nameless', undefined, 'both'));
+  // Another type with values at the same path: its rows have their own path id.
+  out.push({ ...patient('other', 'a'), resourceType: 'Group' });
+  return out;
+}
+
+const ofPatients = (...criteria: Filter[]): Filter => ({ $and: [{ resourceType: 'Patient', deleted: false }, ...criteria] });
+const storedIn = (...when: Array<keyof typeof STORED>): Filter => ({ lastUpdated: { $in: when.map((w) => STORED[w]) } });
+
+function expectedIds(records: readonly StoredRecord[], filter: Filter, sort: Sort, limit: number): string[] {
+  const query = new Query(filter);
+  return sortRecords(records.filter((r) => query.test(r as unknown as Record<string, unknown>)), sort)
+    .slice(0, limit)
+    .map((r) => r.id);
+}
+
+const CASES: Array<[string, Filter, Sort]> = [
+  ['every patient, ascending', ofPatients(), { [PATH]: 1, id: 1 }],
+  ['every patient, descending', ofPatients(), { [PATH]: -1, id: 1 }],
+  ['matches that reach the tie cut by the end of the walk', ofPatients(storedIn('near', 'both')), { [PATH]: 1, id: 1 }],
+  ['matches past the walk', ofPatients(storedIn('rare', 'both')), { [PATH]: 1, id: 1 }],
+  ['matches past the walk, descending', ofPatients(storedIn('near', 'both')), { [PATH]: -1, id: -1 }],
+  ['a keyset position', ofPatients({ $or: [{ [PATH]: { $gt: 'a00100' } }, { [PATH]: 'a00100', id: { $gt: 'p0000' } }] }), { [PATH]: 1, id: 1 }],
+  ['a keyset position, descending', ofPatients({ $or: [{ [PATH]: { $lt: 'z00490' } }, { [PATH]: 'z00490', id: { $gt: 'z0490' } }] }), { [PATH]: -1, id: 1 }],
+  ['then by lastUpdated', ofPatients(), { [PATH]: -1, lastUpdated: -1, id: 1 }],
+];
+
+describe.each([
+  ['every patient has the value', false],
+  ['one patient has none', true],
+])('embedded store: pages sorted by a search value (%s)', (_, withoutValue) => {
+  const records = patients(withoutValue);
+  const held = storeHolding(records);
+
+  it.each(CASES)('%s: as mingo and MongoDB sort order give it', async (_, filter, sort) => {
+    for (const limit of [1, 20, 21]) {
+      const expected = expectedIds(records, filter, sort, limit);
+      expect((await held.store().find('current', filter, { sort, limit })).map((r) => r.id), `limit ${limit}`).toEqual(expected);
+      const total = records.filter((r) => new Query(filter).test(r as unknown as Record<string, unknown>)).length;
+      expect(await held.store().findCounted!('current', filter, { sort, limit })).toMatchObject({ records: expected.map((id) => expect.objectContaining({ id })), total });
+    }
+  });
+
+  it('answers from the walk where nothing unread can come first, and gives way elsewhere', () => {
+    const { ctx } = recordingQueryContext(held.db());
+    const { pathIds, keyPathIds } = ctx.paths.scope(new Set(['Patient']));
+    const walked = (filter: Filter, sort: Sort): number[] | undefined => {
+      const walk = sortWalk('current', filter, sort, translateFilter(filter, pathIds, keyPathIds), pathIds, () => [], 20);
+      expect(walk, 'a sort the walk takes').toBeDefined();
+      return walkPage(ctx.statements, walk!, 20, () => new Completeness().complete(ctx.statements, 'Patient', walk!.pid));
+    };
+    // Descending, the patients without a value come last: the walk answers either way.
+    expect(walked(ofPatients(), { [PATH]: -1, id: 1 })).toHaveLength(20);
+    // Ascending they come first: the walk answers only when there are none.
+    expect(walked(ofPatients(), { [PATH]: 1, id: 1 })).toEqual(withoutValue ? undefined : expect.any(Array));
+    // The tie at the end of the walk, and matches past it, are the usual plan's.
+    expect(walked(ofPatients(storedIn('near', 'both')), { [PATH]: 1, id: 1 })).toBeUndefined();
+    expect(walked(ofPatients(storedIn('rare', 'both')), { [PATH]: 1, id: 1 })).toBeUndefined();
+  });
+
+  it('walks only a sort it can answer: one type, a search value first, record columns after it', () => {
+    const { ctx } = recordingQueryContext(held.db());
+    const { pathIds, keyPathIds } = ctx.paths.scope(new Set(['Patient']));
+    const where = translateFilter(ofPatients(), pathIds, keyPathIds);
+    expect(sortWalk('current', ofPatients(), { [PATH]: 1, 'index.other': 1 }, where, pathIds, () => [], 20)).toBeUndefined();
+    expect(sortWalk('current', ofPatients(), { id: 1 }, where, pathIds, () => [], 20)).toBeUndefined();
+    expect(sortWalk('history', ofPatients(), { [PATH]: 1, id: 1 }, where, pathIds, () => [], 20)).toBeUndefined();
+    expect(sortWalk('current', { deleted: false }, { [PATH]: 1, id: 1 }, where, pathIds, () => [], 20)).toBeUndefined();
+    expect(sortWalk('current', ofPatients(), { [PATH]: 1, id: 1 }, where, pathIds, () => [], WALK_LIMIT)).toBeUndefined();
+    expect(sortWalk('current', ofPatients(), { [PATH]: 1, id: 1 }, where, pathIds, () => ['Patient'], 20)).toBeUndefined();
+  });
+});
