@@ -1,4 +1,5 @@
 import { Query } from 'mingo';
+import { readPage, type Cursor, type SortKey } from '../../src/search/keyset.js';
 import { describe, expect, it } from 'vitest';
 import { WALK_LIMIT } from '../../src/store/embedded/bounded-walk.js';
 import { sortRecords } from '../../src/store/embedded/sort.js';
@@ -57,6 +58,9 @@ function expectedIds(records: readonly StoredRecord[], filter: Filter, sort: Sor
     .map((r) => r.id);
 }
 
+/** The sort value of the patient `id` (null without one). */
+const sortValue = (records: readonly StoredRecord[], id: string): unknown => records.find((r) => r.id === id)?.index?.[KEY] ?? null;
+
 const CASES: Array<[string, Filter, Sort]> = [
   ['every patient, ascending', ofPatients(), { [PATH]: 1, id: 1 }],
   ['every patient, descending', ofPatients(), { [PATH]: -1, id: 1 }],
@@ -76,10 +80,11 @@ describe.each([
   const held = storeHolding(records);
 
   it.each(CASES)('%s: as mingo and MongoDB sort order give it', async (_, filter, sort) => {
+    const query = new Query(filter);
+    const total = records.filter((r) => query.test(r as unknown as Record<string, unknown>)).length;
     for (const limit of [1, 20, 21]) {
       const expected = expectedIds(records, filter, sort, limit);
       expect((await held.store().find('current', filter, { sort, limit })).map((r) => r.id), `limit ${limit}`).toEqual(expected);
-      const total = records.filter((r) => new Query(filter).test(r as unknown as Record<string, unknown>)).length;
       expect(await held.store().findCounted!('current', filter, { sort, limit })).toMatchObject({ records: expected.map((id) => expect.objectContaining({ id })), total });
     }
   });
@@ -99,6 +104,51 @@ describe.each([
     // The tie at the end of the walk, and matches past it, are the usual plan's.
     expect(walked(ofPatients(storedIn('near', 'both')), { [PATH]: 1, id: 1 })).toBeUndefined();
     expect(walked(ofPatients(storedIn('rare', 'both')), { [PATH]: 1, id: 1 })).toBeUndefined();
+  });
+
+  it.each([
+    ['ascending', 1],
+    ['descending', -1],
+  ] as const)('pages through every patient by keyset, %s, forward and back, as the full order gives them', async (_, direction) => {
+    const keys: SortKey[] = [{ field: PATH, direction }, { field: 'id', direction: 1 }];
+    const sort: Sort = { [PATH]: direction, id: 1 };
+    const expected = expectedIds(records, ofPatients(), sort, records.length);
+    const pages: string[][] = [];
+    let cursor: Cursor | undefined;
+    do {
+      const page = await readPage(held.store(), 'current', ofPatients(), keys, 50, cursor);
+      pages.push(page.records.map((r) => r.id));
+      cursor = page.next;
+    } while (cursor);
+    expect(pages.flat()).toEqual(expected);
+    // And back by the `prev` links from the last page (the one after the 51st patient from the end).
+    const last = await readPage(held.store(), 'current', ofPatients(), keys, 50, { dir: 'next', key: [sortValue(records, expected.at(-51)!), expected.at(-51)!] });
+    const back: string[][] = [last.records.map((r) => r.id)];
+    let before = last.prev;
+    while (before) {
+      const page = await readPage(held.store(), 'current', ofPatients(), keys, 50, before);
+      back.unshift(page.records.map((r) => r.id));
+      before = page.prev;
+    }
+    expect(back.flat()).toEqual(expected);
+  });
+
+  it('walks a deep page from its keyset position, not from the first value', () => {
+    const { ctx } = recordingQueryContext(held.db());
+    const { pathIds, keyPathIds } = ctx.paths.scope(new Set(['Patient']));
+    const deep = ofPatients({ $or: [{ [PATH]: { $gt: 'a01950' } }, { [PATH]: 'a01950', id: { $gt: 'p8049' } }] });
+    const walk = sortWalk('current', deep, { [PATH]: 1, id: 1 }, translateFilter(deep, pathIds, keyPathIds), pathIds, () => [], 20)!;
+    expect(walk.sql).toContain('value >= ?');
+    // The rows in their key order from the position on, each one's record by its number (SQLite's plan).
+    const plan = (ctx.statements.get(`EXPLAIN QUERY PLAN ${walk.sql}`).all(...walk.params) as Array<{ detail: string }>).map((r) => r.detail).join(' | ');
+    expect(plan).toMatch(/SEARCH search_values USING PRIMARY KEY \(pid=\? AND value>\?\)/);
+    expect(plan).toMatch(/SEARCH r USING (COVERING )?INDEX current_by_rid_match \(rid=\?/);
+    expect(plan).not.toMatch(/TEMP B-TREE FOR ORDER BY/);
+    // No completeness asked: the position excludes every record without a value.
+    const page = walkPage(ctx.statements, walk, 20, () => {
+      throw new Error('not asked');
+    });
+    expect(page).toHaveLength(20);
   });
 
   it('walks only a sort it can answer: one type, a search value first, record columns after it', () => {

@@ -2,11 +2,12 @@ import type { CollectionName, Filter, Sort } from '../port.js';
 import { WALK_LIMIT } from './bounded-walk.js';
 import type { PathIds } from './path-ids.js';
 import { pinnedTypes } from './pinned-types.js';
-import type { SqlValue } from './search-values.js';
+import { sqlValue, type SqlValue } from './search-values.js';
 import type { SqlCondition, SqlParam } from './sql-filter.js';
 import { COLUMNS } from './sql-order.js';
 import type { StatementCache } from './statement-cache.js';
 import type { LackingTypes } from './unindexed.js';
+import { valueBound } from './value-bound.js';
 
 /**
  * A page sorted by a search value, read in that order from the value index (issue 13: "sorting
@@ -24,7 +25,8 @@ import type { LackingTypes } from './unindexed.js';
  *   read every row of the path;
  * - a resource without a value sorts first ascending (last descending), so an ascending page, and a
  *   descending one that is not full, also need every current record of the type to have a row of
- *   the path (`Completeness`).
+ *   the path (`Completeness`), unless the filter matches none without a value (a keyset position:
+ *   value-bound.ts, which also starts the walk at that position).
  * Otherwise the usual plan answers (query.ts), as it did before.
  */
 
@@ -34,9 +36,12 @@ export interface SortWalk {
   /** The value of the last row a walk reads (none: the path has fewer rows than that). */
   edge: string;
   params: SqlParam[];
+  edgeParams: SqlParam[];
   pid: number;
   type: string;
   direction: 1 | -1;
+  /** Whether a record without a value at the path can match (valueBound): it sorts first ascending, last descending. */
+  missing: boolean;
 }
 
 /** A row of the walk's query. */
@@ -54,13 +59,21 @@ export function sortWalk(collection: CollectionName, filter: Filter, sort: Sort 
   if (!path.startsWith('index.') || lacking(path).length > 0 || rest.some(([field]) => !COLUMNS[field])) return undefined;
   const pids = pathIds(path);
   if (pids.length !== 1) return undefined;
+  const { bound, rows, missing } = valueBound(filter, path, direction !== -1);
+  if (!rows) return undefined; // only records without a value can match
   const dir = direction === -1 ? 'DESC' : 'ASC';
+  // From the keyset position on (or the filter's bound), as the rows are keyed.
+  const start = bound === undefined ? undefined : sqlValue(bound);
+  const from = start === undefined ? [] : [start];
+  const rowsOf = `search_values WHERE pid = ?${from.length ? ` AND value ${direction === -1 ? '<=' : '>='} ?` : ''} ORDER BY value ${dir}`;
   // Not materialized: SQLite reads the rows in their order and stops once the page (and the ties of its last value) is sorted.
-  const walk = `(SELECT rid, value FROM search_values WHERE pid = ? ORDER BY value ${dir} LIMIT ${WALK_LIMIT})`;
+  const walk = `(SELECT rid, value FROM ${rowsOf} LIMIT ${WALK_LIMIT})`;
   const order = [`w.value ${dir}`, ...rest.map(([field, d]) => `r.${COLUMNS[field]} ${d === -1 ? 'DESC' : 'ASC'}`)].join(', ');
-  const sql = `SELECT r.vid AS vid, w.value AS k FROM ${walk} w CROSS JOIN current r ON r.rid = w.rid WHERE ${where.sql} ORDER BY ${order} LIMIT ${limit}`;
-  const edge = `SELECT value FROM search_values WHERE pid = ? ORDER BY value ${dir} LIMIT 1 OFFSET ${WALK_LIMIT - 1}`;
-  return { sql, edge, params: [pids[0], ...where.params], pid: pids[0], type: [...types][0], direction: direction === -1 ? -1 : 1 };
+  // Each row's record by its number: without statistics (a new database) SQLite would rather search `current` by type for every row.
+  const sql = `SELECT r.vid AS vid, w.value AS k FROM ${walk} w CROSS JOIN current r INDEXED BY current_by_rid_match ON r.rid = w.rid WHERE ${where.sql} ORDER BY ${order} LIMIT ${limit}`;
+  const edge = `SELECT value FROM ${rowsOf} LIMIT 1 OFFSET ${WALK_LIMIT - 1}`;
+  const walkParams = [pids[0], ...from];
+  return { sql, edge, params: [...walkParams, ...where.params], edgeParams: walkParams, pid: pids[0], type: [...types][0], direction: direction === -1 ? -1 : 1, missing };
 }
 
 /**
@@ -106,14 +119,15 @@ export function walkPage(statements: StatementCache, walk: SortWalk, limit: numb
   const vids = rows.map((row) => row.vid);
   // A resource with several values of the path (never a sort key's) would be a row per value: not a page.
   if (new Set(vids).size !== vids.length) return undefined;
-  const edge = statements.get(walk.edge).pluck().get(walk.pid) as SqlValue | undefined;
+  const edge = statements.get(walk.edge).pluck().get(...walk.edgeParams) as SqlValue | undefined;
+  const none = (): boolean => !walk.missing || complete();
   if (rows.length === limit) {
     // Every row read, or past the page's last value: nothing unread sorts before it.
     const past = edge === undefined || !sameValue(rows[rows.length - 1].k, edge);
-    return past && (walk.direction === -1 || complete()) ? vids : undefined;
+    return past && (walk.direction === -1 || none()) ? vids : undefined;
   }
   // Fewer than a page: the answer if the walk read every row and no match lacks the value.
-  return edge === undefined && complete() ? vids : undefined;
+  return edge === undefined && none() ? vids : undefined;
 }
 
 function sameValue(a: SqlValue, b: SqlValue): boolean {
