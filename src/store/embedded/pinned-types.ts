@@ -1,20 +1,26 @@
 import type { Filter } from '../port.js';
 
 /**
- * The resource types a query filter pins (`resourceType` as a value or `$in`, at the top or in a
- * top-level `$and`); undefined when any type may match. Lets the store skip per-type work
- * (unindexed keys, deferred rows) for types a query cannot reach.
+ * The resource types a query filter pins (`resourceType` as a value or `$in`, at the top or in an
+ * `$and` of `$and`s); undefined when any type may match. Lets the store skip per-type work
+ * (unindexed keys, deferred rows, other types' path ids) for types a query cannot reach. A keyset
+ * page past the first nests the search's filter in an `$and` with its position (src/search/keyset.ts).
  */
 export function pinnedTypes(filter: Filter): Set<string> | undefined {
-  const conjuncts = [filter, ...(Array.isArray(filter.$and) ? (filter.$and as Filter[]) : [])];
   let pinned: Set<string> | undefined;
-  for (const part of conjuncts) {
+  for (const part of conjunctsOf(filter)) {
     const value = part.resourceType as unknown;
     const types = typeof value === 'string' ? [value] : isIn(value) ? value.$in.filter((v): v is string => typeof v === 'string') : undefined;
     if (!types) continue;
     pinned = pinned ? new Set(types.filter((t) => pinned!.has(t))) : new Set(types);
   }
   return pinned;
+}
+
+/** The filter and every conjunct of its `$and`s, at any depth. */
+function conjunctsOf(filter: Filter): Filter[] {
+  const nested = Array.isArray(filter.$and) ? (filter.$and as Filter[]).filter((f) => typeof f === 'object' && f !== null).flatMap(conjunctsOf) : [];
+  return [filter, ...nested];
 }
 
 function isIn(value: unknown): value is { $in: unknown[] } {
