@@ -60,6 +60,10 @@ export function searchQueries(seed: number, patients: number): SearchQuery[] {
       paths: prescribedIndexes.map((i) => `/fhir/MedicationRequest?patient.identifier=${encodeURIComponent(`${MRN_SYSTEM}|${mrn(i)}`)}&status=active`),
     },
     { name: '_has', shape: 'Patient?family=…&_has:MedicationRequest:patient:status=active', paths: families.map((f) => `/fhir/Patient?family=${f}&_has:MedicationRequest:patient:status=active`) },
+    // Lists sorted by a search value with nothing else narrowing them (issue 13, "sorting uses
+    // indexes"): read in order from the value index (src/store/embedded/sort-walk.ts).
+    { name: 'sorted by name', shape: 'Patient?_sort=family', paths: ['/fhir/Patient?_sort=family'] },
+    { name: 'latest appointments', shape: 'Appointment?_sort=-date', paths: ['/fhir/Appointment?_sort=-date'] },
   ];
 }
 

@@ -4,7 +4,7 @@ import type { PathIds } from './path-ids.js';
 import { pinnedTypes } from './pinned-types.js';
 import { sqlValue, type SqlValue } from './search-values.js';
 import type { SqlCondition, SqlParam } from './sql-filter.js';
-import { COLUMNS } from './sql-order.js';
+import { orderBy } from './sql-order.js';
 import type { StatementCache } from './statement-cache.js';
 import type { LackingTypes } from './unindexed.js';
 import { valueBound } from './value-bound.js';
@@ -16,7 +16,7 @@ import { valueBound } from './value-bound.js';
  * 20k patients, ~5x that at 100k. The rows of one path of one type are keyed `(pid, value, rid)`
  * (schema.ts), which is the sort order itself: the walk reads at most WALK_LIMIT of them in order,
  * joins each to its current record, applies the whole condition and keeps the page, sorted by the
- * value and then the record columns the sort names after it. A resource is met first at its smallest
+ * value and then by the sort's further keys (on the rows read). A resource is met first at its smallest
  * value ascending (largest descending): MongoDB's rule for arrays; one met twice on a page (several
  * values, never a sort key's) is left to the usual plan.
  *
@@ -30,7 +30,7 @@ import { valueBound } from './value-bound.js';
  * Otherwise the usual plan answers (query.ts), as it did before.
  */
 
-/** A sort a walk can answer: one search-value path first, then record columns (`id`, `lastUpdated`). */
+/** A sort a walk can answer: one search-value path first, then any keys (`id`, `lastUpdated`, other search values). */
 export interface SortWalk {
   sql: string;
   /** The value of the last row a walk reads (none: the path has fewer rows than that). */
@@ -56,7 +56,10 @@ export function sortWalk(collection: CollectionName, filter: Filter, sort: Sort 
   const types = pinnedTypes(filter);
   if (types?.size !== 1) return undefined;
   const [[path, direction], ...rest] = Object.entries(sort);
-  if (!path.startsWith('index.') || lacking(path).length > 0 || rest.some(([field]) => !COLUMNS[field])) return undefined;
+  if (!path.startsWith('index.') || lacking(path).length > 0) return undefined;
+  // The keys after the first order the ties of its values, on the rows read only: record columns, or search values as `orderBy` sorts them.
+  const then = orderBy(Object.fromEntries(rest) as Sort, pathIds, lacking, 'current', 'r');
+  if (then === undefined) return undefined;
   const pids = pathIds(path);
   if (pids.length !== 1) return undefined;
   const { bound, rows, missing } = valueBound(filter, path, direction !== -1);
@@ -68,7 +71,7 @@ export function sortWalk(collection: CollectionName, filter: Filter, sort: Sort 
   const rowsOf = `search_values WHERE pid = ?${from.length ? ` AND value ${direction === -1 ? '<=' : '>='} ?` : ''} ORDER BY value ${dir}`;
   // Not materialized: SQLite reads the rows in their order and stops once the page (and the ties of its last value) is sorted.
   const walk = `(SELECT rid, value FROM ${rowsOf} LIMIT ${WALK_LIMIT})`;
-  const order = [`w.value ${dir}`, ...rest.map(([field, d]) => `r.${COLUMNS[field]} ${d === -1 ? 'DESC' : 'ASC'}`)].join(', ');
+  const order = [`w.value ${dir}`, ...(then ? [then.slice('ORDER BY '.length)] : [])].join(', ');
   // Each row's record by its number: without statistics (a new database) SQLite would rather search `current` by type for every row.
   const sql = `SELECT r.vid AS vid, w.value AS k FROM ${walk} w CROSS JOIN current r INDEXED BY current_by_rid_match ON r.rid = w.rid WHERE ${where.sql} ORDER BY ${order} LIMIT ${limit}`;
   const edge = `SELECT value FROM ${rowsOf} LIMIT 1 OFFSET ${WALK_LIMIT - 1}`;
