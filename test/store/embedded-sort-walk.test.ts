@@ -3,7 +3,7 @@ import { readPage, type Cursor, type SortKey } from '../../src/search/keyset.js'
 import { describe, expect, it } from 'vitest';
 import { WALK_LIMIT } from '../../src/store/embedded/bounded-walk.js';
 import { sortRecords } from '../../src/store/embedded/sort.js';
-import { Completeness, sortWalk, walkPage } from '../../src/store/embedded/sort-walk.js';
+import { PathFacts, sortWalk, walkPage } from '../../src/store/embedded/sort-walk.js';
 import { translateFilter } from '../../src/store/embedded/sql-filter.js';
 import type { Filter, Sort, StoredRecord } from '../../src/store/port.js';
 import { recordingQueryContext, storeHolding } from './embedded-support.js';
@@ -95,10 +95,11 @@ describe.each([
   it('answers from the walk where nothing unread can come first, and gives way elsewhere', () => {
     const { ctx } = recordingQueryContext(held.db());
     const { pathIds, keyPathIds } = ctx.paths.scope(new Set(['Patient']));
+    const facts = (pid: number) => new PathFacts().of(ctx.statements, 'Patient', pid);
     const walked = (filter: Filter, sort: Sort): number[] | undefined => {
-      const walk = sortWalk('current', filter, sort, translateFilter(filter, pathIds, keyPathIds), pathIds, () => [], 20);
+      const walk = sortWalk('current', filter, sort, translateFilter(filter, pathIds, keyPathIds), pathIds, () => [], 20, facts);
       expect(walk, 'a sort the walk takes').toBeDefined();
-      return walkPage(ctx.statements, walk!, 20, () => new Completeness().complete(ctx.statements, 'Patient', walk!.pid));
+      return walkPage(ctx.statements, walk!, 20, facts);
     };
     // Descending, the patients without a value come last: the walk answers either way.
     expect(walked(ofPatients(), { [PATH]: -1, id: 1 })).toHaveLength(20);
@@ -140,17 +141,16 @@ describe.each([
     const { ctx } = recordingQueryContext(held.db());
     const { pathIds, keyPathIds } = ctx.paths.scope(new Set(['Patient']));
     const deep = ofPatients({ $or: [{ [PATH]: { $gt: 'a01950' } }, { [PATH]: 'a01950', id: { $gt: 'p8049' } }] });
-    const walk = sortWalk('current', deep, { [PATH]: 1, id: 1 }, translateFilter(deep, pathIds, keyPathIds), pathIds, () => [], 20)!;
+    const facts = (pid: number) => new PathFacts().of(ctx.statements, 'Patient', pid);
+    const walk = sortWalk('current', deep, { [PATH]: 1, id: 1 }, translateFilter(deep, pathIds, keyPathIds), pathIds, () => [], 20, facts)!;
     expect(walk.sql).toContain('value >= ?');
     // The rows in their key order from the position on, each one's record by its number (SQLite's plan).
     const plan = (ctx.statements.get(`EXPLAIN QUERY PLAN ${walk.sql}`).all(...walk.params) as Array<{ detail: string }>).map((r) => r.detail).join(' | ');
     expect(plan).toMatch(/SEARCH search_values USING PRIMARY KEY \(pid=\? AND value>\?\)/);
     expect(plan).toMatch(/SEARCH r USING (COVERING )?INDEX current_by_rid_match \(rid=\?/);
     expect(plan).not.toMatch(/TEMP B-TREE FOR ORDER BY/);
-    // No completeness asked: the position excludes every record without a value.
-    const page = walkPage(ctx.statements, walk, 20, () => {
-      throw new Error('not asked');
-    });
+    // Whether every record has a value is not asked: the position excludes those without one.
+    const page = walkPage(ctx.statements, walk, 20, (pid) => ({ complete: false, single: facts(pid).single }));
     expect(page).toHaveLength(20);
   });
 
@@ -158,13 +158,37 @@ describe.each([
     const { ctx } = recordingQueryContext(held.db());
     const { pathIds, keyPathIds } = ctx.paths.scope(new Set(['Patient']));
     const where = translateFilter(ofPatients(), pathIds, keyPathIds);
-    expect(sortWalk('current', ofPatients(), { [PATH]: 1, 'index.given__sort_asc': 1 }, where, pathIds, () => [], 20)).toBeDefined();
+    expect(sortWalk('current', ofPatients(), { [PATH]: 1, 'index.given__sort_asc': 1 }, where, pathIds, () => [], 20, () => ({ complete: true, single: true }))).toBeDefined();
     // A later key some records keep out of the value rows (unindexed.ts) is sorted in memory, by the usual plan.
-    expect(sortWalk('current', ofPatients(), { [PATH]: 1, 'index.given__sort_asc': 1 }, where, pathIds, (p) => (p === PATH ? [] : ['Patient']), 20)).toBeUndefined();
-    expect(sortWalk('current', ofPatients(), { id: 1 }, where, pathIds, () => [], 20)).toBeUndefined();
-    expect(sortWalk('history', ofPatients(), { [PATH]: 1, id: 1 }, where, pathIds, () => [], 20)).toBeUndefined();
-    expect(sortWalk('current', { deleted: false }, { [PATH]: 1, id: 1 }, where, pathIds, () => [], 20)).toBeUndefined();
-    expect(sortWalk('current', ofPatients(), { [PATH]: 1, id: 1 }, where, pathIds, () => [], WALK_LIMIT)).toBeUndefined();
-    expect(sortWalk('current', ofPatients(), { [PATH]: 1, id: 1 }, where, pathIds, () => ['Patient'], 20)).toBeUndefined();
+    expect(sortWalk('current', ofPatients(), { [PATH]: 1, 'index.given__sort_asc': 1 }, where, pathIds, (p) => (p === PATH ? [] : ['Patient']), 20, () => ({ complete: true, single: true }))).toBeUndefined();
+    expect(sortWalk('current', ofPatients(), { id: 1 }, where, pathIds, () => [], 20, () => ({ complete: true, single: true }))).toBeUndefined();
+    expect(sortWalk('history', ofPatients(), { [PATH]: 1, id: 1 }, where, pathIds, () => [], 20, () => ({ complete: true, single: true }))).toBeUndefined();
+    expect(sortWalk('current', { deleted: false }, { [PATH]: 1, id: 1 }, where, pathIds, () => [], 20, () => ({ complete: true, single: true }))).toBeUndefined();
+    expect(sortWalk('current', ofPatients(), { [PATH]: 1, id: 1 }, where, pathIds, () => [], WALK_LIMIT, () => ({ complete: true, single: true }))).toBeUndefined();
+    expect(sortWalk('current', ofPatients(), { [PATH]: 1, id: 1 }, where, pathIds, () => ['Patient'], 20, () => ({ complete: true, single: true }))).toBeUndefined();
+  });
+});
+
+describe('embedded store: a page sorted by a path some records hold several values of', () => {
+  // Sorted by its smallest value ascending (MongoDB's rule for arrays): r1 by `a`, though only its `z` is past the bound.
+  const tagged = (id: string, tags: string[]): StoredRecord => ({ ...patient(id, 'x'), index: { tags } });
+  const records = [tagged('r1', ['a', 'z']), tagged('r2', ['n']), tagged('r3', ['p']), tagged('r4', ['q'])];
+  const held = storeHolding(records);
+
+  it.each([
+    ['past a bound', ofPatients({ 'index.tags': { $gt: 'm' } }), { 'index.tags': 1, id: 1 }],
+    ['below a bound, descending', ofPatients({ 'index.tags': { $lt: 'q' } }), { 'index.tags': -1, id: 1 }],
+    ['everything', ofPatients(), { 'index.tags': 1, id: 1 }],
+  ] as Array<[string, Filter, Sort]>)('%s: as mingo and MongoDB sort order give it', async (_, filter, sort) => {
+    for (const limit of [1, 2, 3]) expect((await held.store().find('current', filter, { sort, limit })).map((r) => r.id), `limit ${limit}`).toEqual(expectedIds(records, filter, sort, limit));
+    // The walk itself (a search this small starts from its driver instead): from the first row, not from the bound.
+    const { ctx } = recordingQueryContext(held.db());
+    const { pathIds, keyPathIds } = ctx.paths.scope(new Set(['Patient']));
+    const facts = (pid: number) => new PathFacts().of(ctx.statements, 'Patient', pid);
+    const walk = sortWalk('current', filter, sort, translateFilter(filter, pathIds, keyPathIds), pathIds, () => [], 2, facts)!;
+    expect(walk.sql).toMatch(/\(SELECT rid, value FROM search_values WHERE pid = \? ORDER BY value (ASC|DESC) LIMIT/);
+    const byVid = new Map((held.db().prepare('SELECT vid, id FROM current').all() as Array<{ vid: number; id: string }>).map((r) => [r.vid, r.id]));
+    const page = walkPage(ctx.statements, walk, 2, facts);
+    expect(page?.map((vid) => byVid.get(vid))).toEqual(expectedIds(records, filter, sort, 2));
   });
 });

@@ -8,7 +8,7 @@ import { IRREGULAR } from './search-values.js';
 import { sortRecords } from './sort.js';
 import { translateFilter, type Driver, type SqlCondition, type SqlParam } from './sql-filter.js';
 import { COLUMNS, orderBy } from './sql-order.js';
-import { sortWalk, walkPage, type Completeness } from './sort-walk.js';
+import { sortWalk, walkPage, type PathFacts } from './sort-walk.js';
 import { DRIVER_LIMIT, driverParams, driverTable, estimate, onlyDriver, pickDriver, pickDriverOfAll } from './driver-choice.js';
 import type { StatementCache } from './statement-cache.js';
 import { lackingTypes, type LackingTypes, type UnindexedKeys } from './unindexed.js';
@@ -62,8 +62,8 @@ export interface QueryContext {
   paths: PathScopes;
   /** Keys some types keep out of `search_values` (unindexed.ts). */
   unindexed: UnindexedKeys;
-  /** Whether every record of a type has a row of a path, for pages sorted by the value index (sort-walk.ts); none: not walked. */
-  completeness?: Completeness;
+  /** What the rows of a path are, for pages sorted by the value index (sort-walk.ts); none: not walked. */
+  pathFacts?: PathFacts;
 }
 
 /**
@@ -303,11 +303,13 @@ function tentativePage(ctx: QueryContext, collection: CollectionName, filter: Fi
 
 /** A page sorted by a search value, read in that order from its index (sort-walk.ts), when that is the answer. */
 function sortWalkPage(ctx: QueryContext, collection: CollectionName, filter: Filter, options: FindOptions, translated: SqlCondition | undefined): StoredRecord[] | undefined {
-  const { completeness } = ctx;
-  if (!completeness || !translated || !options.limit) return undefined;
+  const { pathFacts } = ctx;
+  const type = pinnedTypes(filter);
+  if (!pathFacts || !translated || !options.limit || type?.size !== 1) return undefined;
   const limit = Math.abs(options.limit);
-  const walk = sortWalk(collection, filter, options.sort, translated, scopeOf(ctx, filter).pathIds, lackingTypes(ctx.unindexed, filter), limit);
-  const vids = walk && walkPage(ctx.statements, walk, limit, () => completeness.complete(ctx.statements, walk.type, walk.pid));
+  const facts = (pid: number) => pathFacts.of(ctx.statements, [...type][0], pid);
+  const walk = sortWalk(collection, filter, options.sort, translated, scopeOf(ctx, filter).pathIds, lackingTypes(ctx.unindexed, filter), limit, facts);
+  const vids = walk && walkPage(ctx.statements, walk, limit, facts);
   return vids && recordsByVid(ctx, vids);
 }
 

@@ -25,7 +25,7 @@ import { valueBound } from './value-bound.js';
  *   read every row of the path;
  * - a resource without a value sorts first ascending (last descending), so an ascending page, and a
  *   descending one that is not full, also need every current record of the type to have a row of
- *   the path (`Completeness`), unless the filter matches none without a value (a keyset position:
+ *   the path (`PathFacts`), unless the filter matches none without a value (a keyset position:
  *   value-bound.ts, which also starts the walk at that position).
  * Otherwise the usual plan answers (query.ts), as it did before.
  */
@@ -38,7 +38,6 @@ export interface SortWalk {
   params: SqlParam[];
   edgeParams: SqlParam[];
   pid: number;
-  type: string;
   direction: 1 | -1;
   /** Whether a record without a value at the path can match (valueBound): it sorts first ascending, last descending. */
   missing: boolean;
@@ -51,7 +50,16 @@ interface WalkRow {
 }
 
 /** The walk's query, or undefined when the find is not one it answers. */
-export function sortWalk(collection: CollectionName, filter: Filter, sort: Sort | undefined, where: SqlCondition, pathIds: PathIds, lacking: LackingTypes, limit: number): SortWalk | undefined {
+export function sortWalk(
+  collection: CollectionName,
+  filter: Filter,
+  sort: Sort | undefined,
+  where: SqlCondition,
+  pathIds: PathIds,
+  lacking: LackingTypes,
+  limit: number,
+  facts: (pid: number) => RowFacts,
+): SortWalk | undefined {
   if (collection !== 'current' || !sort || limit >= WALK_LIMIT || !where.exact) return undefined;
   const types = pinnedTypes(filter);
   if (types?.size !== 1) return undefined;
@@ -65,8 +73,10 @@ export function sortWalk(collection: CollectionName, filter: Filter, sort: Sort 
   const { bound, rows, missing } = valueBound(filter, path, direction !== -1);
   if (!rows) return undefined; // only records without a value can match
   const dir = direction === -1 ? 'DESC' : 'ASC';
-  // From the keyset position on (or the filter's bound), as the rows are keyed.
-  const start = bound === undefined ? undefined : sqlValue(bound);
+  // From the keyset position on (or the filter's bound), as the rows are keyed; only where each
+  // resource has one row of the path: one with a value before the bound and one after sorts by the
+  // first, which a walk from the bound would not read.
+  const start = bound === undefined || !facts(pids[0]).single ? undefined : sqlValue(bound);
   const from = start === undefined ? [] : [start];
   const rowsOf = `search_values WHERE pid = ?${from.length ? ` AND value ${direction === -1 ? '<=' : '>='} ?` : ''} ORDER BY value ${dir}`;
   // Not materialized: SQLite reads the rows in their order and stops once the page (and the ties of its last value) is sorted.
@@ -76,20 +86,31 @@ export function sortWalk(collection: CollectionName, filter: Filter, sort: Sort 
   const sql = `SELECT r.vid AS vid, w.value AS k FROM ${walk} w CROSS JOIN current r INDEXED BY current_by_rid_match ON r.rid = w.rid WHERE ${where.sql} ORDER BY ${order} LIMIT ${limit}`;
   const edge = `SELECT value FROM ${rowsOf} LIMIT 1 OFFSET ${WALK_LIMIT - 1}`;
   const walkParams = [pids[0], ...from];
-  return { sql, edge, params: [...walkParams, ...where.params], edgeParams: walkParams, pid: pids[0], type: [...types][0], direction: direction === -1 ? -1 : 1, missing };
+  return { sql, edge, params: [...walkParams, ...where.params], edgeParams: walkParams, pid: pids[0], direction: direction === -1 ? -1 : 1, missing };
 }
 
-/**
- * Whether every current record of a type has a row of a path (`complete`), so none sorts as
- * missing. Two index counts, and a third (the path's distinct resources, ~8 ms for 20k rows) when
- * the rows are at least as many as the records; kept per type until a write of that type
- * (`generation`), as the records and rows it counted change only then.
- */
-/** Records of a type past which completeness is not counted (~40 ms at 100k). */
+/** Records of a type past which a path's rows are not counted (the distinct count: ~8 ms at 20k, ~40 ms at 100k). */
 export const COUNTED_LIMIT = 250_000;
 
-export class Completeness {
-  readonly #known = new Map<string, { generation: number; complete: boolean }>();
+/** What the rows of one path of one type are (`PathFacts`). */
+export interface RowFacts {
+  /** Every current record of the type has a row of the path: none sorts as missing. */
+  complete: boolean;
+  /** No record has more than one row of the path (a sort key's): a walk may start at a bound. */
+  single: boolean;
+}
+
+const UNKNOWN: RowFacts = { complete: false, single: false };
+
+/**
+ * `RowFacts` by counting: the type's records, the path's rows and the distinct resources they
+ * belong to (rows of deleted resources stay, a deletion keeping its values, so they count on both
+ * sides). Kept per type until a write of that type (`generation`), as what they count changes only
+ * then; past COUNTED_LIMIT records (an audit trail of millions) not counted (unknown: not walked
+ * where they matter).
+ */
+export class PathFacts {
+  readonly #known = new Map<string, { generation: number; facts: RowFacts }>();
 
   constructor(private readonly generation: (type: string) => number = () => Number.NaN) {}
 
@@ -98,32 +119,36 @@ export class Completeness {
     this.#known.clear();
   }
 
-  complete(statements: StatementCache, type: string, pid: number): boolean {
+  of(statements: StatementCache, type: string, pid: number): RowFacts {
     const key = `${type}\u0000${pid}`;
     const generation = this.generation(type);
     const known = this.#known.get(key);
-    if (known && known.generation === generation) return known.complete;
+    if (known && known.generation === generation) return known.facts;
+    const facts = this.#count(statements, type, pid);
+    if (!Number.isNaN(generation)) this.#known.set(key, { generation, facts });
+    return facts;
+  }
+
+  #count(statements: StatementCache, type: string, pid: number): RowFacts {
     const records = statements.get('SELECT count(*) FROM current WHERE type = ?').pluck().get(type) as number;
+    if (records > COUNTED_LIMIT) return UNKNOWN;
     const rows = statements.get('SELECT count(*) FROM search_values WHERE pid = ?').pluck().get(pid) as number;
-    // Rows of deleted resources stay (a deletion keeps its values), so they count on both sides.
-    // Past COUNTED_LIMIT records (an audit trail of millions) the distinct count costs more than the usual plan: not walked.
-    const complete = rows >= records && records <= COUNTED_LIMIT && (statements.get('SELECT count(DISTINCT rid) FROM search_values WHERE pid = ?').pluck().get(pid) as number) === records;
-    if (!Number.isNaN(generation)) this.#known.set(key, { generation, complete });
-    return complete;
+    const resources = statements.get('SELECT count(DISTINCT rid) FROM search_values WHERE pid = ?').pluck().get(pid) as number;
+    return { complete: resources === records, single: resources === rows };
   }
 }
 
 /**
  * Runs the walk: the page's version ids when they are the answer (see above), else undefined.
- * `complete`: asked only when the answer depends on it.
+ * `facts`: asked only when the answer depends on them.
  */
-export function walkPage(statements: StatementCache, walk: SortWalk, limit: number, complete: () => boolean): number[] | undefined {
+export function walkPage(statements: StatementCache, walk: SortWalk, limit: number, facts: (pid: number) => RowFacts): number[] | undefined {
   const rows = statements.get(walk.sql).all(...walk.params) as WalkRow[];
   const vids = rows.map((row) => row.vid);
   // A resource with several values of the path (never a sort key's) would be a row per value: not a page.
   if (new Set(vids).size !== vids.length) return undefined;
   const edge = statements.get(walk.edge).pluck().get(...walk.edgeParams) as SqlValue | undefined;
-  const none = (): boolean => !walk.missing || complete();
+  const none = (): boolean => !walk.missing || facts(walk.pid).complete;
   if (rows.length === limit) {
     // Every row read, or past the page's last value: nothing unread sorts before it.
     const past = edge === undefined || !sameValue(rows[rows.length - 1].k, edge);
