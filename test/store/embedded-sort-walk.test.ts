@@ -3,7 +3,8 @@ import { readPage, type Cursor, type SortKey } from '../../src/search/keyset.js'
 import { describe, expect, it } from 'vitest';
 import { WALK_LIMIT } from '../../src/store/embedded/bounded-walk.js';
 import { sortRecords } from '../../src/store/embedded/sort.js';
-import { PathFacts, sortWalk, walkPage } from '../../src/store/embedded/sort-walk.js';
+import { GenerationMemo } from '../../src/store/embedded/generation-memo.js';
+import { pathFacts, sortWalk, walkPage } from '../../src/store/embedded/sort-walk.js';
 import { translateFilter } from '../../src/store/embedded/sql-filter.js';
 import type { Filter, Sort, StoredRecord } from '../../src/store/port.js';
 import { recordingQueryContext, storeHolding } from './embedded-support.js';
@@ -95,7 +96,7 @@ describe.each([
   it('answers from the walk where nothing unread can come first, and gives way elsewhere', () => {
     const { ctx } = recordingQueryContext(held.db());
     const { pathIds, keyPathIds } = ctx.paths.scope(new Set(['Patient']));
-    const facts = (pid: number) => new PathFacts().of(ctx.statements, 'Patient', pid);
+    const facts = (pid: number) => pathFacts(ctx.statements, new GenerationMemo(), 'Patient', pid);
     const walked = (filter: Filter, sort: Sort): number[] | undefined => {
       const walk = sortWalk('current', filter, sort, translateFilter(filter, pathIds, keyPathIds), pathIds, () => [], 20, facts);
       expect(walk, 'a sort the walk takes').toBeDefined();
@@ -141,7 +142,7 @@ describe.each([
     const { ctx } = recordingQueryContext(held.db());
     const { pathIds, keyPathIds } = ctx.paths.scope(new Set(['Patient']));
     const deep = ofPatients({ $or: [{ [PATH]: { $gt: 'a01950' } }, { [PATH]: 'a01950', id: { $gt: 'p8049' } }] });
-    const facts = (pid: number) => new PathFacts().of(ctx.statements, 'Patient', pid);
+    const facts = (pid: number) => pathFacts(ctx.statements, new GenerationMemo(), 'Patient', pid);
     const walk = sortWalk('current', deep, { [PATH]: 1, id: 1 }, translateFilter(deep, pathIds, keyPathIds), pathIds, () => [], 20, facts)!;
     expect(walk.sql).toContain('value >= ?');
     // The rows in their key order from the position on, each one's record by its number (SQLite's plan).
@@ -184,7 +185,7 @@ describe('embedded store: a page sorted by a path some records hold several valu
     // The walk itself (a search this small starts from its driver instead): from the first row, not from the bound.
     const { ctx } = recordingQueryContext(held.db());
     const { pathIds, keyPathIds } = ctx.paths.scope(new Set(['Patient']));
-    const facts = (pid: number) => new PathFacts().of(ctx.statements, 'Patient', pid);
+    const facts = (pid: number) => pathFacts(ctx.statements, new GenerationMemo(), 'Patient', pid);
     const walk = sortWalk('current', filter, sort, translateFilter(filter, pathIds, keyPathIds), pathIds, () => [], 2, facts)!;
     expect(walk.sql).toMatch(/\(SELECT rid, value FROM search_values WHERE pid = \? ORDER BY value (ASC|DESC) LIMIT/);
     const byVid = new Map((held.db().prepare('SELECT vid, id FROM current').all() as Array<{ vid: number; id: string }>).map((r) => [r.vid, r.id]));

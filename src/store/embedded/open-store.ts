@@ -11,7 +11,7 @@ import { databasePath, fsyncDirectory } from './files.js';
 import { acquireLock, releaseLock, type LockOwner } from './lock.js';
 import { PathCatalog } from './path-ids.js';
 import { countRecords, findCountedRecords, findRecords, groupCountRecords, type QueryContext } from './query.js';
-import { PathFacts } from './sort-walk.js';
+import { GenerationMemo } from './generation-memo.js';
 import { configure, migrateSchema } from './schema.js';
 import { StatementCache } from './statement-cache.js';
 import { persistUnindexed, type UnindexedKeys } from './unindexed.js';
@@ -64,7 +64,7 @@ export class OpenStore {
     this.#writer = new RecordWriter(db, paths, settings.unindexed);
     // Queries widen on every key some version was written without, whoever wrote it.
     const unindexed = persistUnindexed(db, settings.unindexed ?? {});
-    this.#query = { statements: new StatementCache(db), paths, unindexed, pathFacts: new PathFacts((type) => this.revision(type)) };
+    this.#query = { statements: new StatementCache(db), paths, unindexed, counted: new GenerationMemo((type) => this.revision(type)) };
     // Creates a crash left deferred are moved before anything reads (deferred-writes.ts).
     this.#deferred = new DeferredWrites(db, this.#writer, { types: settings.deferredTypes ?? [], due: () => this.#drain() });
     // Checkpoints run beside the event loop; SQLite's own, inside a commit, only if they fall far behind.
@@ -163,7 +163,7 @@ export class OpenStore {
     if (records.length === 0) return;
     this.#write(() => this.#deferred.drain());
     this.#write(() => this.#writer.rewrite(records));
-    this.#query.pathFacts?.reset();
+    this.#query.counted?.reset();
     await this.#durable();
   }
 

@@ -17,6 +17,21 @@ export function pinnedTypes(filter: Filter): Set<string> | undefined {
   return pinned;
 }
 
+/** The type of a filter that asks for every live record of one type (`{ resourceType, deleted: false }`, in `$and`s or not), else undefined. */
+export function everyLive(filter: Filter): string | undefined {
+  let type: string | undefined;
+  let live = false;
+  for (const part of conjunctsOf(filter)) {
+    for (const [key, value] of Object.entries(part)) {
+      if (key === '$and' && Array.isArray(value) && value.every((v) => typeof v === 'object' && v !== null)) continue;
+      if (key === 'deleted' && value === false) live = true;
+      else if (key === 'resourceType' && typeof value === 'string' && (type === undefined || type === value)) type = value;
+      else return undefined;
+    }
+  }
+  return live ? type : undefined;
+}
+
 /** The filter and every conjunct of its `$and`s, at any depth. */
 function conjunctsOf(filter: Filter): Filter[] {
   const nested = Array.isArray(filter.$and) ? (filter.$and as Filter[]).filter((f) => typeof f === 'object' && f !== null).flatMap(conjunctsOf) : [];

@@ -3,12 +3,13 @@ import { groupRecords, noteResourceJson, type CollectionName, type Filter, type 
 import { parseRecord, resourceJson } from './record-format.js';
 import { boundedWalk, walkable } from './bounded-walk.js';
 import { pidIn, type PathScope, type PathScopes } from './path-ids.js';
-import { pinnedTypes } from './pinned-types.js';
+import { everyLive, pinnedTypes } from './pinned-types.js';
 import { IRREGULAR } from './search-values.js';
 import { sortRecords } from './sort.js';
 import { translateFilter, type Driver, type SqlCondition, type SqlParam } from './sql-filter.js';
 import { COLUMNS, orderBy } from './sql-order.js';
-import { sortWalk, walkPage, type PathFacts } from './sort-walk.js';
+import type { GenerationMemo } from './generation-memo.js';
+import { pathFacts, sortWalk, walkPage } from './sort-walk.js';
 import { DRIVER_LIMIT, driverParams, driverTable, estimate, onlyDriver, pickDriver, pickDriverOfAll } from './driver-choice.js';
 import type { StatementCache } from './statement-cache.js';
 import { lackingTypes, type LackingTypes, type UnindexedKeys } from './unindexed.js';
@@ -62,8 +63,8 @@ export interface QueryContext {
   paths: PathScopes;
   /** Keys some types keep out of `search_values` (unindexed.ts). */
   unindexed: UnindexedKeys;
-  /** What the rows of a path are, for pages sorted by the value index (sort-walk.ts); none: not walked. */
-  pathFacts?: PathFacts;
+  /** Figures counted per write of a type (generation-memo.ts): what the rows of a path are, for pages sorted by the value index (sort-walk.ts; none: not walked), and the type's live records. */
+  counted?: GenerationMemo;
 }
 
 /**
@@ -303,11 +304,11 @@ function tentativePage(ctx: QueryContext, collection: CollectionName, filter: Fi
 
 /** A page sorted by a search value, read in that order from its index (sort-walk.ts), when that is the answer. */
 function sortWalkPage(ctx: QueryContext, collection: CollectionName, filter: Filter, options: FindOptions, translated: SqlCondition | undefined): StoredRecord[] | undefined {
-  const { pathFacts } = ctx;
+  const { counted } = ctx;
   const type = pinnedTypes(filter);
-  if (!pathFacts || !translated || !options.limit || type?.size !== 1) return undefined;
+  if (!counted || !translated || !options.limit || type?.size !== 1) return undefined;
   const limit = Math.abs(options.limit);
-  const facts = (pid: number) => pathFacts.of(ctx.statements, [...type][0], pid);
+  const facts = (pid: number) => pathFacts(ctx.statements, counted, [...type][0], pid);
   const walk = sortWalk(collection, filter, options.sort, translated, scopeOf(ctx, filter).pathIds, lackingTypes(ctx.unindexed, filter), limit, facts);
   const vids = walk && walkPage(ctx.statements, walk, limit, facts);
   return vids && recordsByVid(ctx, vids);
@@ -333,6 +334,9 @@ export function countRecords(ctx: QueryContext, collection: CollectionName, filt
 }
 
 function countInSnapshot(ctx: QueryContext, collection: CollectionName, filter: Filter): number {
+  // Every live record of a type (a list with nothing narrowing it, `_total` of `GET /Patient`): one index count of 100k entries (~4 ms), kept until the type is written.
+  const type = collection === 'current' && ctx.counted ? everyLive(filter) : undefined;
+  if (type !== undefined) return ctx.counted!.get(type, 'live', () => ctx.statements.get('SELECT count(*) FROM current WHERE type = ? AND deleted = 0').pluck().get(type) as number);
   const { where, driver } = plan(ctx, collection, filter, undefined, pickDriverOfAll);
   if (where.sql === '0') return 0;
   if (where.exact) {

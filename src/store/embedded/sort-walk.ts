@@ -5,6 +5,7 @@ import { pinnedTypes } from './pinned-types.js';
 import { sqlValue, type SqlValue } from './search-values.js';
 import type { SqlCondition, SqlParam } from './sql-filter.js';
 import { orderBy } from './sql-order.js';
+import type { GenerationMemo } from './generation-memo.js';
 import type { StatementCache } from './statement-cache.js';
 import type { LackingTypes } from './unindexed.js';
 import { valueBound } from './value-bound.js';
@@ -25,7 +26,7 @@ import { valueBound } from './value-bound.js';
  *   read every row of the path;
  * - a resource without a value sorts first ascending (last descending), so an ascending page, and a
  *   descending one that is not full, also need every current record of the type to have a row of
- *   the path (`PathFacts`), unless the filter matches none without a value (a keyset position:
+ *   the path (`pathFacts`), unless the filter matches none without a value (a keyset position:
  *   value-bound.ts, which also starts the walk at that position).
  * Otherwise the usual plan answers (query.ts), as it did before.
  */
@@ -92,7 +93,7 @@ export function sortWalk(
 /** Records of a type past which a path's rows are not counted (the distinct count: ~8 ms at 20k, ~40 ms at 100k). */
 export const COUNTED_LIMIT = 250_000;
 
-/** What the rows of one path of one type are (`PathFacts`). */
+/** What the rows of one path of one type are (`pathFacts`). */
 export interface RowFacts {
   /** Every current record of the type has a row of the path: none sorts as missing. */
   complete: boolean;
@@ -105,37 +106,17 @@ const UNKNOWN: RowFacts = { complete: false, single: false };
 /**
  * `RowFacts` by counting: the type's records, the path's rows and the distinct resources they
  * belong to (rows of deleted resources stay, a deletion keeping its values, so they count on both
- * sides). Kept per type until a write of that type (`generation`), as what they count changes only
- * then; past COUNTED_LIMIT records (an audit trail of millions) not counted (unknown: not walked
- * where they matter).
+ * sides); kept until a write of the type (`GenerationMemo`). Past COUNTED_LIMIT records (an audit
+ * trail of millions) not counted: unknown, so not walked where they matter.
  */
-export class PathFacts {
-  readonly #known = new Map<string, { generation: number; facts: RowFacts }>();
-
-  constructor(private readonly generation: (type: string) => number = () => Number.NaN) {}
-
-  /** Forgets what was counted (a rewrite of stored versions, which changes no type's generation). */
-  reset(): void {
-    this.#known.clear();
-  }
-
-  of(statements: StatementCache, type: string, pid: number): RowFacts {
-    const key = `${type}\u0000${pid}`;
-    const generation = this.generation(type);
-    const known = this.#known.get(key);
-    if (known && known.generation === generation) return known.facts;
-    const facts = this.#count(statements, type, pid);
-    if (!Number.isNaN(generation)) this.#known.set(key, { generation, facts });
-    return facts;
-  }
-
-  #count(statements: StatementCache, type: string, pid: number): RowFacts {
+export function pathFacts(statements: StatementCache, memo: GenerationMemo, type: string, pid: number): RowFacts {
+  return memo.get(type, `facts:${pid}`, () => {
     const records = statements.get('SELECT count(*) FROM current WHERE type = ?').pluck().get(type) as number;
     if (records > COUNTED_LIMIT) return UNKNOWN;
     const rows = statements.get('SELECT count(*) FROM search_values WHERE pid = ?').pluck().get(pid) as number;
     const resources = statements.get('SELECT count(DISTINCT rid) FROM search_values WHERE pid = ?').pluck().get(pid) as number;
     return { complete: resources === records, single: resources === rows };
-  }
+  });
 }
 
 /**
