@@ -1,7 +1,7 @@
 import { Query } from 'mingo';
 import { describe, expect, it } from 'vitest';
 import { SMALL_DRIVER } from '../../src/store/embedded/driver-choice.js';
-import { findSql, type QueryContext } from '../../src/store/embedded/query.js';
+import { countRecords, findSql, type QueryContext } from '../../src/store/embedded/query.js';
 import type { Filter, StoredRecord } from '../../src/store/port.js';
 import { recordingQueryContext, storeHolding } from './embedded-support.js';
 
@@ -92,6 +92,16 @@ describe('embedded store: the driver a query starts from on skewed data (issue 1
     const { ctx, counted } = recordingContext();
     findSql(ctx, 'current', appointments(practitioner('few'), from(0), booked), { sort: { id: 1 }, limit: 21 });
     expect(counted).toEqual([4]);
+  });
+
+  it.each([
+    { name: 'status of all, then practitioner with 4', criteria: [booked, practitioner('few')], counted: [128, 4] },
+    { name: 'both at least FIRST_ROUND, then eight times more', criteria: [from(0), practitioner('many')], counted: [128, 128, 1024, 600] },
+  ])('counts every match from the smallest driver, counting the others no further than needed: $name', ({ criteria, counted: expectedCounts }) => {
+    const filter = appointments(...criteria);
+    const { ctx, counted } = recordingContext();
+    expect(countRecords(ctx, 'current', filter)).toBe(records.filter((r) => new Query(filter).test(r as unknown as Record<string, unknown>)).length);
+    expect(counted).toEqual(expectedCounts);
   });
 
   it('estimates a single driver once, up to DRIVER_LIMIT, and walks the records past it', () => {
