@@ -4,10 +4,12 @@ import { describe, expect, it } from 'vitest';
 import { WALK_LIMIT } from '../../src/store/embedded/bounded-walk.js';
 import { sortRecords } from '../../src/store/embedded/sort.js';
 import { GenerationMemo } from '../../src/store/embedded/generation-memo.js';
+import { SinglePaths } from '../../src/store/embedded/single-paths.js';
 import { pathFacts, sortWalk, walkPage } from '../../src/store/embedded/sort-walk.js';
 import { translateFilter } from '../../src/store/embedded/sql-filter.js';
 import type { Filter, Sort, StoredRecord } from '../../src/store/port.js';
-import { recordingQueryContext, storeHolding } from './embedded-support.js';
+import { DRIVER_LIMIT } from '../../src/store/embedded/driver-choice.js';
+import { openStore, recordingQueryContext, removeDir, storeHolding, tempDir } from './embedded-support.js';
 
 /**
  * Issue 13, "sorting uses indexes": a page sorted by a search value with nothing narrowing it
@@ -96,7 +98,7 @@ describe.each([
   it('answers from the walk where nothing unread can come first, and gives way elsewhere', () => {
     const { ctx } = recordingQueryContext(held.db());
     const { pathIds, keyPathIds } = ctx.paths.scope(new Set(['Patient']));
-    const facts = (pid: number) => pathFacts(ctx.statements, new GenerationMemo(), 'Patient', pid);
+    const facts = (pid: number) => pathFacts(ctx.statements, new GenerationMemo(), new SinglePaths(), 'Patient', pid);
     const walked = (filter: Filter, sort: Sort): number[] | undefined => {
       const walk = sortWalk('current', filter, sort, translateFilter(filter, pathIds, keyPathIds), pathIds, () => [], 20, facts);
       expect(walk, 'a sort the walk takes').toBeDefined();
@@ -142,7 +144,7 @@ describe.each([
     const { ctx } = recordingQueryContext(held.db());
     const { pathIds, keyPathIds } = ctx.paths.scope(new Set(['Patient']));
     const deep = ofPatients({ $or: [{ [PATH]: { $gt: 'a01950' } }, { [PATH]: 'a01950', id: { $gt: 'p8049' } }] });
-    const facts = (pid: number) => pathFacts(ctx.statements, new GenerationMemo(), 'Patient', pid);
+    const facts = (pid: number) => pathFacts(ctx.statements, new GenerationMemo(), new SinglePaths(), 'Patient', pid);
     const walk = sortWalk('current', deep, { [PATH]: 1, id: 1 }, translateFilter(deep, pathIds, keyPathIds), pathIds, () => [], 20, facts)!;
     expect(walk.sql).toContain('value >= ?');
     // The rows in their key order from the position on, each one's record by its number (SQLite's plan).
@@ -185,11 +187,36 @@ describe('embedded store: a page sorted by a path some records hold several valu
     // The walk itself (a search this small starts from its driver instead): from the first row, not from the bound.
     const { ctx } = recordingQueryContext(held.db());
     const { pathIds, keyPathIds } = ctx.paths.scope(new Set(['Patient']));
-    const facts = (pid: number) => pathFacts(ctx.statements, new GenerationMemo(), 'Patient', pid);
+    const facts = (pid: number) => pathFacts(ctx.statements, new GenerationMemo(), new SinglePaths(), 'Patient', pid);
     const walk = sortWalk('current', filter, sort, translateFilter(filter, pathIds, keyPathIds), pathIds, () => [], 2, facts)!;
     expect(walk.sql).toMatch(/\(SELECT rid, value FROM search_values WHERE pid = \? ORDER BY value (ASC|DESC) LIMIT/);
     const byVid = new Map((held.db().prepare('SELECT vid, id FROM current').all() as Array<{ vid: number; id: string }>).map((r) => [r.vid, r.id]));
     const page = walkPage(ctx.statements, walk, 2, facts);
     expect(page?.map((vid) => byVid.get(vid))).toEqual(expectedIds(records, filter, sort, 2));
+  });
+});
+
+describe('embedded store: a path whose values become several for one resource (SinglePaths)', () => {
+  it('starts its walks at the bound while each resource has one value, and from the first row once one has two', async () => {
+    const dir = await tempDir();
+    try {
+      const { store } = await openStore(dir);
+      const one = (i: number): StoredRecord => ({ ...patient(`p${String(i).padStart(4, '0')}`, 'x'), index: { k: `v${String(i).padStart(4, '0')}` } });
+      const records = Array.from({ length: DRIVER_LIMIT + 200 }, (_, i) => one(i));
+      await store.commit(records.map((record) => ({ record, expectedVersion: 0 })));
+      // Too many past the bound for the query to start from them: the walk answers.
+      const filter = ofPatients({ 'index.k': { $gt: 'v0100' } });
+      const sort: Sort = { 'index.k': 1, id: 1 };
+      const page = async (): Promise<string[]> => (await store.find('current', filter, { sort, limit: 3 })).map((r) => r.id);
+      expect(await page()).toEqual(['p0101', 'p0102', 'p0103']);
+      // Two values, one each side of the bound: sorted by the smaller (MongoDB's rule for arrays), so first.
+      const both = { ...patient('both', 'x'), index: { k: ['a', 'v0500'] } };
+      await store.commit([{ record: both, expectedVersion: 0 }]);
+      expect(await page()).toEqual(expectedIds([...records, both], filter, sort, 3));
+      expect(await page()).toEqual(['both', 'p0101', 'p0102']);
+      await store.close();
+    } finally {
+      await removeDir(dir);
+    }
   });
 });

@@ -3,6 +3,7 @@ import { VersionConflictError, type ResourceKey, type StoredRecord, type WriteOp
 import type { PathCatalog } from './path-ids.js';
 import { parseRecord, recordColumns, type RecordColumns } from './record-format.js';
 import { searchValueRows, type SearchValueRow } from './search-values.js';
+import type { SinglePaths } from './single-paths.js';
 import type { UnindexedKeys } from './unindexed.js';
 import { ValueRows, type ValueRow } from './value-rows.js';
 
@@ -28,11 +29,13 @@ export class RecordWriter {
   /**
    * @param paths the path ids of the value rows (path-ids.ts), shared with the query side
    * @param unindexed keys of `index` written without search-value rows, by resource type (unindexed.ts)
+   * @param singles told of the rows every resource gets (single-paths.ts)
    */
   constructor(
     private readonly db: Database,
     private readonly paths: PathCatalog,
     unindexed: UnindexedKeys = {},
+    singles?: SinglePaths,
   ) {
     this.#skip = new Map(Object.entries(unindexed).map(([type, keys]) => [type, new Set(keys)]));
     this.#currentRow = db.prepare('SELECT version, vid, rid, deleted FROM current WHERE type = ? AND id = ?');
@@ -44,7 +47,7 @@ export class RecordWriter {
     );
     // A new version that neither deletes nor restores leaves `deleted` alone, and with it the one index of `current` keyed by nothing else that changes (current_by_deleted_id, schema.ts).
     this.#updateCurrent = db.prepare('UPDATE current SET version = ?, last_updated = ?, vid = ? WHERE type = ? AND id = ?');
-    this.#values = new ValueRows(db);
+    this.#values = new ValueRows(db, singles);
     this.#findVersion = db.prepare('SELECT vid, last_updated AS lastUpdated, deleted FROM versions WHERE type = ? AND id = ? AND version = ?');
     this.#earlierVersions = db.prepare('SELECT record, idx FROM versions WHERE type = ? AND id = ? AND vid <> ?');
     this.#updateVersion = db.prepare('UPDATE versions SET record = ?, idx = ? WHERE vid = ?');

@@ -12,6 +12,7 @@ import { acquireLock, releaseLock, type LockOwner } from './lock.js';
 import { PathCatalog } from './path-ids.js';
 import { countRecords, findCountedRecords, findRecords, groupCountRecords, type QueryContext } from './query.js';
 import { GenerationMemo } from './generation-memo.js';
+import { SinglePaths } from './single-paths.js';
 import { configure, migrateSchema } from './schema.js';
 import { StatementCache } from './statement-cache.js';
 import { persistUnindexed, type UnindexedKeys } from './unindexed.js';
@@ -61,10 +62,11 @@ export class OpenStore {
     private readonly wal: WalSync,
   ) {
     const paths = new PathCatalog(db);
-    this.#writer = new RecordWriter(db, paths, settings.unindexed);
+    const singles = new SinglePaths();
+    this.#writer = new RecordWriter(db, paths, settings.unindexed, singles);
     // Queries widen on every key some version was written without, whoever wrote it.
     const unindexed = persistUnindexed(db, settings.unindexed ?? {});
-    this.#query = { statements: new StatementCache(db), paths, unindexed, counted: new GenerationMemo((type) => this.revision(type)) };
+    this.#query = { statements: new StatementCache(db), paths, unindexed, counted: new GenerationMemo((type) => this.revision(type)), singles };
     // Creates a crash left deferred are moved before anything reads (deferred-writes.ts).
     this.#deferred = new DeferredWrites(db, this.#writer, { types: settings.deferredTypes ?? [], due: () => this.#drain() });
     // Checkpoints run beside the event loop; SQLite's own, inside a commit, only if they fall far behind.

@@ -9,6 +9,7 @@ import { sortRecords } from './sort.js';
 import { translateFilter, type Driver, type SqlCondition, type SqlParam } from './sql-filter.js';
 import { COLUMNS, orderBy } from './sql-order.js';
 import type { GenerationMemo } from './generation-memo.js';
+import type { SinglePaths } from './single-paths.js';
 import { pathFacts, sortWalk, walkPage } from './sort-walk.js';
 import { DRIVER_LIMIT, driverParams, driverTable, estimate, onlyDriver, pickDriver, pickDriverOfAll } from './driver-choice.js';
 import type { StatementCache } from './statement-cache.js';
@@ -65,6 +66,8 @@ export interface QueryContext {
   unindexed: UnindexedKeys;
   /** Figures counted per write of a type (generation-memo.ts): what the rows of a path are, for pages sorted by the value index (sort-walk.ts; none: not walked), and the type's live records. */
   counted?: GenerationMemo;
+  /** Paths no resource holds two values of (single-paths.ts), which the writer keeps up to date. */
+  singles?: SinglePaths;
 }
 
 /**
@@ -304,11 +307,11 @@ function tentativePage(ctx: QueryContext, collection: CollectionName, filter: Fi
 
 /** A page sorted by a search value, read in that order from its index (sort-walk.ts), when that is the answer. */
 function sortWalkPage(ctx: QueryContext, collection: CollectionName, filter: Filter, options: FindOptions, translated: SqlCondition | undefined): StoredRecord[] | undefined {
-  const { counted } = ctx;
+  const { counted, singles } = ctx;
   const type = pinnedTypes(filter);
-  if (!counted || !translated || !options.limit || type?.size !== 1) return undefined;
+  if (!counted || !singles || !translated || !options.limit || type?.size !== 1) return undefined;
   const limit = Math.abs(options.limit);
-  const facts = (pid: number) => pathFacts(ctx.statements, counted, [...type][0], pid);
+  const facts = (pid: number) => pathFacts(ctx.statements, counted, singles, [...type][0], pid);
   const walk = sortWalk(collection, filter, options.sort, translated, scopeOf(ctx, filter).pathIds, lackingTypes(ctx.unindexed, filter), limit, facts);
   const vids = walk && walkPage(ctx.statements, walk, limit, facts);
   return vids && recordsByVid(ctx, vids);

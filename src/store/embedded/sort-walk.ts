@@ -6,6 +6,7 @@ import { sqlValue, type SqlValue } from './search-values.js';
 import type { SqlCondition, SqlParam } from './sql-filter.js';
 import { orderBy } from './sql-order.js';
 import type { GenerationMemo } from './generation-memo.js';
+import type { SinglePaths } from './single-paths.js';
 import type { StatementCache } from './statement-cache.js';
 import type { LackingTypes } from './unindexed.js';
 import { valueBound } from './value-bound.js';
@@ -90,8 +91,8 @@ export function sortWalk(
   return { sql, edge, params: [...walkParams, ...where.params], edgeParams: walkParams, pid: pids[0], direction: direction === -1 ? -1 : 1, missing };
 }
 
-/** Records of a type past which a path's rows are not counted (the distinct count: ~8 ms at 20k, ~40 ms at 100k). */
-export const COUNTED_LIMIT = 250_000;
+/** Records of a type past which a path's rows are not counted per write (two index counts: ~30 ms each at 1M). */
+export const COUNTED_LIMIT = 1_000_000;
 
 /** What the rows of one path of one type are (`pathFacts`). */
 export interface RowFacts {
@@ -104,18 +105,20 @@ export interface RowFacts {
 const UNKNOWN: RowFacts = { complete: false, single: false };
 
 /**
- * `RowFacts` by counting: the type's records, the path's rows and the distinct resources they
- * belong to (rows of deleted resources stay, a deletion keeping its values, so they count on both
- * sides); kept until a write of the type (`GenerationMemo`). Past COUNTED_LIMIT records (an audit
- * trail of millions) not counted: unknown, so not walked where they matter.
+ * `RowFacts` by counting: the type's records and the path's rows, which, for a path no resource
+ * holds twice (`SinglePaths`), are its resources (rows of deleted resources stay, a deletion keeping
+ * its values, so they count on both sides); else the distinct resources of its rows. Kept until a
+ * write of the type (`GenerationMemo`). Past COUNTED_LIMIT records not counted: unknown, so not
+ * walked where they matter.
  */
-export function pathFacts(statements: StatementCache, memo: GenerationMemo, type: string, pid: number): RowFacts {
+export function pathFacts(statements: StatementCache, memo: GenerationMemo, singles: SinglePaths, type: string, pid: number): RowFacts {
   return memo.get(type, `facts:${pid}`, () => {
     const records = statements.get('SELECT count(*) FROM current WHERE type = ?').pluck().get(type) as number;
     if (records > COUNTED_LIMIT) return UNKNOWN;
-    const rows = statements.get('SELECT count(*) FROM search_values WHERE pid = ?').pluck().get(pid) as number;
-    const resources = statements.get('SELECT count(DISTINCT rid) FROM search_values WHERE pid = ?').pluck().get(pid) as number;
-    return { complete: resources === records, single: resources === rows };
+    const single = singles.single(statements, pid);
+    const rows = single ? (statements.get('SELECT count(*) FROM search_values WHERE pid = ?').pluck().get(pid) as number) : undefined;
+    const resources = rows ?? (statements.get('SELECT count(DISTINCT rid) FROM search_values WHERE pid = ?').pluck().get(pid) as number);
+    return { complete: resources === records, single };
   });
 }
 

@@ -1,5 +1,6 @@
 import type { Database, Statement } from 'better-sqlite3';
 import type { SqlValue } from './search-values.js';
+import type { SinglePaths } from './single-paths.js';
 
 /** A search-value row by path id: what the value tables (schema.ts) hold for one resource. */
 export interface ValueRow {
@@ -25,7 +26,11 @@ export class ValueRows {
   readonly #deleteEnded: Statement;
   readonly #insertChunk: Statement;
 
-  constructor(db: Database) {
+  /** @param singles told of every resource's rows as they are written (single-paths.ts) */
+  constructor(
+    db: Database,
+    private readonly singles?: SinglePaths,
+  ) {
     // In the table's key order, as `replace` merges them (the `_by_resource` index holds them so: no sort).
     this.#rowsOf = db.prepare('SELECT pid, value FROM search_values WHERE rid = ? ORDER BY pid, value').raw();
     this.#insert = db.prepare('INSERT OR IGNORE INTO search_values (pid, value, rid) VALUES (?, ?, ?)');
@@ -48,6 +53,7 @@ export class ValueRows {
     const params: Array<SqlValue | number | bigint> = new Array(CHUNK * 3);
     let n = 0;
     for (const { rid, rows } of creates) {
+      this.singles?.note(rows);
       for (const { pid, value } of rows) {
         params[3 * n] = pid;
         params[3 * n + 1] = value;
@@ -68,6 +74,7 @@ export class ValueRows {
    * ~25 rows, and keying each in a Map (a string per blob) was most of what this cost (issue 17).
    */
   replace(rid: number | bigint, rows: readonly ValueRow[]): void {
+    this.singles?.note(rows);
     const next = [...rows].sort(compareValueRows);
     const stored = this.#rowsOf.all(rid) as Array<[number, SqlValue]>;
     let i = 0;
