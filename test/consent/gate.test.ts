@@ -49,6 +49,24 @@ describe('consent gate: Patient p2 denies Practitioner d1 (opt-out deployment)',
     expect((await d2.get<Bundle>('MedicationRequest')).body.total).toBe(3);
   });
 
+  it('lists sorted by a search value, and their pages, never hold p2 data', async () => {
+    for (const path of ['Patient?_sort=family', 'Patient?_sort=-family', 'MedicationRequest?_sort=-authoredon', 'Appointment?_sort=date']) {
+      const [of1, of2] = [await d1.get<Bundle>(path), await d2.get<Bundle>(path)];
+      noP2(of1.body);
+      expect(of1.body.total, path).toBe((of2.body.total ?? 0) - 1);
+      expect(ids(of2.body).some((id) => id.includes('p2')), path).toBe(true);
+      // Page by page, following the links.
+      const seen: string[] = [];
+      let next: string | undefined = `${path}&_count=1`;
+      while (next) {
+        const page: Bundle = (await d1.get<Bundle>(next)).body;
+        seen.push(...ids(page));
+        next = page.link?.find((l) => l.relation === 'next')?.url;
+      }
+      expect(seen, path).toEqual(ids(of1.body));
+    }
+  });
+
   it('_include, _revinclude, chained and _has searches leak nothing of p2', async () => {
     noP2((await d1.get<Bundle>('MedicationRequest?_include=MedicationRequest:subject')).body);
     const rev = await d1.get<Bundle>('Patient?_revinclude=MedicationRequest:subject&_revinclude=Appointment:actor');
