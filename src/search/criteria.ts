@@ -32,9 +32,11 @@ export interface CompiledCriteria {
  * without them (the sub-query by itself, or the 400 of one past the bound).
  */
 class JoinLater extends Error {
+  /** @param readsIndex `narrow` reads the candidates' search values, not only their ids (a chain follows their references) */
   constructor(
     readonly narrow: (candidates: readonly StoredRecord[]) => Promise<Filter>,
     readonly alone: () => Promise<Filter>,
+    readonly readsIndex = false,
   ) {
     super('a sub-query answered with the other criteria');
   }
@@ -96,7 +98,8 @@ export async function compileCriteria(ctx: CriteriaContext, type: string, criter
  * prescriptions only, over any number of active ones.
  */
 async function joined(ctx: CriteriaContext, type: string, scope: Filter | undefined, filters: readonly Filter[], later: readonly JoinLater[]): Promise<Filter[]> {
-  const candidates = filters.length === 0 ? undefined : await bounded(ctx, { $and: [{ resourceType: type, deleted: false }, ...(scope ? [scope] : []), ...filters] }, ctx.maxSubqueryMatches);
+  const identityOnly = !later.some((join) => join.readsIndex);
+  const candidates = filters.length === 0 ? undefined : await bounded(ctx, { $and: [{ resourceType: type, deleted: false }, ...(scope ? [scope] : []), ...filters] }, ctx.maxSubqueryMatches, identityOnly);
   const out: Filter[] = [];
   for (const join of later) out.push(candidates ? await join.narrow(candidates) : await join.alone());
   return out;
@@ -138,10 +141,13 @@ function tooMany(ctx: CriteriaContext, what: string): FhirError {
   return new FhirError('bad-request', `${what} matches more than ${ctx.maxSubqueryMatches} resources; add criteria to narrow it`);
 }
 
-/** The current resources matching `filter`, or undefined past `bound`: what a sub-query or the candidates of a join read. */
-async function bounded(ctx: CriteriaContext, filter: Filter, bound: number): Promise<StoredRecord[] | undefined> {
+/**
+ * The current resources matching `filter`, or undefined past `bound`: what a sub-query or the
+ * candidates of a join read. `identityOnly`: the caller reads their ids only (FindOptions.identityOnly).
+ */
+async function bounded(ctx: CriteriaContext, filter: Filter, bound: number, identityOnly = false): Promise<StoredRecord[] | undefined> {
   // By id: an order every store walks per type, so a query no value narrows stops at the bound (issue 13).
-  const found = await ctx.store.find('current', filter, { limit: bound + 1, sort: { id: 1 } });
+  const found = await ctx.store.find('current', filter, { limit: bound + 1, sort: { id: 1 }, ...(identityOnly ? { identityOnly } : {}) });
   return found.length > bound ? undefined : found;
 }
 
@@ -170,13 +176,14 @@ async function chainFilter(ctx: CriteriaContext, type: string, head: string, tai
   if (tails.length === 0) throw new ParamProblem(`No target type of '${code}' of ${type} has a search parameter '${tail.split(/[.:]/)[0]}'`, true);
   const references: string[] = [];
   for (const { target, filter } of tails) {
-    const found = await bounded(ctx, await visible(ctx, target, filter), ctx.maxSubqueryMatches - references.length);
+    const found = await bounded(ctx, await visible(ctx, target, filter), ctx.maxSubqueryMatches - references.length, true);
     if (found === undefined) {
       const refusal = tooMany(ctx, `The chained parameter '${head}.${tail}'`);
       if (depth > 0) throw refusal;
       throw new JoinLater(
         (candidates) => chainedFor(ctx, type, code, tails, candidates),
         () => Promise.reject(refusal),
+        true,
       );
     }
     references.push(...found.map((record) => `${target}/${record.id}`));

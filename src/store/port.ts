@@ -52,6 +52,12 @@ export interface FindOptions {
   sort?: Sort;
   /** Maximum number of records returned. Paging is by keyset (filters on the sort keys), never by skip. */
   limit?: number;
+  /**
+   * A hint: the caller reads only the records' identity (resourceType, id, versionId, lastUpdated,
+   * deleted), not `resource` or `index` (which resources a join's candidates or a chain's sub-query
+   * are). An adapter may leave those out; returning them is always correct.
+   */
+  identityOnly?: boolean;
 }
 
 /** One write of a commit: the new record becomes current and is appended to history. */

@@ -156,6 +156,22 @@ export function describeQueryContract(ctx: FreshStore): void {
       expect(await ctx.store.find('history', { resourceType: 'Patient', id: 'gone' }, { sort: { versionId: -1 }, limit: 1 })).toMatchObject([{ versionId: 2, deleted: true }]);
     });
 
+    it('reads the same records for their identity only (identityOnly: a join\'s candidates), resource and index left out or not', async () => {
+      const identity = ({ resourceType, id, versionId, lastUpdated, deleted }: { resourceType: string; id: string; versionId: number; lastUpdated: string; deleted: boolean }) => ({ resourceType, id, versionId, lastUpdated, deleted });
+      const cases: Array<[Filter, Record<string, 1 | -1>, number | undefined]> = [
+        [LIVE_PATIENTS, { id: 1 }, 3],
+        [live({ 'index.family': { $in: ['jones', 'smith'] } }), { id: -1 }, 2],
+        [live({ 'resource.name.family': { $regex: '^Smith' } }), { id: 1 }, undefined], // re-checked on the records
+        [{ resourceType: 'Patient' }, { id: 1 }, undefined], // the tombstone too
+      ];
+      for (const [filter, sort, limit] of cases) {
+        const full = await ctx.store.find('current', filter, { sort, limit });
+        const only = await ctx.store.find('current', filter, { sort, limit, identityOnly: true });
+        expect(only.map(identity)).toEqual(full.map(identity));
+        for (const record of only) for (const key of Object.keys(record)) expect(['resourceType', 'id', 'versionId', 'lastUpdated', 'deleted', 'resource', 'index']).toContain(key);
+      }
+    });
+
     it('counts every match with a page as find and count answer them (findCounted, a search\'s first page and _total)', async () => {
       const cases: Array<[Filter, Record<string, 1 | -1>, number | undefined]> = [
         [LIVE_PATIENTS, { id: 1 }, 2], // walking the records in sort order

@@ -1,6 +1,7 @@
 import { Query } from 'mingo';
-import { groupRecords, noteResourceJson, type CollectionName, type Filter, type FindOptions, type GroupCount, type Sort, type StoredRecord } from '../port.js';
-import { parseRecord, resourceJson } from './record-format.js';
+import { groupRecords, type CollectionName, type Filter, type FindOptions, type GroupCount, type Sort, type StoredRecord } from '../port.js';
+import { parseRecord } from './record-format.js';
+import { recordsByVid } from './records-by-vid.js';
 import { boundedWalk, walkable } from './bounded-walk.js';
 import { pidIn, type PathScope, type PathScopes } from './path-ids.js';
 import { everyLive, pinnedTypes } from './pinned-types.js';
@@ -89,8 +90,6 @@ export interface FindSql {
   walk?: { sql: string; params: SqlParam[] };
 }
 
-/** The records of a page, by version id (a JSON array of them). */
-const RECORDS_BY_VID = 'SELECT vid, record, idx FROM versions WHERE vid IN (SELECT value FROM json_each(?))';
 
 /** The path ids of the types the filter may match. */
 function scopeOf(ctx: QueryContext, filter: Filter): PathScope {
@@ -223,12 +222,12 @@ function pageOf(ctx: QueryContext, collection: CollectionName, filter: Filter, o
   let found = query;
   if (found.walk) {
     const vids = ctx.statements.get(found.walk.sql).pluck().all(...found.walk.params) as number[];
-    if (vids.length >= limit) return recordsByVid(ctx, vids);
+    if (vids.length >= limit) return recordsByVid(ctx.statements, vids, options.identityOnly);
     found = findSql(ctx, collection, filter, options, false, translated, true);
   }
   const { sql, where, ordered, byVid } = found;
   if (where.sql === '0') return []; // decided without reading: e.g. a value no record has
-  if (byVid) return recordsByVid(ctx, ctx.statements.get(sql).pluck().all(...where.params) as number[]);
+  if (byVid) return recordsByVid(ctx.statements, ctx.statements.get(sql).pluck().all(...where.params) as number[], options.identityOnly);
   const matches: StoredRecord[] = [];
   for (const record of matching(ctx, sql, where, filter)) {
     matches.push(record);
@@ -257,7 +256,7 @@ function findCountedInSnapshot(ctx: QueryContext, collection: CollectionName, fi
   const found = findSql(ctx, collection, filter, options, true, translated);
   if (found.counted) {
     const rows = ctx.statements.get(found.sql).all(...found.where.params) as Array<{ vid: number; total: number }>;
-    return { records: recordsByVid(ctx, rows.map((row) => row.vid)), total: rows[0]?.total ?? 0 };
+    return { records: recordsByVid(ctx.statements, rows.map((row) => row.vid), options.identityOnly), total: rows[0]?.total ?? 0 };
   }
   // Not counted, the query is the one a find without its total runs: its tentative page has just failed, so not tried again.
   const records = pageOf(ctx, collection, filter, options, translated, found);
@@ -300,7 +299,7 @@ function tentativePage(ctx: QueryContext, collection: CollectionName, filter: Fi
   const found = driver && tentativeSql(ctx, collection, filter, options, withTotal, translated);
   if (!found) return { translated };
   const rows = ctx.statements.get(found.sql).all(...found.where.params) as Array<{ vid: number; total?: number; entries: number }>;
-  if (rows.length > 0) return rows[0].entries >= DRIVER_LIMIT ? { translated } : { page: { records: recordsByVid(ctx, rows.map((row) => row.vid)), total: rows[0].total } };
+  if (rows.length > 0) return rows[0].entries >= DRIVER_LIMIT ? { translated } : { page: { records: recordsByVid(ctx.statements, rows.map((row) => row.vid), options.identityOnly), total: rows[0].total } };
   // No match among the entries read: the answer, unless there were more of them.
   return estimate(ctx, driver, DRIVER_LIMIT) < DRIVER_LIMIT ? { page: { records: [], total: 0 } } : { translated };
 }
@@ -314,21 +313,7 @@ function sortWalkPage(ctx: QueryContext, collection: CollectionName, filter: Fil
   const facts = (pid: number) => pathFacts(ctx.statements, counted, singles, [...type][0], pid);
   const walk = sortWalk(collection, filter, options.sort, translated, scopeOf(ctx, filter).pathIds, lackingTypes(ctx.unindexed, filter), limit, facts);
   const vids = walk && walkPage(ctx.statements, walk, limit, facts);
-  return vids && recordsByVid(ctx, vids);
-}
-
-/** The records of these version ids, in their order. */
-function recordsByVid(ctx: QueryContext, vids: number[]): StoredRecord[] {
-  if (vids.length === 0) return [];
-  const rows = ctx.statements.get(RECORDS_BY_VID).all(JSON.stringify(vids)) as Array<RecordRow & { vid: number }>;
-  const byVid = new Map(rows.map((row) => [row.vid, row]));
-  return vids.map((vid) => {
-    const row = byVid.get(vid)!;
-    const record = parseRecord(row.record, row.idx);
-    const text = row.idx === null ? undefined : resourceJson(row.record);
-    if (text !== undefined) noteResourceJson(record, text);
-    return record;
-  });
+  return vids && recordsByVid(ctx.statements, vids, options.identityOnly);
 }
 
 /** Number of records matching the filter: in SQL when the translation is exact. */

@@ -35,9 +35,12 @@ export function normalizeRecord(record: StoredRecord): StoredRecord {
 /** Reads never return `_id`: callers see exactly the StoredRecord that was committed. */
 export const RECORD_PROJECTION = { _id: 0 } as const;
 
+/** Reads of identities only (FindOptions.identityOnly): the record's own fields, no `resource` or `index`. */
+export const IDENTITY_PROJECTION = { _id: 0, resourceType: 1, id: 1, versionId: 1, lastUpdated: 1, deleted: 1 } as const;
+
 /** Driver options of a `find`: the port's sort and limit, `_id` left out, never a skip. */
 export interface FindCommand {
-  projection: typeof RECORD_PROJECTION;
+  projection: typeof RECORD_PROJECTION | typeof IDENTITY_PROJECTION;
   sort?: Sort;
   /** 0: no limit (as in MongoDB). A negative limit is taken as its absolute value, like the embedded store does. */
   limit: number;
@@ -46,7 +49,7 @@ export interface FindCommand {
 /** The find options sent for the port's FindOptions. */
 export function findCommand(options: FindOptions = {}): FindCommand {
   const sort = options.sort && Object.keys(options.sort).length > 0 ? options.sort : undefined;
-  return { projection: RECORD_PROJECTION, ...(sort ? { sort } : {}), limit: Math.abs(options.limit ?? 0) };
+  return { projection: options.identityOnly ? IDENTITY_PROJECTION : RECORD_PROJECTION, ...(sort ? { sort } : {}), limit: Math.abs(options.limit ?? 0) };
 }
 
 /** Read preferences the adapter uses (a subset of the driver's modes, by name). */

@@ -39,6 +39,12 @@ describe('mongodb documents: find and count', () => {
     });
     expect(findCommand({ sort: {}, limit: -5 })).toEqual({ projection: { _id: 0 }, limit: 5 });
     expect(Object.keys(findCommand({ limit: 3 }))).not.toContain('skip');
+    // A join's candidates: the record's identity only, neither resource nor index.
+    expect(findCommand({ sort: { id: 1 }, limit: 1001, identityOnly: true })).toEqual({
+      projection: { _id: 0, resourceType: 1, id: 1, versionId: 1, lastUpdated: 1, deleted: 1 },
+      sort: { id: 1 },
+      limit: 1001,
+    });
   });
 
   it.each([
