@@ -123,6 +123,10 @@ describe('a patient finds a free slot and books it (issue 17, item 2)', () => {
     expect(booked.status, booked.text).toBe(201);
     expect(await slotStatus('slot-a')).toBe('busy');
     expect(await freeSlots(patient1)).toEqual(['slot-b', 'slot-c']);
+    // Slots by status: its sort values are kept in the record (value-index-plan.ts), sorted in memory, the same order.
+    const byStatus = async (sort: string): Promise<string[]> => ((await backend.get<Bundle>(`Slot?schedule=Schedule/s-d1&_sort=${sort}`)).body.entry ?? []).map((e) => e.resource!.id!);
+    expect(await byStatus('status,start')).toEqual(['slot-a', 'slot-lunch', 'slot-b', 'slot-c']);
+    expect(await byStatus('-status,-start')).toEqual(['slot-c', 'slot-b', 'slot-lunch', 'slot-a']);
     const again = await userClient(server, 'patient', 'Patient/p2').then((c) => c.post('Appointment', appointment('p2', 'd1', '09:00', '09:30', { slot: [{ reference: 'Slot/slot-a' }] })));
     expect(again.status).toBe(409);
     expect(errorCode(again.body)).toBe('slot-unavailable');
