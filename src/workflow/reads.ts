@@ -102,7 +102,8 @@ export async function deriveWrite(deps: PipelineDeps, request: FhirRequest, read
   const derivedFrom = vouched ? { base: read.resource, elements: ['status'], index: derivedIndex(deps.searchIndex, read.record, read.resource, status) } : undefined;
   const op = withHolds((await prepareWrite(deps, { resourceType, id, resource, current: base, derivedFrom })).op, resource);
   noteDerived(op.record);
-  // The same status on the stored version read (not a transaction's staged one): its search values stay as they are (the rules' own keys are unsearched).
+  // The same status on the stored version read (not a transaction's staged one), and the same hold keys: its search values
+  // stay as they are (a prescription's running total, the only other change, is kept out of them: dispense-tally.ts UNSEARCHED_KEYS).
   const same = expected === undefined && derivedFrom?.index !== undefined && (status === undefined || status === (read.resource as { status?: unknown }).status);
   return same && sameHolds(op.record, read.record) ? { ...op, sameSearchValues: true } : op;
 }

@@ -98,7 +98,7 @@ describe.each([
   it('answers from the walk where nothing unread can come first, and gives way elsewhere', () => {
     const { ctx } = recordingQueryContext(held.db());
     const { pathIds, keyPathIds } = ctx.paths.scope(new Set(['Patient']));
-    const facts = (pid: number) => pathFacts(ctx.statements, new GenerationMemo(), new SinglePaths(), 'Patient', pid);
+    const facts = (type: string, pid: number) => pathFacts(ctx.statements, new GenerationMemo(), new SinglePaths(), type, pid);
     const walked = (filter: Filter, sort: Sort): number[] | undefined => {
       const walk = sortWalk('current', filter, sort, translateFilter(filter, pathIds, keyPathIds), pathIds, () => [], 20, facts);
       expect(walk, 'a sort the walk takes').toBeDefined();
@@ -144,7 +144,7 @@ describe.each([
     const { ctx } = recordingQueryContext(held.db());
     const { pathIds, keyPathIds } = ctx.paths.scope(new Set(['Patient']));
     const deep = ofPatients({ $or: [{ [PATH]: { $gt: 'a01950' } }, { [PATH]: 'a01950', id: { $gt: 'p8049' } }] });
-    const facts = (pid: number) => pathFacts(ctx.statements, new GenerationMemo(), new SinglePaths(), 'Patient', pid);
+    const facts = (type: string, pid: number) => pathFacts(ctx.statements, new GenerationMemo(), new SinglePaths(), type, pid);
     const walk = sortWalk('current', deep, { [PATH]: 1, id: 1 }, translateFilter(deep, pathIds, keyPathIds), pathIds, () => [], 20, facts)!;
     expect(walk.sql).toContain('value >= ?');
     // The rows in their key order from the position on, each one's record by its number (SQLite's plan).
@@ -153,7 +153,7 @@ describe.each([
     expect(plan).toMatch(/SEARCH r USING (COVERING )?INDEX current_by_rid_match \(rid=\?/);
     expect(plan).not.toMatch(/TEMP B-TREE FOR ORDER BY/);
     // Whether every record has a value is not asked: the position excludes those without one.
-    const page = walkPage(ctx.statements, walk, 20, (pid) => ({ complete: false, single: facts(pid).single }));
+    const page = walkPage(ctx.statements, walk, 20, (type, pid) => ({ complete: false, single: facts(type, pid).single }));
     expect(page).toHaveLength(20);
   });
 
@@ -187,7 +187,7 @@ describe('embedded store: a page sorted by a path some records hold several valu
     // The walk itself (a search this small starts from its driver instead): from the first row, not from the bound.
     const { ctx } = recordingQueryContext(held.db());
     const { pathIds, keyPathIds } = ctx.paths.scope(new Set(['Patient']));
-    const facts = (pid: number) => pathFacts(ctx.statements, new GenerationMemo(), new SinglePaths(), 'Patient', pid);
+    const facts = (type: string, pid: number) => pathFacts(ctx.statements, new GenerationMemo(), new SinglePaths(), type, pid);
     const walk = sortWalk('current', filter, sort, translateFilter(filter, pathIds, keyPathIds), pathIds, () => [], 2, facts)!;
     expect(walk.sql).toMatch(/\(SELECT rid, value FROM search_values WHERE pid = \? ORDER BY value (ASC|DESC) LIMIT/);
     const byVid = new Map((held.db().prepare('SELECT vid, id FROM current').all() as Array<{ vid: number; id: string }>).map((r) => [r.vid, r.id]));

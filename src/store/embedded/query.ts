@@ -90,7 +90,6 @@ export interface FindSql {
   walk?: { sql: string; params: SqlParam[] };
 }
 
-
 /** The path ids of the types the filter may match. */
 function scopeOf(ctx: QueryContext, filter: Filter): PathScope {
   return ctx.paths.scope(pinnedTypes(filter));
@@ -307,10 +306,9 @@ function tentativePage(ctx: QueryContext, collection: CollectionName, filter: Fi
 /** A page sorted by a search value, read in that order from its index (sort-walk.ts), when that is the answer. */
 function sortWalkPage(ctx: QueryContext, collection: CollectionName, filter: Filter, options: FindOptions, translated: SqlCondition | undefined): StoredRecord[] | undefined {
   const { counted, singles } = ctx;
-  const type = pinnedTypes(filter);
-  if (!counted || !singles || !translated || !options.limit || type?.size !== 1) return undefined;
+  if (!counted || !singles || !translated || !options.limit) return undefined;
   const limit = Math.abs(options.limit);
-  const facts = (pid: number) => pathFacts(ctx.statements, counted, singles, [...type][0], pid);
+  const facts = (type: string, pid: number) => pathFacts(ctx.statements, counted, singles, type, pid);
   const walk = sortWalk(collection, filter, options.sort, translated, scopeOf(ctx, filter).pathIds, lackingTypes(ctx.unindexed, filter), limit, facts);
   const vids = walk && walkPage(ctx.statements, walk, limit, facts);
   return vids && recordsByVid(ctx.statements, vids, options.identityOnly);

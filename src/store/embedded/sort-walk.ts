@@ -40,6 +40,8 @@ export interface SortWalk {
   params: SqlParam[];
   edgeParams: SqlParam[];
   pid: number;
+  /** The one type the filter pins, whose records the walk reads. */
+  type: string;
   direction: 1 | -1;
   /** Whether a record without a value at the path can match (valueBound): it sorts first ascending, last descending. */
   missing: boolean;
@@ -60,11 +62,12 @@ export function sortWalk(
   pathIds: PathIds,
   lacking: LackingTypes,
   limit: number,
-  facts: (pid: number) => RowFacts,
+  facts: (type: string, pid: number) => RowFacts,
 ): SortWalk | undefined {
   if (collection !== 'current' || !sort || limit >= WALK_LIMIT || !where.exact) return undefined;
   const types = pinnedTypes(filter);
   if (types?.size !== 1) return undefined;
+  const [type] = types;
   const [[path, direction], ...rest] = Object.entries(sort);
   if (!path.startsWith('index.') || lacking(path).length > 0) return undefined;
   // The keys after the first order the ties of its values, on the rows read only: record columns, or search values as `orderBy` sorts them.
@@ -78,7 +81,7 @@ export function sortWalk(
   // From the keyset position on (or the filter's bound), as the rows are keyed; only where each
   // resource has one row of the path: one with a value before the bound and one after sorts by the
   // first, which a walk from the bound would not read.
-  const start = bound === undefined || !facts(pids[0]).single ? undefined : sqlValue(bound);
+  const start = bound === undefined || !facts(type, pids[0]).single ? undefined : sqlValue(bound);
   const from = start === undefined ? [] : [start];
   const rowsOf = `search_values WHERE pid = ?${from.length ? ` AND value ${direction === -1 ? '<=' : '>='} ?` : ''} ORDER BY value ${dir}`;
   // Not materialized: SQLite reads the rows in their order and stops once the page (and the ties of its last value) is sorted.
@@ -88,7 +91,7 @@ export function sortWalk(
   const sql = `SELECT r.vid AS vid, w.value AS k FROM ${walk} w CROSS JOIN current r INDEXED BY current_by_rid_match ON r.rid = w.rid WHERE ${where.sql} ORDER BY ${order} LIMIT ${limit}`;
   const edge = `SELECT value FROM ${rowsOf} LIMIT 1 OFFSET ${WALK_LIMIT - 1}`;
   const walkParams = [pids[0], ...from];
-  return { sql, edge, params: [...walkParams, ...where.params], edgeParams: walkParams, pid: pids[0], direction: direction === -1 ? -1 : 1, missing };
+  return { sql, edge, params: [...walkParams, ...where.params], edgeParams: walkParams, pid: pids[0], type, direction: direction === -1 ? -1 : 1, missing };
 }
 
 /** Records of a type past which a path's rows are not counted per write (two index counts: ~30 ms each at 1M). */
@@ -126,13 +129,13 @@ export function pathFacts(statements: StatementCache, memo: GenerationMemo, sing
  * Runs the walk: the page's version ids when they are the answer (see above), else undefined.
  * `facts`: asked only when the answer depends on them.
  */
-export function walkPage(statements: StatementCache, walk: SortWalk, limit: number, facts: (pid: number) => RowFacts): number[] | undefined {
+export function walkPage(statements: StatementCache, walk: SortWalk, limit: number, facts: (type: string, pid: number) => RowFacts): number[] | undefined {
   const rows = statements.get(walk.sql).all(...walk.params) as WalkRow[];
   const vids = rows.map((row) => row.vid);
   // A resource with several values of the path (never a sort key's) would be a row per value: not a page.
   if (new Set(vids).size !== vids.length) return undefined;
   const edge = statements.get(walk.edge).pluck().get(...walk.edgeParams) as SqlValue | undefined;
-  const none = (): boolean => !walk.missing || facts(walk.pid).complete;
+  const none = (): boolean => !walk.missing || facts(walk.type, walk.pid).complete;
   if (rows.length === limit) {
     // Every row read, or past the page's last value: nothing unread sorts before it.
     const past = edge === undefined || !sameValue(rows[rows.length - 1].k, edge);
